@@ -1,0 +1,154 @@
+"""The one Panel interface every device driver implements.
+
+No Home Assistant imports here: this package could be published on its own. Time is passed
+in as a ``Clock`` (a callable returning POSIX seconds), so drivers never read the wall clock
+themselves and tests can move time.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+Clock = Callable[[], float]
+"""Returns the current time as POSIX seconds (float)."""
+
+
+class Band(StrEnum):
+    """Spectral band of a channel, as the dose model counts it."""
+
+    RED = "red"  # 600-700 nm
+    NIR = "nir"  # 700-900 nm
+
+
+def band_for_wavelength(nm: int) -> Band:
+    """Red below 700 nm, near-infrared from 700 nm."""
+    return Band.RED if nm < 700 else Band.NIR
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One independently dimmable emitter group of a panel."""
+
+    index: int
+    key: str
+    wavelength_nm: int
+
+    @property
+    def band(self) -> Band:
+        return band_for_wavelength(self.wavelength_nm)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a panel can do."""
+
+    channels: tuple[Channel, ...] = ()
+    dimming: bool = False
+    hardware_timer: bool = False
+    max_timer_s: int = 0
+    pulse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PanelState:
+    """What the panel last told us. ``updated_at`` is the clock time of that report."""
+
+    connected: bool = False
+    is_on: bool | None = None
+    levels: tuple[int, ...] = ()
+    timer_set_s: int | None = None
+    timer_remaining_s: int | None = None
+    updated_at: float | None = None
+
+    def evolve(self, **changes: object) -> PanelState:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+StateCallback = Callable[[PanelState], None]
+
+
+class PanelError(Exception):
+    """Base class of every panel fault."""
+
+
+class PanelConnectionError(PanelError):
+    """The panel could not be reached, or the link dropped mid-command."""
+
+
+class PanelTimeoutError(PanelError):
+    """The panel did not acknowledge a command in time."""
+
+
+@dataclass(slots=True)
+class _Subscribers:
+    callbacks: list[StateCallback] = field(default_factory=list)
+
+    def add(self, cb: StateCallback) -> Callable[[], None]:
+        self.callbacks.append(cb)
+
+        def _remove() -> None:
+            if cb in self.callbacks:
+                self.callbacks.remove(cb)
+
+        return _remove
+
+    def emit(self, state: PanelState) -> None:
+        for cb in list(self.callbacks):
+            cb(state)
+
+
+class Panel(ABC):
+    """A therapy panel, whatever the transport.
+
+    Commands return once the device has acknowledged them; ``set_power`` returns the clock
+    time of the acknowledgement, which is when dose counting starts or stops.
+    """
+
+    capabilities: Capabilities
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._state = PanelState()
+        self._subscribers = _Subscribers()
+
+    @property
+    def state(self) -> PanelState:
+        return self._state
+
+    def subscribe(self, callback: StateCallback) -> Callable[[], None]:
+        """Call ``callback`` with every new state (pushed or read back); returns unsubscribe."""
+        return self._subscribers.add(callback)
+
+    def _set_state(self, state: PanelState) -> None:
+        """Store a new state and tell subscribers, only when something changed."""
+        if state == self._state:
+            return
+        self._state = state
+        self._subscribers.emit(state)
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Open the link (idempotent)."""
+
+    @abstractmethod
+    async def disconnect(self) -> None:
+        """Close the link (idempotent)."""
+
+    @abstractmethod
+    async def update(self) -> PanelState:
+        """Ask the panel for its state."""
+
+    @abstractmethod
+    async def set_power(self, on: bool) -> float:
+        """Switch emission on or off; returns the acknowledged clock time."""
+
+    async def set_levels(self, levels: Mapping[int, int]) -> None:
+        """Set channel index -> level 0..100. Panels without channels raise."""
+        raise PanelError("this panel has no dimmable channels")
+
+    async def set_timer(self, seconds: int) -> None:
+        """Arm the panel's own countdown. Panels without one raise."""
+        raise PanelError("this panel has no hardware timer")
