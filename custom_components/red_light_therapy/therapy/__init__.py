@@ -1,0 +1,61 @@
+"""The therapy domain: dose model, sessions, safety limits, protocols, plans and history.
+
+Pure Python: no Home Assistant, no I/O, never reads the clock (every time is passed in as a
+timezone-aware ``datetime``). Deterministic. Sources of every default are in the docstrings of
+the constants (see ``shared/reference/dosimetry.md``); numbers that are judgement calls say so.
+Nothing here is medical advice.
+"""
+
+from .areas import DEFAULT_LIMITS, DEFAULT_PANEL_AREA, Area, Limits, default_limits, validate_area
+from .bands import Band, DoseBand, band_for_wavelength
+from .dose import BandDose, dose_for_seconds, seconds_for_dose
+from .errors import ErrorCode, TherapyError
+from .history import History, SessionRecord
+from .irradiance import (
+    PRESET_PROFILES,
+    BandIrradiance,
+    ChannelSpec,
+    IrradianceProfile,
+    MeasuredPoint,
+    blockbluelight_profile,
+    single_channel_profile,
+)
+from .limits import Outcome, Reason, ReasonCode, SessionRequest, Verdict, check, check_extension
+from .session import Segment, Session, SessionOrigin, SessionStatus
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DEFAULT_PANEL_AREA",
+    "PRESET_PROFILES",
+    "Area",
+    "Band",
+    "BandDose",
+    "BandIrradiance",
+    "ChannelSpec",
+    "DoseBand",
+    "ErrorCode",
+    "History",
+    "IrradianceProfile",
+    "Limits",
+    "MeasuredPoint",
+    "Outcome",
+    "Reason",
+    "ReasonCode",
+    "Segment",
+    "Session",
+    "SessionOrigin",
+    "SessionRecord",
+    "SessionRequest",
+    "SessionStatus",
+    "TherapyError",
+    "Verdict",
+    "band_for_wavelength",
+    "blockbluelight_profile",
+    "check",
+    "check_extension",
+    "default_limits",
+    "dose_for_seconds",
+    "seconds_for_dose",
+    "single_channel_profile",
+    "validate_area",
+]

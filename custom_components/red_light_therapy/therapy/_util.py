@@ -1,0 +1,102 @@
+"""Small shared helpers: validation of numbers and times, local-day arithmetic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+import math
+from typing import Any
+
+from .errors import ErrorCode, StoredDataError, TherapyError, TimeOrderError
+
+
+def finite(value: object) -> bool:
+    """True for a real, finite number (``bool`` excluded)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def require_aware(at: datetime, name: str = "time") -> datetime:
+    """``at`` converted to UTC; raises if it is naive.
+
+    Everything is computed in UTC: Python subtracts and compares two datetimes that share a
+    ``tzinfo`` object by their wall-clock readings, which is wrong across a daylight-saving
+    change (01:59 to 03:01 on the spring-forward night is 2 minutes, not 62).
+    """
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise TimeOrderError(
+            ErrorCode.NAIVE_DATETIME, f"{name} must be a timezone-aware datetime", name=name
+        )
+    return at.astimezone(UTC)
+
+
+def local_date(at: datetime, tz: tzinfo) -> date:
+    """The calendar date of ``at`` in ``tz``."""
+    return at.astimezone(tz).date()
+
+
+def local_datetime(day: date, at_time: time, tz: tzinfo) -> datetime:
+    """The aware instant of a local wall-clock time, safe across daylight-saving changes.
+
+    - Non-existent local time (the spring-forward gap, e.g. 02:30 on the last Sunday of March
+      in Europe/Berlin): the wall clock jumps, so the instant is the same as the time read on
+      the clock *before* the jump (02:30 CET = 03:30 CEST); the result is normalised so its
+      wall-clock reading is the real one (03:30).
+    - Ambiguous local time (the autumn hour that occurs twice): the first occurrence
+      (``fold=0``, still summer time).
+    """
+    naive = datetime.combine(day, at_time.replace(tzinfo=None, fold=0))
+    return naive.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+
+
+def utc_local_datetime(day: date, at_time: time, tz: tzinfo) -> datetime:
+    """:func:`local_datetime` as a UTC datetime (safe to subtract and compare)."""
+    return local_datetime(day, at_time, tz).astimezone(UTC)
+
+
+def start_of_local_day(day: date, tz: tzinfo) -> datetime:
+    """The first instant of ``day`` in ``tz`` (midnight, or later if midnight does not exist)."""
+    return local_datetime(day, time(0, 0), tz)
+
+
+def hours(delta: timedelta) -> float:
+    return delta.total_seconds() / 3600.0
+
+
+def iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def parse_time(value: object, name: str) -> datetime:
+    """Read back an aware ISO 8601 datetime written by ``iso``."""
+    if not isinstance(value, str):
+        raise StoredDataError(ErrorCode.INVALID_STORED_DATA, f"{name}: not a time", field=name)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as err:
+        raise StoredDataError(
+            ErrorCode.INVALID_STORED_DATA, f"{name}: bad time {value!r}", field=name
+        ) from err
+    try:
+        return require_aware(parsed, name)
+    except TherapyError as err:
+        raise StoredDataError(
+            ErrorCode.INVALID_STORED_DATA, f"{name}: naive time", field=name
+        ) from err
+
+
+def parse_optional_time(value: object, name: str) -> datetime | None:
+    return None if value is None else parse_time(value, name)
+
+
+def load[T](data: Mapping[str, Any], what: str, build: Callable[[Mapping[str, Any]], T]) -> T:
+    """Run ``build`` on stored data, turning any malformation into ``StoredDataError``."""
+    try:
+        return build(data)
+    except StoredDataError:
+        raise
+    except TherapyError as err:
+        raise StoredDataError(
+            ErrorCode.INVALID_STORED_DATA, f"{what}: {err}", what=what, cause=err.code
+        ) from err
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise StoredDataError(ErrorCode.INVALID_STORED_DATA, f"{what}: {err!r}", what=what) from err

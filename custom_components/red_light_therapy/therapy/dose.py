@@ -1,0 +1,97 @@
+"""Dose (fluence) from irradiance and time: H [J/cm²] = E [mW/cm²] x t [s] / 1000.
+
+Shared reference, "Units": irradiance E in mW/cm², dose H in J/cm²; ten minutes at E gives
+0.6·E J/cm². Red and NIR are tracked separately as well as in total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._util import finite, load
+from .bands import DoseBand
+from .errors import DoseError, ErrorCode
+from .irradiance import BandIrradiance
+
+MW_S_PER_J = 1000.0
+"""mW·s per J: H = E x t / 1000."""
+
+
+@dataclass(frozen=True, slots=True)
+class BandDose:
+    """A dose in J/cm², split into red and near-infrared."""
+
+    red: float = 0.0
+    nir: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("red", "nir"):
+            value = getattr(self, name)
+            if not finite(value) or value < 0:
+                raise DoseError(ErrorCode.INVALID_DOSE, f"dose {name}={value!r} is not >= 0")
+
+    @property
+    def total(self) -> float:
+        return self.red + self.nir
+
+    def for_band(self, band: DoseBand) -> float:
+        if band is DoseBand.RED:
+            return self.red
+        if band is DoseBand.NIR:
+            return self.nir
+        return self.total
+
+    def __add__(self, other: BandDose) -> BandDose:
+        return BandDose(self.red + other.red, self.nir + other.nir)
+
+    @staticmethod
+    def sum(doses: Iterable[BandDose]) -> BandDose:
+        red = nir = 0.0
+        for dose in doses:
+            red += dose.red
+            nir += dose.nir
+        return BandDose(red, nir)
+
+    def to_dict(self) -> dict[str, float]:
+        return {"red": self.red, "nir": self.nir, "total": self.total}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BandDose:
+        return load(data, "dose", lambda d: cls(float(d["red"]), float(d["nir"])))
+
+
+ZERO_DOSE = BandDose()
+
+
+def _check_seconds(seconds: float) -> float:
+    if not finite(seconds) or seconds < 0:
+        raise DoseError(
+            ErrorCode.INVALID_DURATION, f"duration {seconds!r} s is not >= 0", seconds=seconds
+        )
+    return float(seconds)
+
+
+def dose_for_seconds(irradiance: BandIrradiance, seconds: float) -> BandDose:
+    """The dose ``seconds`` of ``irradiance`` deliver, per band."""
+    t = _check_seconds(seconds)
+    return BandDose(irradiance.red * t / MW_S_PER_J, irradiance.nir * t / MW_S_PER_J)
+
+
+def seconds_for_dose(
+    irradiance: BandIrradiance, dose_j_cm2: float, band: DoseBand = DoseBand.BOTH
+) -> float:
+    """Seconds of ``irradiance`` that deliver ``dose_j_cm2`` in ``band`` (both = total)."""
+    if not finite(dose_j_cm2) or dose_j_cm2 < 0:
+        raise DoseError(
+            ErrorCode.INVALID_DOSE, f"dose {dose_j_cm2!r} J/cm² is not >= 0", dose=dose_j_cm2
+        )
+    e = irradiance.for_band(band)
+    if e <= 0:
+        raise DoseError(
+            ErrorCode.NO_IRRADIANCE_IN_BAND,
+            f"no {band.value} irradiance at these levels and distance",
+            band=band.value,
+        )
+    return float(dose_j_cm2) * MW_S_PER_J / e

@@ -1,0 +1,230 @@
+"""The record of finished sessions, and the dose sums the limits and sensors need.
+
+Attribution rules:
+
+- **Days and weeks** (``dose_on_day``, ``dose_in_week``): a session belongs wholly to the local
+  day (and ISO week, Monday-Sunday, in the given time zone) it *started* in, so days add up to
+  weeks and nothing is counted twice. Calendar weeks suit display ("this week").
+- **Windows** (``dose_in_window``, used by the safety check's rolling 24 h): a session counts
+  in full when any part of it lies in the window. Conservative: a session that straddles the
+  window edge is never under-counted.
+
+Records are kept sorted by start time and looked up by bisection; the longest record bounds
+the overlap search, so windows cost O(log n + k) for years of history.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from ._util import iso, load, parse_time, require_aware, start_of_local_day
+from .areas import shares_skin
+from .dose import BandDose
+from .errors import ErrorCode, HistoryError
+from .session import FINAL_STATUSES, Session, SessionOrigin, SessionStatus
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A finished session as history keeps it."""
+
+    id: str
+    panel_id: str | None
+    area: str
+    origin: SessionOrigin
+    started_at: datetime
+    ended_at: datetime
+    dose: BandDose
+    status: SessionStatus
+    on_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "started_at", require_aware(self.started_at, "started_at"))
+        object.__setattr__(self, "ended_at", require_aware(self.ended_at, "ended_at"))
+        if not self.id or not self.area:
+            raise HistoryError(ErrorCode.INVALID_RECORD, "a record needs an id and an area")
+        if self.ended_at < self.started_at:
+            raise HistoryError(ErrorCode.INVALID_RECORD, "a record cannot end before it starts")
+        if self.status not in FINAL_STATUSES:
+            raise HistoryError(ErrorCode.INVALID_RECORD, "only finished sessions are recorded")
+
+    @classmethod
+    def from_session(cls, session: Session) -> SessionRecord:
+        """The record of a finished session that ran (a session that never started has none)."""
+        started = session.started_at
+        ended = session.ended_at
+        if not session.is_final or started is None or ended is None:
+            raise HistoryError(
+                ErrorCode.INVALID_RECORD, "only a finished session that ran can be recorded"
+            )
+        return cls(
+            id=session.id,
+            panel_id=session.panel_id,
+            area=session.area,
+            origin=session.origin,
+            started_at=started,
+            ended_at=ended,
+            dose=session.delivered(ended),
+            status=session.status,
+            on_seconds=session.on_seconds(ended),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "panel_id": self.panel_id,
+            "area": self.area,
+            "origin": self.origin.value,
+            "started_at": iso(self.started_at),
+            "ended_at": iso(self.ended_at),
+            "dose": self.dose.to_dict(),
+            "status": self.status.value,
+            "on_seconds": self.on_seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SessionRecord:
+        return load(
+            data,
+            "record",
+            lambda d: cls(
+                id=str(d["id"]),
+                panel_id=d.get("panel_id"),
+                area=str(d["area"]),
+                origin=SessionOrigin(d["origin"]),
+                started_at=parse_time(d["started_at"], "started_at"),
+                ended_at=parse_time(d["ended_at"], "ended_at"),
+                dose=BandDose.from_dict(d["dose"]),
+                status=SessionStatus(d["status"]),
+                on_seconds=float(d.get("on_seconds", 0.0)),
+            ),
+        )
+
+
+def _matches(record: SessionRecord, area: str | None, related: bool) -> bool:
+    if area is None:
+        return True
+    return shares_skin(record.area, area) if related else record.area == area
+
+
+class History:
+    """All finished sessions, sorted by start time.
+
+    ``area=None`` means every area. ``related=True`` widens an area to every area that shares
+    skin with it (whole body and the area itself), as the safety limits count it.
+    """
+
+    def __init__(self, records: Iterable[SessionRecord] = ()) -> None:
+        self._records: list[SessionRecord] = []
+        self._starts: list[datetime] = []
+        self._ids: set[str] = set()
+        self._longest = timedelta(0)
+        for record in records:
+            self.append(record)
+
+    def append(self, record: SessionRecord) -> None:
+        if record.id in self._ids:
+            raise HistoryError(
+                ErrorCode.DUPLICATE_RECORD, f"record {record.id} is already stored", id=record.id
+            )
+        index = bisect_right(self._starts, record.started_at)
+        self._records.insert(index, record)
+        insort(self._starts, record.started_at)
+        self._ids.add(record.id)
+        self._longest = max(self._longest, record.ended_at - record.started_at)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[SessionRecord]:
+        return iter(self._records)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._ids
+
+    @property
+    def records(self) -> tuple[SessionRecord, ...]:
+        return tuple(self._records)
+
+    def records_for_area(self, area: str, *, related: bool = False) -> list[SessionRecord]:
+        return [r for r in self._records if _matches(r, area, related)]
+
+    def records_started_between(
+        self, start: datetime, end: datetime, area: str | None = None, *, related: bool = False
+    ) -> list[SessionRecord]:
+        """Records that started in ``[start, end)``."""
+        lo = bisect_left(self._starts, require_aware(start, "start"))
+        hi = bisect_left(self._starts, require_aware(end, "end"))
+        return [r for r in self._records[lo:hi] if _matches(r, area, related)]
+
+    def records_overlapping(
+        self, start: datetime, end: datetime, area: str | None = None, *, related: bool = False
+    ) -> list[SessionRecord]:
+        """Records with any part in ``[start, end)`` (a zero-length record at ``start`` counts)."""
+        start = require_aware(start, "start")
+        lo = bisect_left(self._starts, start - self._longest)
+        hi = bisect_left(self._starts, require_aware(end, "end"))
+        return [
+            r
+            for r in self._records[lo:hi]
+            if r.ended_at > start or r.started_at >= start
+            if _matches(r, area, related)
+        ]
+
+    def dose_in_window(
+        self, start: datetime, end: datetime, area: str | None = None, *, related: bool = False
+    ) -> BandDose:
+        """Dose of every record with any part in ``[start, end)``, counted in full."""
+        return BandDose.sum(
+            r.dose for r in self.records_overlapping(start, end, area, related=related)
+        )
+
+    def dose_on_day(self, day: date, tz: tzinfo, area: str | None = None) -> BandDose:
+        """Dose of the sessions that started on local ``day`` in ``tz``."""
+        start = start_of_local_day(day, tz)
+        end = start_of_local_day(day + timedelta(days=1), tz)
+        return BandDose.sum(r.dose for r in self.records_started_between(start, end, area))
+
+    def dose_in_week(self, at: datetime, tz: tzinfo, area: str | None = None) -> BandDose:
+        """Dose of the sessions that started in the local ISO week (Mon-Sun) containing ``at``."""
+        today = require_aware(at).astimezone(tz).date()
+        monday = today - timedelta(days=today.weekday())
+        start = start_of_local_day(monday, tz)
+        end = start_of_local_day(monday + timedelta(days=7), tz)
+        return BandDose.sum(r.dose for r in self.records_started_between(start, end, area))
+
+    def sessions_since(
+        self, at: datetime, area: str | None = None, *, related: bool = False
+    ) -> list[SessionRecord]:
+        """Records that started at or after ``at``."""
+        lo = bisect_left(self._starts, require_aware(at))
+        return [r for r in self._records[lo:] if _matches(r, area, related)]
+
+    def last_session(
+        self, area: str | None = None, *, before: datetime | None = None, related: bool = False
+    ) -> SessionRecord | None:
+        """The latest-starting record (that started before ``before``, when given)."""
+        hi = (
+            len(self._records)
+            if before is None
+            else bisect_left(self._starts, require_aware(before, "before"))
+        )
+        for record in reversed(self._records[:hi]):
+            if _matches(record, area, related):
+                return record
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"records": [r.to_dict() for r in self._records]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        return load(
+            data,
+            "history",
+            lambda d: cls(SessionRecord.from_dict(r) for r in d["records"]),
+        )

@@ -1,0 +1,320 @@
+"""The safety check: may this session run, for how long, and if not, when?
+
+:func:`check` answers for a new session, :func:`check_extension` for adding time to a running
+one. Both return a :class:`Verdict`: *allowed* (as asked), *clamped* (shortened to the most
+restrictive remaining budget) or *refused*, with machine-readable :class:`Reason` s.
+
+- **Clamped** by the per-session minutes, the per-session dose and the **rolling 24 h** dose.
+  Rolling rather than the local calendar day: the skin does not reset at midnight, and a
+  calendar-day budget would allow a full dose at 23:55 and another at 00:05; a rolling window
+  is also immune to daylight-saving days of 23 or 25 hours. (The daily cap carries headroom
+  over one session for that reason, see ``areas.DAILY_HEADROOM``.)
+- **Refused** when the minimum spacing since the last session on shared skin is not met (unless
+  ``override_spacing``; the override is reported as a reason), when the weekly count is
+  reached, or when the remaining budget is shorter than a useful session
+  (``MIN_USEFUL_SECONDS``).
+- The weekly count is over the last **7 local calendar days** (today and the six before): a
+  session every Monday at 07:30 is always exactly one per window, even across a
+  daylight-saving change (a rolling 168 h window would see 167 h between two Mondays in
+  spring and count both).
+- Spacing is measured from the *end* of the last session (rest between exposures).
+
+All doses here are total (red + NIR) J/cm²; sessions on areas sharing skin count
+(``areas.shares_skin``: whole body and the area itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
+import math
+
+from ._util import finite, hours, local_date, require_aware, start_of_local_day
+from .areas import Limits
+from .dose import ZERO_DOSE, BandDose, dose_for_seconds
+from .errors import DoseError, ErrorCode, SessionStateError
+from .history import History
+from .irradiance import BandIrradiance
+from .session import Session
+
+__all__ = [
+    "DAILY_WINDOW",
+    "MIN_USEFUL_SECONDS",
+    "WEEK_LOCAL_DAYS",
+    "Limits",
+    "Outcome",
+    "Reason",
+    "ReasonCode",
+    "SessionRequest",
+    "Verdict",
+    "check",
+    "check_extension",
+]
+
+MIN_USEFUL_SECONDS = 60.0
+"""A session the limits would cut below one minute is refused rather than run (judgement:
+shorter sessions deliver too little to matter and only add a session to the weekly count)."""
+
+DAILY_WINDOW = timedelta(hours=24)
+WEEK_LOCAL_DAYS = 7
+
+
+class Outcome(StrEnum):
+    ALLOWED = "allowed"
+    CLAMPED = "clamped"
+    REFUSED = "refused"
+
+
+class ReasonCode(StrEnum):
+    """Why a session was clamped or refused. Values: limit and actual, in these units."""
+
+    SESSION_MINUTES = "session_minutes"
+    """Clamped: minutes per session (limit min, requested min)."""
+    SESSION_DOSE = "session_dose"
+    """Clamped: J/cm² per session (limit, dose of the requested length)."""
+    DAILY_DOSE = "daily_dose"
+    """Clamped: rolling 24 h J/cm² (limit, already delivered + requested)."""
+    SPACING = "spacing"
+    """Refused: hours since the last session (limit h, actual h)."""
+    SPACING_OVERRIDDEN = "spacing_overridden"
+    """Allowed despite spacing, because the request overrode it (limit h, actual h)."""
+    WEEKLY_SESSIONS = "weekly_sessions"
+    """Refused: sessions in the last 7 local days (limit, count already there)."""
+    BELOW_MINIMUM = "below_minimum"
+    """Refused: what the budget leaves is shorter than useful (limit s, allowed s)."""
+
+
+REFUSING = frozenset({ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode.BELOW_MINIMUM})
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: ReasonCode
+    limit_value: float
+    actual_value: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRequest:
+    """A session someone wants to run now (``at``) for ``seconds`` at ``irradiance``."""
+
+    area: str
+    seconds: float
+    irradiance: BandIrradiance
+    at: datetime
+    override_spacing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer of a check.
+
+    ``allowed_seconds`` is 0 when refused; when clamped it is rounded down to whole seconds.
+    ``next_allowed_at``: the request time when allowed or clamped; when refused, the earliest
+    time the same request would be allowed (spacing, weekly count and daily dose all free up
+    with time), or None when waiting does not help (the per-session limits leave less than a
+    useful session at this irradiance: lower the levels or move away) and for extensions.
+    """
+
+    outcome: Outcome
+    allowed_seconds: float
+    expected_dose: BandDose
+    reasons: tuple[Reason, ...]
+    next_allowed_at: datetime | None
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is not Outcome.REFUSED
+
+    @property
+    def codes(self) -> tuple[ReasonCode, ...]:
+        return tuple(r.code for r in self.reasons)
+
+
+def _positive(seconds: float) -> float:
+    if not finite(seconds) or seconds <= 0:
+        raise DoseError(
+            ErrorCode.INVALID_DURATION, f"duration {seconds!r} s is not > 0", seconds=seconds
+        )
+    return float(seconds)
+
+
+def _daily_free_at(
+    history: History, area: str, at: datetime, limits: Limits, dose_needed: float
+) -> datetime | None:
+    """Earliest time the rolling 24 h window leaves ``dose_needed`` J/cm² (None: never)."""
+    records = sorted(
+        history.records_overlapping(at - DAILY_WINDOW, at, area, related=True),
+        key=lambda r: r.ended_at,
+    )
+    used = sum(r.dose.total for r in records)
+    for record in records:  # pragma: no branch - the loop always frees enough
+        used -= record.dose.total
+        if used + dose_needed <= limits.max_daily_dose:
+            return record.ended_at + DAILY_WINDOW
+    return None  # pragma: no cover
+
+
+def check(
+    request: SessionRequest,
+    history: History,
+    limits: Limits,
+    *,
+    tz: tzinfo | None = None,
+    min_seconds: float = MIN_USEFUL_SECONDS,
+) -> Verdict:
+    """Check a new session against ``limits`` and ``history``.
+
+    ``tz`` is the local time zone for the weekly count (Home Assistant's configured zone);
+    it defaults to the zone of ``request.at``.
+    """
+    at = require_aware(request.at, "at")
+    zone = tz or request.at.tzinfo
+    assert zone is not None
+    requested = _positive(request.seconds)
+    e = request.irradiance.total
+    area = request.area
+    reasons: list[Reason] = []
+    caps = [requested]
+    waits: list[datetime | None] = []
+
+    minutes_cap = limits.max_session_minutes * 60.0
+    if requested > minutes_cap:
+        reasons.append(
+            Reason(ReasonCode.SESSION_MINUTES, limits.max_session_minutes, requested / 60.0)
+        )
+    session_cap = minutes_cap
+    daily_cap = math.inf
+    if e > 0:
+        requested_dose = e * requested / 1000.0
+        dose_cap = limits.max_session_dose * 1000.0 / e
+        if requested > dose_cap:
+            reasons.append(Reason(ReasonCode.SESSION_DOSE, limits.max_session_dose, requested_dose))
+        session_cap = min(session_cap, dose_cap)
+        used = history.dose_in_window(at - DAILY_WINDOW, at, area, related=True).total
+        daily_cap = max(limits.max_daily_dose - used, 0.0) * 1000.0 / e
+        if requested > daily_cap:
+            reasons.append(
+                Reason(ReasonCode.DAILY_DOSE, limits.max_daily_dose, used + requested_dose)
+            )
+    caps += [session_cap, daily_cap]
+    limited = min(caps)
+    allowed = requested if limited >= requested else float(math.floor(limited))
+
+    # spacing since the end of the last session on shared skin
+    if limits.min_hours_between > 0:
+        spacing = timedelta(hours=limits.min_hours_between)
+        recent = history.records_overlapping(at - spacing, at, area, related=True)
+        last_end = max((r.ended_at for r in recent), default=None)
+        if last_end is not None and at - last_end < spacing:
+            since = max(hours(at - last_end), 0.0)
+            if request.override_spacing:
+                reasons.append(
+                    Reason(ReasonCode.SPACING_OVERRIDDEN, limits.min_hours_between, since)
+                )
+            else:
+                reasons.append(Reason(ReasonCode.SPACING, limits.min_hours_between, since))
+                waits.append(last_end + spacing)
+
+    # sessions in the last 7 local calendar days
+    today = local_date(at, zone)
+    window_start = start_of_local_day(today - timedelta(days=WEEK_LOCAL_DAYS - 1), zone)
+    in_week = history.records_started_between(
+        window_start, at + timedelta(microseconds=1), area, related=True
+    )
+    if len(in_week) >= limits.max_sessions_per_week:
+        reasons.append(
+            Reason(
+                ReasonCode.WEEKLY_SESSIONS,
+                float(limits.max_sessions_per_week),
+                float(len(in_week)),
+            )
+        )
+        dates = sorted(local_date(r.started_at, zone) for r in in_week)
+        oldest_to_drop = dates[len(in_week) - limits.max_sessions_per_week]
+        waits.append(start_of_local_day(oldest_to_drop + timedelta(days=WEEK_LOCAL_DAYS), zone))
+
+    # what is left must be worth a session
+    needed = min(min_seconds, requested)
+    if allowed < needed:
+        reasons.append(Reason(ReasonCode.BELOW_MINIMUM, min_seconds, allowed))
+        if session_cap < needed:
+            waits.append(None)
+        else:
+            waits.append(_daily_free_at(history, area, at, limits, dose_needed=e * needed / 1000.0))
+
+    if any(r.code in REFUSING for r in reasons):
+        next_at = None if None in waits else max(w for w in waits if w is not None)
+        return Verdict(Outcome.REFUSED, 0.0, ZERO_DOSE, tuple(reasons), next_at)
+    outcome = Outcome.CLAMPED if allowed < requested else Outcome.ALLOWED
+    return Verdict(
+        outcome, allowed, dose_for_seconds(request.irradiance, allowed), tuple(reasons), at
+    )
+
+
+def check_extension(
+    session: Session,
+    extra_seconds: float,
+    at: datetime,
+    history: History,
+    limits: Limits,
+    *,
+    min_seconds: float = 1.0,
+) -> Verdict:
+    """Check adding ``extra_seconds`` of on-time to an unfinished ``session`` at ``at``.
+
+    The session keeps its current irradiance for the rest of its time. Spacing and the weekly
+    count were checked when it started and are not checked again. ``next_allowed_at`` is None
+    when refused (waiting for the window to move is not an extension).
+    """
+    at = require_aware(at, "at")
+    if session.is_final:
+        raise SessionStateError(
+            ErrorCode.INVALID_TRANSITION,
+            f"cannot extend a {session.status.value} session",
+            action="extend",
+            status=session.status.value,
+        )
+    extra = _positive(extra_seconds)
+    e = session.irradiance.total
+    reasons: list[Reason] = []
+    caps = [extra]
+
+    minutes_cap = limits.max_session_minutes * 60.0 - session.planned_seconds
+    caps.append(minutes_cap)
+    if extra > minutes_cap:
+        reasons.append(
+            Reason(
+                ReasonCode.SESSION_MINUTES,
+                limits.max_session_minutes,
+                (session.planned_seconds + extra) / 60.0,
+            )
+        )
+    if e > 0:
+        delivered = session.delivered(at).total
+        still_planned = e * session.remaining_seconds(at) / 1000.0
+        projected = delivered + still_planned + e * extra / 1000.0
+        dose_cap = (limits.max_session_dose - delivered - still_planned) * 1000.0 / e
+        caps.append(dose_cap)
+        if extra > dose_cap:
+            reasons.append(Reason(ReasonCode.SESSION_DOSE, limits.max_session_dose, projected))
+        others = [
+            r
+            for r in history.records_overlapping(at - DAILY_WINDOW, at, session.area, related=True)
+            if r.id != session.id
+        ]
+        used = sum(r.dose.total for r in others)
+        daily_cap = (limits.max_daily_dose - used - delivered - still_planned) * 1000.0 / e
+        caps.append(daily_cap)
+        if extra > daily_cap:
+            reasons.append(Reason(ReasonCode.DAILY_DOSE, limits.max_daily_dose, used + projected))
+    limited = min(caps)
+    allowed = extra if limited >= extra else float(max(math.floor(limited), 0))
+    if allowed < min(min_seconds, extra):
+        reasons.append(Reason(ReasonCode.BELOW_MINIMUM, min_seconds, allowed))
+        return Verdict(Outcome.REFUSED, 0.0, ZERO_DOSE, tuple(reasons), None)
+    outcome = Outcome.CLAMPED if allowed < extra else Outcome.ALLOWED
+    return Verdict(
+        outcome, allowed, dose_for_seconds(session.irradiance, allowed), tuple(reasons), at
+    )
