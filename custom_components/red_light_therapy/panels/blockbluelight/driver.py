@@ -124,12 +124,12 @@ class BlockBlueLightPanel(Panel):
         self._decoder = FrameDecoder()
         self._dropped_earlier = 0
         self._levels_read = False
-        self._connect_lock = asyncio.Lock()
         self._command_lock = asyncio.Lock()
         self._waiter: _Waiter | None = None
         self._idle_handle: asyncio.TimerHandle | None = None
         self._idle_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
+        self._reconnect_backing_off = False
 
     # Identity and settings ---------------------------------------------------------------
 
@@ -167,8 +167,10 @@ class BlockBlueLightPanel(Panel):
         if value:
             self._cancel_idle_timer()
         else:
-            if self._reconnect_task is not asyncio.current_task():
-                self._cancel_task_soon(self._reconnect_task)
+            # A reconnect waiting out its backoff stops now; one in the middle of reading
+            # the state back (perhaps the very read that ended the session) finishes it.
+            if self._reconnect_task is not None and self._reconnect_backing_off:
+                self._reconnect_task.cancel()
                 self._reconnect_task = None
             self._schedule_idle()
 
@@ -355,15 +357,12 @@ class BlockBlueLightPanel(Panel):
         return client
 
     async def _ensure_connected(self) -> BleClient:
+        """The open link, or a new one. Callers hold the command lock."""
         client = self._client
         if client is not None and client.is_connected:
             return client
-        async with self._connect_lock:
-            client = self._client
-            if client is not None and client.is_connected:
-                return client
-            self._client = None
-            return await self._open_link()
+        self._client = None
+        return await self._open_link()
 
     async def _open_link(self) -> BleClient:
         try:
@@ -435,9 +434,7 @@ class BlockBlueLightPanel(Panel):
             self._idle_handle = None
 
     def _idle_expired(self) -> None:
-        self._idle_handle = None
-        if self._keep_connected or self._client is None or self._idle_task is not None:
-            return
+        self._idle_handle = None  # (every path that makes idling moot cancels this timer)
         self._idle_task = asyncio.get_running_loop().create_task(
             self._idle_disconnect(), name=f"{self.name} idle disconnect"
         )
@@ -449,7 +446,8 @@ class BlockBlueLightPanel(Panel):
                     _LOGGER.debug("%s: idle, closing the link", self.name)
                     await self._close_link()
         finally:
-            self._idle_task = None
+            if self._idle_task is asyncio.current_task():
+                self._idle_task = None
 
     def _start_reconnect(self) -> None:
         if self._reconnect_task is not None:
@@ -461,25 +459,20 @@ class BlockBlueLightPanel(Panel):
     async def _reconnect_loop(self) -> None:
         delay = self._reconnect_min_s
         try:
-            while self._keep_connected:
-                await self._sleep(delay)
-                if not self.keep_connected:  # (re-read: a session may have ended meanwhile)
-                    break
+            while self.keep_connected and not self.connected:
+                self._reconnect_backing_off = True
                 try:
-                    await self.update()  # also reads what happened while away
+                    await self._sleep(delay)
+                finally:
+                    self._reconnect_backing_off = False
+                try:
+                    await self.update()  # connects, and reads what happened while away
                 except PanelError as err:
-                    _LOGGER.debug("%s: reconnect failed (%s), next in %s s", self.name, err, delay)
                     delay = min(delay * 2, self._reconnect_max_s)
-                    continue
-                if self.connected:
-                    break
+                    _LOGGER.debug("%s: reconnect failed (%s), next in %s s", self.name, err, delay)
         finally:
-            self._reconnect_task = None
-
-    @staticmethod
-    def _cancel_task_soon(task: asyncio.Task[None] | None) -> None:
-        if task is not None:
-            task.cancel()
+            if self._reconnect_task is asyncio.current_task():
+                self._reconnect_task = None
 
     @staticmethod
     async def _cancel_and_wait(task: asyncio.Task[None] | None) -> None:

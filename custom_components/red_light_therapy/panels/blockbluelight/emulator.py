@@ -240,6 +240,7 @@ class BlockBlueLightEmulator:
         self.commands_rejected = 0
         self.bytes_received = 0
         self.bytes_sent = 0
+        self.frames_sent = 0
         self.notifications_sent = 0
         self.connect_attempts = 0
         self.connections = 0
@@ -491,6 +492,7 @@ class BlockBlueLightEmulator:
         client = self._client
         if client is None or not client.notifying:
             return  # nobody listening: a real panel's notifications go nowhere either
+        self.frames_sent += len(frames)
         chunks = [self.inject_garbage + codec.encode(frame) for frame in frames]
         if self.join_notifications:
             chunks = [b"".join(chunks)]

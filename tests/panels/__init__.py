@@ -1,0 +1,1 @@
+"""Tests of the device layer (no Home Assistant needed)."""
