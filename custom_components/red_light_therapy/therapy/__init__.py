@@ -21,12 +21,15 @@ from .irradiance import (
     single_channel_profile,
 )
 from .limits import Outcome, Reason, ReasonCode, SessionRequest, Verdict, check, check_extension
+from .plans import MissedPolicy, Plan, PlannedSession, PlanReport, PlanStatus, SlotStatus
+from .protocols import PRESET_PROTOCOLS, EvidenceGrade, Protocol, validate_protocol
 from .session import Segment, Session, SessionOrigin, SessionStatus
 
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_PANEL_AREA",
     "PRESET_PROFILES",
+    "PRESET_PROTOCOLS",
     "Area",
     "Band",
     "BandDose",
@@ -34,11 +37,18 @@ __all__ = [
     "ChannelSpec",
     "DoseBand",
     "ErrorCode",
+    "EvidenceGrade",
     "History",
     "IrradianceProfile",
     "Limits",
     "MeasuredPoint",
+    "MissedPolicy",
     "Outcome",
+    "Plan",
+    "PlanReport",
+    "PlanStatus",
+    "PlannedSession",
+    "Protocol",
     "Reason",
     "ReasonCode",
     "Segment",
@@ -47,6 +57,7 @@ __all__ = [
     "SessionRecord",
     "SessionRequest",
     "SessionStatus",
+    "SlotStatus",
     "TherapyError",
     "Verdict",
     "band_for_wavelength",
@@ -58,4 +69,5 @@ __all__ = [
     "seconds_for_dose",
     "single_channel_profile",
     "validate_area",
+    "validate_protocol",
 ]

@@ -48,11 +48,6 @@ def local_datetime(day: date, at_time: time, tz: tzinfo) -> datetime:
     return naive.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
-def utc_local_datetime(day: date, at_time: time, tz: tzinfo) -> datetime:
-    """:func:`local_datetime` as a UTC datetime (safe to subtract and compare)."""
-    return local_datetime(day, at_time, tz).astimezone(UTC)
-
-
 def start_of_local_day(day: date, tz: tzinfo) -> datetime:
     """The first instant of ``day`` in ``tz`` (midnight, or later if midnight does not exist)."""
     return local_datetime(day, time(0, 0), tz)
