@@ -1,0 +1,181 @@
+"""Finding Tuya devices on the LAN from their UDP broadcasts.
+
+Tuya devices broadcast a small JSON object every few seconds: on UDP 6666 in plain text (3.1
+firmware), on 6667 encrypted with the well-known UDP key (3.3/3.4 as AES-ECB in a 55AA frame,
+3.5 as AES-GCM in a 6699 frame), and some answer the app's requests on 7000. ``TuyaDiscovery``
+listens on any set of ports (SO_REUSEADDR and SO_REUSEPORT, so several listeners, and other
+programs such as the Tuya integrations, can share them), decodes what arrives and calls back
+once per device, and again whenever its address or version changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from dataclasses import dataclass, field
+import functools
+import logging
+import socket
+import time
+from typing import Any, Final
+
+from ..base import Clock
+from . import protocol
+from .protocol import TuyaProtocolError
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_PORTS: Final = (6666, 6667, 7000)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredDevice:
+    """One device as its broadcast describes it."""
+
+    device_id: str
+    ip: str
+    version: str
+    product_key: str | None = None
+    encrypted: bool = True
+    port: int = 0
+    """The UDP port the broadcast arrived on."""
+    last_seen: float = 0.0
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+DiscoveryCallback = Callable[[DiscoveredDevice], None]
+
+
+def parse_broadcast(
+    data: bytes, sender_ip: str, *, port: int = 0, now: float = 0.0
+) -> DiscoveredDevice | None:
+    """The device in one datagram; None for app broadcasts and anything unreadable."""
+    try:
+        info = protocol.decode_broadcast(data)
+    except TuyaProtocolError:
+        return None
+    device_id = info.get("gwId") or info.get("devId") or info.get("id")
+    if not isinstance(device_id, str) or info.get("from") == "app":
+        return None
+    product_key = info.get("productKey")
+    return DiscoveredDevice(
+        device_id=device_id,
+        ip=str(info.get("ip") or sender_ip),
+        version=str(info.get("version", "3.1")),
+        product_key=str(product_key) if product_key else None,
+        encrypted=bool(info.get("encrypt", False)),
+        port=port,
+        last_seen=now,
+        raw=info,
+    )
+
+
+class _Listener(asyncio.DatagramProtocol):
+    def __init__(self, owner: TuyaDiscovery, port: int) -> None:
+        self._owner = owner
+        self.port = port
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self._owner._received(data, str(addr[0]), self.port)
+
+
+def _identity(listener: _Listener) -> _Listener:
+    return listener
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if hasattr(socket, "SO_REUSEPORT"):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class TuyaDiscovery:
+    """Listens for Tuya broadcasts; ``await start()`` / ``await stop()``.
+
+    ``callback`` gets a ``DiscoveredDevice`` the first time a device is heard and whenever its
+    ip, version or product key changes (every broadcast with ``every_broadcast=True``).
+    Bind ``host="127.0.0.1"`` and ports ``(0,)`` in tests; ``bound_ports`` tells the real ports.
+    """
+
+    def __init__(
+        self,
+        callback: DiscoveryCallback,
+        *,
+        ports: Iterable[int] = DEFAULT_PORTS,
+        host: str = "0.0.0.0",
+        clock: Clock = time.time,
+        every_broadcast: bool = False,
+    ) -> None:
+        self._callback = callback
+        self._ports = tuple(ports)
+        self._host = host
+        self._clock = clock
+        self._every = every_broadcast
+        self._transports: list[asyncio.DatagramTransport] = []
+        self.devices: dict[str, DiscoveredDevice] = {}
+        self.ignored = 0
+        """Datagrams that were not a device broadcast."""
+
+    @property
+    def bound_ports(self) -> tuple[int, ...]:
+        return tuple(int(transport.get_extra_info("sockname")[1]) for transport in self._transports)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._transports)
+
+    async def start(self) -> None:
+        """Bind every port (OSError if one cannot be bound; none stay bound then)."""
+        if self._transports:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            for port in self._ports:
+                sock = _bind(self._host, port)
+                listener = _Listener(self, int(sock.getsockname()[1]))
+                transport, _ = await loop.create_datagram_endpoint(
+                    functools.partial(_identity, listener), sock=sock
+                )
+                self._transports.append(transport)
+        except OSError:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        transports, self._transports = self._transports, []
+        for transport in transports:
+            transport.close()
+        await asyncio.sleep(0)  # let the transports finish closing
+
+    async def __aenter__(self) -> TuyaDiscovery:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    def _received(self, data: bytes, sender_ip: str, port: int) -> None:
+        device = parse_broadcast(data, sender_ip, port=port, now=self._clock())
+        if device is None:
+            self.ignored += 1
+            return
+        known = self.devices.get(device.device_id)
+        self.devices[device.device_id] = device
+        if (
+            self._every
+            or known is None
+            or (known.ip, known.version, known.product_key)
+            != (device.ip, device.version, device.product_key)
+        ):
+            self._callback(device)

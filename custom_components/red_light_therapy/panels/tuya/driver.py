@@ -1,0 +1,321 @@
+"""Tuya Wi-Fi panels (Smart Life / Tuya app) over the local protocol 3.3, 3.4 and 3.5.
+
+``TuyaPanel`` holds one persistent TCP connection per device once ``connect()`` succeeded (or
+the first command opened it): a heartbeat every ``heartbeat_interval_s`` keeps it alive and
+proves it works, and whenever it drops it is re-opened in the background with exponential
+backoff until ``disconnect()``. Commands are serialised. A write counts as acknowledged when the
+device reports the data point back (its STATUS push, or a status query if no push comes), and
+``set_power`` returns the clock time of that report. Data points the device pushes on its own
+(countdown ran out, button pressed, the app) update ``state`` at once.
+
+A wrong local key raises ``TuyaAuthError`` (a ``PanelConnectionError``): failed decryption or
+authentication of a reply, a failed session-key proof, or the device dropping the link on our
+first encrypted message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+import logging
+import os
+from typing import Any
+
+from ..base import (
+    Clock,
+    Panel,
+    PanelConnectionError,
+    PanelError,
+    PanelState,
+    PanelTimeoutError,
+)
+from . import protocol
+from .connection import Received, TuyaConnection
+from .profiles import DpProfile, get_profile
+from .protocol import Command, Message, RandomBytes, Version, parse_version
+
+_LOGGER = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+DEFAULT_PORT = 6668
+
+
+class TuyaPanel(Panel):
+    """A therapy panel that is a Tuya Wi-Fi device."""
+
+    def __init__(
+        self,
+        host: str,
+        device_id: str,
+        local_key: str | bytes,
+        version: str | float | Version,
+        profile: str | DpProfile = "generic_light",
+        *,
+        clock: Clock,
+        port: int = DEFAULT_PORT,
+        sleep: Sleep = asyncio.sleep,
+        connect_timeout_s: float = 5.0,
+        command_timeout_s: float = 5.0,
+        confirm_timeout_s: float = 2.0,
+        heartbeat_interval_s: float = 10.0,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+        random_bytes: RandomBytes = os.urandom,
+    ) -> None:
+        super().__init__(clock)
+        self.host = host
+        self.port = port
+        self.device_id = device_id
+        self.version = parse_version(version)
+        self.local_key = protocol.key_bytes(local_key)
+        self.profile = get_profile(profile)
+        self.capabilities = self.profile.capabilities
+        self._sleep = sleep
+        self._connect_timeout = connect_timeout_s
+        self._command_timeout = command_timeout_s
+        self._confirm_timeout = confirm_timeout_s
+        self._heartbeat_interval = heartbeat_interval_s
+        self._backoff_initial = backoff_initial_s
+        self._backoff_max = backoff_max_s
+        self._random = random_bytes
+
+        self._conn: TuyaConnection | None = None
+        self._want_connected = False
+        self._link_lock = asyncio.Lock()
+        self._command_lock = asyncio.Lock()
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._dps: dict[str, Any] = {}
+        self._timer_set_s: int | None = None
+        self.reconnects = 0
+        """How many times the link was re-opened after it dropped."""
+
+    @property
+    def dps(self) -> Mapping[str, Any]:
+        """Every data point the device reported, by DP id (string)."""
+        return dict(self._dps)
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and self._conn.connected
+
+    # Panel interface -----------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        await self._link()
+
+    async def disconnect(self) -> None:
+        self._want_connected = False
+        for task in (self._reconnect_task, self._heartbeat_task):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._reconnect_task = self._heartbeat_task = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+        self._set_state(self._state.evolve(connected=False))
+
+    async def update(self) -> PanelState:
+        async with self._command_lock:
+            conn = await self._link()
+            await self._query(conn)
+        return self._state
+
+    async def set_power(self, on: bool) -> float:
+        return await self._write({str(self.profile.switch_dp): bool(on)})
+
+    async def set_levels(self, levels: Mapping[int, int]) -> None:
+        channels = self.profile.channels
+        if not channels:
+            raise PanelError(f"profile {self.profile.name} has no dimmable channels")
+        dps: dict[str, Any] = {}
+        for index, level in levels.items():
+            if not 0 <= index < len(channels):
+                raise PanelError(f"no channel {index} (the panel has {len(channels)})")
+            if not 0 <= level <= 100:
+                raise PanelError(f"level {level} is outside 0..100")
+            dps[str(channels[index].dp)] = channels[index].to_raw(level)
+        if dps:
+            await self._write(dps)
+
+    async def set_timer(self, seconds: int) -> None:
+        countdown = self.profile.countdown_dp
+        if countdown is None:
+            raise PanelError(f"profile {self.profile.name} has no countdown data point")
+        if not 0 <= seconds <= self.profile.countdown_max_s:
+            raise PanelError(f"timer {seconds} s is outside 0..{self.profile.countdown_max_s}")
+        self._timer_set_s = seconds
+        await self._write({str(countdown): int(seconds)}, exact=seconds == 0)
+
+    async def set_dps(self, dps: Mapping[str | int, Any]) -> float:
+        """Write raw data points (for profiles' extras); returns the acknowledged clock time."""
+        return await self._write({str(k): v for k, v in dps.items()})
+
+    # Commands ------------------------------------------------------------------------------
+
+    async def _write(self, dps: dict[str, Any], *, exact: bool = True) -> float:
+        """Write data points; return the clock time of the report that confirms them.
+
+        ``exact`` False accepts any reported value (a countdown reads back already running).
+        """
+        stamp: list[float] = []
+
+        def _confirms(_message: Message, obj: dict[str, Any]) -> bool:
+            reported = protocol.extract_dps(obj) or {}
+            if all(k in reported and (not exact or reported[k] == v) for k, v in dps.items()):
+                stamp.append(self._clock())
+                return True
+            return False
+
+        async with self._command_lock:
+            conn = await self._link()
+            confirmed = conn.watch(_confirms)
+            try:
+                command = self.version.control_command
+                payload = protocol.control_payload(self.version, self.device_id, dps, self._clock())
+                ack, _ = await conn.request(
+                    command, payload, expect=(command,), timeout_s=self._command_timeout
+                )
+                if ack.retcode:
+                    raise PanelError(f"{self.host} rejected {dps} (code {ack.retcode})")
+                try:
+                    async with asyncio.timeout(self._confirm_timeout):
+                        await confirmed
+                except TimeoutError:
+                    # No push: read the data points back instead.
+                    _, obj = await self._query(conn)
+                    if not _confirms(Message(0, 0), obj):
+                        raise PanelTimeoutError(
+                            f"{self.host} acknowledged {dps} but reports {obj}"
+                        ) from None
+            finally:
+                conn.unwatch(confirmed)
+        return stamp[0]
+
+    async def _query(self, conn: TuyaConnection) -> Received:
+        command = self.version.query_command
+        payload = protocol.query_payload(self.version, self.device_id, self._clock())
+        return await conn.request(
+            command, payload, expect=(command,), timeout_s=self._command_timeout
+        )
+
+    # The link ------------------------------------------------------------------------------
+
+    async def _link(self) -> TuyaConnection:
+        """The open connection, opened now if there is none."""
+        async with self._link_lock:
+            if self._conn is not None and self._conn.connected:
+                return self._conn
+            conn = await self._open()
+            self._want_connected = True
+            return conn
+
+    async def _open(self) -> TuyaConnection:
+        old, self._conn = self._conn, None
+        if old is not None:
+            await old.close()
+        conn: TuyaConnection
+
+        def _lost(error: PanelError) -> None:
+            self._on_lost(conn, error)
+
+        conn = TuyaConnection(
+            self.host,
+            self.port,
+            self.version,
+            self.local_key,
+            on_message=self._on_message,
+            on_lost=_lost,
+            random_bytes=self._random,
+        )
+        await conn.open(self._connect_timeout)
+        try:
+            await self._query(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self._heartbeat_task = asyncio.get_running_loop().create_task(
+            self._heartbeat_loop(conn), name=f"tuya heartbeat {self.host}"
+        )
+        self._set_state(self._state.evolve(connected=True))
+        return conn
+
+    def _on_lost(self, conn: TuyaConnection, error: PanelError) -> None:
+        if conn is not self._conn:
+            return
+        _LOGGER.debug("%s: link lost: %s", self.host, error)
+        self._set_state(self._state.evolve(connected=False))
+        if self._heartbeat_task is not None and self._heartbeat_task is not asyncio.current_task():
+            self._heartbeat_task.cancel()
+        self._heartbeat_task = None
+        if self._want_connected and (self._reconnect_task is None or self._reconnect_task.done()):
+            self._reconnect_task = asyncio.get_running_loop().create_task(
+                self._reconnect_loop(), name=f"tuya reconnect {self.host}"
+            )
+
+    async def _reconnect_loop(self) -> None:
+        delay = self._backoff_initial
+        while self._want_connected:
+            await self._sleep(delay)
+            try:
+                async with self._link_lock:
+                    if self._conn is not None and self._conn.connected:
+                        return
+                    await self._open()
+                    self.reconnects += 1
+                    return
+            except PanelError as err:
+                _LOGGER.debug("%s: reconnect failed: %s", self.host, err)
+                delay = min(delay * 2, self._backoff_max)
+
+    async def _heartbeat_loop(self, conn: TuyaConnection) -> None:
+        while True:
+            await self._sleep(self._heartbeat_interval)
+            try:
+                async with self._command_lock:
+                    if conn is not self._conn:
+                        return
+                    await conn.request(
+                        Command.HEART_BEAT,
+                        protocol.heartbeat_payload(self.device_id),
+                        expect=(Command.HEART_BEAT,),
+                        timeout_s=self._command_timeout,
+                    )
+            except PanelError as err:
+                if conn is self._conn:
+                    _LOGGER.debug("%s: heartbeat failed: %s", self.host, err)
+                    self._on_lost(conn, PanelConnectionError(str(err)))
+                    await conn.close()
+                return
+
+    # State -----------------------------------------------------------------------------------
+
+    def _on_message(self, _message: Message, obj: dict[str, Any]) -> None:
+        dps = protocol.extract_dps(obj)
+        if not dps:
+            return
+        self._dps.update(dps)
+        self._set_state(self._derive_state())
+
+    def _derive_state(self) -> PanelState:
+        profile = self.profile
+        switch = self._dps.get(str(profile.switch_dp))
+        levels = tuple(
+            channel.to_level(int(self._dps.get(str(channel.dp), 0))) for channel in profile.channels
+        )
+        remaining: int | None = None
+        if profile.countdown_dp is not None and str(profile.countdown_dp) in self._dps:
+            remaining = int(self._dps[str(profile.countdown_dp)])
+        return self._state.evolve(
+            connected=self.connected or self._state.connected,
+            is_on=None if switch is None else bool(switch),
+            levels=levels,
+            timer_set_s=self._timer_set_s,
+            timer_remaining_s=remaining,
+            updated_at=self._clock(),
+        )

@@ -1,0 +1,542 @@
+"""An emulated Tuya Wi-Fi panel: a real TCP server speaking protocol 3.3, 3.4 or 3.5.
+
+``TuyaEmulator`` listens on a real socket with real encryption, so the driver, tinytuya or the
+Smart Life integration of someone's choosing talks to it exactly as to a device. Its data
+points come from a profile. It answers status queries, applies writes (acknowledging them, then
+pushing a STATUS with the written data points to every client, as devices do), answers
+heartbeats, negotiates session keys, and pushes on its own when its countdown runs out or its
+button is pressed. It broadcasts its discovery packet over UDP if asked to.
+
+Emulated behaviour where devices differ: the countdown data point counts down from when it is
+set, whether on or off, and switches the panel OFF at zero (a Tuya plug toggles; a therapy panel
+must never switch itself on); switching off by command or button clears the countdown.
+
+Faults: ``latency_s``; ``unresponsive`` (frames are read and ignored); ``drop_connections()``;
+a client with the wrong key gets what a real device gives it: its frames fail to decrypt or
+authenticate, and the device closes the link (``wrong_key_behaviour="close"``, the default) or
+ignores the frame (``"silent"``).
+
+Run it on its own::
+
+    python -m custom_components.red_light_therapy.panels.tuya.emulator \\
+        --host 127.0.0.1 --port 6668 --version 3.4 --device-id ID --local-key KEY
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+import contextlib
+from dataclasses import dataclass, field
+import logging
+import math
+import os
+import signal
+import socket
+import time
+from typing import Any, Literal
+
+from ..base import Clock
+from . import protocol
+from .profiles import DpProfile, get_profile
+from .protocol import (
+    Command,
+    Message,
+    RandomBytes,
+    TuyaProtocolError,
+    TuyaSession,
+    Version,
+    parse_version,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+WrongKeyBehaviour = Literal["close", "silent"]
+
+
+@dataclass(frozen=True, slots=True)
+class EmissionSegment:
+    """The panel emitted at ``levels`` from ``start`` to ``end`` (None: still emitting)."""
+
+    start: float
+    end: float | None
+    levels: tuple[int, ...]
+
+    def duration(self, until: float) -> float:
+        """Seconds emitted up to ``until``."""
+        end = until if self.end is None else min(self.end, until)
+        return max(0.0, end - self.start)
+
+
+@dataclass(eq=False, slots=True)
+class _Client:
+    writer: asyncio.StreamWriter
+    session: TuyaSession
+    client_nonce: bytes = b""
+    device_nonce: bytes = b""
+    authenticated: bool = False
+    frames: int = 0
+    task: asyncio.Task[None] | None = field(default=None)
+
+
+class _Close(Exception):
+    """End this client's connection."""
+
+
+class TuyaEmulator:
+    """A Tuya device on a real socket. ``await start()``, then ``port``; ``await stop()``."""
+
+    def __init__(
+        self,
+        device_id: str,
+        local_key: str | bytes,
+        version: str | float | Version,
+        profile: str | DpProfile = "generic_light",
+        *,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_s: float = 0.0,
+        dps: Mapping[str, Any] | None = None,
+        product_key: str = "rltEmulatorPanel",
+        advertised_ip: str | None = None,
+        broadcast_address: str | None = None,
+        broadcast_port: int = 6667,
+        broadcast_interval_s: float = 5.0,
+        wrong_key_behaviour: WrongKeyBehaviour = "close",
+        random_bytes: RandomBytes = os.urandom,
+    ) -> None:
+        self.device_id = device_id
+        self.local_key = protocol.key_bytes(local_key)
+        self.version = parse_version(version)
+        self.profile = get_profile(profile)
+        self.clock = clock
+        self.sleep = sleep
+        self.host = host
+        self._requested_port = port
+        self.latency_s = latency_s
+        self.product_key = product_key
+        self.advertised_ip = advertised_ip
+        self.broadcast_address = broadcast_address
+        self.broadcast_port = broadcast_port
+        self.broadcast_interval_s = broadcast_interval_s
+        self.wrong_key_behaviour: WrongKeyBehaviour = wrong_key_behaviour
+        self.unresponsive = False
+        self._random = random_bytes
+
+        self._dps: dict[str, Any] = self.profile.default_dps()
+        if dps:
+            self._dps.update({str(k): v for k, v in dps.items()})
+        self._deadline: float | None = None
+        self._deadline_handle: asyncio.TimerHandle | None = None
+        self._server: asyncio.Server | None = None
+        self._clients: set[_Client] = set()
+        self._broadcast_task: asyncio.Task[None] | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+
+        self.emission_log: list[EmissionSegment] = []
+        self.writes: list[dict[str, Any]] = []
+        """Every data-point write the panel accepted, in order."""
+        self.commands: list[int] = []
+        """The command number of every frame received from any client."""
+        self.connections = 0
+        self.auth_failures = 0
+        self.broadcasts_sent = 0
+        if self.is_on:
+            self._open_segment(self.clock())
+
+    # Lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on (the real one when started with port 0)."""
+        if self._server is None or not self._server.sockets:
+            return self._requested_port
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def clients(self) -> int:
+        """Open client connections."""
+        return len(self._clients)
+
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        self._server = await asyncio.start_server(self._serve, self.host, self._requested_port)
+        if self.broadcast_address is not None:
+            loop = asyncio.get_running_loop()
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+            sock.setblocking(False)
+            self._udp, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, sock=sock)
+            self._broadcast_task = loop.create_task(
+                self._broadcast_loop(), name=f"tuya emulator broadcast {self.device_id}"
+            )
+
+    async def stop(self) -> None:
+        """Close the server, every connection and the broadcasts; cancel the countdown check."""
+        self._cancel_deadline_handle()
+        if self._broadcast_task is not None:
+            self._broadcast_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._broadcast_task
+            self._broadcast_task = None
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        await self._close_clients()
+        if server is not None:
+            await server.wait_closed()
+
+    async def __aenter__(self) -> TuyaEmulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    # What the panel is doing --------------------------------------------------------------------
+
+    @property
+    def is_on(self) -> bool:
+        self.tick()
+        return bool(self._dps.get(str(self.profile.switch_dp)))
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return tuple(
+            channel.to_level(int(self._dps.get(str(channel.dp), 0)))
+            for channel in self.profile.channels
+        )
+
+    @property
+    def timer_remaining_s(self) -> int:
+        """Whole seconds left on the countdown (0: not armed)."""
+        self.tick()
+        return self._remaining()
+
+    def current_dps(self) -> dict[str, Any]:
+        """Every data point as the device would report it now."""
+        self.tick()
+        dps = dict(self._dps)
+        if self.profile.countdown_dp is not None:
+            dps[str(self.profile.countdown_dp)] = self._remaining()
+        return dps
+
+    def on_seconds(self, until: float | None = None) -> float:
+        """Seconds emitted in total, up to ``until`` (default now)."""
+        end = self.clock() if until is None else until
+        return sum(segment.duration(end) for segment in self.emission_log)
+
+    # Things that happen at the panel --------------------------------------------------------
+
+    def tick(self) -> None:
+        """Notice a countdown that ran out: the panel went off at its deadline, not now."""
+        if self._deadline is not None and self.clock() >= self._deadline:
+            deadline = self._deadline
+            self._deadline = None
+            self._cancel_deadline_handle()
+            changed: dict[str, Any] = {}
+            if self.profile.countdown_dp is not None:
+                changed[str(self.profile.countdown_dp)] = 0
+            switch = str(self.profile.switch_dp)
+            if self._dps.get(switch):
+                self._dps[switch] = False
+                self._close_segment(deadline)
+                changed[switch] = False
+            self._push(changed)
+
+    def press_button(self) -> None:
+        """Someone pressed the power button: toggle, and tell every client."""
+        self.apply_local({str(self.profile.switch_dp): not self.is_on})
+
+    def apply_local(self, dps: Mapping[str | int, Any]) -> None:
+        """Data points changed at the device (button, app, cloud): apply and push them."""
+        changed = self._apply({str(k): v for k, v in dps.items()})
+        self._push(changed)
+
+    def drop_connections(self) -> None:
+        """Every client link is lost (the device rebooted, Wi-Fi dropped)."""
+        for client in list(self._clients):
+            client.writer.transport.abort()
+
+    async def send_broadcast(self) -> None:
+        """Send one discovery broadcast now (needs ``broadcast_address``)."""
+        if self._udp is None or self.broadcast_address is None:
+            raise RuntimeError("broadcasts need a broadcast_address and a started emulator")
+        self._udp.sendto(self.broadcast_packet(), (self.broadcast_address, self.broadcast_port))
+        self.broadcasts_sent += 1
+
+    def broadcast_packet(self) -> bytes:
+        """The discovery packet, as the device broadcasts it."""
+        info = {
+            "ip": self.advertised_ip or self.host,
+            "gwId": self.device_id,
+            "active": 2,
+            "ability": 0,
+            "mode": 0,
+            "encrypt": True,
+            "productKey": self.product_key,
+            "version": self.version.value,
+            "token": True,
+            "wf_cfg": True,
+        }
+        return protocol.encode_broadcast(info, self.version, random_bytes=self._random)
+
+    # The connection --------------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        client = _Client(
+            writer,
+            TuyaSession(self.version, self.local_key, from_device=True, random_bytes=self._random),
+            authenticated=not self.version.negotiates,
+            task=asyncio.current_task(),
+        )
+        self._clients.add(client)
+        self.connections += 1
+        splitter = protocol.FrameSplitter()
+        try:
+            while data := await reader.read(4096):
+                for frame in splitter.feed(data):
+                    await self._handle(client, frame)
+        except (_Close, OSError):
+            pass
+        finally:
+            self._clients.discard(client)
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def _close_clients(self) -> None:
+        clients = list(self._clients)
+        for client in clients:
+            client.writer.close()
+        tasks = [
+            c.task for c in clients if c.task is not None and c.task is not asyncio.current_task()
+        ]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _handle(self, client: _Client, frame: bytes) -> None:
+        self.tick()
+        client.frames += 1
+        try:
+            message = client.session.decode(frame)
+            negotiation = message.cmd in (
+                Command.SESS_KEY_NEG_START,
+                Command.SESS_KEY_NEG_FINISH,
+            )
+            obj = (
+                protocol.parse_json(message.payload) if message.payload and not negotiation else {}
+            )
+        except TuyaProtocolError as err:
+            self._wrong_key(f"cannot read a frame: {err}")
+            return
+        self.commands.append(message.cmd)
+        if self.unresponsive:
+            return
+        if self.latency_s > 0:
+            await self.sleep(self.latency_s)
+        if message.cmd == Command.SESS_KEY_NEG_START and self.version.negotiates:
+            client.client_nonce = message.payload[: protocol.NONCE_LEN]
+            client.device_nonce = self._random(protocol.NONCE_LEN)
+            client.session.reset()
+            answer = protocol.negotiation_response(
+                self.local_key, client.client_nonce, client.device_nonce
+            )
+            self._send(client, Command.SESS_KEY_NEG_RESP, answer, seqno=message.seqno)
+            return
+        if message.cmd == Command.SESS_KEY_NEG_FINISH and client.device_nonce:
+            try:
+                protocol.check_negotiation_finish(
+                    self.local_key, client.device_nonce, message.payload
+                )
+            except TuyaProtocolError as err:
+                self._wrong_key(str(err))
+                return
+            client.session.set_session_key(
+                protocol.session_key(
+                    self.version, self.local_key, client.client_nonce, client.device_nonce
+                )
+            )
+            client.authenticated = True
+            return
+        if not client.authenticated:
+            self._wrong_key(f"command 0x{message.cmd:02x} before the session key")
+            return
+        self._execute(client, message, obj)
+
+    def _execute(self, client: _Client, message: Message, obj: dict[str, Any]) -> None:
+        cmd = message.cmd
+        if cmd == Command.HEART_BEAT:
+            self._send(client, Command.HEART_BEAT, b"", seqno=message.seqno)
+        elif cmd in (Command.DP_QUERY, Command.DP_QUERY_NEW):
+            payload = protocol.query_reply_payload(self.version, self.device_id, self.current_dps())
+            self._send(client, cmd, payload, seqno=message.seqno)
+        elif cmd in (Command.CONTROL, Command.CONTROL_NEW):
+            dps = protocol.extract_dps(obj) or {}
+            self._send(client, cmd, b"", seqno=message.seqno)
+            self.writes.append(dps)
+            self._apply(dps)
+            current = self.current_dps()
+            self._push({k: current.get(k, v) for k, v in dps.items()})
+        elif cmd == Command.UPDATEDPS:
+            wanted = [str(dp) for dp in obj.get("dpId", [])]
+            self._send(client, cmd, b"", seqno=message.seqno)
+            current = self.current_dps()
+            self._push({k: current[k] for k in wanted if k in current})
+        else:
+            _LOGGER.debug("emulator ignores command 0x%02x", cmd)
+
+    def _wrong_key(self, reason: str) -> None:
+        self.auth_failures += 1
+        _LOGGER.debug("emulator %s: %s", self.device_id, reason)
+        if self.wrong_key_behaviour == "close":
+            raise _Close(reason)
+
+    def _send(self, client: _Client, cmd: int, payload: bytes, *, seqno: int | None = None) -> None:
+        data = client.session.encode(cmd, payload, seqno=seqno)
+        if not client.writer.is_closing():
+            client.writer.write(data)
+
+    def _push(self, dps: Mapping[str, Any]) -> None:
+        if not dps:
+            return
+        payload = protocol.status_payload(self.version, self.device_id, dps, self.clock())
+        for client in list(self._clients):
+            if client.authenticated:
+                self._send(client, Command.STATUS, payload)
+
+    # The device's data points --------------------------------------------------------------
+
+    def _apply(self, dps: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply written data points; return what they changed to."""
+        now = self.clock()
+        profile = self.profile
+        switch = str(profile.switch_dp)
+        countdown = None if profile.countdown_dp is None else str(profile.countdown_dp)
+        channel_dps = {str(channel.dp) for channel in profile.channels}
+        changed: dict[str, Any] = {}
+        was_on = bool(self._dps.get(switch))
+        for key, value in dps.items():
+            if key == countdown:
+                seconds = max(0, min(int(value), profile.countdown_max_s))
+                self._arm(seconds, now)
+                changed[key] = seconds
+                continue
+            if key in channel_dps:
+                channel = next(c for c in profile.channels if str(c.dp) == key)
+                self._dps[key] = max(channel.min_value, min(channel.max_value, int(value)))
+            else:
+                self._dps[key] = value
+            changed[key] = self._dps[key]
+        is_on = bool(self._dps.get(switch))
+        if was_on and not is_on:
+            self._close_segment(now)
+            if countdown is not None and self._deadline is not None:
+                self._arm(0, now)
+                changed[countdown] = 0
+        elif is_on and not was_on:
+            self._open_segment(now)
+        elif is_on and channel_dps & changed.keys():
+            self._close_segment(now)
+            self._open_segment(now)
+        return changed
+
+    def _arm(self, seconds: int, now: float) -> None:
+        self._cancel_deadline_handle()
+        self._deadline = now + seconds if seconds > 0 else None
+        if self._deadline is not None:
+            with contextlib.suppress(RuntimeError):  # no running loop: lazy checks only
+                self._deadline_handle = asyncio.get_running_loop().call_later(seconds, self.tick)
+
+    def _remaining(self) -> int:
+        if self._deadline is None:
+            return 0
+        return max(0, math.ceil(self._deadline - self.clock()))
+
+    def _cancel_deadline_handle(self) -> None:
+        if self._deadline_handle is not None:
+            self._deadline_handle.cancel()
+            self._deadline_handle = None
+
+    def _open_segment(self, at: float) -> None:
+        self.emission_log.append(EmissionSegment(at, None, self.levels))
+
+    def _close_segment(self, at: float) -> None:
+        if self.emission_log and self.emission_log[-1].end is None:
+            last = self.emission_log[-1]
+            self.emission_log[-1] = EmissionSegment(last.start, at, last.levels)
+
+    async def _broadcast_loop(self) -> None:
+        while True:
+            with contextlib.suppress(OSError):
+                await self.send_broadcast()
+            await self.sleep(self.broadcast_interval_s)
+
+
+# Command line --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Serve an emulated Tuya therapy panel.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=6668)
+    parser.add_argument("--version", choices=[v.value for v in Version], default="3.3")
+    parser.add_argument("--device-id", required=True)
+    parser.add_argument("--local-key", required=True, help="16 characters")
+    parser.add_argument("--profile", default="generic_light")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
+    parser.add_argument("--broadcast-address", default=None, help="e.g. 127.0.0.1")
+    parser.add_argument("--broadcast-port", type=int, default=6667)
+    parser.add_argument("--broadcast-interval", type=float, default=5.0)
+    return parser
+
+
+async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> None:
+    """Run an emulator from parsed arguments until ``stop`` is set (or SIGINT/SIGTERM)."""
+    emulator = TuyaEmulator(
+        args.device_id,
+        args.local_key,
+        args.version,
+        args.profile,
+        host=args.host,
+        port=args.port,
+        latency_s=args.latency,
+        broadcast_address=args.broadcast_address,
+        broadcast_port=args.broadcast_port,
+        broadcast_interval_s=args.broadcast_interval,
+    )
+    done = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, done.set)
+    async with emulator:
+        print(
+            f"Tuya {emulator.version} emulator {args.device_id} ({emulator.profile.name}) "
+            f"on {args.host}:{emulator.port}",
+            flush=True,
+        )
+        await done.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m ...panels.tuya.emulator --device-id ID --local-key KEY [...]``."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

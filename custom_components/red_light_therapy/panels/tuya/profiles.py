@@ -1,0 +1,132 @@
+"""Data-point profiles: which Tuya DP does what on a given kind of panel.
+
+Profiles are data (``profiles.json`` next to this file, or any mapping of the same shape passed
+to ``profile_from_dict``), so a new panel needs no code. A profile names the switch DP, the
+countdown DP (seconds) if the device has one, and its dimmable channels, each with its DP, its
+wavelength and its raw value range. Capabilities follow from that.
+
+Levels (0..100 %) map onto raw values as ``value = round(level * max / 100)`` clamped to
+``min..max``, and back as ``level = round(value * 100 / max)``: a light whose brightness cannot
+go below 10 of 1000 reads back as 1 % when asked for 0 %, which is what it really emits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+import json
+from pathlib import Path
+from typing import Any
+
+from ..base import Capabilities, Channel
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDp:
+    """One dimmable channel: its DP, wavelength and raw value range."""
+
+    key: str
+    dp: int
+    wavelength_nm: int
+    min_value: int = 0
+    max_value: int = 100
+
+    def to_raw(self, level: int) -> int:
+        if not 0 <= level <= 100:
+            raise ValueError("a level is 0..100")
+        return max(self.min_value, min(self.max_value, round(level * self.max_value / 100)))
+
+    def to_level(self, raw: int) -> int:
+        return max(0, min(100, round(raw * 100 / self.max_value)))
+
+
+@dataclass(frozen=True, slots=True)
+class DpProfile:
+    """What the data points of one kind of Tuya panel mean."""
+
+    name: str
+    switch_dp: int
+    countdown_dp: int | None = None
+    countdown_max_s: int = 86400
+    channels: tuple[ChannelDp, ...] = ()
+    description: str = ""
+    example: bool = False
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            channels=tuple(
+                Channel(index, channel.key, channel.wavelength_nm)
+                for index, channel in enumerate(self.channels)
+            ),
+            dimming=bool(self.channels),
+            hardware_timer=self.countdown_dp is not None,
+            max_timer_s=self.countdown_max_s if self.countdown_dp is not None else 0,
+        )
+
+    def default_dps(self) -> dict[str, Any]:
+        """Data points of a device of this kind fresh out of the box (off, full level)."""
+        dps: dict[str, Any] = {str(self.switch_dp): False}
+        for channel in self.channels:
+            dps[str(channel.dp)] = channel.max_value
+        if self.countdown_dp is not None:
+            dps[str(self.countdown_dp)] = 0
+        return dps
+
+
+def profile_from_dict(name: str, data: Mapping[str, Any]) -> DpProfile:
+    """A profile from its JSON form; ValueError with the reason when it is malformed."""
+    try:
+        channels = tuple(
+            ChannelDp(
+                key=str(item["key"]),
+                dp=int(item["dp"]),
+                wavelength_nm=int(item["wavelength_nm"]),
+                min_value=int(item.get("min_value", 0)),
+                max_value=int(item.get("max_value", 100)),
+            )
+            for item in data.get("channels", ())
+        )
+        countdown = data.get("countdown_dp")
+        profile = DpProfile(
+            name=name,
+            switch_dp=int(data["switch_dp"]),
+            countdown_dp=None if countdown is None else int(countdown),
+            countdown_max_s=int(data.get("countdown_max_s", 86400)),
+            channels=channels,
+            description=str(data.get("description", "")),
+            example=bool(data.get("example", False)),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"profile {name!r} is malformed: {err!r}") from err
+    for channel in channels:
+        if not 0 <= channel.min_value < channel.max_value:
+            raise ValueError(f"profile {name!r}: channel {channel.key} has a bad value range")
+    dps = [profile.switch_dp, *(c.dp for c in channels)]
+    if profile.countdown_dp is not None:
+        dps.append(profile.countdown_dp)
+    if len(set(dps)) != len(dps):
+        raise ValueError(f"profile {name!r} uses a data point twice")
+    return profile
+
+
+def load_profiles(text: str) -> dict[str, DpProfile]:
+    """Profiles from JSON text: an object of ``name -> profile``."""
+    data = json.loads(text)
+    return {name: profile_from_dict(name, item) for name, item in data.items()}
+
+
+PROFILES: Mapping[str, DpProfile] = load_profiles(
+    Path(__file__).with_name("profiles.json").read_text(encoding="utf-8")
+)
+"""The built-in profiles: ``generic_light``, ``generic_switch`` and an example multi-channel one."""
+
+
+def get_profile(profile: str | DpProfile) -> DpProfile:
+    """A built-in profile by name (or the profile itself); KeyError for an unknown name."""
+    if isinstance(profile, DpProfile):
+        return profile
+    try:
+        return PROFILES[profile]
+    except KeyError:
+        raise KeyError(f"unknown Tuya profile {profile!r}") from None
