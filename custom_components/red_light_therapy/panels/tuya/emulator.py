@@ -12,6 +12,7 @@ set, whether on or off, and switches the panel OFF at zero (a Tuya plug toggles;
 must never switch itself on); switching off by command or button clears the countdown.
 
 Faults: ``latency_s``; ``unresponsive`` (frames are read and ignored); ``drop_connections()``;
+``push_writes = False`` (writes acknowledged without a STATUS push);
 a client with the wrong key gets what a real device gives it: its frames fail to decrypt or
 authenticate, and the device closes the link (``wrong_key_behaviour="close"``, the default) or
 ignores the frame (``"silent"``).
@@ -125,6 +126,8 @@ class TuyaEmulator:
         self.broadcast_interval_s = broadcast_interval_s
         self.wrong_key_behaviour: WrongKeyBehaviour = wrong_key_behaviour
         self.unresponsive = False
+        self.push_writes = True
+        """False: acknowledge writes without the STATUS push (some firmwares do that)."""
         self._random = random_bytes
 
         self._dps: dict[str, Any] = self.profile.default_dps()
@@ -386,9 +389,10 @@ class TuyaEmulator:
             dps = protocol.extract_dps(obj) or {}
             self._send(client, cmd, b"", seqno=message.seqno)
             self.writes.append(dps)
-            self._apply(dps)
-            current = self.current_dps()
-            self._push({k: current.get(k, v) for k, v in dps.items()})
+            changed = self._apply(dps)
+            if self.push_writes:
+                current = self.current_dps()
+                self._push({k: current.get(k, v) for k, v in (dps | changed).items()})
         elif cmd == Command.UPDATEDPS:
             wanted = [str(dp) for dp in obj.get("dpId", [])]
             self._send(client, cmd, b"", seqno=message.seqno)

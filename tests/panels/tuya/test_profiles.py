@@ -1,0 +1,100 @@
+"""Data-point profiles are data; capabilities follow from them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from custom_components.red_light_therapy.panels.base import Band
+from custom_components.red_light_therapy.panels.tuya import (
+    PROFILES,
+    ChannelDp,
+    DpProfile,
+    get_profile,
+    load_profiles,
+    profile_from_dict,
+)
+
+
+def test_builtin_profiles() -> None:
+    light = PROFILES["generic_light"]
+    assert (light.switch_dp, light.countdown_dp) == (20, 26)
+    assert light.channels == (ChannelDp("brightness", 22, 660, 10, 1000),)
+    caps = light.capabilities
+    assert caps.dimming
+    assert caps.hardware_timer
+    assert caps.max_timer_s == 86400
+    assert caps.channels[0].index == 0
+    assert caps.channels[0].band is Band.RED
+
+    switch = PROFILES["generic_switch"]
+    assert (switch.switch_dp, switch.countdown_dp, switch.channels) == (1, 9, ())
+    assert not switch.capabilities.dimming
+    assert switch.capabilities.hardware_timer
+    assert switch.default_dps() == {"1": False, "9": 0}
+
+    example = PROFILES["example_red_nir_panel"]
+    assert example.example
+    assert "EXAMPLE" in example.description
+    assert [c.band for c in example.capabilities.channels] == [Band.RED, Band.NIR]
+    assert not any(p.example for name, p in PROFILES.items() if name.startswith("generic"))
+
+
+def test_level_mapping() -> None:
+    brightness = PROFILES["generic_light"].channels[0]
+    assert brightness.to_raw(100) == 1000
+    assert brightness.to_raw(50) == 500
+    assert brightness.to_raw(0) == 10  # the light's floor
+    assert brightness.to_level(10) == 1  # reads back what it really emits
+    assert brightness.to_level(1000) == 100
+    with pytest.raises(ValueError, match=r"0\.\.100"):
+        brightness.to_raw(101)
+
+
+def test_get_profile() -> None:
+    assert get_profile("generic_switch") is PROFILES["generic_switch"]
+    custom = DpProfile("mine", switch_dp=1)
+    assert get_profile(custom) is custom
+    assert not custom.capabilities.hardware_timer
+    assert custom.capabilities.max_timer_s == 0
+    with pytest.raises(KeyError, match="unknown"):
+        get_profile("nope")
+
+
+def test_new_profile_without_code() -> None:
+    text = json.dumps(
+        {
+            "brand_x": {
+                "switch_dp": 1,
+                "countdown_dp": 7,
+                "countdown_max_s": 1200,
+                "channels": [{"key": "ir", "dp": 102, "wavelength_nm": 850}],
+            }
+        }
+    )
+    profile = load_profiles(text)["brand_x"]
+    assert profile.capabilities.max_timer_s == 1200
+    assert profile.channels[0].max_value == 100
+    assert profile.default_dps() == {"1": False, "102": 100, "7": 0}
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({}, "malformed"),
+        ({"switch_dp": "x"}, "malformed"),
+        ({"switch_dp": 1, "channels": [{"dp": 2}]}, "malformed"),
+        (
+            {
+                "switch_dp": 1,
+                "channels": [{"key": "a", "dp": 2, "wavelength_nm": 660, "max_value": 0}],
+            },
+            "range",
+        ),
+        ({"switch_dp": 1, "countdown_dp": 1}, "twice"),
+    ],
+)
+def test_malformed_profiles(data: dict[str, object], reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        profile_from_dict("bad", data)
