@@ -374,3 +374,29 @@ async def test_rejected_write(socket_enabled: None, clock: FakeClock) -> None:
         await panel.disconnect()
         server.close()
         await server.wait_closed()
+
+
+@pytest.mark.parametrize("version", ["3.4", "3.5"])
+async def test_device_failing_the_key_proof(
+    version: str, socket_enabled: None, clock: FakeClock
+) -> None:
+    """A device that frames correctly but cannot prove the key: the negotiation fails."""
+    device = protocol.TuyaSession(protocol.Version(version), LOCAL_KEY.encode(), from_device=True)
+
+    async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        frame = protocol.FrameSplitter().feed(await reader.read(4096))[0]
+        message = device.decode(frame)
+        writer.write(device.encode(Command.SESS_KEY_NEG_RESP, b"\x01" * 48, seqno=message.seqno))
+        await reader.read(4096)
+        writer.close()
+
+    server = await asyncio.start_server(_serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, version, clock=clock, port=port)
+    try:
+        with pytest.raises(TuyaAuthError, match="wrong local key"):
+            await panel.connect()
+    finally:
+        await panel.disconnect()
+        server.close()
+        await server.wait_closed()

@@ -1,0 +1,137 @@
+"""The UDP discovery listener, fed by the emulator's real broadcasts on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+
+import pytest
+
+from custom_components.red_light_therapy.panels.tuya import (
+    DiscoveredDevice,
+    TuyaDiscovery,
+    parse_broadcast,
+    protocol,
+)
+from custom_components.red_light_therapy.panels.tuya.discovery import DEFAULT_PORTS
+
+from .conftest import DEVICE_ID, EmulatorFactory, FakeClock, wait_until
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+def _send(port: int, data: bytes) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(data, ("127.0.0.1", port))
+
+
+async def test_discovers_the_emulator(
+    version: str, clock: FakeClock, make_emulator: EmulatorFactory
+) -> None:
+    found: list[DiscoveredDevice] = []
+    async with TuyaDiscovery(found.append, ports=(0,), host="127.0.0.1", clock=clock) as listener:
+        (port,) = listener.bound_ports
+        emulator = await make_emulator(
+            version,
+            broadcast_address="127.0.0.1",
+            broadcast_port=port,
+            broadcast_interval_s=0.02,
+            product_key="pk123",
+        )
+        await wait_until(lambda: emulator.broadcasts_sent >= 3 and len(found) == 1)
+        await asyncio.sleep(0.05)
+    assert not listener.running
+    assert len(found) == 1  # once per device, not per broadcast
+    device = found[0]
+    assert device == DiscoveredDevice(
+        device_id=DEVICE_ID,
+        ip="127.0.0.1",
+        version=version,
+        product_key="pk123",
+        encrypted=True,
+        port=port,
+        last_seen=clock.now,
+    )
+    assert device.raw["gwId"] == DEVICE_ID
+    assert listener.devices[DEVICE_ID] == device
+
+
+async def test_changes_and_every_broadcast(make_emulator: EmulatorFactory) -> None:
+    found: list[DiscoveredDevice] = []
+    every: list[DiscoveredDevice] = []
+    async with (
+        TuyaDiscovery(found.append, ports=(0,), host="127.0.0.1") as changes,
+        TuyaDiscovery(every.append, ports=(0,), host="127.0.0.1", every_broadcast=True) as all_,
+    ):
+        emulator = await make_emulator("3.3", broadcast_address="127.0.0.1")
+        for listener in (changes, all_):
+            emulator.broadcast_port = listener.bound_ports[0]
+            await emulator.send_broadcast()
+            await emulator.send_broadcast()
+        emulator.broadcast_port = changes.bound_ports[0]
+        emulator.advertised_ip = "10.1.2.3"  # it moved
+        await emulator.send_broadcast()
+        await wait_until(lambda: len(found) == 2 and len(every) == 2)
+    assert [d.ip for d in found] == ["127.0.0.1", "10.1.2.3"]
+
+
+async def test_ignores_what_is_not_a_device() -> None:
+    found: list[DiscoveredDevice] = []
+    async with TuyaDiscovery(found.append, ports=(0, 0), host="127.0.0.1") as listener:
+        first, second = listener.bound_ports
+        app = protocol.encode_broadcast({"from": "app", "ip": "10.0.0.9"}, protocol.Version.V35)
+        _send(first, b"garbage")
+        _send(second, app)
+        _send(second, protocol.encode_broadcast({"ip": "10.0.0.9"}, protocol.Version.V33))
+        plain = protocol.encode_broadcast({"gwId": "old31", "version": "3.1"}, None)
+        _send(first, plain)
+        await wait_until(lambda: listener.ignored == 3 and len(found) == 1)
+    assert found[0].device_id == "old31"
+    assert found[0].ip == "127.0.0.1"  # from the sender when the payload has none
+    assert found[0].version == "3.1"
+    assert found[0].product_key is None
+    assert not found[0].encrypted
+
+
+def test_parse_broadcast_fallbacks() -> None:
+    bare = protocol.ecb_encrypt(protocol.UDP_KEY, json.dumps({"devId": "x1"}).encode())
+    device = parse_broadcast(bare, "192.168.1.9", port=6667, now=5.0)
+    assert device is not None
+    assert (device.device_id, device.ip, device.version, device.port, device.last_seen) == (
+        "x1",
+        "192.168.1.9",
+        "3.1",
+        6667,
+        5.0,
+    )
+    assert parse_broadcast(b"", "1.2.3.4") is None
+
+
+async def test_listeners_share_a_port() -> None:
+    """SO_REUSEADDR/SO_REUSEPORT: a second listener (or another program) binds as well."""
+    first: list[DiscoveredDevice] = []
+    second: list[DiscoveredDevice] = []
+    async with TuyaDiscovery(first.append, ports=(0,), host="127.0.0.1") as one:
+        (port,) = one.bound_ports
+        async with TuyaDiscovery(second.append, ports=(port,), host="127.0.0.1") as two:
+            assert two.bound_ports == (port,)
+            packet = protocol.encode_broadcast(
+                {"gwId": "abc", "ip": "1.1.1.1"}, protocol.Version.V34
+            )
+            for _ in range(20):
+                _send(port, packet)
+            # Unicast on loopback goes to one of them; real broadcasts reach both.
+            await wait_until(lambda: len(first) + len(second) >= 1)
+        await one.start()  # idempotent
+    assert DEFAULT_PORTS == (6666, 6667, 7000)
+
+
+async def test_start_fails_cleanly_when_a_port_is_taken() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as blocker:
+        blocker.bind(("127.0.0.1", 0))  # no SO_REUSEPORT: nobody may share it
+        port = blocker.getsockname()[1]
+        listener = TuyaDiscovery(lambda _d: None, ports=(0, port), host="127.0.0.1")
+        with pytest.raises(OSError, match="in use"):
+            await listener.start()
+        assert not listener.running
