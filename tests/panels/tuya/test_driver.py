@@ -400,3 +400,34 @@ async def test_device_failing_the_key_proof(
         await panel.disconnect()
         server.close()
         await server.wait_closed()
+
+
+async def test_write_confirmed_without_ack(
+    clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
+) -> None:
+    emulator = await make_emulator("3.5", clock=clock)
+    emulator.ack_writes = False
+    panel = make_panel(emulator, command_timeout_s=0.1)
+    assert await panel.set_power(True) == clock.now
+    emulator.push_writes = False
+    with pytest.raises(PanelTimeoutError):
+        await panel.set_power(False)
+
+
+async def test_subscriber_errors_do_not_break_the_link(
+    clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
+) -> None:
+    emulator = await make_emulator("3.3", clock=clock)
+    panel = make_panel(emulator)
+    await panel.connect()
+
+    def _broken(_state: PanelState) -> None:
+        raise RuntimeError("subscriber bug")
+
+    unsubscribe = panel.subscribe(_broken)
+    emulator.press_button()
+    await asyncio.sleep(0.05)
+    assert panel.connected
+    unsubscribe()
+    await panel.update()
+    assert panel.state.is_on

@@ -233,7 +233,10 @@ class TuyaConnection:
         for predicate, future in self._watchers:
             if not future.done() and predicate(message, obj):
                 future.set_result(received)
-        self._on_message(message, obj)
+        try:
+            self._on_message(message, obj)
+        except Exception:  # a subscriber's bug must not kill the link
+            _LOGGER.exception("%s: error handling a message", self.host)
 
     def _link_lost(self, error: PanelError) -> None:
         if self._closing or self._lost is not None:

@@ -177,11 +177,17 @@ class TuyaPanel(Panel):
             try:
                 command = self.version.control_command
                 payload = protocol.control_payload(self.version, self.device_id, dps, self._clock())
-                ack, _ = await conn.request(
-                    command, payload, expect=(command,), timeout_s=self._command_timeout
-                )
-                if ack.retcode:
-                    raise PanelError(f"{self.host} rejected {dps} (code {ack.retcode})")
+                try:
+                    ack, _ = await conn.request(
+                        command, payload, expect=(command,), timeout_s=self._command_timeout
+                    )
+                except PanelTimeoutError:
+                    if not confirmed.done() or confirmed.exception() is not None:
+                        raise
+                    # Some firmwares report the new values without acknowledging first.
+                else:
+                    if ack.retcode:
+                        raise PanelError(f"{self.host} rejected {dps} (code {ack.retcode})")
                 try:
                     async with asyncio.timeout(self._confirm_timeout):
                         await confirmed

@@ -12,7 +12,8 @@ set, whether on or off, and switches the panel OFF at zero (a Tuya plug toggles;
 must never switch itself on); switching off by command or button clears the countdown.
 
 Faults: ``latency_s``; ``unresponsive`` (frames are read and ignored); ``drop_connections()``;
-``push_writes = False`` (writes acknowledged without a STATUS push);
+``push_writes = False`` (writes acknowledged without a STATUS push); ``ack_writes = False``
+(writes reported by a STATUS push but never acknowledged);
 a client with the wrong key gets what a real device gives it: its frames fail to decrypt or
 authenticate, and the device closes the link (``wrong_key_behaviour="close"``, the default) or
 ignores the frame (``"silent"``).
@@ -126,6 +127,8 @@ class TuyaEmulator:
         self.broadcast_interval_s = broadcast_interval_s
         self.wrong_key_behaviour: WrongKeyBehaviour = wrong_key_behaviour
         self.unresponsive = False
+        self.ack_writes = True
+        """False: report written data points without acknowledging the write first."""
         self.push_writes = True
         """False: acknowledge writes without the STATUS push (some firmwares do that)."""
         self._random = random_bytes
@@ -387,7 +390,8 @@ class TuyaEmulator:
             self._send(client, cmd, payload, seqno=message.seqno)
         elif cmd in (Command.CONTROL, Command.CONTROL_NEW):
             dps = protocol.extract_dps(obj) or {}
-            self._send(client, cmd, b"", seqno=message.seqno)
+            if self.ack_writes:
+                self._send(client, cmd, b"", seqno=message.seqno)
             self.writes.append(dps)
             changed = self._apply(dps)
             if self.push_writes:
