@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from custom_components.red_light_therapy.panels.tuya import TuyaEmulator, TuyaPanel
+from custom_components.red_light_therapy.panels.tuya import TuyaPanel
+from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
 DEVICE_ID = "bf01234567890abcdef1"
 LOCAL_KEY = "0123456789abcdef"

@@ -13,11 +13,11 @@ import pytest
 
 from custom_components.red_light_therapy.panels.base import PanelTimeoutError
 from custom_components.red_light_therapy.panels.tuya import (
-    TuyaEmulator,
     TuyaPanel,
     emulator as emulator_module,
     protocol,
 )
+from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.panels.tuya.protocol import Command, Version
 
 from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock, wait_until

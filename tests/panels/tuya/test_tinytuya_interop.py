@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import tinytuya
 
-from custom_components.red_light_therapy.panels.tuya import TuyaEmulator
+from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.panels.tuya.protocol import Command
 
 from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory

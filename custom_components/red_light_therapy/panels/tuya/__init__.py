@@ -1,10 +1,13 @@
-"""Tuya Wi-Fi panels (Smart Life / Tuya app) over the local protocol 3.3, 3.4 and 3.5."""
+"""Tuya Wi-Fi panels (Smart Life / Tuya app) over the local protocol 3.3, 3.4 and 3.5.
+
+The emulator is not imported here (it is test and demo tooling, and runs as a script):
+``from .emulator import TuyaEmulator``.
+"""
 
 from __future__ import annotations
 
 from .discovery import DEFAULT_PORTS, DiscoveredDevice, TuyaDiscovery, parse_broadcast
 from .driver import DEFAULT_PORT, TuyaPanel
-from .emulator import EmissionSegment, TuyaEmulator
 from .errors import TuyaAuthError
 from .profiles import PROFILES, ChannelDp, DpProfile, get_profile, load_profiles, profile_from_dict
 from .protocol import TuyaIntegrityError, TuyaProtocolError, Version, parse_version
@@ -16,10 +19,8 @@ __all__ = [
     "ChannelDp",
     "DiscoveredDevice",
     "DpProfile",
-    "EmissionSegment",
     "TuyaAuthError",
     "TuyaDiscovery",
-    "TuyaEmulator",
     "TuyaIntegrityError",
     "TuyaPanel",
     "TuyaProtocolError",
