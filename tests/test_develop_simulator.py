@@ -1,0 +1,101 @@
+"""The scripts/develop simulator: a panel found and driven through HA's real Bluetooth stack.
+
+``rlt_simulator`` (scripts/develop_config/custom_components) registers a remote scanner whose
+bleak backend talks to the emulator, so this runs discovery, the config flow and the
+connection without patching the integration, the way ``scripts/develop`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Generator
+from pathlib import Path
+from unittest.mock import patch
+
+import bleak_retry_connector
+from homeassistant import loader
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+import pytest
+
+from custom_components.red_light_therapy.const import DOMAIN
+
+from .common import ADDRESS
+
+SIMULATOR_DIR = Path(__file__).parent.parent / "scripts" / "develop_config"
+
+
+@pytest.fixture
+def simulator_on_path(
+    hass: HomeAssistant, enable_bluetooth: None, monkeypatch: pytest.MonkeyPatch
+) -> Generator[None]:
+    """Make ``custom_components.rlt_simulator`` importable and known to the loader.
+
+    In Home Assistant the integration is imported only after ``bluetooth`` is set up, so its
+    driver binds Home Assistant's wrapped ``BleakClientWithServiceCache``; the test imports it
+    earlier (conftest), so the driver is pointed at the wrapped class here.
+    """
+    monkeypatch.syspath_prepend(str(SIMULATOR_DIR))
+    hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
+    with patch(
+        "custom_components.red_light_therapy.panels.blockbluelight.driver"
+        ".BleakClientWithServiceCache",
+        bleak_retry_connector.BleakClientWithServiceCache,
+    ):
+        yield
+
+
+async def _wait_for(predicate: Callable[[], bool]) -> None:
+    """Let the event loop run (real time: the emulator's replies are tasks) until true."""
+    for _ in range(200):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    pytest.fail("timed out waiting")
+
+
+def _light_state(hass: HomeAssistant) -> str | None:
+    state = hass.states.get("light.blockbluelight_f522")
+    return None if state is None else state.state
+
+
+async def test_simulated_panel_is_discovered_added_and_switched(
+    hass: HomeAssistant, simulator_on_path: None
+) -> None:
+    assert await async_setup_component(hass, "rlt_simulator", {"rlt_simulator": {}})
+    await hass.async_block_till_done()
+
+    # Discovery starts the config flow; the simulator confirms it as a person would.
+    await _wait_for(lambda: bool(hass.config_entries.async_entries(DOMAIN)))
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    assert entry.unique_id == ADDRESS
+    await _wait_for(lambda: entry.state is ConfigEntryState.LOADED)
+    await hass.async_block_till_done()
+
+    assert _light_state(hass) == "off"
+
+    await hass.services.async_call(
+        "light", "turn_on", {"entity_id": "light.blockbluelight_f522"}, blocking=True
+    )
+    response = await hass.services.async_call(
+        "rlt_simulator", "status", {}, blocking=True, return_response=True
+    )
+    assert response is not None
+    panels = response["panels"]
+    assert isinstance(panels, list)
+    [panel] = panels
+    assert isinstance(panel, dict)
+    assert panel["is_on"] is True
+    [emulator] = hass.data["rlt_simulator"].panels
+    assert emulator.is_on
+    assert emulator.timer_remaining_s > 0  # the panel's own countdown was armed first
+    assert emulator.emission_log  # emission started
+    assert _light_state(hass) == "on"
+
+    # The panel's own button switches it off; the integration notices the pushed state.
+    await hass.services.async_call("rlt_simulator", "press_button", {}, blocking=True)
+    await _wait_for(lambda: _light_state(hass) == "off")
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
