@@ -8,11 +8,9 @@ connection without patching the integration, the way ``scripts/develop`` does.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from pathlib import Path
-from unittest.mock import patch
 
-import bleak_retry_connector
 from homeassistant import loader
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -29,21 +27,14 @@ SIMULATOR_DIR = Path(__file__).parent.parent / "scripts" / "develop_config"
 @pytest.fixture
 def simulator_on_path(
     hass: HomeAssistant, enable_bluetooth: None, monkeypatch: pytest.MonkeyPatch
-) -> Generator[None]:
+) -> None:
     """Make ``custom_components.rlt_simulator`` importable and known to the loader.
 
-    In Home Assistant the integration is imported only after ``bluetooth`` is set up, so its
-    driver binds Home Assistant's wrapped ``BleakClientWithServiceCache``; the test imports it
-    earlier (conftest), so the driver is pointed at the wrapped class here.
+    The driver looks up ``bleak_retry_connector.BleakClientWithServiceCache`` when it connects,
+    so it gets Home Assistant's wrapped class (the route through remote scanners) unpatched.
     """
     monkeypatch.syspath_prepend(str(SIMULATOR_DIR))
     hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
-    with patch(
-        "custom_components.red_light_therapy.panels.blockbluelight.driver"
-        ".BleakClientWithServiceCache",
-        bleak_retry_connector.BleakClientWithServiceCache,
-    ):
-        yield
 
 
 async def _wait_for(predicate: Callable[[], bool]) -> None:

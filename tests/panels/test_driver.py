@@ -418,8 +418,8 @@ def wrapped_panel(
     async def factory(_device: Any, callback: Callable[[Any], None]) -> WrappedClient:
         wrapped: WrappedClient | None = None
 
-        def forward(_inner: Any) -> None:
-            callback(wrapped)
+        def forward(inner: Any) -> None:
+            callback(inner if plan.get("callback_names_inner") else wrapped)
 
         wrapped = WrappedClient(await emulator.connect(forward), plan)
         return wrapped
@@ -743,3 +743,20 @@ async def test_reconnect_keeps_trying_while_the_panel_does_not_answer(
         await asyncio.sleep(TIMEOUT_S / 3)
     assert panel.connected
     assert clock.sleeps[:2] == [1, 2]
+
+
+async def test_link_loss_reported_for_another_object_still_counts(
+    emulator: BlockBlueLightEmulator, clock: FakeClock
+) -> None:
+    """A wrapper may report the loss with a different client object: the current link is
+    down all the same, so it counts (and a session reconnects)."""
+    panel = wrapped_panel(emulator, clock, {"callback_names_inner": True})
+    try:
+        panel.keep_connected = True
+        await panel.update()
+        emulator.drop_connection()
+        assert panel.state.connected is False
+        await wait_until(lambda: panel.connected, rounds=5000)
+        assert emulator.connections == 2
+    finally:
+        await panel.disconnect()

@@ -108,6 +108,8 @@ class Panel(ABC):
     """
 
     capabilities: Capabilities
+    keep_connected: bool = False
+    """True while a session runs: hold the link open (and re-open it) instead of idling."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock

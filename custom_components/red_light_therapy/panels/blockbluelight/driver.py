@@ -23,7 +23,8 @@ from typing import Any, Protocol
 
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
-from bleak_retry_connector import BleakClientWithServiceCache, establish_connection
+import bleak_retry_connector
+from bleak_retry_connector import establish_connection
 
 from ..base import (
     Capabilities,
@@ -198,7 +199,7 @@ class BlockBlueLightPanel(Panel):
     async def set_power(self, on: bool) -> float:
         async with self._exclusive():
             _ack, acked_at = await self._exchange(codec.power(on), codec.CMD_POWER)
-            self._set_state(self._state.evolve(is_on=on, updated_at=acked_at))
+            self._publish(self._state.evolve(is_on=on, updated_at=acked_at))
             await self._read_back(self._query_status)
         return acked_at
 
@@ -283,6 +284,7 @@ class BlockBlueLightPanel(Panel):
                 self._waiter = waiter
             try:
                 async with asyncio.timeout(self._command_timeout_s):
+                    _LOGGER.debug("%s: sending %s", self.name, data.hex(" "))
                     await client.write_gatt_char(WRITE_CHAR, data, response=False)
                     return None if waiter is None else await waiter.future
             except TimeoutError as err:
@@ -302,6 +304,13 @@ class BlockBlueLightPanel(Panel):
                     self._waiter = None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _publish(self, state: PanelState) -> None:
+        """Store and announce a state; a failing subscriber must not break the link."""
+        try:
+            self._set_state(state)
+        except Exception:
+            _LOGGER.exception("%s: a state subscriber failed", self.name)
+
     # Notifications -----------------------------------------------------------------------
 
     def _notify_handler(self, client: BleClient) -> Callable[[Any, bytearray], None]:
@@ -312,6 +321,7 @@ class BlockBlueLightPanel(Panel):
         return on_notify
 
     def _on_data(self, data: bytes) -> None:
+        _LOGGER.debug("%s: received %s", self.name, data.hex(" "))
         received_at = self._clock()
         for frame in self._decoder.feed(data):
             self._on_frame(frame, received_at)
@@ -322,7 +332,7 @@ class BlockBlueLightPanel(Panel):
         try:
             if frame.command == codec.CMD_STATUS:
                 status = codec.parse_status(frame)
-                self._set_state(
+                self._publish(
                     self._state.evolve(
                         connected=True,
                         is_on=status.on,
@@ -334,7 +344,7 @@ class BlockBlueLightPanel(Panel):
             elif frame.command == codec.CMD_LEVELS:
                 levels = codec.parse_levels(frame)
                 self._levels_read = True
-                self._set_state(self._state.evolve(connected=True, levels=levels, updated_at=at))
+                self._publish(self._state.evolve(connected=True, levels=levels, updated_at=at))
         except FrameError as err:
             _LOGGER.debug("%s: ignoring %s: %s", self.name, frame, err)
         waiter = self._waiter
@@ -348,7 +358,9 @@ class BlockBlueLightPanel(Panel):
     ) -> BleClient:
         """Connect through bleak-retry-connector (retries, service cache, fresh routes)."""
         client: BleClient = await establish_connection(
-            BleakClientWithServiceCache,
+            # Looked up at call time: Home Assistant's Bluetooth stack swaps in its own
+            # wrapper class (the route through proxies) when it starts.
+            bleak_retry_connector.BleakClientWithServiceCache,
             ble_device,
             self.name,
             disconnected_callback=disconnected_callback,
@@ -384,12 +396,17 @@ class BlockBlueLightPanel(Panel):
             raise PanelConnectionError(f"{self.name} dropped the link while connecting")
         # Nothing awaited since start_notify: no notification or callback was missed.
         self._client = client
-        self._set_state(self._state.evolve(connected=True))
+        self._publish(self._state.evolve(connected=True))
         return client
 
     def _on_disconnected(self, client: Any) -> None:
-        """bleak's disconnected callback; only an unexpected loss of the current link counts."""
-        if client is not self._client:
+        """bleak's disconnected callback; only an unexpected loss of the current link counts.
+
+        A callback naming another client is a link closed on purpose or an old one, unless
+        the current link is down too (a wrapper reporting a different object).
+        """
+        current = self._client
+        if current is None or (client is not current and current.is_connected):
             return
         _LOGGER.debug("%s: link lost", self.name)
         self._client = None
@@ -397,7 +414,7 @@ class BlockBlueLightPanel(Panel):
         if waiter is not None and not waiter.future.done():
             waiter.future.set_exception(_LinkLostError("link lost"))
         self._cancel_idle_timer()
-        self._set_state(self._state.evolve(connected=False))
+        self._publish(self._state.evolve(connected=False))
         if self._keep_connected:
             self._start_reconnect()
 
@@ -406,7 +423,7 @@ class BlockBlueLightPanel(Panel):
         self._client = None
         self._cancel_idle_timer()
         if client is not None:
-            self._set_state(self._state.evolve(connected=False))
+            self._publish(self._state.evolve(connected=False))
             await self._disconnect_client(client)
         if reconnect and self._keep_connected:
             self._start_reconnect()

@@ -179,9 +179,13 @@ class EmulatedBleakClient:
             callback = self._notify
             if not self._connected or callback is None:
                 continue
-            result = callback(sender, bytearray(data))
-            if inspect.isawaitable(result):
-                await result
+            try:
+                result = callback(sender, bytearray(data))
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                # bleak logs a failing callback and keeps the link; so does the emulator.
+                _LOGGER.exception("%s: notification callback failed", self._emulator.name)
 
     def _end_link(self, *, call_back: bool = True) -> None:
         """The link is gone (either side ended it): stop, then tell the owner once."""

@@ -1,0 +1,87 @@
+"""Set panels up from the UI: Bluetooth discovery, or a pick from the panels in range."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.bluetooth import (
+    BluetoothServiceInfoBleak,
+    async_discovered_service_info,
+)
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_ADDRESS
+import voluptuous as vol
+
+from .const import CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_BLOCKBLUELIGHT
+from .panels.blockbluelight import LOCAL_NAME_PREFIX
+
+
+def _is_blockbluelight(info: BluetoothServiceInfoBleak) -> bool:
+    return (info.name or "").startswith(LOCAL_NAME_PREFIX)
+
+
+def _title(info: BluetoothServiceInfoBleak) -> str:
+    return f"BlockBlueLight {info.address.replace(':', '')[-4:].upper()}"
+
+
+class RedLightTherapyConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Config flow of the Red Light Therapy integration."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        self._discovery: BluetoothServiceInfoBleak | None = None
+        self._discovered: dict[str, BluetoothServiceInfoBleak] = {}
+
+    async def async_step_bluetooth(
+        self, discovery_info: BluetoothServiceInfoBleak
+    ) -> ConfigFlowResult:
+        """A BlockBlueLight panel advertised itself."""
+        await self.async_set_unique_id(discovery_info.address)
+        self._abort_if_unique_id_configured()
+        if not _is_blockbluelight(discovery_info):
+            return self.async_abort(reason="not_supported")
+        self._discovery = discovery_info
+        self.context["title_placeholders"] = {"name": _title(discovery_info)}
+        return await self.async_step_bluetooth_confirm()
+
+    async def async_step_bluetooth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask before adding a discovered panel."""
+        assert self._discovery is not None
+        if user_input is not None:
+            return self._create(self._discovery)
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="bluetooth_confirm",
+            description_placeholders={"name": _title(self._discovery)},
+        )
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """List the panels in range that are not set up yet."""
+        if user_input is not None:
+            info = self._discovered[user_input[CONF_ADDRESS]]
+            await self.async_set_unique_id(info.address, raise_on_progress=False)
+            self._abort_if_unique_id_configured()
+            return self._create(info)
+
+        configured = self._async_current_ids(include_ignore=False)
+        for info in async_discovered_service_info(self.hass, connectable=True):
+            if info.address not in configured and _is_blockbluelight(info):
+                self._discovered[info.address] = info
+        if not self._discovered:
+            return self.async_abort(reason="no_devices_found")
+        choices = {
+            address: f"{_title(info)} ({info.name})" for address, info in self._discovered.items()
+        }
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema({vol.Required(CONF_ADDRESS): vol.In(choices)}),
+        )
+
+    def _create(self, info: BluetoothServiceInfoBleak) -> ConfigFlowResult:
+        return self.async_create_entry(
+            title=_title(info),
+            data={CONF_ADDRESS: info.address, CONF_PANEL_TYPE: PANEL_TYPE_BLOCKBLUELIGHT},
+        )

@@ -1,0 +1,20 @@
+"""Constants of the Red Light Therapy integration."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "red_light_therapy"
+MANUFACTURER_BLOCKBLUELIGHT: Final = "BlockBlueLight"
+
+CONF_PANEL_TYPE: Final = "panel_type"
+PANEL_TYPE_BLOCKBLUELIGHT: Final = "blockbluelight"
+
+# Default session length when a session is started without a dose or duration: 10 minutes
+# sits inside every published home-panel protocol in shared/reference/dosimetry.md
+# (e.g. 9 J/cm2 at about 15 mW/cm2 is 10 minutes). A judgement call; users change it.
+DEFAULT_SESSION_MINUTES: Final = 10
+MAX_SESSION_MINUTES: Final = 60
+
+# How often an idle panel is asked for its state over BLE (it is disconnected in between).
+IDLE_POLL_MINUTES: Final = 5

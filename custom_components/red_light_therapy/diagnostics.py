@@ -1,0 +1,36 @@
+"""Diagnostics: what a maintainer needs to see, with the panel's address redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_ADDRESS
+from homeassistant.core import HomeAssistant
+
+from . import RedLightTherapyConfigEntry
+
+TO_REDACT = {CONF_ADDRESS, "unique_id", "title"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: RedLightTherapyConfigEntry
+) -> dict[str, Any]:
+    data = entry.runtime_data
+    panel = data.panel
+    session = data.sessions.session
+    return {
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+        "capabilities": asdict(panel.capabilities),
+        "state": asdict(panel.state),
+        "last_update_success": data.coordinator.last_update_success,
+        "session": None
+        if session is None
+        else {
+            "state": session.state.value,
+            "duration_s": session.duration.total_seconds(),
+            "remaining_s": session.remaining.total_seconds(),
+            "ends_at": session.ends_at.isoformat() if session.ends_at else None,
+        },
+    }

@@ -1,0 +1,74 @@
+"""The panel as a light: switching it on starts a timed session, never an open-ended glow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.light import ATTR_BRIGHTNESS, LightEntity
+from homeassistant.components.light.const import ColorMode
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import RedLightTherapyConfigEntry, RedLightTherapyData
+from .entity import RedLightTherapyEntity
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: RedLightTherapyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    async_add_entities([PanelLight(entry.runtime_data)])
+
+
+def level_to_brightness(level: int) -> int:
+    return round(level * 255 / 100)
+
+
+def brightness_to_level(brightness: int) -> int:
+    return max(1, round(brightness * 100 / 255))
+
+
+class PanelLight(RedLightTherapyEntity, LightEntity):
+    """On/off and overall brightness of all channels."""
+
+    _attr_name = None
+    _attr_translation_key = "panel"
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "light")
+        dimmable = data.panel.capabilities.dimming and bool(data.panel.capabilities.channels)
+        mode = ColorMode.BRIGHTNESS if dimmable else ColorMode.ONOFF
+        self._attr_color_mode = mode
+        self._attr_supported_color_modes = {mode}
+
+    @property
+    def is_on(self) -> bool | None:
+        return self.coordinator.data.is_on
+
+    @property
+    def brightness(self) -> int | None:
+        levels = self.coordinator.data.levels
+        if self._attr_color_mode is not ColorMode.BRIGHTNESS or not levels:
+            return None
+        return level_to_brightness(max(levels))
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Set the brightness of every channel; when off, start a session of default length."""
+        panel = self._data.panel
+        if ATTR_BRIGHTNESS in kwargs and self._attr_color_mode is ColorMode.BRIGHTNESS:
+            level = brightness_to_level(kwargs[ATTR_BRIGHTNESS])
+            await self.coordinator.async_command(
+                panel.set_levels({channel.index: level for channel in panel.capabilities.channels})
+            )
+        if not self.is_on:
+            await self._data.sessions.async_start()
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """End the session, or switch off a panel that was switched on without one."""
+        if self._data.sessions.session is not None:
+            await self._data.sessions.async_stop()
+        else:
+            await self.coordinator.async_command(self._data.panel.set_power(False))

@@ -1,0 +1,94 @@
+"""Per-wavelength channel levels, and the default session length."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntity,
+    NumberMode,
+    RestoreNumber,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import RedLightTherapyConfigEntry, RedLightTherapyData
+from .const import MAX_SESSION_MINUTES
+from .entity import RedLightTherapyEntity
+from .panels.base import Channel
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: RedLightTherapyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    data = entry.runtime_data
+    entities: list[RedLightTherapyEntity] = [SessionDurationNumber(data)]
+    if data.panel.capabilities.dimming:
+        entities += [ChannelLevelNumber(data, ch) for ch in data.panel.capabilities.channels]
+    async_add_entities(entities)
+
+
+class ChannelLevelNumber(RedLightTherapyEntity, NumberEntity):
+    """The level (0-100 %) of one wavelength channel, as the panel reports it."""
+
+    _attr_translation_key = "channel_level"
+    _attr_native_min_value = 0
+    _attr_native_max_value = 100
+    _attr_native_step = 1
+    _attr_native_unit_of_measurement = PERCENTAGE
+    _attr_mode = NumberMode.SLIDER
+
+    def __init__(self, data: RedLightTherapyData, channel: Channel) -> None:
+        super().__init__(data, f"channel_{channel.index + 1}_level")
+        self._channel = channel
+        self._attr_translation_placeholders = {
+            "channel": str(channel.index + 1),
+            "wavelength": str(channel.wavelength_nm),
+        }
+
+    @property
+    def native_value(self) -> float | None:
+        levels = self.coordinator.data.levels
+        return levels[self._channel.index] if self._channel.index < len(levels) else None
+
+    async def async_set_native_value(self, value: float) -> None:
+        await self.coordinator.async_command(
+            self._data.panel.set_levels({self._channel.index: round(value)})
+        )
+
+
+class SessionDurationNumber(RedLightTherapyEntity, RestoreNumber):
+    """How long a session lasts when it is started without a length (the light, the button)."""
+
+    _attr_translation_key = "session_duration"
+    _attr_entity_category = EntityCategory.CONFIG
+    _attr_device_class = NumberDeviceClass.DURATION
+    _attr_native_min_value = 1
+    _attr_native_max_value = MAX_SESSION_MINUTES
+    _attr_native_step = 1
+    _attr_native_unit_of_measurement = UnitOfTime.MINUTES
+    _attr_mode = NumberMode.BOX
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "session_duration")
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        last = await self.async_get_last_number_data()
+        if last is not None and last.native_value is not None:
+            minutes = min(max(last.native_value, 1), MAX_SESSION_MINUTES)
+            self._data.sessions.default_duration = timedelta(minutes=minutes)
+
+    @property
+    def native_value(self) -> float:
+        return self._data.sessions.default_duration.total_seconds() / 60
+
+    async def async_set_native_value(self, value: float) -> None:
+        self._data.sessions.default_duration = timedelta(minutes=value)
+        self.async_write_ha_state()

@@ -1,0 +1,1 @@
+"""Tests for the red_light_therapy integration."""

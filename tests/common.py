@@ -1,0 +1,53 @@
+"""Helpers shared by the Home Assistant tests."""
+
+from __future__ import annotations
+
+import time
+
+from bleak.backends.device import BLEDevice
+from bleak.backends.scanner import AdvertisementData
+from homeassistant.components.bluetooth import (
+    BluetoothServiceInfoBleak,
+    async_get_advertisement_callback,
+)
+from homeassistant.core import HomeAssistant
+
+ADDRESS = "3C:AB:72:5E:F5:22"
+NAME = "BLOCK3CAB725EF522"
+SERVICE_UUID = "0000fff0-0000-1000-8000-00805f9b34fb"
+
+
+def service_info(
+    address: str = ADDRESS, name: str = NAME, source: str = "local"
+) -> BluetoothServiceInfoBleak:
+    """An advertisement as Home Assistant's Bluetooth stack hands it to integrations."""
+    # bleak 0.22 takes rssi, bleak 1.x+ swallows it in **kwargs: a keyword works on both.
+    device = BLEDevice(address, name, {}, rssi=-60)
+    advertisement = AdvertisementData(
+        local_name=name,
+        manufacturer_data={},
+        service_data={},
+        service_uuids=[SERVICE_UUID],
+        tx_power=-127,
+        rssi=-60,
+        platform_data=(),
+    )
+    return BluetoothServiceInfoBleak(
+        name=name,
+        address=address,
+        rssi=-60,
+        manufacturer_data={},
+        service_data={},
+        service_uuids=[SERVICE_UUID],
+        source=source,
+        device=device,
+        advertisement=advertisement,
+        connectable=True,
+        time=time.monotonic(),
+        tx_power=-127,
+    )
+
+
+def inject_advertisement(hass: HomeAssistant, info: BluetoothServiceInfoBleak) -> None:
+    """Feed an advertisement through Home Assistant's public Bluetooth API."""
+    async_get_advertisement_callback(hass)(info)

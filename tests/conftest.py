@@ -1,0 +1,85 @@
+"""Shared fixtures.
+
+The test plugin mounts its own ``custom_components`` package; importing ours first makes
+Python resolve ``custom_components.red_light_therapy`` to this repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.const import CONF_ADDRESS
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+import custom_components.red_light_therapy  # noqa: F401  (must be imported before hass)
+from custom_components.red_light_therapy.const import (
+    CONF_PANEL_TYPE,
+    DOMAIN,
+    PANEL_TYPE_BLOCKBLUELIGHT,
+)
+from custom_components.red_light_therapy.panels.blockbluelight import (
+    BlockBlueLightEmulator,
+)
+
+from .common import ADDRESS, inject_advertisement, service_info
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: Any) -> None:
+    """Let Home Assistant load integrations from custom_components/."""
+
+
+@pytest.fixture
+def emulator() -> Generator[BlockBlueLightEmulator]:
+    """A BlockBlueLight panel behind the same bleak calls a real one answers."""
+    panel = BlockBlueLightEmulator(ADDRESS, clock=lambda: dt_util.utcnow().timestamp())
+    yield panel
+    panel.close()
+
+
+@pytest.fixture
+def mock_ble_link(emulator: BlockBlueLightEmulator) -> Generator[None]:
+    """Make bleak-retry-connector's establish_connection reach the emulator."""
+
+    async def _establish(
+        _client_class: Any, device: Any, _name: str, disconnected_callback: Any = None, **_: Any
+    ) -> Any:
+        return await emulator.client_factory(device, disconnected_callback)
+
+    with patch(
+        "custom_components.red_light_therapy.panels.blockbluelight.driver.establish_connection",
+        _establish,
+    ):
+        yield
+
+
+@pytest.fixture
+def config_entry(hass: HomeAssistant) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="BlockBlueLight F522",
+        unique_id=ADDRESS,
+        data={CONF_ADDRESS: ADDRESS, CONF_PANEL_TYPE: PANEL_TYPE_BLOCKBLUELIGHT},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant,
+    enable_bluetooth: None,
+    mock_ble_link: None,
+    config_entry: MockConfigEntry,
+) -> MockConfigEntry:
+    """The integration set up with one emulated panel in Bluetooth range."""
+    inject_advertisement(hass, service_info())
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    return config_entry

@@ -1,0 +1,114 @@
+"""Setting up, unloading and reloading a panel; availability."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.red_light_therapy.const import DOMAIN, IDLE_POLL_MINUTES
+from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+
+from .common import ADDRESS, inject_advertisement, service_info
+
+LIGHT = "light.blockbluelight_f522"
+
+
+async def test_setup_creates_device_and_entities(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    assert init_integration.state is ConfigEntryState.LOADED
+    device = device_registry.async_get_device(identifiers={(DOMAIN, ADDRESS)})
+    assert device is not None
+    assert device.manufacturer == "BlockBlueLight"
+    assert (dr.CONNECTION_BLUETOOTH, ADDRESS) in device.connections
+    entities = er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
+    assert {e.entity_id for e in entities} >= {
+        LIGHT,
+        "number.blockbluelight_f522_channel_1_630_nm",
+        "number.blockbluelight_f522_channel_5_850_nm",
+        "number.blockbluelight_f522_session_duration",
+        "sensor.blockbluelight_f522_session_timer",
+        "sensor.blockbluelight_f522_session_end",
+        "button.blockbluelight_f522_start_session",
+        "button.blockbluelight_f522_stop_session",
+    }
+    assert hass.states.get(LIGHT).state == STATE_OFF
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_setup_retries_when_panel_not_in_range(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_setup_retries_when_panel_refuses_connection(
+    hass: HomeAssistant, config_entry: MockConfigEntry, emulator: BlockBlueLightEmulator
+) -> None:
+    emulator.refuse_connections = 100
+    inject_advertisement(hass, service_info())
+    await hass.async_block_till_done()
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_unload_and_reload_leave_nothing_behind(
+    hass: HomeAssistant, init_integration: MockConfigEntry, emulator: BlockBlueLightEmulator
+) -> None:
+    assert emulator.connected
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    assert not emulator.connected
+    assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
+
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert hass.states.get(LIGHT).state == STATE_OFF
+
+
+async def test_unreachable_panel_goes_unavailable_and_comes_back(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    emulator.drop_connection()
+    emulator.refuse_connections = 1000
+    for _ in range(2):
+        freezer.tick(timedelta(minutes=IDLE_POLL_MINUTES))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
+    assert caplog.text.count("Error fetching") == 1
+
+    emulator.refuse_connections = 0
+    freezer.tick(timedelta(minutes=IDLE_POLL_MINUTES))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(LIGHT).state == STATE_OFF
+    assert caplog.text.count("is reachable again") == 1
+
+
+async def test_panel_pushing_state_updates_the_light(
+    hass: HomeAssistant, init_integration: MockConfigEntry, emulator: BlockBlueLightEmulator
+) -> None:
+    emulator.press_button()
+    await hass.async_block_till_done()
+    assert hass.states.get(LIGHT).state == "on"
