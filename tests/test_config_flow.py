@@ -91,7 +91,7 @@ async def test_user_step_lists_unconfigured_panels(hass: HomeAssistant) -> None:
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "pick_bluetooth"
     choices = result["data_schema"].schema[CONF_ADDRESS].container
     assert choices == {ADDRESS: f"BlockBlueLight F522 ({NAME})"}
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_ADDRESS, Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
 from .coordinator import PanelCoordinator
+from .panel_factory import create_panel
 from .panels.base import Panel
-from .panels.blockbluelight import BlockBlueLightPanel
 from .session_manager import SessionManager
 
 PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.LIGHT, Platform.NUMBER, Platform.SENSOR]
@@ -32,39 +29,9 @@ class RedLightTherapyData:
 type RedLightTherapyConfigEntry = ConfigEntry[RedLightTherapyData]
 
 
-def clock() -> float:
-    """The integration's clock for the device layer: Home Assistant's UTC now."""
-    return dt_util.utcnow().timestamp()
-
-
 async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> bool:
     """Connect to the panel, read its state and create its entities."""
-    address: str = entry.data[CONF_ADDRESS]
-    ble_device = bluetooth.async_ble_device_from_address(hass, address, connectable=True)
-    if ble_device is None:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="device_not_found",
-            translation_placeholders={"address": address},
-        )
-    panel = BlockBlueLightPanel(ble_device, clock=clock)
-
-    @callback
-    def _async_advertisement(
-        service_info: bluetooth.BluetoothServiceInfoBleak, _change: bluetooth.BluetoothChange
-    ) -> None:
-        """Keep the freshest route to the panel (local adapter or a Bluetooth proxy)."""
-        panel.set_ble_device(service_info.device)
-
-    entry.async_on_unload(
-        bluetooth.async_register_callback(
-            hass,
-            _async_advertisement,
-            bluetooth.BluetoothCallbackMatcher(address=address, connectable=True),
-            bluetooth.BluetoothScanningMode.PASSIVE,
-        )
-    )
-
+    panel = create_panel(hass, entry)
     coordinator = PanelCoordinator(hass, entry, panel)
     sessions = SessionManager(hass, coordinator)
     entry.runtime_data = RedLightTherapyData(panel, coordinator, sessions)

@@ -1,4 +1,8 @@
-"""Set panels up from the UI: Bluetooth discovery, or a pick from the panels in range."""
+"""Set panels up from the UI.
+
+The user step is a menu of the kinds of panel; each kind's steps live in their own module
+(``flow_*.py``) as a mixin of the one flow class, so the flow stays one file per kind.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,12 @@ from homeassistant.const import CONF_ADDRESS
 import voluptuous as vol
 
 from .const import CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_BLOCKBLUELIGHT
+from .flow_entity import EntityFlowMixin
+from .flow_tuya import TuyaFlowMixin
 from .panels.blockbluelight import LOCAL_NAME_PREFIX
+
+# The kinds of panel the user step offers, in order; each names a step of the flow.
+MENU_OPTIONS: list[str] = ["pick_bluetooth", *EntityFlowMixin.MENU, *TuyaFlowMixin.MENU]
 
 
 def _is_blockbluelight(info: BluetoothServiceInfoBleak) -> bool:
@@ -24,7 +33,7 @@ def _title(info: BluetoothServiceInfoBleak) -> str:
     return f"BlockBlueLight {info.address.replace(':', '')[-4:].upper()}"
 
 
-class RedLightTherapyConfigFlow(ConfigFlow, domain=DOMAIN):
+class RedLightTherapyConfigFlow(EntityFlowMixin, TuyaFlowMixin, ConfigFlow, domain=DOMAIN):
     """Config flow of the Red Light Therapy integration."""
 
     VERSION = 1
@@ -59,7 +68,15 @@ class RedLightTherapyConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """List the panels in range that are not set up yet."""
+        """Ask which kind of panel to add."""
+        if len(MENU_OPTIONS) == 1:
+            return await self.async_step_pick_bluetooth()
+        return self.async_show_menu(step_id="user", menu_options=MENU_OPTIONS)
+
+    async def async_step_pick_bluetooth(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """List the Bluetooth panels in range that are not set up yet."""
         if user_input is not None:
             info = self._discovered[user_input[CONF_ADDRESS]]
             await self.async_set_unique_id(info.address, raise_on_progress=False)
@@ -76,7 +93,7 @@ class RedLightTherapyConfigFlow(ConfigFlow, domain=DOMAIN):
             address: f"{_title(info)} ({info.name})" for address, info in self._discovered.items()
         }
         return self.async_show_form(
-            step_id="user",
+            step_id="pick_bluetooth",
             data_schema=vol.Schema({vol.Required(CONF_ADDRESS): vol.In(choices)}),
         )
 

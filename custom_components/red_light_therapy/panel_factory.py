@@ -1,0 +1,60 @@
+"""Build the Panel of a config entry, whatever kind of device it is."""
+
+from __future__ import annotations
+
+from homeassistant.components import bluetooth
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_ADDRESS
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.util import dt as dt_util
+
+from .const import CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_BLOCKBLUELIGHT
+from .panels.base import Panel
+from .panels.blockbluelight import BlockBlueLightPanel
+
+
+def clock() -> float:
+    """The integration's clock for the device layer: Home Assistant's UTC now."""
+    return dt_util.utcnow().timestamp()
+
+
+def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
+    """The panel of ``entry``; raises ConfigEntryNotReady when it cannot be reached yet."""
+    panel_type = entry.data.get(CONF_PANEL_TYPE, PANEL_TYPE_BLOCKBLUELIGHT)
+    if panel_type == PANEL_TYPE_BLOCKBLUELIGHT:
+        return _create_blockbluelight(hass, entry)
+    raise ConfigEntryNotReady(
+        translation_domain=DOMAIN,
+        translation_key="unknown_panel_type",
+        translation_placeholders={"panel_type": str(panel_type)},
+    )
+
+
+def _create_blockbluelight(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
+    address: str = entry.data[CONF_ADDRESS]
+    ble_device = bluetooth.async_ble_device_from_address(hass, address, connectable=True)
+    if ble_device is None:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="device_not_found",
+            translation_placeholders={"address": address},
+        )
+    panel = BlockBlueLightPanel(ble_device, clock=clock)
+
+    @callback
+    def _async_advertisement(
+        service_info: bluetooth.BluetoothServiceInfoBleak, _change: bluetooth.BluetoothChange
+    ) -> None:
+        """Keep the freshest route to the panel (local adapter or a Bluetooth proxy)."""
+        panel.set_ble_device(service_info.device)
+
+    entry.async_on_unload(
+        bluetooth.async_register_callback(
+            hass,
+            _async_advertisement,
+            bluetooth.BluetoothCallbackMatcher(address=address, connectable=True),
+            bluetooth.BluetoothScanningMode.PASSIVE,
+        )
+    )
+    return panel
