@@ -760,3 +760,18 @@ async def test_link_loss_reported_for_another_object_still_counts(
         assert emulator.connections == 2
     finally:
         await panel.disconnect()
+
+
+async def test_failing_subscriber_does_not_break_commands(
+    panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_state: PanelState) -> None:
+        raise RuntimeError("subscriber bug")
+
+    panel.subscribe(broken)
+    await panel.set_power(True)
+    assert panel.state.is_on is True
+    emulator.press_button()
+    await settle()
+    assert panel.state.is_on is False
+    assert "a state subscriber failed" in caplog.text

@@ -486,3 +486,21 @@ async def test_notifications_in_flight_are_lost_with_notify_off(
     assert sink.notifications == []
     assert emulator.notifications_sent == 1
     assert emulator.timer_set_s == 90
+
+
+async def test_failing_notify_callback_is_logged_and_the_link_stays(
+    emulator: BlockBlueLightEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await emulator.connect()
+    calls: list[bytes] = []
+
+    def callback(_sender: Any, data: bytearray) -> None:
+        calls.append(bytes(data))
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+
+    await client.start_notify(NOTIFY_CHAR, callback)
+    await send(client, codec.status_query(), codec.status_query())
+    assert len(calls) == 2
+    assert "notification callback failed" in caplog.text
+    assert client.is_connected
