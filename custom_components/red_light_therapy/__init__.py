@@ -8,13 +8,31 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+from homeassistant.util.hass_dict import HassKey
 
+from .const import CONF_PROFILE, DOMAIN
 from .coordinator import PanelCoordinator
 from .panel_factory import create_panel
 from .panels.base import Panel
+from .services import async_setup_services
 from .session_manager import SessionManager
+from .store import TherapyStore
+from .therapy import IrradianceProfile, blockbluelight_profile
 
-PLATFORMS: list[Platform] = [Platform.BUTTON, Platform.LIGHT, Platform.NUMBER, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+DATA_STORE: HassKey[TherapyStore] = HassKey(DOMAIN)
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.LIGHT,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+]
 
 
 @dataclass(slots=True)
@@ -29,11 +47,27 @@ class RedLightTherapyData:
 type RedLightTherapyConfigEntry = ConfigEntry[RedLightTherapyData]
 
 
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Load the therapy data shared by every panel and register the services."""
+    store = TherapyStore(hass)
+    await store.async_load()
+    hass.data[DATA_STORE] = store
+    async_setup_services(hass)
+    return True
+
+
+def _profile(entry: ConfigEntry) -> IrradianceProfile:
+    """The entry's irradiance profile: measured or chosen in the flow, else the panel default."""
+    if CONF_PROFILE in entry.data:
+        return IrradianceProfile.from_dict(entry.data[CONF_PROFILE])
+    return blockbluelight_profile()
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> bool:
-    """Connect to the panel, read its state and create its entities."""
+    """Connect to the panel, read its state, reconcile a session that outlived a restart."""
     panel = create_panel(hass, entry)
     coordinator = PanelCoordinator(hass, entry, panel)
-    sessions = SessionManager(hass, coordinator)
+    sessions = SessionManager(hass, coordinator, hass.data[DATA_STORE], _profile(entry))
     entry.runtime_data = RedLightTherapyData(panel, coordinator, sessions)
     entry.async_on_unload(sessions.async_unload)
     try:
@@ -41,6 +75,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
     except ConfigEntryNotReady:
         await coordinator.async_shutdown()
         raise
+    await sessions.async_reconcile()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

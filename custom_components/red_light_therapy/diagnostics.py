@@ -25,12 +25,12 @@ async def async_get_config_entry_diagnostics(
         "capabilities": asdict(panel.capabilities),
         "state": asdict(panel.state),
         "last_update_success": data.coordinator.last_update_success,
-        "session": None
-        if session is None
-        else {
-            "state": session.state.value,
-            "duration_s": session.duration.total_seconds(),
-            "remaining_s": session.remaining.total_seconds(),
-            "ends_at": session.ends_at.isoformat() if session.ends_at else None,
+        "session": None if session is None else session.to_dict(),
+        "settings": {
+            "area": data.sessions.area,
+            "distance_cm": data.sessions.distance_cm,
+            "default_minutes": data.sessions.default_duration.total_seconds() / 60,
         },
+        "profile": data.sessions.profile.to_dict(),
+        "history_records": len(data.sessions.history),
     }

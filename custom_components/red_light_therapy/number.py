@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from homeassistant.components.number import (
     NumberDeviceClass,
     NumberEntity,
     NumberMode,
-    RestoreNumber,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfLength, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -28,7 +25,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     data = entry.runtime_data
-    entities: list[RedLightTherapyEntity] = [SessionDurationNumber(data)]
+    entities: list[RedLightTherapyEntity] = [SessionDurationNumber(data), DistanceNumber(data)]
     if data.panel.capabilities.dimming:
         entities += [ChannelLevelNumber(data, ch) for ch in data.panel.capabilities.channels]
     async_add_entities(entities)
@@ -63,7 +60,7 @@ class ChannelLevelNumber(RedLightTherapyEntity, NumberEntity):
         )
 
 
-class SessionDurationNumber(RedLightTherapyEntity, RestoreNumber):
+class SessionDurationNumber(RedLightTherapyEntity, NumberEntity):
     """How long a session lasts when it is started without a length (the light, the button)."""
 
     _attr_translation_key = "session_duration"
@@ -78,17 +75,33 @@ class SessionDurationNumber(RedLightTherapyEntity, RestoreNumber):
     def __init__(self, data: RedLightTherapyData) -> None:
         super().__init__(data, "session_duration")
 
-    async def async_added_to_hass(self) -> None:
-        await super().async_added_to_hass()
-        last = await self.async_get_last_number_data()
-        if last is not None and last.native_value is not None:
-            minutes = min(max(last.native_value, 1), MAX_SESSION_MINUTES)
-            self._data.sessions.default_duration = timedelta(minutes=minutes)
-
     @property
     def native_value(self) -> float:
         return self._data.sessions.default_duration.total_seconds() / 60
 
     async def async_set_native_value(self, value: float) -> None:
-        self._data.sessions.default_duration = timedelta(minutes=value)
-        self.async_write_ha_state()
+        await self._data.sessions.async_set_setting("minutes", value)
+
+
+class DistanceNumber(RedLightTherapyEntity, NumberEntity):
+    """Distance from the skin to the panel: it sets the irradiance and so the dose."""
+
+    _attr_translation_key = "distance"
+    _attr_entity_category = EntityCategory.CONFIG
+    _attr_device_class = NumberDeviceClass.DISTANCE
+    _attr_native_step = 1
+    _attr_native_max_value = 200
+    _attr_native_unit_of_measurement = UnitOfLength.CENTIMETERS
+    _attr_mode = NumberMode.BOX
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "distance")
+        # Nearer than the nearest measured point is refused (the dose would be underestimated).
+        self._attr_native_min_value = data.sessions.profile.min_distance_cm
+
+    @property
+    def native_value(self) -> float:
+        return self._data.sessions.distance_cm
+
+    async def async_set_native_value(self, value: float) -> None:
+        await self._data.sessions.async_set_setting("distance_cm", value)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
-from homeassistant.core import HomeAssistant
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_time_change
+from homeassistant.util import dt as dt_util
 
 from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
@@ -22,7 +24,16 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     data = entry.runtime_data
-    async_add_entities([SessionTimerSensor(data), SessionEndSensor(data)])
+    async_add_entities(
+        [
+            SessionTimerSensor(data),
+            SessionEndSensor(data),
+            SessionDoseSensor(data),
+            DoseTodaySensor(data),
+            DoseWeekSensor(data),
+            IrradianceSensor(data),
+        ]
+    )
 
 
 def _format(delta: timedelta) -> str:
@@ -53,11 +64,13 @@ class SessionTimerSensor(RedLightTherapyEntity, SensorEntity):
     def extra_state_attributes(self) -> dict[str, Any]:
         sessions = self._data.sessions
         session = sessions.session
-        if session is None:
+        if session is None or session.started_at is None:
             return {"duration": _format(sessions.default_duration)}
+        # Remaining as of the last change (start, pause, extend): a fixed value, not a tick.
+        last = session.last_event_at or session.started_at
         attributes: dict[str, Any] = {
-            "duration": _format(session.duration),
-            "remaining": _format(session.remaining),
+            "duration": _format(timedelta(seconds=session.planned_seconds)),
+            "remaining": _format(timedelta(seconds=session.remaining_seconds(last))),
         }
         if session.ends_at is not None:
             attributes["finishes_at"] = session.ends_at.isoformat()
@@ -77,3 +90,107 @@ class SessionEndSensor(RedLightTherapyEntity, SensorEntity):
     def native_value(self) -> datetime | None:
         session = self._data.sessions.session
         return session.ends_at if session else None
+
+
+DOSE_UNIT = "J/cm²"
+IRRADIANCE_UNIT = "mW/cm²"
+
+
+class SessionDoseSensor(RedLightTherapyEntity, SensorEntity):
+    """Dose of the current session as of its last change, else of the last session."""
+
+    _attr_translation_key = "session_dose"
+    _attr_native_unit_of_measurement = DOSE_UNIT
+    _attr_suggested_display_precision = 2
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "session_dose")
+
+    @property
+    def native_value(self) -> float | None:
+        sessions = self._data.sessions
+        session = sessions.session
+        if session is not None and session.started_at is not None:
+            last = session.last_event_at or session.started_at
+            return round(session.delivered(last).total, 3)
+        record = sessions.last_session
+        return round(record.dose.total, 3) if record else None
+
+
+class _PeriodDoseSensor(RedLightTherapyEntity, SensorEntity):
+    """Dose recorded in a calendar period (all panels, all areas); long-term statistics."""
+
+    _attr_native_unit_of_measurement = DOSE_UNIT
+    _attr_state_class = SensorStateClass.TOTAL
+    _attr_suggested_display_precision = 2
+
+    def _period_start(self, now: datetime) -> datetime:
+        raise NotImplementedError
+
+    @property
+    def last_reset(self) -> datetime:
+        return self._period_start(dt_util.now())
+
+    @property
+    def native_value(self) -> float:
+        now = dt_util.now()
+        history = self._data.sessions.history
+        return round(history.dose_in_window(self._period_start(now), now).total, 3)
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        # The period changes at local midnight: one write a day, not a tick.
+        self.async_on_remove(
+            async_track_time_change(self.hass, self._async_midnight, hour=0, minute=0, second=0)
+        )
+
+    @callback
+    def _async_midnight(self, _now: datetime) -> None:
+        self.async_write_ha_state()
+
+
+class DoseTodaySensor(_PeriodDoseSensor):
+    _attr_translation_key = "dose_today"
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "dose_today")
+
+    def _period_start(self, now: datetime) -> datetime:
+        return dt_util.start_of_local_day(now)
+
+
+class DoseWeekSensor(_PeriodDoseSensor):
+    _attr_translation_key = "dose_week"
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "dose_week")
+
+    def _period_start(self, now: datetime) -> datetime:
+        return dt_util.start_of_local_day(now - timedelta(days=now.weekday()))
+
+
+class IrradianceSensor(RedLightTherapyEntity, SensorEntity):
+    """Irradiance at the skin at the set distance and the channel levels."""
+
+    _attr_translation_key = "irradiance"
+    _attr_native_unit_of_measurement = IRRADIANCE_UNIT
+    _attr_state_class = SensorStateClass.MEASUREMENT
+    _attr_suggested_display_precision = 1
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "irradiance")
+
+    @property
+    def native_value(self) -> float | None:
+        irradiance = self._data.sessions.irradiance
+        return round(irradiance.total, 2) if irradiance else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        irradiance = self._data.sessions.irradiance
+        return {
+            "red": round(irradiance.red, 2) if irradiance else None,
+            "nir": round(irradiance.nir, 2) if irradiance else None,
+            "distance_cm": self._data.sessions.distance_cm,
+            "profile": self._data.sessions.profile.name,
+        }

@@ -1,25 +1,54 @@
-"""Runs sessions on one panel: arm the panel's own countdown, power on, end on time.
+"""Runs dose-aware sessions on one panel.
 
-Time is never ticked: an active session is an acknowledged start time and a planned end, and
-one callback is scheduled for that end. Entities render the countdown from ``ends_at``.
+Plan (dose <-> duration at this distance and these levels) -> limits check -> save the session
+-> arm the panel's own countdown -> power on -> count from the acknowledged on-time -> one
+callback at the planned end -> power off -> record the delivered dose -> save -> tell entities
+and fire the event. Time is never ticked: an active session is its segments and a planned end.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 import logging
 import math
+from typing import Any
 
+from homeassistant.components import persistent_notification
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.event import async_track_point_in_utc_time
-from homeassistant.util import dt as dt_util
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util, ulid as ulid_util
 
-from .const import DEFAULT_SESSION_MINUTES, DOMAIN
+from .const import DEFAULT_DISTANCE_CM, DEFAULT_SESSION_MINUTES, DOMAIN, OFF_RETRY_SECONDS
 from .coordinator import PanelCoordinator
 from .panels.base import PanelState
+from .store import TherapyStore
+from .therapy import (
+    DEFAULT_PANEL_AREA,
+    BandIrradiance,
+    DoseBand,
+    History,
+    IrradianceProfile,
+    Limits,
+    Outcome,
+    ReasonCode,
+    Session,
+    SessionOrigin,
+    SessionRecord,
+    SessionRequest,
+    SessionStatus,
+    TherapyError,
+    Verdict,
+    check,
+    check_extension,
+    default_limits,
+    seconds_for_dose,
+    validate_area,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,108 +61,441 @@ class TimerState(StrEnum):
     PAUSED = "paused"
 
 
-@dataclass(slots=True)
-class ActiveSession:
-    """A session in progress. ``remaining`` is exact while paused, derived while active."""
+class SessionEvent(StrEnum):
+    """What the event entity reports."""
 
-    duration: timedelta
-    remaining: timedelta
-    ends_at: datetime | None  # None while paused
+    STARTED = "session_started"
+    COMPLETED = "session_completed"
+    STOPPED = "session_stopped"
+    REFUSED = "session_refused"
+    LIMIT_REACHED = "limit_reached"
 
-    @property
-    def state(self) -> TimerState:
-        return TimerState.PAUSED if self.ends_at is None else TimerState.ACTIVE
+
+REFUSING = frozenset({ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode.BELOW_MINIMUM})
+
+SessionEventListener = Callable[[SessionEvent, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPlan:
+    """What a session would be: the answer of ``calculate`` and of a start."""
+
+    area: str
+    distance_cm: float
+    irradiance: BandIrradiance
+    requested_seconds: float
+    verdict: Verdict
+
+    def as_dict(self) -> dict[str, Any]:
+        verdict = self.verdict
+        dose = verdict.expected_dose
+        return {
+            "area": self.area,
+            "distance_cm": self.distance_cm,
+            "irradiance_mw_cm2": round(self.irradiance.total, 2),
+            "requested_minutes": round(self.requested_seconds / 60, 2),
+            "planned_minutes": round(verdict.allowed_seconds / 60, 2),
+            "expected_dose_j_cm2": round(dose.total, 3),
+            "expected_red_dose_j_cm2": round(dose.red, 3),
+            "expected_nir_dose_j_cm2": round(dose.nir, 3),
+            "verdict": verdict.outcome.value,
+            "reasons": [
+                {"code": r.code.value, "limit": r.limit_value, "actual": r.actual_value}
+                for r in verdict.reasons
+            ],
+            "next_allowed_at": verdict.next_allowed_at.isoformat()
+            if verdict.next_allowed_at
+            else None,
+        }
 
 
 def _utc(ts: float) -> datetime:
     return dt_util.utc_from_timestamp(ts)
 
 
-class SessionManager:
-    """The session lifecycle of one panel."""
+def therapy_error(err: TherapyError) -> ServiceValidationError:
+    """A therapy-layer validation error as a translated Home Assistant error."""
+    return ServiceValidationError(
+        str(err),
+        translation_domain=DOMAIN,
+        translation_key=f"therapy_{err.code.value}",
+        translation_placeholders={k: str(v) for k, v in err.placeholders.items()},
+    )
 
-    def __init__(self, hass: HomeAssistant, coordinator: PanelCoordinator) -> None:
+
+class SessionManager:
+    """The session lifecycle of one panel, with dose, limits, history and persistence."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        coordinator: PanelCoordinator,
+        store: TherapyStore,
+        profile: IrradianceProfile,
+    ) -> None:
         self._hass = hass
         self._coordinator = coordinator
         self._panel = coordinator.panel
-        self.default_duration = timedelta(minutes=DEFAULT_SESSION_MINUTES)
-        self.session: ActiveSession | None = None
+        self._store = store
+        self.profile = profile
+        self.panel_id = coordinator.config_entry.entry_id
         self._cancel_end: CALLBACK_TYPE | None = None
-        # True while this manager itself switches the panel, so its own "off" is not
-        # mistaken for the panel switching itself off.
+        self._cancel_retry: CALLBACK_TYPE | None = None
+        # True while this manager itself switches the panel, so its own commands are not
+        # mistaken for the panel (or a person at it) switching.
         self._commanding = False
+        self._ending = False
+        self._event_listeners: list[SessionEventListener] = []
+        self.last_session: SessionRecord | None = self._last_record()
         self._remove_push = coordinator.async_add_push_listener(self._handle_panel_state)
+
+    # -- settings (persisted with the therapy data) ----------------------------------------
+
+    @property
+    def _settings(self) -> dict[str, Any]:
+        return self._store.settings.setdefault(self.panel_id, {})
+
+    @property
+    def default_duration(self) -> timedelta:
+        return timedelta(minutes=self._settings.get("minutes", DEFAULT_SESSION_MINUTES))
+
+    @default_duration.setter
+    def default_duration(self, value: timedelta) -> None:
+        self._settings["minutes"] = value.total_seconds() / 60
+
+    @property
+    def distance_cm(self) -> float:
+        return float(
+            self._settings.get(
+                "distance_cm", max(DEFAULT_DISTANCE_CM, self.profile.min_distance_cm)
+            )
+        )
+
+    @property
+    def area(self) -> str:
+        return str(self._settings.get("area", DEFAULT_PANEL_AREA.value))
+
+    async def async_set_setting(self, key: str, value: Any) -> None:
+        if key == "area":
+            value = self._validated_area(value)
+        elif key == "distance_cm":
+            self._irradiance(float(value))  # raises when outside the measured range
+        self._settings[key] = value
+        await self._store.async_save()
+        self._changed()
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @property
+    def session(self) -> Session | None:
+        return self._store.active.get(self.panel_id)
+
+    @property
+    def history(self) -> History:
+        return self._store.history
 
     @property
     def timer_state(self) -> TimerState:
-        return self.session.state if self.session else TimerState.IDLE
+        session = self.session
+        if session is None or session.status is SessionStatus.PLANNED:
+            return TimerState.IDLE
+        return TimerState.PAUSED if session.status is SessionStatus.PAUSED else TimerState.ACTIVE
 
-    def _not_running_error(self) -> ServiceValidationError:
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="no_active_session",
-            translation_placeholders={"name": self._coordinator.name},
+    def limits(self, area: str) -> Limits:
+        return default_limits(area)
+
+    def levels(self) -> dict[str, int] | None:
+        """Current channel levels keyed like the profile's channels (None: full output)."""
+        levels = self._panel.state.levels
+        channels = self.profile.channels
+        if not levels or len(levels) != len(channels):
+            return None
+        return {spec.key: level for spec, level in zip(channels, levels, strict=True)}
+
+    def _irradiance(self, distance_cm: float | None = None) -> BandIrradiance:
+        try:
+            return self.profile.irradiance(distance_cm or self.distance_cm, self.levels())
+        except TherapyError as err:
+            raise therapy_error(err) from err
+
+    @property
+    def irradiance(self) -> BandIrradiance | None:
+        try:
+            return self.profile.irradiance(self.distance_cm, self.levels())
+        except TherapyError:
+            return None
+
+    def lockout_until(self, now: datetime) -> datetime | None:
+        """When the panel's default area can next take a session, if it cannot now."""
+        verdict = check(
+            SessionRequest(self.area, 60.0, self.irradiance or BandIrradiance(1.0, 0.0), now),
+            self.history,
+            self.limits(self.area),
+            tz=dt_util.get_default_time_zone(),
         )
+        lockout = {ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS}
+        if verdict.outcome is Outcome.REFUSED and lockout & set(verdict.codes):
+            return verdict.next_allowed_at
+        return None
 
-    async def async_start(self, duration: timedelta | None = None) -> ActiveSession:
-        """Start a session of ``duration`` (the default length when omitted)."""
+    def _validated_area(self, area: str) -> str:
+        try:
+            return validate_area(area).value
+        except TherapyError as err:
+            raise therapy_error(err) from err
+
+    def plan(
+        self,
+        *,
+        minutes: float | None = None,
+        dose: float | None = None,
+        band: DoseBand = DoseBand.BOTH,
+        distance_cm: float | None = None,
+        area: str | None = None,
+        override_spacing: bool = False,
+        at: datetime | None = None,
+    ) -> SessionPlan:
+        """Dose <-> duration at this distance and levels, checked against the limits."""
+        if minutes is not None and dose is not None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="dose_and_minutes"
+            )
+        area = self._validated_area(area or self.area)
+        distance = distance_cm or self.distance_cm
+        irradiance = self._irradiance(distance)
+        try:
+            if dose is not None:
+                seconds = seconds_for_dose(irradiance, dose, band)
+            else:
+                seconds = (
+                    minutes * 60 if minutes is not None else self.default_duration.total_seconds()
+                )
+            verdict = check(
+                SessionRequest(area, seconds, irradiance, at or dt_util.utcnow(), override_spacing),
+                self.history,
+                self.limits(area),
+                tz=dt_util.get_default_time_zone(),
+            )
+        except TherapyError as err:
+            raise therapy_error(err) from err
+        return SessionPlan(area, distance, irradiance, seconds, verdict)
+
+    # -- commands --------------------------------------------------------------------------
+
+    async def async_start(
+        self,
+        duration: timedelta | None = None,
+        *,
+        dose: float | None = None,
+        band: DoseBand = DoseBand.BOTH,
+        distance_cm: float | None = None,
+        area: str | None = None,
+        override_spacing: bool = False,
+    ) -> SessionPlan:
+        """Start a session by duration (default length when omitted) or by dose."""
         if self.session is not None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="session_already_running",
                 translation_placeholders={"name": self._coordinator.name},
             )
-        duration = duration or self.default_duration
-        ends_at = await self._async_power_on_for(duration)
-        self.session = ActiveSession(duration=duration, remaining=duration, ends_at=ends_at)
-        self._schedule_end(ends_at)
+        minutes = duration.total_seconds() / 60 if duration is not None else None
+        plan = self.plan(
+            minutes=minutes,
+            dose=dose,
+            band=band,
+            distance_cm=distance_cm,
+            area=area,
+            override_spacing=override_spacing,
+        )
+        verdict = plan.verdict
+        if verdict.outcome is Outcome.REFUSED:
+            self._fire(SessionEvent.REFUSED, plan.as_dict())
+            raise self._refusal(verdict)
+        if ReasonCode.SPACING_OVERRIDDEN in verdict.codes:
+            _LOGGER.warning(
+                "%s: session started with the spacing limit overridden", self._coordinator.name
+            )
+        session = Session(
+            id=ulid_util.ulid_now(),
+            area=plan.area,
+            distance_cm=plan.distance_cm,
+            planned_seconds=verdict.allowed_seconds,
+            irradiance=plan.irradiance,
+            target_dose=dose,
+            target_band=band,
+            origin=SessionOrigin.PLANNED,
+            panel_id=self.panel_id,
+        )
+        # Saved before the panel is switched on: a crash from here on is reconciled at start-up.
+        self._store.active[self.panel_id] = session
+        await self._store.async_save()
+        try:
+            on_at = await self._async_power_on_for(verdict.allowed_seconds)
+        except HomeAssistantError:
+            self._store.active.pop(self.panel_id, None)
+            await self._store.async_save()
+            raise
+        session.start(on_at)
+        await self._store.async_save()
+        self._schedule_end()
+        self._fire(SessionEvent.STARTED, plan.as_dict())
+        if verdict.outcome is Outcome.CLAMPED:
+            self._fire(SessionEvent.LIMIT_REACHED, plan.as_dict())
         self._changed()
-        return self.session
+        return plan
+
+    def _refusal(self, verdict: Verdict) -> ServiceValidationError:
+        refusing = [
+            r
+            for r in verdict.reasons
+            if r.code in {ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode.BELOW_MINIMUM}
+        ]
+        reason = refusing[0] if refusing else verdict.reasons[0]
+        when = verdict.next_allowed_at
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=f"refused_{reason.code.value}",
+            translation_placeholders={
+                "name": self._coordinator.name,
+                "limit": f"{reason.limit_value:g}",
+                "actual": f"{reason.actual_value:g}",
+                "next_allowed_at": dt_util.as_local(when).strftime("%Y-%m-%d %H:%M")
+                if when
+                else "-",
+            },
+        )
 
     async def async_pause(self) -> None:
-        session = self.session
-        if session is None or session.ends_at is None:
-            raise self._not_running_error()
+        session = self._require(SessionStatus.RUNNING)
         self._cancel_scheduled_end()
-        self._commanding = True
-        try:
-            off_at = _utc(await self._coordinator.async_command(self._panel.set_power(False)))
-        finally:
-            self._commanding = False
-        session.remaining = max(session.ends_at - off_at, timedelta(0))
-        session.ends_at = None
+        off_at = await self._command_power(False)
+        session.pause(_utc(off_at))
+        await self._store.async_save()
         self._changed()
 
     async def async_resume(self) -> None:
-        session = self.session
-        if session is None or session.ends_at is not None:
-            raise self._not_running_error()
-        session.ends_at = await self._async_power_on_for(session.remaining)
-        self._schedule_end(session.ends_at)
+        session = self._require(SessionStatus.PAUSED)
+        on_at = await self._async_power_on_for(session.remaining_seconds(dt_util.utcnow()))
+        session.resume(on_at)
+        await self._store.async_save()
+        self._schedule_end()
         self._changed()
 
     async def async_stop(self) -> None:
-        if self.session is None:
-            raise self._not_running_error()
-        await self._async_finish()
+        self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
+        await self._async_finish(SessionStatus.STOPPED)
 
-    async def _async_power_on_for(self, duration: timedelta) -> datetime:
-        """Arm the panel's own countdown (the safety net), then switch on; returns the end."""
+    async def async_extend(
+        self, *, minutes: float | None = None, dose: float | None = None
+    ) -> Verdict:
+        """Add on-time (or dose) to the running or paused session, checked again."""
+        session = self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
+        if (minutes is None) == (dose is None):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="dose_or_minutes"
+            )
+        now = dt_util.utcnow()
+        try:
+            extra = (
+                minutes * 60
+                if minutes is not None
+                else seconds_for_dose(session.irradiance, dose or 0.0, session.target_band)
+            )
+            verdict = check_extension(session, extra, now, self.history, self.limits(session.area))
+        except TherapyError as err:
+            raise therapy_error(err) from err
+        if verdict.outcome is Outcome.REFUSED:
+            raise self._refusal(verdict)
+        session.extend(verdict.allowed_seconds)
+        if session.status is SessionStatus.RUNNING:
+            await self._arm_panel_timer(session.remaining_seconds(now))
+            self._schedule_end()
+        await self._store.async_save()
+        if verdict.outcome is Outcome.CLAMPED:
+            self._fire(
+                SessionEvent.LIMIT_REACHED, {"reasons": [r.code.value for r in verdict.reasons]}
+            )
+        self._changed()
+        return verdict
+
+    async def async_log(
+        self,
+        *,
+        started_at: datetime,
+        minutes: float,
+        area: str | None = None,
+        distance_cm: float | None = None,
+    ) -> SessionRecord:
+        """Record a session done away from Home Assistant; it counts toward the limits."""
+        area = self._validated_area(area or self.area)
+        distance = distance_cm or self.distance_cm
+        irradiance = self._irradiance(distance)
+        ended_at = started_at + timedelta(minutes=minutes)
+        if ended_at > dt_util.utcnow():
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="log_in_future")
+        try:
+            session = Session.logged(
+                id=ulid_util.ulid_now(),
+                area=area,
+                started_at=started_at,
+                ended_at=ended_at,
+                irradiance=irradiance,
+                distance_cm=distance,
+                panel_id=self.panel_id,
+            )
+            record = SessionRecord.from_session(session)
+        except TherapyError as err:
+            raise therapy_error(err) from err
+        self.history.append(record)
+        await self._store.async_save()
+        self.last_session = self._last_record()
+        self._changed()
+        return record
+
+    # -- the panel -------------------------------------------------------------------------
+
+    def _require(self, *statuses: SessionStatus) -> Session:
+        session = self.session
+        if session is None or session.status not in statuses:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_active_session",
+                translation_placeholders={"name": self._coordinator.name},
+            )
+        return session
+
+    async def _command_power(self, on: bool) -> float:
+        self._commanding = True
+        try:
+            return await self._coordinator.async_command(self._panel.set_power(on))
+        finally:
+            self._commanding = False
+
+    async def _arm_panel_timer(self, seconds: float) -> None:
+        capabilities = self._panel.capabilities
+        if capabilities.hardware_timer:
+            armed = min(math.ceil(seconds), capabilities.max_timer_s)
+            await self._coordinator.async_command(self._panel.set_timer(armed))
+
+    async def _async_power_on_for(self, seconds: float) -> datetime:
+        """Arm the panel's own countdown (the safety net), switch on; the acknowledged time."""
         panel = self._panel
         panel.keep_connected = True
         try:
-            if panel.capabilities.hardware_timer:
-                seconds = min(math.ceil(duration.total_seconds()), panel.capabilities.max_timer_s)
-                await self._coordinator.async_command(panel.set_timer(seconds))
-            on_at = await self._coordinator.async_command(panel.set_power(True))
-        except Exception:
+            await self._arm_panel_timer(seconds)
+            return _utc(await self._command_power(True))
+        except HomeAssistantError:
             panel.keep_connected = False
             raise
-        return _utc(on_at) + duration
 
-    def _schedule_end(self, ends_at: datetime) -> None:
+    def _schedule_end(self) -> None:
         self._cancel_scheduled_end()
-        self._cancel_end = async_track_point_in_utc_time(self._hass, self._handle_end, ends_at)
+        session = self.session
+        if session is not None and session.ends_at is not None:
+            self._cancel_end = async_track_point_in_utc_time(
+                self._hass, self._handle_end, session.ends_at
+            )
 
     def _cancel_scheduled_end(self) -> None:
         if self._cancel_end is not None:
@@ -144,38 +506,207 @@ class SessionManager:
     def _handle_end(self, _now: datetime) -> None:
         self._cancel_end = None
         self._coordinator.config_entry.async_create_background_task(
-            self._hass, self._async_finish(), "red_light_therapy session end"
+            self._hass, self._async_finish(SessionStatus.COMPLETED), "red_light_therapy end"
         )
 
-    async def _async_finish(self) -> None:
-        """Switch the panel off and close the session."""
+    async def _async_finish(self, status: SessionStatus) -> None:
+        """Switch the panel off, then close and record the session at the acknowledged time."""
+        session = self.session
+        if session is None or self._ending:
+            return
         self._cancel_scheduled_end()
-        self._commanding = True
+        self._ending = True
         try:
-            if self._panel.state.is_on is not False:
-                await self._coordinator.async_command(self._panel.set_power(False))
+            if self._panel.state.is_on is False and session.status is SessionStatus.PAUSED:
+                off_at = dt_util.utcnow()
+            else:
+                try:
+                    off_at = _utc(await self._command_power(False))
+                except HomeAssistantError as err:
+                    self._not_confirmed_off(status, err)
+                    return
+            await self._async_close(session, off_at, status)
         finally:
-            self._commanding = False
-            self._close()
+            self._ending = False
 
-    def _close(self) -> None:
-        self.session = None
+    def _not_confirmed_off(self, status: SessionStatus, err: HomeAssistantError) -> None:
+        """Keep the session open, say so loudly, and try again."""
+        name = self._coordinator.name
+        _LOGGER.error("%s could not be confirmed off: %s; retrying", name, err)
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            f"not_confirmed_off_{self.panel_id}",
+            is_fixable=False,
+            severity=ir.IssueSeverity.CRITICAL,
+            translation_key="not_confirmed_off",
+            translation_placeholders={"name": name},
+        )
+        persistent_notification.async_create(
+            self._hass,
+            f"{name} could not be confirmed off at the end of its session. "
+            "Switch it off at the panel. Home Assistant keeps trying.",
+            title="Red Light Therapy",
+            notification_id=f"{DOMAIN}_not_off_{self.panel_id}",
+        )
+
+        @callback
+        def _retry(_now: datetime) -> None:
+            self._cancel_retry = None
+            self._coordinator.config_entry.async_create_background_task(
+                self._hass, self._async_finish(status), "red_light_therapy retry off"
+            )
+
+        if self._cancel_retry is None:
+            self._cancel_retry = async_call_later(self._hass, OFF_RETRY_SECONDS, _retry)
+
+    def _clear_not_off(self) -> None:
+        if self._cancel_retry is not None:
+            self._cancel_retry()
+            self._cancel_retry = None
+        ir.async_delete_issue(self._hass, DOMAIN, f"not_confirmed_off_{self.panel_id}")
+        persistent_notification.async_dismiss(self._hass, f"{DOMAIN}_not_off_{self.panel_id}")
+
+    async def _async_close(self, session: Session, off_at: datetime, status: SessionStatus) -> None:
+        self._cancel_scheduled_end()
+        self._clear_not_off()
+        last = session.last_event_at
+        off_at = max(off_at, last) if last else off_at
+        if session.status is SessionStatus.RUNNING and session.remaining_seconds(off_at) <= 1:
+            status = SessionStatus.COMPLETED
+        session.finish(off_at, status)
+        self._store.active.pop(self.panel_id, None)
+        record = SessionRecord.from_session(session) if session.started_at else None
+        if record is not None:
+            self.history.append(record)
+            self.last_session = record
+        await self._store.async_save()
         self._panel.keep_connected = False
+        event = (
+            SessionEvent.COMPLETED if status is SessionStatus.COMPLETED else SessionEvent.STOPPED
+        )
+        self._fire(event, self._record_data(record))
         self._changed()
 
     @callback
     def _handle_panel_state(self, state: PanelState) -> None:
-        """The panel went dark on its own (its countdown, its button): the session is over."""
+        """The panel switched on or off by itself: its countdown, its button, another app."""
+        if self._commanding or self._ending:
+            return
         session = self.session
-        if (
-            session is not None
-            and session.ends_at is not None
-            and state.is_on is False
-            and not self._commanding
-        ):
-            _LOGGER.debug("%s switched itself off; closing the session", self._coordinator.name)
-            self._cancel_scheduled_end()
-            self._close()
+        at = _utc(state.updated_at) if state.updated_at else dt_util.utcnow()
+        if session is not None and session.status is SessionStatus.RUNNING and state.is_on is False:
+            ends_at = session.ends_at
+            off_at = min(at, ends_at) if ends_at else at
+            self._coordinator.config_entry.async_create_background_task(
+                self._hass,
+                self._async_close(session, off_at, SessionStatus.STOPPED),
+                "red_light_therapy panel off",
+            )
+        elif session is None and state.is_on:
+            self._coordinator.config_entry.async_create_background_task(
+                self._hass, self._async_unplanned(state, at), "red_light_therapy unplanned"
+            )
+
+    async def _async_unplanned(self, state: PanelState, at: datetime) -> None:
+        """A panel switched on outside the integration: the same limits govern it."""
+        if self.session is not None:
+            return
+        # The panel's own countdown tells how long it has been on already, when it has one.
+        if state.timer_set_s and state.timer_remaining_s is not None:
+            at -= timedelta(seconds=max(state.timer_set_s - state.timer_remaining_s, 0))
+        area = self.area
+        limits = self.limits(area)
+        irradiance = self.irradiance or self._irradiance()
+        verdict = check(
+            SessionRequest(area, limits.max_session_minutes * 60, irradiance, at),
+            self.history,
+            limits,
+            tz=dt_util.get_default_time_zone(),
+        )
+        session = Session(
+            id=ulid_util.ulid_now(),
+            area=area,
+            distance_cm=self.distance_cm,
+            planned_seconds=max(verdict.allowed_seconds, 1.0),
+            irradiance=irradiance,
+            origin=SessionOrigin.UNPLANNED,
+            panel_id=self.panel_id,
+        )
+        session.start(at)
+        self._store.active[self.panel_id] = session
+        await self._store.async_save()
+        plan = SessionPlan(area, self.distance_cm, irradiance, session.planned_seconds, verdict)
+        if verdict.outcome is Outcome.REFUSED:
+            _LOGGER.warning(
+                "%s was switched on during a lockout; switching it off", self._coordinator.name
+            )
+            self._fire(SessionEvent.REFUSED, plan.as_dict())
+            await self._async_finish(SessionStatus.ABORTED)
+            return
+        self._panel.keep_connected = True
+        self._fire(SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value})
+        self._schedule_end()
+        self._changed()
+
+    async def async_reconcile(self) -> None:
+        """After a restart: close an overdue session with what was delivered, re-arm the rest."""
+        session = self.session
+        if session is None:
+            return
+        now = dt_util.utcnow()
+        if session.status is SessionStatus.PLANNED:
+            # Saved, then Home Assistant stopped before the panel acknowledged: nothing ran.
+            _LOGGER.warning("%s: dropping a session that never started", self._coordinator.name)
+            self._store.active.pop(self.panel_id, None)
+            if self._panel.state.is_on:
+                await self._command_power(False)
+            await self._store.async_save()
+            return
+        if session.status is SessionStatus.PAUSED:
+            return
+        ends_at = session.ends_at
+        assert ends_at is not None
+        if ends_at <= now or not self._panel.state.is_on:
+            if self._panel.state.is_on:
+                await self._async_finish(SessionStatus.COMPLETED)
+                return
+            # Off already: the panel's countdown ended it at the planned end, or it went dark
+            # earlier; count up to the planned end or now, whichever came first.
+            await self._async_close(session, min(ends_at, now), SessionStatus.COMPLETED)
+            return
+        self._panel.keep_connected = True
+        self._schedule_end()
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _record_data(self, record: SessionRecord | None) -> dict[str, Any]:
+        if record is None:
+            return {}
+        return {
+            "session_id": record.id,
+            "area": record.area,
+            "origin": record.origin.value,
+            "minutes": round(record.on_seconds / 60, 2),
+            "dose_j_cm2": round(record.dose.total, 3),
+            "red_dose_j_cm2": round(record.dose.red, 3),
+            "nir_dose_j_cm2": round(record.dose.nir, 3),
+        }
+
+    @callback
+    def async_add_event_listener(self, listener: SessionEventListener) -> CALLBACK_TYPE:
+        self._event_listeners.append(listener)
+        return lambda: self._event_listeners.remove(listener)
+
+    def _fire(self, event: SessionEvent, data: dict[str, Any]) -> None:
+        for listener in list(self._event_listeners):
+            listener(event, data)
+
+    def _last_record(self) -> SessionRecord | None:
+        for record in reversed(self._store.history.records):
+            if record.panel_id == self.panel_id:
+                return record
+        return None
 
     def _changed(self) -> None:
         self._coordinator.async_update_listeners()
@@ -183,4 +714,7 @@ class SessionManager:
     @callback
     def async_unload(self) -> None:
         self._cancel_scheduled_end()
+        if self._cancel_retry is not None:
+            self._cancel_retry()
+            self._cancel_retry = None
         self._remove_push()

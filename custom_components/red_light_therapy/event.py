@@ -1,0 +1,46 @@
+"""Session events: started, completed, stopped, refused, limit reached."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.event import EventEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import RedLightTherapyConfigEntry, RedLightTherapyData
+from .entity import RedLightTherapyEntity
+from .session_manager import SessionEvent
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: RedLightTherapyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    async_add_entities([SessionEventEntity(entry.runtime_data)])
+
+
+class SessionEventEntity(RedLightTherapyEntity, EventEntity):
+    """Fires once per session event, for automations and the logbook."""
+
+    _attr_translation_key = "session"
+    _attr_event_types = [event.value for event in SessionEvent]
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "session_event")
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(self._data.sessions.async_add_event_listener(self._handle_event))
+
+    @callback
+    def _handle_event(self, event: SessionEvent, data: dict[str, Any]) -> None:
+        self._trigger_event(event.value, data)
+        self.async_write_ha_state()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Nothing to show between events."""

@@ -1,0 +1,229 @@
+"""Actions (services): plan, start, pause, resume, extend, stop, calculate and log sessions.
+
+Registered once in ``async_setup``; each call targets panels (their light entity, or their
+device). Answers are keyed by the panel's light entity id, like ``weather.get_forecasts``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+import math
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import Platform
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.service import async_extract_config_entry_ids
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import DOMAIN
+from .therapy import DoseBand
+
+if TYPE_CHECKING:
+    from . import RedLightTherapyConfigEntry
+
+ATTR_MINUTES = "minutes"
+ATTR_DOSE = "dose"
+ATTR_BAND = "band"
+ATTR_DISTANCE = "distance_cm"
+ATTR_AREA = "area"
+ATTR_OVERRIDE_SPACING = "override_spacing"
+ATTR_STARTED_AT = "started_at"
+
+_TARGET = vol.Schema(cv.ENTITY_SERVICE_FIELDS)
+_NUMBER = vol.Coerce(float)
+
+START_SCHEMA = _TARGET.extend(
+    {
+        vol.Optional(ATTR_MINUTES): _NUMBER,
+        vol.Optional(ATTR_DOSE): _NUMBER,
+        vol.Optional(ATTR_BAND, default=DoseBand.BOTH.value): vol.In([b.value for b in DoseBand]),
+        vol.Optional(ATTR_DISTANCE): _NUMBER,
+        vol.Optional(ATTR_AREA): cv.string,
+        vol.Optional(ATTR_OVERRIDE_SPACING, default=False): cv.boolean,
+    }
+)
+CALCULATE_SCHEMA = START_SCHEMA
+EXTEND_SCHEMA = _TARGET.extend(
+    {vol.Optional(ATTR_MINUTES): _NUMBER, vol.Optional(ATTR_DOSE): _NUMBER}
+)
+LOG_SCHEMA = _TARGET.extend(
+    {
+        vol.Required(ATTR_STARTED_AT): cv.datetime,
+        vol.Required(ATTR_MINUTES): _NUMBER,
+        vol.Optional(ATTR_AREA): cv.string,
+        vol.Optional(ATTR_DISTANCE): _NUMBER,
+    }
+)
+
+
+def _positive(call: ServiceCall, *fields: str) -> None:
+    """Negative, zero and not-a-number values are refused by name, before anything changes."""
+    for field in fields:
+        value = call.data.get(field)
+        if value is not None and (not math.isfinite(value) or value <= 0):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_positive",
+                translation_placeholders={"field": field, "value": f"{value:g}"},
+            )
+
+
+def _dose_or_minutes(call: ServiceCall) -> None:
+    has_dose, has_minutes = ATTR_DOSE in call.data, ATTR_MINUTES in call.data
+    if has_dose and has_minutes:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="dose_and_minutes")
+    if not has_dose and not has_minutes:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="dose_or_minutes")
+
+
+async def _entries(hass: HomeAssistant, call: ServiceCall) -> list[RedLightTherapyConfigEntry]:
+    ids = await async_extract_config_entry_ids(hass, call)
+    entries = [
+        entry
+        for entry_id in ids
+        if (entry := hass.config_entries.async_get_entry(entry_id)) is not None
+        and entry.domain == DOMAIN
+    ]
+    if not entries:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_panel_targeted")
+    for entry in entries:
+        if entry.state is not ConfigEntryState.LOADED:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="panel_not_loaded",
+                translation_placeholders={"name": entry.title},
+            )
+    return entries
+
+
+def _key(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> str:
+    """The panel's light entity id, or its title when the light is not registered."""
+    unique_id = f"{entry.unique_id or entry.entry_id}_light"
+    entity_id = er.async_get(hass).async_get_entity_id(Platform.LIGHT, DOMAIN, unique_id)
+    return entity_id or entry.title
+
+
+Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
+
+
+async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    _dose_or_minutes(call)
+    _positive(call, ATTR_MINUTES, ATTR_DOSE, ATTR_DISTANCE)
+    result: dict[str, Any] = {}
+    for entry in await _entries(hass, call):
+        minutes = call.data.get(ATTR_MINUTES)
+        plan = await entry.runtime_data.sessions.async_start(
+            timedelta(minutes=minutes) if minutes is not None else None,
+            dose=call.data.get(ATTR_DOSE),
+            band=DoseBand(call.data[ATTR_BAND]),
+            distance_cm=call.data.get(ATTR_DISTANCE),
+            area=call.data.get(ATTR_AREA),
+            override_spacing=call.data[ATTR_OVERRIDE_SPACING],
+        )
+        session = entry.runtime_data.sessions.session
+        ends_at = session.ends_at if session else None
+        result[_key(hass, entry)] = plan.as_dict() | {
+            "ends_at": ends_at.isoformat() if ends_at else None
+        }
+    return result
+
+
+async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    _dose_or_minutes(call)
+    _positive(call, ATTR_MINUTES, ATTR_DOSE, ATTR_DISTANCE)
+    return {
+        _key(hass, entry): entry.runtime_data.sessions.plan(
+            minutes=call.data.get(ATTR_MINUTES),
+            dose=call.data.get(ATTR_DOSE),
+            band=DoseBand(call.data[ATTR_BAND]),
+            distance_cm=call.data.get(ATTR_DISTANCE),
+            area=call.data.get(ATTR_AREA),
+            override_spacing=call.data[ATTR_OVERRIDE_SPACING],
+        ).as_dict()
+        for entry in await _entries(hass, call)
+    }
+
+
+async def _extend(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    _dose_or_minutes(call)
+    _positive(call, ATTR_MINUTES, ATTR_DOSE)
+    result: dict[str, Any] = {}
+    for entry in await _entries(hass, call):
+        sessions = entry.runtime_data.sessions
+        verdict = await sessions.async_extend(
+            minutes=call.data.get(ATTR_MINUTES), dose=call.data.get(ATTR_DOSE)
+        )
+        session = sessions.session
+        ends_at = session.ends_at if session else None
+        result[_key(hass, entry)] = {
+            "verdict": verdict.outcome.value,
+            "added_minutes": round(verdict.allowed_seconds / 60, 2),
+            "ends_at": ends_at.isoformat() if ends_at else None,
+        }
+    return result
+
+
+async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    _positive(call, ATTR_MINUTES, ATTR_DISTANCE)
+    started_at = dt_util.as_utc(
+        call.data[ATTR_STARTED_AT]
+        if call.data[ATTR_STARTED_AT].tzinfo
+        else call.data[ATTR_STARTED_AT].replace(tzinfo=dt_util.get_default_time_zone())
+    )
+    result: dict[str, Any] = {}
+    for entry in await _entries(hass, call):
+        record = await entry.runtime_data.sessions.async_log(
+            started_at=started_at,
+            minutes=call.data[ATTR_MINUTES],
+            area=call.data.get(ATTR_AREA),
+            distance_cm=call.data.get(ATTR_DISTANCE),
+        )
+        result[_key(hass, entry)] = {
+            "session_id": record.id,
+            "dose_j_cm2": round(record.dose.total, 3),
+        }
+    return result
+
+
+def _simple(action: str) -> Handler:
+    async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+        for entry in await _entries(hass, call):
+            await getattr(entry.runtime_data.sessions, action)()
+        return None
+
+    return _handler
+
+
+SERVICES: dict[str, tuple[vol.Schema, Handler, SupportsResponse]] = {
+    "start_session": (START_SCHEMA, _start, SupportsResponse.OPTIONAL),
+    "pause_session": (_TARGET, _simple("async_pause"), SupportsResponse.NONE),
+    "resume_session": (_TARGET, _simple("async_resume"), SupportsResponse.NONE),
+    "stop_session": (_TARGET, _simple("async_stop"), SupportsResponse.NONE),
+    "extend_session": (EXTEND_SCHEMA, _extend, SupportsResponse.OPTIONAL),
+    "calculate": (CALCULATE_SCHEMA, _calculate, SupportsResponse.ONLY),
+    "log_session": (LOG_SCHEMA, _log, SupportsResponse.OPTIONAL),
+}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every action of the integration."""
+    for name, (schema, handler, supports_response) in SERVICES.items():
+
+        async def _call(call: ServiceCall, handler: Handler = handler) -> ServiceResponse:
+            return await handler(hass, call)
+
+        hass.services.async_register(
+            DOMAIN, name, _call, schema=schema, supports_response=supports_response
+        )
