@@ -27,8 +27,10 @@ async def test_setup_creates_device_and_entities(
     entity_registry: er.EntityRegistry,
 ) -> None:
     assert init_integration.state is ConfigEntryState.LOADED
-    device = device_registry.async_get_device(identifiers={(DOMAIN, ADDRESS)})
-    assert device is not None
+    devices = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
+    assert len(devices) == 1
+    device = devices[0]
+    assert (DOMAIN, ADDRESS) in device.identifiers
     assert device.manufacturer == "BlockBlueLight"
     assert (dr.CONNECTION_BLUETOOTH, ADDRESS) in device.connections
     entities = er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
