@@ -6,6 +6,7 @@ from collections.abc import Generator
 from unittest.mock import AsyncMock, patch
 
 from homeassistant import config_entries
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -27,6 +28,18 @@ OTHER_ADDRESS = "3C:AB:72:00:00:01"
 def mock_setup_entry() -> Generator[AsyncMock]:
     with patch("custom_components.red_light_therapy.async_setup_entry", return_value=True) as mock:
         yield mock
+
+
+async def _pick_bluetooth(hass: HomeAssistant) -> ConfigFlowResult:
+    """Start the user flow and choose Bluetooth in its menu."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"][0] == "pick_bluetooth"
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "pick_bluetooth"}
+    )
 
 
 async def test_bluetooth_discovery_confirm_creates_entry(hass: HomeAssistant) -> None:
@@ -87,9 +100,7 @@ async def test_user_step_lists_unconfigured_panels(hass: HomeAssistant) -> None:
     inject_advertisement(hass, service_info("AA:BB:CC:DD:EE:FF", "Toothbrush"))
     await hass.async_block_till_done()
 
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": config_entries.SOURCE_USER}
-    )
+    result = await _pick_bluetooth(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "pick_bluetooth"
     choices = result["data_schema"].schema[CONF_ADDRESS].container
@@ -105,9 +116,7 @@ async def test_user_step_lists_unconfigured_panels(hass: HomeAssistant) -> None:
 
 @pytest.mark.usefixtures("enable_bluetooth")
 async def test_user_step_aborts_when_nothing_is_in_range(hass: HomeAssistant) -> None:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": config_entries.SOURCE_USER}
-    )
+    result = await _pick_bluetooth(hass)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_devices_found"
 
@@ -116,9 +125,7 @@ async def test_user_step_aborts_when_nothing_is_in_range(hass: HomeAssistant) ->
 async def test_user_step_aborts_when_configured_meanwhile(hass: HomeAssistant) -> None:
     inject_advertisement(hass, service_info())
     await hass.async_block_till_done()
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": config_entries.SOURCE_USER}
-    )
+    result = await _pick_bluetooth(hass)
     assert result["type"] is FlowResultType.FORM
     MockConfigEntry(domain=DOMAIN, unique_id=ADDRESS, data={CONF_ADDRESS: ADDRESS}).add_to_hass(
         hass
@@ -128,3 +135,13 @@ async def test_user_step_aborts_when_configured_meanwhile(hass: HomeAssistant) -
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+@pytest.mark.usefixtures("enable_bluetooth")
+async def test_user_step_skips_a_menu_of_one(hass: HomeAssistant) -> None:
+    with patch("custom_components.red_light_therapy.config_flow.MENU_OPTIONS", ["pick_bluetooth"]):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": config_entries.SOURCE_USER}
+        )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "no_devices_found"

@@ -14,6 +14,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import CONF_PROFILE, DOMAIN
 from .coordinator import PanelCoordinator
+from .discovery import async_start_tuya_discovery
 from .panel_factory import create_panel
 from .panels.base import Panel
 from .services import async_setup_services
@@ -53,6 +54,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     await store.async_load()
     hass.data[DATA_STORE] = store
     async_setup_services(hass)
+    await async_start_tuya_discovery(hass)
     return True
 
 

@@ -26,3 +26,17 @@ DEFAULT_DISTANCE_CM: Final = 15.0
 # How often to try again to switch off a panel that could not be confirmed off.
 OFF_RETRY_SECONDS: Final = 30
 CONF_PROFILE: Final = "profile"
+
+# Tuya Wi-Fi panels (local protocol 3.3 / 3.4 / 3.5 on TCP 6668).
+PANEL_TYPE_TUYA: Final = "tuya"
+MANUFACTURER_TUYA: Final = "Tuya"
+CONF_DEVICE_ID: Final = "device_id"
+CONF_LOCAL_KEY: Final = "local_key"
+CONF_VERSION: Final = "version"
+# The Tuya data-point profile (which DP switches, dims, counts down). Not "profile": that key
+# holds the irradiance profile of an entry (CONF_PROFILE).
+CONF_DP_PROFILE: Final = "dp_profile"
+TUYA_VERSION_AUTO: Final = "auto"
+TUYA_VERSIONS: Final = ("3.3", "3.4", "3.5")
+# UDP ports Tuya devices broadcast on: 6666 plain (3.1), 6667 encrypted (3.3+), 7000 (3.5 apps).
+TUYA_DISCOVERY_PORTS: Final = (6666, 6667, 7000)

@@ -6,12 +6,14 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_ADDRESS
+from homeassistant.const import CONF_ADDRESS, CONF_HOST
 from homeassistant.core import HomeAssistant
 
 from . import RedLightTherapyConfigEntry
+from .const import CONF_DEVICE_ID, CONF_LOCAL_KEY
+from .panels.tuya import TuyaPanel
 
-TO_REDACT = {CONF_ADDRESS, "unique_id", "title"}
+TO_REDACT = {CONF_ADDRESS, "unique_id", "title", CONF_HOST, CONF_DEVICE_ID, CONF_LOCAL_KEY}
 
 
 async def async_get_config_entry_diagnostics(
@@ -20,7 +22,7 @@ async def async_get_config_entry_diagnostics(
     data = entry.runtime_data
     panel = data.panel
     session = data.sessions.session
-    return {
+    result: dict[str, Any] = {
         "entry": async_redact_data(entry.as_dict(), TO_REDACT),
         "capabilities": asdict(panel.capabilities),
         "state": asdict(panel.state),
@@ -34,3 +36,12 @@ async def async_get_config_entry_diagnostics(
         "profile": data.sessions.profile.to_dict(),
         "history_records": len(data.sessions.history),
     }
+    if isinstance(panel, TuyaPanel):
+        # Every data point the device reports: what a new profile is written from.
+        result["tuya"] = {
+            "version": panel.version.value,
+            "profile": panel.profile.name,
+            "dps": panel.dps,
+            "reconnects": panel.reconnects,
+        }
+    return result

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN, MANUFACTURER_BLOCKBLUELIGHT
+from .const import (
+    CONF_DP_PROFILE,
+    CONF_PANEL_TYPE,
+    DOMAIN,
+    MANUFACTURER_BLOCKBLUELIGHT,
+    MANUFACTURER_TUYA,
+    PANEL_TYPE_TUYA,
+)
 from .coordinator import PanelCoordinator
 
 if TYPE_CHECKING:
@@ -32,3 +39,11 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
             model="Red light therapy panel",
             name=entry.title,
         )
+        if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
+            # A Wi-Fi device: no Bluetooth connection; the model is its data-point profile.
+            self._attr_device_info = DeviceInfo(
+                identifiers={(DOMAIN, address)},
+                manufacturer=MANUFACTURER_TUYA,
+                model=f"Wi-Fi panel ({entry.data[CONF_DP_PROFILE]})",
+                name=entry.title,
+            )

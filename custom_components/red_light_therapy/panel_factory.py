@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_ADDRESS
+from homeassistant.const import CONF_ADDRESS, CONF_HOST
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_BLOCKBLUELIGHT
+from .const import (
+    CONF_DEVICE_ID,
+    CONF_DP_PROFILE,
+    CONF_LOCAL_KEY,
+    CONF_PANEL_TYPE,
+    CONF_VERSION,
+    DOMAIN,
+    PANEL_TYPE_BLOCKBLUELIGHT,
+    PANEL_TYPE_TUYA,
+)
 from .panels.base import Panel
 from .panels.blockbluelight import BlockBlueLightPanel
+from .panels.tuya import DEFAULT_PORT as TUYA_DEFAULT_PORT, TuyaPanel
+
+# The TCP port of Tuya devices (always 6668 on real ones; tests point it at an emulator).
+TUYA_PORT = TUYA_DEFAULT_PORT
 
 
 def clock() -> float:
@@ -24,6 +37,15 @@ def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
     panel_type = entry.data.get(CONF_PANEL_TYPE, PANEL_TYPE_BLOCKBLUELIGHT)
     if panel_type == PANEL_TYPE_BLOCKBLUELIGHT:
         return _create_blockbluelight(hass, entry)
+    if panel_type == PANEL_TYPE_TUYA:
+        data = entry.data
+        return create_tuya_panel(
+            data[CONF_HOST],
+            data[CONF_DEVICE_ID],
+            data[CONF_LOCAL_KEY],
+            data[CONF_VERSION],
+            data[CONF_DP_PROFILE],
+        )
     raise ConfigEntryNotReady(
         translation_domain=DOMAIN,
         translation_key="unknown_panel_type",
@@ -58,3 +80,10 @@ def _create_blockbluelight(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
         )
     )
     return panel
+
+
+def create_tuya_panel(
+    host: str, device_id: str, local_key: str, version: str, profile: str
+) -> TuyaPanel:
+    """A Tuya Wi-Fi panel (the config flow tests its connection with the same one)."""
+    return TuyaPanel(host, device_id, local_key, version, profile, clock=clock, port=TUYA_PORT)
