@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 
 from bleak.backends.device import BLEDevice
@@ -21,8 +22,9 @@ def service_info(
     address: str = ADDRESS, name: str = NAME, source: str = "local"
 ) -> BluetoothServiceInfoBleak:
     """An advertisement as Home Assistant's Bluetooth stack hands it to integrations."""
-    # bleak 0.22 takes rssi, bleak 1.x+ swallows it in **kwargs: a keyword works on both.
-    device = BLEDevice(address, name, {}, rssi=-60)
+    # bleak 0.22 requires rssi; bleak 1.x+ no longer takes it (a DeprecationWarning in **kwargs).
+    rssi = {"rssi": -60} if "rssi" in inspect.signature(BLEDevice).parameters else {}
+    device = BLEDevice(address, name, {}, **rssi)
     advertisement = AdvertisementData(
         local_name=name,
         manufacturer_data={},

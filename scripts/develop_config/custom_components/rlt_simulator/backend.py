@@ -6,12 +6,14 @@ in ``bleak.BleakClient``. So the integration's ``establish_connection(...)``,
 ``start_notify(FFF1)`` and ``write_gatt_char(FFF2)`` run the same code as with hardware; only
 the bottom layer, the radio, is this class.
 
-Written against the bleak 0.22 backend API that Home Assistant 2025.4 pins.
+Works with the bleak 0.22 backend API that Home Assistant 2025.4 pins and with bleak >= 1 (the
+newest Home Assistant): where the two differ, it follows what the installed bleak offers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Buffer, Callable
+import inspect
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -43,14 +45,34 @@ NOTIFY_HANDLE = 0x000E
 WRITE_HANDLE = 0x0011
 
 
+def _max_write_without_response() -> int:
+    return ATT_DEFAULT_MTU - 3
+
+
+def _init_takes(cls: type, parameter: str) -> bool:
+    """Whether ``cls.__init__`` has ``parameter`` (what the installed bleak offers)."""
+    return parameter in inspect.signature(cls).parameters
+
+
+GATT_OBJECTS_CARRY_IDENTITY = _init_takes(BleakGATTService, "handle")
+"""bleak >= 1: services and characteristics are concrete classes built from their handle, UUID
+(and a characteristic's properties and service); bleak 0.22: abstract, with only the platform
+object (and the write size), each backend providing the rest as properties."""
+
+
 class SimulatedService(BleakGATTService):
     """The panel's vendor service FFF0."""
 
     def __init__(self, uuid_: str, handle: int) -> None:
-        super().__init__(None)
+        base_init: Callable[..., None] = super().__init__
+        if GATT_OBJECTS_CARRY_IDENTITY:
+            base_init(None, handle, uuid_)
+        else:
+            base_init(None)
         self._uuid = uuid_
         self._handle = handle
-        self._characteristics: list[BleakGATTCharacteristic] = []
+        # A dict keyed by handle, as bleak >= 1 keeps it (its get_characteristic reads it).
+        self._characteristics: dict[int, BleakGATTCharacteristic] = {}
 
     @property
     def handle(self) -> int:
@@ -62,10 +84,10 @@ class SimulatedService(BleakGATTService):
 
     @property
     def characteristics(self) -> list[BleakGATTCharacteristic]:
-        return self._characteristics
+        return list(self._characteristics.values())
 
     def add_characteristic(self, characteristic: BleakGATTCharacteristic) -> None:
-        self._characteristics.append(characteristic)
+        self._characteristics[characteristic.handle] = characteristic
 
 
 class SimulatedCharacteristic(BleakGATTCharacteristic):
@@ -74,7 +96,11 @@ class SimulatedCharacteristic(BleakGATTCharacteristic):
     def __init__(
         self, service: SimulatedService, uuid_: str, handle: int, properties: list[str]
     ) -> None:
-        super().__init__(None, lambda: ATT_DEFAULT_MTU - 3)
+        base_init: Callable[..., None] = super().__init__
+        if GATT_OBJECTS_CARRY_IDENTITY:
+            base_init(None, handle, uuid_, properties, _max_write_without_response, service)
+        else:
+            base_init(None, _max_write_without_response)
         self._service = service
         self._uuid = uuid_
         self._handle = handle
@@ -142,6 +168,12 @@ class SimulatedBleakClient(BaseBleakClient):
         self._link: EmulatedBleakClient | None = None
 
     @property
+    def name(self) -> str:
+        """The panel's name (bleak >= 1 asks the backend; bleak 0.22 never does)."""
+        panel = type(self).find_panel(self.address)
+        return self.address if panel is None else panel.name
+
+    @property
     def mtu_size(self) -> int:
         return ATT_DEFAULT_MTU
 
@@ -149,7 +181,8 @@ class SimulatedBleakClient(BaseBleakClient):
     def is_connected(self) -> bool:
         return self._link is not None and self._link.is_connected
 
-    async def connect(self, **kwargs: Any) -> bool:
+    async def connect(self, *_args: Any, **kwargs: Any) -> bool:
+        # bleak >= 1 passes ``pair`` positionally and ignores the result; bleak 0.22 wants True.
         if self.is_connected:
             return True
         panel = type(self).find_panel(self.address)
@@ -190,8 +223,11 @@ class SimulatedBleakClient(BaseBleakClient):
     ) -> bytearray:
         raise BleakError("The panel has no readable characteristic")
 
-    async def read_gatt_descriptor(self, handle: int, **kwargs: Any) -> bytearray:
-        raise BleakError(f"Descriptor {handle} was not found")
+    async def read_gatt_descriptor(
+        self, handle: BleakGATTDescriptor | int, **kwargs: Any
+    ) -> bytearray:
+        # bleak 0.22 passes the handle, bleak >= 1 the descriptor; the panel has none either way.
+        raise BleakError(f"Descriptor {getattr(handle, 'handle', handle)} was not found")
 
     async def write_gatt_char(
         self,
@@ -201,8 +237,8 @@ class SimulatedBleakClient(BaseBleakClient):
     ) -> None:
         await self._connected_link().write_gatt_char(characteristic.uuid, bytes(data), response)
 
-    async def write_gatt_descriptor(self, handle: int, data: Buffer) -> None:
-        raise BleakError(f"Descriptor {handle} was not found")
+    async def write_gatt_descriptor(self, handle: BleakGATTDescriptor | int, data: Buffer) -> None:
+        raise BleakError(f"Descriptor {getattr(handle, 'handle', handle)} was not found")
 
     async def start_notify(
         self,
