@@ -1,0 +1,271 @@
+"""A Tuya panel in Home Assistant: LAN discovery on loopback and sessions end to end."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Generator
+from datetime import timedelta
+import math
+import socket
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant import config_entries
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    CONF_HOST,
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_OFF,
+    STATE_ON,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.red_light_therapy import discovery
+from custom_components.red_light_therapy.const import (
+    CONF_DEVICE_ID,
+    CONF_DP_PROFILE,
+    CONF_LOCAL_KEY,
+    CONF_PANEL_TYPE,
+    CONF_VERSION,
+    DEFAULT_SESSION_MINUTES,
+    DOMAIN,
+    PANEL_TYPE_TUYA,
+)
+from custom_components.red_light_therapy.diagnostics import async_get_config_entry_diagnostics
+from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
+
+from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+HOST = "127.0.0.1"
+TITLE = f"Tuya panel {DEVICE_ID[-4:]}"
+LIGHT = f"light.tuya_panel_{DEVICE_ID[-4:]}"
+COUNTDOWN_DP = "26"  # generic_light
+SWITCH_DP = "20"
+
+
+def hass_clock() -> float:
+    return dt_util.utcnow().timestamp()
+
+
+async def wait_until(predicate: Callable[[], bool], within_s: float = 3.0) -> None:
+    for _ in range(int(within_s / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    assert predicate(), "condition not reached in time"
+
+
+async def spin_until(predicate: Callable[[], bool]) -> None:
+    """Like wait_until, for tests under ``freezer``: the loop's clock stands still there."""
+    for _ in range(5000):
+        if predicate():
+            return
+        await asyncio.sleep(0)
+    assert predicate(), "condition not reached"
+
+
+@pytest.fixture(autouse=True)
+def loopback_discovery() -> Generator[None]:
+    """The integration's UDP listener on an ephemeral loopback port, never the real ones."""
+    with (
+        patch.object(discovery, "DISCOVERY_HOST", HOST),
+        patch.object(discovery, "DISCOVERY_PORTS", (0,)),
+    ):
+        yield
+
+
+@pytest.fixture(params=["3.3", "3.4", "3.5"])
+def version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def emulator(version: str) -> AsyncIterator[TuyaEmulator]:
+    """A Tuya light panel on loopback, on Home Assistant's clock; the integration reaches it."""
+    device = TuyaEmulator(
+        DEVICE_ID, LOCAL_KEY, version, host=HOST, clock=hass_clock, broadcast_address=HOST
+    )
+    await device.start()
+    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", device.port):
+        yield device
+    await device.stop()
+
+
+def tuya_entry(version: str, host: str = HOST) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=TITLE,
+        unique_id=DEVICE_ID,
+        data={
+            CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
+            CONF_HOST: host,
+            CONF_DEVICE_ID: DEVICE_ID,
+            CONF_LOCAL_KEY: LOCAL_KEY,
+            CONF_VERSION: version,
+            CONF_DP_PROFILE: "generic_light",
+        },
+    )
+
+
+async def broadcast_to_listener(hass: HomeAssistant, emulator: TuyaEmulator) -> None:
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    (emulator.broadcast_port,) = listener.bound_ports
+    await emulator.send_broadcast()
+
+
+# Discovery -----------------------------------------------------------------------------------
+
+
+async def test_broadcast_starts_a_discovery_flow_and_sets_up(
+    hass: HomeAssistant, emulator: TuyaEmulator, version: str
+) -> None:
+    assert await async_setup_component(hass, DOMAIN, {})
+    await broadcast_to_listener(hass, emulator)
+    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["step_id"] == "tuya_key"
+    assert flow["context"]["source"] == config_entries.SOURCE_INTEGRATION_DISCOVERY
+    assert flow["context"]["unique_id"] == DEVICE_ID
+
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_PROFILE: "generic_light"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_VERSION] == version
+    entry = result["result"]
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(LIGHT).state == STATE_OFF
+
+    # Heard again at the same address: nothing new.
+    hass.data[discovery.DATA_TUYA_DISCOVERY].devices.clear()
+    await emulator.send_broadcast()
+    await asyncio.sleep(0.05)
+    await hass.async_block_till_done()
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_known_device_at_new_address_moves_its_entry(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    entry = tuya_entry("3.3", host="10.0.0.9")
+    entry.add_to_hass(hass)
+    # The entry's panel is unreachable at its old address; the integration still sets up.
+    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", 9):
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+    await broadcast_to_listener(hass, emulator)  # heard at 127.0.0.1
+    await wait_until(lambda: entry.data[CONF_HOST] == HOST)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED  # reloaded at the new address
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_taken_ports_leave_discovery_off(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind((HOST, 0))  # no SO_REUSEADDR: nobody else can bind it
+        port = taken.getsockname()[1]
+        with patch.object(discovery, "DISCOVERY_PORTS", (port,)):
+            assert await async_setup_component(hass, DOMAIN, {})
+    assert discovery.DATA_TUYA_DISCOVERY not in hass.data
+    assert caplog.text.count("Tuya discovery is off") == 1
+
+
+async def test_listener_stops_with_home_assistant(hass: HomeAssistant) -> None:
+    assert await async_setup_component(hass, DOMAIN, {})
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    assert listener.running
+    await discovery.async_start_tuya_discovery(hass)  # one listener per Home Assistant
+    assert hass.data[discovery.DATA_TUYA_DISCOVERY] is listener
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert not listener.running
+    assert discovery.DATA_TUYA_DISCOVERY not in hass.data
+    await discovery.async_stop_tuya_discovery(hass)  # stopping twice is harmless
+
+
+# Sessions end to end -------------------------------------------------------------------------
+
+
+async def test_session_arms_the_countdown_and_ends_on_time(
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    freezer: FrozenDateTimeFactory,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    entry = tuya_entry(emulator.version.value)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    device = device_registry.async_get_device(identifiers={(DOMAIN, DEVICE_ID)})
+    assert device is not None
+    assert device.manufacturer == "Tuya"
+    assert device.model == "Wi-Fi panel (generic_light)"
+    assert not device.connections
+
+    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    # The default length, or less where the safety limits clamp it.
+    seconds = math.ceil(session.planned_seconds)
+    assert 0 < seconds <= DEFAULT_SESSION_MINUTES * 60
+    # The hardware safety net went out before the power-on, and is running on the panel.
+    countdown_writes = [i for i, w in enumerate(emulator.writes) if COUNTDOWN_DP in w]
+    switch_on = [i for i, w in enumerate(emulator.writes) if w.get(SWITCH_DP) is True]
+    assert countdown_writes
+    assert switch_on
+    assert countdown_writes[0] < switch_on[0]
+    assert emulator.writes[countdown_writes[0]][COUNTDOWN_DP] == seconds
+    assert emulator.is_on
+    assert emulator.timer_remaining_s == seconds
+    assert hass.states.get(LIGHT).state == STATE_ON
+
+    freezer.tick(timedelta(seconds=session.planned_seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await spin_until(lambda: hass.states.get(LIGHT).state == STATE_OFF)
+    assert not emulator.is_on
+    assert entry.runtime_data.sessions.session is None
+    assert emulator.on_seconds() == pytest.approx(session.planned_seconds, abs=1)
+
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    data = diagnostics["entry"]["data"]
+    assert data[CONF_LOCAL_KEY] == data[CONF_DEVICE_ID] == data[CONF_HOST] == "**REDACTED**"
+    assert LOCAL_KEY not in str(diagnostics)
+    assert diagnostics["tuya"]["version"] == emulator.version.value
+    assert diagnostics["tuya"]["dps"][SWITCH_DP] is False
+
+    # Unloading closes the link: no heartbeat, no reconnect, no connection left.
+    panel = entry.runtime_data.panel
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await spin_until(lambda: emulator.clients == 0)
+    assert not panel.connected
+
+
+async def test_unknown_panel_type_is_not_ready(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_PANEL_TYPE: "nonsense"})
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
