@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Generator
 from datetime import timedelta
 import math
 import socket
-from unittest.mock import patch
+from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant import config_entries
@@ -39,6 +39,8 @@ from custom_components.red_light_therapy.const import (
     PANEL_TYPE_TUYA,
 )
 from custom_components.red_light_therapy.diagnostics import async_get_config_entry_diagnostics
+from custom_components.red_light_therapy.panels.base import PanelConnectionError
+from custom_components.red_light_therapy.panels.tuya import TuyaPanel
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
@@ -164,7 +166,8 @@ async def test_known_device_at_new_address_moves_its_entry(
     entry = tuya_entry("3.3", host="10.0.0.9")
     entry.add_to_hass(hass)
     # The entry's panel is unreachable at its old address; the integration still sets up.
-    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", 9):
+    unreachable = AsyncMock(side_effect=PanelConnectionError("no route to 10.0.0.9"))
+    with patch.object(TuyaPanel, "update", unreachable):
         await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_RETRY
@@ -203,6 +206,12 @@ async def test_listener_stops_with_home_assistant(hass: HomeAssistant) -> None:
     await discovery.async_stop_tuya_discovery(hass)  # stopping twice is harmless
 
 
+async def test_no_ports_no_listener(hass: HomeAssistant) -> None:
+    with patch.object(discovery, "DISCOVERY_PORTS", ()):
+        assert await async_setup_component(hass, DOMAIN, {})
+    assert discovery.DATA_TUYA_DISCOVERY not in hass.data
+
+
 # Sessions end to end -------------------------------------------------------------------------
 
 
@@ -217,8 +226,8 @@ async def test_session_arms_the_countdown_and_ends_on_time(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    device = device_registry.async_get_device(identifiers={(DOMAIN, DEVICE_ID)})
-    assert device is not None
+    (device,) = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+    assert (DOMAIN, DEVICE_ID) in device.identifiers
     assert device.manufacturer == "Tuya"
     assert device.model == "Wi-Fi panel (generic_light)"
     assert not device.connections

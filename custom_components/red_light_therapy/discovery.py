@@ -31,7 +31,8 @@ from .panels.tuya import DiscoveredDevice, TuyaDiscovery
 
 _LOGGER = logging.getLogger(__name__)
 
-# Where the listener binds; tests point these at loopback and an ephemeral port.
+# Where the listener binds; tests point these at loopback and an ephemeral port (0), or turn
+# discovery off with no ports at all (a test that opens no socket).
 DISCOVERY_HOST = "0.0.0.0"
 DISCOVERY_PORTS: tuple[int, ...] = TUYA_DISCOVERY_PORTS
 
@@ -49,7 +50,7 @@ def discovery_data(device: DiscoveredDevice) -> dict[str, Any]:
 
 async def async_start_tuya_discovery(hass: HomeAssistant) -> None:
     """Listen for Tuya broadcasts until Home Assistant stops (once per Home Assistant)."""
-    if DATA_TUYA_DISCOVERY in hass.data:
+    if DATA_TUYA_DISCOVERY in hass.data or not DISCOVERY_PORTS:
         return
 
     @callback
