@@ -83,3 +83,28 @@ async def init_integration(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
+
+
+SESSION_LEVEL = 20
+"""A channel level at which a whole-body session up to its 20-minute limit stays under the
+dose limits (the default profile gives 60 mW/cm² at full output and 15 cm: 20 % is 12 mW/cm²,
+14.4 J/cm² in 20 minutes), so a session runs exactly as long as asked."""
+
+
+@pytest.fixture
+async def dimmed_integration(
+    hass: HomeAssistant, init_integration: MockConfigEntry, emulator: BlockBlueLightEmulator
+) -> MockConfigEntry:
+    """The integration with every channel of the panel set to ``SESSION_LEVEL``."""
+    panel = init_integration.runtime_data.panel
+    await panel.set_levels(dict.fromkeys(range(len(panel.capabilities.channels)), SESSION_LEVEL))
+    await hass.async_block_till_done()
+    assert emulator.levels == (SESSION_LEVEL,) * len(panel.capabilities.channels)
+    return init_integration
+
+
+@pytest.fixture(autouse=True)
+def no_tuya_discovery() -> Generator[None]:
+    """No Tuya UDP listener unless a test asks for one (tests must not open sockets)."""
+    with patch("custom_components.red_light_therapy.discovery.DISCOVERY_PORTS", ()):
+        yield
