@@ -13,7 +13,16 @@ from . import RedLightTherapyConfigEntry
 from .const import CONF_DEVICE_ID, CONF_LOCAL_KEY
 from .panels.tuya import TuyaPanel
 
-TO_REDACT = {CONF_ADDRESS, "unique_id", "title", CONF_HOST, CONF_DEVICE_ID, CONF_LOCAL_KEY}
+# discovery_keys hold the Bluetooth address (or Tuya id) the entry was discovered by.
+TO_REDACT = {
+    CONF_ADDRESS,
+    "unique_id",
+    "title",
+    "discovery_keys",
+    CONF_HOST,
+    CONF_DEVICE_ID,
+    CONF_LOCAL_KEY,
+}
 
 
 async def async_get_config_entry_diagnostics(
