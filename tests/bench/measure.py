@@ -1,0 +1,129 @@
+"""Measurements on the emulated panel, driven the way a person drives the integration.
+
+Each function takes a running ``hass`` with the integration set up on an emulated panel
+(``init_integration`` and ``emulator`` in tests/conftest.py) and the test's ``freezer``;
+time moves in small steps with ``async_fire_time_changed``, so anything that ticks is seen.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.components.number import (
+    ATTR_VALUE,
+    DOMAIN as NUMBER_DOMAIN,
+    SERVICE_SET_VALUE,
+)
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+
+STEP = timedelta(seconds=1)
+"""How far time moves between two checks: any per-second tick would be counted."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateWrites:
+    """``state_changed`` events of the entry's entities, in total and per entity."""
+
+    total: int
+    by_entity: dict[str, int]
+    emitted_seconds: float
+
+
+def _entity_id(hass: HomeAssistant, entry: ConfigEntry, domain: str, key: str) -> str:
+    """The entity of ``entry`` in ``domain`` whose translation key is ``key``."""
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if entity.domain == domain and entity.translation_key == key:
+            return entity.entity_id
+    raise LookupError(f"{entry.title} has no {domain} entity {key!r}")
+
+
+async def _call(hass: HomeAssistant, domain: str, service: str, data: dict[str, object]) -> None:
+    await hass.services.async_call(domain, service, data, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
+    """Move time by ``delta`` in ``STEP``s, letting everything due run at each step."""
+    end = dt_util.utcnow() + delta
+    while (left := end - dt_util.utcnow()) > timedelta(0):
+        freezer.tick(min(STEP, left))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _advance_to_local_noon(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Start every measurement at the next local noon: far from the midnight dose reset."""
+    now = dt_util.now()
+    noon = dt_util.start_of_local_day(now + timedelta(days=1)) - timedelta(hours=12)
+    if noon <= now:
+        noon += timedelta(days=1)
+    freezer.move_to(noon)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def state_writes_per_session(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    minutes: int = 20,
+    level: int = 20,
+    after: timedelta = timedelta(seconds=10),
+) -> StateWrites:
+    """State writes of all the entry's entities from a session's start to ``after`` its end.
+
+    Set up as a person would before a session (not counted): every channel at ``level`` % so
+    the dose limits leave the session its full length, and the session duration at
+    ``minutes``. Then the start button is pressed and time runs to ``after`` past the end.
+    """
+    await _advance_to_local_noon(hass, freezer)
+    registry = er.async_get(hass)
+    channels = [
+        entity.entity_id
+        for entity in er.async_entries_for_config_entry(registry, entry.entry_id)
+        if entity.domain == NUMBER_DOMAIN and entity.translation_key == "channel_level"
+    ]
+    for entity_id in channels:
+        await _call(
+            hass, NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: level}
+        )
+    duration = _entity_id(hass, entry, NUMBER_DOMAIN, "session_duration")
+    await _call(
+        hass, NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: duration, ATTR_VALUE: minutes}
+    )
+    start = _entity_id(hass, entry, BUTTON_DOMAIN, "start_session")
+
+    entity_ids = {e.entity_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)}
+    writes: Counter[str] = Counter()
+
+    @callback
+    def _count(event: Event[EventStateChangedData]) -> None:
+        if event.data["entity_id"] in entity_ids:
+            writes[event.data["entity_id"]] += 1
+
+    emitted_before = emulator.on_seconds()
+    unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, _count)
+    try:
+        await _call(hass, BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: start})
+        await _advance(hass, freezer, timedelta(minutes=minutes) + after)
+    finally:
+        unsubscribe()
+    return StateWrites(
+        total=sum(writes.values()),
+        by_entity=dict(sorted(writes.items())),
+        emitted_seconds=emulator.on_seconds() - emitted_before,
+    )

@@ -1,0 +1,140 @@
+"""Channel levels and the default session length."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from homeassistant.components.number import (
+    ATTR_VALUE,
+    DOMAIN as NUMBER_DOMAIN,
+    SERVICE_SET_VALUE,
+)
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.red_light_therapy.const import DEFAULT_SESSION_MINUTES
+from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+from custom_components.red_light_therapy.store import STORAGE_KEY, STORAGE_VERSION
+
+from .common import ADDRESS, inject_advertisement, service_info
+
+PANEL_LEVELS = (10, 20, 30, 40, 50)
+CHANNELS = (
+    "number.blockbluelight_f522_channel_1_630_nm",
+    "number.blockbluelight_f522_channel_2_660_nm",
+    "number.blockbluelight_f522_channel_3_810_nm",
+    "number.blockbluelight_f522_channel_4_830_nm",
+    "number.blockbluelight_f522_channel_5_850_nm",
+)
+DURATION = "number.blockbluelight_f522_session_duration"
+START = "button.blockbluelight_f522_start_session"
+
+
+@pytest.fixture
+def emulator() -> Generator[BlockBlueLightEmulator]:
+    """A panel whose channels were left at different levels by its own app."""
+    panel = BlockBlueLightEmulator(
+        ADDRESS, clock=lambda: dt_util.utcnow().timestamp(), levels=PANEL_LEVELS
+    )
+    yield panel
+    panel.close()
+
+
+async def _set(hass: HomeAssistant, entity_id: str, value: float) -> None:
+    await hass.services.async_call(
+        NUMBER_DOMAIN,
+        SERVICE_SET_VALUE,
+        {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: value},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_channel_levels_show_what_the_panel_reports(hass: HomeAssistant) -> None:
+    assert [float(hass.states.get(entity_id).state) for entity_id in CHANNELS] == list(PANEL_LEVELS)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_channel_level_sets_that_channel_only(
+    hass: HomeAssistant, emulator: BlockBlueLightEmulator
+) -> None:
+    await _set(hass, CHANNELS[2], 75)
+
+    assert emulator.levels == (10, 20, 75, 40, 50)
+    assert float(hass.states.get(CHANNELS[2]).state) == 75
+    assert float(hass.states.get(CHANNELS[1]).state) == 20
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_channel_level_of_an_unreachable_panel_raises_a_translated_error(
+    hass: HomeAssistant, emulator: BlockBlueLightEmulator
+) -> None:
+    emulator.refuse_connections = 1000
+    emulator.drop_connection()
+    await hass.async_block_till_done()
+
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            NUMBER_DOMAIN,
+            SERVICE_SET_VALUE,
+            {ATTR_ENTITY_ID: CHANNELS[0], ATTR_VALUE: 90},
+            blocking=True,
+        )
+
+    assert err.value.translation_key == "cannot_connect"
+    assert emulator.levels == PANEL_LEVELS
+
+
+async def test_session_duration_sets_the_length_of_the_next_session(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """At these levels (18 mW/cm² at 15 cm) 15 minutes stay under every limit."""
+    assert float(hass.states.get(DURATION).state) == DEFAULT_SESSION_MINUTES
+
+    await _set(hass, DURATION, 15)
+
+    assert float(hass.states.get(DURATION).state) == 15
+    stored = hass_storage[STORAGE_KEY]["data"]["settings"][init_integration.entry_id]
+    assert stored["minutes"] == 15
+    await hass.services.async_call("button", "press", {ATTR_ENTITY_ID: START}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    session = init_integration.runtime_data.sessions.session
+    assert session is not None
+    assert session.planned_seconds == 15 * 60
+    assert emulator.is_on
+    assert emulator.timer_set_s == 15 * 60
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_session_duration_is_restored_after_a_restart(
+    hass: HomeAssistant, config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """What the number wrote before the restart (see above) is read at start-up."""
+    hass_storage[STORAGE_KEY] = {
+        "version": STORAGE_VERSION,
+        "minor_version": 1,
+        "key": STORAGE_KEY,
+        "data": {
+            "history": {"records": []},
+            "active": {},
+            "settings": {config_entry.entry_id: {"minutes": 25}},
+        },
+    }
+    inject_advertisement(hass, service_info())
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert float(hass.states.get(DURATION).state) == 25
+    sessions = config_entry.runtime_data.sessions
+    assert sessions.default_duration.total_seconds() == 25 * 60
