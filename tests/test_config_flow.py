@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+import json
+from pathlib import Path
 from unittest.mock import AsyncMock, patch
 
 from homeassistant import config_entries
@@ -145,3 +147,19 @@ async def test_user_step_skips_a_menu_of_one(hass: HomeAssistant) -> None:
         )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_devices_found"
+
+
+async def test_user_step_is_a_menu_of_panel_kinds(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "user"
+    options = result["menu_options"]
+    assert options[0] == "pick_bluetooth"
+    assert "entity" in options
+    # Every kind has its text in the menu, in both translation files.
+    component = Path(__file__).parent.parent / "custom_components" / DOMAIN
+    for path in (component / "strings.json", component / "translations" / "en.json"):
+        texts = json.loads(path.read_text(encoding="utf-8"))["config"]["step"]["user"]
+        assert set(options) <= set(texts["menu_options"]), path
