@@ -174,9 +174,12 @@ async def test_turn_off_of_an_unreachable_panel_keeps_the_session_and_retries(
     emulator.drop_connection()
     await hass.async_block_till_done()
 
-    await _light(hass, SERVICE_TURN_OFF)
+    # The user is told it did not work...
+    with pytest.raises(HomeAssistantError) as err:
+        await _light(hass, SERVICE_TURN_OFF)
+    assert err.value.translation_key == "cannot_connect"
 
-    # The panel still emits: the session stays open (nothing lost) and a repair issue says so.
+    # ...the panel still emits: the session stays open (nothing lost) and a repair issue says so.
     assert emulator.is_on
     assert sessions.session is not None
     issue_id = f"not_confirmed_off_{dimmed_integration.entry_id}"

@@ -236,11 +236,6 @@ async def test_panel_switching_off_early_closes_the_session_at_its_time(
     assert _power_commands(emulator) == power_commands
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="session_manager._async_finish records up to the off acknowledgement even when the "
-    "panel's own countdown had already switched it off at the planned end",
-)
 async def test_a_late_end_callback_records_only_what_the_panel_emitted(
     hass: HomeAssistant,
     dimmed_integration: MockConfigEntry,

@@ -69,11 +69,17 @@ class SessionEvent(StrEnum):
     STOPPED = "session_stopped"
     REFUSED = "session_refused"
     LIMIT_REACHED = "limit_reached"
+    # Protocol runs (protocol_manager.py)
+    SESSION_DUE = "session_due"
+    SESSION_MISSED = "session_missed"
+    PROTOCOL_COMPLETED = "protocol_completed"
 
 
 REFUSING = frozenset({ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode.BELOW_MINIMUM})
 
 SessionEventListener = Callable[[SessionEvent, dict[str, Any]], None]
+RunDefaults = Callable[[str | None], tuple[float, DoseBand, str] | None]
+"""(area asked for) -> (dose, band, area) of the active protocol run to use, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +151,11 @@ class SessionManager:
         # mistaken for the panel (or a person at it) switching.
         self._commanding = False
         self._ending = False
+        # When the panel's own countdown will switch it off (None: not armed / no timer).
+        self._hw_deadline: datetime | None = None
         self._event_listeners: list[SessionEventListener] = []
+        # Set by the protocol manager: a session started during a run takes its dose and area.
+        self.run_defaults: RunDefaults | None = None
         self.last_session: SessionRecord | None = self._last_record()
         self._remove_push = coordinator.async_add_push_listener(self._handle_panel_state)
 
@@ -299,6 +309,10 @@ class SessionManager:
                 translation_key="session_already_running",
                 translation_placeholders={"name": self._coordinator.name},
             )
+        if self.run_defaults is not None and (run := self.run_defaults(area)) is not None:
+            if duration is None and dose is None:
+                dose, band = run[0], run[1]
+            area = area or run[2]
         minutes = duration.total_seconds() / 60 if duration is not None else None
         plan = self.plan(
             minutes=minutes,
@@ -370,6 +384,7 @@ class SessionManager:
         session = self._require(SessionStatus.RUNNING)
         self._cancel_scheduled_end()
         off_at = await self._command_power(False)
+        self._hw_deadline = None
         session.pause(_utc(off_at))
         await self._store.async_save()
         self._changed()
@@ -384,7 +399,7 @@ class SessionManager:
 
     async def async_stop(self) -> None:
         self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
-        await self._async_finish(SessionStatus.STOPPED)
+        await self._async_finish(SessionStatus.STOPPED, raise_fault=True)
 
     async def async_extend(
         self, *, minutes: float | None = None, dose: float | None = None
@@ -409,7 +424,9 @@ class SessionManager:
             raise self._refusal(verdict)
         session.extend(verdict.allowed_seconds)
         if session.status is SessionStatus.RUNNING:
-            await self._arm_panel_timer(session.remaining_seconds(now))
+            armed = await self._arm_panel_timer(session.remaining_seconds(now))
+            if armed is not None:
+                self._hw_deadline = now + timedelta(seconds=armed)
             self._schedule_end()
         await self._store.async_save()
         if verdict.outcome is Outcome.CLAMPED:
@@ -472,22 +489,27 @@ class SessionManager:
         finally:
             self._commanding = False
 
-    async def _arm_panel_timer(self, seconds: float) -> None:
+    async def _arm_panel_timer(self, seconds: float) -> int | None:
+        """Set the panel's own countdown; the armed whole seconds (None without a timer)."""
         capabilities = self._panel.capabilities
-        if capabilities.hardware_timer:
-            armed = min(math.ceil(seconds), capabilities.max_timer_s)
-            await self._coordinator.async_command(self._panel.set_timer(armed))
+        if not capabilities.hardware_timer:
+            return None
+        armed = min(math.ceil(seconds), capabilities.max_timer_s)
+        await self._coordinator.async_command(self._panel.set_timer(armed))
+        return armed
 
     async def _async_power_on_for(self, seconds: float) -> datetime:
         """Arm the panel's own countdown (the safety net), switch on; the acknowledged time."""
         panel = self._panel
         panel.keep_connected = True
         try:
-            await self._arm_panel_timer(seconds)
-            return _utc(await self._command_power(True))
+            armed = await self._arm_panel_timer(seconds)
+            on_at = _utc(await self._command_power(True))
         except HomeAssistantError:
             panel.keep_connected = False
             raise
+        self._hw_deadline = on_at + timedelta(seconds=armed) if armed is not None else None
+        return on_at
 
     def _schedule_end(self) -> None:
         self._cancel_scheduled_end()
@@ -509,7 +531,7 @@ class SessionManager:
             self._hass, self._async_finish(SessionStatus.COMPLETED), "red_light_therapy end"
         )
 
-    async def _async_finish(self, status: SessionStatus) -> None:
+    async def _async_finish(self, status: SessionStatus, *, raise_fault: bool = False) -> None:
         """Switch the panel off, then close and record the session at the acknowledged time."""
         session = self.session
         if session is None or self._ending:
@@ -524,6 +546,8 @@ class SessionManager:
                     off_at = _utc(await self._command_power(False))
                 except HomeAssistantError as err:
                     self._not_confirmed_off(status, err)
+                    if raise_fault:
+                        raise
                     return
             await self._async_close(session, off_at, status)
         finally:
@@ -570,6 +594,10 @@ class SessionManager:
     async def _async_close(self, session: Session, off_at: datetime, status: SessionStatus) -> None:
         self._cancel_scheduled_end()
         self._clear_not_off()
+        if session.status is SessionStatus.RUNNING and self._hw_deadline is not None:
+            # The panel's own countdown switched it off there, whatever we heard later.
+            off_at = min(off_at, self._hw_deadline)
+        self._hw_deadline = None
         last = session.last_event_at
         off_at = max(off_at, last) if last else off_at
         if session.status is SessionStatus.RUNNING and session.remaining_seconds(off_at) <= 1:
@@ -595,6 +623,8 @@ class SessionManager:
             return
         session = self.session
         at = _utc(state.updated_at) if state.updated_at else dt_util.utcnow()
+        if session is not None and session.status is SessionStatus.RUNNING and state.is_on:
+            self._follow_levels(session, at)
         if session is not None and session.status is SessionStatus.RUNNING and state.is_on is False:
             ends_at = session.ends_at
             off_at = min(at, ends_at) if ends_at else at
@@ -607,6 +637,18 @@ class SessionManager:
             self._coordinator.config_entry.async_create_background_task(
                 self._hass, self._async_unplanned(state, at), "red_light_therapy unplanned"
             )
+
+    def _follow_levels(self, session: Session, at: datetime) -> None:
+        """Channel levels changed mid-session: dose from here on at the new irradiance."""
+        try:
+            irradiance = self.profile.irradiance(session.distance_cm, self.levels())
+        except TherapyError:
+            return
+        last = session.last_event_at
+        if irradiance == session.irradiance or (last is not None and at < last):
+            return
+        session.change_irradiance(at, irradiance)
+        self._hass.async_create_task(self._store.async_save(), eager_start=False)
 
     async def _async_unplanned(self, state: PanelState, at: datetime) -> None:
         """A panel switched on outside the integration: the same limits govern it."""
