@@ -7,7 +7,9 @@ time moves in small steps with ``async_fire_time_changed``, so anything that tic
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,6 +28,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+from custom_components.red_light_therapy.therapy import IrradianceProfile
 
 STEP = timedelta(seconds=1)
 """How far time moves between two checks: any per-second tick would be counted."""
@@ -126,4 +129,91 @@ async def state_writes_per_session(
         total=sum(writes.values()),
         by_entity=dict(sorted(writes.items())),
         emitted_seconds=emulator.on_seconds() - emitted_before,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DoseAccuracy:
+    """A dose session on a panel with latency: what was asked, emitted and recorded."""
+
+    target_j_cm2: float
+    emitted_j_cm2: float
+    recorded_j_cm2: float
+
+    @property
+    def dose_error_pct(self) -> float:
+        """The panel's own emission against the target."""
+        return abs(self.emitted_j_cm2 - self.target_j_cm2) / self.target_j_cm2 * 100
+
+    @property
+    def recorded_vs_emitted_pct(self) -> float:
+        """The integration's record against the panel's own emission."""
+        return abs(self.recorded_j_cm2 - self.emitted_j_cm2) / self.emitted_j_cm2 * 100
+
+
+def clock_sleep(freezer: FrozenDateTimeFactory) -> Callable[[float], Awaitable[None]]:
+    """An emulator ``sleep`` that lets the test clock run for the delay (latency is time)."""
+
+    async def _sleep(delay: float) -> None:
+        freezer.tick(timedelta(seconds=delay))
+        await asyncio.sleep(0)
+
+    return _sleep
+
+
+def emitted_dose(
+    emulator: BlockBlueLightEmulator, profile: IrradianceProfile, distance_cm: float
+) -> float:
+    """J/cm² the emulated panel really emitted: its own on-segments at its own levels."""
+    keys = [spec.key for spec in profile.channels]
+    total = 0.0
+    for segment in emulator.emission_log:
+        assert segment.end is not None, "the panel is still on"
+        irradiance = profile.irradiance(distance_cm, dict(zip(keys, segment.levels, strict=True)))
+        total += irradiance.total * (segment.end - segment.start) / 1000
+    return total
+
+
+async def dose_accuracy(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    dose: float = 10.0,
+    latency_s: float = 0.25,
+    step: timedelta = timedelta(milliseconds=10),
+) -> DoseAccuracy:
+    """Start a ``dose`` J/cm² session through the action and let it run to its end.
+
+    The emulator answers every command ``latency_s`` late each way, and that time passes on
+    the test clock; time then moves in ``step``s until the panel is off and the session
+    recorded. Nothing here knows the plan: it reads what the panel and the integration did.
+    """
+    await _advance_to_local_noon(hass, freezer)
+    emulator.latency_s = latency_s
+    emulator.sleep = clock_sleep(freezer)
+    sessions = entry.runtime_data.sessions
+    light = _entity_id(hass, entry, "light", "panel")
+    await hass.services.async_call(
+        "red_light_therapy",
+        "start_session",
+        {ATTR_ENTITY_ID: light, "dose": dose, "area": "knee"},
+        blocking=True,
+        return_response=True,
+    )
+    deadline = dt_util.utcnow() + timedelta(hours=1)
+    while sessions.session is not None or emulator.is_on:
+        assert dt_util.utcnow() < deadline, "the session never ended"
+        # The event loop's clock follows the frozen clock: timers fire when they are due,
+        # exactly as in real time (async_fire_time_changed would fire them early).
+        freezer.tick(step)
+        await asyncio.sleep(0)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    record = sessions.last_session
+    assert record is not None
+    return DoseAccuracy(
+        target_j_cm2=dose,
+        emitted_j_cm2=emitted_dose(emulator, sessions.profile, sessions.distance_cm),
+        recorded_j_cm2=record.dose.total,
     )
