@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homeassistant.const import CONF_ENTITY_ID
+from homeassistant.core import HomeAssistant, split_entity_id
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
@@ -13,6 +16,7 @@ from .const import (
     DOMAIN,
     MANUFACTURER_BLOCKBLUELIGHT,
     MANUFACTURER_TUYA,
+    PANEL_TYPE_ENTITY,
     PANEL_TYPE_TUYA,
 )
 from .coordinator import PanelCoordinator
@@ -47,3 +51,31 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
                 model=f"Wi-Fi panel ({entry.data[CONF_DP_PROFILE]})",
                 name=entry.title,
             )
+        self._wrapped = entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_ENTITY
+        if self._wrapped:
+            self._attr_device_info = _wrapped_device_info(
+                data.coordinator.hass, entry.data[CONF_ENTITY_ID], address, entry.title
+            )
+
+    @property
+    def available(self) -> bool:
+        # A wrapped entity is followed, not polled: its own availability is the panel's.
+        return super().available and (not self._wrapped or self.coordinator.data.connected)
+
+
+def _wrapped_device_info(
+    hass: HomeAssistant, entity_id: str, address: str, name: str
+) -> DeviceInfo:
+    """A wrapped light or switch: its device's maker and model, if it has a device."""
+    manufacturer = None
+    model = f"Wrapped {split_entity_id(entity_id)[0]}"
+    if (
+        (entity := er.async_get(hass).async_get(entity_id))
+        and entity.device_id
+        and (device := dr.async_get(hass).async_get(entity.device_id))
+    ):
+        manufacturer = device.manufacturer
+        model = device.model or model
+    return DeviceInfo(
+        identifiers={(DOMAIN, address)}, manufacturer=manufacturer, model=model, name=name
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_ADDRESS, CONF_HOST
+from homeassistant.const import CONF_ADDRESS, CONF_ENTITY_ID, CONF_HOST
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.util import dt as dt_util
@@ -17,11 +17,13 @@ from .const import (
     CONF_VERSION,
     DOMAIN,
     PANEL_TYPE_BLOCKBLUELIGHT,
+    PANEL_TYPE_ENTITY,
     PANEL_TYPE_TUYA,
 )
 from .panels.base import Panel
 from .panels.blockbluelight import BlockBlueLightPanel
 from .panels.tuya import DEFAULT_PORT as TUYA_DEFAULT_PORT, TuyaPanel
+from .wrapped import EntityPanel
 
 # The TCP port of Tuya devices (always 6668 on real ones; tests point it at an emulator).
 TUYA_PORT = TUYA_DEFAULT_PORT
@@ -46,11 +48,25 @@ def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
             data[CONF_VERSION],
             data[CONF_DP_PROFILE],
         )
+    if panel_type == PANEL_TYPE_ENTITY:
+        return _create_entity_panel(hass, entry)
     raise ConfigEntryNotReady(
         translation_domain=DOMAIN,
         translation_key="unknown_panel_type",
         translation_placeholders={"panel_type": str(panel_type)},
     )
+
+
+def _create_entity_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
+    """A wrapped light or switch; not ready until its entity exists (its integration loads)."""
+    entity_id: str = entry.data[CONF_ENTITY_ID]
+    if hass.states.get(entity_id) is None:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="wrapped_entity_not_found",
+            translation_placeholders={"entity_id": entity_id},
+        )
+    return EntityPanel(hass, entity_id, clock=clock)
 
 
 def _create_blockbluelight(hass: HomeAssistant, entry: ConfigEntry) -> Panel:

@@ -1,6 +1,9 @@
 """A panel that is an existing light or switch entity (a panel on a smart plug, an ESPHome or
 Zigbee panel). It lives in the glue layer because it drives Home Assistant entities, but it
 implements the same Panel interface as the device drivers.
+
+There is no hardware countdown: the integration switches the entity off at the end of a
+session, and if Home Assistant is down nothing does.
 """
 
 from __future__ import annotations
@@ -36,10 +39,15 @@ from .panels.base import (
 )
 
 ACK_TIMEOUT_S = 10.0
+"""How long a switch command may take, service call and confirming state together."""
 
 
 class EntityPanel(Panel):
-    """Drives a light or switch entity; no channels and no hardware countdown."""
+    """Drives a light or switch entity; no channels and no hardware countdown.
+
+    ``connected`` means the entity is available; ``is_on`` is None while its state is unknown.
+    A command is acknowledged when the entity's state confirms it.
+    """
 
     capabilities = Capabilities()
 
@@ -52,41 +60,46 @@ class EntityPanel(Panel):
         self._waiters: list[tuple[bool, asyncio.Future[float]]] = []
 
     def _state_from(self, state: State | None) -> PanelState:
-        if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        if state is None or state.state == STATE_UNAVAILABLE:
             return PanelState(connected=False, updated_at=self._clock())
-        return PanelState(connected=True, is_on=state.state == STATE_ON, updated_at=self._clock())
+        is_on = None if state.state == STATE_UNKNOWN else state.state == STATE_ON
+        return PanelState(connected=True, is_on=is_on, updated_at=self._clock())
+
+    def _follow(self, state: State | None) -> None:
+        """Take the entity's state; the report time only moves when something changed."""
+        new = self._state_from(state)
+        if new.evolve(updated_at=None) != self.state.evolve(updated_at=None):
+            self._set_state(new)
 
     async def connect(self) -> None:
+        """Follow the entity's state changes (idempotent)."""
         if self._unsub is None:
             self._unsub = async_track_state_change_event(
                 self._hass, [self.entity_id], self._handle_state_event
             )
-        self._set_state(self._state_from(self._hass.states.get(self.entity_id)))
+            self._follow(self._hass.states.get(self.entity_id))
 
     async def disconnect(self) -> None:
         if self._unsub is not None:
             self._unsub()
             self._unsub = None
         for _, waiter in self._waiters:
-            waiter.cancel()
+            if not waiter.done():
+                waiter.set_exception(PanelConnectionError(f"{self.entity_id}: link closed"))
         self._waiters.clear()
 
     @callback
     def _handle_state_event(self, event: Event[EventStateChangedData]) -> None:
-        new = self._state_from(event.data["new_state"])
-        # Keep the last report time stable when nothing but attributes changed.
-        if new.evolve(updated_at=None) != self.state.evolve(updated_at=None):
-            self._set_state(new)
+        self._follow(event.data["new_state"])
         for want, waiter in list(self._waiters):
-            if new.is_on is want and not waiter.done():
+            if self.state.is_on is want and not waiter.done():
                 waiter.set_result(self._clock())
-                self._waiters.remove((want, waiter))
 
     async def update(self) -> PanelState:
         await self.connect()
-        state = self._hass.states.get(self.entity_id)
-        if state is None or state.state == STATE_UNAVAILABLE:
-            raise PanelConnectionError(f"{self.entity_id} is unavailable")
+        self._follow(self._hass.states.get(self.entity_id))
+        if not self.state.connected:
+            raise PanelConnectionError(f"{self.entity_id} is unavailable or does not exist")
         return self.state
 
     async def set_power(self, on: bool) -> float:
@@ -94,23 +107,25 @@ class EntityPanel(Panel):
         await self.connect()
         if self.state.is_on is on:
             return self._clock()
+        if not self.state.connected:
+            raise PanelConnectionError(f"{self.entity_id} is unavailable or does not exist")
         waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         entry = (on, waiter)
         self._waiters.append(entry)
         try:
-            await self._hass.services.async_call(
-                self._domain,
-                SERVICE_TURN_ON if on else SERVICE_TURN_OFF,
-                {ATTR_ENTITY_ID: self.entity_id},
-                blocking=True,
-            )
             async with asyncio.timeout(ACK_TIMEOUT_S):
+                await self._hass.services.async_call(
+                    self._domain,
+                    SERVICE_TURN_ON if on else SERVICE_TURN_OFF,
+                    {ATTR_ENTITY_ID: self.entity_id},
+                    blocking=True,
+                )
                 return await waiter
         except HomeAssistantError as err:
-            raise PanelConnectionError(str(err)) from err
+            raise PanelConnectionError(f"{self.entity_id}: {err}") from err
         except TimeoutError as err:
             raise PanelTimeoutError(
-                f"{self.entity_id} did not turn {'on' if on else 'off'} in {ACK_TIMEOUT_S:.0f} s"
+                f"{self.entity_id} did not turn {'on' if on else 'off'} in {ACK_TIMEOUT_S:g} s"
             ) from err
         finally:
             if entry in self._waiters:

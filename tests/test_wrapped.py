@@ -1,0 +1,337 @@
+"""A light or switch entity wrapped as a panel, end to end with a real Home Assistant switch.
+
+The wrapped switch is a ``template`` switch driving an ``input_boolean`` (the plug's relay),
+with an availability template on a second ``input_boolean`` (the plug being reachable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    CONF_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.red_light_therapy import wrapped
+from custom_components.red_light_therapy.const import (
+    CONF_PANEL_TYPE,
+    CONF_PROFILE,
+    DOMAIN,
+    PANEL_TYPE_ENTITY,
+)
+from custom_components.red_light_therapy.panels.base import (
+    PanelConnectionError,
+    PanelState,
+    PanelTimeoutError,
+)
+from custom_components.red_light_therapy.therapy import SessionOrigin, single_channel_profile
+from custom_components.red_light_therapy.wrapped import EntityPanel
+
+PLUG = "switch.panel_plug"
+RELAY = "input_boolean.relay"
+ONLINE = "input_boolean.online"
+STUCK = "switch.stuck"
+# 10 mW/cm² at 15 cm: a 10-minute session is 6 J/cm², inside every default limit.
+PROFILE = single_channel_profile("Test panel", "Test figures.", {15.0: 10.0, 60.0: 5.0})
+
+
+def _clock() -> float:
+    return dt_util.utcnow().timestamp()
+
+
+def _switch(name: str, unique_id: str, state: str, turn_on: str, turn_off: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "unique_id": unique_id,
+        "state": f"{{{{ is_state('{state}', 'on') }}}}",
+        "availability": f"{{{{ is_state('{ONLINE}', 'on') }}}}",
+        "turn_on": {"action": "input_boolean.turn_on", "target": {"entity_id": turn_on}},
+        "turn_off": {"action": "input_boolean.turn_off", "target": {"entity_id": turn_off}},
+    }
+
+
+@pytest.fixture
+async def plug(hass: HomeAssistant) -> str:
+    """A smart plug (template switch) with its relay and its reachability as input booleans.
+
+    ``switch.stuck`` is a plug whose relay never follows its commands.
+    """
+    assert await async_setup_component(
+        hass,
+        "input_boolean",
+        {"input_boolean": {"relay": {}, "online": {"initial": True}, "ignored": {}}},
+    )
+    assert await async_setup_component(
+        hass,
+        "template",
+        {
+            "template": [
+                {
+                    "switch": [
+                        _switch("Panel plug", "panel_plug", RELAY, RELAY, RELAY),
+                        _switch("Stuck", "stuck", RELAY, "input_boolean.ignored", RELAY),
+                    ]
+                }
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(PLUG).state == STATE_OFF
+    return PLUG
+
+
+def _entry(hass: HomeAssistant, entity_id: str = PLUG) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Plug panel",
+        unique_id=f"entity_{entity_id}",
+        data={
+            CONF_PANEL_TYPE: PANEL_TYPE_ENTITY,
+            CONF_ENTITY_ID: entity_id,
+            CONF_PROFILE: PROFILE.to_dict(),
+        },
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def wrapped_entry(hass: HomeAssistant, plug: str) -> MockConfigEntry:
+    entry = _entry(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry
+
+
+def _entity_id(hass: HomeAssistant, platform: str, key: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"entity_{PLUG}_{key}")
+    assert entity_id is not None
+    return entity_id
+
+
+async def _light(hass: HomeAssistant, service: str, entity_id: str) -> None:
+    await hass.services.async_call("light", service, {ATTR_ENTITY_ID: entity_id}, blocking=True)
+
+
+async def _relay(hass: HomeAssistant, service: str, entity_id: str = RELAY) -> None:
+    await hass.services.async_call(
+        "input_boolean", service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+    # The template switch re-renders, then its state change reaches the panel: two rounds.
+    await hass.async_block_till_done()
+    await hass.async_block_till_done()
+
+
+async def test_session_switches_the_plug_on_and_off(
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    light = _entity_id(hass, "light", "light")
+    assert hass.states.get(light).state == STATE_OFF
+    sessions = wrapped_entry.runtime_data.sessions
+    assert sessions.profile == PROFILE
+
+    started = dt_util.utcnow()
+    await _light(hass, SERVICE_TURN_ON, light)
+    await hass.async_block_till_done()
+    assert hass.states.get(PLUG).state == STATE_ON
+    assert hass.states.get(RELAY).state == STATE_ON
+    assert hass.states.get(light).state == STATE_ON
+    session = sessions.session
+    assert session is not None
+    assert session.origin is SessionOrigin.PLANNED
+    assert session.ends_at == started + timedelta(minutes=10)
+
+    freezer.tick(timedelta(minutes=10))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(RELAY).state == STATE_OFF
+    assert hass.states.get(PLUG).state == STATE_OFF
+    assert hass.states.get(light).state == STATE_OFF
+    assert sessions.session is None
+    assert len(sessions.history) == 1
+    # 10 mW/cm² for 10 minutes.
+    assert sessions.history.records[-1].dose.total == pytest.approx(6.0, rel=1e-3)
+
+
+async def test_light_off_ends_the_session_and_the_plug(
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry
+) -> None:
+    light = _entity_id(hass, "light", "light")
+    await _light(hass, SERVICE_TURN_ON, light)
+    await hass.async_block_till_done()
+    assert hass.states.get(PLUG).state == STATE_ON
+
+    await _light(hass, SERVICE_TURN_OFF, light)
+    await hass.async_block_till_done()
+    assert hass.states.get(PLUG).state == STATE_OFF
+    assert hass.states.get(light).state == STATE_OFF
+    assert wrapped_entry.runtime_data.sessions.session is None
+
+
+async def test_plug_switched_on_elsewhere_is_reported_and_governed(
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry
+) -> None:
+    light = _entity_id(hass, "light", "light")
+    await _relay(hass, SERVICE_TURN_ON)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(PLUG).state == STATE_ON
+    assert hass.states.get(light).state == STATE_ON
+    session = wrapped_entry.runtime_data.sessions.session
+    assert session is not None
+    assert session.origin is SessionOrigin.UNPLANNED
+
+    # Someone switches the plug off again: the session closes.
+    await _relay(hass, SERVICE_TURN_OFF)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(light).state == STATE_OFF
+    assert wrapped_entry.runtime_data.sessions.session is None
+
+
+async def test_unavailable_plug_makes_the_panel_unavailable(
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry
+) -> None:
+    light = _entity_id(hass, "light", "light")
+    timer = _entity_id(hass, "sensor", "session_timer")
+    await _relay(hass, SERVICE_TURN_OFF, ONLINE)
+    assert hass.states.get(PLUG).state == STATE_UNAVAILABLE
+    assert hass.states.get(light).state == STATE_UNAVAILABLE
+    assert hass.states.get(timer).state == STATE_UNAVAILABLE
+
+    await _relay(hass, SERVICE_TURN_ON, ONLINE)
+    assert hass.states.get(light).state == STATE_OFF
+    assert hass.states.get(timer).state != STATE_UNAVAILABLE
+
+
+async def test_device_without_a_device_of_its_own(
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry
+) -> None:
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"entity_{PLUG}")})
+    assert device is not None
+    assert device.name == "Plug panel"
+    assert device.model == "Wrapped switch"
+    assert device.manufacturer is None
+    assert device.connections == set()
+
+
+async def test_device_takes_maker_and_model_of_the_wrapped_device(
+    hass: HomeAssistant, plug: str
+) -> None:
+    other = MockConfigEntry(domain="shelly")
+    other.add_to_hass(hass)
+    device_registry = dr.async_get(hass)
+    plug_device = device_registry.async_get_or_create(
+        config_entry_id=other.entry_id,
+        identifiers={("shelly", "plug-1")},
+        manufacturer="Shelly",
+        model="Plug S",
+    )
+    er.async_get(hass).async_update_entity(plug, device_id=plug_device.id)
+    entry = _entry(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    device = device_registry.async_get_device(identifiers={(DOMAIN, f"entity_{PLUG}")})
+    assert device is not None
+    assert (device.manufacturer, device.model) == ("Shelly", "Plug S")
+    assert device.connections == set()
+
+
+async def test_missing_entity_is_not_ready(hass: HomeAssistant) -> None:
+    entry = _entry(hass, "switch.nowhere")
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None
+    assert "switch.nowhere" in entry.reason
+
+
+async def test_unknown_state_is_connected_but_not_known(hass: HomeAssistant) -> None:
+    hass.states.async_set("light.esphome", STATE_UNKNOWN)
+    panel = EntityPanel(hass, "light.esphome", clock=_clock)
+    seen: list[PanelState] = []
+    panel.subscribe(seen.append)
+    state = await panel.update()
+    assert state.connected
+    assert state.is_on is None
+    # Attribute changes do not make a new report.
+    hass.states.async_set("light.esphome", STATE_UNKNOWN, {"brightness": 3})
+    await hass.async_block_till_done()
+    assert len(seen) == 1
+    hass.states.async_set("light.esphome", STATE_ON)
+    await hass.async_block_till_done()
+    assert seen[-1].is_on is True
+    await panel.disconnect()
+    await panel.disconnect()
+
+
+async def test_missing_entity_cannot_be_read_or_switched(hass: HomeAssistant) -> None:
+    panel = EntityPanel(hass, "switch.nowhere", clock=_clock)
+    with pytest.raises(PanelConnectionError):
+        await panel.update()
+    with pytest.raises(PanelConnectionError):
+        await panel.set_power(True)
+    await panel.disconnect()
+
+
+async def test_already_in_the_wanted_state(hass: HomeAssistant, plug: str) -> None:
+    panel = EntityPanel(hass, PLUG, clock=_clock)
+    assert await panel.set_power(False) == pytest.approx(_clock())
+    assert hass.states.get(RELAY).state == STATE_OFF
+    await panel.disconnect()
+
+
+async def test_ack_timeout(hass: HomeAssistant, plug: str) -> None:
+    panel = EntityPanel(hass, STUCK, clock=_clock)
+    with patch.object(wrapped, "ACK_TIMEOUT_S", 0.05), pytest.raises(PanelTimeoutError):
+        await panel.set_power(True)
+    assert hass.states.get(STUCK).state == STATE_OFF
+    assert panel._waiters == []
+    await panel.disconnect()
+
+
+async def test_service_error_is_a_connection_error(hass: HomeAssistant, plug: str) -> None:
+    panel = EntityPanel(hass, PLUG, clock=_clock)
+    await panel.connect()
+    hass.services.async_remove("switch", SERVICE_TURN_ON)
+    with pytest.raises(PanelConnectionError, match=PLUG):
+        await panel.set_power(True)
+    await panel.disconnect()
+
+
+async def test_disconnect_fails_a_command_in_flight(hass: HomeAssistant, plug: str) -> None:
+    panel = EntityPanel(hass, STUCK, clock=_clock)
+    task = asyncio.create_task(panel.set_power(True))
+    while not panel._waiters:  # noqa: ASYNC110  (the command is sent; nothing to wait on)
+        await asyncio.sleep(0)
+    await panel.disconnect()
+    with pytest.raises(PanelConnectionError, match="closed"):
+        await task
+
+
+async def test_ack_is_the_confirming_state(hass: HomeAssistant, plug: str) -> None:
+    panel = EntityPanel(hass, PLUG, clock=_clock)
+    acked = await panel.set_power(True)
+    assert panel.state.is_on is True
+    assert acked == pytest.approx(_clock())
+    assert hass.states.get(RELAY).state == STATE_ON
+    acked = await panel.set_power(False)
+    assert panel.state.is_on is False
+    await panel.disconnect()
