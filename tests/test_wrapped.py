@@ -221,11 +221,17 @@ async def test_unavailable_plug_makes_the_panel_unavailable(
     assert hass.states.get(timer).state != STATE_UNAVAILABLE
 
 
+def _our_device(hass: HomeAssistant, entry: MockConfigEntry) -> dr.DeviceEntry:
+    # By config entry: looking a device up by identifiers changed across releases.
+    (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert device.identifiers == {(DOMAIN, f"entity_{PLUG}")}
+    return device
+
+
 async def test_device_without_a_device_of_its_own(
     hass: HomeAssistant, wrapped_entry: MockConfigEntry
 ) -> None:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"entity_{PLUG}")})
-    assert device is not None
+    device = _our_device(hass, wrapped_entry)
     assert device.name == "Plug panel"
     assert device.model == "Wrapped switch"
     assert device.manufacturer is None
@@ -249,8 +255,7 @@ async def test_device_takes_maker_and_model_of_the_wrapped_device(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
 
-    device = device_registry.async_get_device(identifiers={(DOMAIN, f"entity_{PLUG}")})
-    assert device is not None
+    device = _our_device(hass, entry)
     assert (device.manufacturer, device.model) == ("Shelly", "Plug S")
     assert device.connections == set()
 
