@@ -17,7 +17,9 @@ from .coordinator import PanelCoordinator
 from .discovery import async_start_tuya_discovery
 from .panel_factory import create_panel
 from .panels.base import Panel
+from .protocol_manager import ProtocolManager
 from .services import async_setup_services
+from .services_protocol import async_setup_protocol_services
 from .session_manager import SessionManager
 from .store import TherapyStore
 from .therapy import IrradianceProfile, blockbluelight_profile
@@ -28,6 +30,7 @@ DATA_STORE: HassKey[TherapyStore] = HassKey(DOMAIN)
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.CALENDAR,
     Platform.EVENT,
     Platform.LIGHT,
     Platform.NUMBER,
@@ -43,6 +46,7 @@ class RedLightTherapyData:
     panel: Panel
     coordinator: PanelCoordinator
     sessions: SessionManager
+    protocols: ProtocolManager
 
 
 type RedLightTherapyConfigEntry = ConfigEntry[RedLightTherapyData]
@@ -54,6 +58,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     await store.async_load()
     hass.data[DATA_STORE] = store
     async_setup_services(hass)
+    async_setup_protocol_services(hass)
     await async_start_tuya_discovery(hass)
     return True
 
@@ -70,8 +75,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
     panel = create_panel(hass, entry)
     coordinator = PanelCoordinator(hass, entry, panel)
     sessions = SessionManager(hass, coordinator, hass.data[DATA_STORE], _profile(entry))
-    entry.runtime_data = RedLightTherapyData(panel, coordinator, sessions)
+    protocols = ProtocolManager(hass, coordinator, sessions, hass.data[DATA_STORE])
+    entry.runtime_data = RedLightTherapyData(panel, coordinator, sessions, protocols)
     entry.async_on_unload(sessions.async_unload)
+    entry.async_on_unload(protocols.async_unload)
     try:
         await coordinator.async_config_entry_first_refresh()
     except ConfigEntryNotReady:

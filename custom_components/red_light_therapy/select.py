@@ -9,6 +9,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
+from .protocol_entities import ProtocolSelect
 from .therapy import Area
 
 PARALLEL_UPDATES = 0
@@ -19,7 +20,9 @@ async def async_setup_entry(
     entry: RedLightTherapyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_entities([TreatmentAreaSelect(entry.runtime_data)])
+    async_add_entities(
+        [TreatmentAreaSelect(entry.runtime_data), ProtocolSelect(entry.runtime_data)]
+    )
 
 
 class TreatmentAreaSelect(RedLightTherapyEntity, SelectEntity):

@@ -13,6 +13,7 @@ from homeassistant.util import dt as dt_util
 
 from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
+from .protocol_entities import protocol_sensors
 from .session_manager import TimerState
 
 PARALLEL_UPDATES = 0
@@ -32,6 +33,7 @@ async def async_setup_entry(
             DoseTodaySensor(data),
             DoseWeekSensor(data),
             IrradianceSensor(data),
+            *protocol_sensors(data),
         ]
     )
 

@@ -41,6 +41,7 @@ class _VersionedStore(Store[dict[str, Any]]):
         old_data.setdefault("history", {"records": []})
         old_data.setdefault("active", {})
         old_data.setdefault("settings", {})
+        old_data.setdefault("plans", {})
         return old_data
 
 
@@ -55,6 +56,8 @@ class TherapyStore:
         self.history = History()
         self.active: dict[str, Session] = {}
         self.settings: dict[str, dict[str, Any]] = {}
+        # Protocol runs by id (``therapy.Plan.to_dict``); read by ``protocol_manager``.
+        self.plans: dict[str, dict[str, Any]] = {}
 
     async def async_load(self) -> None:
         """Load; an unreadable file is moved aside, reported, and replaced by empty data."""
@@ -66,6 +69,7 @@ class TherapyStore:
                     key: Session.from_dict(value) for key, value in data["active"].items()
                 }
                 self.settings = {key: dict(value) for key, value in data["settings"].items()}
+                self.plans = {key: dict(value) for key, value in data.get("plans", {}).items()}
         except (HomeAssistantError, TherapyError, KeyError, TypeError, ValueError) as err:
             await self._async_keep_aside(err)
 
@@ -87,12 +91,14 @@ class TherapyStore:
         self.history = History()
         self.active = {}
         self.settings = {}
+        self.plans = {}
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "history": self.history.to_dict(),
             "active": {key: session.to_dict() for key, session in self.active.items()},
             "settings": self.settings,
+            "plans": self.plans,
         }
 
     async def async_save(self) -> None:

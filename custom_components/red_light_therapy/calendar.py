@@ -1,0 +1,108 @@
+"""A calendar per panel: the planned, done, missed and skipped sessions of its protocol runs.
+
+Done sessions show when they really ran; the others at their planned time, as long as the
+protocol dose takes at the panel's distance and levels (``ESTIMATE_FALLBACK`` when that cannot
+be known). ``event`` is the next pending session, so calendar triggers and cards work.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from homeassistant.components.calendar import CalendarEntity, CalendarEvent
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
+
+from . import RedLightTherapyConfigEntry, RedLightTherapyData
+from .entity import RedLightTherapyEntity
+from .protocol_manager import Run
+from .therapy import PlannedSession, SessionRecord, SlotStatus, TherapyError, seconds_for_dose
+
+PARALLEL_UPDATES = 0
+ESTIMATE_FALLBACK = timedelta(minutes=15)
+
+LABELS = {
+    SlotStatus.DONE: "done",
+    SlotStatus.MISSED: "missed",
+    SlotStatus.SKIPPED: "skipped",
+    SlotStatus.DUE: "due",
+    SlotStatus.UPCOMING: "planned",
+}
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: RedLightTherapyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    async_add_entities([ProtocolCalendar(entry.runtime_data)])
+
+
+class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
+    """Sessions of every protocol run of the panel (finished runs too)."""
+
+    _attr_translation_key = "protocol"
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "protocol_calendar")
+
+    def _length(self, run: Run) -> timedelta:
+        irradiance = self._data.sessions.irradiance
+        protocol = run.plan.protocol
+        if irradiance is None:
+            return ESTIMATE_FALLBACK
+        try:
+            seconds = seconds_for_dose(irradiance, protocol.dose_j_cm2, protocol.band)
+        except TherapyError:
+            return ESTIMATE_FALLBACK
+        limit = run.plan.area_limits.max_session_minutes * 60
+        return timedelta(seconds=min(seconds, limit))
+
+    def _event(
+        self, run: Run, session: PlannedSession, records: dict[str, SessionRecord]
+    ) -> CalendarEvent:
+        plan, protocol = run.plan, run.plan.protocol
+        record = records.get(session.record_id) if session.record_id else None
+        if record is not None:
+            start, end = record.started_at, record.ended_at
+        else:
+            start = session.scheduled_at
+            end = start + self._length(run)
+        label = LABELS[session.status]
+        if session.catch_up:
+            label = f"{label}, catch-up for {session.original_date.isoformat()}"
+        return CalendarEvent(
+            start=dt_util.as_local(start),
+            end=dt_util.as_local(end),
+            summary=f"{protocol.name} ({label})",
+            description=(
+                f"{protocol.dose_j_cm2:g} J/cm² ({protocol.band.value}) on the {plan.area}; "
+                f"session {session.index + 1} of {run.report.total}."
+            ),
+            uid=f"{plan.id}_{session.index}",
+        )
+
+    def _records(self) -> dict[str, SessionRecord]:
+        return {record.id: record for record in self._data.sessions.history.records}
+
+    @property
+    def event(self) -> CalendarEvent | None:
+        found = self._data.protocols.next_session
+        if found is None:
+            return None
+        return self._event(found[0], found[1], {})
+
+    async def async_get_events(
+        self, hass: HomeAssistant, start_date: datetime, end_date: datetime
+    ) -> list[CalendarEvent]:
+        records = self._records()
+        events = [
+            self._event(run, session, records)
+            for run in self._data.protocols.runs
+            for session in run.report.sessions
+        ]
+        return sorted(
+            (e for e in events if e.end_datetime_local > start_date and e.start < end_date),
+            key=lambda e: e.start_datetime_local,
+        )

@@ -1,0 +1,165 @@
+"""Entities of protocol runs: the protocol select and the next session / progress sensors.
+
+They show the panel's current run (``ProtocolManager.current``: the run with a session due,
+else the one on the panel's area, else the soonest). Their states change when the manager
+re-evaluates (a session recorded, a run changed, the one scheduled callback), never with time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.select import SelectEntity
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
+from homeassistant.const import PERCENTAGE
+from homeassistant.util import dt as dt_util
+
+from .entity import RedLightTherapyEntity
+from .protocol_manager import Run
+from .therapy import PRESET_PROTOCOLS
+
+if TYPE_CHECKING:
+    from . import RedLightTherapyData
+
+NO_PROTOCOL = "none"
+
+
+class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
+    """Pick the protocol to follow. Picking one starts a run with the defaults (today, the
+    sessions spread over the week, now rounded); "none" stops the current run."""
+
+    _attr_translation_key = "protocol"
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "protocol")
+
+    @property
+    def options(self) -> list[str]:
+        keys = [NO_PROTOCOL, *PRESET_PROTOCOLS]
+        for run in self._data.protocols.unfinished:
+            if run.plan.protocol.key not in keys:
+                keys.append(run.plan.protocol.key)
+        return keys
+
+    @property
+    def current_option(self) -> str:
+        run = self._data.protocols.current
+        return run.plan.protocol.key if run else NO_PROTOCOL
+
+    async def async_select_option(self, option: str) -> None:
+        protocols = self._data.protocols
+        if option == NO_PROTOCOL:
+            if (run := protocols.current) is not None:
+                await protocols.async_stop(run.plan.area)
+            return
+        if any(run.plan.protocol.key == option for run in protocols.unfinished):
+            return
+        await protocols.async_start(PRESET_PROTOCOLS[option])
+
+
+class _RunSensor(RedLightTherapyEntity, SensorEntity):
+    @property
+    def _run(self) -> Run | None:
+        return self._data.protocols.current
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        run = self._run
+        if run is None:
+            return None
+        return {
+            "protocol": run.plan.protocol.name,
+            "area": run.plan.area,
+            "status": run.plan.status.value,
+            "done": run.report.done,
+            "missed": run.report.missed,
+            "skipped": run.report.skipped,
+            "total": run.report.total,
+        }
+
+
+class NextSessionSensor(RedLightTherapyEntity, SensorEntity):
+    """When the next session of any active run on this panel is due."""
+
+    _attr_translation_key = "next_session"
+    _attr_device_class = SensorDeviceClass.TIMESTAMP
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "next_session")
+
+    @property
+    def native_value(self) -> datetime | None:
+        found = self._data.protocols.next_session
+        return dt_util.as_utc(found[1].scheduled_at) if found else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        found = self._data.protocols.next_session
+        if found is None:
+            return None
+        run, session = found
+        return {
+            "protocol": run.plan.protocol.name,
+            "area": run.plan.area,
+            "dose_j_cm2": run.plan.protocol.dose_j_cm2,
+            "catch_up": session.catch_up,
+        }
+
+
+class ProgressSensor(_RunSensor):
+    """Done sessions out of the course (skipped ones do not count)."""
+
+    _attr_translation_key = "protocol_progress"
+    _attr_native_unit_of_measurement = PERCENTAGE
+    _attr_suggested_display_precision = 0
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "protocol_progress")
+
+    @property
+    def native_value(self) -> float | None:
+        run = self._run
+        return round(run.report.progress_percent, 1) if run else None
+
+
+class AdherenceSensor(_RunSensor):
+    """Done out of done + missed; unknown until a session was due."""
+
+    _attr_translation_key = "protocol_adherence"
+    _attr_native_unit_of_measurement = PERCENTAGE
+    _attr_suggested_display_precision = 0
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "protocol_adherence")
+
+    @property
+    def native_value(self) -> float | None:
+        run = self._run
+        if run is None or run.report.adherence_percent is None:
+            return None
+        return round(run.report.adherence_percent, 1)
+
+
+class StreakSensor(_RunSensor):
+    """Sessions done in a row up to the latest one that was due."""
+
+    _attr_translation_key = "protocol_streak"
+    _attr_native_unit_of_measurement = "sessions"
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "protocol_streak")
+
+    @property
+    def native_value(self) -> int | None:
+        run = self._run
+        return run.report.streak if run else None
+
+
+def protocol_sensors(data: RedLightTherapyData) -> list[SensorEntity]:
+    return [
+        NextSessionSensor(data),
+        ProgressSensor(data),
+        AdherenceSensor(data),
+        StreakSensor(data),
+    ]

@@ -1,0 +1,400 @@
+"""Protocol runs of one panel: plans kept in the store, one callback at the next change.
+
+A run is a ``therapy.Plan`` (a protocol on a calendar). Several runs may coexist on one panel
+on different areas; an area has at most one unfinished run (on any panel: history is shared,
+and two runs on one area would count the same sessions). Runs are saved in the shared
+``TherapyStore`` under ``plans`` and survive restarts.
+
+Time is never ticked: after every change the manager evaluates its runs and schedules ONE
+callback at the next moment a session becomes due or its day ends (missed). Events fire for
+transitions seen while Home Assistant runs (``session_due``, ``session_missed``,
+``protocol_completed``); a restart takes the state as it finds it and fires nothing for the
+past.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util, ulid as ulid_util
+
+from .const import DOMAIN
+from .coordinator import PanelCoordinator
+from .session_manager import SessionEvent, SessionManager, therapy_error
+from .store import TherapyStore
+from .therapy import (
+    DoseBand,
+    MissedPolicy,
+    Plan,
+    PlannedSession,
+    PlanReport,
+    PlanStatus,
+    Protocol,
+    SlotStatus,
+    TherapyError,
+)
+from .therapy._util import start_of_local_day
+
+_LOGGER = logging.getLogger(__name__)
+
+UNFINISHED = (PlanStatus.ACTIVE, PlanStatus.PAUSED)
+ROUND_MINUTES = 15
+"""A run started from the UI takes the current time rounded down to the quarter hour, so the
+first session is due at once (whoever picks a protocol is usually about to use it)."""
+
+
+def spread_weekdays(first: int, per_week: int) -> frozenset[int]:
+    """``per_week`` weekdays spread evenly over the week, starting on ``first``."""
+    return frozenset((first + (i * 7) // per_week) % 7 for i in range(per_week))
+
+
+def default_time(now: datetime) -> time:
+    local = dt_util.as_local(now)
+    return time(local.hour, local.minute - local.minute % ROUND_MINUTES)
+
+
+def session_data(plan: Plan, session: PlannedSession | None) -> dict[str, Any]:
+    """What an event, a calendar entry or an answer says about a run and one of its sessions."""
+    protocol = plan.protocol
+    data: dict[str, Any] = {
+        "run_id": plan.id,
+        "protocol": protocol.key,
+        "protocol_name": protocol.name,
+        "area": plan.area,
+        "dose_j_cm2": protocol.dose_j_cm2,
+        "band": protocol.band.value,
+    }
+    if session is not None:
+        data |= {
+            "session_index": session.index,
+            "date": session.date.isoformat(),
+            "scheduled_at": session.scheduled_at.isoformat(),
+            "catch_up": session.catch_up,
+        }
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A plan with its report as of the last evaluation."""
+
+    plan: Plan
+    report: PlanReport
+
+
+class ProtocolManager:
+    """The protocol runs of one panel."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        coordinator: PanelCoordinator,
+        sessions: SessionManager,
+        store: TherapyStore,
+    ) -> None:
+        self._hass = hass
+        self._coordinator = coordinator
+        self._sessions = sessions
+        self._store = store
+        self.panel_id = coordinator.config_entry.entry_id
+        self._plans: dict[str, Plan] = {}
+        self._reports: dict[str, PlanReport] = {}
+        self._cancel_wake: CALLBACK_TYPE | None = None
+        self._refreshing = False
+        for plan_id, data in store.plans.items():
+            if data.get("panel_id") != self.panel_id:
+                continue
+            try:
+                self._plans[plan_id] = Plan.from_dict(data)
+            except TherapyError as err:
+                _LOGGER.error("Protocol run %s could not be read (%s); ignored", plan_id, err)
+        sessions.run_defaults = self._run_defaults
+        self._refresh(fire=False)
+        self._remove_listener = coordinator.async_add_listener(self._handle_update)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @property
+    def runs(self) -> list[Run]:
+        """Every run of this panel (finished ones too), oldest first."""
+        return [
+            Run(plan, self._reports[plan.id])
+            for plan in sorted(self._plans.values(), key=lambda p: (p.start_date, p.id))
+            if plan.id in self._reports
+        ]
+
+    @property
+    def unfinished(self) -> list[Run]:
+        return [run for run in self.runs if run.plan.status in UNFINISHED]
+
+    @property
+    def current(self) -> Run | None:
+        """The run a session started now belongs to (see ``_pick``)."""
+        return self._pick(self.unfinished)
+
+    def _pick(self, runs: list[Run]) -> Run | None:
+        """A run with a session due, else the one on the panel's area, else the soonest."""
+        if not runs:
+            return None
+        for run in runs:
+            if any(s.status is SlotStatus.DUE for s in run.report.sessions):
+                return run
+        for run in runs:
+            if run.plan.area == self._sessions.area:
+                return run
+        far = datetime.max.replace(tzinfo=dt_util.UTC)
+
+        def soonest(run: Run) -> datetime:
+            due = run.report.next_due
+            return dt_util.as_utc(due.scheduled_at) if due else far
+
+        return min(runs, key=soonest)
+
+    @property
+    def next_session(self) -> tuple[Run, PlannedSession] | None:
+        """The soonest pending session of the active runs."""
+        pending = [(run, run.report.next_due) for run in self.unfinished if run.report.next_due]
+        if not pending:
+            return None
+        run, session = min(pending, key=lambda p: dt_util.as_utc(p[1].scheduled_at))
+        assert session is not None
+        return run, session
+
+    def _run_defaults(self, area: str | None) -> tuple[float, DoseBand, str] | None:
+        runs = [
+            run
+            for run in self.unfinished
+            if run.plan.status is PlanStatus.ACTIVE and (area is None or run.plan.area == area)
+        ]
+        run = self._pick(runs)
+        if run is None:
+            return None
+        protocol = run.plan.protocol
+        return protocol.dose_j_cm2, protocol.band, run.plan.area
+
+    def find(self, area: str | None = None) -> Run:
+        """The unfinished run on ``area``, or the only one; translated errors otherwise."""
+        runs = [r for r in self.unfinished if area is None or r.plan.area == area]
+        name = self._coordinator.name
+        if not runs:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_protocol_run",
+                translation_placeholders={"name": name},
+            )
+        if len(runs) > 1:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="protocol_run_ambiguous",
+                translation_placeholders={
+                    "name": name,
+                    "areas": ", ".join(r.plan.area for r in runs),
+                },
+            )
+        return runs[0]
+
+    # -- commands --------------------------------------------------------------------------
+
+    async def async_start(
+        self,
+        protocol: Protocol,
+        *,
+        area: str | None = None,
+        start_date: date | None = None,
+        weekdays: Iterable[int] | None = None,
+        time_of_day: time | None = None,
+        missed_policy: MissedPolicy = MissedPolicy.SKIP,
+    ) -> Run:
+        """Start a run; defaults: today, the sessions spread over the week, now (rounded)."""
+        now = dt_util.utcnow()
+        tz = ZoneInfo(self._hass.config.time_zone)
+        start = start_date or dt_util.as_local(now).date()
+        try:
+            plan = Plan(
+                id=ulid_util.ulid_now(),
+                protocol=protocol,
+                area=area or protocol.area,
+                panel_id=self.panel_id,
+                start_date=start,
+                weekdays=frozenset(
+                    weekdays
+                    if weekdays is not None
+                    else spread_weekdays(start.weekday(), protocol.sessions_per_week)
+                ),
+                time_of_day=time_of_day or default_time(now),
+                tz=tz,
+                missed_policy=missed_policy,
+            )
+        except TherapyError as err:
+            raise therapy_error(err) from err
+        for other in self._store.plans.values():
+            if other.get("area") == plan.area and other.get("status") in UNFINISHED:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="protocol_area_busy",
+                    translation_placeholders={
+                        "area": plan.area,
+                        "protocol": str(other.get("protocol", {}).get("name", "")),
+                    },
+                )
+        self._plans[plan.id] = plan
+        await self._async_save(plan)
+        return Run(plan, self._reports[plan.id])
+
+    async def async_pause(self, area: str | None = None) -> Run:
+        return await self._async_change(area, lambda plan, now: plan.pause(now))
+
+    async def async_resume(self, area: str | None = None) -> Run:
+        return await self._async_change(area, lambda plan, now: plan.resume(now))
+
+    async def async_stop(self, area: str | None = None) -> Run:
+        return await self._async_change(area, lambda plan, now: plan.stop(now))
+
+    async def async_skip(self, area: str | None = None, day: date | None = None) -> date:
+        """Skip the session on ``day`` (default: the next pending one)."""
+        run = self.find(area)
+        pending = [
+            s
+            for s in run.report.sessions
+            if s.status in (SlotStatus.DUE, SlotStatus.UPCOMING) and (day is None or s.date == day)
+        ]
+        if not pending:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_session_on_date",
+                translation_placeholders={"date": day.isoformat() if day else "-"},
+            )
+        target = pending[0].date
+        await self._async_change(area, lambda plan, _now: plan.skip(target))
+        return target
+
+    async def _async_change(self, area: str | None, change: Any) -> Run:
+        run = self.find(area)
+        try:
+            change(run.plan, dt_util.utcnow())
+        except TherapyError as err:
+            raise therapy_error(err) from err
+        await self._async_save(run.plan)
+        return Run(run.plan, self._reports[run.plan.id])
+
+    async def _async_save(self, plan: Plan) -> None:
+        self._store.plans[plan.id] = plan.to_dict()
+        await self._store.async_save()
+        self._refresh(fire=False, only=plan.id)
+        self._coordinator.async_update_listeners()
+
+    # -- evaluation, events and the one scheduled callback ---------------------------------
+
+    @callback
+    def _handle_update(self) -> None:
+        """Something changed (a session recorded or logged, a panel state): look again."""
+        if not self._refreshing:
+            self._refresh()
+
+    @callback
+    def _wake(self, _now: datetime) -> None:
+        self._cancel_wake = None
+        self._refresh()
+        self._refreshing = True
+        try:
+            self._coordinator.async_update_listeners()
+        finally:
+            self._refreshing = False
+
+    def _refresh(self, *, fire: bool = True, only: str | None = None) -> None:
+        """Evaluate every run; fire events for what changed; schedule the next callback.
+
+        ``only`` names a run just created or changed by a command: its new state is taken as
+        it is (no events), the others are compared as usual.
+        """
+        now = dt_util.utcnow()
+        history = self._sessions.history
+        completed: list[Plan] = []
+        for plan in self._plans.values():
+            previous = self._reports.get(plan.id)
+            if previous is not None and plan.status not in UNFINISHED and plan.id != only:
+                continue
+            report = plan.evaluate(history, now)
+            self._reports[plan.id] = report
+            if fire and previous is not None and plan.id != only:
+                self._fire_changes(plan, previous, report)
+            if plan.status is PlanStatus.ACTIVE and report.finished:
+                plan.complete()
+                completed.append(plan)
+        for plan in completed:
+            self._store.plans[plan.id] = plan.to_dict()
+            self._sessions._fire(
+                SessionEvent.PROTOCOL_COMPLETED,
+                session_data(plan, None) | self._figures(self._reports[plan.id]),
+            )
+        if completed:
+            self._hass.async_create_task(self._store.async_save(), eager_start=True)
+        self._schedule(now)
+
+    @staticmethod
+    def _figures(report: PlanReport) -> dict[str, Any]:
+        return {
+            "done": report.done,
+            "missed": report.missed,
+            "skipped": report.skipped,
+            "total": report.total,
+            "progress_percent": round(report.progress_percent, 1),
+            "adherence_percent": None
+            if report.adherence_percent is None
+            else round(report.adherence_percent, 1),
+        }
+
+    def _fire_changes(self, plan: Plan, previous: PlanReport, report: PlanReport) -> None:
+        before = {s.index: s for s in previous.sessions}
+        for session in report.sessions:
+            old = before.get(session.index)
+            if session.status is SlotStatus.DUE and (
+                old is None or old.status is not SlotStatus.DUE or old.date != session.date
+            ):
+                self._sessions._fire(SessionEvent.SESSION_DUE, session_data(plan, session))
+            missed_now = session.status is SlotStatus.MISSED and (
+                old is None or old.status is not SlotStatus.MISSED
+            )
+            caught_up_later = (
+                session.catch_up and old is not None and not old.catch_up and not missed_now
+            )
+            if missed_now or caught_up_later:
+                data = session_data(plan, old or session)
+                if caught_up_later:
+                    data["catch_up_on"] = session.date.isoformat()
+                self._sessions._fire(SessionEvent.SESSION_MISSED, data)
+
+    def _schedule(self, now: datetime) -> None:
+        """One callback at the earliest moment a session becomes due or its day ends."""
+        if self._cancel_wake is not None:
+            self._cancel_wake()
+            self._cancel_wake = None
+        moments: list[datetime] = []
+        for plan in self._plans.values():
+            if plan.status is not PlanStatus.ACTIVE:
+                continue
+            for session in self._reports[plan.id].sessions:
+                if session.status is SlotStatus.UPCOMING:
+                    moments.append(dt_util.as_utc(session.scheduled_at))
+                elif session.status is SlotStatus.DUE:
+                    end = start_of_local_day(session.date + timedelta(days=1), plan.tz)
+                    moments.append(dt_util.as_utc(end))
+        future = [m for m in moments if m > now]
+        if future:
+            self._cancel_wake = async_track_point_in_utc_time(self._hass, self._wake, min(future))
+
+    @callback
+    def async_unload(self) -> None:
+        if self._cancel_wake is not None:
+            self._cancel_wake()
+            self._cancel_wake = None
+        self._remove_listener()
+        self._sessions.run_defaults = None

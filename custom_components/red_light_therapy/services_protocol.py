@@ -1,0 +1,221 @@
+"""Actions for protocol runs: start, pause, resume, stop a run, skip one of its sessions.
+
+They target panels like the session actions (light entity or device) and answer keyed by the
+panel's light entity id. A run is started from a preset (``protocol``), a preset with some
+fields changed, or a custom protocol given field by field; either way it is validated against
+the limits of the run's area like a preset, and never on the eyes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import WEEKDAYS
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import slugify
+import voluptuous as vol
+
+from .const import DOMAIN
+from .protocol_manager import Run, session_data
+from .services import _TARGET, _entries, _key
+from .session_manager import therapy_error
+from .therapy import (
+    PRESET_PROTOCOLS,
+    DoseBand,
+    EvidenceGrade,
+    MissedPolicy,
+    Protocol,
+    TherapyError,
+    default_limits,
+    validate_area,
+)
+
+if TYPE_CHECKING:
+    from . import RedLightTherapyConfigEntry
+
+ATTR_PROTOCOL = "protocol"
+ATTR_NAME = "name"
+ATTR_DOSE = "dose"
+ATTR_BAND = "band"
+ATTR_PER_WEEK = "sessions_per_week"
+ATTR_WEEKS = "weeks"
+ATTR_SPACING = "min_spacing_hours"
+ATTR_AREA = "area"
+ATTR_START_DATE = "start_date"
+ATTR_WEEKDAYS = "weekdays"
+ATTR_TIME = "time_of_day"
+ATTR_MISSED_POLICY = "missed_policy"
+ATTR_DATE = "date"
+
+CUSTOM_FIELDS = (ATTR_NAME, ATTR_DOSE, ATTR_PER_WEEK, ATTR_WEEKS, ATTR_AREA)
+CUSTOM_SOURCE = "Defined by the user; not a published protocol."
+
+START_PROTOCOL_SCHEMA = _TARGET.extend(
+    {
+        vol.Optional(ATTR_PROTOCOL): cv.string,
+        vol.Optional(ATTR_NAME): cv.string,
+        vol.Optional(ATTR_DOSE): vol.Coerce(float),
+        vol.Optional(ATTR_BAND): vol.In([b.value for b in DoseBand]),
+        vol.Optional(ATTR_PER_WEEK): vol.Coerce(int),
+        vol.Optional(ATTR_WEEKS): vol.Coerce(int),
+        vol.Optional(ATTR_SPACING): vol.Coerce(float),
+        vol.Optional(ATTR_AREA): cv.string,
+        vol.Optional(ATTR_START_DATE): cv.date,
+        vol.Optional(ATTR_WEEKDAYS): vol.All(cv.ensure_list, [vol.In(WEEKDAYS)]),
+        vol.Optional(ATTR_TIME): cv.time,
+        vol.Optional(ATTR_MISSED_POLICY, default=MissedPolicy.SKIP.value): vol.In(
+            [p.value for p in MissedPolicy]
+        ),
+    }
+)
+RUN_SCHEMA = _TARGET.extend({vol.Optional(ATTR_AREA): cv.string})
+SKIP_SCHEMA = RUN_SCHEMA.extend({vol.Optional(ATTR_DATE): cv.date})
+
+
+def protocol_from_call(data: dict[str, Any]) -> Protocol:
+    """The protocol a ``start_protocol`` call asks for (validated field by field)."""
+    changes: dict[str, Any] = {}
+    if ATTR_NAME in data:
+        changes["name"] = data[ATTR_NAME]
+    if ATTR_DOSE in data:
+        changes["dose_j_cm2"] = data[ATTR_DOSE]
+    if ATTR_BAND in data:
+        changes["band"] = DoseBand(data[ATTR_BAND])
+    if ATTR_PER_WEEK in data:
+        changes["sessions_per_week"] = data[ATTR_PER_WEEK]
+    if ATTR_WEEKS in data:
+        changes["weeks"] = data[ATTR_WEEKS]
+    if ATTR_SPACING in data:
+        changes["min_spacing_hours"] = data[ATTR_SPACING]
+    try:
+        if ATTR_AREA in data:
+            changes["area"] = validate_area(data[ATTR_AREA]).value
+        key = data.get(ATTR_PROTOCOL)
+        if key is not None:
+            if key not in PRESET_PROTOCOLS:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="unknown_protocol",
+                    translation_placeholders={
+                        "protocol": key,
+                        "protocols": ", ".join(PRESET_PROTOCOLS),
+                    },
+                )
+            preset = PRESET_PROTOCOLS[key]
+            changed = sorted(set(changes) - {"area"})
+            if changed:
+                # A changed preset is no longer the published protocol: say so.
+                changes |= {
+                    "key": f"{key}_custom",
+                    "evidence": EvidenceGrade.EXPERIMENTAL,
+                    "source": f"{preset.source} Changed by the user: {', '.join(changed)}.",
+                }
+            return preset.with_changes(**changes)
+        missing = [field for field in CUSTOM_FIELDS if field not in data]
+        if missing:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="custom_protocol_fields",
+                translation_placeholders={"fields": ", ".join(missing)},
+            )
+        changes.setdefault("band", DoseBand.BOTH)
+        changes.setdefault("min_spacing_hours", default_limits(changes["area"]).min_hours_between)
+        return Protocol(
+            key=f"custom_{slugify(data[ATTR_NAME])}",
+            indication=data[ATTR_NAME],
+            evidence=EvidenceGrade.EXPERIMENTAL,
+            source=CUSTOM_SOURCE,
+            **changes,
+        )
+    except TherapyError as err:
+        raise therapy_error(err) from err
+
+
+def run_answer(run: Run) -> dict[str, Any]:
+    plan, report = run.plan, run.report
+    return session_data(plan, None) | {
+        "status": plan.status.value,
+        "start_date": plan.start_date.isoformat(),
+        "weekdays": [WEEKDAYS[d] for d in sorted(plan.weekdays)],
+        "time_of_day": plan.time_of_day.isoformat(),
+        "missed_policy": plan.missed_policy.value,
+        "total_sessions": report.total,
+        "done": report.done,
+        "missed": report.missed,
+        "next_session": report.next_due.scheduled_at.isoformat() if report.next_due else None,
+    }
+
+
+Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
+
+
+async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    protocol = protocol_from_call(dict(call.data))
+    area = call.data.get(ATTR_AREA)
+    weekdays = call.data.get(ATTR_WEEKDAYS)
+    result: dict[str, Any] = {}
+    for entry in await _entries(hass, call):
+        run = await entry.runtime_data.protocols.async_start(
+            protocol,
+            area=area,
+            start_date=call.data.get(ATTR_START_DATE),
+            weekdays=None if weekdays is None else [WEEKDAYS.index(d) for d in weekdays],
+            time_of_day=call.data.get(ATTR_TIME),
+            missed_policy=MissedPolicy(call.data[ATTR_MISSED_POLICY]),
+        )
+        result[_key(hass, entry)] = run_answer(run)
+    return result
+
+
+def _change(action: str) -> Handler:
+    async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+        entries: list[RedLightTherapyConfigEntry] = await _entries(hass, call)
+        result: dict[str, Any] = {}
+        for entry in entries:
+            method = getattr(entry.runtime_data.protocols, action)
+            run = await method(call.data.get(ATTR_AREA))
+            result[_key(hass, entry)] = run_answer(run)
+        return result
+
+    return _handler
+
+
+async def _skip(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    result: dict[str, Any] = {}
+    for entry in await _entries(hass, call):
+        skipped = await entry.runtime_data.protocols.async_skip(
+            call.data.get(ATTR_AREA), call.data.get(ATTR_DATE)
+        )
+        result[_key(hass, entry)] = {"skipped": skipped.isoformat()}
+    return result
+
+
+SERVICES: dict[str, tuple[vol.Schema, Handler]] = {
+    "start_protocol": (START_PROTOCOL_SCHEMA, _start),
+    "pause_protocol": (RUN_SCHEMA, _change("async_pause")),
+    "resume_protocol": (RUN_SCHEMA, _change("async_resume")),
+    "stop_protocol": (RUN_SCHEMA, _change("async_stop")),
+    "skip_session": (SKIP_SCHEMA, _skip),
+}
+
+
+@callback
+def async_setup_protocol_services(hass: HomeAssistant) -> None:
+    """Register the protocol-run actions."""
+    for name, (schema, handler) in SERVICES.items():
+
+        async def _call(call: ServiceCall, handler: Handler = handler) -> ServiceResponse:
+            return await handler(hass, call)
+
+        hass.services.async_register(
+            DOMAIN, name, _call, schema=schema, supports_response=SupportsResponse.OPTIONAL
+        )
