@@ -70,7 +70,14 @@ class TherapyStore:
                 }
                 self.settings = {key: dict(value) for key, value in data["settings"].items()}
                 self.plans = {key: dict(value) for key, value in data.get("plans", {}).items()}
-        except (HomeAssistantError, TherapyError, KeyError, TypeError, ValueError) as err:
+        except (
+            HomeAssistantError,
+            NotImplementedError,  # a newer major version than this release reads
+            TherapyError,
+            KeyError,
+            TypeError,
+            ValueError,
+        ) as err:
             await self._async_keep_aside(err)
 
     async def _async_keep_aside(self, err: Exception) -> None:
