@@ -1,0 +1,394 @@
+"""The therapy store: saved before the panel switches on, unreadable data kept aside and
+reported, older layouts migrated, a newer one refused loudly, years of history loaded fast."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+import copy
+from datetime import timedelta
+import json
+from pathlib import Path
+import time
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir, storage
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.red_light_therapy import DATA_STORE
+from custom_components.red_light_therapy.const import DOMAIN
+from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
+from custom_components.red_light_therapy.panels.blockbluelight.codec import Frame
+from custom_components.red_light_therapy.store import (
+    STORAGE_KEY,
+    STORAGE_MINOR_VERSION,
+    STORAGE_VERSION,
+    _VersionedStore,
+)
+from custom_components.red_light_therapy.therapy import (
+    BandDose,
+    SessionOrigin,
+    SessionRecord,
+    SessionStatus,
+)
+
+from .common import inject_advertisement, service_info
+
+START = "button.blockbluelight_f522_start_session"
+TODAY = "sensor.blockbluelight_f522_dose_today"
+
+# Captured at import, before the ``hass`` fixture replaces Store loading with ``hass_storage``.
+_REAL_LOAD = storage.Store._async_load
+
+
+def _stored(data: Any, *, version: int = STORAGE_VERSION, minor: int = 1) -> dict[str, Any]:
+    return {"version": version, "minor_version": minor, "key": STORAGE_KEY, "data": data}
+
+
+def _record(index: int, panel_id: str | None, days_ago: float) -> dict[str, Any]:
+    start = dt_util.utcnow() - timedelta(days=days_ago)
+    return SessionRecord(
+        id=f"record-{index:05d}",
+        panel_id=panel_id,
+        area="whole_body",
+        origin=SessionOrigin.PLANNED,
+        started_at=start,
+        ended_at=start + timedelta(minutes=10),
+        dose=BandDose(4.8, 2.4),
+        status=SessionStatus.COMPLETED,
+        on_seconds=600.0,
+    ).to_dict()
+
+
+async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    inject_advertisement(hass, service_info())
+    await hass.async_block_till_done()
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+# -- the session is saved before the panel is switched on ---------------------------------
+
+
+async def test_session_is_saved_before_the_panel_switches_on(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """At the moment the panel receives the power-on frame, the session is already on disk."""
+    seen: list[dict[str, Any]] = []
+    execute = emulator._execute
+
+    def snapshot_at_power_on(frame: Frame) -> list[Frame]:
+        if frame.command == codec.CMD_POWER and codec.parse_power(frame):
+            seen.append(copy.deepcopy(hass_storage[STORAGE_KEY]["data"]["active"]))
+        return execute(frame)
+
+    emulator._execute = snapshot_at_power_on  # type: ignore[method-assign]
+    await hass.services.async_call("button", "press", {"entity_id": START}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert emulator.is_on
+    (active,) = seen
+    stored = active[dimmed_integration.entry_id]
+    assert stored["status"] == "planned"
+    assert stored["segments"] == []
+    # The panel's own countdown was armed before that: a crash from here on leaves it safe.
+    commands = [frame.command for frame in emulator.commands]
+    assert codec.CMD_TIMER in commands[: commands.index(codec.CMD_POWER)]
+    session = dimmed_integration.runtime_data.sessions.session
+    assert session is not None
+    assert stored["id"] == session.id
+    # Once acknowledged, the running session (with its on-time) is saved too.
+    saved = hass_storage[STORAGE_KEY]["data"]["active"][dimmed_integration.entry_id]
+    assert saved["status"] == "running"
+    assert saved["segments"][0]["start"] == session.started_at.isoformat()
+
+
+async def test_a_refused_power_on_leaves_no_active_session_stored(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    emulator.drop_connection()
+    emulator.refuse_connections = 1000
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call("button", "press", {"entity_id": START}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass_storage[STORAGE_KEY]["data"]["active"] == {}
+    assert dimmed_integration.runtime_data.sessions.session is None
+
+
+# -- unreadable data: kept aside, reported, the integration starts empty ------------------
+
+
+@pytest.fixture
+def disk_file(tmp_path: Path) -> Generator[Path]:
+    """The therapy store read from a real file (every other store stays in ``hass_storage``)."""
+    path = tmp_path / ".storage" / STORAGE_KEY
+    path.parent.mkdir()
+    with (
+        patch.object(_VersionedStore, "_async_load", _REAL_LOAD),
+        patch.object(_VersionedStore, "path", property(lambda _self: str(path))),
+    ):
+        yield path
+
+
+# Small blocking file operations on a temporary directory, kept out of the async tests.
+
+
+def _write(path: Path, content: str) -> None:
+    path.write_text(content)
+
+
+def _read(path: Path) -> str:
+    return path.read_text()
+
+
+def _exists(path: Path) -> bool:
+    return path.exists()
+
+
+def _make_dir_with_file(path: Path) -> None:
+    path.mkdir()
+    _write(path / "inside", "kept")
+
+
+def _backups(path: Path, marker: str) -> list[Path]:
+    return sorted(path.parent.glob(f"{path.name}{marker}*"))
+
+
+def _assert_started_empty(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert entry.state is ConfigEntryState.LOADED
+    store = hass.data[DATA_STORE]
+    assert len(store.history) == 0
+    assert store.active == {}
+    assert hass.states.get(TODAY).state == "0.0"
+
+
+BAD_CONTENTS = {
+    "not_an_object": "[]",
+    "no_version": json.dumps({"data": {"history": {"records": []}}}),
+    "missing_key": json.dumps(_stored({"history": {"records": []}})),
+    "bad_record": json.dumps(
+        _stored({"history": {"records": [{"id": "x"}]}, "active": {}, "settings": {}})
+    ),
+    "bad_active_session": json.dumps(
+        _stored(
+            {
+                "history": {"records": []},
+                "active": {"entry": {"id": "s", "status": "glowing"}},
+                "settings": {},
+            }
+        )
+    ),
+    "history_is_a_string": json.dumps(_stored({"history": "lots", "active": {}, "settings": {}})),
+}
+
+
+@pytest.mark.parametrize("content", BAD_CONTENTS.values(), ids=BAD_CONTENTS.keys())
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_invalid_content_is_kept_aside_and_reported(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    disk_file: Path,
+    issue_registry: ir.IssueRegistry,
+    content: str,
+) -> None:
+    """Valid JSON of the wrong shape: moved to ``*.unreadable-<time>``, a repair issue."""
+    _write(disk_file, content)
+
+    await _set_up(hass, config_entry)
+
+    assert not _exists(disk_file)
+    (backup,) = _backups(disk_file, ".unreadable-")
+    assert _read(backup) == content  # nothing lost: the backup is the file as it was
+    issue = issue_registry.async_get_issue(DOMAIN, "store_unreadable")
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders["backup"] == str(backup)
+    assert issue.translation_placeholders["error"]
+    _assert_started_empty(hass, config_entry)
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_a_file_that_cannot_be_read_is_kept_aside_and_reported(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    disk_file: Path,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """An I/O error (here: a directory where the file should be) is an unreadable store."""
+    _make_dir_with_file(disk_file)
+
+    await _set_up(hass, config_entry)
+
+    (backup,) = _backups(disk_file, ".unreadable-")
+    assert _read(backup / "inside") == "kept"
+    assert issue_registry.async_get_issue(DOMAIN, "store_unreadable") is not None
+    _assert_started_empty(hass, config_entry)
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_corrupt_json_is_kept_aside_and_reported_by_home_assistant(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    disk_file: Path,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Undecodable JSON never reaches the integration: Home Assistant's ``Store`` renames it
+    ``*.corrupt.<time>``, raises its own ``storage_corruption`` repair issue and loads nothing.
+    The integration then starts empty (without an issue of its own)."""
+    content = '{"version": 1, "minor_version": 1, "data": {"history": {"recor'
+    _write(disk_file, content)
+
+    await _set_up(hass, config_entry)
+
+    assert not _exists(disk_file)
+    (backup,) = _backups(disk_file, ".corrupt.")
+    assert _read(backup) == content
+    issues = [
+        issue
+        for (domain, issue_id), issue in issue_registry.issues.items()
+        if domain == "homeassistant" and issue_id.startswith(f"storage_corruption_{STORAGE_KEY}")
+    ]
+    assert len(issues) == 1
+    assert issues[0].severity is ir.IssueSeverity.CRITICAL
+    assert issues[0].translation_placeholders["corrupt_path"] == str(backup)
+    _assert_started_empty(hass, config_entry)
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_after_an_unreadable_store_new_sessions_are_saved_again(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    disk_file: Path,
+    hass_storage: dict[str, Any],
+) -> None:
+    _write(disk_file, "[]")
+    await _set_up(hass, config_entry)
+
+    await hass.services.async_call(
+        DOMAIN,
+        "log_session",
+        {
+            "entity_id": "light.blockbluelight_f522",
+            "started_at": (dt_util.utcnow() - timedelta(hours=2)).isoformat(),
+            "minutes": 5,
+        },
+        blocking=True,
+    )
+
+    assert len(hass_storage[STORAGE_KEY]["data"]["history"]["records"]) == 1
+
+
+# -- versions ------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_an_older_minor_version_loads_with_missing_keys_filled(
+    hass: HomeAssistant, config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """An older layout (only the history) migrates: its records count, the rest is added."""
+    record = _record(1, config_entry.entry_id, days_ago=0.01)
+    hass_storage[STORAGE_KEY] = _stored({"history": {"records": [record]}}, minor=0)
+
+    await _set_up(hass, config_entry)
+
+    assert config_entry.state is ConfigEntryState.LOADED
+    store = hass.data[DATA_STORE]
+    assert [r.id for r in store.history] == ["record-00001"]
+    assert config_entry.runtime_data.sessions.last_session is not None
+    assert float(hass.states.get(TODAY).state) == pytest.approx(7.2)
+    saved = hass_storage[STORAGE_KEY]
+    assert (saved["version"], saved["minor_version"]) == (STORAGE_VERSION, STORAGE_MINOR_VERSION)
+    assert set(saved["data"]) >= {"history", "active", "settings", "plans"}
+    assert saved["data"]["history"]["records"] == [record]
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_a_newer_minor_version_loads(
+    hass: HomeAssistant, config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Minor versions only add keys: a newer one is readable by this release."""
+    record = _record(1, config_entry.entry_id, days_ago=3)
+    hass_storage[STORAGE_KEY] = _stored(
+        {
+            "history": {"records": [record]},
+            "active": {},
+            "settings": {config_entry.entry_id: {"minutes": 12}},
+            "plans": {},
+            "something_new": {"x": 1},
+        },
+        minor=STORAGE_MINOR_VERSION + 1,
+    )
+
+    await _set_up(hass, config_entry)
+
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert len(hass.data[DATA_STORE].history) == 1
+    assert config_entry.runtime_data.sessions.default_duration == timedelta(minutes=12)
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_a_newer_major_version_is_kept_aside_and_reported(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    disk_file: Path,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Data written by a newer release (after a downgrade) is not silently dropped: the file
+    is kept aside, a repair issue names the version, and the panels still work."""
+    content = json.dumps(
+        _stored({"history": {"records": []}, "future": True}, version=STORAGE_VERSION + 1)
+    )
+    _write(disk_file, content)
+
+    await _set_up(hass, config_entry)
+
+    (backup,) = _backups(disk_file, ".unreadable-")
+    assert _read(backup) == content
+    issue = issue_registry.async_get_issue(DOMAIN, "store_unreadable")
+    assert issue is not None
+    assert f"version {STORAGE_VERSION + 1}" in issue.translation_placeholders["error"]
+    _assert_started_empty(hass, config_entry)
+
+
+# -- years of history ----------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_two_thousand_records_load_and_the_first_refresh_stays_fast(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Five and a half years of daily sessions: setup (load, first refresh, platforms) and a
+    session start (the limits check over the history) stay well under a loose bound."""
+    records = [_record(i, config_entry.entry_id, days_ago=2000 - i + 1.5) for i in range(2000)]
+    hass_storage[STORAGE_KEY] = _stored(
+        {"history": {"records": records}, "active": {}, "settings": {}, "plans": {}}
+    )
+
+    started = time.perf_counter()
+    await _set_up(hass, config_entry)
+    setup_seconds = time.perf_counter() - started
+
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert len(hass.data[DATA_STORE].history) == 2000
+    assert config_entry.runtime_data.sessions.last_session.id == "record-01999"
+    assert setup_seconds < 2.0
+
+    sessions = config_entry.runtime_data.sessions
+    started = time.perf_counter()
+    plan = sessions.plan(minutes=5)
+    assert time.perf_counter() - started < 0.5
+    assert plan.verdict.outcome.value in {"allowed", "clamped"}
