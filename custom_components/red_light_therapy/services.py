@@ -196,6 +196,21 @@ async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return result
 
 
+ATTR_MEASURED = "measured_mw_cm2"
+CALIBRATE_SCHEMA = _TARGET.extend(
+    {vol.Required(ATTR_DISTANCE): _NUMBER, vol.Required(ATTR_MEASURED): _NUMBER}
+)
+
+
+async def _calibrate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    _positive(call, ATTR_DISTANCE, ATTR_MEASURED)
+    for entry in await _entries(hass, call):
+        await entry.runtime_data.sessions.async_calibrate(
+            call.data[ATTR_DISTANCE], call.data[ATTR_MEASURED]
+        )
+    return None
+
+
 def _simple(action: str) -> Handler:
     async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         for entry in await _entries(hass, call):
@@ -213,6 +228,7 @@ SERVICES: dict[str, tuple[vol.Schema, Handler, SupportsResponse]] = {
     "extend_session": (EXTEND_SCHEMA, _extend, SupportsResponse.OPTIONAL),
     "calculate": (CALCULATE_SCHEMA, _calculate, SupportsResponse.ONLY),
     "log_session": (LOG_SCHEMA, _log, SupportsResponse.OPTIONAL),
+    "calibrate": (CALIBRATE_SCHEMA, _calibrate, SupportsResponse.NONE),
 }
 
 

@@ -143,6 +143,7 @@ class SessionManager:
         self._coordinator = coordinator
         self._panel = coordinator.panel
         self._store = store
+        self._base_profile = profile
         self.profile = profile
         self.panel_id = coordinator.config_entry.entry_id
         self._cancel_end: CALLBACK_TYPE | None = None
@@ -158,6 +159,13 @@ class SessionManager:
         self.run_defaults: RunDefaults | None = None
         self.last_session: SessionRecord | None = self._last_record()
         self._remove_push = coordinator.async_add_push_listener(self._handle_panel_state)
+        if (calibration := self._settings.get("calibration")) is not None:
+            try:
+                self.profile = profile.calibrated(
+                    calibration["distance_cm"], calibration["measured_mw_cm2"]
+                )
+            except TherapyError as err:
+                _LOGGER.warning("Ignoring a stored calibration that no longer fits: %s", err)
 
     # -- settings (persisted with the therapy data) ----------------------------------------
 
@@ -184,6 +192,20 @@ class SessionManager:
     @property
     def area(self) -> str:
         return str(self._settings.get("area", DEFAULT_PANEL_AREA.value))
+
+    async def async_calibrate(self, distance_cm: float, measured_mw_cm2: float) -> None:
+        """Scale the profile to a meter reading (total mW/cm² at full output, at a distance)."""
+        try:
+            profile = self._base_profile.calibrated(distance_cm, measured_mw_cm2)
+        except TherapyError as err:
+            raise therapy_error(err) from err
+        self.profile = profile
+        self._settings["calibration"] = {
+            "distance_cm": distance_cm,
+            "measured_mw_cm2": measured_mw_cm2,
+        }
+        await self._store.async_save()
+        self._changed()
 
     async def async_set_setting(self, key: str, value: Any) -> None:
         if key == "area":
