@@ -39,6 +39,7 @@ ATTR_DISTANCE = "distance_cm"
 ATTR_AREA = "area"
 ATTR_OVERRIDE_SPACING = "override_spacing"
 ATTR_STARTED_AT = "started_at"
+ATTR_LEVELS = "levels"
 
 _TARGET = vol.Schema(cv.ENTITY_SERVICE_FIELDS)
 _NUMBER = vol.Coerce(float)
@@ -51,6 +52,7 @@ START_SCHEMA = _TARGET.extend(
         vol.Optional(ATTR_DISTANCE): _NUMBER,
         vol.Optional(ATTR_AREA): cv.string,
         vol.Optional(ATTR_OVERRIDE_SPACING, default=False): cv.boolean,
+        vol.Optional(ATTR_LEVELS): vol.All(cv.ensure_list, [vol.Coerce(int)]),
     }
 )
 CALCULATE_SCHEMA = START_SCHEMA
@@ -117,11 +119,40 @@ def _key(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> str:
 Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 
 
+def _levels(entry: RedLightTherapyConfigEntry, levels: list[int]) -> dict[int, int]:
+    """Channel levels of a call, checked against what the panel has, by channel index."""
+    channels = entry.runtime_data.panel.capabilities.channels
+    if not entry.runtime_data.panel.capabilities.dimming or not channels:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_channels",
+            translation_placeholders={"name": entry.title},
+        )
+    if len(levels) != len(channels) or not all(0 <= level <= 100 for level in levels):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_levels",
+            translation_placeholders={"name": entry.title, "count": str(len(channels))},
+        )
+    return {channel.index: level for channel, level in zip(channels, levels, strict=True)}
+
+
 async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     _dose_or_minutes(call)
     _positive(call, ATTR_MINUTES, ATTR_DOSE, ATTR_DISTANCE)
+    entries = await _entries(hass, call)
+    levels = {
+        entry.entry_id: _levels(entry, call.data[ATTR_LEVELS])
+        for entry in entries
+        if ATTR_LEVELS in call.data
+    }
     result: dict[str, Any] = {}
-    for entry in await _entries(hass, call):
+    for entry in entries:
+        if entry.entry_id in levels:
+            data = entry.runtime_data
+            if data.sessions.session is None:
+                # Set before planning: the dose is planned at the levels it will run at.
+                await data.coordinator.async_command(data.panel.set_levels(levels[entry.entry_id]))
         minutes = call.data.get(ATTR_MINUTES)
         plan = await entry.runtime_data.sessions.async_start(
             timedelta(minutes=minutes) if minutes is not None else None,

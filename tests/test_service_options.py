@@ -1,6 +1,8 @@
-"""A meter reading calibrates the panel's irradiance profile, and it survives a restart."""
+"""Service options beyond dose and minutes: calibration from a meter, channel levels."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -67,3 +69,38 @@ async def test_bad_calibration_is_refused_and_changes_nothing(
         )
     assert err.value.translation_key == key
     assert hass.states.get(IRRADIANCE).state == before
+
+
+async def test_start_session_sets_channel_levels_first(
+    hass: HomeAssistant, init_integration: MockConfigEntry, emulator: Any
+) -> None:
+    response = await hass.services.async_call(
+        DOMAIN,
+        "start_session",
+        {"entity_id": LIGHT, "dose": 4, "area": "knee", "levels": [50, 50, 50, 50, 50]},
+        blocking=True,
+        return_response=True,
+    )
+    await hass.async_block_till_done()
+    assert emulator.levels == (50, 50, 50, 50, 50)
+    # Planned at the levels it runs at: half the irradiance of full output.
+    assert response[LIGHT]["irradiance_mw_cm2"] == pytest.approx(30.0)  # type: ignore[index]
+    await hass.services.async_call(DOMAIN, "stop_session", {"entity_id": LIGHT}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.mark.parametrize("levels", [[50, 50], [50, 50, 50, 50, 101]])
+async def test_bad_channel_levels_change_nothing(
+    hass: HomeAssistant, init_integration: MockConfigEntry, emulator: Any, levels: list[int]
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "start_session",
+            {"entity_id": LIGHT, "minutes": 2, "levels": levels},
+            blocking=True,
+            return_response=True,
+        )
+    assert err.value.translation_key == "invalid_levels"
+    assert emulator.levels == (100, 100, 100, 100, 100)
+    assert not emulator.is_on
