@@ -381,12 +381,15 @@ class SessionManager:
         self._changed()
         return plan
 
-    def _refusal(self, verdict: Verdict) -> ServiceValidationError:
-        refusing = [
-            r
-            for r in verdict.reasons
-            if r.code in {ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode.BELOW_MINIMUM}
-        ]
+    def _refusal(self, verdict: Verdict, *, extension: bool = False) -> ServiceValidationError:
+        # An extension is refused by the session or daily limit that leaves nothing to add;
+        # its below-minimum reason only says how little that is.
+        deciding = (
+            {ReasonCode.SESSION_MINUTES, ReasonCode.SESSION_DOSE, ReasonCode.DAILY_DOSE}
+            if extension
+            else REFUSING
+        )
+        refusing = [r for r in verdict.reasons if r.code in deciding]
         reason = refusing[0] if refusing else verdict.reasons[0]
         when = verdict.next_allowed_at
         return ServiceValidationError(
@@ -443,7 +446,7 @@ class SessionManager:
         except TherapyError as err:
             raise therapy_error(err) from err
         if verdict.outcome is Outcome.REFUSED:
-            raise self._refusal(verdict)
+            raise self._refusal(verdict, extension=True)
         session.extend(verdict.allowed_seconds)
         if session.status is SessionStatus.RUNNING:
             armed = await self._arm_panel_timer(session.remaining_seconds(now))
@@ -622,7 +625,11 @@ class SessionManager:
         self._hw_deadline = None
         last = session.last_event_at
         off_at = max(off_at, last) if last else off_at
-        if session.status is SessionStatus.RUNNING and session.remaining_seconds(off_at) <= 1:
+        if (
+            status is SessionStatus.STOPPED  # an aborted (refused) session never completes
+            and session.status is SessionStatus.RUNNING
+            and session.remaining_seconds(off_at) <= 1
+        ):
             status = SessionStatus.COMPLETED
         session.finish(off_at, status)
         self._store.active.pop(self.panel_id, None)
