@@ -204,8 +204,8 @@ async def test_start_by_device_id_answers_by_light(
     emulator: BlockBlueLightEmulator,
     device_registry: dr.DeviceRegistry,
 ) -> None:
-    device = device_registry.async_get_device(identifiers={(DOMAIN, ADDRESS)})
-    assert device is not None
+    (device,) = dr.async_entries_for_config_entry(device_registry, init_integration.entry_id)
+    assert (DOMAIN, ADDRESS) in device.identifiers
 
     answer = await _call(hass, "start_session", {ATTR_DEVICE_ID: device.id}, dose=10)
 

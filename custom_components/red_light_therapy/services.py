@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+import inspect
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -89,8 +90,13 @@ def _dose_or_minutes(call: ServiceCall) -> None:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="dose_or_minutes")
 
 
+# Home Assistant 2025.4 takes (hass, call); newer releases take (call) alone.
+_EXTRACT: Any = async_extract_config_entry_ids
+_EXTRACT_TAKES_HASS = "hass" in inspect.signature(async_extract_config_entry_ids).parameters
+
+
 async def _entries(hass: HomeAssistant, call: ServiceCall) -> list[RedLightTherapyConfigEntry]:
-    ids = await async_extract_config_entry_ids(hass, call)
+    ids: set[str] = await (_EXTRACT(hass, call) if _EXTRACT_TAKES_HASS else _EXTRACT(call))
     entries = [
         entry
         for entry_id in ids
