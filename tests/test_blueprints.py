@@ -1,0 +1,196 @@
+"""The blueprints, loaded by Home Assistant's blueprint machinery from blueprints/ and run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator
+from datetime import date, datetime
+import pathlib
+from typing import Any
+from unittest.mock import patch
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.blueprint import models
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    async_mock_service,
+)
+
+from custom_components.red_light_therapy.const import DOMAIN
+
+BLUEPRINTS = pathlib.Path(__file__).parent.parent / "blueprints"
+BERLIN = ZoneInfo("Europe/Berlin")
+LIGHT = "light.blockbluelight_f522"
+EVENT = "event.blockbluelight_f522_session"
+KNEE = {
+    "entity_id": LIGHT,
+    "name": "Knee course",
+    "dose": 3,
+    "sessions_per_week": 2,
+    "weeks": 12,
+    "area": "knee",
+    "weekdays": ["mon", "thu"],
+    "time_of_day": "07:30:00",
+}
+REMINDER = {"session_event": EVENT, "panel": LIGHT, "notify_action": "notify.phone"}
+
+
+@pytest.fixture(autouse=True)
+async def berlin_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    freezer.move_to(datetime(2025, 3, 3, 7, 0, tzinfo=BERLIN))
+
+
+@pytest.fixture(autouse=True)
+def repo_blueprints() -> Generator[None]:
+    """Blueprints are read from this repository's blueprints/ folder."""
+    with patch.object(
+        models.DomainBlueprints,
+        "blueprint_folder",
+        property(lambda self: BLUEPRINTS / self.domain),
+    ):
+        yield
+
+
+@pytest.fixture
+def notified(hass: HomeAssistant) -> list[ServiceCall]:
+    return async_mock_service(hass, "notify", "phone")
+
+
+async def _automation(hass: HomeAssistant, path: str, inputs: dict[str, Any]) -> None:
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "id": path,
+                "use_blueprint": {"path": f"red_light_therapy/{path}", "input": inputs},
+            }
+        },
+    )
+    await hass.async_block_till_done()
+
+
+async def _move_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, at: datetime) -> None:
+    freezer.move_to(at)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def _tick_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, at: datetime) -> None:
+    """Move the clock without waiting for everything: a reminder waits for an answer, and
+    ``async_block_till_done`` would wait for it too."""
+    freezer.move_to(at)
+    async_fire_time_changed(hass)
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+@pytest.mark.parametrize("answer", ["start", "skip"])
+async def test_reminder_start_or_skip(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+    answer: str,
+) -> None:
+    started, skipped = answer == "start", answer == "skip"
+    await _automation(hass, "session_reminder.yaml", REMINDER)
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    assert len(notified) == 1
+    message = notified[0].data
+    assert message["message"].startswith("Knee course: 3.0 J/cm² on the knee is due.")
+    actions = [a["action"] for a in message["data"]["actions"]]
+    assert [a.rsplit("_", 1)[1] for a in actions] == ["start", "snooze", "skip"]
+    chosen = next(a for a in actions if a.endswith(answer))
+    hass.bus.async_fire("mobile_app_notification_action", {"action": chosen})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    data = dimmed_integration.runtime_data
+    assert (data.sessions.session is not None) is started
+    if started:
+        assert data.sessions.session is not None
+        assert data.sessions.session.area == "knee"
+        assert data.sessions.session.target_dose == 3
+        await data.sessions.async_stop()
+    (run,) = data.protocols.unfinished
+    assert (date(2025, 3, 3) in run.plan.skipped_dates) is skipped
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_auto_start_only_when_the_condition_holds(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    hass.states.async_set("binary_sensor.room_occupied", "off")
+    await _automation(
+        hass,
+        "auto_start.yaml",
+        {
+            "session_event": EVENT,
+            "panel": LIGHT,
+            "presence": [
+                {"condition": "state", "entity_id": "binary_sensor.room_occupied", "state": "on"}
+            ],
+        },
+    )
+    sessions = dimmed_integration.runtime_data.sessions
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
+    await _move_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    assert sessions.session is None  # nobody in the room
+    hass.states.async_set("binary_sensor.room_occupied", "on")
+    await _move_to(hass, freezer, datetime(2025, 3, 6, 7, 30, tzinfo=BERLIN))
+    assert sessions.session is not None
+    assert sessions.session.area == "knee"
+    await sessions.async_stop()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_weekly_report(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+) -> None:
+    await _automation(
+        hass,
+        "weekly_report.yaml",
+        {
+            "adherence": "sensor.blockbluelight_f522_protocol_adherence",
+            "progress": "sensor.blockbluelight_f522_protocol_progress",
+            "next_session": "sensor.blockbluelight_f522_next_session",
+            "notify_action": "notify.phone",
+            "weekday": "sun",
+            "at": "19:00:00",
+        },
+    )
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
+    # Monday 7:30 missed, Thursday done (logged), then Sunday evening.
+    await _move_to(hass, freezer, datetime(2025, 3, 6, 9, 0, tzinfo=BERLIN))
+    await hass.services.async_call(
+        DOMAIN,
+        "log_session",
+        {
+            "entity_id": LIGHT,
+            "started_at": datetime(2025, 3, 6, 7, 35, tzinfo=BERLIN).isoformat(),
+            "minutes": 5,
+            "area": "knee",
+        },
+        blocking=True,
+    )
+    await _move_to(hass, freezer, datetime(2025, 3, 8, 19, 0, tzinfo=BERLIN))  # Saturday
+    assert notified == []
+    await _move_to(hass, freezer, datetime(2025, 3, 9, 19, 0, tzinfo=BERLIN))
+    assert len(notified) == 1
+    message = " ".join(notified[0].data["message"].split())
+    assert message.startswith("Knee course: 1 of 24 sessions done (4 %), 1 missed,")
+    assert "adherence 50.0 %." in message
+    assert "Next session: Monday 07:30." in message
+    await hass.async_block_till_done(wait_background_tasks=True)
