@@ -381,6 +381,68 @@ async def test_start_while_a_session_runs_is_refused(
     assert emulator.timer_set_s == timer
 
 
+async def test_start_with_levels_plans_at_those_levels(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Every channel at 20 %: 12 mW/cm², so 10 J/cm² takes 833.3 s."""
+    answer = await _call(hass, "start_session", dose=10, levels=[20] * 5)
+
+    assert answer[LIGHT]["irradiance_mw_cm2"] == pytest.approx(12.0)
+    assert answer[LIGHT]["planned_minutes"] == round(10_000 / 12 / 60, 2)
+    assert emulator.levels == (20,) * 5
+    assert emulator.timer_set_s == 834
+    # The panel emitted at the new levels from the start, not at full output first.
+    assert [segment.levels for segment in emulator.emission_log] == [(20,) * 5]
+
+    await _to_end(hass, freezer, init_integration)
+    assert _state(hass, DOSE) == pytest.approx(10.0, abs=0.001)
+
+
+@pytest.mark.parametrize("levels", [[20, 20], [20] * 6, [101] * 5, [-1] * 5])
+async def test_start_with_levels_the_panel_cannot_take(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    hass_storage: dict[str, Any],
+    levels: list[int],
+) -> None:
+    commands = len(emulator.commands)
+    unchanged = Unchanged(hass, hass_storage)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "start_session", dose=10, levels=levels)
+
+    assert err.value.translation_key == "invalid_levels"
+    assert err.value.translation_placeholders["count"] == "5"
+    assert emulator.levels == (100,) * 5
+    assert len(emulator.commands) == commands
+    unchanged.check()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="start_session sets the levels before the limits check, so a refused start "
+    "leaves the panel at the levels it asked for",
+)
+async def test_refused_start_with_levels_leaves_the_levels(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await _call(hass, "start_session", dose=10)
+    await _to_end(hass, freezer, init_integration)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "start_session", dose=5, levels=[20] * 5)
+
+    assert err.value.translation_key == "refused_spacing"
+    assert emulator.levels == (100,) * 5
+
+
 # -- pause, resume, stop, extend -----------------------------------------------------------
 
 
