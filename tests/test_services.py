@@ -422,11 +422,6 @@ async def test_start_with_levels_the_panel_cannot_take(
     unchanged.check()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="start_session sets the levels before the limits check, so a refused start "
-    "leaves the panel at the levels it asked for",
-)
 async def test_refused_start_with_levels_leaves_the_levels(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,

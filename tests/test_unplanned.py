@@ -242,12 +242,6 @@ async def test_button_during_a_lockout_is_switched_off_at_once(
     assert _power_commands(emulator) == power + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the refused press is recorded (0 s, aborted) and the limits count it as a "
-    "session: the spacing restarts from it (the lockout moves) and it uses up one of the "
-    "week's sessions",
-)
 async def test_refused_button_press_does_not_move_the_lockout(
     hass: HomeAssistant,
     dimmed_integration: MockConfigEntry,

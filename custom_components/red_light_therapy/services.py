@@ -154,11 +154,6 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     }
     result: dict[str, Any] = {}
     for entry in entries:
-        if entry.entry_id in levels:
-            data = entry.runtime_data
-            if data.sessions.session is None:
-                # Set before planning: the dose is planned at the levels it will run at.
-                await data.coordinator.async_command(data.panel.set_levels(levels[entry.entry_id]))
         minutes = call.data.get(ATTR_MINUTES)
         plan = await entry.runtime_data.sessions.async_start(
             timedelta(minutes=minutes) if minutes is not None else None,
@@ -167,6 +162,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             distance_cm=call.data.get(ATTR_DISTANCE),
             area=call.data.get(ATTR_AREA),
             override_spacing=call.data[ATTR_OVERRIDE_SPACING],
+            levels=levels.get(entry.entry_id),
         )
         session = entry.runtime_data.sessions.session
         ends_at = session.ends_at if session else None

@@ -8,7 +8,7 @@ and fire the event. Time is never ticked: an active session is its segments and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -236,17 +236,28 @@ class SessionManager:
     def limits(self, area: str) -> Limits:
         return default_limits(area)
 
-    def levels(self) -> dict[str, int] | None:
-        """Current channel levels keyed like the profile's channels (None: full output)."""
-        levels = self._panel.state.levels
+    def levels(self, by_index: Mapping[int, int] | None = None) -> dict[str, int] | None:
+        """Channel levels keyed like the profile's channels (None: full output).
+
+        The panel's current levels, or ``by_index`` (levels by panel channel index, as a
+        session is about to set them) when given.
+        """
+        if by_index is not None:
+            levels: tuple[int, ...] | None = tuple(
+                by_index[c.index] for c in self._panel.capabilities.channels
+            )
+        else:
+            levels = self._panel.state.levels
         channels = self.profile.channels
         if not levels or len(levels) != len(channels):
             return None
         return {spec.key: level for spec, level in zip(channels, levels, strict=True)}
 
-    def _irradiance(self, distance_cm: float | None = None) -> BandIrradiance:
+    def _irradiance(
+        self, distance_cm: float | None = None, levels: Mapping[int, int] | None = None
+    ) -> BandIrradiance:
         try:
-            return self.profile.irradiance(distance_cm or self.distance_cm, self.levels())
+            return self.profile.irradiance(distance_cm or self.distance_cm, self.levels(levels))
         except TherapyError as err:
             raise therapy_error(err) from err
 
@@ -286,15 +297,19 @@ class SessionManager:
         area: str | None = None,
         override_spacing: bool = False,
         at: datetime | None = None,
+        levels: Mapping[int, int] | None = None,
     ) -> SessionPlan:
-        """Dose <-> duration at this distance and levels, checked against the limits."""
+        """Dose <-> duration at this distance and levels, checked against the limits.
+
+        ``levels`` (by panel channel index) plans at those levels instead of the current ones.
+        """
         if minutes is not None and dose is not None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="dose_and_minutes"
             )
         area = self._validated_area(area or self.area)
         distance = distance_cm or self.distance_cm
-        irradiance = self._irradiance(distance)
+        irradiance = self._irradiance(distance, levels)
         try:
             if dose is not None:
                 seconds = seconds_for_dose(irradiance, dose, band)
@@ -323,8 +338,13 @@ class SessionManager:
         distance_cm: float | None = None,
         area: str | None = None,
         override_spacing: bool = False,
+        levels: Mapping[int, int] | None = None,
     ) -> SessionPlan:
-        """Start a session by duration (default length when omitted) or by dose."""
+        """Start a session by duration (default length when omitted) or by dose.
+
+        ``levels`` (by panel channel index) are planned for and set only once the limits
+        allow the session: a refused start leaves the panel as it was.
+        """
         if self.session is not None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -343,11 +363,14 @@ class SessionManager:
             distance_cm=distance_cm,
             area=area,
             override_spacing=override_spacing,
+            levels=levels,
         )
         verdict = plan.verdict
         if verdict.outcome is Outcome.REFUSED:
             self._fire(SessionEvent.REFUSED, plan.as_dict())
             raise self._refusal(verdict)
+        if levels is not None:
+            await self._coordinator.async_command(self._panel.set_levels(dict(levels)))
         if ReasonCode.SPACING_OVERRIDDEN in verdict.codes:
             _LOGGER.warning(
                 "%s: session started with the spacing limit overridden", self._coordinator.name

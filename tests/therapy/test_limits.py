@@ -144,6 +144,53 @@ def test_zero_spacing_is_never_checked() -> None:
     assert check(req(), h, LIMITS.with_changes(min_hours_between=0)).allowed
 
 
+def test_a_refused_aborted_record_is_dose_but_not_a_session() -> None:
+    """A press during a lockout, switched off at once, must not push the lockout further out
+    or use up one of the week's sessions; whatever it emitted still counts as dose."""
+    first = rec("a", T - timedelta(hours=10))
+    refused = SessionRecord(
+        id="refused",
+        panel_id="p",
+        area="face",
+        origin=SessionOrigin.UNPLANNED,
+        started_at=T - timedelta(hours=1),
+        ended_at=T - timedelta(hours=1),
+        dose=BandDose(1.0, 1.0),
+        status=SessionStatus.ABORTED,
+    )
+    alone = check(req(), History([first]), LIMITS)
+    with_refused = check(req(), History([first, refused]), LIMITS)
+    assert with_refused.codes == alone.codes == (ReasonCode.SPACING,)
+    assert with_refused.next_allowed_at == alone.next_allowed_at
+    # the week: two sessions and three refused presses leave room for a third session
+    weekly = LIMITS.with_changes(min_hours_between=0)
+    h = History(
+        [rec("mon", T - timedelta(days=2), dose=1), rec("tue", T - timedelta(days=1), dose=1)]
+    )
+    for n in range(3):
+        h.append(
+            SessionRecord(
+                id=f"r{n}",
+                panel_id="p",
+                area="face",
+                origin=SessionOrigin.UNPLANNED,
+                started_at=T - timedelta(hours=n + 1),
+                ended_at=T - timedelta(hours=n + 1),
+                dose=BandDose(0.0, 0.0),
+                status=SessionStatus.ABORTED,
+            )
+        )
+    assert check(req(), h, weekly).outcome is Outcome.ALLOWED
+    # its dose counts toward the rolling day: 2 J/cm² of 30 used leaves 28 (560 s at 50 mW)
+    daily = check(
+        req(600, override_spacing=True),
+        History([refused]),
+        LIMITS.with_changes(max_session_dose=30.0, max_session_minutes=30.0),
+    )
+    assert daily.allowed_seconds == 560
+    assert ReasonCode.DAILY_DOSE in daily.codes
+
+
 def test_refused_by_weekly_count_local_days() -> None:
     # Mon, Tue(-), Wed: 3 sessions in the last 7 local days (limit 3); spacing fine
     h = History(

@@ -18,6 +18,9 @@ restrictive remaining budget) or *refused*, with machine-readable :class:`Reason
   daylight-saving change (a rolling 168 h window would see 167 h between two Mondays in
   spring and count both).
 - Spacing is measured from the *end* of the last session (rest between exposures).
+- A refused session switched off at once (``aborted``) counts with whatever dose it emitted,
+  but it is not a session: it neither restarts the spacing nor uses up one of the week's
+  sessions (otherwise every press during a lockout would push the lockout further out).
 
 All doses here are total (red + NIR) J/cm²; sessions on areas sharing skin count
 (``areas.shares_skin``: whole body and the area itself).
@@ -34,9 +37,9 @@ from ._util import finite, hours, local_date, require_aware, start_of_local_day
 from .areas import Limits
 from .dose import ZERO_DOSE, BandDose, dose_for_seconds
 from .errors import DoseError, ErrorCode, SessionStateError
-from .history import History
+from .history import History, SessionRecord
 from .irradiance import BandIrradiance
-from .session import Session
+from .session import Session, SessionStatus
 
 __all__ = [
     "DAILY_WINDOW",
@@ -132,6 +135,11 @@ class Verdict:
         return tuple(r.code for r in self.reasons)
 
 
+def _is_session(record: SessionRecord) -> bool:
+    """Whether a record counts as a session for the spacing and the weekly count."""
+    return record.status is not SessionStatus.ABORTED
+
+
 def _positive(seconds: float) -> float:
     if not finite(seconds) or seconds <= 0:
         raise DoseError(
@@ -205,7 +213,11 @@ def check(
     # spacing since the end of the last session on shared skin
     if limits.min_hours_between > 0:
         spacing = timedelta(hours=limits.min_hours_between)
-        recent = history.records_overlapping(at - spacing, at, area, related=True)
+        recent = [
+            r
+            for r in history.records_overlapping(at - spacing, at, area, related=True)
+            if _is_session(r)
+        ]
         last_end = max((r.ended_at for r in recent), default=None)
         if last_end is not None and at - last_end < spacing:
             since = max(hours(at - last_end), 0.0)
@@ -220,9 +232,13 @@ def check(
     # sessions in the last 7 local calendar days
     today = local_date(at, zone)
     window_start = start_of_local_day(today - timedelta(days=WEEK_LOCAL_DAYS - 1), zone)
-    in_week = history.records_started_between(
-        window_start, at + timedelta(microseconds=1), area, related=True
-    )
+    in_week = [
+        r
+        for r in history.records_started_between(
+            window_start, at + timedelta(microseconds=1), area, related=True
+        )
+        if _is_session(r)
+    ]
     if len(in_week) >= limits.max_sessions_per_week:
         reasons.append(
             Reason(

@@ -37,6 +37,8 @@ class SessionStatus(StrEnum):
     COMPLETED = "completed"
     STOPPED = "stopped"
     ABORTED = "aborted"
+    """Switched off because the limits refused it (a press during a lockout): its dose counts,
+    but it is not a session for the spacing or the weekly count."""
 
 
 FINAL_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.STOPPED, SessionStatus.ABORTED})
