@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.const import DOMAIN, OFF_RETRY_SECONDS
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
-from custom_components.red_light_therapy.store import STORAGE_KEY
+from custom_components.red_light_therapy.store import STORAGE_KEY, TherapyStore
 from custom_components.red_light_therapy.therapy import Session, SessionStatus
 
 from .common import inject_advertisement, service_info
@@ -329,3 +329,39 @@ async def test_not_confirmed_off_then_restart_reconciles_and_clears_the_issue(
     await rig.hass.async_block_till_done(wait_background_tasks=True)
 
     rig.assert_recorded_to_planned_end(session, ends_at)
+
+
+async def test_after_a_restart_the_panel_countdown_still_caps_the_recorded_end(
+    rig: Rig,
+) -> None:
+    """Home Assistant restarts mid-session and re-arms it; at the end the link is slow (2 s
+    each way) and the power-off is acknowledged 4 s late. The panel's own countdown, armed
+    before the restart, switched it off at the planned end: the record stops there, not when
+    the acknowledgement came."""
+    session = await rig.start(10)
+    ends_at = session.ends_at
+    assert ends_at is not None
+    await rig.advance(timedelta(minutes=3), step=timedelta(minutes=1))
+
+    # Restart: unload, read the therapy data back from disk, set up again.
+    assert await rig.hass.config_entries.async_unload(rig.entry.entry_id)
+    await rig.hass.async_block_till_done(wait_background_tasks=True)
+    store = TherapyStore(rig.hass)
+    await store.async_load()
+    rig.hass.data[DATA_STORE] = store
+    inject_advertisement(rig.hass, service_info())
+    assert await rig.hass.config_entries.async_setup(rig.entry.entry_id)
+    await rig.hass.async_block_till_done(wait_background_tasks=True)
+    resumed = rig.entry.runtime_data.sessions.session
+    assert resumed is not None
+    assert resumed.id == session.id
+
+    await rig.move_to(ends_at - timedelta(seconds=10))
+    rig.emulator.latency_s = 2.0
+    await rig.move_to(ends_at)
+    await rig.advance(timedelta(seconds=10))
+    rig.emulator.latency_s = 0.0
+    await rig.finish()
+
+    assert rig.power_offs == 1
+    rig.assert_recorded_to_planned_end(resumed, ends_at)

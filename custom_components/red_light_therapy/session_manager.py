@@ -152,8 +152,6 @@ class SessionManager:
         # mistaken for the panel (or a person at it) switching.
         self._commanding = False
         self._ending = False
-        # When the panel's own countdown will switch it off (None: not armed / no timer).
-        self._hw_deadline: datetime | None = None
         self._event_listeners: list[SessionEventListener] = []
         # Set by the protocol manager: a session started during a run takes its dose and area.
         self.run_defaults: RunDefaults | None = None
@@ -520,6 +518,19 @@ class SessionManager:
 
     # -- the panel -------------------------------------------------------------------------
 
+    @property
+    def _hw_deadline(self) -> datetime | None:
+        """When the panel's own countdown will switch it off (None: not armed / no timer).
+
+        Kept on the stored session, so it survives a restart."""
+        session = self.session
+        return session.device_deadline if session is not None else None
+
+    @_hw_deadline.setter
+    def _hw_deadline(self, value: datetime | None) -> None:
+        if (session := self.session) is not None:
+            session.device_deadline = value
+
     def _require(self, *statuses: SessionStatus) -> Session:
         session = self.session
         if session is None or session.status not in statuses:
@@ -642,10 +653,10 @@ class SessionManager:
     async def _async_close(self, session: Session, off_at: datetime, status: SessionStatus) -> None:
         self._cancel_scheduled_end()
         self._clear_not_off()
-        if session.status is SessionStatus.RUNNING and self._hw_deadline is not None:
+        if session.status is SessionStatus.RUNNING and session.device_deadline is not None:
             # The panel's own countdown switched it off there, whatever we heard later.
-            off_at = min(off_at, self._hw_deadline)
-        self._hw_deadline = None
+            off_at = min(off_at, session.device_deadline)
+        session.device_deadline = None
         last = session.last_event_at
         off_at = max(off_at, last) if last else off_at
         if (

@@ -182,8 +182,13 @@ def test_round_trip() -> None:
     session.start(at(0))
     session.pause(at(10))
     session.resume(at(20))
+    session.device_deadline = at(80)
     again = Session.from_dict(session.to_dict())
     assert again == session
+    assert again.device_deadline == at(80)
+    older = session.to_dict()
+    del older["device_deadline"]  # stored before the field existed
+    assert Session.from_dict(older).device_deadline is None
     session.finish(at(30), SessionStatus.ABORTED)
     assert Session.from_dict(session.to_dict()) == session
     import json
@@ -204,6 +209,10 @@ def test_bad_stored_session() -> None:
     with pytest.raises(StoredDataError):
         Session.from_dict(data)
     data["ended_at"] = 5
+    with pytest.raises(StoredDataError):
+        Session.from_dict(data)
+    data = s().to_dict()
+    data["device_deadline"] = "2025-01-01T00:00:00"  # naive: not a moment in time
     with pytest.raises(StoredDataError):
         Session.from_dict(data)
 

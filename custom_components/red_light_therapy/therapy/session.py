@@ -121,6 +121,9 @@ class Session:
     status: SessionStatus = SessionStatus.PLANNED
     segments: list[Segment] = field(default_factory=list)
     ended_at: datetime | None = None
+    device_deadline: datetime | None = None
+    """When the panel's own countdown switches it off (None: not armed, or no such timer).
+    Kept with the session so the recorded end is capped there even after a restart."""
 
     def __post_init__(self) -> None:
         if not self.id or not self.area:
@@ -132,6 +135,8 @@ class Session:
             )
         if self.ended_at is not None:
             self.ended_at = require_aware(self.ended_at, "ended_at")
+        if self.device_deadline is not None:
+            self.device_deadline = require_aware(self.device_deadline, "device_deadline")
         if self.target_dose is not None and (not finite(self.target_dose) or self.target_dose <= 0):
             raise DoseError(ErrorCode.INVALID_DOSE, f"target dose {self.target_dose!r} not > 0")
 
@@ -313,6 +318,7 @@ class Session:
             "status": self.status.value,
             "segments": [s.to_dict() for s in self.segments],
             "ended_at": iso(self.ended_at),
+            "device_deadline": iso(self.device_deadline),
         }
 
     @classmethod
@@ -332,6 +338,7 @@ class Session:
                 status=SessionStatus(d["status"]),
                 segments=[Segment.from_dict(s) for s in d["segments"]],
                 ended_at=parse_optional_time(d.get("ended_at"), "ended_at"),
+                device_deadline=parse_optional_time(d.get("device_deadline"), "device_deadline"),
             )
 
         return load(data, "session", build)
