@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Generator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 import pathlib
 from typing import Any
 from unittest.mock import patch
@@ -14,6 +14,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.blueprint import models
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -120,6 +121,84 @@ async def test_reminder_start_or_skip(
         await data.sessions.async_stop()
     (run,) = data.protocols.unfinished
     assert (date(2025, 3, 3) in run.plan.skipped_dates) is skipped
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_reminder_snooze_asks_again_later_then_gives_up(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+) -> None:
+    """Snooze: asked again after the snooze time, not before; at most ``max_snoozes`` times;
+    nothing is started or skipped meanwhile, and Start on a later reminder still works."""
+    await _automation(
+        hass, "session_reminder.yaml", REMINDER | {"snooze_minutes": 10, "max_snoozes": 2}
+    )
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
+    due = datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN)
+    await _tick_to(hass, freezer, due)
+    assert len(notified) == 1
+    data = dimmed_integration.runtime_data
+
+    def press(kind: str) -> None:
+        action = next(
+            a["action"] for a in notified[-1].data["data"]["actions"] if a["action"].endswith(kind)
+        )
+        hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+
+    async def settle() -> None:
+        for _ in range(50):
+            await asyncio.sleep(0)
+
+    for snoozes in (1, 2):
+        press("snooze")
+        await settle()  # the snooze delay starts now
+        start = dt_util.utcnow()
+        await _tick_to(hass, freezer, start + timedelta(minutes=9))
+        assert len(notified) == snoozes  # not before the snooze time is up
+        assert data.sessions.session is None
+        await _tick_to(hass, freezer, start + timedelta(minutes=10, seconds=1))
+        assert len(notified) == snoozes + 1
+        # the same session, the same answers
+        assert notified[-1].data["data"]["tag"] == notified[0].data["data"]["tag"]
+    (run,) = data.protocols.unfinished
+    assert date(2025, 3, 3) not in run.plan.skipped_dates
+
+    # Snoozed twice (the limit): this is the last reminder; snoozing it asks no more.
+    press("snooze")
+    await settle()
+    await _tick_to(hass, freezer, dt_util.utcnow() + timedelta(hours=3))
+    assert len(notified) == 3
+    assert data.sessions.session is None
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_reminder_start_after_a_snooze(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+) -> None:
+    await _automation(hass, "session_reminder.yaml", REMINDER)
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    snooze = next(
+        a["action"] for a in notified[0].data["data"]["actions"] if "snooze" in a["action"]
+    )
+    hass.bus.async_fire("mobile_app_notification_action", {"action": snooze})
+    for _ in range(50):
+        await asyncio.sleep(0)  # the snooze delay starts now
+    await _tick_to(hass, freezer, dt_util.utcnow() + timedelta(minutes=15, seconds=1))
+    assert len(notified) == 2
+    start = next(a["action"] for a in notified[1].data["data"]["actions"] if "start" in a["action"])
+    hass.bus.async_fire("mobile_app_notification_action", {"action": start})
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sessions = dimmed_integration.runtime_data.sessions
+    assert sessions.session is not None
+    assert sessions.session.area == "knee"
+    assert sessions.session.target_dose == 3
+    await sessions.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
