@@ -24,7 +24,7 @@ from custom_components.red_light_therapy.const import (
     PANEL_TYPE_ENTITY,
     PRESET_MEASURED,
 )
-from custom_components.red_light_therapy.flow_entity import measured_profile
+from custom_components.red_light_therapy.flow_profile import measured_profile
 from custom_components.red_light_therapy.therapy import PRESET_PROFILES, IrradianceProfile
 
 SWITCH = "switch.panel_plug"
