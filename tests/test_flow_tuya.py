@@ -1,16 +1,25 @@
-"""The Tuya steps of the config flow, against the emulator on loopback."""
+"""The Tuya steps of the config flow, against the emulator on loopback.
+
+Setup (manual and discovered, then the irradiance profile), reauthentication, reconfiguration
+and DHCP. Every form and abort a test meets is checked for its text in both translation files.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator
+import json
+from pathlib import Path
 import socket
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
-from homeassistant import config_entries
-from homeassistant.const import CONF_HOST
+from homeassistant import config_entries, loader
+from homeassistant.config_entries import ConfigFlowResult
+from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_MAC
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -20,13 +29,19 @@ from custom_components.red_light_therapy.const import (
     CONF_DP_PROFILE,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
+    CONF_PRESET,
+    CONF_PROFILE,
+    CONF_RED_SHARE,
     CONF_VERSION,
     DOMAIN,
+    PANEL_TYPE_BLOCKBLUELIGHT,
     PANEL_TYPE_TUYA,
+    PRESET_MEASURED,
 )
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
 from custom_components.red_light_therapy.panels.tuya import TuyaDiscovery, TuyaPanel
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
+from custom_components.red_light_therapy.therapy import PRESET_PROFILES, IrradianceProfile
 
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 
@@ -34,6 +49,30 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 HOST = "127.0.0.1"
 TITLE = f"Tuya panel {DEVICE_ID[-4:]}"
+MAC = "a0:92:08:12:34:56"  # as tinytuya's devices.json lists it
+OTHER_MAC = "a0:92:08:65:43:21"
+OLD_KEY = "0000111122223333"
+
+COMPONENT = Path(__file__).parent.parent / "custom_components" / DOMAIN
+TRANSLATIONS = [
+    json.loads(path.read_text(encoding="utf-8"))["config"]
+    for path in (COMPONENT / "strings.json", COMPONENT / "translations" / "en.json")
+]
+
+
+def assert_translated(result: ConfigFlowResult) -> None:
+    """The form's step, fields, field help and errors, or the abort, have text in both files."""
+    for texts in TRANSLATIONS:
+        if result["type"] is FlowResultType.ABORT:
+            assert result["reason"] in texts["abort"], result["reason"]
+            continue
+        step = texts["step"][result["step_id"]]
+        assert step["description"]
+        for marker in result["data_schema"].schema:
+            assert str(marker) in step["data"], (result["step_id"], str(marker))
+            assert str(marker) in step["data_description"], (result["step_id"], str(marker))
+        for error in (result["errors"] or {}).values():
+            assert error in texts["error"], error
 
 
 def short_timeouts(
@@ -87,6 +126,12 @@ def fast_panel() -> Generator[None]:
         yield
 
 
+@pytest.fixture
+def nothing_listening(socket_enabled: None) -> Generator[None]:
+    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", free_port()):
+        yield
+
+
 @pytest.fixture(params=["3.3", "3.4", "3.5"])
 def version(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -114,6 +159,7 @@ async def start_manual(hass: HomeAssistant) -> dict[str, Any]:
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "tuya"
     assert set(result["description_placeholders"]) == {"iot_url", "wizard_url"}
+    assert_translated(result)
     return dict(result)
 
 
@@ -128,7 +174,7 @@ def manual_input(version: str = "auto", key: str = LOCAL_KEY, **extra: str) -> d
     }
 
 
-def entry_data(version: str, host: str = HOST) -> dict[str, str]:
+def entry_data(version: str, host: str = HOST, **extra: Any) -> dict[str, Any]:
     return {
         CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
         CONF_HOST: host,
@@ -136,7 +182,40 @@ def entry_data(version: str, host: str = HOST) -> dict[str, str]:
         CONF_LOCAL_KEY: LOCAL_KEY,
         CONF_VERSION: version,
         CONF_DP_PROFILE: "generic_light",
+        **extra,
     }
+
+
+def preset(key: str) -> dict[str, Any]:
+    """The stored form of a preset irradiance profile."""
+    return {CONF_PROFILE: PRESET_PROFILES[key].to_dict()}
+
+
+def suggested(result: ConfigFlowResult) -> dict[str, Any]:
+    """The values a form shows pre-filled, by field."""
+    return {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description and "suggested_value" in key.description
+    }
+
+
+async def expect_profile_step(hass: HomeAssistant, result: ConfigFlowResult) -> ConfigFlowResult:
+    """The connection test passed: the flow asks for the irradiance profile."""
+    assert result["type"] is FlowResultType.FORM, result.get("errors")
+    assert result["step_id"] == "tuya_profile"
+    assert result["description_placeholders"] == {"name": TITLE}
+    assert_translated(result)
+    return result
+
+
+async def choose_preset(
+    hass: HomeAssistant, result: ConfigFlowResult, key: str | None = None
+) -> ConfigFlowResult:
+    result = await expect_profile_step(hass, result)
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {} if key is None else {CONF_PRESET: key}
+    )
 
 
 # Manual setup ------------------------------------------------------------------------------
@@ -151,10 +230,17 @@ async def test_manual_with_version_creates_entry(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], manual_input(version, **{CONF_HOST: f" {HOST} "})
     )
+    result = await expect_profile_step(hass, result)
+    presets = result["data_schema"].schema[CONF_PRESET].config["options"]
+    assert [o["value"] for o in presets] == [*PRESET_PROFILES, PRESET_MEASURED]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PRESET: "helio_glow"}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == TITLE
-    assert result["data"] == entry_data(version)
+    assert result["data"] == entry_data(version) | preset("helio_glow")
     assert result["result"].unique_id == DEVICE_ID
+    await hass.async_block_till_done()
     assert emulator.clients == 0  # the test connection is closed
 
 
@@ -163,8 +249,45 @@ async def test_manual_auto_finds_the_version(
 ) -> None:
     result = await start_manual(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input())
+    result = await choose_preset(hass, result)  # the default preset
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_VERSION] == version
+    assert result["data"][CONF_PROFILE] == preset("generic_large_panel")[CONF_PROFILE]
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+async def test_manual_measured_profile(hass: HomeAssistant, emulator: TuyaEmulator) -> None:
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input())
+    result = await choose_preset(hass, result, PRESET_MEASURED)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "tuya_measured"
+    assert result["description_placeholders"] == {"name": TITLE}
+    assert_translated(result)
+
+    # The shared checks of the measured points apply here too.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"distance_1": 20, "irradiance_1": 0, CONF_RED_SHARE: 70}
+    )
+    assert result["errors"] == {"irradiance_1": "irradiance_not_positive"}
+    assert_translated(result)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "distance_1": 20,
+            "irradiance_1": 40,
+            "distance_2": 40,
+            "irradiance_2": 24,
+            "red_share": 70,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_VERSION] == "3.4"
+    profile = IrradianceProfile.from_dict(result["data"][CONF_PROFILE])
+    assert profile.name == f"{TITLE} (measured)"
+    assert profile.irradiance(30).total == pytest.approx(32.0)
+    assert profile.irradiance(30).red == pytest.approx(32.0 * 0.7)
 
 
 @pytest.mark.parametrize("version", ["3.4"])
@@ -176,6 +299,7 @@ async def test_manual_auto_uses_the_broadcast_version(
     hass.data[discovery.DATA_TUYA_DISCOVERY] = heard
     result = await start_manual(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input())
+    result = await choose_preset(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_VERSION] == "3.4"
     assert emulator.auth_failures == 0  # straight to the right version
@@ -186,19 +310,18 @@ async def test_manual_auto_uses_the_broadcast_version(
 async def test_manual_wrong_key_then_right_key(hass: HomeAssistant, emulator: TuyaEmulator) -> None:
     result = await start_manual(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], manual_input("3.3", WRONG_KEY)
+        result["flow_id"], manual_input("3.3", WRONG_KEY, **{CONF_MAC: MAC})
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "invalid_auth"}
+    assert_translated(result)
     # What was typed is kept, except the key.
-    suggested = {
-        str(key): key.description["suggested_value"]
-        for key in result["data_schema"].schema
-        if key.description
-    }
-    assert suggested[CONF_HOST] == HOST
-    assert CONF_LOCAL_KEY not in suggested
+    shown = suggested(result)
+    assert shown[CONF_HOST] == HOST
+    assert shown[CONF_MAC] == MAC
+    assert CONF_LOCAL_KEY not in shown
     result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input("3.3"))
+    result = await choose_preset(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -224,16 +347,16 @@ async def test_manual_silent_panel_is_wrong_key_or_busy(
     result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input(chosen))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "invalid_auth_or_busy"}
+    assert_translated(result)
 
 
+@pytest.mark.usefixtures("nothing_listening")
 async def test_manual_nothing_listening_cannot_connect(hass: HomeAssistant) -> None:
     result = await start_manual(hass)
-    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", free_port()):
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], manual_input("3.3")
-        )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input("3.3"))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "cannot_connect"}
+    assert_translated(result)
 
 
 @pytest.mark.parametrize("version", ["3.3"])
@@ -255,6 +378,7 @@ async def test_manual_key_must_be_16_characters(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_LOCAL_KEY: "invalid_local_key"}
+    assert_translated(result)
 
 
 async def test_manual_already_configured(hass: HomeAssistant) -> None:
@@ -263,6 +387,60 @@ async def test_manual_already_configured(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input())
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+    assert_translated(result)
+
+
+# The MAC address ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+@pytest.mark.parametrize("typed", ["A0-92-08-12-34-56", " a0:92:08:12:34:56 ", "A09208123456"])
+async def test_manual_mac_is_stored_normalised(
+    hass: HomeAssistant, emulator: TuyaEmulator, typed: str
+) -> None:
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input("3.3", **{CONF_MAC: typed})
+    )
+    result = await choose_preset(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_MAC] == MAC
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_manual_empty_mac_is_no_mac(hass: HomeAssistant, emulator: TuyaEmulator) -> None:
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input("3.3", **{CONF_MAC: "  "})
+    )
+    result = await choose_preset(hass, result)
+    assert CONF_MAC not in result["data"]
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+@pytest.mark.parametrize("typed", ["a0:92:08:12:34", "zz:92:08:12:34:56", "00:00:00:00:00:00"])
+async def test_manual_invalid_mac(hass: HomeAssistant, emulator: TuyaEmulator, typed: str) -> None:
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input("3.3", key="short", **{CONF_MAC: typed})
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_LOCAL_KEY: "invalid_local_key", CONF_MAC: "invalid_mac"}
+    assert_translated(result)
+    assert emulator.connections == 0  # nothing is tried with input known to be wrong
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_manual_mac_of_another_panel(hass: HomeAssistant, emulator: TuyaEmulator) -> None:
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="bf00000000000000other", data={CONF_MAC: MAC}
+    ).add_to_hass(hass)
+    result = await start_manual(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], manual_input("3.3", **{CONF_MAC: MAC.upper()})
+    )
+    assert result["errors"] == {CONF_MAC: "mac_in_use"}
+    assert_translated(result)
 
 
 # Discovery ---------------------------------------------------------------------------------
@@ -285,6 +463,7 @@ async def test_discovery_asks_key_and_creates_entry(
     result = await start_discovery(hass, discovered(version))
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "tuya_key"
+    assert_translated(result)
     placeholders = result["description_placeholders"]
     assert placeholders["device_id"] == DEVICE_ID
     assert placeholders["host"] == HOST
@@ -300,11 +479,13 @@ async def test_discovery_asks_key_and_creates_entry(
     assert result["errors"] == {"base": "invalid_auth"}
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_PROFILE: "generic_light"}
+        result["flow_id"],
+        {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_PROFILE: "generic_light", CONF_MAC: MAC.upper()},
     )
+    result = await choose_preset(hass, result, "advantage1500")
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == TITLE
-    assert result["data"] == entry_data(version)
+    assert result["data"] == entry_data(version, **{CONF_MAC: MAC}) | preset("advantage1500")
     assert result["result"].unique_id == DEVICE_ID
 
 
@@ -323,6 +504,7 @@ async def test_discovery_twice_is_one_flow(hass: HomeAssistant) -> None:
     second = await start_discovery(hass, discovered("3.3"))
     assert second["type"] is FlowResultType.ABORT
     assert second["reason"] == "already_in_progress"
+    assert_translated(second)
 
 
 async def test_discovery_of_unsupported_version_aborts(hass: HomeAssistant) -> None:
@@ -330,3 +512,321 @@ async def test_discovery_of_unsupported_version_aborts(hass: HomeAssistant) -> N
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "unsupported_version"
     assert result["description_placeholders"] == {"version": "3.1"}
+    assert_translated(result)
+
+
+# Reauthentication ----------------------------------------------------------------------------
+
+
+def old_key_entry(version: str = "3.3", **extra: Any) -> MockConfigEntry:
+    """An entry whose key the panel no longer takes (it was re-paired: LOCAL_KEY is new)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=TITLE,
+        unique_id=DEVICE_ID,
+        data=entry_data(version, **{CONF_LOCAL_KEY: OLD_KEY, CONF_MAC: MAC})
+        | preset("helio_glow")
+        | extra,
+    )
+
+
+@pytest.mark.parametrize("version", ["3.5"])
+async def test_reauth_tests_the_new_key(
+    hass: HomeAssistant, emulator: TuyaEmulator, mock_setup_entry: AsyncMock
+) -> None:
+    entry = old_key_entry("3.5")
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"]["name"] == TITLE
+    assert result["description_placeholders"][CONF_HOST] == HOST
+    assert_translated(result)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LOCAL_KEY: "not 16 chars"}
+    )
+    assert result["errors"] == {CONF_LOCAL_KEY: "invalid_local_key"}
+    assert emulator.connections == 0
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LOCAL_KEY: WRONG_KEY}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert_translated(result)
+    assert entry.data[CONF_LOCAL_KEY] == OLD_KEY  # nothing changed by a wrong key
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert_translated(result)
+    # Only the key changed; the entry is reloaded with it.
+    assert dict(entry.data) == entry_data("3.5", **{CONF_MAC: MAC}) | preset("helio_glow")
+    await hass.async_block_till_done()
+    assert mock_setup_entry.call_count == 1
+
+
+@pytest.mark.usefixtures("nothing_listening")
+async def test_reauth_panel_out_of_reach(hass: HomeAssistant) -> None:
+    entry = old_key_entry()
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert entry.data[CONF_LOCAL_KEY] == OLD_KEY
+
+
+# Reconfiguration -----------------------------------------------------------------------------
+
+
+def reconfigure_input(version: str = "auto", **extra: str) -> dict[str, str]:
+    return {
+        CONF_HOST: HOST,
+        CONF_DEVICE_ID: DEVICE_ID,
+        CONF_VERSION: version,
+        CONF_DP_PROFILE: "generic_light",
+        **extra,
+    }
+
+
+def moved_entry(**extra: Any) -> MockConfigEntry:
+    """A set-up panel that now answers at another address (and speaks a newer version)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=TITLE,
+        unique_id=DEVICE_ID,
+        data=entry_data(
+            "3.3", "10.0.0.9", **{CONF_DP_PROFILE: "generic_switch", CONF_MAC: OTHER_MAC}
+        )
+        | preset("bestqool_pro300")
+        | extra,
+    )
+
+
+def panel_device(
+    hass: HomeAssistant, entry: MockConfigEntry, *connections: tuple[str, str]
+) -> dr.DeviceEntry:
+    return dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, DEVICE_ID)},
+        connections=set(connections),
+    )
+
+
+async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "tuya_reconfigure"
+    assert result["description_placeholders"]["name"] == TITLE
+    assert_translated(result)
+    return result
+
+
+async def test_reconfigure_moves_the_panel(
+    hass: HomeAssistant, emulator: TuyaEmulator, version: str, mock_setup_entry: AsyncMock
+) -> None:
+    entry = moved_entry()
+    entry.add_to_hass(hass)
+    result = await start_reconfigure(hass, entry)
+    # The form shows the entry's settings, never its key.
+    assert suggested(result) == {
+        CONF_HOST: "10.0.0.9",
+        CONF_DEVICE_ID: DEVICE_ID,
+        CONF_VERSION: "3.3",
+        CONF_DP_PROFILE: "generic_switch",
+        CONF_MAC: OTHER_MAC,
+    }
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input(**{CONF_MAC: MAC.upper()})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert_translated(result)
+    # Address, version (found by "auto"), data-point profile and MAC changed; the key (left
+    # empty), the irradiance profile and the unique id are kept.
+    assert dict(entry.data) == entry_data(version, **{CONF_MAC: MAC}) | preset("bestqool_pro300")
+    assert entry.unique_id == DEVICE_ID
+    await hass.async_block_till_done()
+    assert mock_setup_entry.call_count == 1
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_reconfigure_new_key_and_mac_off_the_device(
+    hass: HomeAssistant, emulator: TuyaEmulator, device_registry: dr.DeviceRegistry
+) -> None:
+    entry = moved_entry(**{CONF_LOCAL_KEY: OLD_KEY})
+    entry.add_to_hass(hass)
+    device = panel_device(hass, entry, (dr.CONNECTION_NETWORK_MAC, OTHER_MAC))
+    result = await start_reconfigure(hass, entry)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input("3.3", **{CONF_LOCAL_KEY: WRONG_KEY, CONF_MAC: ""})
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert_translated(result)
+    assert CONF_LOCAL_KEY not in suggested(result)
+    assert suggested(result)[CONF_HOST] == HOST  # what was typed stays
+    assert entry.data[CONF_HOST] == "10.0.0.9"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input("3.3", **{CONF_LOCAL_KEY: LOCAL_KEY, CONF_MAC: ""})
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert dict(entry.data) == entry_data("3.3") | preset("bestqool_pro300")  # no MAC now
+    # DHCP no longer matches the device by the MAC the entry dropped.
+    device = device_registry.async_get(device.id)
+    assert device is not None
+    assert not device.connections
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_reconfigure_same_mac_keeps_the_device_connection(
+    hass: HomeAssistant, emulator: TuyaEmulator, device_registry: dr.DeviceRegistry
+) -> None:
+    entry = moved_entry()
+    entry.add_to_hass(hass)
+    device = panel_device(hass, entry, (dr.CONNECTION_NETWORK_MAC, OTHER_MAC))
+    result = await start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input("3.3", **{CONF_MAC: OTHER_MAC})
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_MAC] == OTHER_MAC
+    device = device_registry.async_get(device.id)
+    assert device is not None
+    assert device.connections == {(dr.CONNECTION_NETWORK_MAC, OTHER_MAC)}
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_reconfigure_entry_without_mac_or_device(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    entry = moved_entry()
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={k: v for k, v in entry.data.items() if k != CONF_MAC}
+    )
+    result = await start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input("3.3", **{CONF_MAC: MAC})
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_MAC] == MAC
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_reconfigure_changed_mac_without_device(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    entry = moved_entry()  # never loaded: no device in the registry
+    entry.add_to_hass(hass)
+    result = await start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input("3.3", **{CONF_MAC: MAC})
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_MAC] == MAC
+
+
+async def test_reconfigure_another_device_id_aborts(hass: HomeAssistant) -> None:
+    entry = moved_entry()
+    entry.add_to_hass(hass)
+    result = await start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input(**{CONF_DEVICE_ID: " bf99999999999999xxxx "})
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert_translated(result)
+    assert entry.unique_id == DEVICE_ID
+    assert entry.data == moved_entry().data
+
+
+@pytest.mark.usefixtures("nothing_listening")
+async def test_reconfigure_unreachable(hass: HomeAssistant) -> None:
+    entry = moved_entry()
+    entry.add_to_hass(hass)
+    result = await start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input("3.3")
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert entry.data == moved_entry().data
+
+
+async def test_reconfigure_mac_of_another_panel(hass: HomeAssistant) -> None:
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="bf00000000000000other", data={CONF_MAC: MAC}
+    ).add_to_hass(hass)
+    entry = moved_entry()
+    entry.add_to_hass(hass)
+    result = await start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure_input("3.3", **{CONF_MAC: MAC})
+    )
+    assert result["errors"] == {CONF_MAC: "mac_in_use"}
+
+
+async def test_reconfigure_other_panel_kinds_aborts(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="3C:AB:72:5E:F5:22",
+        data={CONF_ADDRESS: "3C:AB:72:5E:F5:22", CONF_PANEL_TYPE: PANEL_TYPE_BLOCKBLUELIGHT},
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_not_supported"
+    assert_translated(result)
+
+
+# DHCP ----------------------------------------------------------------------------------------
+
+
+def dhcp(ip: str, mac: str = MAC) -> DhcpServiceInfo:
+    """What Home Assistant's DHCP watcher hands over: the MAC without colons, lower case."""
+    return DhcpServiceInfo(ip=ip, hostname="wifi-panel", macaddress=mac.replace(":", ""))
+
+
+async def start_dhcp(hass: HomeAssistant, info: DhcpServiceInfo) -> ConfigFlowResult:
+    return await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_DHCP}, data=info
+    )
+
+
+async def test_manifest_asks_dhcp_for_registered_devices(hass: HomeAssistant) -> None:
+    matchers = await loader.async_get_dhcp(hass)
+    assert {"domain": DOMAIN, "registered_devices": True} in matchers
+
+
+async def test_dhcp_moves_a_registered_panel(hass: HomeAssistant) -> None:
+    MockConfigEntry(domain=DOMAIN, unique_id="AA:BB", data={CONF_ADDRESS: "AA:BB"}).add_to_hass(
+        hass
+    )
+    entry = moved_entry(**{CONF_MAC: MAC})
+    entry.add_to_hass(hass)
+    result = await start_dhcp(hass, dhcp("10.0.0.23"))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert_translated(result)
+    assert entry.data[CONF_HOST] == "10.0.0.23"
+    assert entry.data == moved_entry(**{CONF_MAC: MAC, CONF_HOST: "10.0.0.23"}).data
+
+
+async def test_dhcp_of_an_unknown_device_never_adds_one(hass: HomeAssistant) -> None:
+    entry = moved_entry()  # OTHER_MAC
+    entry.add_to_hass(hass)
+    result = await start_dhcp(hass, dhcp("10.0.0.23", MAC))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_registered"
+    assert_translated(result)
+    assert entry.data[CONF_HOST] == "10.0.0.9"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Generator
 from datetime import timedelta
 import math
+from pathlib import Path
 import socket
+from typing import Any
 from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -15,24 +17,30 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     CONF_HOST,
+    CONF_MAC,
     EVENT_HOMEASSISTANT_STOP,
     STATE_OFF,
     STATE_ON,
+    STATE_UNAVAILABLE,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.red_light_therapy import discovery
+from custom_components.red_light_therapy import discovery, neighbours
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
     CONF_DP_PROFILE,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
+    CONF_PRESET,
+    CONF_PROFILE,
     CONF_VERSION,
     DEFAULT_SESSION_MINUTES,
     DOMAIN,
@@ -40,10 +48,11 @@ from custom_components.red_light_therapy.const import (
 )
 from custom_components.red_light_therapy.diagnostics import async_get_config_entry_diagnostics
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
-from custom_components.red_light_therapy.panels.tuya import TuyaPanel
+from custom_components.red_light_therapy.panels.tuya import TuyaPanel, protocol
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
+from custom_components.red_light_therapy.therapy import PRESET_PROFILES, blockbluelight_profile
 
-from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
+from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -51,6 +60,9 @@ HOST = "127.0.0.1"
 TITLE = f"Tuya panel {DEVICE_ID[-4:]}"
 LIGHT = f"light.tuya_panel_{DEVICE_ID[-4:]}"
 COUNTDOWN_DP = "26"  # generic_light
+NEW_KEY = "a1b2c3d4e5f6a7b8"  # what re-pairing in the app gives the panel
+MAC = "a0:92:08:12:34:56"
+OTHER_MAC = "a0:92:08:65:43:21"
 SWITCH_DP = "20"
 
 
@@ -102,7 +114,7 @@ async def emulator(version: str) -> AsyncIterator[TuyaEmulator]:
     await device.stop()
 
 
-def tuya_entry(version: str, host: str = HOST) -> MockConfigEntry:
+def tuya_entry(version: str, host: str = HOST, **extra: Any) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title=TITLE,
@@ -114,6 +126,7 @@ def tuya_entry(version: str, host: str = HOST) -> MockConfigEntry:
             CONF_LOCAL_KEY: LOCAL_KEY,
             CONF_VERSION: version,
             CONF_DP_PROFILE: "generic_light",
+            **extra,
         },
     )
 
@@ -122,6 +135,29 @@ async def broadcast_to_listener(hass: HomeAssistant, emulator: TuyaEmulator) -> 
     listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
     (emulator.broadcast_port,) = listener.bound_ports
     await emulator.send_broadcast()
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add and set up ``entry``; its panel answers."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def set_up_out_of_reach(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Add and set up ``entry`` while its panel cannot be reached: Home Assistant retries."""
+    entry.add_to_hass(hass)
+    unreachable = AsyncMock(side_effect=PanelConnectionError("no route"))
+    with patch.object(TuyaPanel, "update", unreachable):
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 # Discovery -----------------------------------------------------------------------------------
@@ -141,12 +177,17 @@ async def test_broadcast_starts_a_discovery_flow_and_sets_up(
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_PROFILE: "generic_light"}
     )
+    assert result["step_id"] == "tuya_profile"
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_PRESET: "advantage1500"}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_VERSION] == version
     entry = result["result"]
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get(LIGHT).state == STATE_OFF
+    assert entry.runtime_data.sessions.profile == PRESET_PROFILES["advantage1500"]
 
     # Heard again at the same address: nothing new.
     hass.data[discovery.DATA_TUYA_DISCOVERY].devices.clear()
@@ -163,14 +204,9 @@ async def test_broadcast_starts_a_discovery_flow_and_sets_up(
 async def test_known_device_at_new_address_moves_its_entry(
     hass: HomeAssistant, emulator: TuyaEmulator
 ) -> None:
-    entry = tuya_entry("3.3", host="10.0.0.9")
-    entry.add_to_hass(hass)
     # The entry's panel is unreachable at its old address; the integration still sets up.
-    unreachable = AsyncMock(side_effect=PanelConnectionError("no route to 10.0.0.9"))
-    with patch.object(TuyaPanel, "update", unreachable):
-        await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    entry = tuya_entry("3.3", host="10.0.0.9")
+    await set_up_out_of_reach(hass, entry)
 
     await broadcast_to_listener(hass, emulator)  # heard at 127.0.0.1
     await wait_until(lambda: entry.data[CONF_HOST] == HOST)
@@ -278,3 +314,266 @@ async def test_unknown_panel_type_is_not_ready(hass: HomeAssistant) -> None:
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+# A key the panel refuses -------------------------------------------------------------------
+
+
+def reauth_flows(hass: HomeAssistant) -> list[Any]:
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"]["source"] == config_entries.SOURCE_REAUTH
+    ]
+
+
+async def test_wrong_key_at_setup_asks_for_a_new_one(
+    hass: HomeAssistant, emulator: TuyaEmulator, version: str
+) -> None:
+    entry = tuya_entry(version, **{CONF_LOCAL_KEY: WRONG_KEY})
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    # Not "retry later": no retry can help. Home Assistant asks for the key instead.
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert emulator.auth_failures >= 1
+    (flow,) = reauth_flows(hass)
+    assert flow["step_id"] == "reauth_confirm"
+    assert flow["context"]["entry_id"] == entry.entry_id
+
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    # Reloaded with the new key, the panel answers and obeys.
+    assert entry.data[CONF_LOCAL_KEY] == LOCAL_KEY
+    assert entry.state is ConfigEntryState.LOADED
+    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    assert emulator.is_on
+    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    assert not emulator.is_on
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_unreachable_at_setup_is_retried_not_reauthenticated(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    entry = tuya_entry("3.3")
+    await set_up_out_of_reach(hass, entry)
+    assert not reauth_flows(hass)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def repair_the_panel(emulator: TuyaEmulator, new_key: str) -> None:
+    """The panel is re-paired in its app: it takes a new key and drops every link."""
+    emulator.local_key = protocol.key_bytes(new_key)
+    emulator.drop_connections()
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+async def test_key_changed_while_running_asks_for_the_new_one(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    entry = tuya_entry("3.4")
+    await set_up(hass, entry)
+    panel = entry.runtime_data.panel
+    assert panel.connected
+
+    await repair_the_panel(emulator, NEW_KEY)
+    await wait_until(lambda: not panel.connected)
+    await entry.runtime_data.coordinator.async_refresh()  # the idle poll
+    await hass.async_block_till_done()
+    (flow,) = reauth_flows(hass)
+    assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
+
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"],
+        {CONF_LOCAL_KEY: LOCAL_KEY},  # the old key: refused
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert not panel.connected  # the entry's own link was let go for the test
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_LOCAL_KEY: NEW_KEY}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_LOCAL_KEY] == NEW_KEY
+    assert entry.runtime_data.panel.local_key == protocol.key_bytes(NEW_KEY)
+    assert hass.states.get(LIGHT).state == STATE_OFF
+    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    assert emulator.is_on
+    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_command_refused_for_the_key_asks_for_the_new_one(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    entry = tuya_entry("3.3")
+    await set_up(hass, entry)
+    panel = entry.runtime_data.panel
+    await repair_the_panel(emulator, NEW_KEY)
+    await wait_until(lambda: not panel.connected)
+    emulator.apply_local({SWITCH_DP: True})  # switched on at the panel meanwhile
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    await hass.async_block_till_done()
+    assert len(reauth_flows(hass)) == 1
+    await unload(hass, entry)
+
+
+# Reconfigure, the MAC and DHCP -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["3.5"])
+async def test_reconfigure_a_loaded_panel(
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    tmp_path: Path,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    entry = tuya_entry("3.5")
+    await set_up(hass, entry)
+    coordinator = entry.runtime_data.coordinator
+    panel = entry.runtime_data.panel
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure(CONF_LOCAL_KEY, WRONG_KEY)
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    # The entry's own link was let go for the test; the next poll opens it again.
+    assert not panel.connected
+    await coordinator.async_refresh()
+    assert panel.connected
+    assert entry.state is ConfigEntryState.LOADED
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], reconfigure(CONF_MAC, "A0:92:08:12:34:56")
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.panel is not panel
+    (device,) = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+    assert (dr.CONNECTION_NETWORK_MAC, MAC) in device.connections
+    await unload(hass, entry)
+
+
+def reconfigure(key: str, value: str) -> dict[str, str]:
+    return {
+        CONF_HOST: HOST,
+        CONF_DEVICE_ID: DEVICE_ID,
+        CONF_VERSION: "auto",
+        CONF_DP_PROFILE: "generic_light",
+        key: value,
+    }
+
+
+def arp_table(path: Path, *rows: str) -> str:
+    """A neighbour table in /proc/net/arp's format."""
+    header = "IP address       HW type     Flags       HW address            Mask     Device"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="ascii")
+    return str(path)
+
+
+async def test_setup_learns_the_mac_from_the_neighbour_table(
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    tmp_path: Path,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    table = arp_table(
+        tmp_path / "arp",
+        "10.0.0.1         0x1         0x2         11:22:33:44:55:66     *        eth0",
+        f"{HOST}        0x1         0x2         A0:92:08:12:34:56     *        lo",
+    )
+    entry = tuya_entry(emulator.version.value)
+    entry.add_to_hass(hass)
+    with patch.object(neighbours, "ARP_TABLE", table):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+    assert entry.data[CONF_MAC] == MAC
+    (device,) = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
+    assert device.connections == {(dr.CONNECTION_NETWORK_MAC, MAC)}
+    # Diagnostics keep it private.
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["entry"]["data"][CONF_MAC] == "**REDACTED**"
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_a_mac_given_is_kept_and_no_table_is_no_mac(
+    hass: HomeAssistant, emulator: TuyaEmulator, tmp_path: Path
+) -> None:
+    given = tuya_entry("3.3", **{CONF_MAC: OTHER_MAC})
+    given.add_to_hass(hass)
+    table = arp_table(tmp_path / "arp", f"{HOST}  0x1  0x2  a0:92:08:12:34:56  *  lo")
+    with patch.object(neighbours, "ARP_TABLE", table):
+        assert await hass.config_entries.async_setup(given.entry_id)
+        await hass.async_block_till_done()
+    assert given.data[CONF_MAC] == OTHER_MAC  # what the user gave wins
+    assert await hass.config_entries.async_remove(given.entry_id)
+
+    learned = tuya_entry("3.3")
+    learned.add_to_hass(hass)
+    with patch.object(neighbours, "ARP_TABLE", str(tmp_path / "missing")):
+        assert await hass.config_entries.async_setup(learned.entry_id)
+        await hass.async_block_till_done()
+    assert learned.state is ConfigEntryState.LOADED
+    assert CONF_MAC not in learned.data
+    assert await hass.config_entries.async_unload(learned.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_dhcp_brings_a_moved_panel_back(hass: HomeAssistant, emulator: TuyaEmulator) -> None:
+    entry = tuya_entry("3.3", host="10.0.0.9", **{CONF_MAC: MAC})
+    await set_up_out_of_reach(hass, entry)
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": config_entries.SOURCE_DHCP},
+        data=DhcpServiceInfo(ip=HOST, hostname="wifi-panel", macaddress=MAC.replace(":", "")),
+    )
+    assert result["reason"] == "already_configured"
+    await hass.async_block_till_done()
+    assert entry.data[CONF_HOST] == HOST
+    assert entry.state is ConfigEntryState.LOADED  # reloaded at its new address
+    await unload(hass, entry)
+
+
+# The irradiance profile ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_the_chosen_profile_and_the_panel_brightness_make_the_irradiance(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    profile = PRESET_PROFILES["helio_glow"]
+    entry = tuya_entry("3.3", **{CONF_PROFILE: profile.to_dict()})
+    await set_up(hass, entry)
+    sessions = entry.runtime_data.sessions
+    assert sessions.profile == profile
+    full = profile.irradiance(sessions.distance_cm).total
+    await entry.runtime_data.panel.set_levels({0: 50})
+    await hass.async_block_till_done()
+    assert sessions.irradiance is not None
+    assert sessions.irradiance.total == pytest.approx(full / 2)
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_an_entry_from_before_the_profile_step_keeps_loading(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    entry = tuya_entry("3.3")  # no irradiance profile in its data
+    await set_up(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.sessions.profile == blockbluelight_profile()
+    await unload(hass, entry)

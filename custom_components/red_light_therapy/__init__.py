@@ -7,22 +7,22 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
-from .const import CONF_PROFILE, DOMAIN
+from .const import CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_TUYA
 from .coordinator import PanelCoordinator
 from .discovery import async_start_tuya_discovery
-from .panel_factory import create_panel
+from .neighbours import async_learn_mac
+from .panel_factory import create_panel, entry_profile
 from .panels.base import Panel
 from .protocol_manager import ProtocolManager
 from .services import async_setup_services
 from .services_protocol import async_setup_protocol_services
 from .session_manager import SessionManager
 from .store import TherapyStore
-from .therapy import IrradianceProfile, blockbluelight_profile
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 DATA_STORE: HassKey[TherapyStore] = HassKey(DOMAIN)
@@ -63,27 +63,22 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-def _profile(entry: ConfigEntry) -> IrradianceProfile:
-    """The entry's irradiance profile: measured or chosen in the flow, else the panel default."""
-    if CONF_PROFILE in entry.data:
-        return IrradianceProfile.from_dict(entry.data[CONF_PROFILE])
-    return blockbluelight_profile()
-
-
 async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> bool:
     """Connect to the panel, read its state, reconcile a session that outlived a restart."""
     panel = create_panel(hass, entry)
     coordinator = PanelCoordinator(hass, entry, panel)
-    sessions = SessionManager(hass, coordinator, hass.data[DATA_STORE], _profile(entry))
+    sessions = SessionManager(hass, coordinator, hass.data[DATA_STORE], entry_profile(entry))
     protocols = ProtocolManager(hass, coordinator, sessions, hass.data[DATA_STORE])
     entry.runtime_data = RedLightTherapyData(panel, coordinator, sessions, protocols)
     entry.async_on_unload(sessions.async_unload)
     entry.async_on_unload(protocols.async_unload)
     try:
         await coordinator.async_config_entry_first_refresh()
-    except ConfigEntryNotReady:
+    except (ConfigEntryNotReady, ConfigEntryAuthFailed):
         await coordinator.async_shutdown()
         raise
+    if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
+        await async_learn_mac(hass, entry)  # the panel just answered: its MAC, for DHCP
     await sessions.async_reconcile()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

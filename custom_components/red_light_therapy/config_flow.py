@@ -16,7 +16,7 @@ from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_ADDRESS
 import voluptuous as vol
 
-from .const import CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_BLOCKBLUELIGHT
+from .const import CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_BLOCKBLUELIGHT, PANEL_TYPE_TUYA
 from .flow_entity import EntityFlowMixin
 from .flow_tuya import TuyaFlowMixin
 from .panels.blockbluelight import LOCAL_NAME_PREFIX
@@ -96,6 +96,15 @@ class RedLightTherapyConfigFlow(EntityFlowMixin, TuyaFlowMixin, ConfigFlow, doma
             step_id="pick_bluetooth",
             data_schema=vol.Schema({vol.Required(CONF_ADDRESS): vol.In(choices)}),
         )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change how a panel is reached: only a Wi-Fi panel has anything to change."""
+        entry = self._get_reconfigure_entry()
+        if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
+            return await self.async_step_tuya_reconfigure()
+        return self.async_abort(reason="reconfigure_not_supported")
 
     def _create(self, info: BluetoothServiceInfoBleak) -> ConfigFlowResult:
         return self.async_create_entry(

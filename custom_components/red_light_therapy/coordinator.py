@@ -8,11 +8,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import DOMAIN, IDLE_POLL_MINUTES
 from .panels.base import Panel, PanelError, PanelState
+from .panels.tuya import TuyaAuthError
 
 if TYPE_CHECKING:
     from . import RedLightTherapyConfigEntry
@@ -47,6 +48,13 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
     async def _async_update_data(self) -> PanelState:
         try:
             return await self.panel.update()
+        except TuyaAuthError as err:
+            # Not "cannot connect": retrying cannot help. Home Assistant starts a reauth flow.
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN,
+                translation_key="invalid_auth",
+                translation_placeholders={"name": self.name, "error": str(err)},
+            ) from err
         except PanelError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -75,6 +83,8 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
         try:
             return await command
         except PanelError as err:
+            if isinstance(err, TuyaAuthError):
+                self.config_entry.async_start_reauth(self.hass)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="cannot_connect",

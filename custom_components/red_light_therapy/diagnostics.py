@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_ADDRESS, CONF_HOST
+from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_MAC
 from homeassistant.core import HomeAssistant
 
 from . import RedLightTherapyConfigEntry
@@ -22,6 +22,7 @@ TO_REDACT = {
     CONF_HOST,
     CONF_DEVICE_ID,
     CONF_LOCAL_KEY,
+    CONF_MAC,
 }
 
 

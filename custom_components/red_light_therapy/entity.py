@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homeassistant.const import CONF_ENTITY_ID
+from homeassistant.const import CONF_ENTITY_ID, CONF_MAC
 from homeassistant.core import HomeAssistant, split_entity_id
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.helpers.device_registry import CONNECTION_BLUETOOTH, DeviceInfo
+from homeassistant.helpers.device_registry import (
+    CONNECTION_BLUETOOTH,
+    CONNECTION_NETWORK_MAC,
+    DeviceInfo,
+)
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import (
@@ -44,9 +48,12 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
             name=entry.title,
         )
         if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
-            # A Wi-Fi device: no Bluetooth connection; the model is its data-point profile.
+            # A Wi-Fi device: its MAC where known (DHCP follows it by that), no Bluetooth; the
+            # model is its data-point profile.
+            mac = entry.data.get(CONF_MAC)
             self._attr_device_info = DeviceInfo(
                 identifiers={(DOMAIN, address)},
+                connections={(CONNECTION_NETWORK_MAC, mac)} if mac else set(),
                 manufacturer=MANUFACTURER_TUYA,
                 model=f"Wi-Fi panel ({entry.data[CONF_DP_PROFILE]})",
                 name=entry.title,

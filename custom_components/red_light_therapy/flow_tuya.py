@@ -1,21 +1,29 @@
 """Config flow steps for Tuya Wi-Fi panels (LAN discovery, manual address, local key).
 
 Two ways in: the ``tuya`` menu step (address, device id, local key, protocol version or
-"auto", data-point profile) and ``integration_discovery`` (the integration's UDP listener heard
-a device: id, address and version are known, so only the key and profile are asked). Both test
-the connection before the entry is created: TCP reachability first, then a status read with the
-key. The unique id is the device id; a known device heard at a new address moves its entry.
+"auto", data-point profile, optional MAC) and ``integration_discovery`` (the integration's UDP
+listener heard a device: id, address and version are known, so only the key, profile and MAC
+are asked). Both test the connection first: TCP reachability, then a status read with the key.
+Then ``tuya_profile`` / ``tuya_measured`` (the shared steps of ``flow_profile.py``) ask for the
+irradiance profile, and the entry is created. The unique id is the device id; a known device
+heard at a new address moves its entry.
+
+An entry's panel that refuses its key starts ``reauth`` (a new key, tested the same way);
+``tuya_reconfigure`` changes address, key, version, data-point profile and MAC of the same
+device; ``dhcp`` follows a registered panel (matched by the MAC in its entry) to a new address
+and never creates an entry (the key is needed for that).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 import contextlib
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
-from homeassistant.const import CONF_HOST
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlowResult
+from homeassistant.const import CONF_HOST, CONF_MAC
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.selector import (
     SelectOptionDict,
     SelectSelector,
@@ -25,6 +33,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 from homeassistant.helpers.typing import DiscoveryInfoType
 import voluptuous as vol
 
@@ -33,15 +42,20 @@ from .const import (
     CONF_DP_PROFILE,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
+    CONF_PROFILE,
     CONF_VERSION,
+    DOMAIN,
     PANEL_TYPE_TUYA,
     TUYA_VERSION_AUTO,
     TUYA_VERSIONS,
 )
 from .discovery import discovered_version
+from .flow_profile import ProfileFlowMixin
+from .neighbours import normalise_mac
 from .panel_factory import create_tuya_panel
 from .panels.base import PanelError, PanelTimeoutError
 from .panels.tuya import PROFILES, TuyaAuthError, protocol
+from .therapy import IrradianceProfile
 
 # How long the reachability check waits for the device to accept a TCP connection.
 CONNECT_TIMEOUT_S = 5.0
@@ -134,31 +148,32 @@ def _valid_key(key: str) -> bool:
     return True
 
 
-class TuyaFlowMixin(ConfigFlow):
+class TuyaFlowMixin(ProfileFlowMixin):
     """Steps mixed into the integration's config flow."""
 
     MENU: tuple[str, ...] = ("tuya",)
     """The steps this kind adds to the user menu."""
 
     _tuya_discovered: dict[str, str] | None = None
+    _tuya_entry: dict[str, Any] | None = None
+    """The tested connection data, waiting for the irradiance profile."""
+
+    # Setup ---------------------------------------------------------------------------------
 
     async def async_step_tuya(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Add a Tuya panel by address, device id and local key."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            host = user_input[CONF_HOST].strip()
             device_id = user_input[CONF_DEVICE_ID].strip()
             await self.async_set_unique_id(device_id, raise_on_progress=False)
             self._abort_if_unique_id_configured()
-            version = user_input[CONF_VERSION]
-            if version == TUYA_VERSION_AUTO:
-                heard = discovered_version(self.hass, device_id)
-                versions = [heard] if heard in TUYA_VERSIONS else list(TUYA_VERSIONS)
-            else:
-                versions = [version]
-            result = await self._async_try_create(host, device_id, versions, user_input, errors)
-            if result is not None:
-                return result
+            data = await self._async_check(
+                {**user_input, CONF_DEVICE_ID: device_id},
+                self._versions(device_id, user_input[CONF_VERSION]),
+                errors,
+            )
+            if data is not None:
+                return await self._async_profile_next(data)
 
         schema = vol.Schema(
             {
@@ -167,6 +182,7 @@ class TuyaFlowMixin(ConfigFlow):
                 vol.Required(CONF_LOCAL_KEY): _PASSWORD,
                 vol.Required(CONF_VERSION, default=TUYA_VERSION_AUTO): _version_selector(),
                 vol.Required(CONF_DP_PROFILE, default=DEFAULT_DP_PROFILE): _profile_selector(),
+                vol.Optional(CONF_MAC): str,
             }
         )
         if user_input is not None:
@@ -200,20 +216,23 @@ class TuyaFlowMixin(ConfigFlow):
     async def async_step_tuya_key(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask a discovered device's local key and profile."""
+        """Ask a discovered device's local key, data-point profile and MAC."""
         found = self._tuya_discovered
         assert found is not None
         errors: dict[str, str] = {}
         if user_input is not None:
-            result = await self._async_try_create(
-                found[CONF_HOST], found[CONF_DEVICE_ID], [found[CONF_VERSION]], user_input, errors
+            data = await self._async_check(
+                {**user_input, CONF_HOST: found[CONF_HOST], CONF_DEVICE_ID: found[CONF_DEVICE_ID]},
+                [found[CONF_VERSION]],
+                errors,
             )
-            if result is not None:
-                return result
+            if data is not None:
+                return await self._async_profile_next(data)
         schema = vol.Schema(
             {
                 vol.Required(CONF_LOCAL_KEY): _PASSWORD,
                 vol.Required(CONF_DP_PROFILE, default=DEFAULT_DP_PROFILE): _profile_selector(),
+                vol.Optional(CONF_MAC): str,
             }
         )
         return self.async_show_form(
@@ -227,35 +246,205 @@ class TuyaFlowMixin(ConfigFlow):
             },
         )
 
-    async def _async_try_create(
-        self,
-        host: str,
-        device_id: str,
-        versions: Sequence[str],
-        user_input: dict[str, Any],
-        errors: dict[str, str],
-    ) -> ConfigFlowResult | None:
-        """Test the connection; the created entry, or None with ``errors`` filled in."""
-        local_key: str = user_input[CONF_LOCAL_KEY]
+    async def _async_profile_next(self, data: dict[str, Any]) -> ConfigFlowResult:
+        self._tuya_entry = data
+        return await self.async_step_tuya_profile()
+
+    async def async_step_tuya_profile(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The connection works: how bright is the panel (a preset, or measured points)?"""
+        return await self._async_profile_step(
+            "tuya_profile",
+            user_input,
+            title=self._tuya_title,
+            measured=self.async_step_tuya_measured,
+            chosen=self._create_tuya,
+        )
+
+    async def async_step_tuya_measured(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Enter 1-4 measured points and the red share."""
+        return await self._async_measured_step(
+            "tuya_measured", user_input, title=self._tuya_title, chosen=self._create_tuya
+        )
+
+    @property
+    def _tuya_title(self) -> str:
+        assert self._tuya_entry is not None
+        return _title(self._tuya_entry[CONF_DEVICE_ID])
+
+    def _create_tuya(self, profile: IrradianceProfile) -> ConfigFlowResult:
+        assert self._tuya_entry is not None
+        return self.async_create_entry(
+            title=self._tuya_title,
+            data={**self._tuya_entry, CONF_PROFILE: profile.to_dict()},
+        )
+
+    # An entry's panel refused its key ----------------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The panel of an entry no longer accepts its local key."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask the new local key and test it against the panel."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            await _async_release_link(entry)
+            data = await self._async_check(
+                {**entry.data, CONF_LOCAL_KEY: user_input[CONF_LOCAL_KEY]},
+                [entry.data[CONF_VERSION]],
+                errors,
+            )
+            if data is not None:
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_LOCAL_KEY: data[CONF_LOCAL_KEY]}
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema({vol.Required(CONF_LOCAL_KEY): _PASSWORD}),
+            errors=errors,
+            description_placeholders={
+                "name": entry.title,
+                CONF_HOST: entry.data[CONF_HOST],
+                **_help_placeholders(),
+            },
+        )
+
+    # Change how an entry's panel is reached ----------------------------------------------------
+
+    async def async_step_tuya_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Address, key (empty: keep it), version, data-point profile and MAC of the panel."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            device_id = user_input[CONF_DEVICE_ID].strip()
+            await self.async_set_unique_id(device_id, raise_on_progress=False)
+            self._abort_if_unique_id_mismatch()
+            await _async_release_link(entry)
+            data = await self._async_check(
+                {
+                    **user_input,
+                    CONF_DEVICE_ID: device_id,
+                    CONF_LOCAL_KEY: user_input.get(CONF_LOCAL_KEY) or entry.data[CONF_LOCAL_KEY],
+                },
+                self._versions(device_id, user_input[CONF_VERSION]),
+                errors,
+            )
+            if data is not None:
+                self._forget_old_mac(entry, data.get(CONF_MAC))
+                kept = {k: v for k, v in entry.data.items() if k != CONF_MAC}
+                return self.async_update_reload_and_abort(entry, data=kept | data)
+
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_HOST): str,
+                vol.Required(CONF_DEVICE_ID): str,
+                vol.Optional(CONF_LOCAL_KEY): _PASSWORD,
+                vol.Required(CONF_VERSION): _version_selector(),
+                vol.Required(CONF_DP_PROFILE): _profile_selector(),
+                vol.Optional(CONF_MAC): str,
+            }
+        )
+        shown = user_input if user_input is not None else entry.data
+        return self.async_show_form(
+            step_id="tuya_reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {k: v for k, v in shown.items() if k != CONF_LOCAL_KEY}
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title, **_help_placeholders()},
+        )
+
+    def _forget_old_mac(self, entry: ConfigEntry, mac: str | None) -> None:
+        """Take a MAC the entry no longer has off its device (DHCP matches on it)."""
+        old = entry.data.get(CONF_MAC)
+        if not old or old == mac:
+            return
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, str(entry.unique_id))})
+        if device is not None:
+            registry.async_update_device(
+                device.id, new_connections=device.connections - {(dr.CONNECTION_NETWORK_MAC, old)}
+            )
+
+    # A registered panel renewed its DHCP lease -------------------------------------------------
+
+    async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:
+        """Follow a set-up panel (known by its MAC) to its address; never add one from DHCP."""
+        mac = dr.format_mac(discovery_info.macaddress)  # entries keep MACs in this form
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.data.get(CONF_MAC) == mac:
+                await self.async_set_unique_id(entry.unique_id)
+                self._abort_if_unique_id_configured(updates={CONF_HOST: discovery_info.ip})
+        return self.async_abort(reason="not_registered")
+
+    # Shared ------------------------------------------------------------------------------------
+
+    def _versions(self, device_id: str, chosen: str) -> list[str]:
+        """The versions to try: the chosen one, else the one broadcast, else all."""
+        if chosen != TUYA_VERSION_AUTO:
+            return [chosen]
+        heard = discovered_version(self.hass, device_id)
+        return [heard] if heard in TUYA_VERSIONS else list(TUYA_VERSIONS)
+
+    async def _async_check(
+        self, given: Mapping[str, Any], versions: Sequence[str], errors: dict[str, str]
+    ) -> dict[str, Any] | None:
+        """Check the key and MAC and test the connection.
+
+        ``given`` holds the address, device id, key, data-point profile and optional MAC. The
+        result is the entry's connection data (the version that answered, the MAC
+        normalised, absent when not given), or None with ``errors`` filled in.
+        """
+        local_key: str = given[CONF_LOCAL_KEY]
         if not _valid_key(local_key):
             errors[CONF_LOCAL_KEY] = "invalid_local_key"
+        mac: str | None = None
+        if raw_mac := (given.get(CONF_MAC) or "").strip():
+            if (mac := normalise_mac(raw_mac)) is None:
+                errors[CONF_MAC] = "invalid_mac"
+            elif self._mac_of_another_panel(mac, given[CONF_DEVICE_ID]):
+                errors[CONF_MAC] = "mac_in_use"
+        if errors:
             return None
-        profile = user_input[CONF_DP_PROFILE]
+        host = given[CONF_HOST].strip()
+        device_id = given[CONF_DEVICE_ID]
+        profile = given[CONF_DP_PROFILE]
         error, version = await async_test_tuya(host, device_id, local_key, versions, profile)
         if error is not None:
             errors["base"] = error
             return None
-        return self.async_create_entry(
-            title=_title(device_id),
-            data={
-                CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
-                CONF_HOST: host,
-                CONF_DEVICE_ID: device_id,
-                CONF_LOCAL_KEY: local_key,
-                CONF_VERSION: version,
-                CONF_DP_PROFILE: profile,
-            },
+        data = {
+            CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
+            CONF_HOST: host,
+            CONF_DEVICE_ID: device_id,
+            CONF_LOCAL_KEY: local_key,
+            CONF_VERSION: version,
+            CONF_DP_PROFILE: profile,
+        }
+        if mac is not None:
+            data[CONF_MAC] = mac
+        return data
+
+    def _mac_of_another_panel(self, mac: str, device_id: str) -> bool:
+        return any(
+            entry.data.get(CONF_MAC) == mac and entry.unique_id != device_id
+            for entry in self._async_current_entries(include_ignore=False)
         )
+
+
+async def _async_release_link(entry: ConfigEntry) -> None:
+    """Close the loaded entry's own link first: many panels take one connection at a time."""
+    if entry.state is ConfigEntryState.LOADED:
+        await entry.runtime_data.panel.disconnect()
 
 
 def _help_placeholders() -> dict[str, str]:

@@ -14,6 +14,7 @@ from .const import (
     CONF_DP_PROFILE,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
+    CONF_PROFILE,
     CONF_VERSION,
     DOMAIN,
     PANEL_TYPE_BLOCKBLUELIGHT,
@@ -23,6 +24,7 @@ from .const import (
 from .panels.base import Panel
 from .panels.blockbluelight import BlockBlueLightPanel
 from .panels.tuya import DEFAULT_PORT as TUYA_DEFAULT_PORT, TuyaPanel
+from .therapy import IrradianceProfile, blockbluelight_profile
 from .wrapped import EntityPanel
 
 # The TCP port of Tuya devices (always 6668 on real ones; tests point it at an emulator).
@@ -55,6 +57,17 @@ def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
         translation_key="unknown_panel_type",
         translation_placeholders={"panel_type": str(panel_type)},
     )
+
+
+def entry_profile(entry: ConfigEntry) -> IrradianceProfile:
+    """The entry's irradiance profile, as chosen or measured in the flow.
+
+    BlockBlueLight entries have none (the panel's own default profile), nor have Tuya entries
+    created before the flow asked for one: they keep that default too.
+    """
+    if CONF_PROFILE in entry.data:
+        return IrradianceProfile.from_dict(entry.data[CONF_PROFILE])
+    return blockbluelight_profile()
 
 
 def _create_entity_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
