@@ -12,13 +12,15 @@ from homeassistant.components.bluetooth import (
     BluetoothServiceInfoBleak,
     async_discovered_service_info,
 )
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_ADDRESS
+from homeassistant.core import callback
 import voluptuous as vol
 
 from .const import CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_BLOCKBLUELIGHT, PANEL_TYPE_TUYA
 from .flow_entity import EntityFlowMixin
 from .flow_tuya import TuyaFlowMixin
+from .options_flow import RedLightTherapyOptionsFlow
 from .panels.blockbluelight import LOCAL_NAME_PREFIX
 
 # The kinds of panel the user step offers, in order; each names a step of the flow.
@@ -41,6 +43,12 @@ class RedLightTherapyConfigFlow(EntityFlowMixin, TuyaFlowMixin, ConfigFlow, doma
     def __init__(self) -> None:
         self._discovery: BluetoothServiceInfoBleak | None = None
         self._discovered: dict[str, BluetoothServiceInfoBleak] = {}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Every panel's options: the user's own protocols (``options_flow.py``)."""
+        return RedLightTherapyOptionsFlow()
 
     async def async_step_bluetooth(
         self, discovery_info: BluetoothServiceInfoBleak

@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.select import SelectEntity
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import PERCENTAGE
+from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .entity import RedLightTherapyEntity
+from .options_flow import saved_protocols
 from .protocol_manager import Run
-from .therapy import PRESET_PROTOCOLS
+from .therapy import PRESET_PROTOCOLS, Protocol
 
 if TYPE_CHECKING:
     from . import RedLightTherapyData
@@ -34,9 +37,22 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
     def __init__(self, data: RedLightTherapyData) -> None:
         super().__init__(data, "protocol")
 
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        entry = self.coordinator.config_entry
+
+        async def _options_changed(_hass: HomeAssistant, _entry: ConfigEntry) -> None:
+            self.async_write_ha_state()  # the saved protocols are the options
+
+        self.async_on_remove(entry.add_update_listener(_options_changed))
+
+    def _choices(self) -> dict[str, Protocol]:
+        """Presets, then the user's saved protocols (options flow)."""
+        return {**PRESET_PROTOCOLS, **saved_protocols(self.coordinator.config_entry)}
+
     @property
     def options(self) -> list[str]:
-        keys = [NO_PROTOCOL, *PRESET_PROTOCOLS]
+        keys = [NO_PROTOCOL, *self._choices()]
         for run in self._data.protocols.unfinished:
             if run.plan.protocol.key not in keys:
                 keys.append(run.plan.protocol.key)
@@ -55,7 +71,7 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
             return
         if any(run.plan.protocol.key == option for run in protocols.unfinished):
             return
-        await protocols.async_start(PRESET_PROTOCOLS[option])
+        await protocols.async_start(self._choices()[option])
 
 
 class _RunSensor(RedLightTherapyEntity, SensorEntity):

@@ -8,7 +8,7 @@ the limits of the run's area like a preset, and never on the eyes.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import WEEKDAYS
@@ -21,10 +21,10 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.util import slugify
 import voluptuous as vol
 
 from .const import DOMAIN
+from .options_flow import build_custom, saved_protocols
 from .protocol_manager import Run, session_data
 from .services import _TARGET, _entries, _key
 from .session_manager import therapy_error
@@ -35,7 +35,6 @@ from .therapy import (
     MissedPolicy,
     Protocol,
     TherapyError,
-    default_limits,
     validate_area,
 )
 
@@ -57,7 +56,6 @@ ATTR_MISSED_POLICY = "missed_policy"
 ATTR_DATE = "date"
 
 CUSTOM_FIELDS = (ATTR_NAME, ATTR_DOSE, ATTR_PER_WEEK, ATTR_WEEKS, ATTR_AREA)
-CUSTOM_SOURCE = "Defined by the user; not a published protocol."
 
 START_PROTOCOL_SCHEMA = _TARGET.extend(
     {
@@ -81,8 +79,14 @@ RUN_SCHEMA = _TARGET.extend({vol.Optional(ATTR_AREA): cv.string})
 SKIP_SCHEMA = RUN_SCHEMA.extend({vol.Optional(ATTR_DATE): cv.date})
 
 
-def protocol_from_call(data: dict[str, Any]) -> Protocol:
-    """The protocol a ``start_protocol`` call asks for (validated field by field)."""
+def protocol_from_call(
+    data: dict[str, Any], saved: Mapping[str, Protocol] | None = None
+) -> Protocol:
+    """The protocol a ``start_protocol`` call asks for (validated field by field).
+
+    ``protocol`` names a preset or one of ``saved`` (the panel's own, from its options).
+    """
+    choices = {**PRESET_PROTOCOLS, **(saved or {})}
     changes: dict[str, Any] = {}
     if ATTR_NAME in data:
         changes["name"] = data[ATTR_NAME]
@@ -101,16 +105,13 @@ def protocol_from_call(data: dict[str, Any]) -> Protocol:
             changes["area"] = validate_area(data[ATTR_AREA]).value
         key = data.get(ATTR_PROTOCOL)
         if key is not None:
-            if key not in PRESET_PROTOCOLS:
+            if key not in choices:
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key="unknown_protocol",
-                    translation_placeholders={
-                        "protocol": key,
-                        "protocols": ", ".join(PRESET_PROTOCOLS),
-                    },
+                    translation_placeholders={"protocol": key, "protocols": ", ".join(choices)},
                 )
-            preset = PRESET_PROTOCOLS[key]
+            preset = choices[key]
             changed = sorted(set(changes) - {"area"})
             if changed:
                 # A changed preset is no longer the published protocol: say so.
@@ -127,15 +128,7 @@ def protocol_from_call(data: dict[str, Any]) -> Protocol:
                 translation_key="custom_protocol_fields",
                 translation_placeholders={"fields": ", ".join(missing)},
             )
-        changes.setdefault("band", DoseBand.BOTH)
-        changes.setdefault("min_spacing_hours", default_limits(changes["area"]).min_hours_between)
-        return Protocol(
-            key=f"custom_{slugify(data[ATTR_NAME])}",
-            indication=data[ATTR_NAME],
-            evidence=EvidenceGrade.EXPERIMENTAL,
-            source=CUSTOM_SOURCE,
-            **changes,
-        )
+        return build_custom({ATTR_BAND: DoseBand.BOTH.value} | data)
     except TherapyError as err:
         raise therapy_error(err) from err
 
@@ -159,11 +152,17 @@ Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 
 
 async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    protocol = protocol_from_call(dict(call.data))
     area = call.data.get(ATTR_AREA)
     weekdays = call.data.get(ATTR_WEEKDAYS)
+    entries = await _entries(hass, call)
+    # Every panel's protocol first: a bad call changes nothing on any panel.
+    protocols = {
+        entry.entry_id: protocol_from_call(dict(call.data), saved_protocols(entry))
+        for entry in entries
+    }
     result: dict[str, Any] = {}
-    for entry in await _entries(hass, call):
+    for entry in entries:
+        protocol = protocols[entry.entry_id]
         run = await entry.runtime_data.protocols.async_start(
             protocol,
             area=area,

@@ -1,0 +1,210 @@
+"""Options of a panel: the user's own protocols, defined and removed from the UI.
+
+A custom protocol is validated exactly like a preset (``therapy.validate_protocol`` against its
+area's limits, never the eyes) and marked ``experimental``: it is not a published protocol. The
+saved protocols live in the entry's options under ``protocols`` (key -> ``Protocol.to_dict``),
+and show up in the panel's protocol select and in ``start_protocol``'s ``protocol``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsFlow
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+from homeassistant.util import slugify
+import voluptuous as vol
+
+from .therapy import (
+    Area,
+    DoseBand,
+    EvidenceGrade,
+    Protocol,
+    TherapyError,
+    default_limits,
+    validate_protocol,
+)
+from .therapy.errors import ErrorCode, ProtocolError
+
+OPTION_PROTOCOLS = "protocols"
+CUSTOM_PREFIX = "custom_"
+CUSTOM_SOURCE = "Defined by the user; not a published protocol."
+
+FIELD_NAME = "name"
+FIELD_AREA = "area"
+FIELD_DOSE = "dose"
+FIELD_BAND = "band"
+FIELD_PER_WEEK = "sessions_per_week"
+FIELD_WEEKS = "weeks"
+FIELD_SPACING = "min_spacing_hours"
+FIELD_REMOVE = "protocols"
+
+# Protocol field -> the form field an error about it belongs to.
+_FORM_FIELD = {
+    "name": FIELD_NAME,
+    "key": FIELD_NAME,
+    "indication": FIELD_NAME,
+    "area": FIELD_AREA,
+    "dose_j_cm2": FIELD_DOSE,
+    "sessions_per_week": FIELD_PER_WEEK,
+    "weeks": FIELD_WEEKS,
+    "min_spacing_hours": FIELD_SPACING,
+}
+
+
+def custom_key(name: str) -> str:
+    return f"{CUSTOM_PREFIX}{slugify(name)}"
+
+
+def saved_protocols(entry: ConfigEntry) -> dict[str, Protocol]:
+    """The custom protocols saved in ``entry``'s options, by key (unreadable ones left out)."""
+    saved: Mapping[str, Any] = entry.options.get(OPTION_PROTOCOLS, {})
+    protocols: dict[str, Protocol] = {}
+    for key, data in saved.items():
+        try:
+            protocols[key] = Protocol.from_dict(data)
+        except TherapyError:
+            continue
+    return protocols
+
+
+def build_custom(data: Mapping[str, Any]) -> Protocol:
+    """A custom protocol from the form's fields; raises ``TherapyError`` when it is invalid."""
+    name = str(data[FIELD_NAME]).strip()
+    if not any(char.isalnum() for char in name):
+        raise ProtocolError(
+            ErrorCode.INVALID_PROTOCOL, "the name needs a letter or a digit", field="name"
+        )
+    area = str(data[FIELD_AREA])
+    spacing = data.get(FIELD_SPACING)
+    protocol = Protocol(
+        key=custom_key(name),
+        name=name,
+        indication=name,
+        evidence=EvidenceGrade.EXPERIMENTAL,
+        source=CUSTOM_SOURCE,
+        band=DoseBand(data[FIELD_BAND]),
+        dose_j_cm2=float(data[FIELD_DOSE]),
+        sessions_per_week=int(data[FIELD_PER_WEEK]),
+        weeks=int(data[FIELD_WEEKS]),
+        min_spacing_hours=float(
+            spacing if spacing is not None else default_limits(area).min_hours_between
+        ),
+        area=area,
+    )
+    return validate_protocol(protocol)
+
+
+def _number(low: float, high: float, step: float, unit: str | None = None) -> NumberSelector:
+    config = NumberSelectorConfig(min=low, max=high, step=step, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+def _add_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    def default(field: str, fallback: Any = vol.UNDEFINED) -> Any:
+        return defaults.get(field, fallback)
+
+    spacing = {} if default(FIELD_SPACING) is vol.UNDEFINED else {"default": default(FIELD_SPACING)}
+    return vol.Schema(
+        {
+            vol.Required(FIELD_NAME, default=default(FIELD_NAME)): TextSelector(),
+            vol.Required(FIELD_AREA, default=default(FIELD_AREA, Area.FACE.value)): SelectSelector(
+                SelectSelectorConfig(
+                    options=[area.value for area in Area],
+                    mode=SelectSelectorMode.DROPDOWN,
+                    translation_key="area",
+                )
+            ),
+            vol.Required(FIELD_DOSE, default=default(FIELD_DOSE)): _number(0.1, 100, 0.1, "J/cm²"),
+            vol.Required(FIELD_BAND, default=default(FIELD_BAND, DoseBand.BOTH.value)): (
+                SelectSelector(
+                    SelectSelectorConfig(
+                        options=[band.value for band in DoseBand], translation_key="band"
+                    )
+                )
+            ),
+            vol.Required(FIELD_PER_WEEK, default=default(FIELD_PER_WEEK, 3)): _number(1, 7, 1),
+            vol.Required(FIELD_WEEKS, default=default(FIELD_WEEKS, 8)): _number(1, 104, 1),
+            vol.Optional(FIELD_SPACING, **spacing): _number(0, 168, 1, "h"),
+        }
+    )
+
+
+class RedLightTherapyOptionsFlow(OptionsFlow):
+    """Add or remove the user's own protocols."""
+
+    @property
+    def _saved(self) -> dict[str, Any]:
+        return dict(self.config_entry.options.get(OPTION_PROTOCOLS, {}))
+
+    def _save(self, protocols: dict[str, Any]) -> ConfigFlowResult:
+        return self.async_create_entry(
+            data={**self.config_entry.options, OPTION_PROTOCOLS: protocols}
+        )
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        menu = ["add_protocol"]
+        if self._saved:
+            menu.append("remove_protocol")
+        return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_add_protocol(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Define a protocol; checked against its area's limits like a preset."""
+        errors: dict[str, str] = {}
+        placeholders = {"problem": ""}
+        if user_input is not None:
+            try:
+                protocol = build_custom(user_input)
+            except TherapyError as err:
+                field = _FORM_FIELD.get(err.placeholders.get("field", ""), FIELD_AREA)
+                errors[field] = err.code.value
+                placeholders["problem"] = str(err)
+            else:
+                if protocol.key in self._saved:
+                    errors[FIELD_NAME] = "name_exists"
+                else:
+                    return self._save(self._saved | {protocol.key: protocol.to_dict()})
+        return self.async_show_form(
+            step_id="add_protocol",
+            data_schema=_add_schema(user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_remove_protocol(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Remove saved protocols (a run already started keeps its own copy)."""
+        saved = self._saved
+        if user_input is not None:
+            return self._save({k: v for k, v in saved.items() if k not in user_input[FIELD_REMOVE]})
+        options = [
+            SelectOptionDict(value=key, label=str(data.get("name", key)))
+            for key, data in saved.items()
+        ]
+        return self.async_show_form(
+            step_id="remove_protocol",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(FIELD_REMOVE): SelectSelector(
+                        SelectSelectorConfig(
+                            options=options, multiple=True, mode=SelectSelectorMode.LIST
+                        )
+                    )
+                }
+            ),
+        )
