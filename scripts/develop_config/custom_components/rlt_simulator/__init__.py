@@ -1,12 +1,24 @@
-"""Development only: simulated BlockBlueLight panels behind a simulated Bluetooth proxy.
+"""Development only: simulated BlockBlueLight panels behind a simulated Bluetooth proxy, and
+simulated Tuya Wi-Fi panels on loopback.
 
 ``scripts/develop`` loads this next to the Red Light Therapy integration. It registers a
 remote scanner with Home Assistant's Bluetooth stack (the way ESPHome Bluetooth proxies do)
 that advertises the emulated panels and connects to them through a bleak backend over the
 emulator. The integration runs unmodified: real discovery, config flow, bleak-retry-connector
 and Home Assistant's client wrapper. With ``auto_add`` (the default) the discovery flows of the
-simulated panels are confirmed once Home Assistant has started, as if a person had clicked
+simulated BLE panels are confirmed once Home Assistant has started, as if a person had clicked
 "Submit".
+
+``tuya_panels`` run the Tuya emulator in this process (see ``tuya.py``): it serves on a real
+loopback socket and broadcasts its discovery packet, which the integration's own UDP listener
+hears. Their discovery flows are left for a person to finish: typing the local key is the part
+of the Wi-Fi setup worth trying. The emulators stop with Home Assistant.
+
+The integration is config-entry only: Home Assistant sets it up (and so starts its discovery
+listener) only once an entry exists. The simulator sets it up itself, in the background, so the
+Tuya panel is discovered on a first start too. Not as a manifest dependency: that would make the
+simulator wait for the integration's entries, and a stored Bluetooth panel's entry waits (up to
+half a minute) for this simulator's scanner to reach it.
 
 Never ship this: it is not part of the integration and lives only under scripts/.
 """
@@ -15,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
 import time
@@ -37,6 +49,7 @@ import homeassistant.helpers.config_validation as cv
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.setup import async_setup_component
 import voluptuous as vol
 
 from custom_components.red_light_therapy.const import DOMAIN as RLT_DOMAIN
@@ -44,13 +57,22 @@ from custom_components.red_light_therapy.panels.blockbluelight.emulator import (
     DEFAULT_ADDRESS,
     BlockBlueLightEmulator,
 )
+from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
 from .scanner import SCANNER_NAME, SimulatedScanner
+from .tuya import (
+    CONF_DEVICE_ID,
+    TUYA_PANEL_SCHEMA,
+    async_start as async_start_tuya,
+    build_emulator as build_tuya_emulator,
+    tuya_status,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 DOMAIN: Final = "rlt_simulator"
 CONF_PANELS: Final = "panels"
+CONF_TUYA_PANELS: Final = "tuya_panels"
 CONF_LATENCY_MS: Final = "latency_ms"
 CONF_AUTO_ADD: Final = "auto_add"
 CONF_ADVERTISE_INTERVAL: Final = "advertise_interval_s"
@@ -72,20 +94,27 @@ _SIMULATOR_SCHEMA = vol.Schema(
         ),
         vol.Optional(CONF_ADVERTISE_WHILE_CONNECTED, default=True): cv.boolean,
         vol.Optional(CONF_RSSI, default=-60): vol.All(int, vol.Range(min=-100, max=0)),
+        vol.Optional(CONF_TUYA_PANELS, default=[]): vol.All(cv.ensure_list, [TUYA_PANEL_SCHEMA]),
     }
 )
 CONFIG_SCHEMA = vol.Schema(
     {DOMAIN: vol.All(lambda value: value or {}, _SIMULATOR_SCHEMA)}, extra=vol.ALLOW_EXTRA
 )
-_TARGET_SCHEMA = vol.Schema({vol.Optional(CONF_ADDRESS): vol.All(cv.string, vol.Upper)})
+_TARGET_SCHEMA = vol.Schema(
+    {
+        vol.Exclusive(CONF_ADDRESS, "panel"): vol.All(cv.string, vol.Upper),
+        vol.Exclusive(CONF_DEVICE_ID, "panel"): cv.string,
+    }
+)
 
 
 @dataclass(slots=True)
 class Simulator:
-    """The simulated proxy and the panels it reaches."""
+    """The simulated proxy and the panels it reaches, and the simulated Tuya panels."""
 
     scanner: SimulatedScanner
     advertise_while_connected: bool
+    tuya_panels: list[TuyaEmulator] = field(default_factory=list)
 
     @property
     def panels(self) -> list[BlockBlueLightEmulator]:
@@ -98,12 +127,23 @@ class Simulator:
                 self.scanner.advertise(panel)
 
     def targets(self, call: ServiceCall) -> list[BlockBlueLightEmulator]:
+        """The BLE panels a service call names (all when it names no panel)."""
         address: str | None = call.data.get(CONF_ADDRESS)
         if address is None:
-            return self.panels
+            return [] if CONF_DEVICE_ID in call.data else self.panels
         if (panel := self.scanner.find_panel(address)) is None:
             raise ServiceValidationError(f"No simulated panel has the address {address}")
         return [panel]
+
+    def tuya_targets(self, call: ServiceCall) -> list[TuyaEmulator]:
+        """The Tuya panels a service call names (all when it names no panel)."""
+        device_id: str | None = call.data.get(CONF_DEVICE_ID)
+        if device_id is None:
+            return [] if CONF_ADDRESS in call.data else list(self.tuya_panels)
+        found = [panel for panel in self.tuya_panels if panel.device_id == device_id]
+        if not found:
+            raise ServiceValidationError(f"No simulated Tuya panel has the device id {device_id}")
+        return found
 
 
 def panel_status(panel: BlockBlueLightEmulator) -> dict[str, Any]:
@@ -165,6 +205,16 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop)
 
+    async def _stop_tuya(_event: Event) -> None:
+        for tuya_panel in simulator.tuya_panels:
+            await tuya_panel.stop()
+
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop_tuya)
+    for tuya_conf in conf[CONF_TUYA_PANELS]:
+        tuya_panel = build_tuya_emulator(tuya_conf, latency_s)
+        if await async_start_tuya(tuya_panel):
+            simulator.tuya_panels.append(tuya_panel)
+
     if conf[CONF_AUTO_ADD]:
         addresses = {panel.address for panel in panels}
 
@@ -177,6 +227,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
         async_at_started(hass, _started)
 
     _register_services(hass, simulator)
+    hass.async_create_background_task(
+        async_setup_component(hass, RLT_DOMAIN, config), "rlt_simulator sets up red_light_therapy"
+    )
     return True
 
 
@@ -219,15 +272,22 @@ async def _async_confirm_discoveries(hass: HomeAssistant, addresses: set[str]) -
 
 def _register_services(hass: HomeAssistant, simulator: Simulator) -> None:
     async def _status(call: ServiceCall) -> ServiceResponse:
-        return {"panels": [panel_status(panel) for panel in simulator.targets(call)]}
+        return {
+            "panels": [panel_status(panel) for panel in simulator.targets(call)],
+            "tuya_panels": [tuya_status(panel) for panel in simulator.tuya_targets(call)],
+        }
 
     async def _press_button(call: ServiceCall) -> None:
         for panel in simulator.targets(call):
             panel.press_button()
+        for tuya_panel in simulator.tuya_targets(call):
+            tuya_panel.press_button()
 
     async def _drop_connection(call: ServiceCall) -> None:
         for panel in simulator.targets(call):
             panel.drop_connection()
+        for tuya_panel in simulator.tuya_targets(call):
+            tuya_panel.drop_connections()
 
     hass.services.async_register(
         DOMAIN, "status", _status, _TARGET_SCHEMA, supports_response=SupportsResponse.ONLY
