@@ -21,7 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.red_light_therapy.const import DOMAIN
-from custom_components.red_light_therapy.therapy import PlanStatus, SessionStatus
+from custom_components.red_light_therapy.therapy import PRESET_PROTOCOLS, PlanStatus, SessionStatus
 
 from .common import inject_advertisement, service_info
 
@@ -398,3 +398,31 @@ async def test_calendar_shows_planned_done_and_missed(
         ("Knee course (planned)", berlin(date(2025, 3, 13)).isoformat()),
     ]
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_a_changed_preset_is_no_longer_the_published_protocol(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """A preset with fields changed runs with the changes, under its own key, marked
+    experimental, its source saying what the user changed; the area alone is no change."""
+    await _call(
+        hass,
+        "start_protocol",
+        protocol="skin_rejuvenation",
+        band="red",
+        min_spacing_hours=48,
+        weeks=10,
+    )
+    await _call(hass, "start_protocol", protocol="hair_growth", area="scalp")
+    runs = {
+        run.plan.area: run.plan.protocol
+        for run in dimmed_integration.runtime_data.protocols.unfinished
+    }
+
+    changed = runs["face"]
+    assert changed.key == "skin_rejuvenation_custom"
+    assert changed.evidence.value == "experimental"
+    assert (changed.band.value, changed.min_spacing_hours, changed.weeks) == ("red", 48, 10)
+    assert changed.dose_j_cm2 == PRESET_PROTOCOLS["skin_rejuvenation"].dose_j_cm2
+    assert changed.source.endswith("Changed by the user: band, min_spacing_hours, weeks.")
+    assert runs["scalp"] == PRESET_PROTOCOLS["hair_growth"]
