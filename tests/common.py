@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 import inspect
 import time
 
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.bluetooth import (
     BluetoothServiceInfoBleak,
     async_get_advertisement_callback,
 )
 from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
 
 ADDRESS = "3C:AB:72:5E:F5:22"
 NAME = "BLOCK3CAB725EF522"
@@ -53,3 +58,27 @@ def service_info(
 def inject_advertisement(hass: HomeAssistant, info: BluetoothServiceInfoBleak) -> None:
     """Feed an advertisement through Home Assistant's public Bluetooth API."""
     async_get_advertisement_callback(hass)(info)
+
+
+async def settle(hass: HomeAssistant) -> None:
+    """Let everything started so far finish, background tasks included."""
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def move_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, at: datetime) -> None:
+    """Move the frozen clock to ``at``, fire what is due, and let it finish."""
+    freezer.move_to(at)
+    async_fire_time_changed(hass)
+    await settle(hass)
+
+
+async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
+    """Move the frozen clock on by ``delta``, fire what is due, and let it finish."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await settle(hass)
+
+
+def power_commands(emulator: BlockBlueLightEmulator) -> int:
+    """Power frames (on or off) the emulated panel received."""
+    return sum(frame.command == codec.CMD_POWER for frame in emulator.commands)

@@ -24,6 +24,8 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.red_light_therapy.const import DOMAIN
 
+from .common import move_to
+
 BLUEPRINTS = pathlib.Path(__file__).parent.parent / "blueprints"
 BERLIN = ZoneInfo("Europe/Berlin")
 LIGHT = "light.blockbluelight_f522"
@@ -75,12 +77,6 @@ async def _automation(hass: HomeAssistant, path: str, inputs: dict[str, Any]) ->
         },
     )
     await hass.async_block_till_done()
-
-
-async def _move_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, at: datetime) -> None:
-    freezer.move_to(at)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def _tick_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, at: datetime) -> None:
@@ -221,10 +217,10 @@ async def test_auto_start_only_when_the_condition_holds(
     )
     sessions = dimmed_integration.runtime_data.sessions
     await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
-    await _move_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    await move_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
     assert sessions.session is None  # nobody in the room
     hass.states.async_set("binary_sensor.room_occupied", "on")
-    await _move_to(hass, freezer, datetime(2025, 3, 6, 7, 30, tzinfo=BERLIN))
+    await move_to(hass, freezer, datetime(2025, 3, 6, 7, 30, tzinfo=BERLIN))
     assert sessions.session is not None
     assert sessions.session.area == "knee"
     await sessions.async_stop()
@@ -252,7 +248,7 @@ async def test_weekly_report(
     )
     await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
     # Monday 7:30 missed, Thursday done (logged), then Sunday evening.
-    await _move_to(hass, freezer, datetime(2025, 3, 6, 9, 0, tzinfo=BERLIN))
+    await move_to(hass, freezer, datetime(2025, 3, 6, 9, 0, tzinfo=BERLIN))
     await hass.services.async_call(
         DOMAIN,
         "log_session",
@@ -264,9 +260,9 @@ async def test_weekly_report(
         },
         blocking=True,
     )
-    await _move_to(hass, freezer, datetime(2025, 3, 8, 19, 0, tzinfo=BERLIN))  # Saturday
+    await move_to(hass, freezer, datetime(2025, 3, 8, 19, 0, tzinfo=BERLIN))  # Saturday
     assert notified == []
-    await _move_to(hass, freezer, datetime(2025, 3, 9, 19, 0, tzinfo=BERLIN))
+    await move_to(hass, freezer, datetime(2025, 3, 9, 19, 0, tzinfo=BERLIN))
     assert len(notified) == 1
     message = " ".join(notified[0].data["message"].split())
     assert message.startswith("Knee course: 1 of 24 sessions done (4 %), 1 missed,")

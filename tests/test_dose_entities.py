@@ -27,11 +27,13 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.store import STORAGE_KEY
+
+from .common import advance, move_to
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -82,16 +84,6 @@ async def _select(hass: HomeAssistant, option: str) -> None:
     await _set(hass, SELECT_DOMAIN, SERVICE_SELECT_OPTION, AREA, **{ATTR_OPTION: option})
 
 
-async def _move_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, at: datetime) -> None:
-    freezer.move_to(at)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
-    await _move_to(hass, freezer, dt_util.utcnow() + delta)
-
-
 async def _run(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry, **data: Any
 ) -> None:
@@ -100,7 +92,7 @@ async def _run(
     session = entry.runtime_data.sessions.session
     assert session is not None
     assert session.ends_at is not None
-    await _move_to(hass, freezer, session.ends_at)
+    await move_to(hass, freezer, session.ends_at)
     assert entry.runtime_data.sessions.session is None
 
 
@@ -152,10 +144,10 @@ async def test_doses_are_written_when_a_session_is_recorded(
 
     session = init_integration.runtime_data.sessions.session
     assert session is not None
-    await _advance(hass, freezer, timedelta(seconds=100))
+    await advance(hass, freezer, timedelta(seconds=100))
     assert _value(hass, DOSE) == 0  # time passing writes nothing
     assert session.ends_at is not None
-    await _move_to(hass, freezer, session.ends_at)
+    await move_to(hass, freezer, session.ends_at)
 
     assert _value(hass, DOSE) == pytest.approx(10.0, abs=0.001)
     assert _value(hass, TODAY) == pytest.approx(10.0, abs=0.001)
@@ -185,9 +177,9 @@ async def test_dose_today_drops_to_zero_at_local_midnight(
     writes = Writes(hass, TODAY, WEEK)
     thursday = datetime(2025, 6, 5, tzinfo=PACIFIC)
 
-    await _move_to(hass, freezer, thursday - timedelta(seconds=1))
+    await move_to(hass, freezer, thursday - timedelta(seconds=1))
     assert writes.states == {TODAY: [], WEEK: []}
-    await _move_to(hass, freezer, thursday)
+    await move_to(hass, freezer, thursday)
 
     # One write at midnight: the day starts at zero; the week goes on, its state unchanged.
     assert [float(s) for s in writes.states[TODAY]] == [0.0]
@@ -203,12 +195,12 @@ async def test_dose_this_week_drops_to_zero_on_monday(
     init_integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    await _move_to(hass, freezer, datetime(2025, 6, 8, 21, 0, tzinfo=PACIFIC))  # Sunday
+    await move_to(hass, freezer, datetime(2025, 6, 8, 21, 0, tzinfo=PACIFIC))  # Sunday
     await _run(hass, freezer, init_integration, dose=10)
     assert _value(hass, WEEK) == pytest.approx(10.0, abs=0.001)
     monday = datetime(2025, 6, 9, tzinfo=PACIFIC)
 
-    await _move_to(hass, freezer, monday)
+    await move_to(hass, freezer, monday)
 
     assert _value(hass, WEEK) == 0
     assert _value(hass, TODAY) == 0
@@ -343,9 +335,9 @@ async def test_lockout_after_a_session_until_the_spacing_ends(
     assert state.attributes["area"] == "whole_body"
 
     writes = Writes(hass, LOCKOUT)
-    await _move_to(hass, freezer, until - timedelta(seconds=1))
+    await move_to(hass, freezer, until - timedelta(seconds=1))
     assert writes.states[LOCKOUT] == []
-    await _move_to(hass, freezer, until)
+    await move_to(hass, freezer, until)
 
     assert writes.states[LOCKOUT] == [STATE_OFF]
     assert hass.states.get(LOCKOUT).attributes["until"] is None
@@ -408,7 +400,7 @@ async def test_event_entity_reports_every_session_event(
     session = dimmed_integration.runtime_data.sessions.session
     assert session is not None
     assert session.ends_at is not None
-    await _move_to(hass, freezer, session.ends_at)
+    await move_to(hass, freezer, session.ends_at)
     state = hass.states.get(EVENT)
     assert state.attributes["event_type"] == "session_completed"
     assert state.attributes["origin"] == "planned"
@@ -425,7 +417,7 @@ async def test_event_entity_reports_every_session_event(
     assert state.attributes["next_allowed_at"] is not None
 
     await _call(hass, "start_session", minutes=5, override_spacing=True)
-    await _advance(hass, freezer, timedelta(minutes=1))
+    await advance(hass, freezer, timedelta(minutes=1))
     await _stop(hass)
     state = hass.states.get(EVENT)
     assert state.attributes["event_type"] == "session_stopped"

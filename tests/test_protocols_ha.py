@@ -18,12 +18,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.therapy import PRESET_PROTOCOLS, PlanStatus, SessionStatus
 
-from .common import inject_advertisement, service_info
+from .common import inject_advertisement, move_to, service_info
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LIGHT = "light.blockbluelight_f522"
@@ -69,12 +69,6 @@ def events(dimmed_integration: MockConfigEntry) -> Generator[list[tuple[str, dic
     remove()
 
 
-async def _move_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, at: datetime) -> None:
-    freezer.move_to(at)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
     return await hass.services.async_call(
         DOMAIN,
@@ -100,7 +94,7 @@ async def _do_session(
     assert started[1]["area"] == "knee"
     assert started[1]["expected_dose_j_cm2"] == pytest.approx(3.0, abs=0.01)
     count = len(fired)
-    await _move_to(hass, freezer, dt_util.utcnow() + timedelta(minutes=5))
+    await move_to(hass, freezer, dt_util.utcnow() + timedelta(minutes=5))
     assert "session_completed" in _kinds(fired[count:])
 
 
@@ -132,13 +126,13 @@ async def test_twelve_weeks_missed_caught_up_dst_restart_finished(
             day += timedelta(days=1)
             continue
         fired_before = len(events)
-        await _move_to(hass, freezer, berlin(day))
+        await move_to(hass, freezer, berlin(day))
         due = [d for k, d in events[fired_before:] if k == "session_due"]
         assert len(due) == 1, (day, events[fired_before:])
         assert due[0]["date"] == day.isoformat()
         assert due[0]["catch_up"] is (day == catch_up_day)
         if day == missed_day:
-            await _move_to(hass, freezer, berlin(day + timedelta(days=1), time(0, 0)))
+            await move_to(hass, freezer, berlin(day + timedelta(days=1), time(0, 0)))
             missed = [d for k, d in events[fired_before:] if k == "session_missed"]
             assert missed == [missed[0]]
             assert missed[0]["date"] == missed_day.isoformat()
@@ -198,9 +192,9 @@ async def test_missed_with_skip_policy_adherence_and_streak(
     events: list[tuple[str, dict[str, Any]]],
 ) -> None:
     await _call(hass, "start_protocol", **(KNEE_COURSE | {"missed_policy": "skip"}))
-    await _move_to(hass, freezer, berlin(date(2025, 3, 3)))
+    await move_to(hass, freezer, berlin(date(2025, 3, 3)))
     await _do_session(hass, freezer, events)
-    await _move_to(hass, freezer, berlin(date(2025, 3, 7), time(0, 0)))  # Thursday missed
+    await move_to(hass, freezer, berlin(date(2025, 3, 7), time(0, 0)))  # Thursday missed
     missed = [d for k, d in events if k == "session_missed"]
     assert [m["date"] for m in missed] == ["2025-03-06"]
     assert "catch_up_on" not in missed[0]
@@ -209,7 +203,7 @@ async def test_missed_with_skip_policy_adherence_and_streak(
     assert dt_util.parse_datetime(hass.states.get(NEXT).state) == berlin(date(2025, 3, 10))
     # The event entity shows the last event.
     assert hass.states.get(EVENT).attributes["event_type"] == "session_missed"
-    await _move_to(hass, freezer, berlin(date(2025, 3, 10)))
+    await move_to(hass, freezer, berlin(date(2025, 3, 10)))
     await _do_session(hass, freezer, events)
     assert hass.states.get(STREAK).state == "1"
     assert float(hass.states.get(PROGRESS).state) == pytest.approx(100 * 2 / 24, abs=0.1)
@@ -233,7 +227,7 @@ async def test_pause_resume_skip_stop_and_answers(
         await _call(hass, "pause_protocol")
     assert err.value.translation_key == "therapy_invalid_transition"
 
-    await _move_to(hass, freezer, berlin(date(2025, 3, 12)))
+    await move_to(hass, freezer, berlin(date(2025, 3, 12)))
     answer = await _call(hass, "resume_protocol", area="face")
     assert answer[LIGHT]["status"] == "active"
     # The sessions of the pause moved to the end; the next one is Friday 14 March.
@@ -302,7 +296,7 @@ async def test_select_starts_and_stops_a_run_with_defaults(
     dimmed_integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    await _move_to(hass, freezer, berlin(date(2025, 3, 5), time(18, 7)))  # a Wednesday
+    await move_to(hass, freezer, berlin(date(2025, 3, 5), time(18, 7)))  # a Wednesday
     state = hass.states.get(SELECT)
     assert state.state == "none"
     assert "hair_growth" in state.attributes["options"]
@@ -350,7 +344,7 @@ async def test_session_uses_the_run_unless_told_otherwise(
     assert session.planned_seconds == pytest.approx(120)
     await sessions.async_stop()
     # Area given that has no run: the panel's defaults.
-    await _move_to(hass, freezer, dt_util.utcnow() + timedelta(days=1))
+    await move_to(hass, freezer, dt_util.utcnow() + timedelta(days=1))
     await hass.services.async_call(
         DOMAIN,
         "start_session",
@@ -372,10 +366,10 @@ async def test_calendar_shows_planned_done_and_missed(
     await _call(hass, "start_protocol", **(KNEE_COURSE | {"missed_policy": "skip"}))
     state = hass.states.get(CALENDAR)
     assert state.attributes["message"] == "Knee course (planned)"
-    await _move_to(hass, freezer, berlin(date(2025, 3, 3)))
+    await move_to(hass, freezer, berlin(date(2025, 3, 3)))
     assert hass.states.get(CALENDAR).state == "on"  # the due session is happening now
     await _do_session(hass, freezer, events)
-    await _move_to(hass, freezer, berlin(date(2025, 3, 7), time(0, 0)))
+    await move_to(hass, freezer, berlin(date(2025, 3, 7), time(0, 0)))
     answer = await hass.services.async_call(
         CALENDAR_DOMAIN,
         "get_events",

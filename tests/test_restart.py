@@ -7,7 +7,7 @@ up again. Stored sessions are also written directly to test the states a crash c
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -16,7 +16,7 @@ from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.const import DOMAIN
@@ -30,23 +30,13 @@ from custom_components.red_light_therapy.therapy import (
     default_limits,
 )
 
-from .common import inject_advertisement, service_info
+from .common import advance, inject_advertisement, move_to, service_info
 
 LIGHT = "light.blockbluelight_f522"
 TIMER = "sensor.blockbluelight_f522_session_timer"
 END = "sensor.blockbluelight_f522_session_end"
 TEN_MINUTES = 600.0
 IRRADIANCE = BandIrradiance(8.0, 4.0)  # 12 mW/cm²: 7.2 J/cm² in ten minutes
-
-
-async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-async def _move_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, at: datetime) -> None:
-    await _advance(hass, freezer, at - dt_util.utcnow())
 
 
 async def _start(hass: HomeAssistant, minutes: float) -> None:
@@ -148,12 +138,12 @@ async def test_a_session_that_ended_while_home_assistant_was_down_is_recorded(
     session = dimmed_integration.runtime_data.sessions.session
     assert session is not None
     ends_at = session.ends_at
-    await _advance(hass, freezer, timedelta(minutes=3))
+    await advance(hass, freezer, timedelta(minutes=3))
 
     await _stop_home_assistant(hass, dimmed_integration)
     stored = hass_storage[STORAGE_KEY]["data"]["active"][dimmed_integration.entry_id]
     assert stored["status"] == "running"
-    await _advance(hass, freezer, timedelta(minutes=12))
+    await advance(hass, freezer, timedelta(minutes=12))
     assert not emulator.is_on  # its countdown switched it off at the planned end
     await _start_home_assistant(hass, dimmed_integration)
 
@@ -186,9 +176,9 @@ async def test_a_running_session_is_rearmed_and_recorded_once(
     assert session is not None
     ends_at = session.ends_at
     assert ends_at is not None
-    await _advance(hass, freezer, timedelta(minutes=3))
+    await advance(hass, freezer, timedelta(minutes=3))
     await _stop_home_assistant(hass, dimmed_integration)
-    await _advance(hass, freezer, timedelta(minutes=1))
+    await advance(hass, freezer, timedelta(minutes=1))
     await _start_home_assistant(hass, dimmed_integration)
 
     sessions = dimmed_integration.runtime_data.sessions
@@ -202,7 +192,7 @@ async def test_a_running_session_is_rearmed_and_recorded_once(
     assert hass.states.get(TIMER).state == "active"
     assert dt_util.parse_datetime(hass.states.get(END).state) == ends_at.replace(microsecond=0)
 
-    await _move_to(hass, freezer, ends_at)
+    await move_to(hass, freezer, ends_at)
 
     assert not emulator.is_on
     assert sessions.session is None
@@ -236,11 +226,11 @@ async def test_a_panel_out_of_reach_at_start_up_is_reconciled_when_it_is_back(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert dimmed_integration.state is ConfigEntryState.SETUP_RETRY
 
-    await _advance(hass, freezer, timedelta(minutes=15))
+    await advance(hass, freezer, timedelta(minutes=15))
     assert not emulator.is_on
     emulator.refuse_connections = 0
     inject_advertisement(hass, service_info())  # still (or again) in range
-    await _advance(hass, freezer, timedelta(seconds=30))
+    await advance(hass, freezer, timedelta(seconds=30))
 
     assert dimmed_integration.state is ConfigEntryState.LOADED
     sessions = dimmed_integration.runtime_data.sessions
@@ -300,11 +290,11 @@ async def test_a_session_not_yet_due_is_switched_off_by_home_assistant_at_its_en
     assert sessions.session.status is SessionStatus.RUNNING
     assert config_entry.runtime_data.panel.keep_connected
     assert emulator.timer_remaining_s == 0
-    await _move_to(hass, freezer, ends_at - timedelta(seconds=1))
+    await move_to(hass, freezer, ends_at - timedelta(seconds=1))
     assert emulator.is_on
     assert sessions.session is not None
 
-    await _move_to(hass, freezer, ends_at)
+    await move_to(hass, freezer, ends_at)
 
     assert not emulator.is_on
     assert _last_power(emulator) is False  # switched off by Home Assistant
@@ -427,7 +417,7 @@ async def test_a_paused_session_stays_paused_and_resumes_for_what_is_left(
     assert sessions.session.status is SessionStatus.PAUSED
     assert not emulator.is_on
     assert hass.states.get(TIMER).state == "paused"
-    await _advance(hass, freezer, timedelta(hours=1))
+    await advance(hass, freezer, timedelta(hours=1))
     assert sessions.session is not None
     assert sessions.session.status is SessionStatus.PAUSED
     assert len(sessions.history) == 0
@@ -436,7 +426,7 @@ async def test_a_paused_session_stays_paused_and_resumes_for_what_is_left(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert emulator.is_on
     assert emulator.timer_set_s == 7 * 60  # the panel's own countdown for what is left
-    await _advance(hass, freezer, timedelta(minutes=7))
+    await advance(hass, freezer, timedelta(minutes=7))
 
     assert not emulator.is_on
     record = sessions.last_session

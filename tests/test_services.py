@@ -22,7 +22,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import (
@@ -32,7 +32,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 from custom_components.red_light_therapy.store import STORAGE_KEY
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import ADDRESS
+from .common import ADDRESS, advance
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -83,12 +83,6 @@ async def _call(
     return result
 
 
-async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 async def _to_end(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> None:
@@ -96,7 +90,7 @@ async def _to_end(
     session = entry.runtime_data.sessions.session
     assert session is not None
     assert session.ends_at is not None
-    await _advance(hass, freezer, session.ends_at - dt_util.utcnow())
+    await advance(hass, freezer, session.ends_at - dt_util.utcnow())
 
 
 def _commands(emulator: BlockBlueLightEmulator, command: int) -> list[codec.Frame]:
@@ -190,7 +184,7 @@ async def test_start_by_minutes(
     assert answer[LIGHT]["expected_dose_j_cm2"] == pytest.approx(3.6)
     assert emulator.timer_set_s == 300
 
-    await _advance(hass, freezer, timedelta(minutes=5))
+    await advance(hass, freezer, timedelta(minutes=5))
 
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(300)
@@ -317,7 +311,7 @@ async def test_second_session_within_spacing_is_refused_and_changes_nothing(
     await _call(hass, "start_session", dose=10)
     await _to_end(hass, freezer, init_integration)
     ended = dt_util.utcnow()
-    await _advance(hass, freezer, timedelta(hours=2))
+    await advance(hass, freezer, timedelta(hours=2))
     sessions = init_integration.runtime_data.sessions
     emission = list(emulator.emission_log)
     power = len(_commands(emulator, codec.CMD_POWER))
@@ -355,7 +349,7 @@ async def test_override_spacing_allows_the_second_session(
 ) -> None:
     await _call(hass, "start_session", dose=10)
     await _to_end(hass, freezer, init_integration)
-    await _advance(hass, freezer, timedelta(hours=2))
+    await advance(hass, freezer, timedelta(hours=2))
 
     answer = await _call(hass, "start_session", dose=5, override_spacing=True)
 
@@ -448,13 +442,13 @@ async def test_pause_adds_no_dose_and_resume_rearms_the_remaining_time(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     await _call(hass, "start_session", dose=10)
-    await _advance(hass, freezer, timedelta(seconds=60))
+    await advance(hass, freezer, timedelta(seconds=60))
 
     await _call(hass, "pause_session", response=False)
 
     assert not emulator.is_on
     assert _state(hass, DOSE) == pytest.approx(3.6, abs=0.001)  # 60 s at 60 mW/cm²
-    await _advance(hass, freezer, timedelta(minutes=30))
+    await advance(hass, freezer, timedelta(minutes=30))
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(60, abs=0.01)
 
@@ -485,7 +479,7 @@ async def test_stop_records_the_partial_dose(
     events: list[tuple[str, dict[str, Any]]],
 ) -> None:
     await _call(hass, "start_session", dose=10)
-    await _advance(hass, freezer, timedelta(seconds=60))
+    await advance(hass, freezer, timedelta(seconds=60))
 
     await _call(hass, "stop_session", response=False)
 
@@ -501,7 +495,7 @@ async def test_stop_records_the_partial_dose(
 
     # Nothing is left scheduled: the planned end passes without a command to the panel.
     power = len(_commands(emulator, codec.CMD_POWER))
-    await _advance(hass, freezer, timedelta(minutes=5))
+    await advance(hass, freezer, timedelta(minutes=5))
     assert len(_commands(emulator, codec.CMD_POWER)) == power
 
 
@@ -535,7 +529,7 @@ async def test_extend_by_minutes_rearms_the_countdown(
 ) -> None:
     started = dt_util.utcnow()
     await _call(hass, "start_session", minutes=10)
-    await _advance(hass, freezer, timedelta(minutes=2))
+    await advance(hass, freezer, timedelta(minutes=2))
 
     answer = await _call(hass, "extend_session", minutes=5)
 
@@ -545,7 +539,7 @@ async def test_extend_by_minutes_rearms_the_countdown(
     assert emulator.timer_set_s == 13 * 60
     assert emulator.timer_remaining_s == 13 * 60
 
-    await _advance(hass, freezer, timedelta(minutes=13))
+    await advance(hass, freezer, timedelta(minutes=13))
 
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(15 * 60)
@@ -565,7 +559,7 @@ async def test_extend_by_dose(
 
     assert answer[LIGHT]["added_minutes"] == round(100 / 60, 2)
     assert emulator.timer_set_s == 400
-    await _advance(hass, freezer, timedelta(seconds=400))
+    await advance(hass, freezer, timedelta(seconds=400))
     assert not emulator.is_on
     assert _state(hass, DOSE) == pytest.approx(4.8)
 
@@ -588,7 +582,7 @@ async def test_extend_is_clamped_at_the_session_limit(
     assert events[-1] == ("limit_reached", {"reasons": ["session_minutes"]})
     assert hass.states.get(EVENT).attributes["event_type"] == "limit_reached"
 
-    await _advance(hass, freezer, timedelta(minutes=20))
+    await advance(hass, freezer, timedelta(minutes=20))
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(20 * 60)
 
@@ -622,7 +616,7 @@ async def test_extend_while_paused_keeps_the_panel_off(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     await _call(hass, "start_session", minutes=5)
-    await _advance(hass, freezer, timedelta(minutes=1))
+    await advance(hass, freezer, timedelta(minutes=1))
     await _call(hass, "pause_session", response=False)
 
     answer = await _call(hass, "extend_session", minutes=2)
@@ -631,7 +625,7 @@ async def test_extend_while_paused_keeps_the_panel_off(
     assert not emulator.is_on
     await _call(hass, "resume_session", response=False)
     assert emulator.timer_set_s == 6 * 60
-    await _advance(hass, freezer, timedelta(minutes=6))
+    await advance(hass, freezer, timedelta(minutes=6))
     assert emulator.on_seconds() == pytest.approx(7 * 60)
 
 

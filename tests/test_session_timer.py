@@ -13,31 +13,18 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.panels.blockbluelight import (
     BlockBlueLightEmulator,
-    codec,
 )
 from custom_components.red_light_therapy.therapy import SessionStatus
+
+from .common import advance, power_commands, settle
 
 TIMER = "sensor.blockbluelight_f522_session_timer"
 END = "sensor.blockbluelight_f522_session_end"
 LIGHT = "light.blockbluelight_f522"
-
-
-async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-async def _settle(hass: HomeAssistant) -> None:
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def _power_commands(emulator: BlockBlueLightEmulator) -> int:
-    return sum(frame.command == codec.CMD_POWER for frame in emulator.commands)
 
 
 def _timer(hass: HomeAssistant) -> tuple[str, dict[str, object]]:
@@ -62,7 +49,7 @@ async def test_idle_active_and_completed_at_the_planned_end(
 
     started = dt_util.utcnow()
     await sessions.async_start()
-    await _settle(hass)
+    await settle(hass)
 
     finishes_at = started + timedelta(minutes=10)
     assert _timer(hass) == (
@@ -73,11 +60,11 @@ async def test_idle_active_and_completed_at_the_planned_end(
     assert emulator.timer_remaining_s == 600
 
     # Time passing writes nothing: the remaining time stays as of the last change.
-    await _advance(hass, freezer, timedelta(minutes=9, seconds=59))
+    await advance(hass, freezer, timedelta(minutes=9, seconds=59))
     assert _timer(hass)[1]["remaining"] == "0:10:00"
     assert emulator.is_on
 
-    await _advance(hass, freezer, timedelta(seconds=1))
+    await advance(hass, freezer, timedelta(seconds=1))
 
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(600)
@@ -98,11 +85,11 @@ async def test_pause_resume_rearms_the_panel_countdown_with_the_remaining_time(
 ) -> None:
     sessions = dimmed_integration.runtime_data.sessions
     await sessions.async_start()
-    await _settle(hass)
-    await _advance(hass, freezer, timedelta(minutes=4))
+    await settle(hass)
+    await advance(hass, freezer, timedelta(minutes=4))
 
     await sessions.async_pause()
-    await _settle(hass)
+    await settle(hass)
 
     assert not emulator.is_on
     assert _timer(hass) == ("paused", {"duration": "0:10:00", "remaining": "0:06:00"})
@@ -110,13 +97,13 @@ async def test_pause_resume_rearms_the_panel_countdown_with_the_remaining_time(
     assert hass.states.get(LIGHT).state == STATE_OFF
 
     # A long pause does not eat into the session.
-    await _advance(hass, freezer, timedelta(minutes=30))
+    await advance(hass, freezer, timedelta(minutes=30))
     assert not emulator.is_on
     assert sessions.timer_state == "paused"
 
     resumed = dt_util.utcnow()
     await sessions.async_resume()
-    await _settle(hass)
+    await settle(hass)
 
     assert emulator.is_on
     assert emulator.timer_set_s == 360
@@ -128,7 +115,7 @@ async def test_pause_resume_rearms_the_panel_countdown_with_the_remaining_time(
     )
     assert hass.states.get(LIGHT).state == STATE_ON
 
-    await _advance(hass, freezer, timedelta(minutes=6))
+    await advance(hass, freezer, timedelta(minutes=6))
 
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(600)
@@ -148,14 +135,14 @@ async def test_stop_ends_the_session_early(
 ) -> None:
     sessions = dimmed_integration.runtime_data.sessions
     await sessions.async_start()
-    await _settle(hass)
-    await _advance(hass, freezer, timedelta(minutes=1))
+    await settle(hass)
+    await advance(hass, freezer, timedelta(minutes=1))
     if pause_first:
         await sessions.async_pause()
-        await _advance(hass, freezer, timedelta(minutes=1))
+        await advance(hass, freezer, timedelta(minutes=1))
 
     await sessions.async_stop()
-    await _settle(hass)
+    await settle(hass)
 
     assert not emulator.is_on
     assert _timer(hass) == ("idle", {"duration": "0:10:00"})
@@ -167,9 +154,9 @@ async def test_stop_ends_the_session_early(
     assert emulator.on_seconds() == pytest.approx(60)
 
     # Nothing is left scheduled: the planned end passes without touching the panel.
-    power_commands = _power_commands(emulator)
-    await _advance(hass, freezer, timedelta(minutes=10))
-    assert _power_commands(emulator) == power_commands
+    sent = power_commands(emulator)
+    await advance(hass, freezer, timedelta(minutes=10))
+    assert power_commands(emulator) == sent
 
 
 async def test_panel_countdown_ends_the_session_when_home_assistant_misses_the_end(
@@ -187,9 +174,9 @@ async def test_panel_countdown_ends_the_session_when_home_assistant_misses_the_e
     ):
         started = dt_util.utcnow()
         await sessions.async_start()
-        await _settle(hass)
+        await settle(hass)
 
-    await _advance(hass, freezer, timedelta(minutes=12))
+    await advance(hass, freezer, timedelta(minutes=12))
 
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(600)
@@ -211,14 +198,14 @@ async def test_panel_switching_off_early_closes_the_session_at_its_time(
     """Another app arms a shorter countdown on the panel: the session ends with the panel."""
     data = dimmed_integration.runtime_data
     await data.sessions.async_start()
-    await _settle(hass)
+    await settle(hass)
     started: datetime | None = data.sessions.session.started_at if data.sessions.session else None
     assert started is not None
 
     await data.panel.set_timer(90)
-    await _settle(hass)
+    await settle(hass)
     assert emulator.timer_remaining_s == 90
-    await _advance(hass, freezer, timedelta(seconds=90))
+    await advance(hass, freezer, timedelta(seconds=90))
 
     assert not emulator.is_on
     assert data.sessions.session is None
@@ -231,9 +218,9 @@ async def test_panel_switching_off_early_closes_the_session_at_its_time(
     assert record.ended_at == started + timedelta(seconds=90)
 
     # The integration's own end passes without another command to the panel.
-    power_commands = _power_commands(emulator)
-    await _advance(hass, freezer, timedelta(minutes=10))
-    assert _power_commands(emulator) == power_commands
+    sent = power_commands(emulator)
+    await advance(hass, freezer, timedelta(minutes=10))
+    assert power_commands(emulator) == sent
 
 
 async def test_a_late_end_callback_records_only_what_the_panel_emitted(
@@ -244,10 +231,10 @@ async def test_a_late_end_callback_records_only_what_the_panel_emitted(
 ) -> None:
     sessions = dimmed_integration.runtime_data.sessions
     await sessions.async_start()
-    await _settle(hass)
+    await settle(hass)
 
     # Home Assistant's end callback runs 5 s late; the panel's countdown did not wait.
-    await _advance(hass, freezer, timedelta(minutes=10, seconds=5))
+    await advance(hass, freezer, timedelta(minutes=10, seconds=5))
 
     assert emulator.on_seconds() == pytest.approx(600)
     record = sessions.last_session

@@ -21,14 +21,15 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import (
     BlockBlueLightEmulator,
-    codec,
 )
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
+
+from .common import advance, power_commands, settle
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -54,23 +55,9 @@ def events(init_integration: MockConfigEntry) -> Generator[list[tuple[str, dict[
     remove()
 
 
-async def _settle(hass: HomeAssistant) -> None:
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await _settle(hass)
-
-
-def _power_commands(emulator: BlockBlueLightEmulator) -> int:
-    return sum(frame.command == codec.CMD_POWER for frame in emulator.commands)
-
-
 async def _press(hass: HomeAssistant, emulator: BlockBlueLightEmulator) -> None:
     emulator.press_button()
-    await _settle(hass)
+    await settle(hass)
 
 
 async def test_button_session_is_switched_off_at_the_session_maximum(
@@ -96,9 +83,9 @@ async def test_button_session_is_switched_off_at_the_session_maximum(
     assert events[0][1]["origin"] == "unplanned"
     assert events[0][1]["planned_minutes"] == 20
 
-    await _advance(hass, freezer, timedelta(minutes=20) - timedelta(seconds=1))
+    await advance(hass, freezer, timedelta(minutes=20) - timedelta(seconds=1))
     assert emulator.is_on
-    await _advance(hass, freezer, timedelta(seconds=1))
+    await advance(hass, freezer, timedelta(seconds=1))
 
     assert not emulator.is_on
     assert hass.states.get(LIGHT).state == STATE_OFF
@@ -124,7 +111,7 @@ async def test_button_session_at_full_output_ends_at_the_dose_limit(
 ) -> None:
     """60 mW/cm²: the 20 J/cm² session limit is reached after 333 s, long before 20 min."""
     await _press(hass, emulator)
-    await _advance(hass, freezer, timedelta(seconds=333))
+    await advance(hass, freezer, timedelta(seconds=333))
 
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(333)
@@ -149,9 +136,9 @@ async def test_button_session_follows_the_panel_area(
     )
     await _press(hass, emulator)
 
-    await _advance(hass, freezer, timedelta(minutes=20))
+    await advance(hass, freezer, timedelta(minutes=20))
     assert emulator.is_on
-    await _advance(hass, freezer, timedelta(minutes=10))
+    await advance(hass, freezer, timedelta(minutes=10))
 
     assert not emulator.is_on
     record = dimmed_integration.runtime_data.sessions.last_session
@@ -168,7 +155,7 @@ async def test_button_switched_off_again_records_what_it_emitted(
     events: list[tuple[str, dict[str, Any]]],
 ) -> None:
     await _press(hass, emulator)
-    await _advance(hass, freezer, timedelta(minutes=3))
+    await advance(hass, freezer, timedelta(minutes=3))
     await _press(hass, emulator)
 
     assert not emulator.is_on
@@ -182,9 +169,9 @@ async def test_button_switched_off_again_records_what_it_emitted(
     assert events[-1][0] == "session_stopped"
 
     # Nothing is left scheduled: the 20-minute end passes without a command to the panel.
-    power = _power_commands(emulator)
-    await _advance(hass, freezer, timedelta(minutes=20))
-    assert _power_commands(emulator) == power
+    power = power_commands(emulator)
+    await advance(hass, freezer, timedelta(minutes=20))
+    assert power_commands(emulator) == power
 
 
 async def _session_then_lockout(
@@ -194,9 +181,9 @@ async def _session_then_lockout(
     await hass.services.async_call(
         DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, "minutes": 10}, blocking=True
     )
-    await _advance(hass, freezer, timedelta(minutes=10))
+    await advance(hass, freezer, timedelta(minutes=10))
     assert entry.runtime_data.sessions.session is None
-    await _advance(hass, freezer, timedelta(hours=1))
+    await advance(hass, freezer, timedelta(hours=1))
     assert hass.states.get(LOCKOUT).state == STATE_ON
     until = dt_util.parse_datetime(hass.states.get(LOCKOUT).attributes["until"])
     assert until is not None
@@ -213,13 +200,13 @@ async def test_button_during_a_lockout_is_switched_off_at_once(
     sessions = dimmed_integration.runtime_data.sessions
     await _session_then_lockout(hass, freezer, dimmed_integration)
     before = len(events)
-    power = _power_commands(emulator)
+    power = power_commands(emulator)
 
     await _press(hass, emulator)
 
     # Switched off by the integration straight away: nothing emitted for time to pass.
     assert not emulator.is_on
-    assert _power_commands(emulator) == power + 1
+    assert power_commands(emulator) == power + 1
     assert emulator.on_seconds() == pytest.approx(600)
     assert hass.states.get(LIGHT).state == STATE_OFF
     assert sessions.session is None
@@ -237,9 +224,9 @@ async def test_button_during_a_lockout_is_switched_off_at_once(
     assert [kind for kind, _ in events[before:]] == ["session_refused", "session_stopped"]
 
     # Nothing keeps running: an hour on, the panel is still off and no command was sent.
-    await _advance(hass, freezer, timedelta(hours=1))
+    await advance(hass, freezer, timedelta(hours=1))
     assert not emulator.is_on
-    assert _power_commands(emulator) == power + 1
+    assert power_commands(emulator) == power + 1
 
 
 async def test_refused_button_press_does_not_move_the_lockout(
@@ -251,7 +238,7 @@ async def test_refused_button_press_does_not_move_the_lockout(
     until = await _session_then_lockout(hass, freezer, dimmed_integration)
 
     await _press(hass, emulator)
-    await _advance(hass, freezer, timedelta(minutes=1))
+    await advance(hass, freezer, timedelta(minutes=1))
 
     assert not emulator.is_on
     sessions = dimmed_integration.runtime_data.sessions
