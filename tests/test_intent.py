@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+import pathlib
+import shutil
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.core import HomeAssistant
+from homeassistant.components import conversation
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -21,6 +25,9 @@ from custom_components.red_light_therapy.intent import (
 )
 
 NAME = "BlockBlueLight F522"
+SENTENCES = (
+    pathlib.Path(__file__).parent.parent / "custom_sentences" / "en" / "red_light_therapy.yaml"
+)
 
 
 @pytest.fixture
@@ -30,10 +37,12 @@ async def assist(hass: HomeAssistant, dimmed_integration: MockConfigEntry) -> Mo
     return dimmed_integration
 
 
-async def _ask(hass: HomeAssistant, kind: str, **slots: object) -> str:
+async def _ask(hass: HomeAssistant, kind: str, *, error: bool = False, **slots: object) -> str:
+    """What Assist would say; ``error``: the answer must be an error (or must not)."""
     response = await intent.async_handle(
         hass, "test", kind, {key: {"value": value} for key, value in slots.items()}
     )
+    assert (response.response_type is intent.IntentResponseType.ERROR) is error
     speech: str = response.speech["plain"]["speech"]
     return speech
 
@@ -59,13 +68,21 @@ async def test_start_by_minutes_and_stop(
 async def test_start_by_dose_and_errors(hass: HomeAssistant, assist: MockConfigEntry) -> None:
     said = await _ask(hass, INTENT_START, dose=3)
     assert "about 3.0 joules" in said
-    with pytest.raises(intent.IntentHandleError, match="already running"):
-        await _ask(hass, INTENT_START, minutes=2)
-    with pytest.raises(intent.IntentHandleError, match="No Red Light Therapy panel is named x"):
-        await _ask(hass, INTENT_STOP, name="x")
+    # Failures are answered in words (Assist speaks them), as errors.
+    said = await _ask(hass, INTENT_START, minutes=2, error=True)
+    assert "already running" in said
+    said = await _ask(hass, INTENT_STOP, name="x", error=True)
+    assert said == "No Red Light Therapy panel is named x"
     await assist.runtime_data.sessions.async_stop()
-    with pytest.raises(intent.IntentHandleError):
-        await _ask(hass, INTENT_STOP)
+    said = await _ask(hass, INTENT_STOP, error=True)
+    assert "no session" in said.casefold()
+    # A slot out of range is Home Assistant's to answer (it names the slot).
+    with pytest.raises(intent.InvalidSlotInfo):
+        await _ask(hass, INTENT_START, minutes=500)
+    # A refusal by the limits says which limit and when the next session is allowed.
+    said = await _ask(hass, INTENT_START, minutes=2, error=True)
+    assert said.startswith("Refused on BlockBlueLight F522: only 0 h since the last session")
+    assert "Next session allowed from" in said
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -104,7 +121,59 @@ async def test_no_panel(hass: HomeAssistant) -> None:
     assert await async_setup_component(hass, "intent", {})
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
-    with pytest.raises(intent.IntentHandleError):
-        await _ask(hass, INTENT_DOSE_TODAY)
-    with pytest.raises(intent.IntentHandleError, match="Which panel"):
-        await _ask(hass, INTENT_START)
+    assert await _ask(hass, INTENT_DOSE_TODAY, error=True) == "No Red Light Therapy panel is set up"
+    assert await _ask(hass, INTENT_START, error=True) == "Which panel? Say its name."
+
+
+@pytest.fixture
+async def say(
+    hass: HomeAssistant, assist: MockConfigEntry, tmp_path: pathlib.Path
+) -> Callable[[str], Awaitable[str]]:
+    """Assist with custom_sentences/en/red_light_therapy.yaml installed as the README says."""
+    hass.config.config_dir = str(tmp_path)
+    target = tmp_path / "custom_sentences" / "en"
+    target.mkdir(parents=True)
+    shutil.copy(SENTENCES, target / "red_light_therapy.yaml")
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+    await hass.async_block_till_done()
+
+    async def _say(text: str) -> str:
+        result = await conversation.async_converse(hass, text, None, Context(), language="en")
+        await hass.async_block_till_done(wait_background_tasks=True)
+        speech: str = result.response.speech["plain"]["speech"]
+        return speech
+
+    return _say
+
+
+async def test_the_documented_sentences_reach_the_intents(
+    hass: HomeAssistant, assist: MockConfigEntry, say: Callable[[str], Awaitable[str]]
+) -> None:
+    """The README's example sentences start, stop and answer."""
+    sessions = assist.runtime_data.sessions
+    said = await say("start a 10 minute red light session on the blockbluelight f522")
+    assert said.startswith(f"Started 10 minutes on {NAME}")
+    assert sessions.session is not None
+    assert sessions.session.planned_seconds == 600
+    said = await say("stop the red light session")
+    assert said.startswith(f"Stopped {NAME}")
+    assert sessions.session is None
+    assert (await say("what's my red light dose today")).startswith("Today's dose is")
+    # The limits still apply, and Assist says why.
+    said = await say("give me 5 joules on the blockbluelight f522")
+    assert said.startswith(f"Refused on {NAME}: only 0 h since the last session")
+    assert sessions.session is None
+
+
+async def test_turn_on_and_off_stay_the_lights(
+    hass: HomeAssistant, assist: MockConfigEntry, say: Callable[[str], Awaitable[str]]
+) -> None:
+    """The built-in light intents keep working: turning the panel on starts a session."""
+    sessions = assist.runtime_data.sessions
+    await say("turn on the blockbluelight f522")
+    assert hass.states.get("light.blockbluelight_f522").state == "on"
+    assert sessions.session is not None
+    await say("turn off the blockbluelight f522")
+    assert hass.states.get("light.blockbluelight_f522").state == "off"
+    assert sessions.session is None

@@ -57,11 +57,30 @@ def _panel(hass: HomeAssistant, name: str | None) -> RedLightTherapyConfigEntry:
 
 
 class _Handler(intent.IntentHandler):
+    """Answers every failure (a refusal by the limits, no such panel, nothing running) in
+    words: Assist speaks the reason instead of a generic "unexpected error"."""
+
     platforms = {DOMAIN}
 
     def _slots(self, intent_obj: intent.Intent) -> dict[str, Any]:
         slots = self.async_validate_slots(intent_obj.slots)
         return {key: value["value"] for key, value in slots.items()}
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        try:
+            return await self._async_answer(intent_obj)
+        except intent.InvalidSlotInfo:
+            raise  # Home Assistant's own answer to a slot it could not understand
+        except HomeAssistantError as err:
+            response = intent_obj.create_response()
+            response.async_set_error(
+                intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
+                str(err) or "That did not work.",
+            )
+            return response
+
+    async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        raise NotImplementedError  # pragma: no cover - every handler has its own
 
 
 class StartHandler(_Handler):
@@ -75,17 +94,14 @@ class StartHandler(_Handler):
         vol.Optional("dose"): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=100)),
     }
 
-    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+    async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         slots = self._slots(intent_obj)
         entry = _panel(intent_obj.hass, slots.get("name"))
         minutes = slots.get("minutes")
-        try:
-            plan = await entry.runtime_data.sessions.async_start(
-                timedelta(minutes=minutes) if minutes is not None else None,
-                dose=slots.get("dose"),
-            )
-        except HomeAssistantError as err:
-            raise intent.IntentHandleError(str(err) or "The session cannot start") from err
+        plan = await entry.runtime_data.sessions.async_start(
+            timedelta(minutes=minutes) if minutes is not None else None,
+            dose=slots.get("dose"),
+        )
         response = intent_obj.create_response()
         planned = plan.verdict.allowed_seconds / 60
         dose = plan.verdict.expected_dose.total
@@ -101,13 +117,10 @@ class StopHandler(_Handler):
     description = "Stops the red light therapy session"
     slot_schema = {vol.Optional("name"): cv.string}
 
-    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+    async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         slots = self._slots(intent_obj)
         entry = _panel(intent_obj.hass, slots.get("name"))
-        try:
-            await entry.runtime_data.sessions.async_stop()
-        except HomeAssistantError as err:
-            raise intent.IntentHandleError(str(err) or "No session is running") from err
+        await entry.runtime_data.sessions.async_stop()
         record = entry.runtime_data.sessions.last_session
         response = intent_obj.create_response()
         dose = record.dose.total if record else 0.0
@@ -123,7 +136,7 @@ class DoseTodayHandler(_Handler):
     intent_type = INTENT_DOSE_TODAY
     description = "Tells today's red light therapy dose"
 
-    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+    async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         panels = _panels(intent_obj.hass)
         if not panels:
             raise intent.IntentHandleError("No Red Light Therapy panel is set up")
@@ -143,7 +156,7 @@ class NextSessionHandler(_Handler):
     description = "Tells when the next session of a red light therapy protocol is due"
     slot_schema = {vol.Optional("name"): cv.string}
 
-    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+    async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         slots = self._slots(intent_obj)
         hass = intent_obj.hass
         entries = [_panel(hass, slots["name"])] if "name" in slots else _panels(hass)

@@ -418,8 +418,9 @@ class SessionManager:
             translation_key=f"refused_{reason.code.value}",
             translation_placeholders={
                 "name": self._coordinator.name,
-                "limit": f"{reason.limit_value:g}",
-                "actual": f"{reason.actual_value:g}",
+                # One decimal at most: "0 h", "19.5 h", "5 sessions" (said aloud by Assist).
+                "limit": f"{round(reason.limit_value, 1):g}",
+                "actual": f"{round(reason.actual_value, 1):g}",
                 "next_allowed_at": dt_util.as_local(when).strftime("%Y-%m-%d %H:%M")
                 if when
                 else "-",
