@@ -25,6 +25,7 @@ from custom_components.red_light_therapy.const import (
 from custom_components.red_light_therapy.panels.blockbluelight import (
     BlockBlueLightEmulator,
 )
+from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
 from .common import ADDRESS, inject_advertisement, service_info
 
@@ -107,4 +108,24 @@ async def dimmed_integration(
 def no_tuya_discovery() -> Generator[None]:
     """No Tuya UDP listener unless a test asks for one (tests must not open sockets)."""
     with patch("custom_components.red_light_therapy.discovery.DISCOVERY_PORTS", ()):
+        yield
+
+
+# Where real Tuya devices and a developer's running Home Assistant listen.
+REAL_TUYA_PORTS = frozenset({6666, 6667, 6668, 7000})
+
+
+@pytest.fixture(autouse=True)
+def no_broadcast_to_real_tuya_ports() -> Generator[None]:
+    """An emulator in a test broadcasts only to the test's own (ephemeral) listener port."""
+    send = TuyaEmulator.send_broadcast
+
+    async def _guarded(self: TuyaEmulator) -> None:
+        if self.broadcast_address is not None:
+            assert self.broadcast_port not in REAL_TUYA_PORTS, (
+                f"a test emulator broadcasts to the real port {self.broadcast_port}"
+            )
+        await send(self)
+
+    with patch.object(TuyaEmulator, "send_broadcast", _guarded):
         yield

@@ -1,13 +1,16 @@
 """The Tuya steps of the config flow, against the emulator on loopback.
 
-Setup (manual and discovered, then the irradiance profile), reauthentication, reconfiguration
-and DHCP. Every form and abort a test meets is checked for its text in both translation files.
+Setup (the LAN scan and its pick list, manual, discovered, then the irradiance profile),
+reauthentication, reconfiguration and DHCP. Every form, progress and abort a test meets is
+checked for its text in both translation files.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Generator
 import json
+import logging
 from pathlib import Path
 import socket
 from typing import Any
@@ -38,8 +41,9 @@ from custom_components.red_light_therapy.const import (
     PANEL_TYPE_TUYA,
     PRESET_MEASURED,
 )
+from custom_components.red_light_therapy.flow_tuya import PICK_MANUAL
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
-from custom_components.red_light_therapy.panels.tuya import TuyaDiscovery, TuyaPanel
+from custom_components.red_light_therapy.panels.tuya import TuyaDiscovery, TuyaPanel, protocol
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.therapy import PRESET_PROFILES, IrradianceProfile
 
@@ -54,17 +58,23 @@ OTHER_MAC = "a0:92:08:65:43:21"
 OLD_KEY = "0000111122223333"
 
 COMPONENT = Path(__file__).parent.parent / "custom_components" / DOMAIN
-TRANSLATIONS = [
-    json.loads(path.read_text(encoding="utf-8"))["config"]
+TRANSLATION_FILES = [
+    json.loads(path.read_text(encoding="utf-8"))
     for path in (COMPONENT / "strings.json", COMPONENT / "translations" / "en.json")
 ]
+TRANSLATIONS = [texts["config"] for texts in TRANSLATION_FILES]
 
 
 def assert_translated(result: ConfigFlowResult) -> None:
-    """The form's step, fields, field help and errors, or the abort, have text in both files."""
+    """The form's step, fields, field help and errors, the progress, or the abort, have text
+    in both files."""
     for texts in TRANSLATIONS:
         if result["type"] is FlowResultType.ABORT:
             assert result["reason"] in texts["abort"], result["reason"]
+            continue
+        if result["type"] is FlowResultType.SHOW_PROGRESS:
+            assert texts["step"][result["step_id"]]["title"]
+            assert texts["progress"][result["progress_action"]]
             continue
         step = texts["step"][result["step_id"]]
         assert step["description"]
@@ -73,6 +83,15 @@ def assert_translated(result: ConfigFlowResult) -> None:
             assert str(marker) in step["data_description"], (result["step_id"], str(marker))
         for error in (result["errors"] or {}).values():
             assert error in texts["error"], error
+
+
+async def wait_until(predicate: Callable[[], bool], within_s: float = 3.0) -> None:
+    """The emulator's side of a link closes in its own task, outside Home Assistant's."""
+    for _ in range(int(within_s / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    assert predicate(), "condition not reached in time"
 
 
 def short_timeouts(
@@ -107,6 +126,7 @@ def loopback_discovery() -> Generator[None]:
     with (
         patch.object(discovery, "DISCOVERY_HOST", HOST),
         patch.object(discovery, "DISCOVERY_PORTS", (0,)),
+        patch.object(discovery, "SCAN_S", 0.0),  # the scan tests set their own
     ):
         yield
 
@@ -139,25 +159,36 @@ def version(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def emulator(version: str) -> AsyncIterator[TuyaEmulator]:
-    """A Tuya panel on loopback; the integration's port points at it."""
-    device = TuyaEmulator(DEVICE_ID, LOCAL_KEY, version, host=HOST)
+    """A Tuya panel on loopback; the integration's port points at it.
+
+    It broadcasts only when a test says so, to the port the test gives it (``hear``).
+    """
+    device = TuyaEmulator(
+        DEVICE_ID, LOCAL_KEY, version, host=HOST, broadcast_address=HOST, broadcast_interval_s=None
+    )
     await device.start()
     with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", device.port):
         yield device
     await device.stop()
 
 
-async def start_manual(hass: HomeAssistant) -> dict[str, Any]:
+async def start_tuya(hass: HomeAssistant) -> ConfigFlowResult:
+    """The user picks the Wi-Fi panel in the menu: the LAN scan starts."""
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": config_entries.SOURCE_USER}
     )
     assert result["type"] is FlowResultType.MENU
     assert "tuya" in result["menu_options"]
-    result = await hass.config_entries.flow.async_configure(
+    return await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "tuya"}
     )
+
+
+async def start_manual(hass: HomeAssistant) -> dict[str, Any]:
+    """Nothing heard on the LAN (no scan time here): the manual form comes directly."""
+    result = await start_tuya(hass)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "tuya"
+    assert result["step_id"] == "tuya_manual"
     assert set(result["description_placeholders"]) == {"iot_url", "wizard_url"}
     assert_translated(result)
     return dict(result)
@@ -241,7 +272,7 @@ async def test_manual_with_version_creates_entry(
     assert result["data"] == entry_data(version) | preset("helio_glow")
     assert result["result"].unique_id == DEVICE_ID
     await hass.async_block_till_done()
-    assert emulator.clients == 0  # the test connection is closed
+    await wait_until(lambda: emulator.clients == 0)  # the test connection is closed
 
 
 async def test_manual_auto_finds_the_version(
@@ -294,10 +325,15 @@ async def test_manual_measured_profile(hass: HomeAssistant, emulator: TuyaEmulat
 async def test_manual_auto_uses_the_broadcast_version(
     hass: HomeAssistant, emulator: TuyaEmulator
 ) -> None:
-    heard = TuyaDiscovery(lambda _device: None)
+    heard = TuyaDiscovery(lambda _device: None)  # never started: only what it was given
     heard._received(emulator.broadcast_packet(), HOST, 6667)
     hass.data[discovery.DATA_TUYA_DISCOVERY] = heard
-    result = await start_manual(hass)
+    result = await start_tuya(hass)
+    assert result["step_id"] == "tuya_pick"  # listed, but the user types it in anyway
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: PICK_MANUAL}
+    )
+    assert result["step_id"] == "tuya_manual"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input())
     result = await choose_preset(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -513,6 +549,184 @@ async def test_discovery_of_unsupported_version_aborts(hass: HomeAssistant) -> N
     assert result["reason"] == "unsupported_version"
     assert result["description_placeholders"] == {"version": "3.1"}
     assert_translated(result)
+
+
+# Scanning the LAN from the menu --------------------------------------------------------------
+
+OTHER_ID = "bf00000000000000other"
+
+
+def shared_listener(hass: HomeAssistant) -> TuyaDiscovery:
+    return hass.data[discovery.DATA_TUYA_DISCOVERY]
+
+
+def send_datagram(port: int, data: bytes) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(data, (HOST, port))
+
+
+async def hear(hass: HomeAssistant, emulator: TuyaEmulator) -> None:
+    """The emulator broadcasts once, to the integration's listener (a loopback port)."""
+    listener = shared_listener(hass)
+    (emulator.broadcast_port,) = listener.bound_ports
+    await emulator.send_broadcast()
+    await wait_until(lambda: emulator.device_id in listener.devices)
+
+
+async def finish_scan(hass: HomeAssistant, result: ConfigFlowResult) -> ConfigFlowResult:
+    """The scan shows its progress; once it has listened, the flow moves on by itself."""
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["step_id"] == "tuya"
+    assert result["progress_action"] == "tuya_scan"
+    assert result["description_placeholders"] == {"seconds": f"{discovery.SCAN_S:g}"}
+    assert_translated(result)
+    await hass.async_block_till_done()
+    return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
+def pick_options(result: ConfigFlowResult) -> dict[str, str]:
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "tuya_pick"
+    assert_translated(result)
+    config = result["data_schema"].schema[CONF_DEVICE_ID].config
+    for texts in TRANSLATION_FILES:  # the by-hand choice has its text; devices, their label
+        assert texts["selector"][config["translation_key"]]["options"][PICK_MANUAL]
+    return {o["value"]: o["label"] for o in config["options"]}
+
+
+async def test_scan_lists_new_devices_and_adds_the_pick(
+    hass: HomeAssistant, emulator: TuyaEmulator, version: str
+) -> None:
+    # Set up already, at the address it broadcasts: not offered, and no discovery flow.
+    MockConfigEntry(
+        domain=DOMAIN, unique_id=OTHER_ID, data=entry_data("3.3") | {CONF_DEVICE_ID: OTHER_ID}
+    ).add_to_hass(hass)
+    assert discovery.DATA_TUYA_DISCOVERY not in hass.data  # a first install: no listener yet
+    with patch.object(discovery, "SCAN_S", 0.3):
+        result = await start_tuya(hass)
+        # The flow started the shared listener; the LAN is heard while the progress shows.
+        listener = shared_listener(hass)
+        assert listener.running
+        await hear(hass, emulator)
+        (port,) = listener.bound_ports
+        other = TuyaEmulator(OTHER_ID, LOCAL_KEY, "3.5", host=HOST)
+        send_datagram(port, other.broadcast_packet())
+        old = protocol.encode_broadcast({"gwId": "bf0000000000000000v31", "version": "3.1"}, None)
+        send_datagram(port, old)  # 3.1 cannot be set up: not offered
+        await wait_until(lambda: len(listener.devices) == 3)
+        result = await finish_scan(hass, result)
+
+    options = pick_options(result)
+    assert list(options) == [DEVICE_ID, PICK_MANUAL]
+    assert options[DEVICE_ID] == f"{TITLE} at {HOST} (ID {DEVICE_ID}, protocol {version})"
+    assert result["description_placeholders"] == {"count": "1"}
+    # The shared listener keeps listening: the device is also under "Discovered".
+    discovered_flows = hass.config_entries.flow.async_progress_by_handler(
+        DOMAIN, match_context={"source": config_entries.SOURCE_INTEGRATION_DISCOVERY}
+    )
+    assert [flow["context"]["unique_id"] for flow in discovered_flows] == [DEVICE_ID]
+
+    # The pick goes on like a discovered device: only the key, then the profile.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: DEVICE_ID}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "tuya_key"
+    placeholders = result["description_placeholders"]
+    assert (placeholders["device_id"], placeholders["host"], placeholders["version"]) == (
+        DEVICE_ID,
+        HOST,
+        version,
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_PROFILE: "generic_light"}
+    )
+    result = await choose_preset(hass, result, "helio_glow")
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == TITLE
+    assert result["data"] == entry_data(version) | preset("helio_glow")
+    assert result["result"].unique_id == DEVICE_ID
+    await hass.async_block_till_done()
+    # The discovered card of the same device went with it.
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+async def test_scan_reuses_a_listener_that_has_heard_the_lan(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    assert await discovery.async_start_tuya_discovery(hass)
+    listener = shared_listener(hass)
+    await hear(hass, emulator)
+    # SCAN_S is 0 here: the listener has listened long enough, so no progress, no new socket.
+    result = await start_tuya(hass)
+    assert list(pick_options(result)) == [DEVICE_ID, PICK_MANUAL]
+    assert shared_listener(hass) is listener
+
+    # A listener that has only just started makes the scan wait for the rest of SCAN_S.
+    with patch.object(discovery, "SCAN_S", 3600.0):
+        result = await start_tuya(hass)
+        assert result["type"] is FlowResultType.SHOW_PROGRESS
+        assert listener.started_at is not None
+        wait = await discovery.async_scan_wait(hass)
+        assert wait is not None
+        assert 3500 < wait <= 3600
+    hass.config_entries.flow.async_abort(result["flow_id"])  # cancels the scan
+
+
+async def test_scan_hears_nothing_then_the_manual_form(hass: HomeAssistant) -> None:
+    with patch.object(discovery, "SCAN_S", 0.05):
+        result = await start_tuya(hass)
+        result = await finish_scan(hass, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "tuya_manual"
+    assert_translated(result)
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_scan_hears_only_configured_devices_then_the_manual_form(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    MockConfigEntry(domain=DOMAIN, unique_id=DEVICE_ID, data=entry_data("3.3")).add_to_hass(hass)
+    assert await discovery.async_start_tuya_discovery(hass)
+    await hear(hass, emulator)
+    result = await start_tuya(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "tuya_manual"
+
+
+@pytest.mark.parametrize("version", ["3.5"])
+async def test_pick_of_a_device_set_up_meanwhile_aborts(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    assert await discovery.async_start_tuya_discovery(hass)
+    await hear(hass, emulator)
+    result = await start_tuya(hass)
+    assert DEVICE_ID in pick_options(result)
+    MockConfigEntry(domain=DOMAIN, unique_id=DEVICE_ID, data=entry_data("3.5")).add_to_hass(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: DEVICE_ID}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_scan_with_ports_taken_is_the_manual_form(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=discovery.__name__)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind((HOST, 0))  # no SO_REUSEADDR: nobody else can bind it
+        with patch.object(discovery, "DISCOVERY_PORTS", (taken.getsockname()[1],)):
+            for _ in range(2):
+                result = await start_tuya(hass)
+                assert result["type"] is FlowResultType.FORM
+                assert result["step_id"] == "tuya_manual"
+                hass.config_entries.flow.async_abort(result["flow_id"])
+    assert discovery.DATA_TUYA_DISCOVERY not in hass.data
+    assert discovery.heard_devices(hass) == []
+    said = [r.levelno for r in caplog.records if r.getMessage().startswith("Tuya discovery is off")]
+    assert said == [logging.WARNING, logging.DEBUG]  # a warning once, not at every scan
 
 
 # Reauthentication ----------------------------------------------------------------------------

@@ -104,9 +104,18 @@ def version(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def emulator(version: str) -> AsyncIterator[TuyaEmulator]:
-    """A Tuya light panel on loopback, on Home Assistant's clock; the integration reaches it."""
+    """A Tuya light panel on loopback, on Home Assistant's clock; the integration reaches it.
+
+    It broadcasts only when a test says so (``broadcast_to_listener``), to the test's listener.
+    """
     device = TuyaEmulator(
-        DEVICE_ID, LOCAL_KEY, version, host=HOST, clock=hass_clock, broadcast_address=HOST
+        DEVICE_ID,
+        LOCAL_KEY,
+        version,
+        host=HOST,
+        clock=hass_clock,
+        broadcast_address=HOST,
+        broadcast_interval_s=None,
     )
     await device.start()
     with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", device.port):
@@ -215,6 +224,118 @@ async def test_known_device_at_new_address_moves_its_entry(
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+async def test_scan_on_a_fresh_install_adds_a_working_panel(
+    hass: HomeAssistant, emulator: TuyaEmulator, version: str
+) -> None:
+    """No entry yet, so no ``async_setup`` and no listener: the Wi-Fi step scans by itself."""
+    assert discovery.DATA_TUYA_DISCOVERY not in hass.data
+    with patch.object(discovery, "SCAN_S", 0.3):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": config_entries.SOURCE_USER}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "tuya"}
+        )
+        assert result["type"] is FlowResultType.SHOW_PROGRESS
+        await broadcast_to_listener(hass, emulator)  # the listener the scan started
+        await hass.async_block_till_done()
+        result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["step_id"] == "tuya_pick"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_DEVICE_ID: DEVICE_ID}
+    )
+    assert result["step_id"] == "tuya_key"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_PROFILE: "generic_light"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PRESET: "advantage1500"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_VERSION] == version
+    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    assert emulator.is_on
+    assert hass.states.get(LIGHT).state == STATE_ON
+    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    assert not emulator.is_on
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+async def test_removed_panel_is_discovered_again(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    entry = tuya_entry("3.4")
+    await set_up(hass, entry)
+    other = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_PANEL_TYPE: "nonsense"})
+    other.add_to_hass(hass)
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    await broadcast_to_listener(hass, emulator)
+    await wait_until(lambda: DEVICE_ID in listener.devices)
+    await hass.async_block_till_done()
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)  # set up: no flow
+
+    await hass.config_entries.async_remove(other.entry_id)  # not a Wi-Fi panel: nothing to do
+    assert DEVICE_ID in listener.devices
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert DEVICE_ID not in listener.devices
+
+    # Without a restart, its next broadcast offers it again.
+    await emulator.send_broadcast()
+    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["context"]["source"] == config_entries.SOURCE_INTEGRATION_DISCOVERY
+    assert flow["context"]["unique_id"] == DEVICE_ID
+    assert flow["step_id"] == "tuya_key"
+
+
+@pytest.mark.parametrize("version", ["3.5"])
+async def test_stop_ignoring_a_panel_discovers_it_again(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    assert await async_setup_component(hass, DOMAIN, {})
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    await broadcast_to_listener(hass, emulator)
+    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    # "Ignore", as the frontend does it: the discovery key goes with the ignored entry.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={
+            "source": config_entries.SOURCE_IGNORE,
+            "discovery_key": flow["context"]["discovery_key"],
+        },
+        data={"unique_id": DEVICE_ID, "title": TITLE},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    ignored = result["result"]
+    await hass.async_block_till_done()
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert DEVICE_ID in listener.devices
+
+    # "Stop ignoring" removes the ignored entry (async_remove_entry is not called for it).
+    await hass.config_entries.async_remove(ignored.entry_id)
+    await hass.async_block_till_done()
+    assert DEVICE_ID not in listener.devices
+    await emulator.send_broadcast()
+    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert flow["context"]["unique_id"] == DEVICE_ID
+
+
+async def test_removing_a_panel_without_discovery(hass: HomeAssistant) -> None:
+    with patch.object(discovery, "DISCOVERY_PORTS", ()):
+        assert await async_setup_component(hass, DOMAIN, {})
+    entry = tuya_entry("3.3")
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_remove(entry.entry_id)  # no listener to tell: harmless
+    assert not hass.config_entries.async_entries(DOMAIN)
 
 
 async def test_taken_ports_leave_discovery_off(

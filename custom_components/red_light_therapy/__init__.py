@@ -12,9 +12,9 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
-from .const import CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_TUYA
+from .const import CONF_DEVICE_ID, CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_TUYA
 from .coordinator import PanelCoordinator
-from .discovery import async_start_tuya_discovery
+from .discovery import async_forget_tuya_device, async_start_tuya_discovery
 from .neighbours import async_learn_mac
 from .panel_factory import create_panel, entry_profile
 from .panels.base import Panel
@@ -90,3 +90,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEn
     if unloaded:
         await entry.runtime_data.coordinator.async_shutdown()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> None:
+    """The listener forgets a removed Wi-Fi panel: its next broadcast is discovered again."""
+    if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
+        async_forget_tuya_device(hass, str(entry.data.get(CONF_DEVICE_ID) or entry.unique_id))

@@ -1,10 +1,12 @@
 """Tuya LAN discovery inside Home Assistant: one shared UDP listener for the integration.
 
-Started once from ``async_setup``. Every device heard for the first time (and again when its
-address or version changes) starts an integration-discovery flow; the flow ignores devices
-already set up, and moves an entry whose device answers from a new address (its abort with
-updates). Ports that cannot be bound (another program, no permission) are logged once and
-discovery stays off: manual setup by address still works.
+Started from ``async_setup`` and, on a first install (no entry yet, so no ``async_setup``), from
+the config flow's Wi-Fi step, which scans with it. Every device heard for the first time (and
+again when its address or version changes, or after its entry was removed) starts an
+integration-discovery flow; the flow ignores devices already set up, and moves an entry whose
+device answers from a new address (its abort with updates). Ports that cannot be bound (another
+program, no permission) leave discovery off, logged as a warning the first time: setup by
+address still works.
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
+from homeassistant.config_entries import (
+    SOURCE_INTEGRATION_DISCOVERY,
+    ConfigEntry,
+    signal_discovered_config_entry_removed,
+)
 from homeassistant.const import CONF_HOST, EVENT_HOMEASSISTANT_STOP
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import discovery_flow
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util.hass_dict import HassKey
 
 from .const import (
@@ -36,7 +43,12 @@ _LOGGER = logging.getLogger(__name__)
 DISCOVERY_HOST = "0.0.0.0"
 DISCOVERY_PORTS: tuple[int, ...] = TUYA_DISCOVERY_PORTS
 
+# How long the config flow's scan listens: Tuya devices broadcast about every 5 s.
+SCAN_S = 6.0
+
 DATA_TUYA_DISCOVERY: HassKey[TuyaDiscovery] = HassKey(f"{DOMAIN}_tuya_discovery")
+_DATA_OFF_LOGGED: HassKey[bool] = HassKey(f"{DOMAIN}_tuya_discovery_off_logged")
+_DATA_UNSUBSCRIBE: HassKey[CALLBACK_TYPE] = HassKey(f"{DOMAIN}_tuya_discovery_unsubscribe")
 
 
 def discovery_data(device: DiscoveredDevice) -> dict[str, Any]:
@@ -48,10 +60,15 @@ def discovery_data(device: DiscoveredDevice) -> dict[str, Any]:
     }
 
 
-async def async_start_tuya_discovery(hass: HomeAssistant) -> None:
-    """Listen for Tuya broadcasts until Home Assistant stops (once per Home Assistant)."""
-    if DATA_TUYA_DISCOVERY in hass.data or not DISCOVERY_PORTS:
-        return
+async def async_start_tuya_discovery(hass: HomeAssistant) -> bool:
+    """Listen for Tuya broadcasts until Home Assistant stops (once per Home Assistant).
+
+    False when discovery is off: no ports configured, or they cannot be bound.
+    """
+    if DATA_TUYA_DISCOVERY in hass.data:
+        return True
+    if not DISCOVERY_PORTS:
+        return False
 
     @callback
     def _async_discovered(device: DiscoveredDevice) -> None:
@@ -68,7 +85,18 @@ async def async_start_tuya_discovery(hass: HomeAssistant) -> None:
             DOMAIN,
             context={"source": SOURCE_INTEGRATION_DISCOVERY},
             data=discovery_data(device),
+            # Kept by the entry, an ignored one too: its removal is signalled back (below).
+            discovery_key=discovery_flow.DiscoveryKey(
+                domain=DOMAIN, key=device.device_id, version=1
+            ),
         )
+
+    @callback
+    def _async_entry_removed(entry: ConfigEntry) -> None:
+        # An entry this discovery led to was removed ("stop ignoring" included, which never
+        # calls async_remove_entry): offer its device again.
+        for key in entry.discovery_keys.get(DOMAIN, ()):
+            async_forget_tuya_device(hass, str(key.key))
 
     listener = TuyaDiscovery(
         _async_discovered, ports=DISCOVERY_PORTS, host=DISCOVERY_HOST, clock=clock
@@ -76,26 +104,64 @@ async def async_start_tuya_discovery(hass: HomeAssistant) -> None:
     try:
         await listener.start()
     except (OSError, RuntimeError) as err:  # RuntimeError: sandboxes that forbid sockets
-        _LOGGER.warning(
+        # A warning once; the flow's scan tries again each time, quietly.
+        log = _LOGGER.debug if hass.data.get(_DATA_OFF_LOGGED) else _LOGGER.warning
+        hass.data[_DATA_OFF_LOGGED] = True
+        log(
             "Tuya discovery is off: cannot listen on UDP ports %s (%s); "
             "Wi-Fi panels can still be added by address",
             ", ".join(map(str, DISCOVERY_PORTS)),
             err,
         )
-        return
+        return False
     hass.data[DATA_TUYA_DISCOVERY] = listener
+    hass.data[_DATA_UNSUBSCRIBE] = async_dispatcher_connect(
+        hass, signal_discovered_config_entry_removed(DOMAIN), _async_entry_removed
+    )
 
     async def _async_stop(_event: Event) -> None:
         await async_stop_tuya_discovery(hass)
 
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop)
+    return True
 
 
 async def async_stop_tuya_discovery(hass: HomeAssistant) -> None:
     """Close the listener's sockets."""
+    if (unsubscribe := hass.data.pop(_DATA_UNSUBSCRIBE, None)) is not None:
+        unsubscribe()
     listener = hass.data.pop(DATA_TUYA_DISCOVERY, None)
     if listener is not None:
         await listener.stop()
+
+
+async def async_scan_wait(hass: HomeAssistant) -> float | None:
+    """Start the shared listener if needed; how long a scan still has to listen.
+
+    None: discovery is off. 0: the listener has already heard the LAN for ``SCAN_S`` (what it
+    recorded is what a scan would find).
+    """
+    if not await async_start_tuya_discovery(hass):
+        return None
+    started = hass.data[DATA_TUYA_DISCOVERY].started_at
+    if started is None:  # a listener that never ran: only what it was given
+        return 0.0
+    return max(0.0, started + SCAN_S - clock())
+
+
+def heard_devices(hass: HomeAssistant) -> list[DiscoveredDevice]:
+    """Every device the listener has heard since it started, by device id."""
+    listener = hass.data.get(DATA_TUYA_DISCOVERY)
+    if listener is None:
+        return []
+    return sorted(listener.devices.values(), key=lambda device: device.device_id)
+
+
+@callback
+def async_forget_tuya_device(hass: HomeAssistant, device_id: str) -> None:
+    """Its entry is gone: the device's next broadcast starts a discovery flow again."""
+    if (listener := hass.data.get(DATA_TUYA_DISCOVERY)) is not None:
+        listener.forget(device_id)
 
 
 def discovered_version(hass: HomeAssistant, device_id: str) -> str | None:

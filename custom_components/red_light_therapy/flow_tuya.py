@@ -1,12 +1,16 @@
 """Config flow steps for Tuya Wi-Fi panels (LAN discovery, manual address, local key).
 
-Two ways in: the ``tuya`` menu step (address, device id, local key, protocol version or
-"auto", data-point profile, optional MAC) and ``integration_discovery`` (the integration's UDP
-listener heard a device: id, address and version are known, so only the key, profile and MAC
-are asked). Both test the connection first: TCP reachability, then a status read with the key.
-Then ``tuya_profile`` / ``tuya_measured`` (the shared steps of ``flow_profile.py``) ask for the
-irradiance profile, and the entry is created. The unique id is the device id; a known device
-heard at a new address moves its entry.
+Three ways in. The ``tuya`` menu step scans the LAN: it starts the integration's shared UDP
+listener when it does not run yet (a first install has no entry, so no ``async_setup``) and
+shows progress until the listener has heard broadcasts for ``discovery.SCAN_S``; ``tuya_pick``
+then lists the devices heard that are not set up, plus entering the address by hand. Nothing
+heard, or no listener (ports taken, discovery off): ``tuya_manual`` (address, device id, local
+key, protocol version or "auto", data-point profile, optional MAC) directly. A picked device,
+and ``integration_discovery`` (the listener heard a device on its own), know id, address and
+version, so ``tuya_key`` only asks the key, profile and MAC. All test the connection first: TCP
+reachability, then a status read with the key. Then ``tuya_profile`` / ``tuya_measured`` (the
+shared steps of ``flow_profile.py``) ask for the irradiance profile, and the entry is created.
+The unique id is the device id; a known device heard at a new address moves its entry.
 
 An entry's panel that refuses its key starts ``reauth`` (a new key, tested the same way);
 ``tuya_reconfigure`` changes address, key, version, data-point profile and MAC of the same
@@ -37,6 +41,7 @@ from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 from homeassistant.helpers.typing import DiscoveryInfoType
 import voluptuous as vol
 
+from . import discovery
 from .const import (
     CONF_DEVICE_ID,
     CONF_DP_PROFILE,
@@ -94,6 +99,9 @@ def _version_selector() -> SelectSelector:
 
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+# The pick list's choice that leads to the manual form (device ids never look like this).
+PICK_MANUAL = "manual"
 
 
 async def _async_reachable(host: str, port: int) -> bool:
@@ -160,7 +168,75 @@ class TuyaFlowMixin(ProfileFlowMixin):
 
     # Setup ---------------------------------------------------------------------------------
 
+    _tuya_scan: asyncio.Task[None] | None = None
+
     async def async_step_tuya(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Scan the LAN for Tuya broadcasts (progress), then list what was heard."""
+        if self._tuya_scan is None:
+            wait = await discovery.async_scan_wait(self.hass)
+            if wait is None:  # discovery is off
+                return await self.async_step_tuya_manual()
+            if wait <= 0:  # the shared listener has heard the LAN long enough already
+                return await self.async_step_tuya_pick()
+            self._tuya_scan = self.hass.async_create_task(
+                asyncio.sleep(wait), f"{DOMAIN} Tuya scan", eager_start=False
+            )
+        if not self._tuya_scan.done():
+            return self.async_show_progress(
+                progress_action="tuya_scan",
+                progress_task=self._tuya_scan,
+                description_placeholders={"seconds": f"{discovery.SCAN_S:g}"},
+            )
+        return self.async_show_progress_done(next_step_id="tuya_pick")
+
+    async def async_step_tuya_pick(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The devices the scan heard that are not set up, or the address by hand."""
+        heard = {
+            device.device_id: device
+            for device in discovery.heard_devices(self.hass)
+            if device.version in TUYA_VERSIONS
+        }
+        if user_input is not None:
+            if (device := heard.get(user_input[CONF_DEVICE_ID])) is None:
+                return await self.async_step_tuya_manual()  # "by hand"
+            await self.async_set_unique_id(device.device_id, raise_on_progress=False)
+            self._abort_if_unique_id_configured()  # set up meanwhile
+            self._tuya_discovered = {
+                CONF_DEVICE_ID: device.device_id,
+                CONF_HOST: device.ip,
+                CONF_VERSION: device.version,
+            }
+            self.context["title_placeholders"] = {"name": _title(device.device_id)}
+            return await self.async_step_tuya_key()
+        configured = self._async_current_ids(include_ignore=False)
+        new = [device for device in heard.values() if device.device_id not in configured]
+        if not new:
+            return await self.async_step_tuya_manual()
+        options = [
+            SelectOptionDict(
+                value=device.device_id,
+                label=f"{_title(device.device_id)} at {device.ip} "
+                f"(ID {device.device_id}, protocol {device.version})",
+            )
+            for device in new
+        ]
+        options.append(SelectOptionDict(value=PICK_MANUAL, label="Enter the address by hand"))
+        selector = SelectSelector(
+            SelectSelectorConfig(
+                options=options, translation_key="tuya_pick", mode=SelectSelectorMode.LIST
+            )
+        )
+        return self.async_show_form(
+            step_id="tuya_pick",
+            data_schema=vol.Schema({vol.Required(CONF_DEVICE_ID): selector}),
+            description_placeholders={"count": str(len(new))},
+        )
+
+    async def async_step_tuya_manual(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Add a Tuya panel by address, device id and local key."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -190,7 +266,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
                 schema, {k: v for k, v in user_input.items() if k != CONF_LOCAL_KEY}
             )
         return self.async_show_form(
-            step_id="tuya",
+            step_id="tuya_manual",
             data_schema=schema,
             errors=errors,
             description_placeholders=_help_placeholders(),

@@ -64,7 +64,10 @@ async def test_changes_and_every_broadcast(make_emulator: EmulatorFactory) -> No
         TuyaDiscovery(found.append, ports=(0,), host="127.0.0.1") as changes,
         TuyaDiscovery(every.append, ports=(0,), host="127.0.0.1", every_broadcast=True) as all_,
     ):
-        emulator = await make_emulator("3.3", broadcast_address="127.0.0.1")
+        emulator = await make_emulator(
+            "3.3", broadcast_address="127.0.0.1", broadcast_interval_s=None
+        )
+        assert emulator.broadcasts_sent == 0  # only when told to, to the port it is given
         for listener in (changes, all_):
             emulator.broadcast_port = listener.bound_ports[0]
             await emulator.send_broadcast()
@@ -74,6 +77,30 @@ async def test_changes_and_every_broadcast(make_emulator: EmulatorFactory) -> No
         await emulator.send_broadcast()
         await wait_until(lambda: len(found) == 2 and len(every) == 2)
     assert [d.ip for d in found] == ["127.0.0.1", "10.1.2.3"]
+
+
+async def test_forget_reports_a_device_again(
+    clock: FakeClock, make_emulator: EmulatorFactory
+) -> None:
+    found: list[DiscoveredDevice] = []
+    listener = TuyaDiscovery(found.append, ports=(0,), host="127.0.0.1", clock=clock)
+    assert listener.started_at is None
+    async with listener:
+        assert listener.started_at == clock.now
+        emulator = await make_emulator(
+            "3.5",
+            broadcast_address="127.0.0.1",
+            broadcast_port=listener.bound_ports[0],
+            broadcast_interval_s=None,
+        )
+        await emulator.send_broadcast()
+        await wait_until(lambda: len(found) == 1)
+        listener.forget(DEVICE_ID)
+        listener.forget("never-heard")  # harmless
+        assert DEVICE_ID not in listener.devices
+        await emulator.send_broadcast()  # same address and version, yet new again
+        await wait_until(lambda: len(found) == 2)
+    assert listener.started_at is None
 
 
 async def test_ignores_what_is_not_a_device() -> None:

@@ -5,7 +5,7 @@ firmware), on 6667 encrypted with the well-known UDP key (3.3/3.4 as AES-ECB in 
 3.5 as AES-GCM in a 6699 frame), and some answer the app's requests on 7000. ``TuyaDiscovery``
 listens on any set of ports (SO_REUSEADDR and SO_REUSEPORT, so several listeners, and other
 programs such as the Tuya integrations, can share them), decodes what arrives and calls back
-once per device, and again whenever its address or version changes.
+once per device, and again whenever its address or version changes, or after ``forget``.
 """
 
 from __future__ import annotations
@@ -126,6 +126,8 @@ class TuyaDiscovery:
         self.devices: dict[str, DiscoveredDevice] = {}
         self.ignored = 0
         """Datagrams that were not a device broadcast."""
+        self.started_at: float | None = None
+        """When it started listening (its clock), None while stopped."""
 
     @property
     def bound_ports(self) -> tuple[int, ...]:
@@ -151,8 +153,10 @@ class TuyaDiscovery:
         except OSError:
             await self.stop()
             raise
+        self.started_at = self._clock()
 
     async def stop(self) -> None:
+        self.started_at = None
         transports, self._transports = self._transports, []
         for transport in transports:
             transport.close()
@@ -164,6 +168,10 @@ class TuyaDiscovery:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.stop()
+
+    def forget(self, device_id: str) -> None:
+        """Drop a device from the record: its next broadcast is reported as new."""
+        self.devices.pop(device_id, None)
 
     def _received(self, data: bytes, sender_ip: str, port: int) -> None:
         device = parse_broadcast(data, sender_ip, port=port, now=self._clock())

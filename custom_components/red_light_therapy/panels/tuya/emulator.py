@@ -5,7 +5,9 @@ Smart Life integration of someone's choosing talks to it exactly as to a device.
 points come from a profile. It answers status queries, applies writes (acknowledging them, then
 pushing a STATUS with the written data points to every client, as devices do), answers
 heartbeats, negotiates session keys, and pushes on its own when its countdown runs out or its
-button is pressed. It broadcasts its discovery packet over UDP if asked to.
+button is pressed. It broadcasts its discovery packet over UDP if asked to
+(``broadcast_address``): every ``broadcast_interval_s``, or only on ``send_broadcast()`` when
+that is None (tests: nothing reaches a port they did not choose).
 
 Emulated behaviour where devices differ: the countdown data point counts down from when it is
 set, whether on or off, and switches the panel OFF at zero (a Tuya plug toggles; a therapy panel
@@ -107,7 +109,7 @@ class TuyaEmulator:
         advertised_ip: str | None = None,
         broadcast_address: str | None = None,
         broadcast_port: int = 6667,
-        broadcast_interval_s: float = 5.0,
+        broadcast_interval_s: float | None = 5.0,
         wrong_key_behaviour: WrongKeyBehaviour = "close",
         random_bytes: RandomBytes = os.urandom,
     ) -> None:
@@ -178,9 +180,10 @@ class TuyaEmulator:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
             sock.setblocking(False)
             self._udp, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, sock=sock)
-            self._broadcast_task = loop.create_task(
-                self._broadcast_loop(), name=f"tuya emulator broadcast {self.device_id}"
-            )
+            if self.broadcast_interval_s is not None:
+                self._broadcast_task = loop.create_task(
+                    self._broadcast_loop(), name=f"tuya emulator broadcast {self.device_id}"
+                )
 
     async def stop(self) -> None:
         """Close the server, every connection and the broadcasts; cancel the countdown check."""
@@ -486,10 +489,12 @@ class TuyaEmulator:
             self.emission_log[-1] = EmissionSegment(last.start, at, last.levels)
 
     async def _broadcast_loop(self) -> None:
+        interval = self.broadcast_interval_s
+        assert interval is not None
         while True:
             with contextlib.suppress(OSError):
                 await self.send_broadcast()
-            await self.sleep(self.broadcast_interval_s)
+            await self.sleep(interval)
 
 
 # Command line --------------------------------------------------------------------------------
