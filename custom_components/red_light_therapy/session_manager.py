@@ -549,25 +549,34 @@ class SessionManager:
         finally:
             self._commanding = False
 
-    async def _arm_panel_timer(self, seconds: float) -> int | None:
-        """Set the panel's own countdown; the armed whole seconds (None without a timer)."""
+    def _timer_seconds(self, seconds: float) -> int | None:
+        """The whole seconds to arm the panel's own countdown to (None: it has none)."""
         capabilities = self._panel.capabilities
         if not capabilities.hardware_timer:
             return None
-        armed = min(math.ceil(seconds), capabilities.max_timer_s)
-        await self._coordinator.async_command(self._panel.set_timer(armed))
+        return min(math.ceil(seconds), capabilities.max_timer_s)
+
+    async def _arm_panel_timer(self, seconds: float) -> int | None:
+        """Set the running panel's own countdown; the armed whole seconds (None: no timer)."""
+        armed = self._timer_seconds(seconds)
+        if armed is not None:
+            await self._coordinator.async_command(self._panel.set_timer(armed))
         return armed
 
     async def _async_power_on_for(self, seconds: float) -> datetime:
-        """Arm the panel's own countdown (the safety net), switch on; the acknowledged time."""
+        """Switch on with the panel's own countdown (the safety net) armed; the acknowledged
+        time. The panel decides the order (``Panel.power_on_for``)."""
         panel = self._panel
         panel.keep_connected = True
+        armed = self._timer_seconds(seconds)
+        self._commanding = True
         try:
-            armed = await self._arm_panel_timer(seconds)
-            on_at = _utc(await self._command_power(True))
+            on_at = _utc(await self._coordinator.async_command(panel.power_on_for(armed)))
         except HomeAssistantError:
             panel.keep_connected = False
             raise
+        finally:
+            self._commanding = False
         self._hw_deadline = on_at + timedelta(seconds=armed) if armed is not None else None
         return on_at
 

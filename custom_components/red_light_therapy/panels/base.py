@@ -154,3 +154,17 @@ class Panel(ABC):
     async def set_timer(self, seconds: int) -> None:
         """Arm the panel's own countdown. Panels without one raise."""
         raise PanelError("this panel has no hardware timer")
+
+    async def power_on_for(self, seconds: int | None) -> float:
+        """Switch on with the own countdown armed to ``seconds`` (None: no countdown);
+        returns the acknowledged clock time of the power-on.
+
+        The default arms first and switches on second: right for panels whose countdown
+        only runs while they emit (BlockBlueLight). A device whose countdown runs while off
+        and *toggles* the power at zero (Tuya plugs) must not be armed while off, or a
+        power-on that then fails would switch it on later: such a transport overrides this
+        (Tuya writes both data points in one message).
+        """
+        if seconds is not None:
+            await self.set_timer(seconds)
+        return await self.set_power(True)
