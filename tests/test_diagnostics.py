@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import patch
 
+from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -13,7 +16,31 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.red_light_therapy import panel_factory
+from custom_components.red_light_therapy.const import (
+    CONF_DEVICE_ID,
+    CONF_DP_PROFILE,
+    CONF_LOCAL_KEY,
+    CONF_PANEL_TYPE,
+    CONF_PROFILE,
+    CONF_RED_SHARE,
+    CONF_VERSION,
+    DOMAIN,
+    PANEL_TYPE_TUYA,
+)
+from custom_components.red_light_therapy.flow_profile import (
+    distance_field,
+    irradiance_field,
+    measured_profile,
+)
+from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
+
 from .common import ADDRESS
+from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
+
+
+def _clock() -> float:
+    return dt_util.utcnow().timestamp()
 
 
 @pytest.fixture
@@ -48,3 +75,53 @@ async def test_diagnostics_contain_the_address_nowhere(diagnostics: Any) -> None
     text = json.dumps(diagnostics).upper()
     assert ADDRESS.upper() not in text
     assert ADDRESS.replace(":", "").upper() not in text
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_a_measured_profile_does_not_name_the_panel(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """A Tuya panel's measured profile is named "Tuya panel <last 4 of its id> (measured)"."""
+    title = f"Tuya panel {DEVICE_ID[-4:]}"
+    profile, errors = measured_profile(
+        title, {distance_field(1): 15, irradiance_field(1): 50, CONF_RED_SHARE: 40}
+    )
+    assert profile is not None, errors
+    assert profile.name == f"{title} (measured)"
+    device = TuyaEmulator(
+        DEVICE_ID, LOCAL_KEY, "3.4", host="127.0.0.1", clock=_clock, broadcast_interval_s=None
+    )
+    await device.start()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        unique_id=DEVICE_ID,
+        data={
+            CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
+            CONF_HOST: "127.0.0.1",
+            CONF_DEVICE_ID: DEVICE_ID,
+            CONF_LOCAL_KEY: LOCAL_KEY,
+            CONF_VERSION: "3.4",
+            CONF_DP_PROFILE: "generic_light",
+            CONF_PROFILE: profile.to_dict(),
+        },
+    )
+    entry.add_to_hass(hass)
+    try:
+        with patch.object(panel_factory, "TUYA_PORT", device.port):
+            assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            assert entry.runtime_data.sessions.profile.name == profile.name
+            diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+            assert await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+    finally:
+        await device.stop()
+
+    assert diagnostics["profile"]["name"] == "**REDACTED**"
+    assert diagnostics["entry"]["data"][CONF_PROFILE]["name"] == "**REDACTED**"
+    # What the maintainer needs of the profile is still there.
+    assert diagnostics["profile"]["source"].startswith("Measured by the user: 50 mW/cm² at 15 cm")
+    text = json.dumps(diagnostics)
+    assert DEVICE_ID[-4:] not in text
+    assert LOCAL_KEY not in text

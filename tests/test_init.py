@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -12,7 +13,8 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.red_light_therapy.const import DOMAIN, IDLE_POLL_MINUTES
+from custom_components.red_light_therapy import panel_factory
+from custom_components.red_light_therapy.const import CONF_PANEL_TYPE, DOMAIN, IDLE_POLL_MINUTES
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 
 from .common import ADDRESS, inject_advertisement, service_info
@@ -66,6 +68,29 @@ async def test_setup_retries_when_panel_refuses_connection(
     await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     assert config_entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_unknown_panel_type_stops_in_error_without_retrying(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """An entry of a kind this version does not know: no retry can help, so none is made."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_PANEL_TYPE: "nonsense"})
+    entry.add_to_hass(hass)
+    with patch(
+        "custom_components.red_light_therapy.create_panel", wraps=panel_factory.create_panel
+    ) as create:
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.SETUP_ERROR
+        assert entry.reason == (
+            "This entry is for a kind of panel (nonsense) this version does not know. Update "
+            "the integration, or delete the entry; retrying cannot help"
+        )
+        freezer.tick(timedelta(hours=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert create.call_count == 1
 
 
 async def test_unload_and_reload_leave_nothing_behind(

@@ -9,6 +9,7 @@ import shutil
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
@@ -25,6 +26,7 @@ from custom_components.red_light_therapy.intent import (
 )
 
 NAME = "BlockBlueLight F522"
+AREA = "select.blockbluelight_f522_treatment_area"
 SENTENCES = (
     pathlib.Path(__file__).parent.parent / "custom_sentences" / "en" / "red_light_therapy.yaml"
 )
@@ -118,11 +120,30 @@ async def test_next_session_and_protocol_dose(
 
 
 async def test_no_panel(hass: HomeAssistant) -> None:
+    """Translated reasons, said in English (the trailing full stop dropped, as Home Assistant
+    renders a translated error)."""
     assert await async_setup_component(hass, "intent", {})
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
-    assert await _ask(hass, INTENT_DOSE_TODAY, error=True) == "No Red Light Therapy panel is set up"
-    assert await _ask(hass, INTENT_START, error=True) == "Which panel? Say its name."
+    for kind in (INTENT_DOSE_TODAY, INTENT_START, INTENT_STOP, INTENT_NEXT_SESSION):
+        assert await _ask(hass, kind, error=True) == "No Red Light Therapy panel is set up"
+
+
+async def test_two_panels_need_a_name(hass: HomeAssistant, assist: MockConfigEntry) -> None:
+    other = MockConfigEntry(domain=DOMAIN, title="Garage panel", state=ConfigEntryState.LOADED)
+    other.add_to_hass(hass)
+    assert await _ask(hass, INTENT_START, error=True) == "Which panel? Say its name"
+    assert await _ask(hass, INTENT_STOP, name="Attic", error=True) == (
+        "No Red Light Therapy panel is named Attic"
+    )
+    assert assist.runtime_data.sessions.session is None
+
+
+async def _area(hass: HomeAssistant, area: str) -> None:
+    """Pick the panel's treatment area, as in its select."""
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": AREA, "option": area}, blocking=True
+    )
 
 
 @pytest.fixture
@@ -150,12 +171,26 @@ async def say(
 async def test_the_documented_sentences_reach_the_intents(
     hass: HomeAssistant, assist: MockConfigEntry, say: Callable[[str], Awaitable[str]]
 ) -> None:
-    """The README's example sentences start, stop and answer."""
+    """The README's example sentences start, stop and answer, with and without a run."""
     sessions = assist.runtime_data.sessions
+    assert await say("when is my next red light session") == "No protocol session is planned."
+    # Sessions on the knee, then the face (the whole body would share the spacing with both).
+    await _area(hass, "knee")
+    # No protocol run: the default length (10 minutes) on the panel's area.
+    said = await say("start a red light session")
+    assert said.startswith(f"Started 10 minutes on {NAME}")
+    assert sessions.session is not None
+    assert sessions.session.planned_seconds == 600
+    assert sessions.session.area == "knee"
+    said = await say("stop the red light session")
+    assert said.startswith(f"Stopped {NAME}")
+    assert sessions.session is None
+    await _area(hass, "face")
     said = await say("start a 10 minute red light session on the blockbluelight f522")
     assert said.startswith(f"Started 10 minutes on {NAME}")
     assert sessions.session is not None
     assert sessions.session.planned_seconds == 600
+    assert sessions.session.area == "face"
     said = await say("stop the red light session")
     assert said.startswith(f"Stopped {NAME}")
     assert sessions.session is None
@@ -163,6 +198,32 @@ async def test_the_documented_sentences_reach_the_intents(
     # The limits still apply, and Assist says why.
     said = await say("give me 5 joules on the blockbluelight f522")
     assert said.startswith(f"Refused on {NAME}: only 0 h since the last session")
+    assert sessions.session is None
+    # A protocol run on the back: the next session, and a session of its dose on its area.
+    tomorrow = dt_util.now().date() + timedelta(days=1)
+    await hass.services.async_call(
+        DOMAIN,
+        "start_protocol",
+        {
+            "entity_id": "light.blockbluelight_f522",
+            "name": "Back course",
+            "dose": 3,
+            "sessions_per_week": 1,
+            "weeks": 4,
+            "area": "back",
+            "start_date": tomorrow.isoformat(),
+            "time_of_day": "07:30:00",
+        },
+        blocking=True,
+    )
+    said = await say("when is my next red light session")
+    assert said == f"The next Back course session on {NAME} is tomorrow at 07:30."
+    said = await say("start a red light session")
+    assert said.startswith(f"Started 4 minutes on {NAME}, about 3.0 joules")
+    assert sessions.session is not None
+    assert sessions.session.area == "back"
+    assert sessions.session.target_dose == 3
+    await say("stop the red light session")
     assert sessions.session is None
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import selector
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import yaml
 
 from custom_components.red_light_therapy.const import DOMAIN
 
 LIGHT = "light.blockbluelight_f522"
 IRRADIANCE = "sensor.blockbluelight_f522_irradiance"
+COMPONENT = Path(__file__).parent.parent / "custom_components" / "red_light_therapy"
 
 
 async def _calculate(hass: HomeAssistant, minutes: float) -> dict[str, float]:
@@ -104,3 +109,31 @@ async def test_bad_channel_levels_change_nothing(
     assert err.value.translation_key == "invalid_levels"
     assert emulator.levels == (100, 100, 100, 100, 100)
     assert not emulator.is_on
+
+
+def _services_yaml() -> dict[str, Any]:
+    with (COMPONENT / "services.yaml").open(encoding="utf-8") as file:
+        services: dict[str, Any] = yaml.safe_load(file)
+    return services
+
+
+def test_every_action_field_has_a_valid_selector_and_texts() -> None:
+    """What the action UI shows: each selector is valid, each field named and described."""
+    services = _services_yaml()
+    for path in (COMPONENT / "strings.json", COMPONENT / "translations" / "en.json"):
+        texts = json.loads(path.read_text(encoding="utf-8"))["services"]
+        assert set(texts) == set(services), path
+        for service, spec in services.items():
+            fields = spec.get("fields", {})
+            assert set(texts[service].get("fields", {})) == set(fields), (path, service)
+            for field, field_spec in fields.items():
+                selector.validate_selector(field_spec["selector"])
+                assert texts[service]["fields"][field]["description"], (service, field)
+
+
+def test_protocol_field_takes_a_saved_protocol_key() -> None:
+    """The UI offers the presets and lets a saved protocol's key (custom_<name>) be typed."""
+    config = _services_yaml()["start_protocol"]["fields"]["protocol"]["selector"]
+    protocol = selector.selector(config)
+    assert protocol("skin_rejuvenation") == "skin_rejuvenation"
+    assert protocol("custom_my_knee_course") == "custom_my_knee_course"

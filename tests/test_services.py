@@ -192,6 +192,60 @@ async def test_start_by_minutes(
     assert _state(hass, TODAY) == pytest.approx(3.6)
 
 
+async def test_start_with_neither_dose_nor_minutes_runs_the_default_length(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """No protocol run: the panel's session duration (10 minutes) on its area; at 20 %
+    (12 mW/cm²) that is 7.2 J/cm²."""
+    answer = await _call(hass, "start_session")
+
+    assert answer[LIGHT]["verdict"] == "allowed"
+    assert answer[LIGHT]["planned_minutes"] == 10
+    assert answer[LIGHT]["area"] == "whole_body"
+    assert answer[LIGHT]["expected_dose_j_cm2"] == pytest.approx(7.2)
+    assert emulator.timer_set_s == 600
+    session = dimmed_integration.runtime_data.sessions.session
+    assert session is not None
+    assert session.target_dose is None
+
+    await _to_end(hass, freezer, dimmed_integration)
+    assert _state(hass, DOSE) == pytest.approx(7.2, abs=0.001)
+
+
+async def test_start_with_neither_dose_nor_minutes_follows_the_protocol_run(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+) -> None:
+    """An active run: its dose, band and area (3 J/cm² NIR on the knee: 36 mW/cm² NIR)."""
+    await _call(
+        hass,
+        "start_protocol",
+        name="Knee course",
+        dose=3,
+        band="nir",
+        sessions_per_week=3,
+        weeks=4,
+        area="knee",
+    )
+
+    answer = await _call(hass, "start_session")
+
+    assert answer[LIGHT]["verdict"] == "allowed"
+    assert answer[LIGHT]["area"] == "knee"
+    assert answer[LIGHT]["expected_nir_dose_j_cm2"] == pytest.approx(3.0)
+    assert answer[LIGHT]["planned_minutes"] == round(3000 / NIR / 60, 2)
+    session = init_integration.runtime_data.sessions.session
+    assert session is not None
+    assert session.area == "knee"
+    assert session.target_dose == 3
+    assert emulator.is_on
+    await _call(hass, "stop_session", response=False)
+
+
 async def test_start_by_device_id_answers_by_light(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -740,7 +794,6 @@ async def test_logged_session_must_have_ended(
         ({"dose": 10, "distance_cm": -30}, "not_positive"),
         ({"dose": 10, "distance_cm": 0}, "not_positive"),
         ({"dose": 5, "minutes": 5}, "dose_and_minutes"),
-        ({}, "dose_or_minutes"),
         ({"minutes": 5, "area": "elbow"}, "therapy_unknown_area"),
         ({"minutes": 5, "area": "eyes"}, "therapy_eye_area_forbidden"),
         ({"minutes": 5, "area": "Left eye"}, "therapy_eye_area_forbidden"),
@@ -773,6 +826,49 @@ async def test_bad_input_is_refused_by_name_and_changes_nothing(
     assert len(init_integration.runtime_data.sessions.history) == 0
     assert events == []
     unchanged.check()
+
+
+async def test_calculate_needs_a_dose_or_minutes(
+    hass: HomeAssistant, init_integration: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """Calculate converts one into the other: with neither there is nothing to convert."""
+    unchanged = Unchanged(hass, hass_storage)
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "calculate")
+    assert err.value.translation_key == "dose_or_minutes"
+    unchanged.check()
+
+
+async def test_calculate_at_other_levels_changes_nothing_on_the_panel(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Half the levels, half the irradiance: the same dose takes twice as long."""
+    commands = len(emulator.commands)
+    unchanged = Unchanged(hass, hass_storage)
+
+    full = await _call(hass, "calculate", dose=10)
+    half = await _call(hass, "calculate", dose=10, levels=[50] * 5)
+
+    assert full[LIGHT]["irradiance_mw_cm2"] == pytest.approx(FULL)
+    assert half[LIGHT]["irradiance_mw_cm2"] == pytest.approx(FULL / 2)
+    assert half[LIGHT]["planned_minutes"] == round(2 * TEN_J_SECONDS / 60, 2) == 5.56
+    assert half[LIGHT]["planned_minutes"] > full[LIGHT]["planned_minutes"]
+    assert half[LIGHT]["expected_dose_j_cm2"] == pytest.approx(10.0)
+    assert emulator.levels == (100,) * 5
+    assert len(emulator.commands) == commands
+    assert emulator.emission_log == []
+    unchanged.check()
+
+
+async def test_calculate_with_levels_the_panel_cannot_take(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "calculate", dose=10, levels=[50, 50])
+    assert err.value.translation_key == "invalid_levels"
 
 
 async def test_distance_error_names_the_nearest_measured_point(

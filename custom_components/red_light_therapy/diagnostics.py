@@ -14,6 +14,10 @@ from .const import CONF_DEVICE_ID, CONF_LOCAL_KEY
 from .panels.tuya import TuyaPanel
 
 # discovery_keys hold the Bluetooth address (or Tuya id) the entry was discovered by.
+# "name": a measured irradiance profile is named after the entry's title ("Tuya panel 0001
+# (measured)" ends with the device id, a wrapped entity's title is the user's own name), so
+# every profile's name is redacted, wherever it appears (and, by the same key, the names of
+# the user's protocols in the options). A profile's source still tells a preset.
 TO_REDACT = {
     CONF_ADDRESS,
     "unique_id",
@@ -23,6 +27,7 @@ TO_REDACT = {
     CONF_DEVICE_ID,
     CONF_LOCAL_KEY,
     CONF_MAC,
+    "name",
 }
 
 
@@ -43,7 +48,7 @@ async def async_get_config_entry_diagnostics(
             "distance_cm": data.sessions.distance_cm,
             "default_minutes": data.sessions.default_duration.total_seconds() / 60,
         },
-        "profile": data.sessions.profile.to_dict(),
+        "profile": async_redact_data(data.sessions.profile.to_dict(), TO_REDACT),
         "history_records": len(data.sessions.history),
     }
     if isinstance(panel, TuyaPanel):

@@ -43,22 +43,43 @@ def _panels(hass: HomeAssistant) -> list[RedLightTherapyConfigEntry]:
     ]
 
 
+def _error(key: str, **placeholders: str) -> HomeAssistantError:
+    """A translated failure; ``_Handler.async_handle`` speaks it (in English, see there)."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders or None,
+    )
+
+
+def _loaded_panels(hass: HomeAssistant) -> list[RedLightTherapyConfigEntry]:
+    """The loaded panels; none is a failure said in words."""
+    panels = _panels(hass)
+    if not panels:
+        raise _error("intent_no_panels")
+    return panels
+
+
 def _panel(hass: HomeAssistant, name: str | None) -> RedLightTherapyConfigEntry:
     """The loaded panel called ``name`` (its title), or the only one when no name is given."""
-    panels = _panels(hass)
+    panels = _loaded_panels(hass)
     if name is not None:
         wanted = name.strip().casefold()
         panels = [e for e in panels if e.title.casefold() == wanted]
         if not panels:
-            raise intent.IntentHandleError(f"No Red Light Therapy panel is named {name}")
+            raise _error("intent_no_panel", name=name)
     if len(panels) != 1:
-        raise intent.IntentHandleError("Which panel? Say its name.")
+        raise _error("intent_which_panel")
     return panels[0]
 
 
 class _Handler(intent.IntentHandler):
     """Answers every failure (a refusal by the limits, no such panel, nothing running) in
-    words: Assist speaks the reason instead of a generic "unexpected error"."""
+    words: Assist speaks the reason instead of a generic "unexpected error".
+
+    The reason is ``str(err)`` of a translated error: Home Assistant renders it from this
+    integration's English translations (``exceptions``), whatever the user's language.
+    """
 
     platforms = {DOMAIN}
 
@@ -137,9 +158,7 @@ class DoseTodayHandler(_Handler):
     description = "Tells today's red light therapy dose"
 
     async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
-        panels = _panels(intent_obj.hass)
-        if not panels:
-            raise intent.IntentHandleError("No Red Light Therapy panel is set up")
+        panels = _loaded_panels(intent_obj.hass)
         now = dt_util.now()
         history = panels[0].runtime_data.sessions.history
         dose = history.dose_on_day(now.date(), dt_util.get_default_time_zone())
@@ -159,7 +178,7 @@ class NextSessionHandler(_Handler):
     async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         slots = self._slots(intent_obj)
         hass = intent_obj.hass
-        entries = [_panel(hass, slots["name"])] if "name" in slots else _panels(hass)
+        entries = [_panel(hass, slots["name"])] if "name" in slots else _loaded_panels(hass)
         found = [
             (entry, nxt)
             for entry in entries

@@ -6,7 +6,7 @@ from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_ADDRESS, CONF_ENTITY_ID, CONF_HOST
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -37,7 +37,10 @@ def clock() -> float:
 
 
 def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
-    """The panel of ``entry``; raises ConfigEntryNotReady when it cannot be reached yet."""
+    """The panel of ``entry``; raises ConfigEntryNotReady when it cannot be reached yet.
+
+    A kind of panel this version does not know raises ConfigEntryError: no retry can help.
+    """
     panel_type = entry.data.get(CONF_PANEL_TYPE, PANEL_TYPE_BLOCKBLUELIGHT)
     if panel_type == PANEL_TYPE_BLOCKBLUELIGHT:
         return _create_blockbluelight(hass, entry)
@@ -52,7 +55,7 @@ def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
         )
     if panel_type == PANEL_TYPE_ENTITY:
         return _create_entity_panel(hass, entry)
-    raise ConfigEntryNotReady(
+    raise ConfigEntryError(
         translation_domain=DOMAIN,
         translation_key="unknown_panel_type",
         translation_placeholders={"panel_type": str(panel_type)},

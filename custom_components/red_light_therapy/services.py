@@ -82,11 +82,16 @@ def _positive(call: ServiceCall, *fields: str) -> None:
             )
 
 
-def _dose_or_minutes(call: ServiceCall) -> None:
-    has_dose, has_minutes = ATTR_DOSE in call.data, ATTR_MINUTES in call.data
-    if has_dose and has_minutes:
+def _not_both(call: ServiceCall) -> None:
+    """A dose and minutes together contradict each other."""
+    if ATTR_DOSE in call.data and ATTR_MINUTES in call.data:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="dose_and_minutes")
-    if not has_dose and not has_minutes:
+
+
+def _dose_or_minutes(call: ServiceCall) -> None:
+    """Exactly one of a dose and minutes (``extend_session``, ``calculate``)."""
+    _not_both(call)
+    if ATTR_DOSE not in call.data and ATTR_MINUTES not in call.data:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="dose_or_minutes")
 
 
@@ -143,15 +148,22 @@ def _levels(entry: RedLightTherapyConfigEntry, levels: list[int]) -> dict[int, i
     return {channel.index: level for channel, level in zip(channels, levels, strict=True)}
 
 
+def _call_levels(
+    call: ServiceCall, entries: list[RedLightTherapyConfigEntry]
+) -> dict[str, dict[int, int]]:
+    """Each panel's levels of the call, by entry id; all checked before anything happens."""
+    if ATTR_LEVELS not in call.data:
+        return {}
+    return {entry.entry_id: _levels(entry, call.data[ATTR_LEVELS]) for entry in entries}
+
+
 async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    _dose_or_minutes(call)
+    """Neither a dose nor minutes: the active protocol run's dose and area, else the default
+    length (``SessionManager.async_start``, as for the light and the Start button)."""
+    _not_both(call)
     _positive(call, ATTR_MINUTES, ATTR_DOSE, ATTR_DISTANCE)
     entries = await _entries(hass, call)
-    levels = {
-        entry.entry_id: _levels(entry, call.data[ATTR_LEVELS])
-        for entry in entries
-        if ATTR_LEVELS in call.data
-    }
+    levels = _call_levels(call, entries)
     result: dict[str, Any] = {}
     for entry in entries:
         minutes = call.data.get(ATTR_MINUTES)
@@ -173,8 +185,14 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """A conversion (dose for minutes, minutes for a dose): it needs exactly one of them.
+
+    ``levels`` are planned at and never set: the panel stays as it is.
+    """
     _dose_or_minutes(call)
     _positive(call, ATTR_MINUTES, ATTR_DOSE, ATTR_DISTANCE)
+    entries = await _entries(hass, call)
+    levels = _call_levels(call, entries)
     return {
         _key(hass, entry): entry.runtime_data.sessions.plan(
             minutes=call.data.get(ATTR_MINUTES),
@@ -183,8 +201,9 @@ async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             distance_cm=call.data.get(ATTR_DISTANCE),
             area=call.data.get(ATTR_AREA),
             override_spacing=call.data[ATTR_OVERRIDE_SPACING],
+            levels=levels.get(entry.entry_id),
         ).as_dict()
-        for entry in await _entries(hass, call)
+        for entry in entries
     }
 
 
