@@ -395,13 +395,9 @@ async def test_session_arms_the_countdown_and_ends_on_time(
     # The default length, or less where the safety limits clamp it.
     seconds = math.ceil(session.planned_seconds)
     assert 0 < seconds <= DEFAULT_SESSION_MINUTES * 60
-    # The hardware safety net went out before the power-on, and is running on the panel.
-    countdown_writes = [i for i, w in enumerate(emulator.writes) if COUNTDOWN_DP in w]
-    switch_on = [i for i, w in enumerate(emulator.writes) if w.get(SWITCH_DP) is True]
-    assert countdown_writes
-    assert switch_on
-    assert countdown_writes[0] < switch_on[0]
-    assert emulator.writes[countdown_writes[0]][COUNTDOWN_DP] == seconds
+    # The hardware safety net went out with the power-on, in one message (never armed while
+    # off), and is running on the panel.
+    assert emulator.writes == [{SWITCH_DP: True, COUNTDOWN_DP: seconds}]
     assert emulator.is_on
     assert emulator.timer_remaining_s == seconds
     assert hass.states.get(LIGHT).state == STATE_ON
@@ -429,12 +425,74 @@ async def test_session_arms_the_countdown_and_ends_on_time(
     assert not panel.connected
 
 
-async def test_unknown_panel_type_is_not_ready(hass: HomeAssistant) -> None:
-    entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_PANEL_TYPE: "nonsense"})
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+@pytest.fixture
+async def plug(version: str) -> AsyncIterator[TuyaEmulator]:
+    """A Tuya plug as they really are: its countdown toggles the switch at zero (armed while
+    off, it switches the plug ON), and switching on clears a countdown armed before."""
+    device = TuyaEmulator(
+        DEVICE_ID,
+        LOCAL_KEY,
+        version,
+        "generic_switch",
+        host=HOST,
+        clock=hass_clock,
+        broadcast_interval_s=None,
+        countdown_toggles=True,
+        power_on_clears_countdown=True,
+    )
+    await device.start()
+    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", device.port):
+        yield device
+    await device.stop()
+
+
+@pytest.mark.parametrize("ended_by", ["integration", "countdown"])
+async def test_a_session_on_a_toggling_plug_has_its_countdown_and_ends_on_time(
+    hass: HomeAssistant, plug: TuyaEmulator, freezer: FrozenDateTimeFactory, ended_by: str
+) -> None:
+    """Switched on with the countdown in one message, confirmed running; whichever ends the
+    session (the integration's own end, or the plug's countdown), the plug stays off."""
+    switch, countdown = "1", "9"  # generic_switch
+    entry = tuya_entry(plug.version.value, **{CONF_DP_PROFILE: "generic_switch"})
+    await set_up(hass, entry)
+    sessions = entry.runtime_data.sessions
+    panel = entry.runtime_data.panel
+
+    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    session = sessions.session
+    assert session is not None
+    assert session.started_at is not None
+    seconds = math.ceil(session.planned_seconds)
+    assert plug.writes == [{switch: True, countdown: seconds}]
+    assert plug.is_on
+    assert plug.timer_remaining_s == seconds  # the power-on did not clear it
+    assert panel.state.timer_remaining_s == seconds  # as the plug confirmed
+    assert session.device_deadline == session.started_at + timedelta(seconds=seconds)
+    assert hass.states.get(LIGHT).state == STATE_ON
+
+    if ended_by == "countdown":  # Home Assistant is late: the plug's countdown ends it
+        freezer.tick(timedelta(seconds=seconds))
+        plug.tick()
+        await spin_until(lambda: hass.states.get(LIGHT).state == STATE_OFF)
+    else:
+        freezer.tick(timedelta(seconds=session.planned_seconds))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await spin_until(lambda: hass.states.get(LIGHT).state == STATE_OFF)
+    assert sessions.session is None
+    assert not plug.is_on
+    assert plug.on_seconds() == pytest.approx(session.planned_seconds, abs=1)
+
+    # Long after: no countdown was left to toggle the plug on again.
+    freezer.tick(timedelta(seconds=seconds + 60))
+    plug.tick()
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert not plug.is_on
+    assert plug.timer_remaining_s == 0
+    assert len(plug.emission_log) == 1
+    assert hass.states.get(LIGHT).state == STATE_OFF
+    await unload(hass, entry)
 
 
 # A key the panel refuses -------------------------------------------------------------------

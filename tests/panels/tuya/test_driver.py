@@ -110,8 +110,9 @@ async def test_countdown_arms_and_switches_off(
     emulator = await make_emulator(version, clock=clock)
     panel = make_panel(emulator)
     await panel.connect()
-    await panel.set_timer(120)
-    on_at = await panel.set_power(True)
+    on_at = await panel.power_on_for(120)
+    assert on_at == clock.now
+    assert emulator.writes == [{"20": True, "26": 120}]  # one message
     assert panel.state.timer_set_s == 120
     assert panel.state.timer_remaining_s == 120
     clock.advance(30)
@@ -133,8 +134,7 @@ async def test_countdown_fires_on_its_own(
     """With the real clock the emulator's call_later switches off and pushes."""
     emulator = await make_emulator("3.4")
     panel = make_panel(emulator)
-    await panel.set_timer(1)
-    await panel.set_power(True)
+    await panel.power_on_for(1)
     await wait_until(lambda: panel.state.is_on is False, within_s=3)
     assert 0.9 < emulator.on_seconds() < 2
 
@@ -144,8 +144,7 @@ async def test_power_off_clears_countdown(
 ) -> None:
     emulator = await make_emulator("3.5", clock=clock)
     panel = make_panel(emulator)
-    await panel.set_timer(300)
-    await panel.set_power(True)
+    await panel.power_on_for(300)
     await panel.set_power(False)
     assert emulator.timer_remaining_s == 0
     await wait_until(lambda: panel.state.timer_remaining_s == 0)

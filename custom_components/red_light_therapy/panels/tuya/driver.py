@@ -8,6 +8,15 @@ device reports the data point back (its STATUS push, or a status query if no pus
 ``set_power`` returns the clock time of that report. Data points the device pushes on its own
 (countdown ran out, button pressed, the app) update ``state`` at once.
 
+The countdown is the session's hardware safety net, and on a Tuya device it is a sharp one: a
+plug's countdown runs while the device is off too and *toggles* the switch at zero, and many
+devices clear a running countdown when they are switched on. So it is never armed while the
+panel is off: ``power_on_for`` writes the switch and the countdown in one control message and
+counts the power-on only when the report shows both the switch on and the countdown running
+(written again once if the device dropped it; the panel is switched off again and a
+``PanelError`` raised if it still does not run). ``set_timer`` re-arms a panel that is on and is
+confirmed only by a running countdown; a panel that reports itself off gets it cancelled.
+
 A wrong local key raises ``TuyaAuthError`` (a ``PanelConnectionError``): failed decryption or
 authentication of a reply, a failed session-key proof, or the device dropping the link on our
 first encrypted message.
@@ -18,9 +27,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 import contextlib
+from dataclasses import dataclass, field
 import logging
 import os
-from typing import Any
+from typing import Any, NoReturn
 
 from ..base import (
     Clock,
@@ -40,6 +50,31 @@ _LOGGER = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 
 DEFAULT_PORT = 6668
+
+
+def countdown_runs(value: Any, seconds: int) -> bool:
+    """A reported countdown that is running and not longer than the ``seconds`` written."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return False
+    try:
+        remaining = int(value)
+    except ValueError:
+        return False
+    return 0 < remaining <= seconds
+
+
+@dataclass(slots=True)
+class _Report:
+    """What the device reported about a write: the values, when each was first reported
+    (clock time), and whether (and when) they satisfied the write's condition."""
+
+    dps: dict[str, Any] = field(default_factory=dict)
+    at: dict[str, float] = field(default_factory=dict)
+    accepted_at: float | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.accepted_at is not None
 
 
 class TuyaPanel(Panel):
@@ -128,6 +163,46 @@ class TuyaPanel(Panel):
     async def set_power(self, on: bool) -> float:
         return await self._write({str(self.profile.switch_dp): bool(on)})
 
+    async def power_on_for(self, seconds: int | None) -> float:
+        """Switch on with the countdown armed, in one control message (see the module doc).
+
+        Returns the clock time the switch was reported on. Without a countdown (``seconds``
+        None) this is ``set_power(True)``.
+        """
+        if seconds is None:
+            return await self.set_power(True)
+        if seconds == 0:
+            raise PanelError("a session's countdown must run: 0 s would cancel it")
+        countdown = self._countdown_key(seconds)
+        switch = str(self.profile.switch_dp)
+        self._timer_set_s = seconds
+
+        def _on_and_counting(dps: Mapping[str, Any]) -> bool:
+            return bool(dps.get(switch)) and countdown_runs(dps.get(countdown), seconds)
+
+        report = await self._command({switch: True, countdown: seconds}, _on_and_counting)
+        if not report.dps.get(switch):
+            if report.dps.get(countdown):
+                # Not on, yet counting down: at zero a plug would switch itself on.
+                with contextlib.suppress(PanelError):
+                    await self._write({countdown: 0})
+            raise PanelTimeoutError(
+                f"{self.host} acknowledged switching on for {seconds} s but reports {report.dps}"
+            )
+        on_at = report.at[switch]
+        if report.accepted:
+            return on_at
+        # On, but the device dropped the countdown (some clear it when switched on): once more,
+        # now that it is on.
+        _LOGGER.debug("%s: on without its countdown (%s); arming it again", self.host, report.dps)
+        try:
+            running = await self._arm_while_on(countdown, seconds)
+        except PanelError as err:
+            await self._off_without_safety_net(countdown, err)
+        if not running:
+            await self._off_without_safety_net(countdown, None)
+        return on_at
+
     async def set_levels(self, levels: Mapping[int, int]) -> None:
         channels = self.profile.channels
         if not channels:
@@ -143,13 +218,25 @@ class TuyaPanel(Panel):
             await self._write(dps)
 
     async def set_timer(self, seconds: int) -> None:
-        countdown = self.profile.countdown_dp
-        if countdown is None:
-            raise PanelError(f"profile {self.profile.name} has no countdown data point")
-        if not 0 <= seconds <= self.profile.countdown_max_s:
-            raise PanelError(f"timer {seconds} s is outside 0..{self.profile.countdown_max_s}")
+        """Re-arm the countdown of a panel that is on (an extension); 0 cancels it.
+
+        Confirmed only when the countdown reads back running. A panel known to be off is
+        refused (a plug would switch itself on at zero): arm with ``power_on_for``.
+        """
+        countdown = self._countdown_key(seconds)
         self._timer_set_s = seconds
-        await self._write({str(countdown): int(seconds)}, exact=seconds == 0)
+        if seconds == 0:
+            await self._write({countdown: 0})
+            return
+        if self._dps.get(str(self.profile.switch_dp)) is False:
+            raise PanelError(
+                f"{self.host} is off: its countdown is armed with the power-on, never while off"
+            )
+        if not await self._arm_while_on(countdown, seconds):
+            raise PanelTimeoutError(
+                f"{self.host} acknowledged a countdown of {seconds} s but it does not run "
+                f"(reports {self._dps.get(countdown)!r})"
+            )
 
     async def set_dps(self, dps: Mapping[str | int, Any]) -> float:
         """Write raw data points (for profiles' extras); returns the acknowledged clock time."""
@@ -157,23 +244,75 @@ class TuyaPanel(Panel):
 
     # Commands ------------------------------------------------------------------------------
 
-    async def _write(self, dps: dict[str, Any], *, exact: bool = True) -> float:
-        """Write data points; return the clock time of the report that confirms them.
+    def _countdown_key(self, seconds: int) -> str:
+        countdown = self.profile.countdown_dp
+        if countdown is None:
+            raise PanelError(f"profile {self.profile.name} has no countdown data point")
+        if not 0 <= seconds <= self.profile.countdown_max_s:
+            raise PanelError(f"timer {seconds} s is outside 0..{self.profile.countdown_max_s}")
+        return str(countdown)
 
-        ``exact`` False accepts any reported value (a countdown reads back already running).
+    async def _arm_while_on(self, countdown: str, seconds: int) -> bool:
+        """Write the countdown of a panel that is on; True when it reads back running.
+
+        If the panel reports itself off by then, the countdown is cancelled again (it would
+        switch a plug on at zero) and a ``PanelError`` raised.
         """
-        stamp: list[float] = []
+        report = await self._command(
+            {countdown: seconds}, lambda dps: countdown_runs(dps.get(countdown), seconds)
+        )
+        if not self._dps.get(str(self.profile.switch_dp)):
+            await self._write({countdown: 0})
+            raise PanelError(f"{self.host} is off: the countdown just written was cancelled again")
+        return report.accepted
 
-        def _confirms(_message: Message, obj: dict[str, Any]) -> bool:
+    async def _off_without_safety_net(self, countdown: str, cause: PanelError | None) -> NoReturn:
+        """The panel is on but its countdown does not run: switch it off, and raise."""
+        reason = f"{self.host} switched on but its countdown (DP {countdown}) does not run"
+        try:
+            await self.set_power(False)
+        except PanelError as err:
+            raise PanelError(f"{reason}, and switching it off again failed: {err}") from (
+                cause or err
+            )
+        raise PanelError(f"{reason}: switched off again, no session without it") from cause
+
+    async def _write(self, dps: dict[str, Any]) -> float:
+        """Write data points; the clock time of the report that shows every one of them."""
+
+        def _all_reported(reported: Mapping[str, Any]) -> bool:
+            return all(k in reported and reported[k] == v for k, v in dps.items())
+
+        report = await self._command(dps, _all_reported)
+        if report.accepted_at is None:
+            raise PanelTimeoutError(f"{self.host} acknowledged {dps} but reports {report.dps}")
+        return report.accepted_at
+
+    async def _command(
+        self, dps: dict[str, Any], accept: Callable[[Mapping[str, Any]], bool]
+    ) -> _Report:
+        """Write data points and collect what the device reports until ``accept`` holds for
+        the reported values (pushes since the write, merged), or, failing that within the
+        confirm timeout, until a status read says what the device really holds.
+
+        Raises when the write is rejected, or neither acknowledged nor reported.
+        """
+        report = _Report()
+
+        def _observe(_message: Message, obj: dict[str, Any]) -> bool:
             reported = protocol.extract_dps(obj) or {}
-            if all(k in reported and (not exact or reported[k] == v) for k, v in dps.items()):
-                stamp.append(self._clock())
-                return True
-            return False
+            now = self._clock()
+            for key, value in reported.items():
+                if key not in report.dps or report.dps[key] != value:
+                    report.at[key] = now
+                report.dps[key] = value
+            if report.accepted_at is None and reported and accept(report.dps):
+                report.accepted_at = now
+            return report.accepted
 
         async with self._command_lock:
             conn = await self._link()
-            confirmed = conn.watch(_confirms)
+            confirmed = conn.watch(_observe)
             try:
                 command = self.version.control_command
                 payload = protocol.control_payload(self.version, self.device_id, dps, self._clock())
@@ -182,25 +321,23 @@ class TuyaPanel(Panel):
                         command, payload, expect=(command,), timeout_s=self._command_timeout
                     )
                 except PanelTimeoutError:
-                    if not confirmed.done() or confirmed.exception() is not None:
+                    if not report.dps.keys() & dps.keys():
                         raise
                     # Some firmwares report the new values without acknowledging first.
                 else:
                     if ack.retcode:
                         raise PanelError(f"{self.host} rejected {dps} (code {ack.retcode})")
-                try:
-                    async with asyncio.timeout(self._confirm_timeout):
-                        await confirmed
-                except TimeoutError:
-                    # No push: read the data points back instead.
-                    _, obj = await self._query(conn)
-                    if not _confirms(Message(0, 0), obj):
-                        raise PanelTimeoutError(
-                            f"{self.host} acknowledged {dps} but reports {obj}"
-                        ) from None
+                if not report.accepted:
+                    try:
+                        async with asyncio.timeout(self._confirm_timeout):
+                            await confirmed
+                    except TimeoutError:
+                        # No (or no satisfying) push: read the data points back instead.
+                        _, obj = await self._query(conn)
+                        _observe(Message(0, 0), obj)
             finally:
                 conn.unwatch(confirmed)
-        return stamp[0]
+        return report
 
     async def _query(self, conn: TuyaConnection) -> Received:
         command = self.version.query_command

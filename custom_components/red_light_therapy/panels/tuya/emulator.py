@@ -10,8 +10,19 @@ button is pressed. It broadcasts its discovery packet over UDP if asked to
 that is None (tests: nothing reaches a port they did not choose).
 
 Emulated behaviour where devices differ: the countdown data point counts down from when it is
-set, whether on or off, and switches the panel OFF at zero (a Tuya plug toggles; a therapy panel
-must never switch itself on); switching off by command or button clears the countdown.
+set, whether on or off; switching off by command or button clears it. What happens at zero and
+at a power-on depends on two options, both off by default:
+
+- ``countdown_toggles`` False (default): at zero the panel switches OFF, never on (a lenient
+  device). True: at zero the switch *toggles*, as Tuya plugs and lights do: a countdown armed
+  while the device is off switches it ON.
+- ``power_on_clears_countdown`` False (default): switching on keeps a running countdown. True:
+  switching on (command, button or app) clears a countdown armed before, as many devices do.
+
+Within one control message the countdown is applied after the switch (their data-point order
+in every built-in profile), so a countdown written together with the power-on survives
+``power_on_clears_countdown``. ``countdown_toggles=True,
+power_on_clears_countdown=True`` is the faithful common plug.
 
 Faults: ``latency_s``; ``unresponsive`` (frames are read and ignored); ``drop_connections()``;
 ``push_writes = False`` (writes acknowledged without a STATUS push); ``ack_writes = False``
@@ -112,6 +123,8 @@ class TuyaEmulator:
         broadcast_interval_s: float | None = 5.0,
         wrong_key_behaviour: WrongKeyBehaviour = "close",
         random_bytes: RandomBytes = os.urandom,
+        countdown_toggles: bool = False,
+        power_on_clears_countdown: bool = False,
     ) -> None:
         self.device_id = device_id
         self.local_key = protocol.key_bytes(local_key)
@@ -133,6 +146,10 @@ class TuyaEmulator:
         """False: report written data points without acknowledging the write first."""
         self.push_writes = True
         """False: acknowledge writes without the STATUS push (some firmwares do that)."""
+        self.countdown_toggles = countdown_toggles
+        """True: the countdown toggles the switch at zero (off to on too), as plugs do."""
+        self.power_on_clears_countdown = power_on_clears_countdown
+        """True: switching on clears a countdown armed before (not one in the same message)."""
         self._random = random_bytes
 
         self._dps: dict[str, Any] = self.profile.default_dps()
@@ -246,7 +263,8 @@ class TuyaEmulator:
     # Things that happen at the panel --------------------------------------------------------
 
     def tick(self) -> None:
-        """Notice a countdown that ran out: the panel went off at its deadline, not now."""
+        """Notice a countdown that ran out: the panel switched at its deadline, not now (off;
+        from off to on only with ``countdown_toggles``)."""
         if self._deadline is not None and self.clock() >= self._deadline:
             deadline = self._deadline
             self._deadline = None
@@ -259,6 +277,10 @@ class TuyaEmulator:
                 self._dps[switch] = False
                 self._close_segment(deadline)
                 changed[switch] = False
+            elif self.countdown_toggles:
+                self._dps[switch] = True
+                self._open_segment(deadline)
+                changed[switch] = True
             self._push(changed)
 
     def press_button(self) -> None:
@@ -438,11 +460,10 @@ class TuyaEmulator:
         channel_dps = {str(channel.dp) for channel in profile.channels}
         changed: dict[str, Any] = {}
         was_on = bool(self._dps.get(switch))
+        armed: int | None = None
         for key, value in dps.items():
             if key == countdown:
-                seconds = max(0, min(int(value), profile.countdown_max_s))
-                self._arm(seconds, now)
-                changed[key] = seconds
+                armed = max(0, min(int(value), profile.countdown_max_s))
                 continue
             if key in channel_dps:
                 channel = next(c for c in profile.channels if str(c.dp) == key)
@@ -458,9 +479,21 @@ class TuyaEmulator:
                 changed[countdown] = 0
         elif is_on and not was_on:
             self._open_segment(now)
+            if (
+                self.power_on_clears_countdown
+                and countdown is not None
+                and self._deadline is not None
+            ):
+                self._arm(0, now)
+                changed[countdown] = 0
         elif is_on and channel_dps & changed.keys():
             self._close_segment(now)
             self._open_segment(now)
+        if countdown is not None and armed is not None:
+            # After the switch (data-point order in the built-in profiles): a power-on in the
+            # same message does not clear it.
+            self._arm(armed, now)
+            changed[countdown] = armed
         return changed
 
     def _arm(self, seconds: int, now: float) -> None:
@@ -512,6 +545,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--broadcast-address", default=None, help="e.g. 127.0.0.1")
     parser.add_argument("--broadcast-port", type=int, default=6667)
     parser.add_argument("--broadcast-interval", type=float, default=5.0)
+    parser.add_argument(
+        "--plug-countdown",
+        action="store_true",
+        help="the countdown toggles the switch at zero and a power-on clears it (common plugs)",
+    )
     return parser
 
 
@@ -528,6 +566,8 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         broadcast_address=args.broadcast_address,
         broadcast_port=args.broadcast_port,
         broadcast_interval_s=args.broadcast_interval,
+        countdown_toggles=args.plug_countdown,
+        power_on_clears_countdown=args.plug_countdown,
     )
     done = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
