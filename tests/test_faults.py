@@ -365,3 +365,38 @@ async def test_after_a_restart_the_panel_countdown_still_caps_the_recorded_end(
 
     assert rig.power_offs == 1
     rig.assert_recorded_to_planned_end(resumed, ends_at)
+
+
+async def test_a_pause_the_panel_does_not_confirm_keeps_the_session_and_its_end(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pausing a panel that does not answer fails with a translated error, and the session
+    runs on as before (the panel never went off): its end still comes at the planned time."""
+    session = await rig.start(10)
+    ends_at = session.ends_at
+    started = session.started_at
+    assert ends_at is not None
+    assert started is not None
+    await rig.move_to(started + timedelta(minutes=2))
+    rig.emulator.unresponsive = True
+    monkeypatch.setattr(rig.emulator, "_push_status", lambda: None)
+
+    pausing = asyncio.ensure_future(
+        rig.hass.services.async_call(DOMAIN, "pause_session", {"entity_id": LIGHT}, blocking=True)
+    )
+    await rig.advance(COMMAND_TIMEOUT + timedelta(seconds=1))
+    with pytest.raises(HomeAssistantError):
+        await pausing
+
+    assert rig.emulator.is_on
+    assert rig.entry.runtime_data.sessions.session is session
+    assert session.status is SessionStatus.RUNNING
+    assert session.ends_at == ends_at
+    rig.emulator.unresponsive = False
+    monkeypatch.undo()
+    assert rig.power_offs == 1  # the pause's, unanswered
+
+    await rig.move_to(ends_at)
+    assert rig.power_offs == 2  # the integration's own end came, not only the countdown
+    await rig.finish()
+    rig.assert_recorded_to_planned_end(session, ends_at)

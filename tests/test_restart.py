@@ -7,7 +7,9 @@ up again. Stored sessions are also written directly to test the states a crash c
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from datetime import timedelta
+import math
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -30,13 +32,24 @@ from custom_components.red_light_therapy.therapy import (
     default_limits,
 )
 
-from .common import advance, inject_advertisement, move_to, service_info
+from .common import ADDRESS, advance, inject_advertisement, move_to, service_info
 
 LIGHT = "light.blockbluelight_f522"
 TIMER = "sensor.blockbluelight_f522_session_timer"
 END = "sensor.blockbluelight_f522_session_end"
 TEN_MINUTES = 600.0
-IRRADIANCE = BandIrradiance(8.0, 4.0)  # 12 mW/cm²: 7.2 J/cm² in ten minutes
+LEVEL = 20
+IRRADIANCE = BandIrradiance(4.8, 7.2)  # the panel at 20 %: 12 mW/cm², 7.2 J/cm² in ten minutes
+
+
+@pytest.fixture
+def emulator() -> Generator[BlockBlueLightEmulator]:
+    """The panel at the levels the stored sessions were planned at (``IRRADIANCE``)."""
+    panel = BlockBlueLightEmulator(
+        ADDRESS, clock=lambda: dt_util.utcnow().timestamp(), levels=(LEVEL,) * codec.CHANNEL_COUNT
+    )
+    yield panel
+    panel.close()
 
 
 async def _start(hass: HomeAssistant, minutes: float) -> None:
@@ -264,9 +277,9 @@ async def test_a_session_not_yet_due_is_switched_off_by_home_assistant_at_its_en
     origin: SessionOrigin,
     planned_seconds: float,
 ) -> None:
-    """The panel's countdown is not running (nothing else would stop it): the re-armed end
-    callback switches the panel off exactly at the planned end, so the restart did not
-    lengthen the session."""
+    """The panel's countdown was not running: it is armed again to what is left (the safety
+    net if Home Assistant stops once more), and the re-armed end callback switches the panel
+    off exactly at the planned end, so the restart did not lengthen the session."""
     stored = _prefill(
         hass_storage,
         config_entry,
@@ -289,7 +302,10 @@ async def test_a_session_not_yet_due_is_switched_off_by_home_assistant_at_its_en
     assert sessions.session is not None
     assert sessions.session.status is SessionStatus.RUNNING
     assert config_entry.runtime_data.panel.keep_connected
-    assert emulator.timer_remaining_s == 0
+    left = (ends_at - dt_util.utcnow()).total_seconds()
+    assert emulator.timer_remaining_s == math.ceil(left)
+    assert sessions.session.device_deadline is not None
+    assert sessions.session.device_deadline >= ends_at
     await move_to(hass, freezer, ends_at - timedelta(seconds=1))
     assert emulator.is_on
     assert sessions.session is not None

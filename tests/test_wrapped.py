@@ -24,13 +24,14 @@ from homeassistant.const import (
     STATE_UNKNOWN,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.red_light_therapy import wrapped
+from custom_components.red_light_therapy import DATA_STORE, wrapped
 from custom_components.red_light_therapy.const import (
     CONF_PANEL_TYPE,
     CONF_PROFILE,
@@ -42,6 +43,7 @@ from custom_components.red_light_therapy.panels.base import (
     PanelState,
     PanelTimeoutError,
 )
+from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionOrigin, single_channel_profile
 from custom_components.red_light_therapy.wrapped import EntityPanel
 
@@ -340,3 +342,80 @@ async def test_ack_is_the_confirming_state(hass: HomeAssistant, plug: str) -> No
     acked = await panel.set_power(False)
     assert panel.state.is_on is False
     await panel.disconnect()
+
+
+# Two panels, one person -----------------------------------------------------------------
+
+
+async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothing(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    plug: str,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A Bluetooth panel and a plug panel, both on the whole body: while the Bluetooth
+    panel's session runs, the plug's start is refused by the spacing (the same skin). The
+    Bluetooth panel removed mid-session: its session is recorded as far as it ran, its
+    protocol run and settings go, and nothing of it keeps the plug's area busy."""
+    bluetooth = dimmed_integration
+    plug_entry = _entry(hass)
+    assert await hass.config_entries.async_setup(plug_entry.entry_id)
+    await hass.async_block_till_done()
+    plug_light = _entity_id(hass, "light", "light")
+    store = hass.data[DATA_STORE]
+
+    await hass.services.async_call(
+        DOMAIN,
+        "start_protocol",
+        {ATTR_ENTITY_ID: "light.blockbluelight_f522", "protocol": "whole_body_wellness"},
+        blocking=True,
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "start_session",
+        {ATTR_ENTITY_ID: "light.blockbluelight_f522", "minutes": 10},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    running = bluetooth.runtime_data.sessions.session
+    assert running is not None
+    assert emulator.is_on
+
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            DOMAIN, "start_session", {ATTR_ENTITY_ID: plug_light, "minutes": 5}, blocking=True
+        )
+    assert refused.value.translation_key == "refused_spacing"
+    assert hass.states.get(RELAY).state == STATE_OFF
+    # Asked how much it would give: nothing, for the same reason.
+    plan = plug_entry.runtime_data.sessions.plan(minutes=5)
+    assert plan.verdict.outcome.value == "refused"
+
+    freezer.tick(timedelta(minutes=4))
+    assert await hass.config_entries.async_remove(bluetooth.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert bluetooth.entry_id not in store.active
+    assert bluetooth.entry_id not in store.settings
+    assert not [p for p in store.plans.values() if p.get("panel_id") == bluetooth.entry_id]
+    (record,) = [r for r in store.history if r.id == running.id]
+    assert record.status.value == "stopped"
+    assert record.on_seconds == pytest.approx(4 * 60)  # as far as it ran, not its plan
+    assert record.dose.total == pytest.approx(12.0 * 4 * 60 / 1000)
+
+    # The spacing runs from the end of what was recorded, and ends.
+    freezer.tick(timedelta(hours=20, seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await hass.services.async_call(
+        DOMAIN,
+        "start_protocol",
+        {ATTR_ENTITY_ID: plug_light, "protocol": "whole_body_wellness"},
+        blocking=True,
+    )
+    await hass.services.async_call(
+        DOMAIN, "start_session", {ATTR_ENTITY_ID: plug_light, "minutes": 5}, blocking=True
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(RELAY).state == STATE_ON

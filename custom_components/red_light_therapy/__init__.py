@@ -93,6 +93,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEn
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> None:
-    """The listener forgets a removed Wi-Fi panel: its next broadcast is discovered again."""
+    """A removed panel's open session is recorded, its settings and runs are dropped (so it
+    neither locks other panels out nor keeps its areas busy); the listener forgets a removed
+    Wi-Fi panel: its next broadcast is discovered again."""
+    if (store := hass.data.get(DATA_STORE)) is not None:
+        await store.async_forget_panel(entry.entry_id)
     if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
         async_forget_tuya_device(hass, str(entry.data.get(CONF_DEVICE_ID) or entry.unique_id))

@@ -58,12 +58,15 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Set the brightness of every channel; when off, start a session of default length."""
         panel = self._data.panel
+        # Decided before the levels change: a session that ends meanwhile (its dose reached
+        # at the new levels) is not followed by a new one nobody asked for.
+        start = not self.is_on
         if ATTR_BRIGHTNESS in kwargs and self._attr_color_mode is ColorMode.BRIGHTNESS:
             level = brightness_to_level(kwargs[ATTR_BRIGHTNESS])
             await self.coordinator.async_command(
                 panel.set_levels({channel.index: level for channel in panel.capabilities.channels})
             )
-        if not self.is_on:
+        if start:
             await self._data.sessions.async_start()
 
     async def async_turn_off(self, **kwargs: Any) -> None:

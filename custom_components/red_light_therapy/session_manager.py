@@ -46,6 +46,7 @@ from .therapy import (
     check,
     check_extension,
     default_limits,
+    fit_running,
     seconds_for_dose,
     validate_area,
 )
@@ -234,6 +235,22 @@ class SessionManager:
     def limits(self, area: str) -> Limits:
         return default_limits(area)
 
+    def _limits_history(self, now: datetime) -> History:
+        """The history the limits judge by: every recorded session, plus the *other* panels'
+        unfinished sessions as they will be recorded (``SessionRecord.as_planned``): it is the
+        same person's skin. Without other sessions, the history itself."""
+        others = [
+            SessionRecord.as_planned(session, now)
+            for panel_id, session in self._store.active.items()
+            if panel_id != self.panel_id and session.started_at is not None and not session.is_final
+        ]
+        if not others:
+            return self.history
+        history = History(self.history)
+        for record in others:
+            history.append(record)
+        return history
+
     def levels(self, by_index: Mapping[int, int] | None = None) -> dict[str, int] | None:
         """Channel levels keyed like the profile's channels (None: full output).
 
@@ -270,7 +287,7 @@ class SessionManager:
         """When the panel's default area can next take a session, if it cannot now."""
         verdict = check(
             SessionRequest(self.area, 60.0, self.irradiance or BandIrradiance(1.0, 0.0), now),
-            self.history,
+            self._limits_history(now),
             self.limits(self.area),
             tz=dt_util.get_default_time_zone(),
         )
@@ -315,9 +332,10 @@ class SessionManager:
                 seconds = (
                     minutes * 60 if minutes is not None else self.default_duration.total_seconds()
                 )
+            when = at or dt_util.utcnow()
             verdict = check(
-                SessionRequest(area, seconds, irradiance, at or dt_util.utcnow(), override_spacing),
-                self.history,
+                SessionRequest(area, seconds, irradiance, when, override_spacing),
+                self._limits_history(when),
                 self.limits(area),
                 tz=dt_util.get_default_time_zone(),
             )
@@ -430,7 +448,11 @@ class SessionManager:
     async def async_pause(self) -> None:
         session = self._require(SessionStatus.RUNNING)
         self._cancel_scheduled_end()
-        off_at = await self._command_power(False)
+        try:
+            off_at = await self._command_power(False)
+        except HomeAssistantError:
+            self._schedule_end()  # still running: its end must still come
+            raise
         self._hw_deadline = None
         session.pause(_utc(off_at))
         await self._store.async_save()
@@ -464,7 +486,9 @@ class SessionManager:
                 if minutes is not None
                 else seconds_for_dose(session.irradiance, dose or 0.0, session.target_band)
             )
-            verdict = check_extension(session, extra, now, self.history, self.limits(session.area))
+            verdict = check_extension(
+                session, extra, now, self._limits_history(now), self.limits(session.area)
+            )
         except TherapyError as err:
             raise therapy_error(err) from err
         if verdict.outcome is Outcome.REFUSED:
@@ -698,6 +722,10 @@ class SessionManager:
         at = _utc(state.updated_at) if state.updated_at else dt_util.utcnow()
         if session is not None and session.status is SessionStatus.RUNNING and state.is_on:
             self._follow_levels(session, at)
+        if session is not None and session.status is SessionStatus.PAUSED and state.is_on:
+            self._coordinator.config_entry.async_create_background_task(
+                self._hass, self._async_resumed_at_panel(session, at), "red_light_therapy resume"
+            )
         if session is not None and session.status is SessionStatus.RUNNING and state.is_on is False:
             ends_at = session.ends_at
             off_at = min(at, ends_at) if ends_at else at
@@ -713,6 +741,8 @@ class SessionManager:
 
     def _follow_levels(self, session: Session, at: datetime) -> None:
         """Channel levels changed mid-session: dose from here on at the new irradiance."""
+        if self._panel.capabilities.channels and not self._panel.state.levels:
+            return  # levels not read yet (a fresh link): nothing is known to have changed
         try:
             irradiance = self.profile.irradiance(session.distance_cm, self.levels())
         except TherapyError:
@@ -721,7 +751,51 @@ class SessionManager:
         if irradiance == session.irradiance or (last is not None and at < last):
             return
         session.change_irradiance(at, irradiance)
-        self._hass.async_create_task(self._store.async_save(), eager_start=False)
+        self._coordinator.config_entry.async_create_background_task(
+            self._hass, self._async_refit(session, at), "red_light_therapy refit"
+        )
+
+    async def _async_refit(self, session: Session, at: datetime, *, arm: bool = False) -> None:
+        """Re-plan a running session at its new irradiance (``therapy.fit_running``): a dose
+        session still aims for its dose; nothing may go past a session or daily limit
+        (``limit_reached`` says which one cut it). The end, the panel's countdown (when the
+        plan changed, or ``arm``) and the store follow; with nothing left to run, it ends now."""
+        if session is not self.session or session.status is not SessionStatus.RUNNING:
+            return
+        before = session.planned_seconds
+        refit = fit_running(session, at, self._limits_history(at), self.limits(session.area))
+        fitted = refit.planned_seconds
+        limited = {"reasons": [refit.limited_by.value]} if refit.limited_by else None
+        if fitted - session.on_seconds(at) < 1.0:  # nothing left to run at these levels
+            session.replan(max(fitted, 1.0))
+            if limited is not None:
+                _LOGGER.warning(
+                    "%s: the session's limit is reached at these levels; ending it",
+                    self._coordinator.name,
+                )
+                self._fire(SessionEvent.LIMIT_REACHED, limited)
+            await self._async_finish(SessionStatus.COMPLETED)
+            return
+        session.replan(fitted)
+        self._schedule_end()
+        if limited is not None:
+            self._fire(SessionEvent.LIMIT_REACHED, limited)
+        if arm or abs(fitted - before) >= 1.0:
+            await self._async_arm_remaining(session)
+        await self._store.async_save()
+        self._changed()
+
+    async def _async_resumed_at_panel(self, session: Session, at: datetime) -> None:
+        """A paused session's panel was switched on at the panel (its button, another app):
+        that is a resume, under the same limits, with its countdown armed."""
+        if session is not self.session or session.status is not SessionStatus.PAUSED:
+            return
+        session.resume(max(at, session.last_event_at or at))
+        self._panel.keep_connected = True
+        _LOGGER.info(
+            "%s was switched on at the panel: resuming its session", self._coordinator.name
+        )
+        await self._async_refit(session, at, arm=True)
 
     async def _async_unplanned(self, state: PanelState, at: datetime) -> None:
         """A panel switched on outside the integration: the same limits govern it."""
@@ -735,7 +809,7 @@ class SessionManager:
         irradiance = self.irradiance or self._irradiance()
         verdict = check(
             SessionRequest(area, limits.max_session_minutes * 60, irradiance, at),
-            self.history,
+            self._limits_history(at),
             limits,
             tz=dt_util.get_default_time_zone(),
         )
@@ -762,6 +836,7 @@ class SessionManager:
         self._panel.keep_connected = True
         self._fire(SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value})
         self._schedule_end()
+        await self._async_arm_remaining(session)
         self._changed()
 
     async def async_reconcile(self) -> None:
@@ -792,6 +867,20 @@ class SessionManager:
             return
         self._panel.keep_connected = True
         self._schedule_end()
+        await self._async_arm_remaining(session)
+
+    async def _async_arm_remaining(self, session: Session) -> None:
+        """Arm the panel's own countdown to what the running session has left (a session Home
+        Assistant did not switch on itself, or one that outlived a restart): the safety net if
+        Home Assistant stops. A failure is logged: the integration's own end still comes."""
+        try:
+            now = dt_util.utcnow()
+            armed = await self._arm_panel_timer(session.remaining_seconds(now))
+            if armed is not None:
+                self._hw_deadline = now + timedelta(seconds=armed)
+                await self._store.async_save()
+        except HomeAssistantError as err:
+            _LOGGER.warning("%s: could not arm its countdown: %s", self._coordinator.name, err)
 
     # -- events ----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .therapy import History, Session, TherapyError
+from .therapy import History, Session, SessionRecord, SessionStatus, TherapyError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -107,6 +107,25 @@ class TherapyStore:
             "settings": self.settings,
             "plans": self.plans,
         }
+
+    async def async_forget_panel(self, panel_id: str) -> None:
+        """A removed panel: its open session is recorded (stopped, with what it delivered up
+        to now, never past its planned end or its own countdown), its settings and protocol
+        runs are dropped. The history stays: it is the person's, not the panel's."""
+        session = self.active.pop(panel_id, None)
+        if session is not None and session.started_at is not None and not session.is_final:
+            end = dt_util.utcnow()
+            if session.status is SessionStatus.RUNNING:
+                for deadline in (session.ends_at, session.device_deadline):
+                    if deadline is not None:
+                        end = min(end, deadline)
+            last = session.last_event_at
+            session.finish(max(end, last) if last else end, SessionStatus.STOPPED)
+            self.history.append(SessionRecord.from_session(session))
+        self.settings.pop(panel_id, None)
+        for plan_id in [k for k, v in self.plans.items() if v.get("panel_id") == panel_id]:
+            del self.plans[plan_id]
+        await self.async_save()
 
     async def async_save(self) -> None:
         """Write now: used before a panel is switched on and when a session is recorded."""

@@ -169,3 +169,41 @@ def test_large_history_is_fast() -> None:
         h.dose_in_window(at - timedelta(hours=24), at, "face", related=True)
         h.records_started_between(at - timedelta(days=7), at)
     assert time.perf_counter() - begin < 2.0
+
+
+def test_an_open_session_as_it_will_be_recorded() -> None:
+    """Another panel's open session counts toward the limits as it will be recorded."""
+    t = datetime(2025, 1, 6, 7, 0, tzinfo=UTC)
+    session = Session(
+        id="open",
+        area="knee",
+        distance_cm=15,
+        planned_seconds=600,
+        irradiance=BandIrradiance(10.0, 20.0),  # 30 mW/cm²: 18 J/cm² in 600 s
+        panel_id="other",
+    )
+    with pytest.raises(HistoryError):
+        SessionRecord.as_planned(session, t)  # never ran: nothing to project
+    session.start(t)
+    running = SessionRecord.as_planned(session, t + timedelta(seconds=100))
+    assert running.started_at == t
+    assert running.ended_at == t + timedelta(seconds=600)  # its planned end
+    assert running.dose.total == pytest.approx(18.0)  # delivered and still planned
+    assert running.dose.red == pytest.approx(6.0)
+    assert running.on_seconds == pytest.approx(600)
+    assert running.status is SessionStatus.COMPLETED  # a session for spacing and the week
+    assert running.area == "knee"
+    assert running.panel_id == "other"
+    # Overdue (its panel not heard from): not more than planned, and ended when planned.
+    overdue = SessionRecord.as_planned(session, t + timedelta(hours=5))
+    assert overdue.ended_at == t + timedelta(seconds=600)
+    assert overdue.dose.total == pytest.approx(18.0)
+    # Paused: what it delivered until it paused.
+    session.pause(t + timedelta(seconds=200))
+    paused = SessionRecord.as_planned(session, t + timedelta(hours=1))
+    assert paused.ended_at == t + timedelta(seconds=200)
+    assert paused.dose.total == pytest.approx(6.0)
+    assert paused.on_seconds == pytest.approx(200)
+    session.finish(t + timedelta(seconds=300), SessionStatus.STOPPED)
+    with pytest.raises(HistoryError):
+        SessionRecord.as_planned(session, t + timedelta(hours=1))

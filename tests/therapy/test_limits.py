@@ -16,6 +16,7 @@ from custom_components.red_light_therapy.therapy.areas import (
     shares_skin,
     validate_area,
 )
+from custom_components.red_light_therapy.therapy.bands import DoseBand
 from custom_components.red_light_therapy.therapy.dose import BandDose
 from custom_components.red_light_therapy.therapy.errors import (
     AreaError,
@@ -34,6 +35,7 @@ from custom_components.red_light_therapy.therapy.limits import (
     SessionRequest,
     check,
     check_extension,
+    fit_running,
 )
 from custom_components.red_light_therapy.therapy.session import (
     Session,
@@ -413,3 +415,93 @@ def test_extension_without_irradiance_only_minutes_apply() -> None:
     v = check_extension(dark, 60, T + timedelta(seconds=5), History(), LIMITS)
     assert v.outcome is Outcome.ALLOWED
     assert v.expected_dose.total == 0
+
+
+# Re-planning a running session after its levels changed ----------------------------------
+
+
+def dose_session(target: float, band: DoseBand = DoseBand.BOTH) -> Session:
+    """A session started for ``target`` J/cm² at 50 mW/cm² (``target`` * 20 s)."""
+    session = Session(
+        id="dose",
+        area="face",
+        distance_cm=15,
+        planned_seconds=target * 20,
+        irradiance=E,
+        target_dose=target,
+        target_band=band,
+    )
+    session.start(T)
+    return session
+
+
+def test_a_brighter_dose_session_ends_sooner_and_a_dimmer_one_later() -> None:
+    session = dose_session(10.0)  # 200 s at 50 mW/cm²
+    at = T + timedelta(seconds=100)  # 5 J/cm² delivered
+    session.change_irradiance(at, BandIrradiance(40.0, 60.0))  # 100 mW/cm²
+    fit = fit_running(session, at, History(), LIMITS)
+    assert fit.planned_seconds == pytest.approx(150)  # 5 J/cm² more in 50 s
+    assert fit.limited_by is None
+    session.change_irradiance(at, BandIrradiance(10.0, 15.0))  # 25 mW/cm²
+    fit = fit_running(session, at, History(), LIMITS)
+    assert fit.planned_seconds == pytest.approx(300)  # 5 J/cm² more in 200 s
+    assert fit.limited_by is None
+
+
+def test_a_dose_session_aims_for_its_band() -> None:
+    session = dose_session(4.0, DoseBand.RED)  # 4 J/cm² red at 20 mW/cm² red: 200 s
+    session.replan(200)
+    at = T + timedelta(seconds=100)  # 2 J/cm² red delivered
+    session.change_irradiance(at, BandIrradiance(40.0, 0.0))
+    fit = fit_running(session, at, History(), LIMITS)
+    assert fit.planned_seconds == pytest.approx(150)  # 2 J/cm² red more in 50 s
+
+
+def test_a_minutes_session_keeps_its_length_until_a_limit_cuts_it() -> None:
+    session = running_session(300)
+    at = T + timedelta(seconds=100)  # 5 J/cm²
+    session.change_irradiance(at, BandIrradiance(10.0, 15.0))
+    assert fit_running(session, at, History(), LIMITS).planned_seconds == pytest.approx(300)
+    session.change_irradiance(at, BandIrradiance(80.0, 120.0))  # 200 mW/cm²
+    fit = fit_running(session, at, History(), LIMITS)
+    assert fit.planned_seconds == pytest.approx(175)  # 15 J/cm² left of 20: 75 s more
+    assert fit.limited_by is ReasonCode.SESSION_DOSE
+
+
+def test_a_dimmer_dose_session_is_cut_by_the_minutes_and_the_day() -> None:
+    session = dose_session(19.0)  # 380 s at 50 mW/cm²
+    at = T + timedelta(seconds=60)  # 3 J/cm²
+    session.change_irradiance(at, BandIrradiance(4.0, 6.0))  # 10 mW/cm²: 1600 s for 16 more
+    fit = fit_running(session, at, History(), LIMITS)
+    assert fit.planned_seconds == pytest.approx(20 * 60)
+    assert fit.limited_by is ReasonCode.SESSION_MINUTES
+    # 25 J/cm² on the face earlier today leaves 2 J/cm² of the 30: 200 s at 10 mW/cm².
+    history = History([rec("a", T - timedelta(hours=3), dose=25.0), rec("x", T, area="knee")])
+    fit = fit_running(session, at, history, LIMITS)
+    assert fit.planned_seconds == pytest.approx(60 + 200)
+    assert fit.limited_by is ReasonCode.DAILY_DOSE
+
+
+def test_at_the_limit_already_nothing_is_left() -> None:
+    session = running_session(600, started=T)
+    at = T + timedelta(seconds=400)  # 20 J/cm²: the session dose
+    session.change_irradiance(at, BandIrradiance(30.0, 30.0))
+    fit = fit_running(session, at, History(), LIMITS)
+    assert fit.planned_seconds == pytest.approx(400)  # the on-time so far: stop now
+    assert fit.limited_by is ReasonCode.SESSION_DOSE
+
+
+def test_without_irradiance_only_the_minutes_apply() -> None:
+    session = dose_session(10.0)
+    at = T + timedelta(seconds=100)
+    session.change_irradiance(at, BandIrradiance(0.0, 0.0))  # every channel at 0
+    fit = fit_running(session, at, History(), LIMITS)
+    assert fit.planned_seconds == pytest.approx(200)  # kept: no dose to aim with
+    assert fit.limited_by is None
+
+
+def test_a_finished_session_is_not_replanned() -> None:
+    session = running_session()
+    session.finish(T + timedelta(seconds=10))
+    with pytest.raises(SessionStateError):
+        fit_running(session, T + timedelta(seconds=20), History(), LIMITS)

@@ -23,6 +23,7 @@ from custom_components.red_light_therapy.therapy.limits import (
     SessionRequest,
     check,
     check_extension,
+    fit_running,
 )
 from custom_components.red_light_therapy.therapy.session import (
     Session,
@@ -256,3 +257,46 @@ def test_calibration_hits_the_reading(profile: IrradianceProfile, a: float, read
     if profile.irradiance(d).total <= 1e-6:
         return
     assert profile.calibrated(d, reading).irradiance(d).total == pytest.approx(reading)
+
+
+@settings(deadline=None)
+@given(
+    limits_st,
+    positive_irradiances,
+    positive_irradiances,
+    st.floats(1, 1200),
+    st.floats(0, 1200),
+    st.one_of(st.none(), st.floats(0.1, 50)),
+)
+def test_a_refit_never_exceeds_a_session_limit(  # noqa: PLR0917
+    limits: Limits,
+    before: BandIrradiance,
+    after: BandIrradiance,
+    planned: float,
+    elapsed: float,
+    target: float | None,
+) -> None:
+    """Levels changed mid-session: the re-planned rest never takes the session past its
+    minutes or its dose limit (unless it was past them already: then nothing is added)."""
+    session = Session(
+        id="x",
+        area="face",
+        distance_cm=15,
+        planned_seconds=planned,
+        irradiance=before,
+        target_dose=target,
+    )
+    session.start(T0)
+    at = T0 + timedelta(seconds=min(elapsed, planned))
+    session.change_irradiance(at, after)
+    fit = fit_running(session, at, History(), limits)
+    on = session.on_seconds(at)
+    rest = fit.planned_seconds - on
+    assert rest >= 0
+    if rest == 0:
+        return
+    assert fit.planned_seconds <= limits.max_session_minutes * 60 * (1 + REL) + 1e-6
+    delivered = session.delivered(at).total
+    assert delivered + after.total * rest / 1000 <= limits.max_session_dose * (1 + REL) + 1e-9
+    if target is not None and fit.limited_by is None:
+        assert delivered + after.total * rest / 1000 == pytest.approx(target, rel=1e-6)

@@ -20,7 +20,17 @@ from .irradiance import (
     blockbluelight_profile,
     single_channel_profile,
 )
-from .limits import Outcome, Reason, ReasonCode, SessionRequest, Verdict, check, check_extension
+from .limits import (
+    Outcome,
+    Reason,
+    ReasonCode,
+    Refit,
+    SessionRequest,
+    Verdict,
+    check,
+    check_extension,
+    fit_running,
+)
 from .plans import MissedPolicy, Plan, PlannedSession, PlanReport, PlanStatus, SlotStatus
 from .protocols import PRESET_PROTOCOLS, EvidenceGrade, Protocol, validate_protocol
 from .session import Segment, Session, SessionOrigin, SessionStatus
@@ -51,6 +61,7 @@ __all__ = [
     "Protocol",
     "Reason",
     "ReasonCode",
+    "Refit",
     "Segment",
     "Session",
     "SessionOrigin",
@@ -66,6 +77,7 @@ __all__ = [
     "check_extension",
     "default_limits",
     "dose_for_seconds",
+    "fit_running",
     "seconds_for_dose",
     "single_channel_profile",
     "validate_area",

@@ -23,7 +23,7 @@ from typing import Any
 
 from ._util import iso, load, parse_time, require_aware, start_of_local_day
 from .areas import shares_skin
-from .dose import BandDose
+from .dose import BandDose, dose_for_seconds
 from .errors import ErrorCode, HistoryError
 from .session import FINAL_STATUSES, Session, SessionOrigin, SessionStatus
 
@@ -71,6 +71,44 @@ class SessionRecord:
             dose=session.delivered(ended),
             status=session.status,
             on_seconds=session.on_seconds(ended),
+        )
+
+    @classmethod
+    def as_planned(cls, session: Session, at: datetime) -> SessionRecord:
+        """The record an unfinished session will leave, seen at ``at``.
+
+        A running one as if it runs to its planned end (what it delivered so far plus the
+        planned rest; an overdue one ends at its planned end, not later); a paused one as what
+        it delivered until it paused. Another panel's open session counts toward the limits
+        like this: it is the same person's skin."""
+        started = session.started_at
+        if session.is_final or started is None:
+            raise HistoryError(
+                ErrorCode.INVALID_RECORD, "only a session that runs or is paused is projected"
+            )
+        at = require_aware(at, "at")
+        if session.status is SessionStatus.RUNNING:
+            ends_at = session.ends_at
+            assert ends_at is not None  # running
+            until = min(at, ends_at)
+            rest = session.remaining_seconds(until)
+            dose = session.delivered(until) + dose_for_seconds(session.irradiance, rest)
+            on_seconds = session.on_seconds(until) + rest
+            ended = ends_at
+        else:
+            ended = session.last_event_at or started
+            dose = session.delivered(ended)
+            on_seconds = session.on_seconds(ended)
+        return cls(
+            id=session.id,
+            panel_id=session.panel_id,
+            area=session.area,
+            origin=session.origin,
+            started_at=started,
+            ended_at=ended,
+            dose=dose,
+            status=SessionStatus.COMPLETED,
+            on_seconds=on_seconds,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -49,10 +49,12 @@ __all__ = [
     "Outcome",
     "Reason",
     "ReasonCode",
+    "Refit",
     "SessionRequest",
     "Verdict",
     "check",
     "check_extension",
+    "fit_running",
 ]
 
 MIN_USEFUL_SECONDS = 60.0
@@ -60,6 +62,9 @@ MIN_USEFUL_SECONDS = 60.0
 shorter sessions deliver too little to matter and only add a session to the weekly count)."""
 
 DAILY_WINDOW = timedelta(hours=24)
+AT_ONCE = timedelta(microseconds=1)
+"""Windows end just after ``at``: a session that started at that very moment (another panel's,
+started in the same instant) is in them."""
 WEEK_LOCAL_DAYS = 7
 
 
@@ -153,7 +158,7 @@ def _daily_free_at(
 ) -> datetime | None:
     """Earliest time the rolling 24 h window leaves ``dose_needed`` J/cm² (None: never)."""
     records = sorted(
-        history.records_overlapping(at - DAILY_WINDOW, at, area, related=True),
+        history.records_overlapping(at - DAILY_WINDOW, at + AT_ONCE, area, related=True),
         key=lambda r: r.ended_at,
     )
     used = sum(r.dose.total for r in records)
@@ -200,7 +205,7 @@ def check(
         if requested > dose_cap:
             reasons.append(Reason(ReasonCode.SESSION_DOSE, limits.max_session_dose, requested_dose))
         session_cap = min(session_cap, dose_cap)
-        used = history.dose_in_window(at - DAILY_WINDOW, at, area, related=True).total
+        used = history.dose_in_window(at - DAILY_WINDOW, at + AT_ONCE, area, related=True).total
         daily_cap = max(limits.max_daily_dose - used, 0.0) * 1000.0 / e
         if requested > daily_cap:
             reasons.append(
@@ -215,7 +220,7 @@ def check(
         spacing = timedelta(hours=limits.min_hours_between)
         recent = [
             r
-            for r in history.records_overlapping(at - spacing, at, area, related=True)
+            for r in history.records_overlapping(at - spacing, at + AT_ONCE, area, related=True)
             if _is_session(r)
         ]
         last_end = max((r.ended_at for r in recent), default=None)
@@ -317,7 +322,9 @@ def check_extension(
             reasons.append(Reason(ReasonCode.SESSION_DOSE, limits.max_session_dose, projected))
         others = [
             r
-            for r in history.records_overlapping(at - DAILY_WINDOW, at, session.area, related=True)
+            for r in history.records_overlapping(
+                at - DAILY_WINDOW, at + AT_ONCE, session.area, related=True
+            )
             if r.id != session.id
         ]
         used = sum(r.dose.total for r in others)
@@ -334,3 +341,60 @@ def check_extension(
     return Verdict(
         outcome, allowed, dose_for_seconds(session.irradiance, allowed), tuple(reasons), at
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Refit:
+    """The answer of :func:`fit_running`: the planned on-time (total seconds, never below the
+    on-time already delivered: equal to it means "stop now") and the limit that made it shorter
+    than the session wanted (None: what it was started for fits)."""
+
+    planned_seconds: float
+    limited_by: ReasonCode | None
+
+
+def fit_running(session: Session, at: datetime, history: History, limits: Limits) -> Refit:
+    """Re-plan an unfinished session at ``at`` at its *current* irradiance (after its channel
+    levels changed).
+
+    It aims for what the session was started for: its target dose (in its band) when it has
+    one, so a brighter panel ends sooner and a dimmer one later; else its planned on-time. It
+    never goes beyond the per-session minutes, the per-session dose or the rolling 24 h dose
+    (other sessions on shared skin included). Spacing and the weekly count were checked at the
+    start and are not checked again.
+    """
+    at = require_aware(at, "at")
+    if session.is_final:
+        raise SessionStateError(
+            ErrorCode.INVALID_TRANSITION,
+            f"cannot re-plan a {session.status.value} session",
+            action="replan",
+            status=session.status.value,
+        )
+    on = session.on_seconds(at)
+    delivered = session.delivered(at)
+    irradiance = session.irradiance
+    wanted = session.remaining_seconds(at)
+    if session.target_dose is not None and irradiance.for_band(session.target_band) > 0:
+        missing = max(session.target_dose - delivered.for_band(session.target_band), 0.0)
+        wanted = missing * 1000.0 / irradiance.for_band(session.target_band)
+    caps = [(limits.max_session_minutes * 60.0 - on, ReasonCode.SESSION_MINUTES)]
+    e = irradiance.total
+    if e > 0:
+        caps.append(
+            ((limits.max_session_dose - delivered.total) * 1000.0 / e, ReasonCode.SESSION_DOSE)
+        )
+        others = sum(
+            r.dose.total
+            for r in history.records_overlapping(
+                at - DAILY_WINDOW, at + AT_ONCE, session.area, related=True
+            )
+            if r.id != session.id
+        )
+        caps.append(
+            ((limits.max_daily_dose - others - delivered.total) * 1000.0 / e, ReasonCode.DAILY_DOSE)
+        )
+    cap, code = min(caps, key=lambda c: c[0])
+    if cap < wanted:
+        return Refit(on + max(cap, 0.0), code)
+    return Refit(on + wanted, None)

@@ -236,6 +236,11 @@ class Session:
         self._require("extend", SessionStatus.PLANNED, SessionStatus.RUNNING, SessionStatus.PAUSED)
         self.planned_seconds += _positive_seconds(seconds, "extension")
 
+    def replan(self, planned_seconds: float) -> None:
+        """Set the planned on-time (shortened or lengthened by the limits after a change)."""
+        self._require("replan", SessionStatus.PLANNED, SessionStatus.RUNNING, SessionStatus.PAUSED)
+        self.planned_seconds = _positive_seconds(planned_seconds, "planned duration")
+
     def change_irradiance(self, at: datetime, irradiance: BandIrradiance) -> None:
         """Levels or distance changed at ``at``: a running session starts a new segment."""
         self._require("change", SessionStatus.PLANNED, SessionStatus.RUNNING, SessionStatus.PAUSED)
