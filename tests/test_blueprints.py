@@ -41,6 +41,12 @@ KNEE = {
     "time_of_day": "07:30:00",
 }
 REMINDER = {"session_event": EVENT, "panel": LIGHT, "notify_action": "notify.phone"}
+OCCUPIED = "binary_sensor.room_occupied"
+AUTO_START = {
+    "session_event": EVENT,
+    "panel": LIGHT,
+    "presence": [{"condition": "state", "entity_id": OCCUPIED, "state": "on"}],
+}
 
 
 @pytest.fixture(autouse=True)
@@ -268,4 +274,49 @@ async def test_weekly_report(
     assert message.startswith("Knee course: 1 of 24 sessions done (4 %), 1 missed,")
     assert "adherence 50.0 %." in message
     assert "Next session: Monday 07:30." in message
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.mark.parametrize("path", ["session_reminder.yaml", "auto_start.yaml"])
+async def test_a_restored_event_is_not_a_new_one(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+    path: str,
+) -> None:
+    """When the panel is reloaded or Home Assistant restarts, the event entity comes back
+    from unavailable with its last event: that old "session due" neither reminds nor starts
+    anything again. A new one does."""
+    inputs = REMINDER if path == "session_reminder.yaml" else AUTO_START
+    hass.states.async_set(OCCUPIED, "on")
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    event = hass.states.get(EVENT)
+    assert event is not None
+    assert event.attributes["event_type"] == "session_due"
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 9, 0, tzinfo=BERLIN))
+    await _automation(hass, path, inputs)
+
+    hass.states.async_set(EVENT, "unavailable", event.attributes)
+    hass.states.async_set(EVENT, event.state, event.attributes)  # restored
+    for _ in range(50):
+        await asyncio.sleep(0)  # (a reminder would wait for an answer: no block_till_done)
+    assert notified == []
+    assert dimmed_integration.runtime_data.sessions.session is None
+
+    fresh = dt_util.utcnow().isoformat(timespec="milliseconds")
+    hass.states.async_set(EVENT, fresh, event.attributes)
+    for _ in range(50):
+        await asyncio.sleep(0)
+    sessions = dimmed_integration.runtime_data.sessions
+    if path == "session_reminder.yaml":
+        assert len(notified) == 1
+        skip = next(
+            a["action"] for a in notified[0].data["data"]["actions"] if "skip" in a["action"]
+        )
+        hass.bus.async_fire("mobile_app_notification_action", {"action": skip})
+    else:
+        assert sessions.session is not None
+        await sessions.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
