@@ -420,3 +420,33 @@ async def test_a_changed_preset_is_no_longer_the_published_protocol(
     assert changed.dose_j_cm2 == PRESET_PROTOCOLS["skin_rejuvenation"].dose_j_cm2
     assert changed.source.endswith("Changed by the user: band, min_spacing_hours, weeks.")
     assert runs["scalp"] == PRESET_PROTOCOLS["hair_growth"]
+
+
+async def test_skipping_a_catch_up_skips_the_missed_session(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Monday's session is missed and offered again as a catch-up; skipping the catch-up (as
+    the reminder's Skip does, by its date) skips that session: it no longer counts as missed,
+    and the next session is the regular Thursday one."""
+    await _call(hass, "start_protocol", **KNEE_COURSE)
+    await move_to(hass, freezer, berlin(date(2025, 3, 4), time(0, 0)))
+    (missed,) = [d for k, d in events if k == "session_missed"]
+    catch_up = date.fromisoformat(missed["catch_up_on"])
+    assert catch_up > date(2025, 3, 3)
+    await move_to(hass, freezer, berlin(catch_up))
+    due = [d for k, d in events if k == "session_due"]
+    assert due[-1]["catch_up"] is True
+
+    answer = await _call(hass, "skip_session", date=catch_up.isoformat())
+
+    assert answer[LIGHT]["skipped"] == catch_up.isoformat()
+    (run,) = dimmed_integration.runtime_data.protocols.unfinished
+    first = run.report.sessions[0]
+    assert first.status.value == "skipped"
+    assert run.report.missed == 0
+    assert dt_util.parse_datetime(hass.states.get(NEXT).state) == berlin(date(2025, 3, 6))
+    await move_to(hass, freezer, berlin(catch_up + timedelta(days=1), time(0, 0)))
+    assert [d for k, d in events if k == "session_missed"] == [missed]  # not missed again

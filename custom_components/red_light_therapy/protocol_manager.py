@@ -272,9 +272,11 @@ class ProtocolManager:
                 translation_key="no_session_on_date",
                 translation_placeholders={"date": day.isoformat() if day else "-"},
             )
-        target = pending[0].date
-        await self._async_change(area, lambda plan, _now: plan.skip(target))
-        return target
+        # A catch-up is the missed session given another day: skipping it skips that session
+        # (by its own date), so it counts as skipped, not missed.
+        target = pending[0]
+        await self._async_change(area, lambda plan, _now: plan.skip(target.original_date))
+        return target.date
 
     async def _async_change(self, area: str | None, change: Any) -> Run:
         run = self.find(area)
