@@ -153,6 +153,16 @@ def _positive(seconds: float) -> float:
     return float(seconds)
 
 
+def _require_unfinished(session: Session, verb: str, action: str) -> None:
+    if session.is_final:
+        raise SessionStateError(
+            ErrorCode.INVALID_TRANSITION,
+            f"cannot {verb} a {session.status.value} session",
+            action=action,
+            status=session.status.value,
+        )
+
+
 def _daily_free_at(
     history: History, area: str, at: datetime, limits: Limits, dose_needed: float
 ) -> datetime | None:
@@ -290,13 +300,7 @@ def check_extension(
     when refused (waiting for the window to move is not an extension).
     """
     at = require_aware(at, "at")
-    if session.is_final:
-        raise SessionStateError(
-            ErrorCode.INVALID_TRANSITION,
-            f"cannot extend a {session.status.value} session",
-            action="extend",
-            status=session.status.value,
-        )
+    _require_unfinished(session, "extend", "extend")
     extra = _positive(extra_seconds)
     e = session.irradiance.total
     reasons: list[Reason] = []
@@ -364,13 +368,7 @@ def fit_running(session: Session, at: datetime, history: History, limits: Limits
     start and are not checked again.
     """
     at = require_aware(at, "at")
-    if session.is_final:
-        raise SessionStateError(
-            ErrorCode.INVALID_TRANSITION,
-            f"cannot re-plan a {session.status.value} session",
-            action="replan",
-            status=session.status.value,
-        )
+    _require_unfinished(session, "re-plan", "replan")
     on = session.on_seconds(at)
     delivered = session.delivered(at)
     irradiance = session.irradiance
