@@ -20,7 +20,9 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.const import DOMAIN
+from custom_components.red_light_therapy.store import TherapyStore
 from custom_components.red_light_therapy.therapy import PRESET_PROTOCOLS, PlanStatus, SessionStatus
 
 from .common import inject_advertisement, move_to, service_info
@@ -154,6 +156,10 @@ async def test_twelve_weeks_missed_caught_up_dst_restart_finished(
             assert len(stored) == 1
             assert await hass.config_entries.async_unload(entry.entry_id)
             await hass.async_block_till_done()
+            # A restart: what is in memory is gone; the runs come back from what was saved.
+            store = TherapyStore(hass)
+            await store.async_load()
+            hass.data[DATA_STORE] = store
             inject_advertisement(hass, service_info())  # still in range, weeks later
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done(wait_background_tasks=True)
