@@ -220,15 +220,17 @@ class TuyaPanel(Panel):
     async def set_timer(self, seconds: int) -> None:
         """Re-arm the countdown of a panel that is on (an extension); 0 cancels it.
 
-        Confirmed only when the countdown reads back running. A panel known to be off is
-        refused (a plug would switch itself on at zero): arm with ``power_on_for``.
+        Confirmed only when the countdown reads back running. A panel that does not report
+        itself on (read first on a fresh link) is refused without a write (a plug would switch
+        itself on at zero): arm with ``power_on_for``.
         """
         countdown = self._countdown_key(seconds)
         self._timer_set_s = seconds
         if seconds == 0:
             await self._write({countdown: 0})
             return
-        if self._dps.get(str(self.profile.switch_dp)) is False:
+        await self._link()  # a fresh link reads the data points first: know it is on
+        if self._dps.get(str(self.profile.switch_dp)) is not True:
             raise PanelError(
                 f"{self.host} is off: its countdown is armed with the power-on, never while off"
             )
