@@ -381,6 +381,10 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     running = bluetooth.runtime_data.sessions.session
     assert running is not None
     assert emulator.is_on
+    plug_lockout = _entity_id(hass, "binary_sensor", "lockout")
+    plug_today = _entity_id(hass, "sensor", "dose_today")
+    assert hass.states.get(plug_lockout).state == STATE_ON  # told at once, by the other panel
+    assert float(hass.states.get(plug_today).state) == 0.0  # nothing recorded yet
 
     with pytest.raises(ServiceValidationError) as refused:
         await hass.services.async_call(
@@ -403,11 +407,14 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     assert record.status.value == "stopped"
     assert record.on_seconds == pytest.approx(4 * 60)  # as far as it ran, not its plan
     assert record.dose.total == pytest.approx(12.0 * 4 * 60 / 1000)
+    assert float(hass.states.get(plug_today).state) == pytest.approx(record.dose.total, abs=0.01)
+    assert hass.states.get(plug_lockout).state == STATE_ON  # spaced from the recorded end
 
     # The spacing runs from the end of what was recorded, and ends.
     freezer.tick(timedelta(hours=20, seconds=1))
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(plug_lockout).state == STATE_OFF
     await hass.services.async_call(
         DOMAIN,
         "start_protocol",

@@ -21,7 +21,7 @@ from .panels.base import Panel
 from .protocol_manager import ProtocolManager
 from .services import async_setup_services
 from .services_protocol import async_setup_protocol_services
-from .session_manager import SessionManager
+from .session_manager import SessionManager, async_panels_changed
 from .store import TherapyStore
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -98,5 +98,6 @@ async def async_remove_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEn
     Wi-Fi panel: its next broadcast is discovered again."""
     if (store := hass.data.get(DATA_STORE)) is not None:
         await store.async_forget_panel(entry.entry_id)
+        async_panels_changed(hass)  # its session is recorded; its lockout on others changed
     if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
         async_forget_tuya_device(hass, str(entry.data.get(CONF_DEVICE_ID) or entry.unique_id))

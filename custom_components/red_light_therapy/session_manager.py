@@ -120,6 +120,14 @@ def _utc(ts: float) -> datetime:
     return dt_util.utc_from_timestamp(ts)
 
 
+@callback
+def async_panels_changed(hass: HomeAssistant, *, but: str | None = None) -> None:
+    """Update the entities of every loaded panel (``but`` one) after shared data changed."""
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        if entry.entry_id != but:
+            entry.runtime_data.coordinator.async_update_listeners()
+
+
 def therapy_error(err: TherapyError) -> ServiceValidationError:
     """A therapy-layer validation error as a translated Home Assistant error."""
     return ServiceValidationError(
@@ -913,7 +921,11 @@ class SessionManager:
         return None
 
     def _changed(self) -> None:
+        """Tell this panel's entities, and every other panel's: the history and the limits
+        are shared (dose today, a lockout by this panel's session). Entities whose state did
+        not change write nothing."""
         self._coordinator.async_update_listeners()
+        async_panels_changed(self._hass, but=self.panel_id)
 
     @callback
     def async_unload(self) -> None:
