@@ -426,3 +426,88 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(RELAY).state == STATE_ON
+
+
+async def test_one_call_for_two_panels_on_the_same_skin_starts_neither(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    plug: str,
+) -> None:
+    """start_session aimed at two panels that would treat the same skin at once is refused
+    as a whole (it used to start the first and refuse the second); any target that cannot
+    start refuses the call before anything starts; override_spacing starts both."""
+    plug_entry = _entry(hass)
+    assert await hass.config_entries.async_setup(plug_entry.entry_id)
+    await hass.async_block_till_done()
+    both = {ATTR_ENTITY_ID: ["light.blockbluelight_f522", _entity_id(hass, "light", "light")]}
+
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            DOMAIN, "start_session", both | {"minutes": 5}, blocking=True
+        )
+    assert refused.value.translation_key == "targets_share_skin"
+    named = refused.value.translation_placeholders
+    assert named is not None
+    assert {named["first"], named["second"]} == {dimmed_integration.title, plug_entry.title}
+    assert named["area"] == named["other"] == "whole_body"
+    assert not emulator.is_on
+    assert hass.states.get(RELAY).state == STATE_OFF
+    assert dimmed_integration.runtime_data.sessions.session is None
+    assert plug_entry.runtime_data.sessions.session is None
+
+    # The plug busy already: refused before the Bluetooth panel is switched on.
+    await _light(hass, SERVICE_TURN_ON, _entity_id(hass, "light", "light"))
+    await hass.async_block_till_done()
+    with pytest.raises(ServiceValidationError) as busy:
+        await hass.services.async_call(
+            DOMAIN,
+            "start_session",
+            both | {"minutes": 5, "override_spacing": True},
+            blocking=True,
+        )
+    assert busy.value.translation_key == "session_already_running"
+    assert not emulator.is_on
+    await plug_entry.runtime_data.sessions.async_stop()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    await hass.services.async_call(
+        DOMAIN, "start_session", both | {"minutes": 5, "override_spacing": True}, blocking=True
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert emulator.is_on
+    assert hass.states.get(RELAY).state == STATE_ON
+
+
+async def test_one_protocol_call_for_two_panels_on_one_area_starts_no_run(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry, plug: str
+) -> None:
+    """An area takes one run: start_protocol aimed at two panels on the same area is refused
+    before either run starts (it used to start the first and refuse the second)."""
+    plug_entry = _entry(hass)
+    assert await hass.config_entries.async_setup(plug_entry.entry_id)
+    await hass.async_block_till_done()
+    both = {ATTR_ENTITY_ID: ["light.blockbluelight_f522", _entity_id(hass, "light", "light")]}
+
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call(
+            DOMAIN, "start_protocol", both | {"protocol": "hair_growth"}, blocking=True
+        )
+    assert refused.value.translation_key == "protocol_area_busy"
+    assert hass.data[DATA_STORE].plans == {}
+    assert dimmed_integration.runtime_data.protocols.unfinished == []
+    assert plug_entry.runtime_data.protocols.unfinished == []
+
+    await hass.services.async_call(  # on two areas, both start
+        DOMAIN,
+        "start_protocol",
+        {ATTR_ENTITY_ID: "light.blockbluelight_f522", "protocol": "hair_growth"},
+        blocking=True,
+    )
+    await hass.services.async_call(
+        DOMAIN,
+        "start_protocol",
+        {ATTR_ENTITY_ID: _entity_id(hass, "light", "light"), "protocol": "skin_rejuvenation"},
+        blocking=True,
+    )
+    assert len(hass.data[DATA_STORE].plans) == 2

@@ -214,6 +214,33 @@ class ProtocolManager:
         missed_policy: MissedPolicy = MissedPolicy.SKIP,
     ) -> Run:
         """Start a run; defaults: today, the sessions spread over the week, now (rounded)."""
+        plan = self.prepare(
+            protocol,
+            area=area,
+            start_date=start_date,
+            weekdays=weekdays,
+            time_of_day=time_of_day,
+            missed_policy=missed_policy,
+        )
+        return await self.async_adopt(plan)
+
+    async def async_adopt(self, plan: Plan) -> Run:
+        """Start the run ``prepare`` made."""
+        self._plans[plan.id] = plan
+        await self._async_save(plan)
+        return Run(plan, self._reports[plan.id])
+
+    def prepare(
+        self,
+        protocol: Protocol,
+        *,
+        area: str | None = None,
+        start_date: date | None = None,
+        weekdays: Iterable[int] | None = None,
+        time_of_day: time | None = None,
+        missed_policy: MissedPolicy = MissedPolicy.SKIP,
+    ) -> Plan:
+        """The run ``async_start`` would start, checked (its area free), changing nothing."""
         now = dt_util.utcnow()
         tz = ZoneInfo(self._hass.config.time_zone)
         start = start_date or dt_util.as_local(now).date()
@@ -245,9 +272,7 @@ class ProtocolManager:
                         "protocol": str(other.get("protocol", {}).get("name", "")),
                     },
                 )
-        self._plans[plan.id] = plan
-        await self._async_save(plan)
-        return Run(plan, self._reports[plan.id])
+        return plan
 
     async def async_pause(self, area: str | None = None) -> Run:
         return await self._async_change(area, lambda plan, now: plan.pause(now))

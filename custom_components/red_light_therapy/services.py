@@ -28,7 +28,7 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import DOMAIN
-from .therapy import DoseBand
+from .therapy import DoseBand, Outcome, shares_skin
 
 if TYPE_CHECKING:
     from . import RedLightTherapyConfigEntry
@@ -164,17 +164,21 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     _positive(call, ATTR_MINUTES, ATTR_DOSE, ATTR_DISTANCE)
     entries = await _entries(hass, call)
     levels = _call_levels(call, entries)
+    minutes = call.data.get(ATTR_MINUTES)
+    options: dict[str, Any] = {
+        "dose": call.data.get(ATTR_DOSE),
+        "band": DoseBand(call.data[ATTR_BAND]),
+        "distance_cm": call.data.get(ATTR_DISTANCE),
+        "area": call.data.get(ATTR_AREA),
+        "override_spacing": call.data[ATTR_OVERRIDE_SPACING],
+    }
+    duration = timedelta(minutes=minutes) if minutes is not None else None
+    if len(entries) > 1:
+        _preflight(entries, duration, options, levels)
     result: dict[str, Any] = {}
     for entry in entries:
-        minutes = call.data.get(ATTR_MINUTES)
         plan = await entry.runtime_data.sessions.async_start(
-            timedelta(minutes=minutes) if minutes is not None else None,
-            dose=call.data.get(ATTR_DOSE),
-            band=DoseBand(call.data[ATTR_BAND]),
-            distance_cm=call.data.get(ATTR_DISTANCE),
-            area=call.data.get(ATTR_AREA),
-            override_spacing=call.data[ATTR_OVERRIDE_SPACING],
-            levels=levels.get(entry.entry_id),
+            duration, levels=levels.get(entry.entry_id), **options
         )
         session = entry.runtime_data.sessions.session
         ends_at = session.ends_at if session else None
@@ -182,6 +186,42 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             "ends_at": ends_at.isoformat() if ends_at else None
         }
     return result
+
+
+def _preflight(
+    entries: list[RedLightTherapyConfigEntry],
+    duration: timedelta | None,
+    options: dict[str, Any],
+    levels: dict[str, dict[int, int]],
+) -> None:
+    """Several panels at once: every one must be able to start before any does, so a refused
+    call changes nothing. Each panel alone (its own limits, a session already running), then
+    together: two of them on shared skin would be two sessions at once on it, which the
+    spacing refuses (unless overridden)."""
+    areas: list[tuple[RedLightTherapyConfigEntry, str]] = []
+    for entry in entries:
+        sessions = entry.runtime_data.sessions
+        plan, _dose, _band = sessions.preview_start(
+            duration, levels=levels.get(entry.entry_id), **options
+        )
+        if plan.verdict.outcome is Outcome.REFUSED:
+            raise sessions.refuse(plan)
+        areas.append((entry, plan.area))
+    if options["override_spacing"]:
+        return
+    for index, (first, area) in enumerate(areas):
+        for second, other in areas[index + 1 :]:
+            if shares_skin(area, other):
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="targets_share_skin",
+                    translation_placeholders={
+                        "first": first.title,
+                        "second": second.title,
+                        "area": area,
+                        "other": other,
+                    },
+                )
 
 
 async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:

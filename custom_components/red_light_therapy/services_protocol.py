@@ -160,17 +160,31 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         entry.entry_id: protocol_from_call(dict(call.data), saved_protocols(entry))
         for entry in entries
     }
-    result: dict[str, Any] = {}
-    for entry in entries:
-        protocol = protocols[entry.entry_id]
-        run = await entry.runtime_data.protocols.async_start(
-            protocol,
+    # Then every panel's run, checked: one area takes one run, so two targets on the same
+    # area are refused together, before any run starts.
+    plans = {
+        entry.entry_id: entry.runtime_data.protocols.prepare(
+            protocols[entry.entry_id],
             area=area,
             start_date=call.data.get(ATTR_START_DATE),
             weekdays=None if weekdays is None else [WEEKDAYS.index(d) for d in weekdays],
             time_of_day=call.data.get(ATTR_TIME),
             missed_policy=MissedPolicy(call.data[ATTR_MISSED_POLICY]),
         )
+        for entry in entries
+    }
+    by_area: dict[str, str] = {}
+    for plan in plans.values():
+        if plan.area in by_area:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="protocol_area_busy",
+                translation_placeholders={"area": plan.area, "protocol": by_area[plan.area]},
+            )
+        by_area[plan.area] = plan.protocol.name
+    result: dict[str, Any] = {}
+    for entry in entries:
+        run = await entry.runtime_data.protocols.async_adopt(plans[entry.entry_id])
         result[_key(hass, entry)] = run_answer(run)
     return result
 

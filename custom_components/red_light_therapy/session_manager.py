@@ -353,7 +353,7 @@ class SessionManager:
 
     # -- commands --------------------------------------------------------------------------
 
-    async def async_start(
+    def preview_start(
         self,
         duration: timedelta | None = None,
         *,
@@ -363,12 +363,11 @@ class SessionManager:
         area: str | None = None,
         override_spacing: bool = False,
         levels: Mapping[int, int] | None = None,
-    ) -> SessionPlan:
-        """Start a session by duration (default length when omitted) or by dose.
-
-        ``levels`` (by panel channel index) are planned for and set only once the limits
-        allow the session: a refused start leaves the panel as it was.
-        """
+    ) -> tuple[SessionPlan, float | None, DoseBand]:
+        """What ``async_start`` would start, changing nothing: the plan, and the dose and band
+        it aims for (an active protocol run's when neither a dose nor a duration is given).
+        Raises when a session is running already or the input is bad; a refusal is in the
+        plan's verdict."""
         if self.session is not None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -389,10 +388,36 @@ class SessionManager:
             override_spacing=override_spacing,
             levels=levels,
         )
+        return plan, dose, band
+
+    async def async_start(
+        self,
+        duration: timedelta | None = None,
+        *,
+        dose: float | None = None,
+        band: DoseBand = DoseBand.BOTH,
+        distance_cm: float | None = None,
+        area: str | None = None,
+        override_spacing: bool = False,
+        levels: Mapping[int, int] | None = None,
+    ) -> SessionPlan:
+        """Start a session by duration (default length when omitted) or by dose.
+
+        ``levels`` (by panel channel index) are planned for and set only once the limits
+        allow the session: a refused start leaves the panel as it was.
+        """
+        plan, dose, band = self.preview_start(
+            duration,
+            dose=dose,
+            band=band,
+            distance_cm=distance_cm,
+            area=area,
+            override_spacing=override_spacing,
+            levels=levels,
+        )
         verdict = plan.verdict
         if verdict.outcome is Outcome.REFUSED:
-            self._fire(SessionEvent.REFUSED, plan.as_dict())
-            raise self._refusal(verdict)
+            raise self.refuse(plan)
         if levels is not None:
             await self._coordinator.async_command(self._panel.set_levels(dict(levels)))
         if ReasonCode.SPACING_OVERRIDDEN in verdict.codes:
@@ -427,6 +452,11 @@ class SessionManager:
             self._fire(SessionEvent.LIMIT_REACHED, plan.as_dict())
         self._changed()
         return plan
+
+    def refuse(self, plan: SessionPlan) -> ServiceValidationError:
+        """A refused start: fire ``session_refused`` and return the error to raise."""
+        self._fire(SessionEvent.REFUSED, plan.as_dict())
+        return self._refusal(plan.verdict)
 
     def _refusal(self, verdict: Verdict, *, extension: bool = False) -> ServiceValidationError:
         # An extension is refused by the session or daily limit that leaves nothing to add;

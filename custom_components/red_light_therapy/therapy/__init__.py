@@ -6,7 +6,15 @@ the constants (see ``shared/reference/dosimetry.md``); numbers that are judgemen
 Nothing here is medical advice.
 """
 
-from .areas import DEFAULT_LIMITS, DEFAULT_PANEL_AREA, Area, Limits, default_limits, validate_area
+from .areas import (
+    DEFAULT_LIMITS,
+    DEFAULT_PANEL_AREA,
+    Area,
+    Limits,
+    default_limits,
+    shares_skin,
+    validate_area,
+)
 from .bands import Band, DoseBand, band_for_wavelength
 from .dose import BandDose, dose_for_seconds, seconds_for_dose
 from .errors import ErrorCode, TherapyError
@@ -79,6 +87,7 @@ __all__ = [
     "dose_for_seconds",
     "fit_running",
     "seconds_for_dose",
+    "shares_skin",
     "single_channel_profile",
     "validate_area",
     "validate_protocol",
