@@ -50,7 +50,12 @@ from custom_components.red_light_therapy.diagnostics import async_get_config_ent
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
 from custom_components.red_light_therapy.panels.tuya import TuyaPanel, protocol
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
-from custom_components.red_light_therapy.therapy import PRESET_PROFILES, blockbluelight_profile
+from custom_components.red_light_therapy.therapy import (
+    PRESET_PROFILES,
+    SessionOrigin,
+    SessionStatus,
+    blockbluelight_profile,
+)
 
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 
@@ -492,6 +497,33 @@ async def test_a_session_on_a_toggling_plug_has_its_countdown_and_ends_on_time(
     assert plug.timer_remaining_s == 0
     assert len(plug.emission_log) == 1
     assert hass.states.get(LIGHT).state == STATE_OFF
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+async def test_a_power_on_the_plug_took_silently_becomes_a_governed_session(
+    hass: HomeAssistant, plug: TuyaEmulator
+) -> None:
+    """The plug applies the power-on (with its countdown) but neither acknowledges nor
+    reports it: the turn-on fails, and the panel is read at once. It is on, so it is an
+    unplanned session under the limits, not a panel emitting unseen until the next poll."""
+    entry = tuya_entry(plug.version.value, **{CONF_DP_PROFILE: "generic_switch"})
+    await set_up(hass, entry)
+    sessions = entry.runtime_data.sessions
+    plug.ack_writes = plug.push_writes = False
+
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    assert plug.is_on  # it did switch on
+    plug.ack_writes = plug.push_writes = True
+    await spin_until(lambda: sessions.session is not None)
+
+    session = sessions.session
+    assert session is not None
+    assert session.origin is SessionOrigin.UNPLANNED
+    assert session.status is SessionStatus.RUNNING
+    assert hass.states.get(LIGHT).state == STATE_ON
+    assert plug.timer_remaining_s > 0  # its countdown runs: it switches itself off
     await unload(hass, entry)
 
 

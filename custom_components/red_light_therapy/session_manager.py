@@ -9,6 +9,7 @@ and fire the event. Time is never ticked: an active session is its segments and 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,7 +26,7 @@ from homeassistant.util import dt as dt_util, ulid as ulid_util
 
 from .const import DEFAULT_DISTANCE_CM, DEFAULT_SESSION_MINUTES, DOMAIN, OFF_RETRY_SECONDS
 from .coordinator import PanelCoordinator
-from .panels.base import PanelState
+from .panels.base import PanelError, PanelState
 from .store import TherapyStore
 from .therapy import (
     DEFAULT_PANEL_AREA,
@@ -443,6 +444,7 @@ class SessionManager:
         except HomeAssistantError:
             self._store.active.pop(self.panel_id, None)
             await self._store.async_save()
+            self._read_after_failed_power_on()
             raise
         session.start(on_at)
         await self._store.async_save()
@@ -498,7 +500,11 @@ class SessionManager:
 
     async def async_resume(self) -> None:
         session = self._require(SessionStatus.PAUSED)
-        on_at = await self._async_power_on_for(session.remaining_seconds(dt_util.utcnow()))
+        try:
+            on_at = await self._async_power_on_for(session.remaining_seconds(dt_util.utcnow()))
+        except HomeAssistantError:
+            self._read_after_failed_power_on()
+            raise
         session.resume(on_at)
         await self._store.async_save()
         self._schedule_end()
@@ -641,6 +647,20 @@ class SessionManager:
             self._commanding = False
         self._hw_deadline = on_at + timedelta(seconds=armed) if armed is not None else None
         return on_at
+
+    def _read_after_failed_power_on(self) -> None:
+        """A power-on that failed may still have reached the panel (a device that applies a
+        write without answering it): read the panel once, so one that is on anyway becomes a
+        session under the limits (unplanned, or the paused one resumed) instead of emitting
+        unseen until the next poll."""
+
+        async def _read() -> None:
+            with contextlib.suppress(PanelError):
+                await self._panel.update()
+
+        self._coordinator.config_entry.async_create_background_task(
+            self._hass, _read(), "red_light_therapy read after a failed power-on"
+        )
 
     def _schedule_end(self) -> None:
         self._cancel_scheduled_end()
