@@ -430,3 +430,62 @@ async def test_subscriber_errors_do_not_break_the_link(
     unsubscribe()
     await panel.update()
     assert panel.state.is_on
+
+
+async def test_reconnect_backoff_doubles_up_to_its_cap_and_comes_back(
+    clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
+) -> None:
+    """While the device is gone the waits between attempts double (1, 2, 4 s ...) up to the
+    cap; once it answers again the link is back."""
+    waits: list[float] = []
+    heartbeat = 3600.0
+
+    async def _sleep(seconds: float) -> None:
+        if seconds == heartbeat:
+            await asyncio.sleep(seconds)  # not part of this test: cancelled at the end
+            return
+        waits.append(seconds)
+        await asyncio.sleep(0.01)
+
+    emulator = await make_emulator("3.4", clock=clock)
+    panel = make_panel(
+        emulator,
+        sleep=_sleep,
+        backoff_initial_s=1.0,
+        backoff_max_s=8.0,
+        heartbeat_interval_s=heartbeat,
+        connect_timeout_s=0.2,
+    )
+    await panel.connect()
+    port = emulator.port
+    await emulator.stop()  # gone: connections refused
+    await wait_until(lambda: len(waits) >= 6, within_s=10)
+    assert waits[:6] == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert panel.reconnects == 0
+
+    emulator._requested_port = port  # back, at the same address
+    await emulator.start()
+    await wait_until(lambda: panel.reconnects == 1, within_s=10)
+    assert panel.connected
+    await panel.set_power(True)
+    assert emulator.is_on
+
+
+async def test_commands_at_once_are_sent_one_after_another(
+    clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
+) -> None:
+    """Commands issued together (an automation and a person at once) go out one at a time,
+    each confirmed by its own report, in the order they were made."""
+    emulator = await make_emulator("3.5", clock=clock, latency_s=0.02)
+    panel = make_panel(emulator)
+    await panel.connect()
+    await asyncio.gather(
+        panel.set_power(True),
+        panel.set_dps({"22": 500}),
+        panel.set_dps({"22": 300}),
+        panel.set_power(False),
+    )
+    assert emulator.writes == [{"20": True}, {"22": 500}, {"22": 300}, {"20": False}]
+    assert not emulator.is_on
+    assert panel.state.is_on is False
+    assert panel.dps["22"] == 300
