@@ -456,3 +456,24 @@ async def test_skipping_a_catch_up_skips_the_missed_session(
     assert dt_util.parse_datetime(hass.states.get(NEXT).state) == berlin(date(2025, 3, 6))
     await move_to(hass, freezer, berlin(catch_up + timedelta(days=1), time(0, 0)))
     assert [d for k, d in events if k == "session_missed"] == [missed]  # not missed again
+
+
+async def test_the_light_during_a_run_starts_the_run_s_session(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Switching the panel's light on while a run is active starts the run's session: its
+    dose (3 J/cm², 250 s at 12 mW/cm²) on its area, not the default length on the panel's."""
+    await _call(hass, "start_protocol", **KNEE_COURSE)
+    await move_to(hass, freezer, berlin(date(2025, 3, 3)))
+
+    await hass.services.async_call("light", "turn_on", {"entity_id": LIGHT}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    session = dimmed_integration.runtime_data.sessions.session
+    assert session is not None
+    assert session.area == "knee"
+    assert session.target_dose == 3.0
+    assert session.planned_seconds == pytest.approx(250, abs=1)
+    await move_to(hass, freezer, dt_util.utcnow() + timedelta(seconds=251))
+    (run,) = dimmed_integration.runtime_data.protocols.unfinished
+    assert run.report.done == 1
