@@ -226,7 +226,8 @@ PRESET_PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(
                 evidence=EvidenceGrade.STRONG,
                 source=(
                     "Red/NIR at a few J/cm² (commonly 3-6 J/cm²) several times a week until "
-                    "closed (shared reference)."
+                    "closed; Mosca et al. 2019, Adv Skin Wound Care (review of in-vivo "
+                    "studies: 0.1-10 J/cm², 405-1000 nm, chronic wounds)."
                 ),
                 band=DoseBand.BOTH,
                 dose_j_cm2=4.0,
@@ -284,8 +285,9 @@ PRESET_PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(
                 indication="Androgenetic alopecia (men and women)",
                 evidence=EvidenceGrade.STRONG,
                 source=(
-                    "Lanzafame et al.: 655 nm helmet, about 67 J/cm² per 25-minute session, "
-                    "every other day for 16 weeks; hair counts +35-39 %."
+                    "Lanzafame et al., Lasers Surg Med 2013;45:487-495 (44 men) and 2014 "
+                    "(47 women, PMC4265291): 655 nm helmet, about 67 J/cm² per 25-minute "
+                    "session, every other day for 16 weeks; hair counts +35-39 %."
                 ),
                 band=DoseBand.RED,
                 dose_j_cm2=67.0,
