@@ -160,7 +160,7 @@ def rig(
 
 
 async def test_silent_panel_at_the_end_keeps_the_session_and_retries_until_confirmed(
-    rig: Rig, monkeypatch: pytest.MonkeyPatch
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The panel takes commands but says nothing at all (no answer, no report of its own)."""
     session = await rig.start(10)
@@ -184,6 +184,9 @@ async def test_silent_panel_at_the_end_keeps_the_session_and_retries_until_confi
     assert rig.power_offs >= 3
     rig.assert_fault_reported(session)
     tried = rig.power_offs
+    # Said once at error level, not at every retry.
+    errors = [r for r in caplog.records if "could not be confirmed off" in r.getMessage()]
+    assert [r.levelname for r in errors] == ["ERROR"]
 
     rig.emulator.unresponsive = False
     monkeypatch.undo()
@@ -192,6 +195,7 @@ async def test_silent_panel_at_the_end_keeps_the_session_and_retries_until_confi
     # Confirmed off by the next power-off, or by the state read when the link re-opens.
     assert rig.power_offs in {tried, tried + 1}
     rig.assert_recorded_to_planned_end(session, ends_at)
+    assert any("is confirmed off again" in r.getMessage() for r in caplog.records)
 
 
 async def test_unanswered_off_but_the_panel_reported_off_closes_at_the_planned_end(

@@ -158,6 +158,7 @@ class SessionManager:
         self.panel_id = coordinator.config_entry.entry_id
         self._cancel_end: CALLBACK_TYPE | None = None
         self._cancel_retry: CALLBACK_TYPE | None = None
+        self._off_fault_logged = False
         # True while this manager itself switches the panel, so its own commands are not
         # mistaken for the panel (or a person at it) switching.
         self._commanding = False
@@ -707,7 +708,11 @@ class SessionManager:
     def _not_confirmed_off(self, status: SessionStatus, err: HomeAssistantError) -> None:
         """Keep the session open, say so loudly, and try again."""
         name = self._coordinator.name
-        _LOGGER.error("%s could not be confirmed off: %s; retrying", name, err)
+        if self._off_fault_logged:
+            _LOGGER.debug("%s still not confirmed off: %s; retrying", name, err)
+        else:  # once, not at every retry
+            _LOGGER.error("%s could not be confirmed off: %s; retrying", name, err)
+            self._off_fault_logged = True
         ir.async_create_issue(
             self._hass,
             DOMAIN,
@@ -736,6 +741,9 @@ class SessionManager:
             self._cancel_retry = async_call_later(self._hass, OFF_RETRY_SECONDS, _retry)
 
     def _clear_not_off(self) -> None:
+        if self._off_fault_logged:
+            _LOGGER.info("%s is confirmed off again", self._coordinator.name)
+            self._off_fault_logged = False
         if self._cancel_retry is not None:
             self._cancel_retry()
             self._cancel_retry = None
