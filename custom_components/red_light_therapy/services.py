@@ -201,9 +201,7 @@ def _preflight(
     areas: list[tuple[RedLightTherapyConfigEntry, str]] = []
     for entry in entries:
         sessions = entry.runtime_data.sessions
-        plan, _dose, _band = sessions.preview_start(
-            duration, levels=levels.get(entry.entry_id), **options
-        )
+        plan = sessions.preview_start(duration, levels=levels.get(entry.entry_id), **options)
         if plan.verdict.outcome is Outcome.REFUSED:
             raise sessions.refuse(plan)
         areas.append((entry, plan.area))

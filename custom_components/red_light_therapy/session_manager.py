@@ -93,6 +93,9 @@ class SessionPlan:
     irradiance: BandIrradiance
     requested_seconds: float
     verdict: Verdict
+    target_dose: float | None = None
+    """The dose (J/cm² in ``target_band``) a session by dose aims for; None for one by time."""
+    target_band: DoseBand = DoseBand.BOTH
 
     def as_dict(self) -> dict[str, Any]:
         verdict = self.verdict
@@ -351,7 +354,7 @@ class SessionManager:
             )
         except TherapyError as err:
             raise therapy_error(err) from err
-        return SessionPlan(area, distance, irradiance, seconds, verdict)
+        return SessionPlan(area, distance, irradiance, seconds, verdict, dose, band)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -365,11 +368,10 @@ class SessionManager:
         area: str | None = None,
         override_spacing: bool = False,
         levels: Mapping[int, int] | None = None,
-    ) -> tuple[SessionPlan, float | None, DoseBand]:
-        """What ``async_start`` would start, changing nothing: the plan, and the dose and band
-        it aims for (an active protocol run's when neither a dose nor a duration is given).
-        Raises when a session is running already or the input is bad; a refusal is in the
-        plan's verdict."""
+    ) -> SessionPlan:
+        """What ``async_start`` would start, changing nothing (an active protocol run's dose
+        and area when neither a dose nor a duration is given). Raises when a session is
+        running already or the input is bad; a refusal is in the plan's verdict."""
         if self.session is not None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -381,7 +383,7 @@ class SessionManager:
                 dose, band = run[0], run[1]
             area = area or run[2]
         minutes = duration.total_seconds() / 60 if duration is not None else None
-        plan = self.plan(
+        return self.plan(
             minutes=minutes,
             dose=dose,
             band=band,
@@ -390,7 +392,6 @@ class SessionManager:
             override_spacing=override_spacing,
             levels=levels,
         )
-        return plan, dose, band
 
     async def async_start(
         self,
@@ -408,7 +409,7 @@ class SessionManager:
         ``levels`` (by panel channel index) are planned for and set only once the limits
         allow the session: a refused start leaves the panel as it was.
         """
-        plan, dose, band = self.preview_start(
+        plan = self.preview_start(
             duration,
             dose=dose,
             band=band,
@@ -432,8 +433,8 @@ class SessionManager:
             distance_cm=plan.distance_cm,
             planned_seconds=verdict.allowed_seconds,
             irradiance=plan.irradiance,
-            target_dose=dose,
-            target_band=band,
+            target_dose=plan.target_dose,
+            target_band=plan.target_band,
             origin=SessionOrigin.PLANNED,
             panel_id=self.panel_id,
         )
