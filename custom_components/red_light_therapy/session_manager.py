@@ -848,7 +848,7 @@ class SessionManager:
         if limited is not None:
             self._fire(SessionEvent.LIMIT_REACHED, limited)
         if arm or abs(fitted - before) >= 1.0:
-            await self._async_arm_remaining(session)
+            await self._async_arm_remaining(session, save=False)
         await self._store.async_save()
         self._changed()
 
@@ -936,16 +936,18 @@ class SessionManager:
         self._schedule_end()
         await self._async_arm_remaining(session)
 
-    async def _async_arm_remaining(self, session: Session) -> None:
+    async def _async_arm_remaining(self, session: Session, *, save: bool = True) -> None:
         """Arm the panel's own countdown to what the running session has left (a session Home
         Assistant did not switch on itself, or one that outlived a restart): the safety net if
-        Home Assistant stops. A failure is logged: the integration's own end still comes."""
+        Home Assistant stops. A failure is logged: the integration's own end still comes.
+        ``save`` False: the caller saves the session (with its countdown's deadline) itself."""
         try:
             now = dt_util.utcnow()
             armed = await self._arm_panel_timer(session.remaining_seconds(now))
             if armed is not None:
                 self._hw_deadline = now + timedelta(seconds=armed)
-                await self._store.async_save()
+                if save:
+                    await self._store.async_save()
         except HomeAssistantError as err:
             _LOGGER.warning("%s: could not arm its countdown: %s", self._coordinator.name, err)
 
