@@ -89,9 +89,17 @@ def _profile_selector() -> SelectSelector:
 
 
 def _version_selector() -> SelectSelector:
+    """Automatic (translated) or a protocol version, labelled with its number.
+
+    Translation keys cannot contain dots, so only "auto" is translated; the frontend shows an
+    option's label where its key has no translation.
+    """
     return SelectSelector(
         SelectSelectorConfig(
-            options=[TUYA_VERSION_AUTO, *TUYA_VERSIONS],
+            options=[
+                SelectOptionDict(value=TUYA_VERSION_AUTO, label=TUYA_VERSION_AUTO),
+                *(SelectOptionDict(value=v, label=v) for v in TUYA_VERSIONS),
+            ],
             translation_key="tuya_version",
             mode=SelectSelectorMode.DROPDOWN,
         )

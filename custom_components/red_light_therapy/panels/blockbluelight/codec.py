@@ -1,6 +1,6 @@
 """BlockBlueLight frame codec: pure functions and a streaming decoder, no I/O.
 
-Frame layout (see shared/reference/blockbluelight-protocol.md)::
+Frame layout (as published in aitjcize/ha-blockbluelight, analysis/BLE_PROTOCOL_ANALYSIS.md)::
 
     START 01 CMD LEN_HI LEN_LO DATA... SUM 0A
 
