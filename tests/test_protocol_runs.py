@@ -337,6 +337,22 @@ async def test_a_preset_the_panel_cannot_deliver_says_so_until_the_run_ends(
     assert not [i for i in issue_registry.issues if i[0] == DOMAIN]
 
 
+async def test_a_run_started_from_the_select_warns_too(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    """Dimmed to 20 % (4.8 mW/cm² red, 7.2 NIR), hair growth reaches its 30 minutes at
+    8.6 J/cm² of red; picking it in the select raises the same repair issue."""
+    await _select(hass, SELECT, "hair_growth")
+    (run,) = dimmed_integration.runtime_data.protocols.unfinished
+    issue = issue_registry.async_get_issue(DOMAIN, f"protocol_undeliverable_{run.plan.id}")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["delivered"] == "8.6"
+    assert issue.translation_placeholders["limit_minutes"] == "30"
+    await _select(hass, SELECT, "none")
+    assert issue_registry.async_get_issue(DOMAIN, f"protocol_undeliverable_{run.plan.id}") is None
+
+
 async def test_a_deliverable_run_raises_nothing(
     hass: HomeAssistant, dimmed_integration: MockConfigEntry, issue_registry: ir.IssueRegistry
 ) -> None:
