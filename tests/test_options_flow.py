@@ -91,19 +91,22 @@ async def test_a_saved_protocol_is_offered_and_runs_with_its_own_numbers(
     assert protocol.evidence is EvidenceGrade.EXPERIMENTAL
     assert protocol.min_spacing_hours == default_limits("knee").min_hours_between
 
-    # Offered by the select at once (no reload), and picking it starts a run of it.
-    assert key in hass.states.get(SELECT).attributes["options"]
+    # Offered by the select at once (no reload) under its name, not its key, and picking
+    # it starts a run of it.
+    options = hass.states.get(SELECT).attributes["options"]
+    assert protocol.name in options
+    assert key not in options
     await hass.services.async_call(
         SELECT_DOMAIN,
         SERVICE_SELECT_OPTION,
-        {ATTR_ENTITY_ID: SELECT, ATTR_OPTION: key},
+        {ATTR_ENTITY_ID: SELECT, ATTR_OPTION: protocol.name},
         blocking=True,
     )
     await hass.async_block_till_done()
     (run,) = init_integration.runtime_data.protocols.unfinished
     assert run.plan.protocol == protocol
     assert run.plan.area == "knee"
-    assert hass.states.get(SELECT).state == key
+    assert hass.states.get(SELECT).state == protocol.name
 
 
 async def test_start_protocol_takes_a_saved_protocol_by_key(
@@ -198,7 +201,7 @@ async def test_removing_a_protocol_leaves_a_started_run_alone(
     await hass.services.async_call(
         SELECT_DOMAIN,
         SERVICE_SELECT_OPTION,
-        {ATTR_ENTITY_ID: SELECT, ATTR_OPTION: knee},
+        {ATTR_ENTITY_ID: SELECT, ATTR_OPTION: "Knee, evenings"},
         blocking=True,
     )
     await hass.async_block_till_done()
@@ -214,12 +217,12 @@ async def test_removing_a_protocol_leaves_a_started_run_alone(
 
     assert _saved(init_integration) == {}
     options = hass.states.get(SELECT).attributes["options"]
-    assert elbow not in options
+    assert "Elbow" not in options
     # The knee run goes on (it keeps its own copy of the protocol) and stays selectable.
     (run,) = init_integration.runtime_data.protocols.unfinished
     assert run.plan.protocol.key == knee
-    assert knee in options
-    assert hass.states.get(SELECT).state == knee
+    assert "Knee, evenings" in options
+    assert hass.states.get(SELECT).state == "Knee, evenings"
     assert options[: len(PRESET_PROTOCOLS) + 1] == ["none", *PRESET_PROTOCOLS]
 
 
@@ -233,5 +236,6 @@ async def test_an_unreadable_saved_protocol_is_left_out(
     )
     await hass.async_block_till_done()
     options = hass.states.get(SELECT).attributes["options"]
-    assert "custom_knee_evenings" in options
+    assert "Knee, evenings" in options
     assert "custom_broken" not in options
+    assert "no numbers" not in options

@@ -113,7 +113,7 @@ async def test_twelve_weeks_missed_caught_up_dst_restart_finished(
     assert run["protocol"] == "custom_knee_course"
     assert run["total_sessions"] == 24
     assert run["next_session"] == berlin(date(2025, 3, 3)).isoformat()
-    assert hass.states.get(SELECT).state == "custom_knee_course"
+    assert hass.states.get(SELECT).state == "Knee course"  # its name, not its key
     assert hass.states.get(PROGRESS).state == "0.0"
     assert hass.states.get(ADHERENCE).state == "unknown"
     assert dt_util.parse_datetime(hass.states.get(NEXT).state) == berlin(date(2025, 3, 3))
@@ -312,10 +312,12 @@ async def test_select_starts_and_stops_a_run_with_defaults(
     (run,) = dimmed_integration.runtime_data.protocols.unfinished
     assert run.plan.start_date == date(2025, 3, 5)
     assert run.plan.weekdays == {2, 4, 6}  # Wed, Fri, Sun: spread over the week
-    assert run.plan.time_of_day == time(18, 0)
+    # The first session is never in the past: now rounded UP to the quarter hour.
+    assert run.plan.time_of_day == time(18, 15)
     assert hass.states.get(SELECT).state == "hair_growth"
-    # Today's session is due at once.
-    assert dt_util.parse_datetime(hass.states.get(NEXT).state) == berlin(date(2025, 3, 5), time(18))
+    first = dt_util.parse_datetime(hass.states.get(NEXT).state)
+    assert first == berlin(date(2025, 3, 5), time(18, 15))
+    assert first > dt_util.utcnow()
     # Picking it again changes nothing; "none" stops it.
     await hass.services.async_call(
         "select", "select_option", {"entity_id": SELECT, "option": "hair_growth"}, blocking=True

@@ -8,7 +8,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
@@ -18,7 +18,7 @@ from .discovery import async_forget_tuya_device, async_start_tuya_discovery
 from .neighbours import async_learn_mac
 from .panel_factory import create_panel, entry_profile
 from .panels.base import Panel
-from .protocol_manager import ProtocolManager
+from .protocol_manager import ProtocolManager, undeliverable_issue_id
 from .services import async_setup_services
 from .services_protocol import async_setup_protocol_services
 from .session_manager import SessionManager, async_panels_changed
@@ -97,6 +97,9 @@ async def async_remove_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEn
     neither locks other panels out nor keeps its areas busy); the listener forgets a removed
     Wi-Fi panel: its next broadcast is discovered again."""
     if (store := hass.data.get(DATA_STORE)) is not None:
+        for plan_id, plan in store.plans.items():
+            if plan.get("panel_id") == entry.entry_id:
+                ir.async_delete_issue(hass, DOMAIN, undeliverable_issue_id(plan_id))
         await store.async_forget_panel(entry.entry_id)
         async_panels_changed(hass)  # its session is recorded; its lockout on others changed
     if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util, ulid as ulid_util
 
@@ -40,15 +41,23 @@ from .therapy import (
     Protocol,
     SlotStatus,
     TherapyError,
+    check_start_date,
+    default_time_of_day,
+    deliverable_dose,
 )
 from .therapy._util import start_of_local_day
 
 _LOGGER = logging.getLogger(__name__)
 
 UNFINISHED = (PlanStatus.ACTIVE, PlanStatus.PAUSED)
-ROUND_MINUTES = 15
-"""A run started from the UI takes the current time rounded down to the quarter hour, so the
-first session is due at once (whoever picks a protocol is usually about to use it)."""
+SHORTFALL_TOLERANCE = 0.05
+"""J/cm² a session may fall short of the protocol dose before the run is called undeliverable
+(rounding: what a person reads is one decimal)."""
+BAND_WORDS = {
+    DoseBand.RED: "red",
+    DoseBand.NIR: "near-infrared",
+    DoseBand.BOTH: "red and near-infrared",
+}
 
 
 def spread_weekdays(first: int, per_week: int) -> frozenset[int]:
@@ -56,9 +65,9 @@ def spread_weekdays(first: int, per_week: int) -> frozenset[int]:
     return frozenset((first + (i * 7) // per_week) % 7 for i in range(per_week))
 
 
-def default_time(now: datetime) -> time:
-    local = dt_util.as_local(now)
-    return time(local.hour, local.minute - local.minute % ROUND_MINUTES)
+def undeliverable_issue_id(plan_id: str) -> str:
+    """The repair issue of a run the panel cannot deliver."""
+    return f"protocol_undeliverable_{plan_id}"
 
 
 def session_data(plan: Plan, session: PlannedSession | None) -> dict[str, Any]:
@@ -137,8 +146,12 @@ class ProtocolManager:
 
     @property
     def current(self) -> Run | None:
-        """The run a session started now belongs to (see ``_pick``)."""
-        return self._pick(self.unfinished)
+        """The run the entities show and the select stops: the unfinished run on the panel's
+        treatment area, else the one a session started now belongs to (see ``_pick``). The
+        Treatment area select therefore chooses which of several runs the entities show."""
+        runs = self.unfinished
+        on_area = [run for run in runs if run.plan.area == self._sessions.area]
+        return on_area[0] if on_area else self._pick(runs)
 
     def _pick(self, runs: list[Run]) -> Run | None:
         """A run with a session due, else the one on the panel's area, else the soonest."""
@@ -225,10 +238,61 @@ class ProtocolManager:
         return await self.async_adopt(plan)
 
     async def async_adopt(self, plan: Plan) -> Run:
-        """Start the run ``prepare`` made."""
+        """Start the run ``prepare`` made; a run the panel cannot deliver raises a repair."""
         self._plans[plan.id] = plan
         await self._async_save(plan)
+        self._report_shortfall(plan)
         return Run(plan, self._reports[plan.id])
+
+    def deliverable(self, plan: Plan) -> float | None:
+        """The dose in the run's band one session delivers at the panel's distance and levels
+        now, within the run's area limits (None: the irradiance is not known)."""
+        irradiance = self._sessions.irradiance
+        if irradiance is None:
+            return None
+        protocol = plan.protocol
+        return deliverable_dose(irradiance, protocol.dose_j_cm2, protocol.band, plan.area_limits)
+
+    def shortfall(self, plan: Plan) -> float | None:
+        """The deliverable dose when it falls short of the protocol's, else None."""
+        delivered = self.deliverable(plan)
+        if delivered is None or delivered >= plan.protocol.dose_j_cm2 - SHORTFALL_TOLERANCE:
+            return None
+        return delivered
+
+    def shortfall_placeholders(self, plan: Plan, delivered: float) -> dict[str, str]:
+        protocol = plan.protocol
+        return {
+            "name": self._coordinator.name,
+            "protocol": protocol.name,
+            "area": plan.area.replace("_", " "),
+            "dose": f"{protocol.dose_j_cm2:.3g}",
+            "band": BAND_WORDS[protocol.band],
+            "delivered": f"{delivered:.1f}",
+            "limit_dose": f"{plan.area_limits.max_session_dose:g}",
+            "limit_minutes": f"{plan.area_limits.max_session_minutes:g}",
+        }
+
+    def _report_shortfall(self, plan: Plan) -> None:
+        """A repair issue naming the dose each session of ``plan`` will really deliver; kept
+        until the run ends (``_clear_shortfall``)."""
+        delivered = self.shortfall(plan)
+        if delivered is None:
+            return
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            undeliverable_issue_id(plan.id),
+            is_fixable=False,
+            is_persistent=True,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="protocol_undeliverable",
+            translation_placeholders=self.shortfall_placeholders(plan, delivered),
+        )
+
+    def _clear_shortfall(self, plan: Plan) -> None:
+        if plan.status not in UNFINISHED:
+            ir.async_delete_issue(self._hass, DOMAIN, undeliverable_issue_id(plan.id))
 
     def prepare(
         self,
@@ -243,8 +307,10 @@ class ProtocolManager:
         """The run ``async_start`` would start, checked (its area free), changing nothing."""
         now = dt_util.utcnow()
         tz = ZoneInfo(self._hass.config.time_zone)
-        start = start_date or dt_util.as_local(now).date()
+        local_now = now.astimezone(tz)
+        start = start_date or local_now.date()
         try:
+            check_start_date(start, local_now.date())
             plan = Plan(
                 id=ulid_util.ulid_now(),
                 protocol=protocol,
@@ -256,9 +322,10 @@ class ProtocolManager:
                     if weekdays is not None
                     else spread_weekdays(start.weekday(), protocol.sessions_per_week)
                 ),
-                time_of_day=time_of_day or default_time(now),
+                time_of_day=time_of_day or default_time_of_day(local_now),
                 tz=tz,
                 missed_policy=missed_policy,
+                created_at=now,
             )
         except TherapyError as err:
             raise therapy_error(err) from err
@@ -313,6 +380,7 @@ class ProtocolManager:
         return Run(run.plan, self._reports[run.plan.id])
 
     async def _async_save(self, plan: Plan) -> None:
+        self._clear_shortfall(plan)
         self._store.plans[plan.id] = plan.to_dict()
         await self._store.async_save()
         self._refresh(fire=False, only=plan.id)
@@ -357,6 +425,7 @@ class ProtocolManager:
                 plan.complete()
                 completed.append(plan)
         for plan in completed:
+            self._clear_shortfall(plan)
             self._store.plans[plan.id] = plan.to_dict()
             self._sessions._fire(
                 SessionEvent.PROTOCOL_COMPLETED,

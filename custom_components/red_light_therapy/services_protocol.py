@@ -3,7 +3,11 @@
 They target panels like the session actions (light entity or device) and answer keyed by the
 panel's light entity id. A run is started from a preset (``protocol``), a preset with some
 fields changed, or a custom protocol given field by field; either way it is validated against
-the limits of the run's area like a preset, and never on the eyes.
+the limits of the run's area like a preset, and never on the eyes. A preset with any field
+changed (even only its name) is a custom protocol of the run, keyed ``<preset>_custom``: the
+answer says so (``custom``, ``based_on``, ``changed``). A run the panel cannot deliver within
+the area's limits at its distance and levels says so too (``deliverable_dose_j_cm2`` and a
+``warning``), beside the repair issue the manager raises.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.translation import async_get_translations
 import voluptuous as vol
 
 from .const import DOMAIN
@@ -56,6 +61,8 @@ ATTR_MISSED_POLICY = "missed_policy"
 ATTR_DATE = "date"
 
 CUSTOM_FIELDS = (ATTR_NAME, ATTR_DOSE, ATTR_PER_WEEK, ATTR_WEEKS, ATTR_AREA)
+CHANGE_FIELDS = (ATTR_NAME, ATTR_DOSE, ATTR_BAND, ATTR_PER_WEEK, ATTR_WEEKS, ATTR_SPACING)
+"""Fields that make a preset the user's own protocol (the area only says where it runs)."""
 
 START_PROTOCOL_SCHEMA = _TARGET.extend(
     {
@@ -114,11 +121,13 @@ def protocol_from_call(
             preset = choices[key]
             changed = sorted(set(changes) - {"area"})
             if changed:
-                # A changed preset is no longer the published protocol: say so.
+                changes["key"] = f"{key}_custom"
+            therapeutic = sorted(set(changed) - {"name"})
+            if therapeutic:
+                # A changed dose or schedule is no longer the published protocol: say so.
                 changes |= {
-                    "key": f"{key}_custom",
                     "evidence": EvidenceGrade.EXPERIMENTAL,
-                    "source": f"{preset.source} Changed by the user: {', '.join(changed)}.",
+                    "source": f"{preset.source} Changed by the user: {', '.join(therapeutic)}.",
                 }
             return preset.with_changes(**changes)
         missing = [field for field in CUSTOM_FIELDS if field not in data]
@@ -146,6 +155,34 @@ def run_answer(run: Run) -> dict[str, Any]:
         "missed": report.missed,
         "next_session": report.next_due.scheduled_at.isoformat() if report.next_due else None,
     }
+
+
+def custom_answer(data: Mapping[str, Any], protocol: Protocol) -> dict[str, Any]:
+    """Whether a run's protocol is the user's own, what it is based on and what changed."""
+    based_on = data.get(ATTR_PROTOCOL)
+    changed = [field for field in CHANGE_FIELDS if field in data] if based_on else []
+    return {
+        "custom": based_on is None or protocol.key != based_on,
+        "based_on": based_on if based_on in PRESET_PROTOCOLS else None,
+        "changed": changed,
+    }
+
+
+async def shortfall_answer(
+    hass: HomeAssistant, entry: RedLightTherapyConfigEntry, run: Run
+) -> dict[str, Any]:
+    """The dose a session of ``run`` delivers, and a warning when it falls short."""
+    protocols = entry.runtime_data.protocols
+    delivered = protocols.deliverable(run.plan)
+    answer: dict[str, Any] = {
+        "deliverable_dose_j_cm2": None if delivered is None else round(delivered, 1)
+    }
+    short = protocols.shortfall(run.plan)
+    if short is not None:
+        texts = await async_get_translations(hass, hass.config.language, "issues", {DOMAIN})
+        text = texts[f"component.{DOMAIN}.issues.protocol_undeliverable.description"]
+        answer["warning"] = text.format(**protocols.shortfall_placeholders(run.plan, short))
+    return answer
 
 
 Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
@@ -185,7 +222,11 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     result: dict[str, Any] = {}
     for entry in entries:
         run = await entry.runtime_data.protocols.async_adopt(plans[entry.entry_id])
-        result[_key(hass, entry)] = run_answer(run)
+        result[_key(hass, entry)] = (
+            run_answer(run)
+            | custom_answer(call.data, run.plan.protocol)
+            | await shortfall_answer(hass, entry, run)
+        )
     return result
 
 

@@ -35,6 +35,7 @@ from custom_components.red_light_therapy.therapy.limits import (
     SessionRequest,
     check,
     check_extension,
+    deliverable_dose,
     fit_running,
 )
 from custom_components.red_light_therapy.therapy.session import (
@@ -505,3 +506,20 @@ def test_a_finished_session_is_not_replanned() -> None:
     session.finish(T + timedelta(seconds=10))
     with pytest.raises(SessionStateError):
         fit_running(session, T + timedelta(seconds=20), History(), LIMITS)
+
+
+def test_a_red_dose_on_a_mixed_panel_is_cut_by_the_total_cap() -> None:
+    """The hair preset: 67 J/cm² of red under the scalp's 70 J/cm² total cap. On a 50/50
+    red/NIR panel the cap is reached at 35 J/cm² of red; with red only, all 67 fit; the
+    minutes cap cuts a dim panel; no red at all delivers nothing."""
+    scalp = default_limits("scalp")
+    check_at = SessionRequest("scalp", 67 * 1000 / 40.0, BandIrradiance(40.0, 40.0), T)
+    verdict = check(check_at, History(), scalp)
+    mixed = deliverable_dose(BandIrradiance(40.0, 40.0), 67.0, DoseBand.RED, scalp)
+    assert mixed == pytest.approx(35.0)
+    assert mixed == pytest.approx(40.0 * verdict.allowed_seconds / 1000, abs=0.05)
+    assert deliverable_dose(BandIrradiance(80.0, 0.0), 67.0, DoseBand.RED, scalp) == 67.0
+    dim = deliverable_dose(BandIrradiance(10.0, 0.0), 67.0, DoseBand.RED, scalp)
+    assert dim == pytest.approx(10.0 * scalp.max_session_minutes * 60 / 1000)
+    assert deliverable_dose(BandIrradiance(0.0, 50.0), 67.0, DoseBand.RED, scalp) == 0.0
+    assert deliverable_dose(BandIrradiance(40.0, 40.0), 9.0, DoseBand.BOTH, scalp) == 9.0

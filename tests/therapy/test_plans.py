@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import json
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings, strategies as st
 import pytest
 
 from custom_components.red_light_therapy.therapy.areas import default_limits
@@ -19,10 +20,13 @@ from custom_components.red_light_therapy.therapy.errors import (
 )
 from custom_components.red_light_therapy.therapy.history import History, SessionRecord
 from custom_components.red_light_therapy.therapy.plans import (
+    MAX_START_AHEAD_DAYS,
     MissedPolicy,
     Plan,
     PlanStatus,
     SlotStatus,
+    check_start_date,
+    default_time_of_day,
 )
 from custom_components.red_light_therapy.therapy.protocols import PRESET_PROTOCOLS
 from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
@@ -366,3 +370,134 @@ def test_round_trip() -> None:
         Plan.from_dict(bad)
     with pytest.raises(StoredDataError):
         Plan.from_dict({"id": "x"})
+
+
+# -- a run starts when it is created (issue 9, items 9-11 and 13; issue 10, item 5) ----------
+
+
+def test_a_new_run_never_plans_a_session_before_it_was_created() -> None:
+    """Created on Monday at 09:00 with sessions at 07:30: Monday's 07:30 is not planned and
+    not missed; the course starts on Thursday and keeps its 30 sessions."""
+    created = datetime.combine(date(2025, 3, 3), time(9), tzinfo=BERLIN)
+    p = plan(created_at=created)
+    report = p.evaluate(History(), created)
+    assert report.sessions[0].date == date(2025, 3, 6)
+    assert report.next_due == report.sessions[0]
+    assert len(report.sessions) == report.total == 30
+    assert report.missed == 0
+    assert plan().evaluate(History(), created).sessions[0].date == date(2025, 3, 3)
+
+
+def test_a_session_recorded_before_the_run_never_counts_for_it() -> None:
+    """A face session at 07:35, then a run created at 08:00 whose first session is at 20:00 the
+    same day: that session is still to do."""
+    created = datetime.combine(date(2025, 3, 3), time(8), tzinfo=BERLIN)
+    before = session_on(date(2025, 3, 3), at=time(7, 35))
+    after = session_on(date(2025, 3, 3), at=time(20, 1))
+    history = History([before])
+    p = plan(created_at=created, time_of_day=time(20))
+    report = p.evaluate(history, local(date(2025, 3, 3), 21))
+    assert report.done == 0
+    assert report.sessions[0].status is SlotStatus.DUE
+    assert plan(time_of_day=time(20)).evaluate(history, local(date(2025, 3, 3), 21)).done == 1
+    report = p.evaluate(History([before, after]), local(date(2025, 3, 3), 21))
+    assert report.done == 1
+    assert report.sessions[0].record_id == after.id
+
+
+def test_created_at_survives_a_round_trip() -> None:
+    created = datetime(2025, 3, 3, 8, tzinfo=UTC)
+    p = plan(created_at=created)
+    back = Plan.from_dict(json.loads(json.dumps(p.to_dict())))
+    assert back.created_at == created
+    assert Plan.from_dict({**p.to_dict(), "created_at": None}).created_at is None
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (time(18, 7), time(18, 15)),
+        (time(18, 0), time(18, 0)),
+        (time(18, 0, 1), time(18, 15)),
+        (time(18, 45, 30), time(19, 0)),
+        (time(23, 50), time(23, 59)),
+        (time(0, 0), time(0, 0)),
+    ],
+)
+def test_default_time_of_day_is_never_behind_now(now: time, expected: time) -> None:
+    assert default_time_of_day(datetime.combine(date(2025, 3, 5), now, tzinfo=BERLIN)) == expected
+
+
+def test_start_dates_from_today_to_a_year_ahead() -> None:
+    today = date(2025, 3, 3)
+    assert check_start_date(today, today) == today
+    latest = today + timedelta(days=MAX_START_AHEAD_DAYS)
+    assert check_start_date(latest, today) == latest
+    with pytest.raises(PlanError) as err:
+        check_start_date(date(2020, 1, 1), today)
+    assert err.value.code is ErrorCode.START_DATE_IN_PAST
+    assert err.value.placeholders == {"date": "2020-01-01", "today": "2025-03-03"}
+    with pytest.raises(PlanError) as err:
+        check_start_date(latest + timedelta(days=1), today)
+    assert err.value.code is ErrorCode.START_DATE_TOO_LATE
+    assert err.value.placeholders["latest"] == latest.isoformat()
+
+
+def test_a_plan_whose_dates_run_off_the_calendar_is_refused() -> None:
+    """A stored run starting 9999-12-31 is refused on loading (logged and ignored by the
+    glue) instead of raising OverflowError on every evaluation."""
+    with pytest.raises(PlanError) as err:
+        plan(start_date=date(9999, 12, 31))
+    assert err.value.code is ErrorCode.START_DATE_TOO_LATE
+    with pytest.raises(TherapyError):
+        Plan.from_dict(plan().to_dict() | {"start_date": "9999-12-31"})
+
+
+def test_a_stopped_run_keeps_no_pending_session() -> None:
+    """Stopped at 08:00 on a session day: the 07:30 session (due, not done) is dropped, as is
+    everything after; what was done stays."""
+    p = plan()
+    history = History([session_on(date(2025, 3, 3))])
+    stop_at = datetime.combine(date(2025, 3, 6), time(8), tzinfo=BERLIN)
+    p.stop(stop_at)
+    report = p.evaluate(history, stop_at)
+    assert [s.status for s in report.sessions] == [SlotStatus.DONE]
+    assert report.next_due is None
+    assert report.finished
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    minutes=st.integers(0, 24 * 60 - 1),
+    seconds=st.integers(0, 59),
+    day_offset=st.integers(0, 6),
+    sessions_before=st.integers(0, 3),
+)
+def test_a_new_run_starts_ahead_and_counts_nothing_before_it(
+    minutes: int, seconds: int, day_offset: int, sessions_before: int
+) -> None:
+    """Whenever a run is created with the default time of day: its first session lies at or
+    after its creation, on its start day or within a week, the course keeps its length, and
+    sessions recorded earlier that day on its area count for nothing."""
+    day = date(2025, 3, 3) + timedelta(days=day_offset)
+    created = datetime.combine(day, time(minutes // 60, minutes % 60, seconds), tzinfo=BERLIN)
+    history = History(
+        [
+            session_on(day, at=time(0, k * 2), rid=f"before-{k}")
+            for k in range(sessions_before)
+            if datetime.combine(day, time(0, k * 2 + 5), tzinfo=BERLIN) <= created
+        ]
+    )
+    p = plan(
+        start_date=day,
+        weekdays=frozenset({day.weekday(), (day.weekday() + 3) % 7}),
+        time_of_day=default_time_of_day(created),
+        created_at=created,
+    )
+    report = p.evaluate(history, created)
+    first = report.sessions[0]
+    assert first.scheduled_at >= created
+    assert first.date - day <= timedelta(days=7)
+    assert report.done == 0
+    assert report.missed == 0
+    assert len(report.sessions) == report.total

@@ -37,9 +37,19 @@ from .limits import (
     Verdict,
     check,
     check_extension,
+    deliverable_dose,
     fit_running,
 )
-from .plans import MissedPolicy, Plan, PlannedSession, PlanReport, PlanStatus, SlotStatus
+from .plans import (
+    MissedPolicy,
+    Plan,
+    PlannedSession,
+    PlanReport,
+    PlanStatus,
+    SlotStatus,
+    check_start_date,
+    default_time_of_day,
+)
 from .protocols import PRESET_PROTOCOLS, EvidenceGrade, Protocol, validate_protocol
 from .session import Segment, Session, SessionOrigin, SessionStatus
 
@@ -83,7 +93,10 @@ __all__ = [
     "blockbluelight_profile",
     "check",
     "check_extension",
+    "check_start_date",
     "default_limits",
+    "default_time_of_day",
+    "deliverable_dose",
     "dose_for_seconds",
     "fit_running",
     "seconds_for_dose",

@@ -44,6 +44,8 @@ class ErrorCode(StrEnum):
     INVALID_PROTOCOL = "invalid_protocol"
     PROTOCOL_EXCEEDS_LIMITS = "protocol_exceeds_limits"
     INVALID_PLAN = "invalid_plan"
+    START_DATE_IN_PAST = "start_date_in_past"
+    START_DATE_TOO_LATE = "start_date_too_late"
     # stored data that cannot be read back
     INVALID_STORED_DATA = "invalid_stored_data"
 

@@ -35,6 +35,7 @@ import math
 
 from ._util import finite, hours, local_date, require_aware, start_of_local_day
 from .areas import Limits
+from .bands import DoseBand
 from .dose import ZERO_DOSE, BandDose, dose_for_seconds
 from .errors import DoseError, ErrorCode, SessionStateError
 from .history import History, SessionRecord
@@ -54,6 +55,7 @@ __all__ = [
     "Verdict",
     "check",
     "check_extension",
+    "deliverable_dose",
     "fit_running",
 ]
 
@@ -177,6 +179,28 @@ def _daily_free_at(
         if used + dose_needed <= limits.max_daily_dose:
             return record.ended_at + DAILY_WINDOW
     return None  # pragma: no cover
+
+
+def deliverable_dose(
+    irradiance: BandIrradiance, dose_j_cm2: float, band: DoseBand, limits: Limits
+) -> float:
+    """The dose in ``band`` one session can deliver toward ``dose_j_cm2`` within ``limits``.
+
+    A session that aims for a dose in one band runs until that band has it, but the session
+    caps count every band (red + NIR) and minutes: on a mixed panel the other band fills the
+    cap too. This is what :func:`check` would clamp a fresh session to before history (the
+    rolling day) is looked at: the most a run can ever give per session at this irradiance.
+    0 when the panel emits nothing in the band.
+    """
+    e_band = irradiance.for_band(band)
+    if e_band <= 0 or not finite(dose_j_cm2) or dose_j_cm2 <= 0:
+        return 0.0
+    seconds = min(
+        dose_j_cm2 * 1000.0 / e_band,
+        limits.max_session_minutes * 60.0,
+        limits.max_session_dose * 1000.0 / irradiance.total,  # total >= e_band > 0
+    )
+    return e_band * seconds / 1000.0
 
 
 def check(

@@ -24,7 +24,20 @@ Decisions, each documented where it is implemented:
 - **Pause/resume shifts**: planned sessions that fall in a pause are not dropped but moved to
   the end, so the course keeps its number of sessions and ends later. While a pause is open
   nothing after its start is scheduled.
-- **Stop**: sessions after the stop are no longer planned; progress stays where it was.
+- **Stop**: sessions after the stop are no longer planned, and one that was pending (due or
+  upcoming) when the run stopped is dropped too: a stopped run shows what was done, missed or
+  skipped, never a session still to do. Progress stays where it was.
+- **A run starts when it is created** (``created_at``): a session whose planned time lies before
+  it is not planned (the course keeps its number of sessions and ends later), and a session
+  recorded before it never counts as done for it. So the first session of a new run is never
+  in the past, and what was done before the run existed is history, not progress. (Such
+  sessions still count for the spacing of a catch-up: limits protect the skin.) Runs stored
+  before this rule have no ``created_at`` and keep their old reading.
+- **Start dates**: a new run may start today or later, at most ``MAX_START_AHEAD_DAYS`` ahead
+  (:func:`check_start_date`). No grace into the past is needed: with the rule above, a run
+  started today at a time already past simply begins with its next session. A start date in
+  the past would make a course whose sessions were all missed before it existed; one years
+  ahead is a typo, and near the end of the calendar its dates cannot even be computed.
 - **Progress** = done / (total - skipped). **Adherence** = done / (done + missed), None before
   anything was due. **Streak** = consecutive done sessions up to the latest resolved one.
 """
@@ -59,6 +72,48 @@ session cut a little short still did its job; the adherence figure should not pu
 
 DST_SLACK_HOURS = 1.0
 """A local-time schedule loses up to an hour on the spring-forward day."""
+
+MAX_START_AHEAD_DAYS = 366
+"""How far ahead a new run may start (judgement: a course is planned weeks ahead, not years;
+anything later is taken for a typo)."""
+
+_DATE_SLACK_WEEKS = 53
+"""Room a plan's dates need past its regular course: catch-ups (a week) and pauses. A plan
+whose dates would run off the calendar within that is refused (:meth:`Plan.__post_init__`)."""
+
+QUARTER_HOUR = 15
+
+
+def default_time_of_day(local_now: datetime) -> time:
+    """The time a run started now takes when none is given: ``local_now`` rounded UP to the
+    quarter hour, so the first session lies ahead (a minute or fourteen), never behind. Past
+    23:45 there is no later quarter today; then it is 23:59, and the run's first session is
+    today's only if it is still ahead (else the next planned day)."""
+    minutes = local_now.hour * 60 + local_now.minute + (1 if local_now.second else 0)
+    rounded = -(-minutes // QUARTER_HOUR) * QUARTER_HOUR
+    if rounded >= 24 * 60:
+        return time(23, 59)
+    return time(rounded // 60, rounded % 60)
+
+
+def check_start_date(start_date: date, today: date) -> date:
+    """A new run's ``start_date``: from ``today`` to ``MAX_START_AHEAD_DAYS`` ahead."""
+    if start_date < today:
+        raise PlanError(
+            ErrorCode.START_DATE_IN_PAST,
+            f"start date {start_date.isoformat()} is before today ({today.isoformat()})",
+            date=start_date.isoformat(),
+            today=today.isoformat(),
+        )
+    if (start_date - today).days > MAX_START_AHEAD_DAYS:
+        latest = today + timedelta(days=MAX_START_AHEAD_DAYS)
+        raise PlanError(
+            ErrorCode.START_DATE_TOO_LATE,
+            f"start date {start_date.isoformat()} is more than a year ahead",
+            date=start_date.isoformat(),
+            latest=latest.isoformat(),
+        )
+    return start_date
 
 
 class PlanStatus(StrEnum):
@@ -130,6 +185,7 @@ class Plan:
     pauses: list[tuple[datetime, datetime | None]] = field(default_factory=list)
     stopped_at: datetime | None = None
     limits: Limits | None = None
+    created_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -156,6 +212,17 @@ class Plan:
             )
         self.weekdays = days
         self.time_of_day = self.time_of_day.replace(tzinfo=None, fold=0)
+        if self.created_at is not None:
+            self.created_at = _utc(self.created_at)
+        try:
+            self.start_date + timedelta(weeks=self.protocol.weeks + _DATE_SLACK_WEEKS)
+        except OverflowError as err:
+            raise PlanError(
+                ErrorCode.START_DATE_TOO_LATE,
+                f"start date {self.start_date.isoformat()} is too far ahead",
+                date=self.start_date.isoformat(),
+                latest="-",
+            ) from err
 
     # -- derived -------------------------------------------------------------------------------
 
@@ -186,7 +253,7 @@ class Plan:
                     self.stopped_at is not None and at >= self.stopped_at
                 ):
                     return
-                if not self._paused(at):
+                if not self._paused(at) and (self.created_at is None or at >= self.created_at):
                     yield day
                     count += 1
             day += timedelta(days=1)
@@ -257,7 +324,11 @@ class Plan:
         now_utc = _utc(now)
         today = local_date(now_utc, self.tz)
         begin = _utc(local_datetime(self.start_date, time(0, 0), self.tz))
-        area_records = [r for r in history.sessions_since(begin) if r.area == self.area]
+        area_records = [
+            r
+            for r in history.sessions_since(begin)
+            if r.area == self.area and (self.created_at is None or r.started_at >= self.created_at)
+        ]
         related = [r for r in history.sessions_since(begin) if shares_skin(r.area, self.area)]
         by_day: dict[date, list[SessionRecord]] = {}
         for candidate in area_records:
@@ -304,6 +375,9 @@ class Plan:
                     record_id=record.id if record else None,
                 )
             )
+        if self.status is PlanStatus.STOPPED:
+            pending = (SlotStatus.DUE, SlotStatus.UPCOMING)
+            sessions = [s for s in sessions if s.status not in pending]
         return self._report(sessions)
 
     @staticmethod
@@ -408,6 +482,7 @@ class Plan:
             "pauses": [[iso(s), iso(e)] for s, e in self.pauses],
             "stopped_at": iso(self.stopped_at),
             "limits": None if self.limits is None else self.limits.to_dict(),
+            "created_at": iso(self.created_at),
         }
 
     @classmethod
@@ -438,6 +513,7 @@ class Plan:
                 ],
                 stopped_at=parse_optional_time(d.get("stopped_at"), "stopped_at"),
                 limits=None if limits is None else Limits.from_dict(limits),
+                created_at=parse_optional_time(d.get("created_at"), "created_at"),
             )
 
         return load(data, "plan", build)

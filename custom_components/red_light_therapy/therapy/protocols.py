@@ -299,8 +299,9 @@ PRESET_PROTOCOLS: Mapping[str, Protocol] = MappingProxyType(
                     "67 J/cm² is a helmet dose: emitters close to the scalp all round. A flat "
                     "panel reaches a curved scalp unevenly, so the dose holds only where the "
                     "distance is right. The scalp limit (70 J/cm² total) allows it with red "
-                    "channels only; with NIR channels on, the total cap clamps the session "
-                    "before 67 J/cm² of red is reached. Every other day is 3-4 a week; this "
+                    "channels only, from 37 mW/cm² of red (30 minutes); with NIR channels on, "
+                    "the total cap clamps the session before 67 J/cm² of red is reached, and "
+                    "the run says so when it starts. Every other day is 3-4 a week; this "
                     "preset uses 3."
                 ),
             ),
