@@ -9,6 +9,7 @@ The clock is Europe/Berlin, Monday 3 March 2025, 07:00.
 from __future__ import annotations
 
 from collections.abc import Generator
+import copy
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +39,8 @@ PROGRESS = "sensor.blockbluelight_f522_protocol_progress"
 SELECT = "select.blockbluelight_f522_protocol"
 AREA = "select.blockbluelight_f522_treatment_area"
 CALENDAR = "calendar.blockbluelight_f522_protocol_sessions"
+RUN_SWITCH = "switch.blockbluelight_f522_protocol_run"
+SKIP = "button.blockbluelight_f522_skip_next_protocol_session"
 
 KNEE_COURSE = {
     "name": "Knee course",
@@ -292,6 +295,119 @@ async def test_every_run_of_a_panel_is_visible_and_controllable_from_its_entitie
     await _call(hass, "resume_protocol", area="foot")
     events = await _calendar(hass, date(2025, 3, 3), date(2025, 3, 10))
     assert "Achilles tendon pain (planned)" in events
+
+
+async def _switch(hass: HomeAssistant, service: str) -> None:
+    await hass.services.async_call("switch", service, {"entity_id": RUN_SWITCH}, blocking=True)
+    await settle(hass)
+
+
+async def _skip(hass: HomeAssistant) -> None:
+    await hass.services.async_call("button", "press", {"entity_id": SKIP}, blocking=True)
+    await settle(hass)
+
+
+def _stored(hass: HomeAssistant) -> dict[str, Any]:
+    return copy.deepcopy(hass.data[DATA_STORE].plans)
+
+
+async def test_every_run_is_paused_resumed_and_skipped_from_the_switch_and_the_button(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """Knee, scalp and foot runs on one panel: each, chosen in the Protocol select, is paused
+    with the Protocol run switch, resumed, and its next session skipped with the button; the
+    calendar and the sensors follow, and the other runs are left alone."""
+    await _call(hass, "start_protocol", **KNEE_COURSE)
+    await _call(hass, "start_protocol", protocol="hair_growth")
+    await _call(hass, "start_protocol", protocol="achilles_tendinopathy")
+    week = (date(2025, 3, 3), date(2025, 6, 1))
+
+    for option, name, area in (
+        ("Knee course", "Knee course", "knee"),
+        ("hair_growth", "Hair growth", "scalp"),
+        ("achilles_tendinopathy", "Achilles tendon pain", "foot"),
+    ):
+        await _select(hass, SELECT, option)
+        switch = hass.states.get(RUN_SWITCH)
+        assert (switch.state, switch.attributes["area"]) == ("on", area)
+        assert f"{name} (planned)" in await _calendar(hass, *week)
+
+        await _switch(hass, "turn_off")
+        assert hass.states.get(RUN_SWITCH).state == "off"
+        shown = hass.states.get(SELECT).attributes["runs"][0]
+        assert (shown["area"], shown["status"]) == (area, "paused")
+        assert hass.states.get(PROGRESS).attributes["status"] == "paused"
+        assert not [e for e in await _calendar(hass, *week) if e.startswith(name)]
+
+        # A paused run has no session to skip: refused, nothing changes.
+        stored = _stored(hass)
+        with pytest.raises(ServiceValidationError) as err:
+            await _skip(hass)
+        assert err.value.translation_key == "protocol_paused_no_skip"
+        assert str(err.value) == (
+            f"{name} on the {area} is paused, so it has no session to skip; resume it first"
+        )
+        assert _stored(hass) == stored
+
+        await _switch(hass, "turn_on")
+        assert hass.states.get(RUN_SWITCH).state == "on"
+        before = hass.states.get(SELECT).attributes["runs"][0]
+        assert (before["area"], before["status"]) == (area, "active")
+        assert hass.states.get(PROGRESS).attributes["skipped"] == 0
+
+        await _skip(hass)
+        after = hass.states.get(SELECT).attributes["runs"][0]
+        assert after["area"] == area
+        later = datetime.fromisoformat(after["next_session"])
+        assert later > datetime.fromisoformat(before["next_session"])
+        assert hass.states.get(PROGRESS).attributes["skipped"] == 1
+        day = datetime.fromisoformat(before["next_session"]).date()
+        summaries = await _calendar(hass, day, day + timedelta(days=1))
+        assert f"{name} (skipped)" in summaries
+        assert f"{name} (planned)" not in summaries
+
+    # Each run was paused, resumed and skipped once, by its own turn; all run again.
+    runs = dimmed_integration.runtime_data.protocols.unfinished
+    assert sorted((r.plan.area, r.plan.status.value, r.report.skipped) for r in runs) == [
+        ("foot", "active", 1),
+        ("knee", "active", 1),
+        ("scalp", "active", 1),
+    ]
+
+
+async def test_the_switch_and_the_button_refuse_when_no_run_is_shown(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """Without a run the switch is unknown; turning it or pressing Skip says why, changes
+    nothing. Turning a running run on (or a paused one off) leaves it as it is."""
+    assert hass.states.get(RUN_SWITCH).state == "unknown"
+    for act in (
+        lambda: _switch(hass, "turn_on"),
+        lambda: _switch(hass, "turn_off"),
+        lambda: _skip(hass),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await act()
+        assert err.value.translation_key == "no_protocol_run"
+    assert _stored(hass) == {}
+
+    await _call(hass, "start_protocol", **KNEE_COURSE)
+    stored = _stored(hass)
+    await _switch(hass, "turn_on")
+    assert _stored(hass) == stored
+    await _switch(hass, "turn_off")
+    paused = _stored(hass)
+    await _switch(hass, "turn_off")
+    assert _stored(hass) == paused
+    assert hass.states.get(RUN_SWITCH).state == "off"
+    # The action says the same as the button (it used to answer "no pending session on -").
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "skip_session")
+    assert err.value.translation_key == "protocol_paused_no_skip"
+    assert _stored(hass) == paused
+
+    await _select(hass, SELECT, "none")
+    assert hass.states.get(RUN_SWITCH).state == "unknown"
 
 
 # -- item 15: a preset the panel cannot deliver says so ---------------------------------------

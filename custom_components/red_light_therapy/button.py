@@ -1,4 +1,4 @@
-"""Start and stop a session from a dashboard."""
+"""Start and stop a session, and skip a protocol session, from a dashboard."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
+from .protocol_entities import SkipProtocolSessionButton
 
 PARALLEL_UPDATES = 1
 
@@ -18,7 +19,9 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     data = entry.runtime_data
-    async_add_entities([StartSessionButton(data), StopSessionButton(data)])
+    async_add_entities(
+        [StartSessionButton(data), StopSessionButton(data), SkipProtocolSessionButton(data)]
+    )
 
 
 class StartSessionButton(RedLightTherapyEntity, ButtonEntity):

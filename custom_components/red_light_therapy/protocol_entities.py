@@ -1,4 +1,5 @@
-"""Entities of protocol runs: the protocol select and the next session / progress sensors.
+"""Entities of protocol runs: the protocol select, the run switch, the skip button and the
+next session / progress sensors.
 
 They show the panel's current run (``ProtocolManager.current``: the run on the panel's
 treatment area, else the run with a session due, else the soonest). With several runs the
@@ -6,7 +7,9 @@ Treatment area select chooses which one they show, and picking a running protoco
 Protocol select switches to it; the select's ``runs`` attribute lists every unfinished run
 (so a pause of any run changes it), and the calendar lists every run's sessions. Their states
 change when the manager re-evaluates (a session recorded, a run changed, the one scheduled
-callback), never with time.
+callback), never with time. The Protocol run switch (on running, off paused) and the Skip
+button act on the run the select shows, through the same ``ProtocolManager`` commands as the
+``pause_protocol`` / ``resume_protocol`` / ``skip_session`` actions.
 
 The select's options are keys: ``none`` and the preset keys (translated in strings.json); a
 custom protocol (saved in the options, or a changed preset of a run) has no fixed key to
@@ -19,17 +22,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.components.button import ButtonEntity
 from homeassistant.components.select import SelectEntity
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
+from homeassistant.components.switch import SwitchEntity
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import PERCENTAGE
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
+from .const import DOMAIN
 from .entity import RedLightTherapyEntity
 from .options_flow import saved_protocols
 from .protocol_manager import Run
-from .therapy import PRESET_PROTOCOLS, Protocol, SlotStatus
+from .therapy import PRESET_PROTOCOLS, PlanStatus, Protocol, SlotStatus
 
 if TYPE_CHECKING:
     from . import RedLightTherapyData
@@ -125,6 +132,66 @@ def run_summary(run: Run) -> dict[str, Any]:
         "done": report.done,
         "total": report.total,
     }
+
+
+def _shown_run(data: RedLightTherapyData) -> Run:
+    """The run the select shows, for a command; a translated refusal when there is none."""
+    run = data.protocols.current
+    if run is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_protocol_run",
+            translation_placeholders={"name": data.coordinator.name},
+        )
+    return run
+
+
+class ProtocolRunSwitch(RedLightTherapyEntity, SwitchEntity):
+    """The shown run: on while it runs, off while paused; turning it off pauses the run and
+    on resumes it (``pause_protocol`` / ``resume_protocol``). Unknown with no run, and then
+    turning it either way is refused: an unavailable entity would be skipped silently by Home
+    Assistant, so the user would never hear why nothing happened."""
+
+    _attr_translation_key = "protocol_run"
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "protocol_run")
+
+    @property
+    def is_on(self) -> bool | None:
+        run = self._data.protocols.current
+        return None if run is None else run.plan.status is PlanStatus.ACTIVE
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        run = self._data.protocols.current
+        if run is None:
+            return None
+        return {"protocol": run.plan.protocol.name, "area": run.plan.area}
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        run = _shown_run(self._data)
+        if run.plan.status is PlanStatus.PAUSED:
+            await self._data.protocols.async_resume(run.plan.area)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        run = _shown_run(self._data)
+        if run.plan.status is PlanStatus.ACTIVE:
+            await self._data.protocols.async_pause(run.plan.area)
+
+
+class SkipProtocolSessionButton(RedLightTherapyEntity, ButtonEntity):
+    """Skip the shown run's next session (the due one, else the next planned one), like
+    ``skip_session``: it counts neither done nor missed."""
+
+    _attr_translation_key = "skip_protocol_session"
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "skip_protocol_session")
+
+    async def async_press(self) -> None:
+        run = _shown_run(self._data)
+        await self._data.protocols.async_skip(run.plan.area)
 
 
 class _RunSensor(RedLightTherapyEntity, SensorEntity):

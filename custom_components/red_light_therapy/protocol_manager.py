@@ -358,11 +358,22 @@ class ProtocolManager:
             for s in run.report.sessions
             if s.status in (SlotStatus.DUE, SlotStatus.UPCOMING) and (day is None or s.date == day)
         ]
+        if not pending and day is None:
+            # A paused run has no dates until it resumes; otherwise every session is behind.
+            paused = run.plan.status is PlanStatus.PAUSED
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="protocol_paused_no_skip" if paused else "no_session_to_skip",
+                translation_placeholders={
+                    "protocol": run.plan.protocol.name,
+                    "area": run.plan.area.replace("_", " "),
+                },
+            )
         if not pending:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="no_session_on_date",
-                translation_placeholders={"date": day.isoformat() if day else "-"},
+                translation_placeholders={"date": str(day)},
             )
         # A catch-up is the missed session given another day: skipping it skips that session
         # (by its own date), so it counts as skipped, not missed.
