@@ -884,8 +884,8 @@ async def test_distance_error_names_the_nearest_measured_point(
 ) -> None:
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "start_session", dose=10, distance_cm=10)
-    assert err.value.translation_placeholders["min_distance_cm"] == "15.0"
-    assert err.value.translation_placeholders["distance_cm"] == "10.0"
+    assert err.value.translation_placeholders["min_distance_cm"] == "15"  # as read
+    assert err.value.translation_placeholders["distance_cm"] == "10"
 
 
 async def test_dose_in_a_band_the_panel_does_not_emit(

@@ -219,10 +219,6 @@ class History:
             ErrorCode.UNKNOWN_RECORD, f"no record {record_id} is stored", id=record_id
         )
 
-    def get(self, record_id: str) -> SessionRecord | None:
-        """The record ``record_id``, if stored."""
-        return next((r for r in self._records if r.id == record_id), None)
-
     def __len__(self) -> int:
         return len(self._records)
 
