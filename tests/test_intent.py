@@ -25,6 +25,8 @@ from custom_components.red_light_therapy.intent import (
     INTENT_STOP,
 )
 
+from .common import advance
+
 NAME = "BlockBlueLight F522"
 AREA = "select.blockbluelight_f522_treatment_area"
 SENTENCES = (
@@ -67,12 +69,16 @@ async def test_start_by_minutes_and_stop(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-async def test_start_by_dose_and_errors(hass: HomeAssistant, assist: MockConfigEntry) -> None:
+async def test_start_by_dose_and_errors(
+    hass: HomeAssistant, assist: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
     said = await _ask(hass, INTENT_START, dose=3)
     assert "about 3.0 joules" in said
     # Failures are answered in words (Assist speaks them), as errors.
     said = await _ask(hass, INTENT_START, minutes=2, error=True)
     assert "already running" in said
+    # Two minutes at 12 mW/cm² (1.4 J/cm²): a treatment, so the spacing runs from its end.
+    await advance(hass, freezer, timedelta(minutes=2))
     said = await _ask(hass, INTENT_STOP, name="x", error=True)
     assert said == "No Red Light Therapy panel is named x"
     await assist.runtime_data.sessions.async_stop()
@@ -83,7 +89,10 @@ async def test_start_by_dose_and_errors(hass: HomeAssistant, assist: MockConfigE
         await _ask(hass, INTENT_START, minutes=500)
     # A refusal by the limits says which limit and when the next session is allowed.
     said = await _ask(hass, INTENT_START, minutes=2, error=True)
-    assert said.startswith("Refused on BlockBlueLight F522: only 0 h since the last session")
+    assert said.startswith(
+        "Refused on BlockBlueLight F522: the last session on this skin ended less than a "
+        "minute ago, and at least 20 hours must pass between sessions"
+    )
     assert "Next session allowed from" in said
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -169,7 +178,10 @@ async def say(
 
 
 async def test_the_documented_sentences_reach_the_intents(
-    hass: HomeAssistant, assist: MockConfigEntry, say: Callable[[str], Awaitable[str]]
+    hass: HomeAssistant,
+    assist: MockConfigEntry,
+    say: Callable[[str], Awaitable[str]],
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     """The README's example sentences start, stop and answer, with and without a run."""
     sessions = assist.runtime_data.sessions
@@ -191,13 +203,14 @@ async def test_the_documented_sentences_reach_the_intents(
     assert sessions.session is not None
     assert sessions.session.planned_seconds == 600
     assert sessions.session.area == "face"
+    await advance(hass, freezer, timedelta(minutes=2))  # a treatment: the spacing runs
     said = await say("stop the red light session")
     assert said.startswith(f"Stopped {NAME}")
     assert sessions.session is None
     assert (await say("what's my red light dose today")).startswith("Today's dose is")
     # The limits still apply, and Assist says why.
     said = await say("give me 5 joules on the blockbluelight f522")
-    assert said.startswith(f"Refused on {NAME}: only 0 h since the last session")
+    assert said.startswith(f"Refused on {NAME}: the last session on this skin ended less than")
     assert sessions.session is None
     # A protocol run on the back: the next session, and a session of its dose on its area.
     tomorrow = dt_util.now().date() + timedelta(days=1)

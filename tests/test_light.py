@@ -60,7 +60,8 @@ async def test_turn_on_starts_a_session_of_the_default_length(
 async def test_turn_on_at_full_output_is_clamped_by_the_dose_limit(
     hass: HomeAssistant, init_integration: MockConfigEntry, emulator: BlockBlueLightEmulator
 ) -> None:
-    """At 100 % the default length would exceed the session dose: the panel's timer says so."""
+    """At 100 % the default length is shortened to what fits the session dose (5 whole
+    minutes instead of 10): the panel's timer says so."""
     await _light(hass, SERVICE_TURN_ON)
 
     session = init_integration.runtime_data.sessions.session

@@ -378,8 +378,8 @@ async def test_second_session_within_spacing_is_refused_and_changes_nothing(
 
     assert err.value.translation_key == "refused_spacing"
     placeholders = err.value.translation_placeholders
-    assert placeholders["limit"] == "20"
-    assert float(placeholders["actual"]) == pytest.approx(2.0)
+    assert placeholders["limit"] == "20 hours"
+    assert placeholders["actual"] == "2 hours"
     next_allowed = dt_util.as_local(ended + timedelta(hours=20)).strftime("%Y-%m-%d %H:%M")
     assert placeholders["next_allowed_at"] == next_allowed
     # Nothing happened at the panel, nothing was stored, only the event entity told of it.
@@ -723,9 +723,17 @@ async def test_calculate_tells_when_a_refused_session_is_allowed(
     answer = await _call(hass, "calculate", dose=10)
 
     assert answer[LIGHT]["verdict"] == "refused"
-    assert answer[LIGHT]["planned_minutes"] == 0
     assert [r["code"] for r in answer[LIGHT]["reasons"]] == ["spacing"]
     assert dt_util.parse_datetime(answer[LIGHT]["next_allowed_at"]) == ended + timedelta(hours=20)
+    # It still converts: what the plan would deliver once allowed, and separately that it is
+    # refused now, by which limit and until when.
+    assert answer[LIGHT]["expected_dose_j_cm2"] == pytest.approx(10.0, abs=0.001)
+    assert answer[LIGHT]["planned_minutes"] == pytest.approx(10.0 / 0.06 / 60, abs=0.01)
+    assert answer[LIGHT]["refused"] is True
+    assert answer[LIGHT]["deciding"]["code"] == "spacing"
+    until = ended + timedelta(hours=20)
+    assert dt_util.parse_datetime(answer[LIGHT]["deciding"]["until"]) == until
+    assert dt_util.parse_datetime(answer[LIGHT]["refused_until"]) == until
 
 
 async def test_logged_session_counts_toward_the_limits(
@@ -876,8 +884,8 @@ async def test_distance_error_names_the_nearest_measured_point(
 ) -> None:
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "start_session", dose=10, distance_cm=10)
-    assert err.value.translation_placeholders["min_distance_cm"] == "15.0"
-    assert err.value.translation_placeholders["distance_cm"] == "10.0"
+    assert err.value.translation_placeholders["min_distance_cm"] == "15"  # as read
+    assert err.value.translation_placeholders["distance_cm"] == "10"
 
 
 async def test_dose_in_a_band_the_panel_does_not_emit(

@@ -450,7 +450,7 @@ async def test_one_call_for_two_panels_on_the_same_skin_starts_neither(
     named = refused.value.translation_placeholders
     assert named is not None
     assert {named["first"], named["second"]} == {dimmed_integration.title, plug_entry.title}
-    assert named["area"] == named["other"] == "whole_body"
+    assert named["area"] == named["other"] == "whole body"  # as a person reads it
     assert not emulator.is_on
     assert hass.states.get(RELAY).state == STATE_OFF
     assert dimmed_integration.runtime_data.sessions.session is None

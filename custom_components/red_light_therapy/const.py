@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Final
 
+from .therapy.limits import DEFAULT_SESSION_MINUTES as THERAPY_DEFAULT_SESSION_MINUTES
+
 DOMAIN: Final = "red_light_therapy"
 MANUFACTURER_BLOCKBLUELIGHT: Final = "BlockBlueLight"
 
 CONF_PANEL_TYPE: Final = "panel_type"
 PANEL_TYPE_BLOCKBLUELIGHT: Final = "blockbluelight"
 
-# Default session length when a session is started without a dose or duration: 10 minutes
-# sits inside every published home-panel protocol in shared/reference/dosimetry.md
-# (e.g. 9 J/cm2 at about 15 mW/cm2 is 10 minutes). A judgement call; users change it.
-DEFAULT_SESSION_MINUTES: Final = 10
+# Factory session length before the area's limits (source and rule: therapy/limits.py,
+# DEFAULT_SESSION_MINUTES and default_session_seconds): at a bright panel the default is
+# shortened to what the default area's limits allow, so the first session fits.
+DEFAULT_SESSION_MINUTES: Final = int(THERAPY_DEFAULT_SESSION_MINUTES)
 MAX_SESSION_MINUTES: Final = 60
 
 # How often an idle panel is asked for its state over BLE (it is disconnected in between).

@@ -335,7 +335,7 @@ class ProtocolManager:
                     translation_domain=DOMAIN,
                     translation_key="protocol_area_busy",
                     translation_placeholders={
-                        "area": plan.area,
+                        "area": plan.area.replace("_", " "),
                         "protocol": str(other.get("protocol", {}).get("name", "")),
                     },
                 )

@@ -1,4 +1,5 @@
-"""Actions (services): plan, start, pause, resume, extend, stop, calculate and log sessions.
+"""Actions (services): plan, start, pause, resume, extend, stop, calculate, log and remove
+sessions.
 
 Registered once in ``async_setup``; each call targets panels (their light entity, or their
 device). Answers are keyed by the panel's light entity id, like ``weather.get_forecasts``.
@@ -41,6 +42,7 @@ ATTR_AREA = "area"
 ATTR_OVERRIDE_SPACING = "override_spacing"
 ATTR_STARTED_AT = "started_at"
 ATTR_LEVELS = "levels"
+ATTR_SESSION_ID = "session_id"
 
 _TARGET = vol.Schema(cv.ENTITY_SERVICE_FIELDS)
 _NUMBER = vol.Coerce(float)
@@ -69,6 +71,18 @@ LOG_SCHEMA = _TARGET.extend(
     }
 )
 
+REMOVE_SCHEMA = _TARGET.extend(
+    {vol.Optional(ATTR_SESSION_ID): cv.string, vol.Optional(ATTR_STARTED_AT): cv.datetime}
+)
+
+FIELD_WORDS = {
+    "minutes": "number of minutes",
+    "dose": "dose",
+    "distance_cm": "distance",
+    "measured_mw_cm2": "measured irradiance",
+}
+"""How a field is named in a sentence ("The distance must be a number above zero")."""
+
 
 def _positive(call: ServiceCall, *fields: str) -> None:
     """Negative, zero and not-a-number values are refused by name, before anything changes."""
@@ -78,7 +92,10 @@ def _positive(call: ServiceCall, *fields: str) -> None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="not_positive",
-                translation_placeholders={"field": field, "value": f"{value:g}"},
+                translation_placeholders={
+                    "field": FIELD_WORDS.get(field, field),
+                    "value": f"{value:g}",
+                },
             )
 
 
@@ -183,7 +200,8 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         session = entry.runtime_data.sessions.session
         ends_at = session.ends_at if session else None
         result[_key(hass, entry)] = plan.as_dict() | {
-            "ends_at": ends_at.isoformat() if ends_at else None
+            "session_id": session.id if session else None,
+            "ends_at": ends_at.isoformat() if ends_at else None,
         }
     return result
 
@@ -216,8 +234,8 @@ def _preflight(
                     translation_placeholders={
                         "first": first.title,
                         "second": second.title,
-                        "area": area,
-                        "other": other,
+                        "area": area.replace("_", " "),
+                        "other": other.replace("_", " "),
                     },
                 )
 
@@ -286,6 +304,32 @@ async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return result
 
 
+def _local(when: Any) -> Any:
+    """A time of an action's field in UTC; one without a zone is Home Assistant's local time."""
+    return dt_util.as_utc(
+        when if when.tzinfo else when.replace(tzinfo=dt_util.get_default_time_zone())
+    )
+
+
+async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Take a recorded or logged session out of the history: by the ``session_id`` that
+    log_session, start_session and the session events give, or by when it started."""
+    session_id = call.data.get(ATTR_SESSION_ID)
+    started_at = call.data.get(ATTR_STARTED_AT)
+    if (session_id is None) == (started_at is None):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="session_id_or_started_at"
+        )
+    result: dict[str, Any] = {}
+    for entry in await _entries(hass, call):
+        sessions = entry.runtime_data.sessions
+        record = await sessions.async_remove(
+            session_id=session_id, started_at=_local(started_at) if started_at else None
+        )
+        result[_key(hass, entry)] = {"removed": sessions.removed_data(record)}
+    return result
+
+
 ATTR_MEASURED = "measured_mw_cm2"
 CALIBRATE_SCHEMA = _TARGET.extend(
     {vol.Required(ATTR_DISTANCE): _NUMBER, vol.Required(ATTR_MEASURED): _NUMBER}
@@ -318,6 +362,7 @@ SERVICES: dict[str, tuple[vol.Schema, Handler, SupportsResponse]] = {
     "extend_session": (EXTEND_SCHEMA, _extend, SupportsResponse.OPTIONAL),
     "calculate": (CALCULATE_SCHEMA, _calculate, SupportsResponse.ONLY),
     "log_session": (LOG_SCHEMA, _log, SupportsResponse.OPTIONAL),
+    "remove_session": (REMOVE_SCHEMA, _remove, SupportsResponse.OPTIONAL),
     "calibrate": (CALIBRATE_SCHEMA, _calibrate, SupportsResponse.NONE),
 }
 

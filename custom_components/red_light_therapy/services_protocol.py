@@ -216,7 +216,10 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="protocol_area_busy",
-                translation_placeholders={"area": plan.area, "protocol": by_area[plan.area]},
+                translation_placeholders={
+                    "area": plan.area.replace("_", " "),
+                    "protocol": by_area[plan.area],
+                },
             )
         by_area[plan.area] = plan.protocol.name
     result: dict[str, Any] = {}

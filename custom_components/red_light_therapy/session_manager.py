@@ -24,7 +24,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util, ulid as ulid_util
 
-from .const import DEFAULT_DISTANCE_CM, DEFAULT_SESSION_MINUTES, DOMAIN, OFF_RETRY_SECONDS
+from .const import DEFAULT_DISTANCE_CM, DOMAIN, OFF_RETRY_SECONDS
 from .coordinator import PanelCoordinator
 from .panels.base import PanelError, PanelState
 from .store import TherapyStore
@@ -36,6 +36,7 @@ from .therapy import (
     IrradianceProfile,
     Limits,
     Outcome,
+    Reason,
     ReasonCode,
     Session,
     SessionOrigin,
@@ -47,6 +48,7 @@ from .therapy import (
     check,
     check_extension,
     default_limits,
+    default_session_seconds,
     fit_running,
     seconds_for_dose,
     validate_area,
@@ -98,26 +100,75 @@ class SessionPlan:
     target_band: DoseBand = DoseBand.BOTH
 
     def as_dict(self) -> dict[str, Any]:
+        """The plan as an action answers it and the session events carry it.
+
+        The minutes and doses are what the session runs and delivers; for a refused plan,
+        what it would run and deliver once allowed (``Verdict.deliverable_*``), with
+        ``refused``, ``refused_until`` and the ``deciding`` limit saying that it cannot now.
+        """
         verdict = self.verdict
-        dose = verdict.expected_dose
+        dose = verdict.deliverable_dose
+        refused = verdict.outcome is Outcome.REFUSED
         return {
             "area": self.area,
             "distance_cm": self.distance_cm,
             "irradiance_mw_cm2": round(self.irradiance.total, 2),
             "requested_minutes": round(self.requested_seconds / 60, 2),
-            "planned_minutes": round(verdict.allowed_seconds / 60, 2),
+            "planned_minutes": round(verdict.deliverable_seconds / 60, 2),
             "expected_dose_j_cm2": round(dose.total, 3),
             "expected_red_dose_j_cm2": round(dose.red, 3),
             "expected_nir_dose_j_cm2": round(dose.nir, 3),
             "verdict": verdict.outcome.value,
-            "reasons": [
-                {"code": r.code.value, "limit": r.limit_value, "actual": r.actual_value}
-                for r in verdict.reasons
-            ],
-            "next_allowed_at": verdict.next_allowed_at.isoformat()
-            if verdict.next_allowed_at
-            else None,
+            "reasons": [_reason_dict(r) for r in verdict.reasons],
+            "next_allowed_at": _iso(verdict.next_allowed_at),
+            "refused": refused,
+            "refused_until": _iso(verdict.next_allowed_at) if refused else None,
+            "deciding": _reason_dict(verdict.deciding) if verdict.deciding else None,
         }
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
+
+
+def _reason_dict(reason: Reason) -> dict[str, Any]:
+    """A reason as answers and events carry it, its numbers rounded as a person reads them."""
+    data: dict[str, Any] = {
+        "code": reason.code.value,
+        "limit": round(reason.limit_value, 2),
+        "actual": round(reason.actual_value, 2),
+    }
+    if reason.code in REFUSING:
+        data["until"] = _iso(reason.until)
+    return data
+
+
+def _count(value: float, one: str, many: str) -> str:
+    number = f"{value:g}"
+    return f"{number} {one if number == '1' else many}"
+
+
+def duration_words(seconds: float) -> str:
+    """A duration as a person says it: "less than a minute", "6 minutes", "19.5 hours"."""
+    if seconds < 59.5:
+        return "less than a minute"
+    if seconds < 3600 - 30:
+        return _count(math.floor(seconds / 60 + 0.5), "minute", "minutes")
+    return _count(math.floor(seconds / 360 + 0.5) / 10, "hour", "hours")
+
+
+def _amount(value: float) -> str:
+    """A dose or length limit with at most one decimal ("20", "19.5")."""
+    return f"{round(value, 1):g}"
+
+
+def _same_minute(first: datetime | None, second: datetime | None) -> bool:
+    """Whether two times fall in the same minute (how a person reads a start time)."""
+    if first is None or second is None:
+        return False
+    return dt_util.as_utc(first).replace(second=0, microsecond=0) == dt_util.as_utc(second).replace(
+        second=0, microsecond=0
+    )
 
 
 def _utc(ts: float) -> datetime:
@@ -130,6 +181,40 @@ def async_panels_changed(hass: HomeAssistant, *, but: str | None = None) -> None
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
         if entry.entry_id != but:
             entry.runtime_data.coordinator.async_update_listeners()
+
+
+def refusal_key(reason: Reason) -> str:
+    """The translation key of a refusal by ``reason``: below the minimum with no time at
+    which waiting helps is a panel too bright for even a minute here."""
+    if reason.code is ReasonCode.BELOW_MINIMUM and reason.until is None:
+        return "refused_too_bright"
+    return f"refused_{reason.code.value}"
+
+
+def refusal_words(reason: Reason) -> dict[str, str]:
+    """The placeholders of a refusal by ``reason``, as a person reads them (Assist says them
+    aloud): "6 minutes", "20 hours", "5", "19.5" J/cm², a local date and time."""
+    code = reason.code
+    if code in (ReasonCode.SPACING, ReasonCode.SPACING_OVERRIDDEN):
+        limit = duration_words(reason.limit_value * 3600)
+        actual = duration_words(reason.actual_value * 3600)
+    elif code is ReasonCode.BELOW_MINIMUM:
+        limit = duration_words(reason.limit_value)
+        actual = duration_words(reason.actual_value)
+    elif code is ReasonCode.WEEKLY_SESSIONS:
+        limit = f"{reason.limit_value:.0f}"
+        actual = _count(round(reason.actual_value), "session", "sessions")
+    elif code is ReasonCode.SESSION_MINUTES:
+        limit = duration_words(reason.limit_value * 60)
+        actual = duration_words(reason.actual_value * 60)
+    else:
+        limit, actual = _amount(reason.limit_value), _amount(reason.actual_value)
+    when = reason.until
+    return {
+        "limit": limit,
+        "actual": actual,
+        "next_allowed_at": dt_util.as_local(when).strftime("%Y-%m-%d %H:%M") if when else "",
+    }
 
 
 def therapy_error(err: TherapyError) -> ServiceValidationError:
@@ -187,11 +272,20 @@ class SessionManager:
 
     @property
     def default_duration(self) -> timedelta:
-        return timedelta(minutes=self._settings.get("minutes", DEFAULT_SESSION_MINUTES))
+        """The length of a session started without one (the light, the Start button): the
+        "Session duration" the user set, else the factory length fitted to the panel's area
+        at its irradiance now (``therapy.default_session_seconds``): what will run."""
+        return timedelta(seconds=self._default_seconds(self.area, self.irradiance))
 
     @default_duration.setter
     def default_duration(self, value: timedelta) -> None:
         self._settings["minutes"] = value.total_seconds() / 60
+
+    def _default_seconds(self, area: str, irradiance: BandIrradiance | None) -> float:
+        if (minutes := self._settings.get("minutes")) is not None:
+            return float(minutes) * 60
+        limits = self.limits(area)
+        return default_session_seconds(limits, irradiance or BandIrradiance(0.0, 0.0))
 
     @property
     def distance_cm(self) -> float:
@@ -343,7 +437,7 @@ class SessionManager:
                 seconds = seconds_for_dose(irradiance, dose, band)
             else:
                 seconds = (
-                    minutes * 60 if minutes is not None else self.default_duration.total_seconds()
+                    minutes * 60 if minutes is not None else self._default_seconds(area, irradiance)
                 )
             when = at or dt_util.utcnow()
             verdict = check(
@@ -462,29 +556,14 @@ class SessionManager:
         self._fire(SessionEvent.REFUSED, plan.as_dict())
         return self._refusal(plan.verdict)
 
-    def _refusal(self, verdict: Verdict, *, extension: bool = False) -> ServiceValidationError:
-        # An extension is refused by the session or daily limit that leaves nothing to add;
-        # its below-minimum reason only says how little that is.
-        deciding = (
-            {ReasonCode.SESSION_MINUTES, ReasonCode.SESSION_DOSE, ReasonCode.DAILY_DOSE}
-            if extension
-            else REFUSING
-        )
-        refusing = [r for r in verdict.reasons if r.code in deciding]
-        reason = refusing[0] if refusing else verdict.reasons[0]
-        when = verdict.next_allowed_at
+    def _refusal(self, verdict: Verdict) -> ServiceValidationError:
+        """The refusal of ``verdict`` in the words of its deciding limit (``Verdict.deciding``:
+        the one whose next allowed time is latest), with that limit's own time."""
+        reason = verdict.deciding or verdict.reasons[0]
         return ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key=f"refused_{reason.code.value}",
-            translation_placeholders={
-                "name": self._coordinator.name,
-                # One decimal at most: "0 h", "19.5 h", "5 sessions" (said aloud by Assist).
-                "limit": f"{round(reason.limit_value, 1):g}",
-                "actual": f"{round(reason.actual_value, 1):g}",
-                "next_allowed_at": dt_util.as_local(when).strftime("%Y-%m-%d %H:%M")
-                if when
-                else "-",
-            },
+            translation_key=refusal_key(reason),
+            translation_placeholders={"name": self._coordinator.name} | refusal_words(reason),
         )
 
     async def async_pause(self) -> None:
@@ -538,7 +617,7 @@ class SessionManager:
         except TherapyError as err:
             raise therapy_error(err) from err
         if verdict.outcome is Outcome.REFUSED:
-            raise self._refusal(verdict, extension=True)
+            raise self._refusal(verdict)
         session.extend(verdict.allowed_seconds)
         if session.status is SessionStatus.RUNNING:
             armed = await self._arm_panel_timer(session.remaining_seconds(now))
@@ -586,6 +665,59 @@ class SessionManager:
         self.last_session = self._last_record()
         self._changed()
         return record
+
+    async def async_remove(
+        self, *, session_id: str | None = None, started_at: datetime | None = None
+    ) -> SessionRecord:
+        """Take a recorded or logged session out of the history (a test, a typo in
+        ``log_session``): by its id (any panel's: the history is shared), or by the minute
+        it started on this panel. The sensors, the lockout and the limits follow at once.
+        A session still open (running or paused) is refused: stop it first."""
+        open_session = self.session
+        if open_session is not None and (
+            open_session.id == session_id
+            or (started_at is not None and _same_minute(open_session.started_at, started_at))
+        ):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="remove_open_session",
+                translation_placeholders={"name": self._coordinator.name},
+            )
+        if session_id is not None:
+            found = [r for r in self.history if r.id == session_id]
+            asked = session_id
+        else:
+            found = [
+                r
+                for r in self.history
+                if r.panel_id == self.panel_id and _same_minute(r.started_at, started_at)
+            ]
+            asked = dt_util.as_local(started_at).strftime("%Y-%m-%d %H:%M") if started_at else ""
+        if not found:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="session_not_found",
+                translation_placeholders={"name": self._coordinator.name, "session": asked},
+            )
+        if len(found) > 1:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="session_ambiguous",
+                translation_placeholders={"session": asked, "count": str(len(found))},
+            )
+        record = self.history.remove(found[0].id)
+        await self._store.async_save()
+        self.last_session = self._last_record()
+        self._changed()
+        return record
+
+    def removed_data(self, record: SessionRecord) -> dict[str, Any]:
+        """What ``remove_session`` answers about the record it removed."""
+        return self._record_data(record) | {
+            "status": record.status.value,
+            "started_at": dt_util.as_local(record.started_at).isoformat(),
+            "ended_at": dt_util.as_local(record.ended_at).isoformat(),
+        }
 
     # -- the panel -------------------------------------------------------------------------
 

@@ -84,7 +84,7 @@ def test_nearer_than_measured_is_refused_farther_holds() -> None:
     with pytest.raises(DistanceOutOfRangeError) as err:
         p.irradiance(9.9)
     assert err.value.code is ErrorCode.DISTANCE_BELOW_MEASURED
-    assert err.value.placeholders["min_distance_cm"] == "10.0"
+    assert err.value.placeholders["min_distance_cm"] == "10"  # as a person reads it
     assert p.irradiance(500) == p.irradiance(30)
     for bad in (0, -5, float("nan"), float("inf")):
         with pytest.raises(ProfileError) as err:

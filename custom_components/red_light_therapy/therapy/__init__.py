@@ -18,7 +18,7 @@ from .areas import (
 from .bands import Band, DoseBand, band_for_wavelength
 from .dose import BandDose, dose_for_seconds, seconds_for_dose
 from .errors import ErrorCode, TherapyError
-from .history import History, SessionRecord
+from .history import History, SessionRecord, is_treatment
 from .irradiance import (
     PRESET_PROFILES,
     BandIrradiance,
@@ -29,6 +29,7 @@ from .irradiance import (
     single_channel_profile,
 )
 from .limits import (
+    DEFAULT_SESSION_MINUTES,
     Outcome,
     Reason,
     ReasonCode,
@@ -37,6 +38,7 @@ from .limits import (
     Verdict,
     check,
     check_extension,
+    default_session_seconds,
     deliverable_dose,
     fit_running,
 )
@@ -56,6 +58,7 @@ from .session import Segment, Session, SessionOrigin, SessionStatus
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_PANEL_AREA",
+    "DEFAULT_SESSION_MINUTES",
     "PRESET_PROFILES",
     "PRESET_PROTOCOLS",
     "Area",
@@ -95,10 +98,12 @@ __all__ = [
     "check_extension",
     "check_start_date",
     "default_limits",
+    "default_session_seconds",
     "default_time_of_day",
     "deliverable_dose",
     "dose_for_seconds",
     "fit_running",
+    "is_treatment",
     "seconds_for_dose",
     "shares_skin",
     "single_channel_profile",

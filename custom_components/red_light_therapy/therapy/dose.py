@@ -16,6 +16,13 @@ from .errors import DoseError, ErrorCode
 from .irradiance import BandIrradiance
 
 MW_S_PER_J = 1000.0
+
+BAND_WORDS = {
+    DoseBand.RED: "red",
+    DoseBand.NIR: "near-infrared",
+    DoseBand.BOTH: "red or near-infrared",
+}
+"""How a band is named in a sentence ("emits no near-infrared light")."""
 """mW·s per J: H = E x t / 1000."""
 
 
@@ -91,7 +98,7 @@ def seconds_for_dose(
     if e <= 0:
         raise DoseError(
             ErrorCode.NO_IRRADIANCE_IN_BAND,
-            f"no {band.value} irradiance at these levels and distance",
-            band=band.value,
+            f"the panel emits no {BAND_WORDS[band]} light at these levels and distance",
+            band=BAND_WORDS[band],
         )
     return float(dose_j_cm2) * MW_S_PER_J / e

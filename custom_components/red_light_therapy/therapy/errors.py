@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     # history
     DUPLICATE_RECORD = "duplicate_record"
     INVALID_RECORD = "invalid_record"
+    UNKNOWN_RECORD = "unknown_record"
     # protocols and plans
     INVALID_PROTOCOL = "invalid_protocol"
     PROTOCOL_EXCEEDS_LIMITS = "protocol_exceeds_limits"
@@ -50,13 +51,20 @@ class ErrorCode(StrEnum):
     INVALID_STORED_DATA = "invalid_stored_data"
 
 
+def _words(value: object) -> str:
+    """A placeholder as a person reads it: a number with at most two decimals ("7.5", "15")."""
+    if isinstance(value, float):
+        return f"{round(value, 2):g}"
+    return str(value)
+
+
 class TherapyError(ValueError):
     """Base class of every therapy error."""
 
     def __init__(self, code: ErrorCode, message: str, **placeholders: object) -> None:
         super().__init__(message)
         self.code = code
-        self.placeholders = {key: str(value) for key, value in placeholders.items()}
+        self.placeholders = {key: _words(value) for key, value in placeholders.items()}
 
 
 class ProfileError(TherapyError):

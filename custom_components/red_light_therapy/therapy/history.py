@@ -9,6 +9,13 @@ Attribution rules:
   in full when any part of it lies in the window. Conservative: a session that straddles the
   window edge is never under-counted.
 
+What counts as a **treatment** (:func:`is_treatment`, for the spacing and the weekly count of
+the safety limits): a record that was not refused (``aborted``), ran at least
+``MIN_TREATMENT_SECONDS`` and delivered at least ``MIN_TREATMENT_DOSE``. Anything less (a
+test of the panel, a press during a lockout) still counts its dose everywhere (the rolling
+24 h cap, "dose today"), but neither restarts the spacing nor uses up one of the week's
+sessions.
+
 Records are kept sorted by start time and looked up by bisection; the longest record bounds
 the overlap search, so windows cost O(log n + k) for years of history.
 """
@@ -26,6 +33,16 @@ from .areas import shares_skin
 from .dose import BandDose, dose_for_seconds
 from .errors import ErrorCode, HistoryError
 from .session import FINAL_STATUSES, Session, SessionOrigin, SessionStatus
+
+MIN_TREATMENT_SECONDS = 30.0
+"""A record on for less than this is not a treatment (judgement): seconds are a test of the
+panel or a slip. Half a minute, not a whole one: a bright panel delivers a wound-healing dose
+(3 J/cm², dosimetry.md) in 50 seconds at 60 mW/cm², and that is a treatment."""
+
+MIN_TREATMENT_DOSE = 1.0
+"""J/cm² (total): a record that delivered less is not a treatment (judgement): a third of the
+lowest protocol dose in the shared reference (wound healing, commonly 3-6 J/cm²,
+dosimetry.md). Six seconds at 60 mW/cm² is 0.36 J/cm²."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +160,18 @@ class SessionRecord:
         )
 
 
+def is_treatment(record: SessionRecord) -> bool:
+    """Whether ``record`` counts as a session for the spacing and the weekly count.
+
+    Not refused (``aborted``), at least ``MIN_TREATMENT_SECONDS`` on (records stored before
+    the on-time was kept count their wall-clock length) and at least ``MIN_TREATMENT_DOSE``.
+    """
+    if record.status is SessionStatus.ABORTED:
+        return False
+    on = record.on_seconds or (record.ended_at - record.started_at).total_seconds()
+    return on >= MIN_TREATMENT_SECONDS and record.dose.total >= MIN_TREATMENT_DOSE
+
+
 def _matches(record: SessionRecord, area: str | None, related: bool) -> bool:
     if area is None:
         return True
@@ -174,6 +203,21 @@ class History:
         insort(self._starts, record.started_at)
         self._ids.add(record.id)
         self._longest = max(self._longest, record.ended_at - record.started_at)
+
+    def remove(self, record_id: str) -> SessionRecord:
+        """Take the record ``record_id`` out of the history and return it (unknown: raises)."""
+        for index, record in enumerate(self._records):
+            if record.id == record_id:
+                del self._records[index]
+                del self._starts[index]
+                self._ids.discard(record_id)
+                self._longest = max(
+                    (r.ended_at - r.started_at for r in self._records), default=timedelta(0)
+                )
+                return record
+        raise HistoryError(
+            ErrorCode.UNKNOWN_RECORD, f"no record {record_id} is stored", id=record_id
+        )
 
     def __len__(self) -> int:
         return len(self._records)

@@ -18,9 +18,18 @@ restrictive remaining budget) or *refused*, with machine-readable :class:`Reason
   daylight-saving change (a rolling 168 h window would see 167 h between two Mondays in
   spring and count both).
 - Spacing is measured from the *end* of the last session (rest between exposures).
-- A refused session switched off at once (``aborted``) counts with whatever dose it emitted,
-  but it is not a session: it neither restarts the spacing nor uses up one of the week's
-  sessions (otherwise every press during a lockout would push the lockout further out).
+- What counts as a **treatment** for the spacing and the weekly count is
+  :func:`~.history.is_treatment`: a refused session switched off at once (``aborted``), and a
+  session that ran under a minute or delivered under 1 J/cm² (a test of the panel), count
+  with whatever dose they emitted toward the rolling 24 h, but they are not treatments: they
+  neither restart the spacing nor use up one of the week's sessions (otherwise every press
+  during a lockout, or a few seconds' test, would lock the skin out for a day).
+- A refusal names its **deciding** limit (:attr:`Verdict.deciding`): of the refusing reasons,
+  the one whose next allowed time is latest (never beats any time), since that is the one the
+  person waits for; each reason carries its own ``until``.
+- :func:`default_session_seconds`: the length of a session started without a length when the
+  user never set one: the factory minutes, shortened to whole minutes that fit the area's
+  per-session minutes and dose at the panel's irradiance, so the first session fits.
 
 All doses here are total (red + NIR) J/cm²; sessions on areas sharing skin count
 (``areas.shares_skin``: whole body and the area itself).
@@ -38,12 +47,13 @@ from .areas import Limits
 from .bands import DoseBand
 from .dose import ZERO_DOSE, BandDose, dose_for_seconds
 from .errors import DoseError, ErrorCode, SessionStateError
-from .history import History, SessionRecord
+from .history import History, is_treatment
 from .irradiance import BandIrradiance
-from .session import Session, SessionStatus
+from .session import Session
 
 __all__ = [
     "DAILY_WINDOW",
+    "DEFAULT_SESSION_MINUTES",
     "MIN_USEFUL_SECONDS",
     "WEEK_LOCAL_DAYS",
     "Limits",
@@ -55,6 +65,7 @@ __all__ = [
     "Verdict",
     "check",
     "check_extension",
+    "default_session_seconds",
     "deliverable_dose",
     "fit_running",
 ]
@@ -68,6 +79,36 @@ AT_ONCE = timedelta(microseconds=1)
 """Windows end just after ``at``: a session that started at that very moment (another panel's,
 started in the same instant) is in them."""
 WEEK_LOCAL_DAYS = 7
+
+DEFAULT_SESSION_MINUTES = 10.0
+"""The factory session length, before the area's limits (judgement): 10 minutes sits inside
+the published home-panel protocols of the shared reference (dosimetry.md: about 9 J/cm² at
+about 15 mW/cm² is 10 minutes). At a bright panel it is shortened to what the area's limits
+allow (:func:`default_session_seconds`)."""
+
+
+def default_session_seconds(
+    limits: Limits,
+    irradiance: BandIrradiance,
+    preferred_minutes: float = DEFAULT_SESSION_MINUTES,
+) -> float:
+    """The default length of a session at ``irradiance`` on an area with ``limits``.
+
+    ``preferred_minutes``, shortened to the per-session minutes and to the longest time
+    within the per-session dose at this irradiance, in whole minutes (what a person reads on
+    the "Session duration" number and what runs). A panel so bright that not even one minute
+    fits gets whole seconds. The daily dose cap is at least one session's dose
+    (``Limits``), so a first session of this length fits every limit.
+    """
+    preferred = _positive(preferred_minutes * 60.0)
+    cap = min(preferred, limits.max_session_minutes * 60.0)
+    e = irradiance.total
+    if e > 0:
+        cap = min(cap, limits.max_session_dose * 1000.0 / e)
+    if cap >= preferred:
+        return preferred
+    whole_minutes = math.floor(cap / 60.0) * 60.0
+    return whole_minutes if whole_minutes >= 60.0 else max(float(math.floor(cap)), 1.0)
 
 
 class Outcome(StrEnum):
@@ -100,9 +141,13 @@ REFUSING = frozenset({ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode
 
 @dataclass(frozen=True, slots=True)
 class Reason:
+    """One limit that clamped or refused. ``until``: for a refusing reason, when this limit
+    alone would allow the request (None: waiting does not help, or not a refusing reason)."""
+
     code: ReasonCode
     limit_value: float
     actual_value: float
+    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +170,11 @@ class Verdict:
     time the same request would be allowed (spacing, weekly count and daily dose all free up
     with time), or None when waiting does not help (the per-session limits leave less than a
     useful session at this irradiance: lower the levels or move away) and for extensions.
+    ``deciding``: when refused, the reason the person waits for (the refusing limit whose
+    ``until`` is latest, None being never); its ``until`` is ``next_allowed_at``.
+    ``deliverable_seconds`` / ``deliverable_dose``: what the session would run and deliver
+    once allowed (the request within the per-session minutes and dose, whole seconds when
+    shortened); equal to the allowed length and expected dose when not refused.
     """
 
     outcome: Outcome
@@ -132,6 +182,9 @@ class Verdict:
     expected_dose: BandDose
     reasons: tuple[Reason, ...]
     next_allowed_at: datetime | None
+    deciding: Reason | None = None
+    deliverable_seconds: float = 0.0
+    deliverable_dose: BandDose = ZERO_DOSE
 
     @property
     def allowed(self) -> bool:
@@ -142,9 +195,13 @@ class Verdict:
         return tuple(r.code for r in self.reasons)
 
 
-def _is_session(record: SessionRecord) -> bool:
-    """Whether a record counts as a session for the spacing and the weekly count."""
-    return record.status is not SessionStatus.ABORTED
+def _deciding(reasons: list[Reason]) -> Reason:
+    """Of the refusing ``reasons``, the one whose next allowed time is latest (None: never)."""
+    refusing = [r for r in reasons if r.code in REFUSING]
+    never = [r for r in refusing if r.until is None]
+    if never:
+        return never[0]
+    return max(refusing, key=lambda r: r.until or datetime.max)
 
 
 def _positive(seconds: float) -> float:
@@ -159,7 +216,7 @@ def _require_unfinished(session: Session, verb: str, action: str) -> None:
     if session.is_final:
         raise SessionStateError(
             ErrorCode.INVALID_TRANSITION,
-            f"cannot {verb} a {session.status.value} session",
+            f"cannot {verb} the session: it is {session.status.value}",
             action=action,
             status=session.status.value,
         )
@@ -224,7 +281,6 @@ def check(
     area = request.area
     reasons: list[Reason] = []
     caps = [requested]
-    waits: list[datetime | None] = []
 
     minutes_cap = limits.max_session_minutes * 60.0
     if requested > minutes_cap:
@@ -255,7 +311,7 @@ def check(
         recent = [
             r
             for r in history.records_overlapping(at - spacing, at + AT_ONCE, area, related=True)
-            if _is_session(r)
+            if is_treatment(r)
         ]
         last_end = max((r.ended_at for r in recent), default=None)
         if last_end is not None and at - last_end < spacing:
@@ -265,8 +321,9 @@ def check(
                     Reason(ReasonCode.SPACING_OVERRIDDEN, limits.min_hours_between, since)
                 )
             else:
-                reasons.append(Reason(ReasonCode.SPACING, limits.min_hours_between, since))
-                waits.append(last_end + spacing)
+                reasons.append(
+                    Reason(ReasonCode.SPACING, limits.min_hours_between, since, last_end + spacing)
+                )
 
     # sessions in the last 7 local calendar days
     today = local_date(at, zone)
@@ -276,36 +333,46 @@ def check(
         for r in history.records_started_between(
             window_start, at + timedelta(microseconds=1), area, related=True
         )
-        if _is_session(r)
+        if is_treatment(r)
     ]
     if len(in_week) >= limits.max_sessions_per_week:
+        dates = sorted(local_date(r.started_at, zone) for r in in_week)
+        oldest_to_drop = dates[len(in_week) - limits.max_sessions_per_week]
         reasons.append(
             Reason(
                 ReasonCode.WEEKLY_SESSIONS,
                 float(limits.max_sessions_per_week),
                 float(len(in_week)),
+                start_of_local_day(oldest_to_drop + timedelta(days=WEEK_LOCAL_DAYS), zone),
             )
         )
-        dates = sorted(local_date(r.started_at, zone) for r in in_week)
-        oldest_to_drop = dates[len(in_week) - limits.max_sessions_per_week]
-        waits.append(start_of_local_day(oldest_to_drop + timedelta(days=WEEK_LOCAL_DAYS), zone))
 
     # what is left must be worth a session
     needed = min(min_seconds, requested)
     if allowed < needed:
-        reasons.append(Reason(ReasonCode.BELOW_MINIMUM, min_seconds, allowed))
-        if session_cap < needed:
-            waits.append(None)
-        else:
-            waits.append(_daily_free_at(history, area, at, limits, dose_needed=e * needed / 1000.0))
+        free_at = (
+            None
+            if session_cap < needed
+            else _daily_free_at(history, area, at, limits, dose_needed=e * needed / 1000.0)
+        )
+        reasons.append(Reason(ReasonCode.BELOW_MINIMUM, min_seconds, allowed, free_at))
 
     if any(r.code in REFUSING for r in reasons):
-        next_at = None if None in waits else max(w for w in waits if w is not None)
-        return Verdict(Outcome.REFUSED, 0.0, ZERO_DOSE, tuple(reasons), next_at)
+        deciding = _deciding(reasons)
+        deliverable = requested if session_cap >= requested else float(math.floor(session_cap))
+        return Verdict(
+            Outcome.REFUSED,
+            0.0,
+            ZERO_DOSE,
+            tuple(reasons),
+            deciding.until,
+            deciding,
+            deliverable,
+            dose_for_seconds(request.irradiance, deliverable),
+        )
     outcome = Outcome.CLAMPED if allowed < requested else Outcome.ALLOWED
-    return Verdict(
-        outcome, allowed, dose_for_seconds(request.irradiance, allowed), tuple(reasons), at
-    )
+    expected = dose_for_seconds(request.irradiance, allowed)
+    return Verdict(outcome, allowed, expected, tuple(reasons), at, None, allowed, expected)
 
 
 def check_extension(
@@ -363,12 +430,15 @@ def check_extension(
     limited = min(caps)
     allowed = extra if limited >= extra else float(max(math.floor(limited), 0))
     if allowed < min(min_seconds, extra):
-        reasons.append(Reason(ReasonCode.BELOW_MINIMUM, min_seconds, allowed))
-        return Verdict(Outcome.REFUSED, 0.0, ZERO_DOSE, tuple(reasons), None)
+        # The session or daily limit that leaves nothing to add decides; below-minimum only
+        # says how little that is.
+        below = Reason(ReasonCode.BELOW_MINIMUM, min_seconds, allowed)
+        deciding = reasons[0] if reasons else below
+        reasons.append(below)
+        return Verdict(Outcome.REFUSED, 0.0, ZERO_DOSE, tuple(reasons), None, deciding)
     outcome = Outcome.CLAMPED if allowed < extra else Outcome.ALLOWED
-    return Verdict(
-        outcome, allowed, dose_for_seconds(session.irradiance, allowed), tuple(reasons), at
-    )
+    expected = dose_for_seconds(session.irradiance, allowed)
+    return Verdict(outcome, allowed, expected, tuple(reasons), at, None, allowed, expected)
 
 
 @dataclass(frozen=True, slots=True)

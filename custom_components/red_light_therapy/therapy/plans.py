@@ -264,7 +264,7 @@ class Plan:
         if self.status not in allowed:
             raise PlanError(
                 ErrorCode.INVALID_TRANSITION,
-                f"cannot {action} a {self.status.value} plan",
+                f"cannot {action} the plan: it is {self.status.value}",
                 action=action,
                 status=self.status.value,
             )

@@ -204,7 +204,7 @@ class Session:
         if self.status not in allowed:
             raise SessionStateError(
                 ErrorCode.INVALID_TRANSITION,
-                f"cannot {action} a {self.status.value} session",
+                f"cannot {action} the session: it is {self.status.value}",
                 action=action,
                 status=self.status.value,
             )

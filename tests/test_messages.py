@@ -1,0 +1,299 @@
+"""Every user-facing message of the integration renders as a sentence a person would write.
+
+Each exception text in strings.json is rendered through Home Assistant's translation
+machinery (the way a raised error reads in the UI and in Assist) with realistic placeholder
+values: the refusals with the words the session manager makes from real limit reasons
+(including the awkward ones: seconds after a session, one session of one allowed, a limit
+that never frees), the therapy errors with the placeholders the therapy layer produces.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+import json
+from pathlib import Path
+import re
+import string
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.translation import async_get_translations
+from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.red_light_therapy.const import DOMAIN
+from custom_components.red_light_therapy.services import FIELD_WORDS
+from custom_components.red_light_therapy.session_manager import (
+    duration_words,
+    refusal_key,
+    refusal_words,
+)
+from custom_components.red_light_therapy.therapy import (
+    BandIrradiance,
+    DoseBand,
+    ErrorCode,
+    IrradianceProfile,
+    Reason,
+    ReasonCode,
+    TherapyError,
+    blockbluelight_profile,
+    seconds_for_dose,
+)
+from custom_components.red_light_therapy.therapy.dose import BAND_WORDS
+
+STRINGS = json.loads(
+    (Path(__file__).parent.parent / "custom_components" / DOMAIN / "strings.json").read_text()
+)
+EXCEPTIONS: dict[str, str] = {k: v["message"] for k, v in STRINGS["exceptions"].items()}
+FLOW_TEXTS: dict[str, str] = {
+    f"{section}.{part}.{key}": text
+    for section in ("config", "options")
+    for part in ("error", "abort")
+    for key, text in STRINGS[section].get(part, {}).items()
+    if not text.startswith("[%key:")  # Home Assistant's own texts
+}
+ISSUES: dict[str, str] = {
+    f"{k}.{part}": v[part]
+    for k, v in STRINGS["issues"].items()
+    for part in ("title", "description")
+}
+AT = datetime(2025, 6, 5, 14, 30, tzinfo=UTC)
+
+# Action, option and field names a user types, and the area list of unknown_area: allowed.
+TYPED = {"override_spacing", "log_session", "start_session", "remove_session"}
+AREA_LIST_KEY = "therapy_unknown_area"  # lists the area names to type, whole_body among them
+
+
+def _sentence_problems(text: str, typed: set[str] = TYPED) -> list[str]:
+    """What a person would not write: unfilled placeholders, long floats, "0 h", "1 minutes",
+    "a active", raw keys, no capital. (Home Assistant drops an exception's final full stop
+    when it renders it, so the full stop is checked on the template.)"""
+    problems = []
+    if re.search(r"[{}]", text):
+        problems.append("unfilled placeholder")
+    if re.search(r"\d\.\d{3,}", text):
+        problems.append("unrounded number")
+    if re.search(r"(?<![\d.])0 (h|s|min|hours|minutes)\b", text):
+        problems.append("a zero duration")
+    if re.search(r"(?<![\d.])1 (hours|minutes|sessions|seconds)\b", text):
+        problems.append("one with a plural")
+    if re.search(r"\s-(?:[.,;]|\s|$)", text):
+        problems.append("a dash for a missing value")
+    if re.search(r"\ba [aeiou]", text):
+        problems.append("'a' before a vowel")
+    if re.search(r"\bboth (band|irradiance|light)\b", text):
+        problems.append("'both' as a band name")
+    if set(re.findall(r"(?<![.\w])[a-z]+(?:_[a-z]+)+\b", text)) - typed:
+        problems.append("raw key")
+    if not (text[:1].isupper() or text[:1].isdigit()):
+        problems.append("no capital")
+    return problems
+
+
+def test_the_checks_catch_the_reported_defects() -> None:
+    """The checks are not vacuous: each defect of the issue is caught."""
+    for bad in (
+        "Refused: only 0 h since the last session.",
+        "Refused: 0.0027575933333333336 h.",
+        "Cannot resume a active plan.",
+        "The panel emits nothing in the both band.",
+        "no both irradiance at these levels and distance",
+        "The whole_body area is busy.",
+        "Next session allowed from {next_allowed_at}.",
+        "Next session allowed from -.",
+    ):
+        assert _sentence_problems(bad), bad
+
+
+def _examples(key: str, template: str) -> list[dict[str, str]]:
+    """Realistic placeholder sets for the message ``key``."""
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    if key.startswith("refused_"):
+        return [
+            {"name": "BlockBlueLight F522"} | refusal_words(reason)
+            for reason in REASONS
+            if refusal_key(reason) == key
+        ]
+    base = {
+        "name": "BlockBlueLight F522",
+        "error": "the panel did not answer in time",
+        "address": "AA:BB:CC:DD:EE:FF",
+        "panel_type": "zigbee",
+        "value": "-5",
+        "area": "whole body",  # every message names an area in words
+        "other": "face",
+        "first": "BlockBlueLight F522",
+        "second": "Bedroom panel",
+        "count": "5",
+        "entity_id": "switch.bedroom_panel",
+        "protocol": "Skin rejuvenation",
+        "protocols": "Skin rejuvenation, Hair",
+        "fields": "dose, sessions per week",
+        "areas": "face, knee",
+        "date": "2025-06-12",
+        "today": "2025-06-13",
+        "session": "2025-06-05 07:30",
+        "distance_cm": "7.5",
+        "min_distance_cm": "15",
+    }
+    sets = [base]
+    if "field" in names:
+        sets = [base | {"field": word} for word in FIELD_WORDS.values()]
+    if "band" in names:
+        sets = [base | {"band": word} for word in BAND_WORDS.values()]
+    return sets
+
+
+# Realistic refusals: seconds after a session, hours after, one of one, a limit never freeing.
+REASONS = [
+    Reason(ReasonCode.SPACING, 20.0, 10 / 3600, AT),
+    Reason(ReasonCode.SPACING, 20.0, 0.0027575933333333336, AT),
+    Reason(ReasonCode.SPACING, 20.0, 1 / 60, AT),
+    Reason(ReasonCode.SPACING, 40.0, 19.4833, AT),
+    Reason(ReasonCode.SPACING, 1.0, 0.999, AT),
+    Reason(ReasonCode.WEEKLY_SESSIONS, 5.0, 5.0, AT),
+    Reason(ReasonCode.WEEKLY_SESSIONS, 1.0, 1.0, AT),
+    Reason(ReasonCode.BELOW_MINIMUM, 60.0, 17.0, AT),
+    Reason(ReasonCode.BELOW_MINIMUM, 60.0, 0.0, None),
+    Reason(ReasonCode.SESSION_DOSE, 20.0, 20.0027575933),
+    Reason(ReasonCode.SESSION_MINUTES, 20.0, 21.333333),
+    Reason(ReasonCode.DAILY_DOSE, 30.0, 31.2345678),
+]
+
+
+@pytest.fixture
+async def translations(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
+    """The integration loaded, and its exception texts in Home Assistant's cache."""
+    await async_get_translations(hass, "en", "exceptions", {DOMAIN})
+
+
+def _render(key: str, placeholders: dict[str, str]) -> str:
+    return str(
+        ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=key,
+            translation_placeholders=placeholders,
+        )
+    )
+
+
+@pytest.mark.parametrize("key", sorted(EXCEPTIONS))
+async def test_every_exception_reads_as_a_sentence(
+    hass: HomeAssistant, translations: None, key: str
+) -> None:
+    assert EXCEPTIONS[key].endswith((".", "?")), "a sentence ends with a full stop"
+    examples = _examples(key, EXCEPTIONS[key])
+    assert examples, f"no realistic example for {key}"
+    for placeholders in examples:
+        text = _render(key, placeholders)
+        assert text != key, "not rendered through the translations"
+        typed = TYPED | {"whole_body"} if key == AREA_LIST_KEY else TYPED
+        assert _sentence_problems(text, typed) == [], (key, text)
+
+
+@pytest.mark.parametrize("key", sorted(FLOW_TEXTS))
+def test_every_flow_error_and_abort_reads_as_a_sentence(key: str) -> None:
+    text = FLOW_TEXTS[key].replace("{version}", "3.1")
+    assert _sentence_problems(text) == [], (key, text)
+    assert text.endswith("."), text
+
+
+# What the protocol repair is filled with (protocol_manager's shortfall warning).
+ISSUE_EXAMPLES = {
+    "protocol": "Hair growth",
+    "dose": "67",
+    "band": "red",
+    "area": "scalp",
+    "limit_dose": "70",
+    "limit_minutes": "30",
+    "delivered": "28",
+}
+
+
+@pytest.mark.parametrize("key", sorted(ISSUES))
+def test_every_repair_issue_reads_as_a_sentence(key: str) -> None:
+    text = ISSUES[key]
+    for name in ("name", "error", "backup"):
+        text = text.replace("{" + name + "}", "BlockBlueLight F522")
+    for name, value in ISSUE_EXAMPLES.items():
+        text = text.replace("{" + name + "}", value)
+    assert _sentence_problems(text) == [], (key, text)
+    if key.endswith(".description"):  # a title is a heading: no full stop
+        assert text.endswith("."), text
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    code=st.sampled_from(list(ReasonCode)),
+    limit=st.floats(0.5, 200),
+    actual=st.floats(0, 300),
+    until=st.none() | st.just(AT),
+)
+async def test_every_refusal_reads_as_a_sentence(
+    hass: HomeAssistant,
+    translations: None,
+    *,
+    code: ReasonCode,
+    limit: float,
+    actual: float,
+    until: datetime | None,
+) -> None:
+    """Whatever the numbers of a limit reason, its refusal is a sentence with readable numbers."""
+    if code in (ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS) and until is None:
+        until = AT  # these always free up
+    if code is ReasonCode.WEEKLY_SESSIONS:
+        limit, actual = float(round(limit)) or 1.0, float(round(limit)) or 1.0
+    reason = Reason(code, limit, actual, until)
+    key = refusal_key(reason)
+    if key not in EXCEPTIONS:  # spacing_overridden allows; it is never a refusal
+        assert code is ReasonCode.SPACING_OVERRIDDEN
+        return
+    text = _render(key, {"name": "BlockBlueLight F522"} | refusal_words(reason))
+    assert _sentence_problems(text) == [], text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "less than a minute"),
+        (10, "less than a minute"),
+        (60, "1 minute"),
+        (61, "1 minute"),
+        (150, "3 minutes"),
+        (3569, "59 minutes"),
+        (3600, "1 hour"),
+        (19.5 * 3600, "19.5 hours"),
+        (20 * 3600, "20 hours"),
+    ],
+)
+def test_durations_read_as_a_person_says_them(seconds: float, words: str) -> None:
+    assert duration_words(seconds) == words
+
+
+async def test_therapy_errors_carry_readable_placeholders(
+    hass: HomeAssistant, translations: None
+) -> None:
+    """Two therapy errors raised by the therapy layer itself, rendered as the user sees them:
+    a distance nearer than measured (numbers as read), no light in the asked band (named in
+    words, "red or near-infrared", never "both")."""
+    profile: IrradianceProfile = blockbluelight_profile()
+    with pytest.raises(TherapyError) as err:
+        profile.irradiance(profile.min_distance_cm - 2.5)
+    text = _render(f"therapy_{err.value.code.value}", err.value.placeholders)
+    assert _sentence_problems(text) == [], text
+    with pytest.raises(TherapyError) as err:
+        seconds_for_dose(BandIrradiance(0.0, 0.0), 5, DoseBand.BOTH)
+    assert err.value.code is ErrorCode.NO_IRRADIANCE_IN_BAND
+    text = _render(f"therapy_{err.value.code.value}", err.value.placeholders)
+    assert "red or near-infrared light" in text
+    assert _sentence_problems(text) == [], text
+    assert "both" not in str(err.value)
+
+
+def test_refusal_examples_cover_every_refusal_key() -> None:
+    refusals = {key for key in EXCEPTIONS if key.startswith("refused_")}
+    assert {refusal_key(r) for r in REASONS} == refusals
+    assert timedelta(0) < timedelta(seconds=1)
