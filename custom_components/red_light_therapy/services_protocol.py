@@ -23,6 +23,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
+from . import bounds
 from .const import DOMAIN
 from .options_flow import build_custom, saved_protocols
 from .protocol_manager import Run, session_data
@@ -61,11 +62,11 @@ START_PROTOCOL_SCHEMA = _TARGET.extend(
     {
         vol.Optional(ATTR_PROTOCOL): cv.string,
         vol.Optional(ATTR_NAME): cv.string,
-        vol.Optional(ATTR_DOSE): vol.Coerce(float),
+        vol.Optional(ATTR_DOSE): bounds.DOSE,
         vol.Optional(ATTR_BAND): vol.In([b.value for b in DoseBand]),
-        vol.Optional(ATTR_PER_WEEK): vol.Coerce(int),
-        vol.Optional(ATTR_WEEKS): vol.Coerce(int),
-        vol.Optional(ATTR_SPACING): vol.Coerce(float),
+        vol.Optional(ATTR_PER_WEEK): bounds.SESSIONS_PER_WEEK,
+        vol.Optional(ATTR_WEEKS): bounds.WEEKS,
+        vol.Optional(ATTR_SPACING): bounds.SPACING_HOURS,
         vol.Optional(ATTR_AREA): cv.string,
         vol.Optional(ATTR_START_DATE): cv.date,
         vol.Optional(ATTR_WEEKDAYS): vol.All(cv.ensure_list, [vol.In(WEEKDAYS)]),

@@ -41,11 +41,19 @@ from .limits import (
 )
 from .plans import MissedPolicy, Plan, PlannedSession, PlanReport, PlanStatus, SlotStatus
 from .protocols import PRESET_PROTOCOLS, EvidenceGrade, Protocol, validate_protocol
-from .session import Segment, Session, SessionOrigin, SessionStatus
+from .session import (
+    LOG_WINDOW_DAYS,
+    Segment,
+    Session,
+    SessionOrigin,
+    SessionStatus,
+    check_logged_start,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_PANEL_AREA",
+    "LOG_WINDOW_DAYS",
     "PRESET_PROFILES",
     "PRESET_PROTOCOLS",
     "Area",
@@ -83,6 +91,7 @@ __all__ = [
     "blockbluelight_profile",
     "check",
     "check_extension",
+    "check_logged_start",
     "default_limits",
     "dose_for_seconds",
     "fit_running",
