@@ -189,6 +189,18 @@ class Session:
             for segment in self.segments
         )
 
+    def planned_dose(self) -> BandDose:
+        """The dose at the planned end: what was delivered up to the latest change, plus the
+        planned on-time still to go at the current irradiance. Read from the record, never
+        the clock: it changes only when the session does (start, pause, extend, new levels)."""
+        last = self.last_event_at
+        if last is None:
+            return dose_for_seconds(self.irradiance, self.planned_seconds)
+        delivered = self.delivered(last)
+        if self.is_final:
+            return delivered
+        return delivered + dose_for_seconds(self.irradiance, self.remaining_seconds(last))
+
     def remaining_seconds(self, at: datetime) -> float:
         """Planned on-time still to go at ``at`` (never negative)."""
         return max(self.planned_seconds - self.on_seconds(at), 0.0)
