@@ -246,6 +246,18 @@ def _message(err: ServiceValidationError) -> str:
             {"protocol": "hair_growth", "min_spacing_hours": -1},
             "The spacing between sessions must be a number of hours from 0 to 168.",
         ),
+        (
+            "start_protocol",
+            {"protocol": "hair_growth", "start_date": "9999-12-25"},
+            "A protocol run starts from 2025-05-05 to 2026-06-04: at most 30 days back and a"
+            " year ahead.",
+        ),
+        (
+            "start_protocol",
+            {"protocol": "hair_growth", "start_date": "0001-01-01"},
+            "A protocol run starts from 2025-05-05 to 2026-06-04: at most 30 days back and a"
+            " year ahead.",
+        ),
     ],
 )
 async def test_out_of_range_is_refused_by_name_and_changes_nothing(
@@ -288,6 +300,15 @@ async def test_a_log_within_the_month_is_recorded(
         )
     assert err.value.translation_key == "therapy_logged_too_old"
     assert len(sessions.history) == 1
+
+
+@pytest.mark.parametrize("start", ["2025-05-05", "2026-06-04"])
+async def test_a_run_may_start_a_month_back_or_a_year_ahead(
+    hass: HomeAssistant, init_integration: MockConfigEntry, start: str
+) -> None:
+    """The start date's window, at its edges (year 9999 used to overflow the schedule)."""
+    answer = await _call(hass, "start_protocol", {"protocol": "hair_growth", "start_date": start})
+    assert answer[LIGHT]["start_date"] == start
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from . import bounds
@@ -36,6 +37,7 @@ from .therapy import (
     MissedPolicy,
     Protocol,
     TherapyError,
+    check_start_date,
     validate_area,
 )
 
@@ -155,6 +157,11 @@ Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     area = call.data.get(ATTR_AREA)
     weekdays = call.data.get(ATTR_WEEKDAYS)
+    if (start_date := call.data.get(ATTR_START_DATE)) is not None:
+        try:
+            check_start_date(start_date, dt_util.now().date())
+        except TherapyError as err:
+            raise therapy_error(err) from err
     entries = await _entries(hass, call)
     # Every panel's protocol first: a bad call changes nothing on any panel.
     protocols = {

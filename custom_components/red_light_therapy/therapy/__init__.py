@@ -39,7 +39,15 @@ from .limits import (
     check_extension,
     fit_running,
 )
-from .plans import MissedPolicy, Plan, PlannedSession, PlanReport, PlanStatus, SlotStatus
+from .plans import (
+    MissedPolicy,
+    Plan,
+    PlannedSession,
+    PlanReport,
+    PlanStatus,
+    SlotStatus,
+    check_start_date,
+)
 from .protocols import PRESET_PROTOCOLS, EvidenceGrade, Protocol, validate_protocol
 from .session import (
     LOG_WINDOW_DAYS,
@@ -92,6 +100,7 @@ __all__ = [
     "check",
     "check_extension",
     "check_logged_start",
+    "check_start_date",
     "default_limits",
     "dose_for_seconds",
     "fit_running",

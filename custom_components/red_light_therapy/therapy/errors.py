@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     INVALID_PROTOCOL = "invalid_protocol"
     PROTOCOL_EXCEEDS_LIMITS = "protocol_exceeds_limits"
     INVALID_PLAN = "invalid_plan"
+    START_DATE_OUT_OF_RANGE = "start_date_out_of_range"
     # stored data that cannot be read back
     INVALID_STORED_DATA = "invalid_stored_data"
 

@@ -112,6 +112,27 @@ def _plan_error(message: str, field: str) -> PlanError:
     return PlanError(ErrorCode.INVALID_PLAN, message, field=field)
 
 
+START_DATE_DAYS_BACK = 30
+START_DATE_DAYS_AHEAD = 365
+"""A new run starts at most a month back (a course begun before it was entered, its sessions
+since then missed or logged) and at most a year ahead; anything else (year 1, year 9999) is a
+typing error, and a date near the calendar's end would overflow the run's schedule."""
+
+
+def check_start_date(start: date, today: date) -> None:
+    """A new run's start date is from :data:`START_DATE_DAYS_BACK` days before ``today`` to
+    :data:`START_DATE_DAYS_AHEAD` days after it."""
+    earliest = today - timedelta(days=START_DATE_DAYS_BACK)
+    latest = today + timedelta(days=START_DATE_DAYS_AHEAD)
+    if not earliest <= start <= latest:
+        raise PlanError(
+            ErrorCode.START_DATE_OUT_OF_RANGE,
+            f"the start date must be from {earliest} to {latest}",
+            earliest=earliest.isoformat(),
+            latest=latest.isoformat(),
+        )
+
+
 @dataclass(slots=True)
 class Plan:
     """A run of ``protocol`` on ``area``. ``limits`` default to the area's defaults."""
