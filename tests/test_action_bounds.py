@@ -26,6 +26,7 @@ from homeassistant.util import dt as dt_util
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 import voluptuous as vol
 import yaml
 
@@ -300,6 +301,36 @@ async def test_a_log_within_the_month_is_recorded(
         )
     assert err.value.translation_key == "therapy_logged_too_old"
     assert len(sessions.history) == 1
+
+
+async def test_the_action_form_shows_the_sentence(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """What the frontend gets for ``minutes: 100000`` from the action form or the developer
+    tools: the field's translated error, not voluptuous's "expected float … @ data['minutes']"
+    (Home Assistant 2025.4 passes a schema's vol.Invalid on untranslated)."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "call_service",
+            "domain": DOMAIN,
+            "service": "start_session",
+            "service_data": {"minutes": 100000},
+            "target": {ATTR_ENTITY_ID: LIGHT},
+        }
+    )
+    answer = await client.receive_json()
+
+    assert not answer["success"]
+    assert answer["error"]["code"] == "service_validation_error"
+    assert answer["error"]["translation_domain"] == DOMAIN
+    assert answer["error"]["translation_key"] == "invalid_minutes"
+    # (Home Assistant drops the sentence's full stop here.)
+    assert answer["error"]["message"] == "Validation error: Minutes must be a number from 0.5 to 60"
+    assert not emulator.is_on
 
 
 @pytest.mark.parametrize("start", ["2025-05-05", "2026-06-04"])
