@@ -513,7 +513,10 @@ async def test_pause_adds_no_dose_and_resume_rearms_the_remaining_time(
     await _call(hass, "pause_session", response=False)
 
     assert not emulator.is_on
-    assert _state(hass, DOSE) == pytest.approx(3.6, abs=0.001)  # 60 s at 60 mW/cm²
+    paused = init_integration.runtime_data.sessions.session
+    assert paused is not None
+    assert paused.delivered(dt_util.utcnow()).total == pytest.approx(3.6, abs=0.001)  # 60 s
+    assert _state(hass, DOSE) == pytest.approx(10.0, abs=0.001)  # the dose it is heading for
     await advance(hass, freezer, timedelta(minutes=30))
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(60, abs=0.01)
