@@ -23,6 +23,7 @@ from custom_components.red_light_therapy.therapy.plans import (
     Plan,
     PlanStatus,
     SlotStatus,
+    check_start_date,
 )
 from custom_components.red_light_therapy.therapy.protocols import PRESET_PROTOCOLS
 from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
@@ -366,3 +367,25 @@ def test_round_trip() -> None:
         Plan.from_dict(bad)
     with pytest.raises(StoredDataError):
         Plan.from_dict({"id": "x"})
+
+
+@pytest.mark.parametrize(
+    ("start", "allowed"),
+    [
+        (date(2025, 5, 5), True),  # 30 days back
+        (date(2025, 5, 4), False),
+        (date(2026, 6, 4), True),  # a year ahead
+        (date(2026, 6, 5), False),
+        (date.min, False),
+        (date.max, False),
+    ],
+)
+def test_a_new_run_starts_at_most_a_month_back_or_a_year_ahead(start: date, allowed: bool) -> None:
+    today = date(2025, 6, 4)
+    if allowed:
+        check_start_date(start, today)
+        return
+    with pytest.raises(PlanError) as err:
+        check_start_date(start, today)
+    assert err.value.code is ErrorCode.START_DATE_OUT_OF_RANGE
+    assert err.value.placeholders == {"earliest": "2025-05-05", "latest": "2026-06-04"}
