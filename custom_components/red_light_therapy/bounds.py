@@ -9,11 +9,13 @@ ever sees such a value, so nothing can fail later on it (an overflow, a clamp th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 import math
 from typing import Any
 
 from homeassistant.exceptions import ServiceValidationError
+import voluptuous as vol
 
 from .const import DOMAIN
 
@@ -66,6 +68,21 @@ def bounded_number(
 ) -> BoundedNumber:
     """The validator of one numeric action field (see :class:`BoundedNumber`)."""
     return BoundedNumber(minimum, maximum, key, whole)
+
+
+def slot(bound: BoundedNumber) -> Callable[[Any], float]:
+    """The same bound for an Assist slot: there Home Assistant answers a ``vol.Invalid`` by
+    naming the slot (``InvalidSlotInfo``), so the refusal is raised as one."""
+
+    def _check(value: Any) -> float:
+        try:
+            return bound(value)
+        except ServiceValidationError:
+            raise vol.Invalid(
+                f"must be a number from {bound.minimum:g} to {bound.maximum:g}"
+            ) from None
+
+    return _check
 
 
 # One per field and range; services.yaml's selectors carry the same numbers.
