@@ -140,14 +140,16 @@ async def test_doses_are_written_when_a_session_is_recorded(
     """10 J/cm² by the action, 2 minutes logged on the knee (7.2 J/cm²): 17.2 in all."""
     writes = Writes(hass, DOSE, TODAY, WEEK)
     await _call(hass, "start_session", dose=10)
-    assert _value(hass, DOSE) == 0  # as of the start: the sensor does not tick
+    assert _value(hass, DOSE) == pytest.approx(10.0, abs=0.001)  # the dose it is heading for
+    assert hass.states.get(DOSE).attributes["planned"] is True
 
     session = init_integration.runtime_data.sessions.session
     assert session is not None
     await advance(hass, freezer, timedelta(seconds=100))
-    assert _value(hass, DOSE) == 0  # time passing writes nothing
+    assert len(writes.states[DOSE]) == 1  # time passing writes nothing
     assert session.ends_at is not None
     await move_to(hass, freezer, session.ends_at)
+    assert hass.states.get(DOSE).attributes["planned"] is False
 
     assert _value(hass, DOSE) == pytest.approx(10.0, abs=0.001)
     assert _value(hass, TODAY) == pytest.approx(10.0, abs=0.001)
@@ -166,6 +168,37 @@ async def test_doses_are_written_when_a_session_is_recorded(
     assert _value(hass, WEEK) == pytest.approx(17.2, abs=0.001)
     # The session dose stays the latest session's: the logged one started before it.
     assert _value(hass, DOSE) == pytest.approx(10.0, abs=0.001)
+
+
+async def test_session_dose_never_reads_zero_during_a_session(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """It used to read 0.00 J/cm² all through a session. Now: the dose the session is
+    heading for while it runs or is paused (planned), the dose delivered once it is over,
+    and no write because time passed. 60 mW/cm² for 100 s of 10 J/cm² is 6 J/cm²."""
+    sessions = init_integration.runtime_data.sessions
+    await _call(hass, "start_session", dose=10)
+    assert _value(hass, DOSE) == pytest.approx(10.0, abs=0.001)
+
+    await advance(hass, freezer, timedelta(seconds=60))
+    await _set(hass, DOMAIN, "pause_session", LIGHT)
+    paused = hass.states.get(DOSE)
+    assert float(paused.state) == pytest.approx(10.0, abs=0.001)
+    assert paused.attributes["planned"] is True
+    writes = Writes(hass, DOSE)
+    await advance(hass, freezer, timedelta(minutes=5))
+    assert writes.states[DOSE] == []
+
+    await _set(hass, DOMAIN, "resume_session", LIGHT)
+    await advance(hass, freezer, timedelta(seconds=40))
+    await _stop(hass)
+
+    assert sessions.session is None
+    stopped = hass.states.get(DOSE)
+    assert float(stopped.state) == pytest.approx(6.0, abs=0.001)
+    assert stopped.attributes["planned"] is False
 
 
 async def test_dose_today_drops_to_zero_at_local_midnight(

@@ -85,8 +85,11 @@ async def test_start_by_dose_and_errors(
     said = await _ask(hass, INTENT_STOP, error=True)
     assert "no session" in said.casefold()
     # A slot out of range is Home Assistant's to answer (it names the slot).
+    for minutes in (500, 10**400, "nan", None, [5]):  # 10**400 overflowed a float
+        with pytest.raises(intent.InvalidSlotInfo):
+            await _ask(hass, INTENT_START, minutes=minutes)
     with pytest.raises(intent.InvalidSlotInfo):
-        await _ask(hass, INTENT_START, minutes=500)
+        await _ask(hass, INTENT_START, dose=1e9)
     # A refusal by the limits says which limit and when the next session is allowed.
     said = await _ask(hass, INTENT_START, minutes=2, error=True)
     assert said.startswith(

@@ -23,7 +23,6 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DOMAIN
-from custom_components.red_light_therapy.services import FIELD_WORDS
 from custom_components.red_light_therapy.session_manager import (
     duration_words,
     refusal_key,
@@ -133,13 +132,14 @@ def _examples(key: str, template: str) -> list[dict[str, str]]:
         "areas": "face, knee",
         "date": "2025-06-12",
         "today": "2025-06-13",
+        "min": "0.5",
+        "max": "60",
+        "days": "30",
         "session": "2025-06-05 07:30",
         "distance_cm": "7.5",
         "min_distance_cm": "15",
     }
     sets = [base]
-    if "field" in names:
-        sets = [base | {"field": word} for word in FIELD_WORDS.values()]
     if "band" in names:
         sets = [base | {"band": word} for word in BAND_WORDS.values()]
     return sets

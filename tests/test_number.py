@@ -13,6 +13,7 @@ from homeassistant.components.number import (
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -58,6 +59,21 @@ async def _set(hass: HomeAssistant, entity_id: str, value: float) -> None:
 @pytest.mark.usefixtures("init_integration")
 async def test_channel_levels_show_what_the_panel_reports(hass: HomeAssistant) -> None:
     assert [float(hass.states.get(entity_id).state) for entity_id in CHANNELS] == list(PANEL_LEVELS)
+
+
+@pytest.mark.usefixtures("init_integration")
+async def test_channel_names_start_with_the_wavelength(hass: HomeAssistant) -> None:
+    """The device page cuts long names ("Channel 1 (63…"): the wavelength comes first, so it
+    stays visible. The entity ids are the ones automations already use."""
+    registry = er.async_get(hass)
+    names = [hass.states.get(entity_id).name for entity_id in CHANNELS]
+    assert names == [
+        f"BlockBlueLight F522 {wavelength} nm (channel {n})"
+        for n, wavelength in enumerate((630, 660, 810, 830, 850), start=1)
+    ]
+    assert [registry.async_get(entity_id).unique_id for entity_id in CHANNELS] == [
+        f"{ADDRESS}_channel_{n}_level" for n in range(1, 6)
+    ]
 
 
 @pytest.mark.usefixtures("init_integration")

@@ -59,8 +59,8 @@ async def test_calibration_scales_irradiance_and_dose(
 @pytest.mark.parametrize(
     ("data", "key"),
     [
-        ({"distance_cm": 15, "measured_mw_cm2": -3}, "not_positive"),
-        ({"distance_cm": 0, "measured_mw_cm2": 30}, "not_positive"),
+        ({"distance_cm": 15, "measured_mw_cm2": -3}, "invalid_measured"),
+        ({"distance_cm": 0, "measured_mw_cm2": 30}, "invalid_distance"),
         ({"distance_cm": 5, "measured_mw_cm2": 30}, "therapy_calibration_out_of_range"),
     ],
 )
@@ -94,9 +94,15 @@ async def test_start_session_sets_channel_levels_first(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-@pytest.mark.parametrize("levels", [[50, 50], [50, 50, 50, 50, 101]])
+@pytest.mark.parametrize(
+    ("levels", "key"), [([50, 50], "invalid_levels"), ([50, 50, 50, 50, 101], "invalid_level")]
+)
 async def test_bad_channel_levels_change_nothing(
-    hass: HomeAssistant, init_integration: MockConfigEntry, emulator: Any, levels: list[int]
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: Any,
+    levels: list[int],
+    key: str,
 ) -> None:
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
@@ -106,7 +112,7 @@ async def test_bad_channel_levels_change_nothing(
             blocking=True,
             return_response=True,
         )
-    assert err.value.translation_key == "invalid_levels"
+    assert err.value.translation_key == key
     assert emulator.levels == (100, 100, 100, 100, 100)
     assert not emulator.is_on
 

@@ -449,13 +449,25 @@ async def test_start_with_levels_plans_at_those_levels(
     assert _state(hass, DOSE) == pytest.approx(10.0, abs=0.001)
 
 
-@pytest.mark.parametrize("levels", [[20, 20], [20] * 6, [101] * 5, [-1] * 5])
+@pytest.mark.parametrize(
+    ("levels", "key", "placeholders"),
+    [
+        ([20, 20], "invalid_levels", {"count": "5"}),
+        ([20] * 6, "invalid_levels", {"count": "5"}),
+        ([101] * 5, "invalid_level", {"min": "0", "max": "100"}),
+        ([-1] * 5, "invalid_level", {"min": "0", "max": "100"}),
+        ([20.5] * 5, "invalid_level", {"min": "0", "max": "100"}),
+    ],
+)
 async def test_start_with_levels_the_panel_cannot_take(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     emulator: BlockBlueLightEmulator,
+    *,
     hass_storage: dict[str, Any],
-    levels: list[int],
+    levels: list[float],
+    key: str,
+    placeholders: dict[str, str],
 ) -> None:
     commands = len(emulator.commands)
     unchanged = Unchanged(hass, hass_storage)
@@ -463,8 +475,8 @@ async def test_start_with_levels_the_panel_cannot_take(
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "start_session", dose=10, levels=levels)
 
-    assert err.value.translation_key == "invalid_levels"
-    assert err.value.translation_placeholders["count"] == "5"
+    assert err.value.translation_key == key
+    assert placeholders.items() <= err.value.translation_placeholders.items()
     assert emulator.levels == (100,) * 5
     assert len(emulator.commands) == commands
     unchanged.check()
@@ -501,7 +513,10 @@ async def test_pause_adds_no_dose_and_resume_rearms_the_remaining_time(
     await _call(hass, "pause_session", response=False)
 
     assert not emulator.is_on
-    assert _state(hass, DOSE) == pytest.approx(3.6, abs=0.001)  # 60 s at 60 mW/cm²
+    paused = init_integration.runtime_data.sessions.session
+    assert paused is not None
+    assert paused.delivered(dt_util.utcnow()).total == pytest.approx(3.6, abs=0.001)  # 60 s
+    assert _state(hass, DOSE) == pytest.approx(10.0, abs=0.001)  # the dose it is heading for
     await advance(hass, freezer, timedelta(minutes=30))
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(60, abs=0.01)
@@ -794,13 +809,13 @@ async def test_logged_session_must_have_ended(
 @pytest.mark.parametrize(
     ("data", "key"),
     [
-        ({"minutes": -5}, "not_positive"),
-        ({"minutes": 0}, "not_positive"),
-        ({"minutes": "nan"}, "not_positive"),
-        ({"dose": -1}, "not_positive"),
-        ({"dose": 0}, "not_positive"),
-        ({"dose": 10, "distance_cm": -30}, "not_positive"),
-        ({"dose": 10, "distance_cm": 0}, "not_positive"),
+        ({"minutes": -5}, "invalid_minutes"),
+        ({"minutes": 0}, "invalid_minutes"),
+        ({"minutes": "nan"}, "invalid_minutes"),
+        ({"dose": -1}, "invalid_dose"),
+        ({"dose": 0}, "invalid_dose"),
+        ({"dose": 10, "distance_cm": -30}, "invalid_distance"),
+        ({"dose": 10, "distance_cm": 0}, "invalid_distance"),
         ({"dose": 5, "minutes": 5}, "dose_and_minutes"),
         ({"minutes": 5, "area": "elbow"}, "therapy_unknown_area"),
         ({"minutes": 5, "area": "eyes"}, "therapy_eye_area_forbidden"),
@@ -909,8 +924,8 @@ async def test_dose_in_a_band_the_panel_does_not_emit(
 @pytest.mark.parametrize(
     ("data", "key"),
     [
-        ({"minutes": -1}, "not_positive"),
-        ({"dose": 0}, "not_positive"),
+        ({"minutes": -1}, "invalid_minutes"),
+        ({"dose": 0}, "invalid_dose"),
         ({"dose": 1, "minutes": 1}, "dose_and_minutes"),
         ({}, "dose_or_minutes"),
     ],
@@ -942,8 +957,8 @@ async def test_bad_extend_changes_nothing(
 @pytest.mark.parametrize(
     ("data", "key"),
     [
-        ({"minutes": -10}, "not_positive"),
-        ({"minutes": 10, "distance_cm": 0}, "not_positive"),
+        ({"minutes": -10}, "invalid_minutes"),
+        ({"minutes": 10, "distance_cm": 0}, "invalid_distance"),
         ({"minutes": 10, "area": "eyes"}, "therapy_eye_area_forbidden"),
         ({"minutes": 10, "area": "tail"}, "therapy_unknown_area"),
         ({"minutes": 10, "distance_cm": 5}, "therapy_distance_below_measured"),

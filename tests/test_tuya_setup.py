@@ -391,7 +391,7 @@ async def test_session_arms_the_countdown_and_ends_on_time(
     (device,) = dr.async_entries_for_config_entry(device_registry, entry.entry_id)
     assert (DOMAIN, DEVICE_ID) in device.identifiers
     assert device.manufacturer == "Tuya"
-    assert device.model == "Wi-Fi panel (generic_light)"
+    assert device.model == "Dimmable Wi-Fi light panel"  # what a person calls it, not a key
     assert not device.connections
 
     await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)

@@ -24,6 +24,7 @@ from .const import (
     PANEL_TYPE_TUYA,
 )
 from .coordinator import PanelCoordinator
+from .panels.tuya import get_profile
 
 if TYPE_CHECKING:
     from . import RedLightTherapyData
@@ -49,13 +50,13 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
         )
         if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
             # A Wi-Fi device: its MAC where known (DHCP follows it by that), no Bluetooth; the
-            # model is its data-point profile.
+            # model is what its data-point profile calls this kind of panel.
             mac = entry.data.get(CONF_MAC)
             self._attr_device_info = DeviceInfo(
                 identifiers={(DOMAIN, address)},
                 connections={(CONNECTION_NETWORK_MAC, mac)} if mac else set(),
                 manufacturer=MANUFACTURER_TUYA,
-                model=f"Wi-Fi panel ({entry.data[CONF_DP_PROFILE]})",
+                model=get_profile(entry.data[CONF_DP_PROFILE]).display_name,
                 name=entry.title,
             )
         self._wrapped = entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_ENTITY

@@ -18,6 +18,7 @@ from homeassistant.helpers import config_validation as cv, intent
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from . import bounds
 from .const import DOMAIN
 
 if TYPE_CHECKING:
@@ -111,8 +112,8 @@ class StartHandler(_Handler):
     description = "Starts a red light therapy session by dose (J/cm²) or minutes"
     slot_schema = {
         vol.Optional("name"): cv.string,
-        vol.Optional("minutes"): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=60)),
-        vol.Optional("dose"): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=100)),
+        vol.Optional("minutes"): bounds.slot(bounds.MINUTES),
+        vol.Optional("dose"): bounds.slot(bounds.DOSE),
     }
 
     async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:

@@ -50,6 +50,13 @@ class ChannelLevelNumber(RedLightTherapyEntity, NumberEntity):
         }
 
     @property
+    def suggested_object_id(self) -> str:
+        """The entity id a new install gets: as before the name put the wavelength first
+        (``number.<panel>_channel_1_630_nm``), so automations, blueprints and the README's
+        examples keep working. Existing installs keep theirs in the entity registry anyway."""
+        return f"channel {self._channel.index + 1} {self._channel.wavelength_nm} nm"
+
+    @property
     def native_value(self) -> float | None:
         levels = self.coordinator.data.levels
         return levels[self._channel.index] if self._channel.index < len(levels) else None

@@ -99,7 +99,8 @@ IRRADIANCE_UNIT = "mW/cm²"
 
 
 class SessionDoseSensor(RedLightTherapyEntity, SensorEntity):
-    """Dose of the current session as of its last change, else of the last session."""
+    """Dose of the current session at its planned end (attribute ``planned`` true), else the
+    dose the last session delivered."""
 
     _attr_translation_key = "session_dose"
     _attr_native_unit_of_measurement = DOSE_UNIT
@@ -110,13 +111,21 @@ class SessionDoseSensor(RedLightTherapyEntity, SensorEntity):
 
     @property
     def native_value(self) -> float | None:
+        """While a session runs or is paused, the dose it is heading for (its planned end at
+        the current levels), not the dose as of its last change (0 all through a session
+        that is never changed): without a write per second, no state can show the dose so
+        far truly. ``planned`` says which one is shown."""
         sessions = self._data.sessions
         session = sessions.session
         if session is not None and session.started_at is not None:
-            last = session.last_event_at or session.started_at
-            return round(session.delivered(last).total, 3)
+            return round(session.planned_dose().total, 3)
         record = sessions.last_session
         return round(record.dose.total, 3) if record else None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        session = self._data.sessions.session
+        return {"planned": session is not None and session.started_at is not None}
 
 
 class _PeriodDoseSensor(RedLightTherapyEntity, SensorEntity):

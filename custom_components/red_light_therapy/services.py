@@ -8,13 +8,12 @@ device). Answers are keyed by the panel's light entity id, like ``weather.get_fo
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 import inspect
-import math
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import Platform
+from homeassistant.const import ATTR_ENTITY_ID, Platform
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -28,8 +27,18 @@ from homeassistant.helpers.service import async_extract_config_entry_ids
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from . import bounds
 from .const import DOMAIN
-from .therapy import DoseBand, Outcome, shares_skin
+from .session_manager import therapy_error
+from .therapy import (
+    LOG_WINDOW_DAYS,
+    DoseBand,
+    ErrorCode,
+    Outcome,
+    TherapyError,
+    check_logged_start,
+    shares_skin,
+)
 
 if TYPE_CHECKING:
     from . import RedLightTherapyConfigEntry
@@ -45,58 +54,35 @@ ATTR_LEVELS = "levels"
 ATTR_SESSION_ID = "session_id"
 
 _TARGET = vol.Schema(cv.ENTITY_SERVICE_FIELDS)
-_NUMBER = vol.Coerce(float)
 
+# Every number is bounded in the schema itself, as its selector in services.yaml (bounds.py).
 START_SCHEMA = _TARGET.extend(
     {
-        vol.Optional(ATTR_MINUTES): _NUMBER,
-        vol.Optional(ATTR_DOSE): _NUMBER,
+        vol.Optional(ATTR_MINUTES): bounds.MINUTES,
+        vol.Optional(ATTR_DOSE): bounds.DOSE,
         vol.Optional(ATTR_BAND, default=DoseBand.BOTH.value): vol.In([b.value for b in DoseBand]),
-        vol.Optional(ATTR_DISTANCE): _NUMBER,
+        vol.Optional(ATTR_DISTANCE): bounds.DISTANCE,
         vol.Optional(ATTR_AREA): cv.string,
         vol.Optional(ATTR_OVERRIDE_SPACING, default=False): cv.boolean,
-        vol.Optional(ATTR_LEVELS): vol.All(cv.ensure_list, [vol.Coerce(int)]),
+        vol.Optional(ATTR_LEVELS): vol.All(cv.ensure_list, [bounds.LEVEL]),
     }
 )
 CALCULATE_SCHEMA = START_SCHEMA
 EXTEND_SCHEMA = _TARGET.extend(
-    {vol.Optional(ATTR_MINUTES): _NUMBER, vol.Optional(ATTR_DOSE): _NUMBER}
+    {vol.Optional(ATTR_MINUTES): bounds.MINUTES, vol.Optional(ATTR_DOSE): bounds.DOSE}
 )
 LOG_SCHEMA = _TARGET.extend(
     {
         vol.Required(ATTR_STARTED_AT): cv.datetime,
-        vol.Required(ATTR_MINUTES): _NUMBER,
+        vol.Required(ATTR_MINUTES): bounds.LOGGED_MINUTES,
         vol.Optional(ATTR_AREA): cv.string,
-        vol.Optional(ATTR_DISTANCE): _NUMBER,
+        vol.Optional(ATTR_DISTANCE): bounds.DISTANCE,
     }
 )
 
 REMOVE_SCHEMA = _TARGET.extend(
     {vol.Optional(ATTR_SESSION_ID): cv.string, vol.Optional(ATTR_STARTED_AT): cv.datetime}
 )
-
-FIELD_WORDS = {
-    "minutes": "number of minutes",
-    "dose": "dose",
-    "distance_cm": "distance",
-    "measured_mw_cm2": "measured irradiance",
-}
-"""How a field is named in a sentence ("The distance must be a number above zero")."""
-
-
-def _positive(call: ServiceCall, *fields: str) -> None:
-    """Negative, zero and not-a-number values are refused by name, before anything changes."""
-    for field in fields:
-        value = call.data.get(field)
-        if value is not None and (not math.isfinite(value) or value <= 0):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_positive",
-                translation_placeholders={
-                    "field": FIELD_WORDS.get(field, field),
-                    "value": f"{value:g}",
-                },
-            )
 
 
 def _not_both(call: ServiceCall) -> None:
@@ -117,7 +103,26 @@ _EXTRACT: Any = async_extract_config_entry_ids
 _EXTRACT_TAKES_HASS = "hass" in inspect.signature(async_extract_config_entry_ids).parameters
 
 
+def _refuse_other_entities(hass: HomeAssistant, call: ServiceCall) -> None:
+    """A panel is targeted by its light or its device: an action aimed at one of its other
+    entities (its irradiance sensor, a channel number) is refused, not run on the panel
+    behind it. Entities of other integrations are ignored as before."""
+    named = call.data.get(ATTR_ENTITY_ID)
+    if not isinstance(named, list):  # none, or "all" (every panel)
+        return
+    registry = er.async_get(hass)
+    for entity_id in named:
+        entity = registry.async_get(entity_id)
+        if entity is not None and entity.platform == DOMAIN and entity.domain != Platform.LIGHT:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="target_not_panel",
+                translation_placeholders={"entity_id": entity.entity_id},
+            )
+
+
 async def _entries(hass: HomeAssistant, call: ServiceCall) -> list[RedLightTherapyConfigEntry]:
+    _refuse_other_entities(hass, call)
     ids: set[str] = await (_EXTRACT(hass, call) if _EXTRACT_TAKES_HASS else _EXTRACT(call))
     entries = [
         entry
@@ -178,7 +183,6 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Neither a dose nor minutes: the active protocol run's dose and area, else the default
     length (``SessionManager.async_start``, as for the light and the Start button)."""
     _not_both(call)
-    _positive(call, ATTR_MINUTES, ATTR_DOSE, ATTR_DISTANCE)
     entries = await _entries(hass, call)
     levels = _call_levels(call, entries)
     minutes = call.data.get(ATTR_MINUTES)
@@ -246,7 +250,6 @@ async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     ``levels`` are planned at and never set: the panel stays as it is.
     """
     _dose_or_minutes(call)
-    _positive(call, ATTR_MINUTES, ATTR_DOSE, ATTR_DISTANCE)
     entries = await _entries(hass, call)
     levels = _call_levels(call, entries)
     return {
@@ -265,7 +268,6 @@ async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 async def _extend(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     _dose_or_minutes(call)
-    _positive(call, ATTR_MINUTES, ATTR_DOSE)
     result: dict[str, Any] = {}
     for entry in await _entries(hass, call):
         sessions = entry.runtime_data.sessions
@@ -282,13 +284,27 @@ async def _extend(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return result
 
 
+def _logged_start(value: datetime) -> datetime:
+    """The start of a logged session in UTC (local time when it has no zone), within the
+    window a session may be logged in: not in the future, not older than the therapy rule's
+    window. Checked first, so no later step overflows on a start in year 1 or 9999."""
+    aware = value if value.tzinfo else value.replace(tzinfo=dt_util.get_default_time_zone())
+    now = dt_util.utcnow()
+    if aware > now:  # compared as is: converting year 9999 to UTC may overflow
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="log_in_future")
+    try:
+        check_logged_start(aware, now)
+    except OverflowError:  # in year 1, before UTC's year 1: long before the window
+        raise therapy_error(
+            TherapyError(ErrorCode.LOGGED_TOO_OLD, "before year 1", days=LOG_WINDOW_DAYS)
+        ) from None
+    except TherapyError as err:
+        raise therapy_error(err) from err
+    return dt_util.as_utc(aware)
+
+
 async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    _positive(call, ATTR_MINUTES, ATTR_DISTANCE)
-    started_at = dt_util.as_utc(
-        call.data[ATTR_STARTED_AT]
-        if call.data[ATTR_STARTED_AT].tzinfo
-        else call.data[ATTR_STARTED_AT].replace(tzinfo=dt_util.get_default_time_zone())
-    )
+    started_at = _logged_start(call.data[ATTR_STARTED_AT])
     result: dict[str, Any] = {}
     for entry in await _entries(hass, call):
         record = await entry.runtime_data.sessions.async_log(
@@ -332,12 +348,11 @@ async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 ATTR_MEASURED = "measured_mw_cm2"
 CALIBRATE_SCHEMA = _TARGET.extend(
-    {vol.Required(ATTR_DISTANCE): _NUMBER, vol.Required(ATTR_MEASURED): _NUMBER}
+    {vol.Required(ATTR_DISTANCE): bounds.DISTANCE, vol.Required(ATTR_MEASURED): bounds.MEASURED}
 )
 
 
 async def _calibrate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    _positive(call, ATTR_DISTANCE, ATTR_MEASURED)
     for entry in await _entries(hass, call):
         await entry.runtime_data.sessions.async_calibrate(
             call.data[ATTR_DISTANCE], call.data[ATTR_MEASURED]

@@ -26,8 +26,10 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from . import bounds
 from .const import DOMAIN
 from .options_flow import build_custom, saved_protocols
 from .protocol_manager import Run, session_data
@@ -40,6 +42,7 @@ from .therapy import (
     MissedPolicy,
     Protocol,
     TherapyError,
+    check_start_date,
     validate_area,
 )
 
@@ -68,11 +71,11 @@ START_PROTOCOL_SCHEMA = _TARGET.extend(
     {
         vol.Optional(ATTR_PROTOCOL): cv.string,
         vol.Optional(ATTR_NAME): cv.string,
-        vol.Optional(ATTR_DOSE): vol.Coerce(float),
+        vol.Optional(ATTR_DOSE): bounds.DOSE,
         vol.Optional(ATTR_BAND): vol.In([b.value for b in DoseBand]),
-        vol.Optional(ATTR_PER_WEEK): vol.Coerce(int),
-        vol.Optional(ATTR_WEEKS): vol.Coerce(int),
-        vol.Optional(ATTR_SPACING): vol.Coerce(float),
+        vol.Optional(ATTR_PER_WEEK): bounds.SESSIONS_PER_WEEK,
+        vol.Optional(ATTR_WEEKS): bounds.WEEKS,
+        vol.Optional(ATTR_SPACING): bounds.SPACING_HOURS,
         vol.Optional(ATTR_AREA): cv.string,
         vol.Optional(ATTR_START_DATE): cv.date,
         vol.Optional(ATTR_WEEKDAYS): vol.All(cv.ensure_list, [vol.In(WEEKDAYS)]),
@@ -191,6 +194,11 @@ Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     area = call.data.get(ATTR_AREA)
     weekdays = call.data.get(ATTR_WEEKDAYS)
+    if (start_date := call.data.get(ATTR_START_DATE)) is not None:
+        try:
+            check_start_date(start_date, dt_util.now().date())
+        except TherapyError as err:
+            raise therapy_error(err) from err
     entries = await _entries(hass, call)
     # Every panel's protocol first: a bad call changes nothing on any panel.
     protocols = {

@@ -16,9 +16,11 @@ from custom_components.red_light_therapy.therapy.errors import (
 )
 from custom_components.red_light_therapy.therapy.irradiance import BandIrradiance
 from custom_components.red_light_therapy.therapy.session import (
+    LOG_WINDOW_DAYS,
     Session,
     SessionOrigin,
     SessionStatus,
+    check_logged_start,
 )
 
 from .conftest import T0
@@ -225,3 +227,29 @@ def test_segment_across_spring_forward_counts_real_seconds() -> None:
     session.start(datetime(2025, 3, 30, 1, 59, tzinfo=berlin))
     session.finish(datetime(2025, 3, 30, 3, 1, tzinfo=berlin), SessionStatus.STOPPED)
     assert session.on_seconds(datetime(2025, 3, 30, 4, 0, tzinfo=berlin)) == 120
+
+
+def test_planned_dose_is_where_the_session_heads_without_reading_a_clock() -> None:
+    """600 s at 50 mW/cm² is 30 J/cm². Paused at 100 s, then 10 mW/cm² red from 500 s:
+    5 J/cm² done by 100 s, 100 s more at 50 (5 J/cm²), 400 s left at 10 (4 J/cm²)."""
+    session = s(600)
+    assert session.planned_dose().total == pytest.approx(30.0)  # not started: the whole plan
+    session.start(at(0))
+    assert session.planned_dose().total == pytest.approx(30.0)
+    session.pause(at(100))
+    assert session.planned_dose().total == pytest.approx(30.0)
+    session.resume(at(400))
+    session.change_irradiance(at(500), BandIrradiance(10.0, 0.0))
+    assert session.planned_dose().total == pytest.approx(5.0 + 5.0 + 4.0)
+    assert session.planned_dose().nir == pytest.approx(3.0 + 3.0)
+    session.finish(at(550), SessionStatus.STOPPED)  # stopped early: what it delivered
+    assert session.planned_dose() == session.delivered(at(550))
+    assert session.planned_dose().total == pytest.approx(5.0 + 5.0 + 0.5)
+
+
+def test_a_logged_start_is_at_most_a_month_back() -> None:
+    check_logged_start(T0 - timedelta(days=LOG_WINDOW_DAYS), T0)
+    with pytest.raises(TimeOrderError) as err:
+        check_logged_start(T0 - timedelta(days=LOG_WINDOW_DAYS, seconds=1), T0)
+    assert err.value.code is ErrorCode.LOGGED_TOO_OLD
+    assert err.value.placeholders == {"days": "30"}

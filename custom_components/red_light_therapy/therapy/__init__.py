@@ -53,12 +53,20 @@ from .plans import (
     default_time_of_day,
 )
 from .protocols import PRESET_PROTOCOLS, EvidenceGrade, Protocol, validate_protocol
-from .session import Segment, Session, SessionOrigin, SessionStatus
+from .session import (
+    LOG_WINDOW_DAYS,
+    Segment,
+    Session,
+    SessionOrigin,
+    SessionStatus,
+    check_logged_start,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
     "DEFAULT_PANEL_AREA",
     "DEFAULT_SESSION_MINUTES",
+    "LOG_WINDOW_DAYS",
     "PRESET_PROFILES",
     "PRESET_PROTOCOLS",
     "Area",
@@ -96,6 +104,7 @@ __all__ = [
     "blockbluelight_profile",
     "check",
     "check_extension",
+    "check_logged_start",
     "check_start_date",
     "default_limits",
     "default_session_seconds",

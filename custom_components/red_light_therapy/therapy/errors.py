@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     # time
     NAIVE_DATETIME = "naive_datetime"
     TIME_BEFORE_LAST_EVENT = "time_before_last_event"
+    LOGGED_TOO_OLD = "logged_too_old"
     # sessions
     INVALID_TRANSITION = "invalid_transition"
     INVALID_SESSION = "invalid_session"

@@ -44,6 +44,22 @@ class SessionStatus(StrEnum):
 FINAL_STATUSES = frozenset({SessionStatus.COMPLETED, SessionStatus.STOPPED, SessionStatus.ABORTED})
 
 
+LOG_WINDOW_DAYS = 30
+"""How far back a session done away from Home Assistant may be logged. The limits look back
+a week at most, so a month covers any backlog a user catches up on; anything older (a start
+in 1970) is a typing error, not a session to record."""
+
+
+def check_logged_start(started_at: datetime, now: datetime) -> None:
+    """A logged session may start at most :data:`LOG_WINDOW_DAYS` days before ``now``."""
+    if require_aware(started_at, "started_at") < now - timedelta(days=LOG_WINDOW_DAYS):
+        raise TimeOrderError(
+            ErrorCode.LOGGED_TOO_OLD,
+            f"a logged session must start within the last {LOG_WINDOW_DAYS} days",
+            days=LOG_WINDOW_DAYS,
+        )
+
+
 class SessionOrigin(StrEnum):
     PLANNED = "planned"
     """Started by the integration."""
@@ -172,6 +188,18 @@ class Session:
             dose_for_seconds(segment.irradiance, segment.on_seconds(at))
             for segment in self.segments
         )
+
+    def planned_dose(self) -> BandDose:
+        """The dose at the planned end: what was delivered up to the latest change, plus the
+        planned on-time still to go at the current irradiance. Read from the record, never
+        the clock: it changes only when the session does (start, pause, extend, new levels)."""
+        last = self.last_event_at
+        if last is None:
+            return dose_for_seconds(self.irradiance, self.planned_seconds)
+        delivered = self.delivered(last)
+        if self.is_final:
+            return delivered
+        return delivered + dose_for_seconds(self.irradiance, self.remaining_seconds(last))
 
     def remaining_seconds(self, at: datetime) -> float:
         """Planned on-time still to go at ``at`` (never negative)."""

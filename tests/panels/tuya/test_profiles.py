@@ -41,6 +41,17 @@ def test_builtin_profiles() -> None:
     assert not any(p.example for name, p in PROFILES.items() if name.startswith("generic"))
 
 
+def test_every_profile_has_a_name_a_person_reads() -> None:
+    """It is the device's model on its page: words, not the profile's key."""
+    for name, profile in PROFILES.items():
+        assert profile.display_name
+        assert "_" not in profile.display_name
+        assert name not in profile.display_name
+    # A profile of the user's own without one gets its key in words.
+    own = profile_from_dict("my_red_panel", {"switch_dp": 1})
+    assert own.display_name == "My red panel"
+
+
 def test_level_mapping() -> None:
     brightness = PROFILES["generic_light"].channels[0]
     assert brightness.to_raw(100) == 1000

@@ -51,6 +51,9 @@ class DpProfile:
     channels: tuple[ChannelDp, ...] = ()
     description: str = ""
     example: bool = False
+    display_name: str = ""
+    """What a person calls this kind of panel (the device's model on its page); the profile's
+    name is a key."""
 
     @property
     def capabilities(self) -> Capabilities:
@@ -96,6 +99,7 @@ def profile_from_dict(name: str, data: Mapping[str, Any]) -> DpProfile:
             channels=channels,
             description=str(data.get("description", "")),
             example=bool(data.get("example", False)),
+            display_name=str(data.get("display_name") or name.replace("_", " ").capitalize()),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"profile {name!r} is malformed: {err!r}") from err
