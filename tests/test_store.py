@@ -8,6 +8,7 @@ import copy
 from datetime import timedelta
 import json
 from pathlib import Path
+import tempfile
 import time
 from typing import Any
 from unittest.mock import patch
@@ -30,10 +31,12 @@ from custom_components.red_light_therapy.const import (
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
 from custom_components.red_light_therapy.panels.blockbluelight.codec import Frame
 from custom_components.red_light_therapy.store import (
+    _UNREAD,
     STORAGE_KEY,
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
     TherapyStore,
+    _load_json_in_pieces,
     _VersionedStore,
 )
 from custom_components.red_light_therapy.therapy import (
@@ -46,6 +49,7 @@ from custom_components.red_light_therapy.therapy.stored import read_stored
 
 from .common import inject_advertisement, service_info
 from .store_documents import (
+    JSON_VALUES,
     OTHER_PANEL,
     damaged_documents,
     stored_records,
@@ -415,7 +419,7 @@ async def test_bad_settings_fall_back_to_their_defaults(
     assert issue is not None
     assert issue.translation_placeholders["count"] == "4"
 
-    document["settings"][config_entry.entry_id] = {"minutes": 500}
+    document["settings"][config_entry.entry_id] = {"minutes": 500, "distance_cm": 2}
     hass_storage[STORAGE_KEY] = _stored(document)
     await hass.config_entries.async_unload(config_entry.entry_id)
     hass.data[DATA_STORE] = store = TherapyStore(hass)
@@ -423,6 +427,8 @@ async def test_bad_settings_fall_back_to_their_defaults(
     await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     assert float(hass.states.get(DURATION).state) == MAX_SESSION_MINUTES
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.blockbluelight_f522_irradiance").state != "unavailable"
 
 
 async def _reload_with(
@@ -585,3 +591,56 @@ async def test_two_thousand_records_load_and_the_first_refresh_stays_fast(
     plan = sessions.plan(minutes=5)
     assert time.perf_counter() - started < 0.5
     assert plan.verdict.outcome.value in {"allowed", "clamped"}
+
+
+# -- the file is decoded in pieces (years of history never hold the event loop) ---------
+
+
+def _read_in_pieces(text: str) -> Any:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "store"
+        path.write_text(text, encoding="utf-8")
+        return _load_json_in_pieces(str(path))
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_VALUES, st.sampled_from([None, 2]), st.integers(0, 400))
+def test_the_file_decoded_in_pieces_is_the_json(value: Any, indent: int | None, cut: int) -> None:
+    """Any JSON, indented as Home Assistant writes it or compact, decodes to what ``json``
+    gives; a cut-off or otherwise invalid file is left to Home Assistant's loader."""
+    text = json.dumps(
+        {"version": 1, "data": {"history": {"records": [value, value]}}}, indent=indent
+    )
+    assert _read_in_pieces(text) == json.loads(text)
+    assert _read_in_pieces(json.dumps(value, indent=indent)) == value
+    broken = text[: cut % len(text)]
+    try:
+        expected = json.loads(broken)
+    except ValueError:
+        expected = _UNREAD
+    assert _read_in_pieces(broken) == expected
+    assert _read_in_pieces(text + " x") is _UNREAD
+
+
+@pytest.mark.parametrize("text", ['{"a" 1}', "{1: 2}", '{"a": 1 "b": 2}', "[1 2]", "\ufeff{}"])
+def test_invalid_json_is_left_to_home_assistant(text: str) -> None:
+    assert _read_in_pieces(text) is _UNREAD
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_an_older_minor_version_on_disk_is_migrated_and_saved(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    disk_file: Path,
+    hass_storage: dict[str, Any],
+) -> None:
+    record = _record(1, config_entry.entry_id, days_ago=0.01)
+    _write(disk_file, json.dumps(_stored({"history": {"records": [record]}}, minor=0)))
+
+    await _set_up(hass, config_entry)
+
+    assert [r.id for r in hass.data[DATA_STORE].history] == ["record-00001"]
+    saved = hass_storage[STORAGE_KEY]
+    assert saved["minor_version"] == STORAGE_MINOR_VERSION
+    assert saved["data"]["history"]["records"] == [record]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "store_repaired") is None
