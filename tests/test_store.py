@@ -393,6 +393,47 @@ async def test_untrusted_records_are_left_out_and_everything_else_loads(
 
 
 @pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_without_a_copy_the_damaged_file_is_not_overwritten(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    disk_file: Path,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The copy aside fails (a full disk): the trusted records load, the repair names the
+    file itself, and nothing is saved over it until something changes."""
+    document = valid_document(config_entry.entry_id, dt_util.utcnow())
+    document["history"]["records"][0]["area"] = "eyes"
+    content = json.dumps(_stored(document))
+    _write(disk_file, content)
+
+    with patch("custom_components.red_light_therapy.store.shutil.copy2", side_effect=OSError):
+        await _set_up(hass, config_entry)
+
+    assert len(hass.data[DATA_STORE].history) == 5
+    assert _backups(disk_file, ".before-repair-") == []
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "store_repaired")
+    assert issue is not None
+    assert issue.translation_placeholders["backup"] == str(disk_file)
+    assert _read(disk_file) == content
+    assert STORAGE_KEY not in hass_storage
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_an_older_layout_of_the_wrong_shape_is_repaired(
+    hass: HomeAssistant, config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """An older minor version whose data is not an object: nothing to migrate, reported."""
+    hass_storage[STORAGE_KEY] = _stored([], minor=0)
+
+    await _set_up(hass, config_entry)
+
+    assert config_entry.state is ConfigEntryState.LOADED
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "store_repaired")
+    assert issue is not None
+    assert issue.translation_placeholders["count"] == "1"
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
 async def test_bad_settings_fall_back_to_their_defaults(
     hass: HomeAssistant,
     config_entry: MockConfigEntry,

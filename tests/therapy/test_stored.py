@@ -74,6 +74,7 @@ BAD_RECORDS = {
     "an unknown area": _set((*RECORD, "area"), "moon"),
     "a number for an id": _set((*RECORD, "id"), 7),
     "an integer too large for a float": _set((*RECORD, "on_seconds"), 10**400),
+    "an integer too long to print": _set((*RECORD, "on_seconds"), 10**5000),
     "an open status": _set((*RECORD, "status"), "running"),
     "a copy of another": _set(RECORD, VALID["history"]["records"][1]),
 }
@@ -99,6 +100,17 @@ def test_two_different_records_under_one_id_are_both_kept() -> None:
     assert kept[1] == VALID["history"]["records"][1] | {"id": "record-1-1"}
 
 
+def test_a_renamed_record_takes_an_id_no_other_has() -> None:
+    records = VALID["history"]["records"]
+    document = damaged(
+        lambda d: d["history"].update(
+            records=[records[0] | {"id": "r-2"}, records[1] | {"id": "r"}, records[2] | {"id": "r"}]
+        )
+    )
+    loaded = read_stored(document, NOW)
+    assert [r.id for r in loaded.history] == ["r-2", "r", "r-2.2"]
+
+
 def test_records_out_of_order_load_sorted() -> None:
     document = damaged(lambda d: d["history"]["records"].reverse())
     loaded = read_stored(document, NOW)
@@ -120,6 +132,17 @@ BAD_ACTIVE = {
     "an irradiance of 1e308": _set((*PAUSED, "irradiance", "red"), 1e308),
     "planned for 1e308 seconds": _set((*PAUSED, "planned_seconds"), 1e308),
     "a list for a session": _set(PAUSED, []),
+    "an open segment before the last": lambda d: d["active"][PANEL]["segments"].insert(
+        0, {**d["active"][PANEL]["segments"][0], "end": None}
+    ),
+    "running with an end": lambda d: d["active"][PANEL].update(
+        status="running",
+        ended_at=NOW.isoformat(),
+        segments=[{**d["active"][PANEL]["segments"][0], "end": None}],
+    ),
+    "ended before its last segment": lambda d: d["active"][PANEL].update(
+        status="stopped", ended_at=d["active"][PANEL]["segments"][0]["start"]
+    ),
 }
 
 
@@ -166,6 +189,7 @@ def test_a_protocol_run_on_the_eyes_is_dropped() -> None:
         VALID | {"history": {"records": {}}},
         VALID | {"active": [1]},
         VALID | {"settings": 3},
+        VALID | {"settings": {PANEL: 5}},
         VALID | {"plans": [{}]},
     ],
 )
