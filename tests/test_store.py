@@ -54,6 +54,7 @@ from .store_documents import (
     damaged_documents,
     stored_records,
     surviving_records,
+    untouched,
     valid_document,
 )
 
@@ -526,6 +527,9 @@ async def test_any_damage_to_the_store_never_stops_the_panel(
         stored = stored_records(document)
         if stored is None or len(kept) < len(stored):
             assert issue_registry.async_get_issue(DOMAIN, "store_repaired") is not None
+        for panel_id in (config_entry.entry_id, OTHER_PANEL):
+            if untouched(valid, document, "active", panel_id):
+                assert store.active[panel_id].to_dict() == valid["active"][panel_id]
 
 
 # -- versions ------------------------------------------------------------------------------
