@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 import pytest
@@ -9,7 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 
-from .bench.measure import dose_accuracy, state_writes_per_session
+from .bench.measure import dose_accuracy, history_load, state_writes_per_session
 from .bench.report import record
 
 STATE_WRITES_BUDGET = 15
@@ -50,3 +52,28 @@ async def test_dose_accuracy_with_latency(
     record("recorded_vs_emitted_pct", round(accuracy.recorded_vs_emitted_pct, 3))
     assert accuracy.dose_error_pct <= DOSE_ERROR_BUDGET_PCT, accuracy
     assert accuracy.recorded_vs_emitted_pct <= RECORDED_VS_EMITTED_BUDGET_PCT, accuracy
+
+
+HISTORY_LOAD_BLOCK_BUDGET_MS = 100.0
+"""Issue 10: 20,000 sessions (some eighteen years of daily use) load without holding the event
+loop for more than 100 ms at a time."""
+
+
+@pytest.mark.parametrize(
+    ("sessions", "repeats", "suffix"), [(20_000, 3, ""), (100_000, 1, "_100k")]
+)
+async def test_history_load_max_block(
+    hass: HomeAssistant, tmp_path: Path, sessions: int, repeats: int, suffix: str
+) -> None:
+    load = await history_load(hass, tmp_path, sessions, repeats=repeats)
+
+    assert load.loaded == sessions  # every record was read
+    record(f"history_load_max_block_ms{suffix}", round(load.load_max_block_ms, 1))
+    record(f"history_load_worst_block_ms{suffix}", round(load.load_worst_block_ms, 1))
+    record(f"history_save_max_block_ms{suffix}", round(load.save_max_block_ms, 1))
+    record(f"history_load_s{suffix}", round(load.load_seconds, 2))
+    record(f"history_limits_check_ms{suffix}", round(load.limits_check_ms, 2))
+    record(f"history_dose_today_ms{suffix}", round(load.dose_today_ms, 2))
+    if sessions == 20_000:
+        assert load.load_max_block_ms <= HISTORY_LOAD_BLOCK_BUDGET_MS, load
+        assert load.save_max_block_ms <= HISTORY_LOAD_BLOCK_BUDGET_MS, load

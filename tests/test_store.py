@@ -8,6 +8,7 @@ import copy
 from datetime import timedelta
 import json
 from pathlib import Path
+import tempfile
 import time
 from typing import Any
 from unittest.mock import patch
@@ -17,17 +18,25 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir, storage
 from homeassistant.util import dt as dt_util
+from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy import DATA_STORE
-from custom_components.red_light_therapy.const import DOMAIN
+from custom_components.red_light_therapy.const import (
+    DEFAULT_SESSION_MINUTES,
+    DOMAIN,
+    MAX_SESSION_MINUTES,
+)
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
 from custom_components.red_light_therapy.panels.blockbluelight.codec import Frame
 from custom_components.red_light_therapy.store import (
+    _UNREAD,
     STORAGE_KEY,
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
+    TherapyStore,
+    _load_json_in_pieces,
     _VersionedStore,
 )
 from custom_components.red_light_therapy.therapy import (
@@ -36,8 +45,18 @@ from custom_components.red_light_therapy.therapy import (
     SessionRecord,
     SessionStatus,
 )
+from custom_components.red_light_therapy.therapy.stored import read_stored
 
 from .common import inject_advertisement, service_info
+from .store_documents import (
+    JSON_VALUES,
+    OTHER_PANEL,
+    damaged_documents,
+    stored_records,
+    surviving_records,
+    untouched,
+    valid_document,
+)
 
 START = "button.blockbluelight_f522_start_session"
 TODAY = "sensor.blockbluelight_f522_dose_today"
@@ -177,20 +196,9 @@ def _assert_started_empty(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 BAD_CONTENTS = {
     "not_an_object": "[]",
     "no_version": json.dumps({"data": {"history": {"records": []}}}),
-    "missing_key": json.dumps(_stored({"history": {"records": []}})),
-    "bad_record": json.dumps(
-        _stored({"history": {"records": [{"id": "x"}]}, "active": {}, "settings": {}})
-    ),
-    "bad_active_session": json.dumps(
-        _stored(
-            {
-                "history": {"records": []},
-                "active": {"entry": {"id": "s", "status": "glowing"}},
-                "settings": {},
-            }
-        )
-    ),
-    "history_is_a_string": json.dumps(_stored({"history": "lots", "active": {}, "settings": {}})),
+    "no_data": json.dumps({"version": STORAGE_VERSION, "key": STORAGE_KEY}),
+    "null_data": json.dumps(_stored(None)),
+    "empty_object": "{}",
 }
 
 
@@ -203,7 +211,7 @@ async def test_invalid_content_is_kept_aside_and_reported(
     issue_registry: ir.IssueRegistry,
     content: str,
 ) -> None:
-    """Valid JSON of the wrong shape: moved to ``*.unreadable-<time>``, a repair issue."""
+    """A file that is not a store at all: moved to ``*.unreadable-<time>``, a repair issue."""
     _write(disk_file, content)
 
     await _set_up(hass, config_entry)
@@ -288,6 +296,240 @@ async def test_after_an_unreadable_store_new_sessions_are_saved_again(
     )
 
     assert len(hass_storage[STORAGE_KEY]["data"]["history"]["records"]) == 1
+
+
+# -- untrusted records: left out, the file copied aside, reported, everything else loaded --
+
+LIGHT = "light.blockbluelight_f522"
+DURATION = "number.blockbluelight_f522_session_duration"
+AREA = "select.blockbluelight_f522_treatment_area"
+
+
+def _damage(path: tuple[Any, ...], value: Any = None, *, remove: bool = False) -> Any:
+    def change(document: dict[str, Any], panel_id: str) -> None:
+        steps = [panel_id if step is PANEL else step for step in path]
+        node: Any = document
+        for step in steps[:-1]:
+            node = node[step]
+        if remove:
+            del node[steps[-1]]
+        else:
+            node[steps[-1]] = value
+
+    return change
+
+
+PANEL = object()
+"""Stands for the config entry's id in a damage path."""
+RECORDS = ("history", "records")
+UNTRUSTED = {
+    "a list where a record belongs": (_damage((*RECORDS, 0), ["record-0"]), 5, True),
+    "a record missing its dose": (_damage((*RECORDS, 1, "dose"), remove=True), 5, True),
+    "a record in year 9999": (
+        _damage((*RECORDS, 2, "ended_at"), "9999-12-31T23:59:59+00:00"),
+        5,
+        True,
+    ),
+    "a dose of 1e308": (_damage((*RECORDS, 3, "dose", "red"), 1e308), 5, True),
+    "a record on the eyes": (_damage((*RECORDS, 4, "area"), "eyes"), 5, True),
+    "a running session with no segments": (
+        lambda d, p: d["active"][p].update(status="running", segments=[]),
+        6,
+        False,
+    ),
+    "a completed session among the active ones": (
+        lambda d, p: d["active"][p].update(
+            status="completed", ended_at=d["active"][p]["segments"][0]["end"]
+        ),
+        6,
+        False,
+    ),
+    "non-numeric minutes": (_damage(("settings", PANEL, "minutes"), "ten"), 6, True),
+    "an eye area setting": (_damage(("settings", PANEL, "area"), "left_eye"), 6, True),
+    "a protocol run in year 9999": (
+        _damage(("plans", "plan-1", "start_date"), "9999-12-20"),
+        6,
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", UNTRUSTED.values(), ids=UNTRUSTED.keys())
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_untrusted_records_are_left_out_and_everything_else_loads(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    disk_file: Path,
+    hass_storage: dict[str, Any],
+    case: tuple[Any, int, bool],
+) -> None:
+    """Valid JSON of the wrong shape in one record: the panel sets up, every other record
+    loads, the file as it was is copied aside, a repair says how many records were left out
+    and where the copy is, and the cleaned data is saved (the next start is clean)."""
+    change, records, paused_kept = case
+    document = valid_document(config_entry.entry_id, dt_util.utcnow())
+    change(document, config_entry.entry_id)
+    content = json.dumps(_stored(document))
+    _write(disk_file, content)
+
+    await _set_up(hass, config_entry)
+
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(LIGHT) is not None
+    store = hass.data[DATA_STORE]
+    assert len(store.history) == records
+    # The paused session stays (or, damaged, is gone); the other panel's stays whole.
+    assert OTHER_PANEL in store.active
+    assert (config_entry.entry_id in store.active) == paused_kept
+    (backup,) = _backups(disk_file, ".before-repair-")
+    assert _read(backup) == content
+    issues = ir.async_get(hass)
+    issue = issues.async_get_issue(DOMAIN, "store_repaired")
+    assert issue is not None
+    assert issue.translation_placeholders == {"count": "1", "backup": str(backup)}
+    assert issues.async_get_issue(DOMAIN, "store_unreadable") is None
+    saved = hass_storage[STORAGE_KEY]["data"]
+    assert read_stored(saved, dt_util.utcnow()).dropped == []
+    assert len(saved["history"]["records"]) == records
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_without_a_copy_the_damaged_file_is_not_overwritten(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    disk_file: Path,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The copy aside fails (a full disk): the trusted records load, the repair names the
+    file itself, and nothing is saved over it until something changes."""
+    document = valid_document(config_entry.entry_id, dt_util.utcnow())
+    document["history"]["records"][0]["area"] = "eyes"
+    content = json.dumps(_stored(document))
+    _write(disk_file, content)
+
+    with patch("custom_components.red_light_therapy.store.shutil.copy2", side_effect=OSError):
+        await _set_up(hass, config_entry)
+
+    assert len(hass.data[DATA_STORE].history) == 5
+    assert _backups(disk_file, ".before-repair-") == []
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "store_repaired")
+    assert issue is not None
+    assert issue.translation_placeholders["backup"] == str(disk_file)
+    assert _read(disk_file) == content
+    assert STORAGE_KEY not in hass_storage
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_an_older_layout_of_the_wrong_shape_is_repaired(
+    hass: HomeAssistant, config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """An older minor version whose data is not an object: nothing to migrate, reported."""
+    hass_storage[STORAGE_KEY] = _stored([], minor=0)
+
+    await _set_up(hass, config_entry)
+
+    assert config_entry.state is ConfigEntryState.LOADED
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "store_repaired")
+    assert issue is not None
+    assert issue.translation_placeholders["count"] == "1"
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_bad_settings_fall_back_to_their_defaults(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Text for the minutes, an eye area, an infinite distance: the entities show the
+    defaults and the panel works; a number out of range is clamped into it."""
+    document = valid_document(config_entry.entry_id, dt_util.utcnow())
+    document["settings"][config_entry.entry_id] = {
+        "minutes": 10**400,
+        "area": "eyes",
+        "distance_cm": "far",
+        "calibration": [1, 2],
+    }
+    hass_storage[STORAGE_KEY] = _stored(document)
+
+    await _set_up(hass, config_entry)
+
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert float(hass.states.get(DURATION).state) == DEFAULT_SESSION_MINUTES
+    assert hass.states.get(AREA).state == "whole_body"
+    issue = issue_registry.async_get_issue(DOMAIN, "store_repaired")
+    assert issue is not None
+    assert issue.translation_placeholders["count"] == "4"
+
+    document["settings"][config_entry.entry_id] = {"minutes": 500, "distance_cm": 2}
+    hass_storage[STORAGE_KEY] = _stored(document)
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    hass.data[DATA_STORE] = store = TherapyStore(hass)
+    await store.async_load()
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert float(hass.states.get(DURATION).state) == MAX_SESSION_MINUTES
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.blockbluelight_f522_irradiance").state != "unavailable"
+
+
+async def _reload_with(
+    hass: HomeAssistant, entry: MockConfigEntry, hass_storage: dict[str, Any], document: Any
+) -> TherapyStore:
+    """Start the integration again on ``document``: a fresh store read, the panel set up."""
+    if entry.state is ConfigEntryState.LOADED:
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    ir.async_get(hass).async_delete(DOMAIN, "store_repaired")
+    hass_storage[STORAGE_KEY] = _stored(document)
+    hass.data[DATA_STORE] = store = TherapyStore(hass)
+    await store.async_load()
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return store
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_any_damage_to_the_store_never_stops_the_panel(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Hypothesis damages a valid store (any node replaced by any JSON value, keys and list
+    items removed): the panel always sets up with its entities, every record the damage did
+    not touch loads, and a record left out always raises the repair."""
+    await _set_up(hass, config_entry)
+    valid = valid_document(config_entry.entry_id, dt_util.utcnow())
+
+    @settings(
+        max_examples=30,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(st.data())
+    def examples(data: st.DataObject) -> None:
+        documents.append(data.draw(damaged_documents(valid)))
+
+    documents: list[Any] = []
+    examples()  # drawn first: hypothesis runs synchronously, the panel is set up below
+    for document in documents:
+        if document is None:
+            continue  # null data: only a real file can hold it (test_invalid_content_...)
+        store = await _reload_with(hass, config_entry, hass_storage, copy.deepcopy(document))
+
+        assert config_entry.state is ConfigEntryState.LOADED, document
+        assert hass.states.get(LIGHT) is not None, document
+        assert hass.states.get(TODAY) is not None, document
+        kept = [record.to_dict() for record in store.history]
+        for record in surviving_records(valid, document):
+            assert record in kept, document
+        stored = stored_records(document)
+        if stored is None or len(kept) < len(stored):
+            assert issue_registry.async_get_issue(DOMAIN, "store_repaired") is not None
+        for panel_id in (config_entry.entry_id, OTHER_PANEL):
+            if untouched(valid, document, "active", panel_id):
+                assert store.active[panel_id].to_dict() == valid["active"][panel_id]
 
 
 # -- versions ------------------------------------------------------------------------------
@@ -394,3 +636,56 @@ async def test_two_thousand_records_load_and_the_first_refresh_stays_fast(
     plan = sessions.plan(minutes=5)
     assert time.perf_counter() - started < 0.5
     assert plan.verdict.outcome.value in {"allowed", "clamped"}
+
+
+# -- the file is decoded in pieces (years of history never hold the event loop) ---------
+
+
+def _read_in_pieces(text: str) -> Any:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "store"
+        path.write_text(text, encoding="utf-8")
+        return _load_json_in_pieces(str(path))
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_VALUES, st.sampled_from([None, 2]), st.integers(0, 400))
+def test_the_file_decoded_in_pieces_is_the_json(value: Any, indent: int | None, cut: int) -> None:
+    """Any JSON, indented as Home Assistant writes it or compact, decodes to what ``json``
+    gives; a cut-off or otherwise invalid file is left to Home Assistant's loader."""
+    text = json.dumps(
+        {"version": 1, "data": {"history": {"records": [value, value]}}}, indent=indent
+    )
+    assert _read_in_pieces(text) == json.loads(text)
+    assert _read_in_pieces(json.dumps(value, indent=indent)) == value
+    broken = text[: cut % len(text)]
+    try:
+        expected = json.loads(broken)
+    except ValueError:
+        expected = _UNREAD
+    assert _read_in_pieces(broken) == expected
+    assert _read_in_pieces(text + " x") is _UNREAD
+
+
+@pytest.mark.parametrize("text", ['{"a" 1}', "{1: 2}", '{"a": 1 "b": 2}', "[1 2]", "\ufeff{}"])
+def test_invalid_json_is_left_to_home_assistant(text: str) -> None:
+    assert _read_in_pieces(text) is _UNREAD
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_an_older_minor_version_on_disk_is_migrated_and_saved(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    disk_file: Path,
+    hass_storage: dict[str, Any],
+) -> None:
+    record = _record(1, config_entry.entry_id, days_ago=0.01)
+    _write(disk_file, json.dumps(_stored({"history": {"records": [record]}}, minor=0)))
+
+    await _set_up(hass, config_entry)
+
+    assert [r.id for r in hass.data[DATA_STORE].history] == ["record-00001"]
+    saved = hass_storage[STORAGE_KEY]
+    assert saved["minor_version"] == STORAGE_MINOR_VERSION
+    assert saved["data"]["history"]["records"] == [record]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "store_repaired") is None

@@ -24,6 +24,7 @@ IDLE_POLL_MINUTES: Final = 5
 # Default distance from skin to panel: 15 cm (6 in), the nearest distance labs measure large
 # panels at (shared/reference/dosimetry.md) and the nearest point of the default profiles.
 DEFAULT_DISTANCE_CM: Final = 15.0
+MAX_DISTANCE_CM: Final = 200
 
 # How often to try again to switch off a panel that could not be confirmed off.
 OFF_RETRY_SECONDS: Final = 30

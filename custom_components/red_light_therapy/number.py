@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RedLightTherapyConfigEntry, RedLightTherapyData
-from .const import MAX_SESSION_MINUTES
+from .const import MAX_DISTANCE_CM, MAX_SESSION_MINUTES
 from .entity import RedLightTherapyEntity
 from .panels.base import Channel
 
@@ -97,7 +97,7 @@ class DistanceNumber(RedLightTherapyEntity, NumberEntity):
     _attr_entity_category = EntityCategory.CONFIG
     _attr_device_class = NumberDeviceClass.DISTANCE
     _attr_native_step = 1
-    _attr_native_max_value = 200
+    _attr_native_max_value = MAX_DISTANCE_CM
     _attr_native_unit_of_measurement = UnitOfLength.CENTIMETERS
     _attr_mode = NumberMode.BOX
 

@@ -11,7 +11,13 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+import gc
+import json
+from pathlib import Path
+import time
+from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
@@ -23,12 +29,30 @@ from homeassistant.components.number import (
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, storage
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
-from custom_components.red_light_therapy.therapy import IrradianceProfile
+from custom_components.red_light_therapy.store import (
+    STORAGE_KEY,
+    STORAGE_MINOR_VERSION,
+    STORAGE_VERSION,
+    TherapyStore,
+    _VersionedStore,
+)
+from custom_components.red_light_therapy.therapy import (
+    Area,
+    BandDose,
+    BandIrradiance,
+    IrradianceProfile,
+    SessionOrigin,
+    SessionRecord,
+    SessionRequest,
+    SessionStatus,
+    check,
+    default_limits,
+)
 
 STEP = timedelta(seconds=1)
 """How far time moves between two checks: any per-second tick would be counted."""
@@ -216,4 +240,145 @@ async def dose_accuracy(
         target_j_cm2=dose,
         emitted_j_cm2=emitted_dose(emulator, sessions.profile, sessions.distance_cm),
         recorded_j_cm2=record.dose.total,
+    )
+
+
+# -- years of history ----------------------------------------------------------------------
+
+# Captured at import, before the ``hass`` fixture routes Store reads and writes through
+# ``hass_storage`` (in the event loop): the measurement uses the real file path, as at home.
+_REAL_LOAD = storage.Store._async_load
+_REAL_WRITE = storage.Store._async_write_data
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLoad:
+    """A store of ``sessions`` daily records loaded and saved from a real file."""
+
+    sessions: int
+    loaded: int
+    load_seconds: float
+    load_max_block_ms: float
+    save_max_block_ms: float
+    load_worst_block_ms: float
+    limits_check_ms: float
+    dose_today_ms: float
+
+
+class LoopLag:
+    """The longest time the event loop went without running this monitor: a task that
+    yields at every turn of the loop, so a gap between two turns is a block."""
+
+    def __init__(self) -> None:
+        self.max_block_s = 0.0
+        self._running = True
+
+    async def run(self) -> None:
+        last = time.perf_counter()
+        while self._running:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            self.max_block_s = max(self.max_block_s, now - last)
+            last = now
+
+    async def measure(self, work: Awaitable[object]) -> float:
+        """Run ``work`` under the monitor; the longest block in ms."""
+        self.max_block_s, self._running = 0.0, True
+        monitor = asyncio.create_task(self.run())
+        await asyncio.sleep(0)
+        try:
+            await work
+        finally:
+            self._running = False
+            await monitor
+        return self.max_block_s * 1000
+
+
+def daily_records(sessions: int, now: datetime) -> list[dict[str, Any]]:
+    """One ten-minute session a day ending yesterday, on rotating areas; more than fit in
+    the days since 2000 come closer together."""
+    areas = [area.value for area in Area]
+    step = min(timedelta(days=1), (now - datetime(2000, 1, 1, tzinfo=UTC)) / sessions)
+    first = now - step * sessions
+    records = []
+    for index in range(sessions):
+        start = first + step * index
+        records.append(
+            SessionRecord(
+                id=f"record-{index:06d}",
+                panel_id="panel",
+                area=areas[index % len(areas)],
+                origin=SessionOrigin.PLANNED,
+                started_at=start,
+                ended_at=start + timedelta(minutes=10),
+                dose=BandDose(4.8, 2.4),
+                status=SessionStatus.COMPLETED,
+                on_seconds=600.0,
+            ).to_dict()
+        )
+    return records
+
+
+def _write_store(path: Path, records: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "version": STORAGE_VERSION,
+        "minor_version": STORAGE_MINOR_VERSION,
+        "key": STORAGE_KEY,
+        "data": {"history": {"records": records}, "active": {}, "settings": {}, "plans": {}},
+    }
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+async def history_load(
+    hass: HomeAssistant, directory: Path, sessions: int, *, repeats: int = 1
+) -> HistoryLoad:
+    """Load a store of ``sessions`` records from a real file with the event loop watched,
+    save it back (watched too), then time what every start and the dose sensor compute over
+    it: the limits check and today's dose.
+
+    The longest block is the best of ``repeats`` loads (and saves): on a machine whose cores
+    are all busy, any thread holding the GIL may be descheduled for tens of milliseconds, so
+    a single run mixes the machine's noise into the figure (a trivial busy thread shows 50 to
+    100 ms here); a block the code itself causes shows in every run."""
+    now = dt_util.utcnow()
+    path = directory / STORAGE_KEY
+    records = await hass.async_add_executor_job(daily_records, sessions, now)
+    await hass.async_add_executor_job(_write_store, path, records)
+    del records
+    lag = LoopLag()
+    load_blocks: list[float] = []
+    save_blocks: list[float] = []
+    with (
+        patch.object(_VersionedStore, "_async_load", _REAL_LOAD),
+        patch.object(_VersionedStore, "_async_write_data", _REAL_WRITE),
+        patch.object(_VersionedStore, "path", property(lambda _self: str(path))),
+    ):
+        for _ in range(repeats):
+            store = TherapyStore(hass)
+            # A full collection first: the garbage the test made is not the load's (a full
+            # collection holds every thread while it scans the whole heap).
+            gc.collect()
+            started = time.perf_counter()
+            load_blocks.append(await lag.measure(store.async_load()))
+            load_seconds = time.perf_counter() - started
+            gc.collect()
+            save_blocks.append(await lag.measure(store.async_save()))
+
+    request = SessionRequest("face", 600.0, BandIrradiance(30.0, 20.0), now)
+    started = time.perf_counter()
+    check(request, store.history, default_limits("face"))
+    check_ms = (time.perf_counter() - started) * 1000
+    started = time.perf_counter()
+    store.history.dose_on_day(dt_util.now().date(), dt_util.get_default_time_zone())
+    today_ms = (time.perf_counter() - started) * 1000
+    return HistoryLoad(
+        sessions=sessions,
+        loaded=len(store.history),
+        load_seconds=load_seconds,
+        load_max_block_ms=min(load_blocks),
+        save_max_block_ms=min(save_blocks),
+        load_worst_block_ms=max(load_blocks),
+        limits_check_ms=check_ms,
+        dose_today_ms=today_ms,
     )

@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 import math
-from typing import Any
+import reprlib
+from typing import Any, cast
 
 from .errors import ErrorCode, StoredDataError, TherapyError, TimeOrderError
 
 
 def finite(value: object) -> bool:
-    """True for a real, finite number (``bool`` excluded)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """True for a real, finite number (``bool`` excluded; an int too large for a float too)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def require_aware(at: datetime, name: str = "time") -> datetime:
@@ -61,26 +67,75 @@ def iso(at: datetime | None) -> str | None:
     return None if at is None else at.isoformat()
 
 
+STORED_TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+STORED_TIME_MAX = datetime(2200, 1, 1, tzinfo=UTC)
+"""Stored times outside ``[STORED_TIME_MIN, STORED_TIME_MAX)`` are refused: no session ran
+before 1970, and a time near ``datetime.max`` (year 9999, a hand-edited file) overflows the
+first week or day added to it. Two centuries of head room keep every such sum safe."""
+
+
 def parse_time(value: object, name: str) -> datetime:
-    """Read back an aware ISO 8601 datetime written by ``iso``."""
+    """Read back an aware ISO 8601 datetime written by ``iso`` (within the stored range)."""
     if not isinstance(value, str):
         raise StoredDataError(ErrorCode.INVALID_STORED_DATA, f"{name}: not a time", field=name)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as err:
         raise StoredDataError(
-            ErrorCode.INVALID_STORED_DATA, f"{name}: bad time {value!r}", field=name
+            ErrorCode.INVALID_STORED_DATA, f"{name}: bad time {shown(value)}", field=name
         ) from err
     try:
-        return require_aware(parsed, name)
-    except TherapyError as err:
+        at = require_aware(parsed, name)
+    except (TherapyError, OverflowError) as err:
         raise StoredDataError(
-            ErrorCode.INVALID_STORED_DATA, f"{name}: naive time", field=name
+            ErrorCode.INVALID_STORED_DATA, f"{name}: naive or out-of-range time", field=name
         ) from err
+    if not STORED_TIME_MIN <= at < STORED_TIME_MAX:
+        raise StoredDataError(
+            ErrorCode.INVALID_STORED_DATA, f"{name}: {shown(value)} is out of range", field=name
+        )
+    return at
 
 
 def parse_optional_time(value: object, name: str) -> datetime | None:
     return None if value is None else parse_time(value, name)
+
+
+def shown(value: object) -> str:
+    """``value`` for a log line: shortened (a damaged file can hold a 400-digit number)."""
+    try:
+        return reprlib.repr(value)
+    except ValueError:  # an integer too long to print at all
+        return f"<a {type(value).__name__}>"
+
+
+def stored_number(value: object, name: str, maximum: float) -> float:
+    """A stored number: a real, finite ``0 <= value <= maximum`` (``bool`` and text refused)."""
+    if not finite(value) or not 0 <= cast(float, value) <= maximum:
+        raise StoredDataError(
+            ErrorCode.INVALID_STORED_DATA,
+            f"{name}: {shown(value)} is not in 0..{maximum:g}",
+            field=name,
+        )
+    return float(cast(float, value))
+
+
+MAX_STORED_SECONDS = 7 * 86_400.0
+"""Seconds (planned or on-time of one session) beyond which stored data is refused as corrupt:
+a week, where any session is minutes long."""
+
+
+def stored_text(value: object, name: str) -> str:
+    """A stored name or id: a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise StoredDataError(
+            ErrorCode.INVALID_STORED_DATA, f"{name}: {shown(value)} is not a name", field=name
+        )
+    return value
+
+
+def stored_optional_text(value: object, name: str) -> str | None:
+    return None if value is None else stored_text(value, name)
 
 
 def load[T](data: Mapping[str, Any], what: str, build: Callable[[Mapping[str, Any]], T]) -> T:
@@ -93,5 +148,5 @@ def load[T](data: Mapping[str, Any], what: str, build: Callable[[Mapping[str, An
         raise StoredDataError(
             ErrorCode.INVALID_STORED_DATA, f"{what}: {err}", what=what, cause=err.code
         ) from err
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as err:
         raise StoredDataError(ErrorCode.INVALID_STORED_DATA, f"{what}: {err!r}", what=what) from err

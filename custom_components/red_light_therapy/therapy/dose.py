@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._util import finite, load
+from ._util import finite, load, stored_number
 from .bands import DoseBand
 from .errors import DoseError, ErrorCode
 from .irradiance import BandIrradiance
@@ -24,6 +24,11 @@ BAND_WORDS = {
 }
 """How a band is named in a sentence ("emits no near-infrared light")."""
 """mW·s per J: H = E x t / 1000."""
+
+MAX_STORED_DOSE = 100_000.0
+"""J/cm² per band beyond which a stored dose is refused as corrupt: a whole day at 1 W/cm² is
+86 400 J/cm², far past any panel and any protocol (which ask for 1-100). A sum of years of
+such doses stays a finite float; 1e308 would not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +71,15 @@ class BandDose:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BandDose:
-        return load(data, "dose", lambda d: cls(float(d["red"]), float(d["nir"])))
+        """Read back a stored dose; a band that is not a number in 0..MAX_STORED_DOSE raises."""
+        return load(
+            data,
+            "dose",
+            lambda d: cls(
+                stored_number(d["red"], "red", MAX_STORED_DOSE),
+                stored_number(d["nir"], "nir", MAX_STORED_DOSE),
+            ),
+        )
 
 
 ZERO_DOSE = BandDose()

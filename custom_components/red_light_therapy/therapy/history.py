@@ -28,8 +28,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from ._util import iso, load, parse_time, require_aware, start_of_local_day
-from .areas import shares_skin
+from ._util import (
+    MAX_STORED_SECONDS,
+    iso,
+    load,
+    parse_time,
+    require_aware,
+    start_of_local_day,
+    stored_number,
+    stored_optional_text,
+    stored_text,
+)
+from .areas import shares_skin, validate_area
 from .dose import BandDose, dose_for_seconds
 from .errors import ErrorCode, HistoryError
 from .session import FINAL_STATUSES, Session, SessionOrigin, SessionStatus
@@ -143,19 +153,23 @@ class SessionRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SessionRecord:
+        """Read back a stored record; anything malformed raises ``StoredDataError``: a missing
+        or mistyped field, an unknown or eye area, a time out of range, an absurd dose."""
         return load(
             data,
             "record",
             lambda d: cls(
-                id=str(d["id"]),
-                panel_id=d.get("panel_id"),
-                area=str(d["area"]),
+                id=stored_text(d["id"], "id"),
+                panel_id=stored_optional_text(d.get("panel_id"), "panel_id"),
+                area=validate_area(stored_text(d["area"], "area")).value,
                 origin=SessionOrigin(d["origin"]),
                 started_at=parse_time(d["started_at"], "started_at"),
                 ended_at=parse_time(d["ended_at"], "ended_at"),
                 dose=BandDose.from_dict(d["dose"]),
                 status=SessionStatus(d["status"]),
-                on_seconds=float(d.get("on_seconds", 0.0)),
+                on_seconds=stored_number(
+                    d.get("on_seconds", 0.0), "on_seconds", MAX_STORED_SECONDS
+                ),
             ),
         )
 

@@ -31,12 +31,16 @@ import math
 from types import MappingProxyType
 from typing import Any
 
-from ._util import finite, load
+from ._util import finite, load, stored_number
 from .bands import Band, DoseBand, band_for_wavelength
 from .errors import DistanceOutOfRangeError, ErrorCode, ProfileError
 
 FULL_LEVEL = 100
 """Measured points are at 100 % level."""
+
+MAX_STORED_IRRADIANCE = 10_000.0
+"""mW/cm² per band beyond which a stored irradiance is refused as corrupt: 10 W/cm², some
+twenty times the strongest panel at contact."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,15 @@ class BandIrradiance:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> BandIrradiance:
-        return load(data, "irradiance", lambda d: cls(float(d["red"]), float(d["nir"])))
+        """Read back a stored irradiance; a band not in 0..MAX_STORED_IRRADIANCE raises."""
+        return load(
+            data,
+            "irradiance",
+            lambda d: cls(
+                stored_number(d["red"], "red", MAX_STORED_IRRADIANCE),
+                stored_number(d["nir"], "nir", MAX_STORED_IRRADIANCE),
+            ),
+        )
 
 
 ZERO_IRRADIANCE = BandIrradiance(0.0, 0.0)

@@ -21,13 +21,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
-from ._util import finite, iso, load, parse_optional_time, parse_time, require_aware
+from ._util import (
+    MAX_STORED_SECONDS,
+    finite,
+    iso,
+    load,
+    parse_optional_time,
+    parse_time,
+    require_aware,
+    stored_number,
+    stored_optional_text,
+    stored_text,
+)
+from .areas import validate_area
 from .bands import DoseBand
-from .dose import BandDose, dose_for_seconds
-from .errors import DoseError, ErrorCode, SessionStateError, TimeOrderError
+from .dose import MAX_STORED_DOSE, BandDose, dose_for_seconds
+from .errors import DoseError, ErrorCode, SessionStateError, StoredDataError, TimeOrderError
 from .irradiance import BandIrradiance
+
+MAX_STORED_DISTANCE = 10_000.0
+"""cm beyond which a stored distance is refused as corrupt (a hundred metres)."""
 
 
 class SessionStatus(StrEnum):
@@ -356,22 +372,57 @@ class Session:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Session:
+        """Read back a stored session; anything malformed raises ``StoredDataError``: a
+        mistyped field, an unknown or eye area, a time out of range, absurd numbers, or
+        segments that contradict the status (a running session with none, say)."""
+
         def build(d: Mapping[str, Any]) -> Session:
             target = d.get("target_dose")
-            return cls(
-                id=str(d["id"]),
-                area=str(d["area"]),
-                distance_cm=float(d["distance_cm"]),
-                planned_seconds=float(d["planned_seconds"]),
+            session = cls(
+                id=stored_text(d["id"], "id"),
+                area=validate_area(stored_text(d["area"], "area")).value,
+                distance_cm=stored_number(d["distance_cm"], "distance_cm", MAX_STORED_DISTANCE),
+                planned_seconds=stored_number(
+                    d["planned_seconds"], "planned_seconds", MAX_STORED_SECONDS
+                ),
                 irradiance=BandIrradiance.from_dict(d["irradiance"]),
-                target_dose=None if target is None else float(target),
+                target_dose=(
+                    None if target is None else stored_number(target, "target", MAX_STORED_DOSE)
+                ),
                 target_band=DoseBand(d.get("target_band", DoseBand.BOTH.value)),
                 origin=SessionOrigin(d["origin"]),
-                panel_id=d.get("panel_id"),
+                panel_id=stored_optional_text(d.get("panel_id"), "panel_id"),
                 status=SessionStatus(d["status"]),
                 segments=[Segment.from_dict(s) for s in d["segments"]],
                 ended_at=parse_optional_time(d.get("ended_at"), "ended_at"),
                 device_deadline=parse_optional_time(d.get("device_deadline"), "device_deadline"),
             )
+            session._check_consistent()
+            return session
 
         return load(data, "session", build)
+
+    def _check_consistent(self) -> None:
+        """The segments and end fit the status, and follow each other in time."""
+        segments = self.segments
+        last_open = bool(segments) and segments[-1].end is None
+        last_end = segments[-1].end if segments else None
+        problem = None
+        if any(s.end is None for s in segments[:-1]):
+            problem = "only the last segment can be open"
+        elif any(s.end is not None and s.end < s.start for s in segments) or any(
+            a.end is not None and b.start < a.end for a, b in pairwise(segments)
+        ):
+            problem = "segments overlap or end before they start"
+        elif self.status is SessionStatus.PLANNED and (segments or self.ended_at is not None):
+            problem = "a planned session has not run"
+        elif self.status is SessionStatus.RUNNING and (not last_open or self.ended_at):
+            problem = "a running session has an open segment"
+        elif self.status is SessionStatus.PAUSED and (not segments or last_open or self.ended_at):
+            problem = "a paused session has run and has no open segment"
+        elif self.is_final and (self.ended_at is None or last_open):
+            problem = "a finished session has ended"
+        elif self.ended_at is not None and last_end is not None and self.ended_at < last_end:
+            problem = "a session ends before its last segment does"
+        if problem is not None:
+            raise StoredDataError(ErrorCode.INVALID_STORED_DATA, f"session: {problem}")
