@@ -196,3 +196,21 @@ async def test_turn_off_of_an_unreachable_panel_keeps_the_session_and_retries(
     assert sessions.last_session.status is SessionStatus.STOPPED
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     assert hass.states.get(LIGHT).state == STATE_OFF
+
+
+async def test_refused_turn_on_with_brightness_leaves_the_panel_as_it_was(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry, emulator: BlockBlueLightEmulator
+) -> None:
+    """During a lockout, "turn on at 50 %" is refused and the channels stay where they were."""
+    await _light(hass, SERVICE_TURN_ON)
+    await _light(hass, SERVICE_TURN_OFF)  # a session just now: the spacing locks the area out
+    commands = len(emulator.commands)
+
+    with pytest.raises(HomeAssistantError) as err:
+        await _light(hass, SERVICE_TURN_ON, brightness_pct=50)
+
+    assert err.value.translation_key == "refused_spacing"
+    assert emulator.levels == (20,) * 5
+    assert emulator.commands[commands:] == []
+    assert not emulator.is_on
+    assert dimmed_integration.runtime_data.sessions.session is None

@@ -56,18 +56,18 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
         return level_to_brightness(max(levels))
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        """Set the brightness of every channel; when off, start a session of default length."""
+        """Off: start a session of the default length, at the brightness asked for (set only
+        once the session is allowed: a refused start changes nothing on the panel). On: set
+        the brightness of every channel; the running session is re-planned at it."""
         panel = self._data.panel
-        # Decided before the levels change: a session that ends meanwhile (its dose reached
-        # at the new levels) is not followed by a new one nobody asked for.
-        start = not self.is_on
+        levels = None
         if ATTR_BRIGHTNESS in kwargs and self._attr_color_mode is ColorMode.BRIGHTNESS:
             level = brightness_to_level(kwargs[ATTR_BRIGHTNESS])
-            await self.coordinator.async_command(
-                panel.set_levels({channel.index: level for channel in panel.capabilities.channels})
-            )
-        if start:
-            await self._data.sessions.async_start()
+            levels = {channel.index: level for channel in panel.capabilities.channels}
+        if not self.is_on:
+            await self._data.sessions.async_start(levels=levels)
+        elif levels is not None:
+            await self.coordinator.async_command(panel.set_levels(levels))
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """End the session, or switch off a panel that was switched on without one."""

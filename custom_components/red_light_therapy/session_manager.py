@@ -8,6 +8,7 @@ and fire the event. Time is never ticked: an active session is its segments and 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 import contextlib
 from dataclasses import dataclass
@@ -166,6 +167,9 @@ class SessionManager:
         # mistaken for the panel (or a person at it) switching.
         self._commanding = False
         self._ending = False
+        # Serialises start / pause / resume / stop / extend and the scheduled end: each sees
+        # the session the one before it left (a second start: "already running").
+        self._lock = asyncio.Lock()
         self._event_listeners: list[SessionEventListener] = []
         # Set by the protocol manager: a session started during a run takes its dose and area.
         self.run_defaults: RunDefaults | None = None
@@ -407,8 +411,32 @@ class SessionManager:
         """Start a session by duration (default length when omitted) or by dose.
 
         ``levels`` (by panel channel index) are planned for and set only once the limits
-        allow the session: a refused start leaves the panel as it was.
+        allow the session: a refused start leaves the panel as it was. Concurrent starts
+        queue on the panel's lock, taken before the first await: the first starts, the
+        others see its session and are refused as "already running".
         """
+        async with self._lock:
+            return await self._async_start(
+                duration,
+                dose=dose,
+                band=band,
+                distance_cm=distance_cm,
+                area=area,
+                override_spacing=override_spacing,
+                levels=levels,
+            )
+
+    async def _async_start(
+        self,
+        duration: timedelta | None,
+        *,
+        dose: float | None,
+        band: DoseBand,
+        distance_cm: float | None,
+        area: str | None,
+        override_spacing: bool,
+        levels: Mapping[int, int] | None,
+    ) -> SessionPlan:
         plan = self.preview_start(
             duration,
             dose=dose,
@@ -488,6 +516,10 @@ class SessionManager:
         )
 
     async def async_pause(self) -> None:
+        async with self._lock:
+            await self._async_pause()
+
+    async def _async_pause(self) -> None:
         session = self._require(SessionStatus.RUNNING)
         self._cancel_scheduled_end()
         try:
@@ -501,6 +533,10 @@ class SessionManager:
         self._changed()
 
     async def async_resume(self) -> None:
+        async with self._lock:
+            await self._async_resume()
+
+    async def _async_resume(self) -> None:
         session = self._require(SessionStatus.PAUSED)
         try:
             on_at = await self._async_power_on_for(session.remaining_seconds(dt_util.utcnow()))
@@ -513,13 +549,18 @@ class SessionManager:
         self._changed()
 
     async def async_stop(self) -> None:
-        self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
-        await self._async_finish(SessionStatus.STOPPED, raise_fault=True)
+        async with self._lock:
+            self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
+            await self._async_finish(SessionStatus.STOPPED, raise_fault=True)
 
     async def async_extend(
         self, *, minutes: float | None = None, dose: float | None = None
     ) -> Verdict:
         """Add on-time (or dose) to the running or paused session, checked again."""
+        async with self._lock:
+            return await self._async_extend(minutes=minutes, dose=dose)
+
+    async def _async_extend(self, *, minutes: float | None, dose: float | None) -> Verdict:
         session = self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
         if (minutes is None) == (dose is None):
             raise ServiceValidationError(
