@@ -11,6 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
+from .intent import async_assist_command
 
 PARALLEL_UPDATES = 1
 
@@ -64,14 +65,16 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
         if ATTR_BRIGHTNESS in kwargs and self._attr_color_mode is ColorMode.BRIGHTNESS:
             level = brightness_to_level(kwargs[ATTR_BRIGHTNESS])
             levels = {channel.index: level for channel in panel.capabilities.channels}
-        if not self.is_on:
-            await self._data.sessions.async_start(levels=levels)
-        elif levels is not None:
-            await self.coordinator.async_command(panel.set_levels(levels))
+        async with async_assist_command(self.hass, self._context):
+            if not self.is_on:
+                await self._data.sessions.async_start(levels=levels)
+            elif levels is not None:
+                await self.coordinator.async_command(panel.set_levels(levels))
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """End the session, or switch off a panel that was switched on without one."""
-        if self._data.sessions.session is not None:
-            await self._data.sessions.async_stop()
-        else:
-            await self.coordinator.async_command(self._data.panel.set_power(False))
+        async with async_assist_command(self.hass, self._context):
+            if self._data.sessions.session is not None:
+                await self._data.sessions.async_stop()
+            else:
+                await self.coordinator.async_command(self._data.panel.set_power(False))
