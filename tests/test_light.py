@@ -214,3 +214,36 @@ async def test_refused_turn_on_with_brightness_leaves_the_panel_as_it_was(
     assert emulator.commands[commands:] == []
     assert not emulator.is_on
     assert dimmed_integration.runtime_data.sessions.session is None
+
+
+async def test_the_light_shows_the_running_session(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """While a session runs, the light's more-info shows its area, the dose it aims for and
+    when it ends; nothing of it while idle."""
+    assert hass.states.get(LIGHT).attributes.keys().isdisjoint({"area", "target_dose", "ends_at"})
+
+    await hass.services.async_call(
+        DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, "dose": 2.5, "area": "knee"}, blocking=True
+    )
+    session = dimmed_integration.runtime_data.sessions.session
+    assert session is not None
+    assert session.ends_at is not None
+    attributes = hass.states.get(LIGHT).attributes
+    assert attributes["area"] == "knee"
+    assert attributes["target_dose"] == 2.5
+    assert attributes["ends_at"] == session.ends_at.isoformat()
+
+    await _light(hass, SERVICE_TURN_OFF)
+    assert hass.states.get(LIGHT).attributes.keys().isdisjoint({"area", "target_dose", "ends_at"})
+
+
+async def test_a_session_by_minutes_shows_the_dose_it_will_deliver(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """At 20 % (12 mW/cm² at 15 cm) the default 10 minutes deliver 7.2 J/cm²."""
+    await _light(hass, SERVICE_TURN_ON)
+
+    attributes = hass.states.get(LIGHT).attributes
+    assert attributes["target_dose"] == 7.2
+    assert attributes["area"] == dimmed_integration.runtime_data.sessions.area

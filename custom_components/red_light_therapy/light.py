@@ -56,6 +56,25 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
             return None
         return level_to_brightness(max(levels))
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the open session does (nothing when idle): its area (a key, translated by
+        the frontend), the dose it aims for in J/cm² and, while running, when it ends.
+        Gone as soon as the session is being ended: the panel's "off" and the recorded
+        session then make one state write, not two."""
+        sessions = self._data.sessions
+        session = sessions.session
+        if session is None or session.started_at is None or sessions.ending:
+            return None
+        at = session.last_event_at or session.started_at
+        dose = session.target_dose
+        if dose is None:
+            dose = session.planned_dose(at).for_band(session.target_band)
+        attributes: dict[str, Any] = {"area": session.area, "target_dose": round(dose, 1)}
+        if (ends_at := session.ends_at) is not None:
+            attributes["ends_at"] = ends_at.isoformat()
+        return attributes
+
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Off: start a session of the default length, at the brightness asked for (set only
         once the session is allowed: a refused start changes nothing on the panel). On: set

@@ -244,6 +244,11 @@ class SessionManager:
         return self._store.history
 
     @property
+    def ending(self) -> bool:
+        """True while the session is being switched off and recorded."""
+        return self._ending
+
+    @property
     def timer_state(self) -> TimerState:
         session = self.session
         if session is None or session.status is SessionStatus.PLANNED:

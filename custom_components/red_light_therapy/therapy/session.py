@@ -173,6 +173,11 @@ class Session:
             for segment in self.segments
         )
 
+    def planned_dose(self, at: datetime) -> BandDose:
+        """The dose at the planned end: delivered up to ``at``, the rest at the current
+        irradiance. The same at any ``at`` while the irradiance stays (no tick to show)."""
+        return self.delivered(at) + dose_for_seconds(self.irradiance, self.remaining_seconds(at))
+
     def remaining_seconds(self, at: datetime) -> float:
         """Planned on-time still to go at ``at`` (never negative)."""
         return max(self.planned_seconds - self.on_seconds(at), 0.0)
