@@ -28,6 +28,8 @@ from custom_components.red_light_therapy.intent import (
     INTENT_NEXT_SESSION,
     INTENT_START,
     INTENT_STOP,
+    LIGHT_INTENTS,
+    SaysPanelFailures,
 )
 
 from .conftest import SESSION_LEVEL
@@ -311,3 +313,19 @@ async def test_a_failure_after_assist_answered_is_logged_not_left_in_a_task(
     assert sessions.session is None
     assert "never retrieved" not in caplog.text
     assert not hass.data.get(ASSIST_CALLS)  # nothing kept once the call has finished
+
+
+async def test_the_light_intents_keep_their_description_for_every_light(
+    hass: HomeAssistant, assist: MockConfigEntry, say: Callable[[str], Awaitable[str]]
+) -> None:
+    """The wrapped built-in intents still describe and accept what Home Assistant's own do
+    (Assist's LLM tools list them), and are wrapped once however often components load."""
+    handlers = {handler.intent_type: handler for handler in intent.async_get(hass)}
+    for intent_type in LIGHT_INTENTS:
+        handler = handlers[intent_type]
+        assert isinstance(handler, SaysPanelFailures)
+        assert not isinstance(handler.inner, SaysPanelFailures)
+        assert handler.slot_schema == handler.inner.slot_schema
+        assert handler.description == handler.inner.description
+        intent_obj = intent.Intent(hass, "test", intent_type, {}, None, Context(), "en")
+        assert handler.async_can_handle(intent_obj) == handler.inner.async_can_handle(intent_obj)
