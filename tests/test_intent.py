@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+import gc
 import pathlib
 import shutil
+from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import conversation
@@ -19,13 +23,17 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.intent import (
+    ASSIST_CALLS,
     INTENT_DOSE_TODAY,
     INTENT_NEXT_SESSION,
     INTENT_START,
     INTENT_STOP,
+    LIGHT_INTENTS,
+    SaysPanelFailures,
 )
 
 from .common import advance
+from .conftest import SESSION_LEVEL
 
 NAME = "BlockBlueLight F522"
 AREA = "select.blockbluelight_f522_treatment_area"
@@ -254,3 +262,96 @@ async def test_turn_on_and_off_stay_the_lights(
     await say("turn off the blockbluelight f522")
     assert hass.states.get("light.blockbluelight_f522").state == "off"
     assert sessions.session is None
+
+
+async def test_turn_on_during_a_lockout_says_the_refusal(
+    hass: HomeAssistant,
+    assist: MockConfigEntry,
+    say: Callable[[str], Awaitable[str]],
+    caplog: pytest.LogCaptureFixture,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The built-in "turn on" of the panel's light, refused by the limits: Assist says why in
+    words (not "Turned on"), and no failed task is left for nobody to retrieve."""
+    sessions = assist.runtime_data.sessions
+    await say("turn on the blockbluelight f522")
+    await advance(hass, freezer, timedelta(minutes=2))  # a treatment: the spacing runs
+    await say("turn off the blockbluelight f522")
+    assert sessions.last_session is not None
+
+    said = await say("turn on the blockbluelight f522")
+    gc.collect()  # an exception nobody retrieved is reported when its task is collected
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert said.startswith(f"Refused on {NAME}: the last session on this skin ended")
+    assert "Next session allowed from" in said
+    assert sessions.session is None
+    assert hass.states.get("light.blockbluelight_f522").state == "off"
+    # Dimming the panel while it is off starts a session too: the same refusal, said, and
+    # the channels stay where they were.
+    said = await say("set the blockbluelight f522 brightness to 50%")
+    gc.collect()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert said.startswith(f"Refused on {NAME}: the last session on this skin ended")
+    assert assist.runtime_data.panel.state.levels == (SESSION_LEVEL,) * 5
+    assert "never retrieved" not in caplog.text
+
+
+async def test_a_failure_after_assist_answered_is_logged_not_left_in_a_task(
+    hass: HomeAssistant,
+    assist: MockConfigEntry,
+    say: Callable[[str], Awaitable[str]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Home Assistant's intent answers after a moment whatever the call does; a refusal that
+    comes later (here: the intent waits for nothing) is logged with its reason."""
+    sessions = assist.runtime_data.sessions
+    await hass.services.async_call(  # a treatment an hour ago: the spacing runs
+        DOMAIN,
+        "log_session",
+        {
+            "entity_id": "light.blockbluelight_f522",
+            "started_at": (dt_util.now() - timedelta(hours=1)).isoformat(),
+            "minutes": 10,
+        },
+        blocking=True,
+        return_response=True,
+    )
+
+    start = type(sessions).async_start
+
+    async def slow_start(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for _ in range(20):  # the panel takes a while: the intent has answered meanwhile
+            await asyncio.sleep(0)
+        return await start(self, *args, **kwargs)
+
+    with (
+        patch.object(intent.DynamicServiceIntentHandler, "service_timeout", 0),
+        patch.object(type(sessions), "async_start", slow_start),
+    ):
+        said = await say("turn on the blockbluelight f522")
+        gc.collect()
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    assert said == "Turned on the light"  # Home Assistant's own answer, given before
+    assert f"Refused on {NAME}: the last session on this skin ended" in caplog.text
+    assert "(asked through Assist)" in caplog.text
+    assert sessions.session is None
+    assert "never retrieved" not in caplog.text
+    assert not hass.data.get(ASSIST_CALLS)  # nothing kept once the call has finished
+
+
+async def test_the_light_intents_keep_their_description_for_every_light(
+    hass: HomeAssistant, assist: MockConfigEntry, say: Callable[[str], Awaitable[str]]
+) -> None:
+    """The wrapped built-in intents still describe and accept what Home Assistant's own do
+    (Assist's LLM tools list them), and are wrapped once however often components load."""
+    handlers = {handler.intent_type: handler for handler in intent.async_get(hass)}
+    for intent_type in LIGHT_INTENTS:
+        handler = handlers[intent_type]
+        assert isinstance(handler, SaysPanelFailures)
+        assert not isinstance(handler.inner, SaysPanelFailures)
+        assert handler.slot_schema == handler.inner.slot_schema
+        assert handler.description == handler.inner.description
+        intent_obj = intent.Intent(hass, "test", intent_type, {}, None, Context(), "en")
+        assert handler.async_can_handle(intent_obj) == handler.inner.async_can_handle(intent_obj)

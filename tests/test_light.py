@@ -28,6 +28,8 @@ from custom_components.red_light_therapy.const import (
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
+from .common import advance
+
 LIGHT = "light.blockbluelight_f522"
 DEFAULT_SECONDS = DEFAULT_SESSION_MINUTES * 60
 
@@ -197,3 +199,58 @@ async def test_turn_off_of_an_unreachable_panel_keeps_the_session_and_retries(
     assert sessions.last_session.status is SessionStatus.STOPPED
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
     assert hass.states.get(LIGHT).state == STATE_OFF
+
+
+async def test_refused_turn_on_with_brightness_leaves_the_panel_as_it_was(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """During a lockout, "turn on at 50 %" is refused and the channels stay where they were."""
+    await _light(hass, SERVICE_TURN_ON)
+    await advance(hass, freezer, timedelta(minutes=2))  # a treatment: the spacing runs
+    await _light(hass, SERVICE_TURN_OFF)
+    commands = len(emulator.commands)
+
+    with pytest.raises(HomeAssistantError) as err:
+        await _light(hass, SERVICE_TURN_ON, brightness_pct=50)
+
+    assert err.value.translation_key == "refused_spacing"
+    assert emulator.levels == (20,) * 5
+    assert emulator.commands[commands:] == []
+    assert not emulator.is_on
+    assert dimmed_integration.runtime_data.sessions.session is None
+
+
+async def test_the_light_shows_the_running_session(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """While a session runs, the light's more-info shows its area, the dose it aims for and
+    when it ends; nothing of it while idle."""
+    assert hass.states.get(LIGHT).attributes.keys().isdisjoint({"area", "target_dose", "ends_at"})
+
+    await hass.services.async_call(
+        DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, "dose": 2.5, "area": "knee"}, blocking=True
+    )
+    session = dimmed_integration.runtime_data.sessions.session
+    assert session is not None
+    assert session.ends_at is not None
+    attributes = hass.states.get(LIGHT).attributes
+    assert attributes["area"] == "knee"
+    assert attributes["target_dose"] == 2.5
+    assert attributes["ends_at"] == session.ends_at.isoformat()
+
+    await _light(hass, SERVICE_TURN_OFF)
+    assert hass.states.get(LIGHT).attributes.keys().isdisjoint({"area", "target_dose", "ends_at"})
+
+
+async def test_a_session_by_minutes_shows_the_dose_it_will_deliver(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """At 20 % (12 mW/cm² at 15 cm) the default 10 minutes deliver 7.2 J/cm²."""
+    await _light(hass, SERVICE_TURN_ON)
+
+    attributes = hass.states.get(LIGHT).attributes
+    assert attributes["target_dose"] == 7.2
+    assert attributes["area"] == dimmed_integration.runtime_data.sessions.area

@@ -57,6 +57,7 @@ from custom_components.red_light_therapy.therapy import (
     blockbluelight_profile,
 )
 
+from .common import advance
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
@@ -428,6 +429,30 @@ async def test_session_arms_the_countdown_and_ends_on_time(
     await hass.async_block_till_done(wait_background_tasks=True)
     await spin_until(lambda: emulator.clients == 0)
     assert not panel.connected
+
+
+async def test_a_refused_turn_on_with_brightness_leaves_the_panel_as_it_was(
+    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """During a lockout, "turn on at 50 %" is refused and the panel's brightness stays."""
+    entry = tuya_entry(emulator.version.value)
+    await set_up(hass, entry)
+    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    await advance(hass, freezer, timedelta(minutes=2))  # a treatment: the spacing runs
+    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    levels, writes = emulator.levels, len(emulator.writes)
+
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "light", "turn_on", {ATTR_ENTITY_ID: LIGHT, "brightness_pct": 50}, blocking=True
+        )
+
+    assert err.value.translation_key == "refused_spacing"
+    assert emulator.writes[writes:] == []
+    assert emulator.levels == levels
+    assert not emulator.is_on
+    await unload(hass, entry)
 
 
 @pytest.fixture

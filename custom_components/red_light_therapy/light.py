@@ -11,6 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
+from .intent import async_assist_command
 
 PARALLEL_UPDATES = 1
 
@@ -55,23 +56,44 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
             return None
         return level_to_brightness(max(levels))
 
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the open session does (nothing when idle): its area (a key, translated by
+        the frontend), the dose it aims for in J/cm² and, while running, when it ends.
+        Gone as soon as the session is being ended: the panel's "off" and the recorded
+        session then make one state write, not two."""
+        sessions = self._data.sessions
+        session = sessions.session
+        if session is None or session.started_at is None or sessions.ending:
+            return None
+        at = session.last_event_at or session.started_at
+        dose = session.target_dose
+        if dose is None:
+            dose = session.planned_dose(at).for_band(session.target_band)
+        attributes: dict[str, Any] = {"area": session.area, "target_dose": round(dose, 1)}
+        if (ends_at := session.ends_at) is not None:
+            attributes["ends_at"] = ends_at.isoformat()
+        return attributes
+
     async def async_turn_on(self, **kwargs: Any) -> None:
-        """Set the brightness of every channel; when off, start a session of default length."""
+        """Off: start a session of the default length, at the brightness asked for (set only
+        once the session is allowed: a refused start changes nothing on the panel). On: set
+        the brightness of every channel; the running session is re-planned at it."""
         panel = self._data.panel
-        # Decided before the levels change: a session that ends meanwhile (its dose reached
-        # at the new levels) is not followed by a new one nobody asked for.
-        start = not self.is_on
+        levels = None
         if ATTR_BRIGHTNESS in kwargs and self._attr_color_mode is ColorMode.BRIGHTNESS:
             level = brightness_to_level(kwargs[ATTR_BRIGHTNESS])
-            await self.coordinator.async_command(
-                panel.set_levels({channel.index: level for channel in panel.capabilities.channels})
-            )
-        if start:
-            await self._data.sessions.async_start()
+            levels = {channel.index: level for channel in panel.capabilities.channels}
+        async with async_assist_command(self.hass, self._context):
+            if not self.is_on:
+                await self._data.sessions.async_start(levels=levels)
+            elif levels is not None:
+                await self.coordinator.async_command(panel.set_levels(levels))
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """End the session, or switch off a panel that was switched on without one."""
-        if self._data.sessions.session is not None:
-            await self._data.sessions.async_stop()
-        else:
-            await self.coordinator.async_command(self._data.panel.set_power(False))
+        async with async_assist_command(self.hass, self._context):
+            if self._data.sessions.session is not None:
+                await self._data.sessions.async_stop()
+            else:
+                await self.coordinator.async_command(self._data.panel.set_power(False))

@@ -8,11 +8,13 @@ and fire the event. Time is never ticked: an active session is its segments and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 import logging
 import math
 from typing import Any
@@ -251,6 +253,9 @@ class SessionManager:
         # mistaken for the panel (or a person at it) switching.
         self._commanding = False
         self._ending = False
+        # Serialises start / pause / resume / stop / extend and the scheduled end: each sees
+        # the session the one before it left (a second start: "already running").
+        self._lock = asyncio.Lock()
         self._event_listeners: list[SessionEventListener] = []
         # Set by the protocol manager: a session started during a run takes its dose and area.
         self.run_defaults: RunDefaults | None = None
@@ -331,6 +336,11 @@ class SessionManager:
     @property
     def history(self) -> History:
         return self._store.history
+
+    @property
+    def ending(self) -> bool:
+        """True while the session is being switched off and recorded."""
+        return self._ending
 
     @property
     def timer_state(self) -> TimerState:
@@ -501,8 +511,32 @@ class SessionManager:
         """Start a session by duration (default length when omitted) or by dose.
 
         ``levels`` (by panel channel index) are planned for and set only once the limits
-        allow the session: a refused start leaves the panel as it was.
+        allow the session: a refused start leaves the panel as it was. Concurrent starts
+        queue on the panel's lock, taken before the first await: the first starts, the
+        others see its session and are refused as "already running".
         """
+        async with self._lock:
+            return await self._async_start(
+                duration,
+                dose=dose,
+                band=band,
+                distance_cm=distance_cm,
+                area=area,
+                override_spacing=override_spacing,
+                levels=levels,
+            )
+
+    async def _async_start(
+        self,
+        duration: timedelta | None,
+        *,
+        dose: float | None,
+        band: DoseBand,
+        distance_cm: float | None,
+        area: str | None,
+        override_spacing: bool,
+        levels: Mapping[int, int] | None,
+    ) -> SessionPlan:
         plan = self.preview_start(
             duration,
             dose=dose,
@@ -567,6 +601,10 @@ class SessionManager:
         )
 
     async def async_pause(self) -> None:
+        async with self._lock:
+            await self._async_pause()
+
+    async def _async_pause(self) -> None:
         session = self._require(SessionStatus.RUNNING)
         self._cancel_scheduled_end()
         try:
@@ -580,6 +618,10 @@ class SessionManager:
         self._changed()
 
     async def async_resume(self) -> None:
+        async with self._lock:
+            await self._async_resume()
+
+    async def _async_resume(self) -> None:
         session = self._require(SessionStatus.PAUSED)
         try:
             on_at = await self._async_power_on_for(session.remaining_seconds(dt_util.utcnow()))
@@ -592,13 +634,18 @@ class SessionManager:
         self._changed()
 
     async def async_stop(self) -> None:
-        self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
-        await self._async_finish(SessionStatus.STOPPED, raise_fault=True)
+        async with self._lock:
+            self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
+            await self._async_finish(SessionStatus.STOPPED, raise_fault=True)
 
     async def async_extend(
         self, *, minutes: float | None = None, dose: float | None = None
     ) -> Verdict:
         """Add on-time (or dose) to the running or paused session, checked again."""
+        async with self._lock:
+            return await self._async_extend(minutes=minutes, dose=dose)
+
+    async def _async_extend(self, *, minutes: float | None, dose: float | None) -> Verdict:
         session = self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
         if (minutes is None) == (dose is None):
             raise ServiceValidationError(
@@ -812,9 +859,33 @@ class SessionManager:
     @callback
     def _handle_end(self, _now: datetime) -> None:
         self._cancel_end = None
-        self._coordinator.config_entry.async_create_background_task(
-            self._hass, self._async_finish(SessionStatus.COMPLETED), "red_light_therapy end"
-        )
+        self._background(self._async_end_due, "red_light_therapy end")
+
+    async def _async_end_due(self) -> None:
+        """The planned end: finish the session if it still runs and is due. A pause, stop or
+        extend that took the lock first changed that, and wins (an extension has its own end
+        scheduled)."""
+        session = self.session
+        if session is None or session.status is not SessionStatus.RUNNING:
+            return
+        if (ends_at := session.ends_at) is not None and ends_at > dt_util.utcnow():
+            return
+        await self._async_finish(SessionStatus.COMPLETED)
+
+    def _background(self, job: Callable[[], Coroutine[Any, Any, None]], name: str) -> None:
+        """Run ``job`` in the background under the panel's lock, after the command in hand.
+
+        Nobody awaits a background task, so its failure is logged here (once, with the
+        translated reason), never left as an exception nobody retrieved."""
+
+        async def _run() -> None:
+            async with self._lock:
+                try:
+                    await job()
+                except HomeAssistantError as err:
+                    _LOGGER.warning("%s: %s", self._coordinator.name, err)
+
+        self._coordinator.config_entry.async_create_background_task(self._hass, _run(), name)
 
     async def _async_finish(self, status: SessionStatus, *, raise_fault: bool = False) -> None:
         """Switch the panel off, then close and record the session at the acknowledged time."""
@@ -866,9 +937,7 @@ class SessionManager:
         @callback
         def _retry(_now: datetime) -> None:
             self._cancel_retry = None
-            self._coordinator.config_entry.async_create_background_task(
-                self._hass, self._async_finish(status), "red_light_therapy retry off"
-            )
+            self._background(partial(self._async_finish, status), "red_light_therapy retry off")
 
         if self._cancel_retry is None:
             self._cancel_retry = async_call_later(self._hass, OFF_RETRY_SECONDS, _retry)
@@ -922,21 +991,31 @@ class SessionManager:
         if session is not None and session.status is SessionStatus.RUNNING and state.is_on:
             self._follow_levels(session, at)
         if session is not None and session.status is SessionStatus.PAUSED and state.is_on:
-            self._coordinator.config_entry.async_create_background_task(
-                self._hass, self._async_resumed_at_panel(session, at), "red_light_therapy resume"
+            self._background(
+                partial(self._async_resumed_at_panel, session, at), "red_light_therapy resume"
             )
         if session is not None and session.status is SessionStatus.RUNNING and state.is_on is False:
-            ends_at = session.ends_at
-            off_at = min(at, ends_at) if ends_at else at
-            self._coordinator.config_entry.async_create_background_task(
-                self._hass,
-                self._async_close(session, off_at, SessionStatus.STOPPED),
+            self._background(
+                partial(self._async_switched_off_at_panel, session, at),
                 "red_light_therapy panel off",
             )
         elif session is None and state.is_on:
-            self._coordinator.config_entry.async_create_background_task(
-                self._hass, self._async_unplanned(state, at), "red_light_therapy unplanned"
+            self._background(
+                partial(self._async_unplanned, state, at), "red_light_therapy unplanned"
             )
+
+    async def _async_switched_off_at_panel(self, session: Session, at: datetime) -> None:
+        """The running session's panel went dark by itself: close the session then (never
+        later than its planned end), unless a command in between already closed or paused
+        it, or switched the panel on again."""
+        if (
+            session is not self.session
+            or session.status is not SessionStatus.RUNNING
+            or self._panel.state.is_on
+        ):
+            return
+        ends_at = session.ends_at
+        await self._async_close(session, min(at, ends_at) if ends_at else at, SessionStatus.STOPPED)
 
     def _follow_levels(self, session: Session, at: datetime) -> None:
         """Channel levels changed mid-session: dose from here on at the new irradiance."""
@@ -950,9 +1029,7 @@ class SessionManager:
         if irradiance == session.irradiance or (last is not None and at < last):
             return
         session.change_irradiance(at, irradiance)
-        self._coordinator.config_entry.async_create_background_task(
-            self._hass, self._async_refit(session, at), "red_light_therapy refit"
-        )
+        self._background(partial(self._async_refit, session, at), "red_light_therapy refit")
 
     async def _async_refit(self, session: Session, at: datetime, *, arm: bool = False) -> None:
         """Re-plan a running session at its new irradiance (``therapy.fit_running``): a dose

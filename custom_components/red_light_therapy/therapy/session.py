@@ -205,17 +205,19 @@ class Session:
             for segment in self.segments
         )
 
-    def planned_dose(self) -> BandDose:
-        """The dose at the planned end: what was delivered up to the latest change, plus the
-        planned on-time still to go at the current irradiance. Read from the record, never
-        the clock: it changes only when the session does (start, pause, extend, new levels)."""
-        last = self.last_event_at
-        if last is None:
-            return dose_for_seconds(self.irradiance, self.planned_seconds)
-        delivered = self.delivered(last)
+    def planned_dose(self, at: datetime | None = None) -> BandDose:
+        """The dose at the planned end: what was delivered up to ``at`` (default: the latest
+        change), plus the planned on-time still to go at the current irradiance. The same at
+        any ``at`` while the irradiance stays, so it changes only when the session does (start,
+        pause, extend, new levels): never a tick to show."""
+        if at is None:
+            at = self.last_event_at
+            if at is None:
+                return dose_for_seconds(self.irradiance, self.planned_seconds)
+        delivered = self.delivered(at)
         if self.is_final:
             return delivered
-        return delivered + dose_for_seconds(self.irradiance, self.remaining_seconds(last))
+        return delivered + dose_for_seconds(self.irradiance, self.remaining_seconds(at))
 
     def remaining_seconds(self, at: datetime) -> float:
         """Planned on-time still to go at ``at`` (never negative)."""
