@@ -11,7 +11,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 
-from .bench.measure import dose_accuracy, history_load, state_writes_per_session
+from .bench.measure import (
+    ble_start,
+    dose_accuracy,
+    history_load,
+    idle_day,
+    state_writes_per_session,
+    unplanned_detect_s,
+)
 from .bench.report import record
 
 STATE_WRITES_BUDGET = 15
@@ -77,3 +84,59 @@ async def test_history_load_max_block(
     if sessions == 20_000:
         assert load.load_max_block_ms <= HISTORY_LOAD_BLOCK_BUDGET_MS, load
         assert load.save_max_block_ms <= HISTORY_LOAD_BLOCK_BUDGET_MS, load
+
+
+IDLE_LINK_BUDGET_S = 900
+"""Issue 12: an idle Bluetooth panel's radio is taken at most 1 % of the day (15 minutes)."""
+STATES_PER_CHANGE_BUDGET = 10
+"""Issue 12: an idle day computes entity states at most 10 times per state that changed."""
+UNPLANNED_DETECT_BOUND_S = 125
+"""Issue 10 item 9: use at the panel's button is noticed within one idle look (README "How
+data is updated": every 2 minutes) plus the look itself."""
+START_ROUND_TRIPS_BUDGET = 2
+START_RETURN_BUDGET_S = 1.25
+"""Issue 12: a start from a closed link at 250 ms each way is the connection and 2 round trips."""
+
+
+async def test_ble_idle_day(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    day = await idle_day(hass, init_integration, emulator, freezer, latency_s=0.25)
+
+    record("ble_idle_link_s_per_day", round(day.link_s, 1))
+    record("ble_idle_connections_per_day", day.connections)
+    record("entity_states_computed_per_idle_day", day.states_computed)
+    record("entity_state_changes_per_idle_day", day.state_changes)
+    # The panel was really looked at all day (a day without looks would pass trivially).
+    assert day.connections > 0, day
+    assert day.link_s <= IDLE_LINK_BUDGET_S, day
+    assert day.states_computed <= STATES_PER_CHANGE_BUDGET * day.state_changes, day
+
+
+async def test_unplanned_use_is_noticed(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    detect_s = await unplanned_detect_s(hass, init_integration, emulator, freezer)
+
+    record("unplanned_detect_s", round(detect_s, 2))
+    assert detect_s <= UNPLANNED_DETECT_BOUND_S
+
+
+async def test_ble_start_from_a_closed_link(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    start = await ble_start(hass, init_integration, emulator, freezer, latency_s=0.25)
+
+    record("ble_start_round_trips", start.round_trips)
+    record("ble_start_return_s", round(start.return_s, 3))
+    assert start.round_trips <= START_ROUND_TRIPS_BUDGET, start
+    assert start.return_s <= START_RETURN_BUDGET_S, start

@@ -14,7 +14,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.red_light_therapy import panel_factory
-from custom_components.red_light_therapy.const import CONF_PANEL_TYPE, DOMAIN, IDLE_POLL_MINUTES
+from custom_components.red_light_therapy.const import (
+    BLE_IDLE_POLL_SECONDS,
+    CONF_PANEL_TYPE,
+    DOMAIN,
+    IDLE_POLL_MINUTES,
+)
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 
 from .common import ADDRESS, inject_advertisement, service_info
@@ -131,6 +136,31 @@ async def test_unreachable_panel_goes_unavailable_and_comes_back(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(LIGHT).state == STATE_OFF
     assert caplog.text.count("is reachable again") == 1
+
+
+async def test_idle_bluetooth_panel_is_looked_at_briefly_on_a_steady_interval(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Issue 12: a look every BLE_IDLE_POLL_SECONDS, not moved by the pushes of its own link
+    (the idle disconnect's push made a 5-minute poll every 6), and the link closed at once."""
+    for _ in range(2 * 60):  # past the setup's grace and the first looks
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    connections = emulator.connections
+    held = 0
+    minutes = 20
+    for _ in range(minutes * 60):
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        held += emulator.connected
+    assert emulator.connections - connections == minutes * 60 // BLE_IDLE_POLL_SECONDS
+    assert held == 0  # each look closes its link before the next second
+    assert hass.states.get(LIGHT).state == STATE_OFF
 
 
 async def test_panel_pushing_state_updates_the_light(

@@ -23,7 +23,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.red_light_therapy.const import DOMAIN
+from custom_components.red_light_therapy.const import BLE_IDLE_POLL_SECONDS, DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import (
     BlockBlueLightEmulator,
 )
@@ -177,7 +177,11 @@ async def test_button_switched_off_again_records_what_it_emitted(
 async def _session_then_lockout(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> datetime:
-    """A 10-minute session by the action, then an hour later: the lockout's end."""
+    """A 10-minute session by the action, then an hour later: the lockout's end.
+
+    The link is then open (as in the grace after a command), so a press is heard at once;
+    with the link idle it waits for the next look (``test_button_while_the_link_is_idle``).
+    """
     await hass.services.async_call(
         DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, "minutes": 10}, blocking=True
     )
@@ -187,6 +191,7 @@ async def _session_then_lockout(
     assert hass.states.get(LOCKOUT).state == STATE_ON
     until = dt_util.parse_datetime(hass.states.get(LOCKOUT).attributes["until"])
     assert until is not None
+    await entry.runtime_data.panel.connect()
     return until
 
 
@@ -227,6 +232,35 @@ async def test_button_during_a_lockout_is_switched_off_at_once(
     await advance(hass, freezer, timedelta(hours=1))
     assert not emulator.is_on
     assert power_commands(emulator) == power + 1
+
+
+async def test_button_while_the_link_is_idle_is_noticed_by_the_next_look(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Issue 10 item 9: between looks the link is closed, so a press at the panel is heard
+    by the next look, at most ``BLE_IDLE_POLL_SECONDS`` later; during a lockout that is how
+    long it can emit (README "How data is updated")."""
+    sessions = dimmed_integration.runtime_data.sessions
+    await _session_then_lockout(hass, freezer, dimmed_integration)
+    await advance(hass, freezer, timedelta(seconds=BLE_IDLE_POLL_SECONDS + 1))
+    await advance(hass, freezer, timedelta(seconds=BLE_IDLE_POLL_SECONDS + 1))
+    assert not emulator.connected  # idle: no link held between looks
+    before = len(events)
+
+    await _press(hass, emulator)
+    assert emulator.is_on  # nobody heard it: the link is closed
+    assert hass.states.get(LIGHT).state == STATE_OFF
+
+    await advance(hass, freezer, timedelta(seconds=BLE_IDLE_POLL_SECONDS + 1))
+    # The next look heard it and the lockout switched it off.
+    assert not emulator.is_on
+    assert emulator.on_seconds() - 600 <= BLE_IDLE_POLL_SECONDS + 1
+    assert sessions.session is None
+    assert [kind for kind, _ in events[before:]] == ["session_refused", "session_stopped"]
 
 
 async def test_refused_button_press_does_not_move_the_lockout(

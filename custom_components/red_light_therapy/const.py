@@ -18,8 +18,14 @@ PANEL_TYPE_BLOCKBLUELIGHT: Final = "blockbluelight"
 DEFAULT_SESSION_MINUTES: Final = int(THERAPY_DEFAULT_SESSION_MINUTES)
 MAX_SESSION_MINUTES: Final = 60
 
-# How often an idle panel is asked for its state over BLE (it is disconnected in between).
+# How often an idle Wi-Fi (Tuya) or wrapped panel is asked for its state: a Tuya panel keeps
+# its one link and pushes what changes, a wrapped entity is followed; the poll only checks.
 IDLE_POLL_MINUTES: Final = 5
+# How often an idle Bluetooth panel is looked at: connect, one status query, disconnect at
+# once. Its advertisement tells nothing of its state, so this interval is how late use at the
+# panel's own button is noticed (README "How data is updated"): at most about 2 minutes, for
+# well under 1 % of the day with the radio taken (about 0.75 s a look at 250 ms each way).
+BLE_IDLE_POLL_SECONDS: Final = 120
 
 # Default distance from skin to panel: 15 cm (6 in), the nearest distance labs measure large
 # panels at (shared/reference/dosimetry.md) and the nearest point of the default profiles.

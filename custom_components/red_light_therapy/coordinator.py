@@ -11,7 +11,13 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .const import DOMAIN, IDLE_POLL_MINUTES
+from .const import (
+    BLE_IDLE_POLL_SECONDS,
+    CONF_PANEL_TYPE,
+    DOMAIN,
+    IDLE_POLL_MINUTES,
+    PANEL_TYPE_BLOCKBLUELIGHT,
+)
 from .panels.base import Panel, PanelError, PanelState
 from .panels.tuya import TuyaAuthError
 
@@ -24,8 +30,11 @@ _LOGGER = logging.getLogger(__name__)
 class PanelCoordinator(DataUpdateCoordinator[PanelState]):
     """Holds the panel's last known state and tells entities when it changes.
 
-    The panel pushes its state while connected; between sessions the link is closed and the
-    state is read every few minutes. Entities are only written when what they show changes.
+    The panel pushes its state while connected; between sessions a Bluetooth panel's link is
+    closed and the panel is looked at every ``BLE_IDLE_POLL_SECONDS`` (others every
+    ``IDLE_POLL_MINUTES``). Pushes do not move the next poll. Entities are only told of a
+    state that differs in what they show: not the time of a report, nor (unless the panel's
+    link is its availability) a link opened and closed for a look.
     """
 
     config_entry: RedLightTherapyConfigEntry
@@ -33,21 +42,35 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
     def __init__(
         self, hass: HomeAssistant, entry: RedLightTherapyConfigEntry, panel: Panel
     ) -> None:
+        bluetooth = (
+            entry.data.get(CONF_PANEL_TYPE, PANEL_TYPE_BLOCKBLUELIGHT) == PANEL_TYPE_BLOCKBLUELIGHT
+        )
         super().__init__(
             hass,
             _LOGGER,
             config_entry=entry,
             name=entry.title,
-            update_interval=timedelta(minutes=IDLE_POLL_MINUTES),
+            update_interval=(
+                timedelta(seconds=BLE_IDLE_POLL_SECONDS)
+                if bluetooth
+                else timedelta(minutes=IDLE_POLL_MINUTES)
+            ),
             always_update=False,
         )
         self.panel = panel
         self._unsubscribe = panel.subscribe(self._handle_push)
         self._push_listeners: list[Callable[[PanelState], None]] = []
+        self._read_once = False
 
     async def _async_update_data(self) -> PanelState:
         try:
-            return await self.panel.update()
+            # The first read (setup, reload) is a full one and keeps the link for its grace:
+            # the panel was just added or reloaded, and is likely to be used next.
+            if not self._read_once:
+                state = await self.panel.update()
+                self._read_once = True
+                return state
+            return await self.panel.poll()
         except TuyaAuthError as err:
             # Not "cannot connect": retrying cannot help. Home Assistant starts a reauth flow.
             raise ConfigEntryAuthFailed(
@@ -67,10 +90,20 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
         """State the panel reported on its own or after a command."""
         for listener in list(self._push_listeners):
             listener(state)
-        if not self.last_update_success:
+        previous = self.data
+        recovered = not self.last_update_success
+        if recovered:
             # The panel answers again: log once that it is back, like a successful poll does.
             _LOGGER.info("Panel %s is reachable again", self.name)
-        self.async_set_updated_data(state)
+        # Not async_set_updated_data: that would restart the poll interval at every push.
+        self.data = state
+        self.last_update_success = True
+        if recovered or previous is None or self._shown(previous) != self._shown(state):
+            self.async_update_listeners()
+
+    def _shown(self, state: PanelState) -> PanelState:
+        """What the entities show of ``state``."""
+        return state if self.panel.link_is_availability else state.evolve(connected=False)
 
     @callback
     def async_add_push_listener(self, listener: Callable[[PanelState], None]) -> Callable[[], None]:

@@ -50,6 +50,7 @@ class EntityPanel(Panel):
     """
 
     capabilities = Capabilities()
+    link_is_availability = True
 
     def __init__(self, hass: HomeAssistant, entity_id: str, *, clock: Clock) -> None:
         super().__init__(clock)

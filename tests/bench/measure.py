@@ -30,6 +30,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, storage
+from homeassistant.helpers.entity import Entity
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
@@ -381,4 +382,149 @@ async def history_load(
         load_worst_block_ms=max(load_blocks),
         limits_check_ms=check_ms,
         dose_today_ms=today_ms,
+    )
+
+
+async def _run_clock(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta, step: timedelta
+) -> None:
+    """Let the test clock run for ``delta`` in ``step``s; timers fire when they are due."""
+    end = dt_util.utcnow() + delta
+    while (left := end - dt_util.utcnow()) > timedelta(0):
+        freezer.tick(min(step, left))
+        await asyncio.sleep(0)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@dataclass(frozen=True, slots=True)
+class IdleDay:
+    """A day with nobody using the panel, on a link with latency."""
+
+    link_s: float
+    connections: int
+    states_computed: int
+    state_changes: int
+
+
+async def idle_day(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    latency_s: float = 0.25,
+    step: timedelta = timedelta(seconds=2),
+) -> IdleDay:
+    """24 hours from local noon with no session: how long the panel's radio is taken, and
+    how often the entry's entities computed their state against how often it changed.
+
+    Every connection and query takes ``latency_s`` each way on the test clock, as the
+    start measurement does. A computed state is a call of ``Entity._async_write_ha_state``
+    (the entity works out its state and attributes); a change is a ``state_changed`` event.
+    """
+    await _advance_to_local_noon(hass, freezer)
+    emulator.latency_s = latency_s
+    emulator.sleep = clock_sleep(freezer)
+    await _run_clock(hass, freezer, timedelta(minutes=5), step)  # past the setup's grace
+    registry = er.async_get(hass)
+    entity_ids = {e.entity_id for e in er.async_entries_for_config_entry(registry, entry.entry_id)}
+    computed = 0
+    changes = 0
+    original = Entity._async_write_ha_state
+
+    def _counting(entity: Entity) -> None:
+        nonlocal computed
+        if entity.entity_id in entity_ids:
+            computed += 1
+        original(entity)
+
+    @callback
+    def _count(event: Event[EventStateChangedData]) -> None:
+        nonlocal changes
+        if event.data["entity_id"] in entity_ids:
+            changes += 1
+
+    link_before = emulator.link_seconds()
+    connections_before = emulator.connections
+    unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, _count)
+    try:
+        with patch.object(Entity, "_async_write_ha_state", _counting):
+            await _run_clock(hass, freezer, timedelta(days=1), step)
+    finally:
+        unsubscribe()
+    return IdleDay(
+        link_s=emulator.link_seconds() - link_before,
+        connections=emulator.connections - connections_before,
+        states_computed=computed,
+        state_changes=changes,
+    )
+
+
+async def unplanned_detect_s(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    latency_s: float = 0.25,
+    step: timedelta = timedelta(milliseconds=250),
+) -> float:
+    """The worst case for use at the panel's button while its link is idle: pressed just
+    after a look at the panel closed its link, until the light shows it on."""
+    await _advance_to_local_noon(hass, freezer)
+    emulator.latency_s = latency_s
+    emulator.sleep = clock_sleep(freezer)
+    light = _entity_id(hass, entry, "light", "panel")
+    deadline = dt_util.utcnow() + timedelta(hours=1)
+    # Wait for a look at the panel to begin and end: the press then waits for the next one.
+    looks = emulator.connections
+    while emulator.connections == looks or emulator.connected:
+        assert dt_util.utcnow() < deadline, "the idle panel is never looked at"
+        await _run_clock(hass, freezer, step, step)
+    emulator.press_button()
+    pressed = dt_util.utcnow()
+    while (state := hass.states.get(light)) is None or state.state != "on":
+        assert dt_util.utcnow() < deadline, "use at the panel was never noticed"
+        await _run_clock(hass, freezer, step, step)
+    return (dt_util.utcnow() - pressed).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """A session started on a closed link with latency: round trips and the return time."""
+
+    round_trips: int
+    return_s: float
+
+
+async def ble_start(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    latency_s: float = 0.25,
+) -> Start:
+    """``start_session`` from a closed link, ``latency_s`` each way (the connection too):
+    the commands the panel received and how long the action took to return."""
+    await _advance_to_local_noon(hass, freezer)
+    await _run_clock(hass, freezer, timedelta(minutes=5), timedelta(seconds=1))
+    assert not emulator.connected, "the link should be closed before the start"
+    emulator.latency_s = latency_s
+    emulator.sleep = clock_sleep(freezer)
+    light = _entity_id(hass, entry, "light", "panel")
+    commands_before = len(emulator.commands)
+    started = dt_util.utcnow()
+    await hass.services.async_call(
+        "red_light_therapy",
+        "start_session",
+        {ATTR_ENTITY_ID: light, "minutes": 5, "area": "knee"},
+        blocking=True,
+        return_response=True,
+    )
+    returned = dt_util.utcnow()
+    assert emulator.is_on
+    return Start(
+        round_trips=len(emulator.commands) - commands_before,
+        return_s=(returned - started).total_seconds(),
     )

@@ -54,14 +54,18 @@ class Capabilities:
 
 @dataclass(frozen=True, slots=True)
 class PanelState:
-    """What the panel last told us. ``updated_at`` is the clock time of that report."""
+    """What the panel last told us. ``updated_at`` is the clock time of that report.
+
+    Two states are equal when the panel says the same thing: ``updated_at`` is not compared,
+    so a report that repeats the last one is no news (nothing is published or written).
+    """
 
     connected: bool = False
     is_on: bool | None = None
     levels: tuple[int, ...] = ()
     timer_set_s: int | None = None
     timer_remaining_s: int | None = None
-    updated_at: float | None = None
+    updated_at: float | None = field(default=None, compare=False)
 
     def evolve(self, **changes: object) -> PanelState:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -110,6 +114,10 @@ class Panel(ABC):
     capabilities: Capabilities
     keep_connected: bool = False
     """True while a session runs: hold the link open (and re-open it) instead of idling."""
+    link_is_availability: bool = False
+    """True when ``PanelState.connected`` is whether the panel can be used (a wrapped entity);
+    otherwise it is only whether a link is open now, which a panel opened on demand closes
+    between uses, and the integration's entities do not show it."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -142,6 +150,11 @@ class Panel(ABC):
     @abstractmethod
     async def update(self) -> PanelState:
         """Ask the panel for its state."""
+
+    async def poll(self) -> PanelState:
+        """The periodic look at an idle panel; a driver may make it cheaper than ``update``
+        (Bluetooth: one status query on a link closed again at once)."""
+        return await self.update()
 
     @abstractmethod
     async def set_power(self, on: bool) -> float:

@@ -1,11 +1,13 @@
 """BlockBlueLight panels over Bluetooth LE: the Panel interface on bleak.
 
 The link is opened on demand (every command connects first) and closed after
-``idle_disconnect_s`` without commands, unless ``keep_connected`` is set (a session is
-running): then the link stays open and is re-opened in the background, with exponential
-backoff, whenever it drops. Commands are serialised; each one waits for its reply frame and
-reads the panel's state back afterwards. Status frames the panel pushes on its own (its
-countdown ran out, its button was pressed) update ``state`` as well.
+``idle_disconnect_s`` without commands (a short grace: a command or a session often follows
+another), unless ``keep_connected`` is set (a session is running): then the link stays open
+and is re-opened in the background, with exponential backoff, whenever it drops. ``poll``, the
+periodic look at an idle panel, is one status query on a link it closes again at once.
+Commands are serialised; each one waits for its reply frame (the acknowledgement is the
+confirmation: nothing is read back, so a start is two round trips). Status frames the panel
+pushes on its own (its countdown ran out, its button was pressed) update ``state`` as well.
 
 In Home Assistant the ``BLEDevice`` comes from its Bluetooth stack (local adapters or ESPHome
 proxies) and ``set_ble_device`` keeps it fresh; the default client factory connects through
@@ -97,6 +99,7 @@ class BlockBlueLightPanel(Panel):
         sleep: Sleep = asyncio.sleep,
         reconnect_min_s: float = 1.0,
         reconnect_max_s: float = 30.0,
+        levels_poll_s: float = 1800.0,
     ) -> None:
         super().__init__(clock)
         if len(channel_wavelengths_nm) != codec.CHANNEL_COUNT:
@@ -119,6 +122,8 @@ class BlockBlueLightPanel(Panel):
         self._sleep = sleep
         self._reconnect_min_s = reconnect_min_s
         self._reconnect_max_s = reconnect_max_s
+        self._levels_poll_s = levels_poll_s
+        self._levels_read_at = float("-inf")
 
         self._keep_connected = False
         self._client: BleClient | None = None
@@ -196,11 +201,34 @@ class BlockBlueLightPanel(Panel):
                 await self._query_levels()
         return self.state
 
+    async def poll(self) -> PanelState:
+        """One status query; a link opened for it is closed at once (a look, not a stay).
+
+        The channel levels are read too when the panel is on (an unplanned session is dosed
+        at them), when they are unknown, or once ``levels_poll_s`` has passed since the last
+        read: levels change only at the panel's buttons or the vendor's app. A link found
+        open (a session, or the grace after a command) is left as it is: a look neither ends
+        nor extends the grace.
+        """
+        async with self._command_lock:
+            opened = not self.connected
+            try:
+                status = await self._query_status()
+                if (
+                    status.on
+                    or not self._state.levels
+                    or self._clock() - self._levels_read_at >= self._levels_poll_s
+                ):
+                    await self._query_levels()
+            finally:
+                if opened and not self._keep_connected:
+                    await self._close_link()
+        return self.state
+
     async def set_power(self, on: bool) -> float:
         async with self._exclusive():
             _ack, acked_at = await self._exchange(codec.power(on), codec.CMD_POWER)
             self._publish(self._state.evolve(is_on=on, updated_at=acked_at))
-            await self._read_back(self._query_status)
         return acked_at
 
     async def set_timer(self, seconds: int) -> None:
@@ -208,7 +236,6 @@ class BlockBlueLightPanel(Panel):
             raise ValueError(f"timer must be 0..{codec.MAX_TIMER_S} s, not {seconds}")
         async with self._exclusive():
             await self._exchange(codec.set_timer(seconds), codec.CMD_TIMER)
-            await self._read_back(self._query_status)
 
     async def set_levels(self, levels: Mapping[int, int]) -> None:
         for index, level in levels.items():
@@ -252,18 +279,13 @@ class BlockBlueLightPanel(Panel):
             raise PanelError(f"{self.name} sent a malformed status: {err}") from err
 
     async def _query_levels(self) -> tuple[int, ...]:
-        frame, _at = await self._exchange(codec.levels_query(), codec.CMD_LEVELS)
+        frame, at = await self._exchange(codec.levels_query(), codec.CMD_LEVELS)
         try:
-            return codec.parse_levels(frame)
+            levels = codec.parse_levels(frame)
         except FrameError as err:
             raise PanelError(f"{self.name} sent malformed levels: {err}") from err
-
-    async def _read_back(self, query: Callable[[], Awaitable[object]]) -> None:
-        """Confirm an acknowledged command; the ack stands even if the read-back fails."""
-        try:
-            await query()
-        except PanelError as err:
-            _LOGGER.warning("%s: could not read the state back: %s", self.name, err)
+        self._levels_read_at = at
+        return levels
 
     async def _send(self, frame: Frame) -> None:
         await self._request(frame, None)

@@ -248,6 +248,9 @@ class BlockBlueLightEmulator:
         self.notifications_sent = 0
         self.connect_attempts = 0
         self.connections = 0
+        self.link_seconds_closed = 0.0
+        """Seconds links were held (or being set up), over every link already closed."""
+        self._link_started: float | None = None
         self.pulse_setting = b"\x00\x00"
 
         self._on = False
@@ -294,6 +297,14 @@ class BlockBlueLightEmulator:
     @property
     def connected(self) -> bool:
         return self._client is not None
+
+    def link_seconds(self) -> float:
+        """Seconds the panel's radio was taken by a central (the link and its setup): while
+        it is, the vendor's app cannot connect and a Bluetooth proxy's slot is in use."""
+        held = self.link_seconds_closed
+        if self._link_started is not None:
+            held += self.clock() - self._link_started
+        return held
 
     def on_seconds(self, until: float | None = None) -> float:
         """Seconds emitted in total, up to ``until`` (default now)."""
@@ -347,6 +358,7 @@ class BlockBlueLightEmulator:
     ) -> EmulatedBleakClient:
         """Open a link, as ``establish_connection`` would; BleakError when refused."""
         self.connect_attempts += 1
+        started = self.clock()
         if self.latency_s > 0:
             await self.sleep(self.latency_s)
         if self.refuse_connections > 0:
@@ -357,6 +369,7 @@ class BlockBlueLightEmulator:
         self.tick()
         client = EmulatedBleakClient(self, disconnected_callback)
         self._client = client
+        self._link_started = started
         self.connections += 1
         return client
 
@@ -377,6 +390,9 @@ class BlockBlueLightEmulator:
     def _client_gone(self, client: EmulatedBleakClient) -> None:
         if self._client is client:
             self._client = None
+            if self._link_started is not None:
+                self.link_seconds_closed += self.clock() - self._link_started
+                self._link_started = None
 
     def _receive(self, client: EmulatedBleakClient, data: bytes) -> None:
         """Bytes written by the host; answer every complete command in them."""
