@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.red_light_therapy.card import CARD_FILE, async_register_card
+from custom_components.red_light_therapy.card import CARD_FILE
 from custom_components.red_light_therapy.const import DOMAIN
 
 
@@ -31,7 +31,24 @@ async def test_card_is_served_and_added_to_the_frontend(
     assert (await client.get(path)).status == 200
 
 
-async def test_no_frontend_no_card(hass: HomeAssistant) -> None:
-    """Without a web UI there is no dashboard: nothing is registered, setup still succeeds."""
+async def test_card_registered_when_the_frontend_loads_later(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """Set up before the frontend (as the development simulator does it), the card still
+    reaches the dashboard once the frontend has loaded."""
     assert await async_setup_component(hass, DOMAIN, {})
-    assert await async_register_card(hass) is None
+    await hass.async_block_till_done()
+    assert await async_setup_component(hass, "frontend", {})
+    await hass.async_block_till_done()
+
+    [url] = [url for url in hass.data[DATA_EXTRA_MODULE_URL].urls if "red-light" in url]
+    client = await hass_client()
+    assert (await client.get(url)).status == 200
+
+
+async def test_no_frontend_no_card(hass: HomeAssistant) -> None:
+    """Without a web UI there is no dashboard: nothing is served, setup still succeeds."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert "frontend" not in hass.config.components
+    assert DATA_EXTRA_MODULE_URL not in hass.data

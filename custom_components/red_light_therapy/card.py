@@ -12,7 +12,9 @@ import hashlib
 import logging
 from pathlib import Path
 
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_COMPONENT_LOADED
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.setup import EventComponentLoaded
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -24,15 +26,29 @@ def _card_version() -> str:
     return hashlib.sha256(CARD_FILE.read_bytes()).hexdigest()[:12]
 
 
-async def async_register_card(hass: HomeAssistant) -> str | None:
-    """Serve the card and add it to the frontend; the URL added, or None without a web UI.
+async def async_register_card(hass: HomeAssistant) -> None:
+    """Serve the card and add it to the frontend, now or as soon as the frontend is loaded.
 
-    Home Assistant without ``http`` (no web server) or without ``frontend`` has no dashboard
-    to show the card on: nothing is registered then.
+    ``frontend`` and ``http`` are after_dependencies: Home Assistant without a web UI (no
+    dashboard to show the card on) sets this integration up and nothing is registered. The
+    integration can also be set up before the frontend (something else set it up early, as the
+    development simulator does): the card is registered when the frontend has loaded.
     """
-    if getattr(hass, "http", None) is None or "frontend" not in hass.config.components:
-        return None
-    # Imported here: both are after_dependencies, set up before this integration when present.
+    if "frontend" in hass.config.components:
+        await _async_register(hass)
+        return
+
+    @callback
+    def _loaded(event: Event[EventComponentLoaded]) -> None:
+        if event.data["component"] == "frontend":
+            unsubscribe()
+            hass.async_create_task(_async_register(hass), eager_start=True)
+
+    unsubscribe = hass.bus.async_listen(EVENT_COMPONENT_LOADED, _loaded)
+
+
+async def _async_register(hass: HomeAssistant) -> None:
+    # Imported here: a Home Assistant without the frontend never imports them.
     from homeassistant.components.frontend import add_extra_js_url  # noqa: PLC0415
     from homeassistant.components.http import StaticPathConfig  # noqa: PLC0415
 
@@ -43,4 +59,3 @@ async def async_register_card(hass: HomeAssistant) -> str | None:
     url = f"{CARD_URL}?v={version}"
     add_extra_js_url(hass, url)
     _LOGGER.debug("Dashboard card served at %s", url)
-    return url

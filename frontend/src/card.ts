@@ -7,6 +7,7 @@ import {
   type Plan,
   countdown,
   dailyBars,
+  withToday,
   decidingReason,
   formatClock,
   isRefused,
@@ -174,10 +175,10 @@ export class RedLightTherapyCard extends LitElement {
     return this._mode === "dose" ? { dose: value } : { minutes: value };
   }
 
-  private async _preview(): Promise<void> {
+  private async _preview(keepMessage = false): Promise<void> {
     const data = this._amountData();
     if (!data) return;
-    this._message = "";
+    if (!keepMessage) this._message = "";
     try {
       this._plan = planOf(await this._call("calculate", data, true), this._entities.byKey.panel);
     } catch (err) {
@@ -194,7 +195,7 @@ export class RedLightTherapyCard extends LitElement {
     } catch (err) {
       // A refusal is a translated error from the integration: shown as it is, with the plan.
       this._message = (err as Error)?.message ?? String(err);
-      await this._preview();
+      await this._preview(true);
     }
   }
 
@@ -274,14 +275,14 @@ export class RedLightTherapyCard extends LitElement {
             @input=${(e: Event) => { this._amount = (e.target as HTMLInputElement).value; this._plan = null; }}
             @keydown=${(e: KeyboardEvent) => e.key === "Enter" && this._preview()} />
         </label>
-        <button @click=${this._preview} ?disabled=${!this._amountData()}>${this._t("preview")}</button>
+        <button @click=${() => this._preview()} ?disabled=${!this._amountData()}>${this._t("preview")}</button>
         <button class="primary" @click=${this._start}>${this._t("start")}</button>
       </div>
     </div>`;
   }
 
   private _chart(): TemplateResult {
-    const bars = this._bars ?? [];
+    const bars = withToday(this._bars ?? [], Number(this._state("dose_today")?.state));
     const max = Math.max(0.001, ...bars.map((bar) => bar.dose));
     const w = 280;
     const h = 80;
@@ -316,7 +317,7 @@ export class RedLightTherapyCard extends LitElement {
     const area = this._state("treatment_area")?.state;
     const name = (light?.attributes.friendly_name as string | undefined) ?? this._t("name");
     const status = light?.state === "unavailable" ? "unavailable" : count.status;
-    const target = this._plan?.expected_dose_j_cm2;
+    const target = this._plan && !isRefused(this._plan) ? this._plan.expected_dose_j_cm2 : undefined;
     const protocolOn = this._state("protocol") && this._state("protocol")?.state !== "none";
     return html`<ha-card>
       <div class="pad">
@@ -435,17 +436,26 @@ export class RedLightTherapyCardEditor extends LitElement {
   }
 }
 
-if (!customElements.get(CARD)) customElements.define(CARD, RedLightTherapyCard);
-if (!customElements.get(EDITOR)) customElements.define(EDITOR, RedLightTherapyCardEditor);
-
-const picker = window as unknown as { customCards?: Record<string, unknown>[] };
-picker.customCards = picker.customCards ?? [];
-if (!picker.customCards.some((card) => card.type === CARD)) {
-  picker.customCards.push({
-    type: CARD,
-    name: t(navigator.language, "name"),
-    description: t(navigator.language, "description"),
-    preview: true,
-    documentationURL: "https://github.com/red-light-therapy-ha/red_light_therapy#dashboard-card",
-  });
+function register(): void {
+  // window.customElements at this moment: Home Assistant's frontend installs its own registry
+  // (a scoped-registry polyfill) while it loads, and an element defined on the browser's
+  // registry before that is unknown to the dashboards.
+  const registry = window.customElements;
+  if (!registry.get(CARD)) registry.define(CARD, RedLightTherapyCard);
+  if (!registry.get(EDITOR)) registry.define(EDITOR, RedLightTherapyCardEditor);
+  const picker = window as unknown as { customCards?: Record<string, unknown>[] };
+  picker.customCards = picker.customCards ?? [];
+  if (!picker.customCards.some((card) => card.type === CARD)) {
+    picker.customCards.push({
+      type: CARD,
+      name: t(navigator.language, "name"),
+      description: t(navigator.language, "description"),
+      preview: true,
+      documentationURL: "https://github.com/red-light-therapy-ha/red_light_therapy#dashboard-card",
+    });
+  }
 }
+
+// The integration adds this module to every page of the frontend, which may run it before the
+// frontend's own code: define the card once the app (and so its registry) is there.
+window.customElements.whenDefined("home-assistant").then(register);

@@ -179,3 +179,10 @@ export function dailyBars(
   }
   return bars;
 }
+
+/** The bars with today's (the last) taken from the live "dose today" sensor when it is known:
+ * long-term statistics lag by up to an hour. */
+export function withToday(bars: Bar[], today: number): Bar[] {
+  if (!bars.length || !Number.isFinite(today)) return bars;
+  return [...bars.slice(0, -1), { ...bars[bars.length - 1], dose: Math.max(0, today) }];
+}

@@ -95,3 +95,10 @@ test("strings: English fills placeholders; another language falls back per strin
   assert.equal(strings.t("de", "preview"), "Preview");
   assert.equal(strings.t("xx", "stop"), "Stop");
 });
+
+test("today's bar is the live sensor's value; unknown leaves the statistics", () => {
+  const bars = [{ start: 0, dose: 1 }, { start: 1, dose: 0 }];
+  assert.deepEqual(logic.withToday(bars, 2.5).map((bar) => bar.dose), [1, 2.5]);
+  assert.deepEqual(logic.withToday(bars, Number("unknown")).map((bar) => bar.dose), [1, 0]);
+  assert.deepEqual(logic.withToday([], 3), []);
+});
