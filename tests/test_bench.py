@@ -9,7 +9,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 
-from .bench.measure import dose_accuracy, state_writes_per_session
+from .bench.measure import (
+    card_bundle_gzip_kb,
+    card_first_render_ms,
+    dose_accuracy,
+    state_writes_per_session,
+)
 from .bench.report import record
 
 STATE_WRITES_BUDGET = 15
@@ -50,3 +55,21 @@ async def test_dose_accuracy_with_latency(
     record("recorded_vs_emitted_pct", round(accuracy.recorded_vs_emitted_pct, 3))
     assert accuracy.dose_error_pct <= DOSE_ERROR_BUDGET_PCT, accuracy
     assert accuracy.recorded_vs_emitted_pct <= RECORDED_VS_EMITTED_BUDGET_PCT, accuracy
+
+
+CARD_BUNDLE_BUDGET_KB = 40
+"""Issue 14: the dashboard card, gzipped as a browser downloads it, is at most 40 kB."""
+
+
+def test_card_bundle_gzip_kb() -> None:
+    size = card_bundle_gzip_kb()
+    record("card_bundle_gzip_kb", round(size, 1))
+    assert size <= CARD_BUNDLE_BUDGET_KB
+
+
+def test_card_first_render_ms() -> None:
+    """Measured in Chromium by scripts/test-browser; reported here from its last run."""
+    value = card_first_render_ms()
+    if value is None:
+        pytest.skip("run scripts/test-browser first: it measures the card's first render")
+    record("card_first_render_ms", value)
