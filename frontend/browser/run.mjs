@@ -224,6 +224,20 @@ try {
     `${before.clock} -> ${after.clock}; timer last_updated ${before.timer.last_updated} -> ${after.timer.last_updated}`,
   );
 
+  // The visual editor renders a form with the device picker; the card is in the card picker.
+  const editor = await page.evaluate(async () => {
+    const element = await customElements.get("red-light-therapy-card").getConfigElement();
+    element.hass = document.querySelector("home-assistant").hass;
+    element.setConfig({ type: "custom:red-light-therapy-card" });
+    document.body.append(element);
+    await element.updateComplete;
+    const form = element.shadowRoot.querySelector("ha-form");
+    const picked = (window.customCards ?? []).some((card) => card.type === "red-light-therapy-card" && card.preview);
+    element.remove();
+    return { form: !!form, fields: form?.schema?.map((field) => field.name), picked };
+  });
+  check("the editor shows its form and the card is in the card picker", editor.form && editor.picked, JSON.stringify(editor));
+
   // Screenshots of a running session: light and dark, phone (390 px) and desktop.
   for (const scheme of ["light", "dark"]) {
     for (const [name, viewport] of [["phone", { width: 390, height: 844 }], ["desktop", { width: 1280, height: 900 }]]) {

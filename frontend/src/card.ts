@@ -15,6 +15,7 @@ import {
   panelEntities,
   planOf,
   round,
+  sessionDose,
 } from "./logic";
 import { reasonText, t, type StringKey } from "./strings";
 
@@ -317,7 +318,11 @@ export class RedLightTherapyCard extends LitElement {
     const area = this._state("treatment_area")?.state;
     const name = (light?.attributes.friendly_name as string | undefined) ?? this._t("name");
     const status = light?.state === "unavailable" ? "unavailable" : count.status;
-    const target = this._plan && !isRefused(this._plan) ? this._plan.expected_dose_j_cm2 : undefined;
+    // While a session runs: its dose so far and its target, counted in the browser; otherwise
+    // the last session's dose and the target of a previewed start.
+    const live = sessionDose(count, Number(this._state("irradiance")?.state));
+    const delivered = live ? live.delivered : this._state("session_dose")?.state;
+    const target = live ? live.target : this._plan && !isRefused(this._plan) ? this._plan.expected_dose_j_cm2 : undefined;
     const protocolOn = this._state("protocol") && this._state("protocol")?.state !== "none";
     return html`<ha-card>
       <div class="pad">
@@ -329,7 +334,7 @@ export class RedLightTherapyCard extends LitElement {
             count.status === "idle" ? "" : this._t("remaining"),
           )}
           <dl class="facts">
-            <dt>${this._t("delivered")}</dt><dd>${round(this._state("session_dose")?.state, 2)} J/cm²</dd>
+            <dt>${this._t("delivered")}</dt><dd>${round(delivered, 2)} J/cm²</dd>
             ${target !== undefined ? html`<dt>${this._t("target")}</dt><dd>${round(target, 2)} J/cm²</dd>` : nothing}
             <dt>${this._t("area")}</dt><dd>${(area ?? "–").replace(/_/g, " ")}</dd>
             <dt>${this._t("today")}</dt><dd>${round(this._state("dose_today")?.state, 2)} J/cm²</dd>

@@ -186,3 +186,14 @@ export function withToday(bars: Bar[], today: number): Bar[] {
   if (!bars.length || !Number.isFinite(today)) return bars;
   return [...bars.slice(0, -1), { ...bars[bars.length - 1], dose: Math.max(0, today) }];
 }
+
+/**
+ * Delivered and target dose (J/cm²) of the running session, estimated in the browser from the
+ * irradiance sensor (mW/cm² at the set distance and levels) and the countdown: on-time so far
+ * and the whole planned time. Null when the irradiance is unknown or no session runs.
+ */
+export function sessionDose(count: Countdown, irradiance: number): { delivered: number; target: number } | null {
+  if (count.status === "idle" || !Number.isFinite(irradiance) || irradiance <= 0 || count.duration <= 0) return null;
+  const onSeconds = Math.max(0, count.duration - count.remaining);
+  return { delivered: (irradiance * onSeconds) / 1000, target: (irradiance * count.duration) / 1000 };
+}

@@ -102,3 +102,15 @@ test("today's bar is the live sensor's value; unknown leaves the statistics", ()
   assert.deepEqual(logic.withToday(bars, Number("unknown")).map((bar) => bar.dose), [1, 0]);
   assert.deepEqual(logic.withToday([], 3), []);
 });
+
+test("a running session's dose so far and target come from irradiance and the countdown", () => {
+  const start = Date.parse("2025-03-03T07:00:00Z");
+  const timer = { entity_id: "t", state: "active", attributes: { duration: "0:10:00", finishes_at: "2025-03-03T07:10:00+00:00" } };
+  const early = logic.sessionDose(logic.countdown(timer, start + 60_000), 20);
+  const later = logic.sessionDose(logic.countdown(timer, start + 300_000), 20);
+  assert.equal(early.target, 12); // 20 mW/cm² x 600 s = 12 J/cm²
+  assert.equal(early.delivered, 1.2);
+  assert.equal(later.delivered, 6);
+  assert.equal(logic.sessionDose(logic.countdown(undefined, start), 20), null);
+  assert.equal(logic.sessionDose(logic.countdown(timer, start), Number("unknown")), null);
+});
