@@ -135,8 +135,9 @@ try {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${mkdtempSync(join(tmpdir(), "rlt-chromium-"))}`,
-    ].filter((arg) => !arg.startsWith("--user-data-dir")),
+      // No --user-data-dir here: playwright-core gives every launch a fresh temporary profile
+      // of its own and deletes it on close.
+    ],
   });
 
   const stored = JSON.stringify({
