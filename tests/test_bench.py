@@ -13,6 +13,8 @@ from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueL
 
 from .bench.measure import (
     ble_start,
+    card_bundle_gzip_kb,
+    card_first_render_ms,
     dose_accuracy,
     history_load,
     idle_day,
@@ -140,3 +142,21 @@ async def test_ble_start_from_a_closed_link(
     record("ble_start_return_s", round(start.return_s, 3))
     assert start.round_trips <= START_ROUND_TRIPS_BUDGET, start
     assert start.return_s <= START_RETURN_BUDGET_S, start
+
+
+CARD_BUNDLE_BUDGET_KB = 40
+"""Issue 14: the dashboard card, gzipped as a browser downloads it, is at most 40 kB."""
+
+
+def test_card_bundle_gzip_kb() -> None:
+    size = card_bundle_gzip_kb()
+    record("card_bundle_gzip_kb", round(size, 1))
+    assert size <= CARD_BUNDLE_BUDGET_KB
+
+
+def test_card_first_render_ms() -> None:
+    """Measured in Chromium by scripts/test-browser; reported here from its last run."""
+    value = card_first_render_ms()
+    if value is None:
+        pytest.skip("run scripts/test-browser first: it measures the card's first render")
+    record("card_first_render_ms", value)

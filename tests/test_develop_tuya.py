@@ -17,6 +17,7 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 import re
 import socket
+import tempfile
 from typing import Any
 from unittest.mock import patch
 
@@ -64,8 +65,16 @@ def develop_defaults() -> dict[str, str]:
 
 
 def simulator_config() -> dict[str, Any]:
-    """The ``rlt_simulator`` block of configuration.yaml, environment variables resolved."""
-    config = load_yaml(CONFIGURATION)
+    """The ``rlt_simulator`` block of configuration.yaml, environment variables resolved.
+
+    Read next to the files it includes (automations.yaml, ...), empty as scripts/develop makes
+    them on a first start.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "configuration.yaml").symlink_to(CONFIGURATION)
+        for name in ("automations.yaml", "scripts.yaml", "scenes.yaml"):
+            (Path(folder) / name).write_text("[]\n")
+        config = load_yaml(Path(folder) / "configuration.yaml")
     assert isinstance(config, dict)
     block = config[SIMULATOR]
     assert isinstance(block, dict)

@@ -12,6 +12,7 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
+from .card import async_register_card
 from .const import CONF_DEVICE_ID, CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_TUYA
 from .coordinator import PanelCoordinator
 from .discovery import async_forget_tuya_device, async_start_tuya_discovery
@@ -61,6 +62,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_setup_services(hass)
     async_setup_protocol_services(hass)
     await async_start_tuya_discovery(hass)
+    await async_register_card(hass)
     return True
 
 

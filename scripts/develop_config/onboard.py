@@ -59,7 +59,7 @@ def main(base_url: str, hass_pid: int | None = None) -> int:
     if any(step["step"] == "user" and step["done"] for step in steps):
         return 0
     _request(f"{base_url}/api/onboarding/users", {**USER, "client_id": f"{base_url}/"})
-    print("scripts/develop: created the user dev (password dev); open http://localhost:8123")
+    print(f"scripts/develop: created the user dev (password dev); open {base_url}")
     return 0
 
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import gc
+import gzip
 import json
 from pathlib import Path
 import time
@@ -528,3 +529,28 @@ async def ble_start(
         round_trips=len(emulator.commands) - commands_before,
         return_s=(returned - started).total_seconds(),
     )
+
+
+CARD_BUNDLE = (
+    Path(__file__).parents[2]
+    / "custom_components"
+    / "red_light_therapy"
+    / "frontend"
+    / "red-light-therapy-card.js"
+)
+CARD_METRICS = Path(__file__).parents[2] / "frontend" / "screenshots" / "metrics.json"
+
+
+def card_bundle_gzip_kb() -> float:
+    """Size of the committed card bundle as a browser downloads it: gzip (level 9), in kB."""
+    return len(gzip.compress(CARD_BUNDLE.read_bytes(), compresslevel=9)) / 1024
+
+
+def card_first_render_ms() -> float | None:
+    """The card's first render in Chromium, as scripts/test-browser last measured it for this
+    bundle (median of 5: element created, configured, given hass, attached, first update
+    done); None when it has not run since the bundle changed."""
+    if not CARD_METRICS.exists() or CARD_METRICS.stat().st_mtime < CARD_BUNDLE.stat().st_mtime:
+        return None
+    value = json.loads(CARD_METRICS.read_text()).get("card_first_render_ms")
+    return float(value) if isinstance(value, int | float) else None

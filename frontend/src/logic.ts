@@ -1,0 +1,199 @@
+// Pure helpers of the card: no DOM, no Home Assistant connection; unit-tested in test/.
+
+export const DOMAIN = "red_light_therapy";
+
+export interface EntityEntry {
+  entity_id: string;
+  device_id?: string | null;
+  platform?: string;
+  translation_key?: string | null;
+}
+
+export interface HassState {
+  entity_id: string;
+  state: string;
+  attributes: Record<string, unknown>;
+  last_changed?: string;
+}
+
+/** The entities the card reads, by the integration's translation keys. */
+export const KEYS = [
+  "panel",
+  "session_timer",
+  "session_end",
+  "session_dose",
+  "dose_today",
+  "dose_week",
+  "irradiance",
+  "lockout",
+  "treatment_area",
+  "session_duration",
+  "protocol",
+  "next_session",
+  "protocol_progress",
+  "protocol_adherence",
+  "protocol_streak",
+] as const;
+export type Key = (typeof KEYS)[number];
+
+export interface PanelEntities {
+  byKey: Partial<Record<Key, string>>;
+  channels: string[];
+}
+
+/** The panel's entities: this integration's entities of the device, found by translation key. */
+export function panelEntities(
+  entities: Record<string, EntityEntry> | undefined,
+  deviceId: string | undefined,
+): PanelEntities {
+  const found: PanelEntities = { byKey: {}, channels: [] };
+  if (!entities || !deviceId) return found;
+  for (const entry of Object.values(entities)) {
+    if (entry.platform !== DOMAIN || entry.device_id !== deviceId) continue;
+    const key = entry.translation_key ?? "";
+    if (key === "channel_level") found.channels.push(entry.entity_id);
+    else if ((KEYS as readonly string[]).includes(key)) found.byKey[key as Key] = entry.entity_id;
+  }
+  found.channels.sort();
+  return found;
+}
+
+/** Devices that have a light of this integration (the panels), for the stub config. */
+export function panelDevices(entities: Record<string, EntityEntry> | undefined): string[] {
+  const devices = new Set<string>();
+  for (const entry of Object.values(entities ?? {})) {
+    if (entry.platform === DOMAIN && entry.device_id && entry.entity_id.startsWith("light.")) {
+      devices.add(entry.device_id);
+    }
+  }
+  return [...devices];
+}
+
+/** Seconds of a "H:MM:SS" duration (the timer sensor's duration / remaining), or null. */
+export function parseDuration(value: unknown): number | null {
+  if (typeof value !== "string") return null;
+  const parts = value.split(":").map(Number);
+  if (parts.length !== 3 || parts.some((part) => !Number.isFinite(part))) return null;
+  return parts[0] * 3600 + parts[1] * 60 + parts[2];
+}
+
+/** "M:SS" (or "H:MM:SS" from an hour on) as a person reads a countdown. */
+export function formatClock(seconds: number): string {
+  const total = Math.max(0, Math.round(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const ss = String(s).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+export interface Countdown {
+  status: "idle" | "active" | "paused";
+  remaining: number;
+  duration: number;
+  /** 0..1 of the session left, for the ring. */
+  fraction: number;
+}
+
+/**
+ * The countdown, computed in the browser from the timer sensor: while active, from its
+ * finishes_at and the clock (nothing is written while time passes); while paused, its fixed
+ * remaining.
+ */
+export function countdown(timer: HassState | undefined, nowMs: number): Countdown {
+  const status = (timer?.state ?? "idle") as Countdown["status"];
+  const attributes = timer?.attributes ?? {};
+  const duration = parseDuration(attributes.duration) ?? 0;
+  let remaining = 0;
+  if (status === "active" && typeof attributes.finishes_at === "string") {
+    remaining = Math.max(0, (Date.parse(attributes.finishes_at) - nowMs) / 1000);
+  } else if (status === "paused") {
+    remaining = parseDuration(attributes.remaining) ?? 0;
+  }
+  const fraction = duration > 0 ? Math.min(1, remaining / duration) : 0;
+  return { status: status === "active" || status === "paused" ? status : "idle", remaining, duration, fraction };
+}
+
+/** A number rounded as a person reads it (at most `digits` decimals, no trailing zeros). */
+export function round(value: unknown, digits = 1): string {
+  const number = typeof value === "number" ? value : Number(value);
+  if (value === null || value === undefined || value === "" || !Number.isFinite(number)) return "–";
+  return String(Number(number.toFixed(digits)));
+}
+
+/** The response of calculate for one panel: keyed by the panel's light (or title). */
+export interface Plan {
+  area?: string;
+  planned_minutes?: number;
+  requested_minutes?: number;
+  expected_dose_j_cm2?: number;
+  verdict?: string;
+  reasons?: { code?: string; limit?: number | null; actual?: number | null }[];
+  next_allowed_at?: string | null;
+  [key: string]: unknown;
+}
+
+/** The one plan of a calculate response, whatever the key; null when there is none. */
+export function planOf(response: unknown, light?: string): Plan | null {
+  if (!response || typeof response !== "object") return null;
+  const byPanel = response as Record<string, unknown>;
+  const chosen = (light && byPanel[light]) || Object.values(byPanel)[0];
+  return chosen && typeof chosen === "object" ? (chosen as Plan) : null;
+}
+
+/** Whether a plan says the start would be refused (verdict, or a newer `refused` flag). */
+export function isRefused(plan: Plan | null): boolean {
+  if (!plan) return false;
+  return plan.verdict === "refused" || plan.refused === true;
+}
+
+/** The limit that decides a refusal or a shortening: the first reason's code. */
+export function decidingReason(plan: Plan | null): string | null {
+  return plan?.reasons?.[0]?.code ?? null;
+}
+
+export interface Bar {
+  /** Start of the local day, in ms. */
+  start: number;
+  dose: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Dose per day from long-term statistics of the "dose today" sensor (`change` per day), one
+ * bar for each of the last `days` local days (today last), missing days as 0. Rows are matched
+ * to days by their start (local midnight), rounded to whole days from today's start.
+ */
+export function dailyBars(
+  rows: { start: number | string; change?: number | null }[] | undefined,
+  days: number,
+  todayStartMs: number,
+): Bar[] {
+  const bars: Bar[] = [];
+  for (let i = days - 1; i >= 0; i--) bars.push({ start: todayStartMs - i * DAY_MS, dose: 0 });
+  for (const row of rows ?? []) {
+    const start = typeof row.start === "number" ? row.start : Date.parse(row.start);
+    const ago = Math.round((todayStartMs - start) / DAY_MS);
+    if (ago >= 0 && ago < days) bars[days - 1 - ago].dose += Math.max(0, row.change ?? 0);
+  }
+  return bars;
+}
+
+/** The bars with today's (the last) taken from the live "dose today" sensor when it is known:
+ * long-term statistics lag by up to an hour. */
+export function withToday(bars: Bar[], today: number): Bar[] {
+  if (!bars.length || !Number.isFinite(today)) return bars;
+  return [...bars.slice(0, -1), { ...bars[bars.length - 1], dose: Math.max(0, today) }];
+}
+
+/**
+ * Delivered and target dose (J/cm²) of the running session, estimated in the browser from the
+ * irradiance sensor (mW/cm² at the set distance and levels) and the countdown: on-time so far
+ * and the whole planned time. Null when the irradiance is unknown or no session runs.
+ */
+export function sessionDose(count: Countdown, irradiance: number): { delivered: number; target: number } | null {
+  if (count.status === "idle" || !Number.isFinite(irradiance) || irradiance <= 0 || count.duration <= 0) return null;
+  const onSeconds = Math.max(0, count.duration - count.remaining);
+  return { delivered: (irradiance * onSeconds) / 1000, target: (irradiance * count.duration) / 1000 };
+}
