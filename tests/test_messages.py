@@ -208,6 +208,7 @@ ISSUE_EXAMPLES = {
     "limit_dose": "70",
     "limit_minutes": "30",
     "delivered": "28",
+    "count": "1",
 }
 
 
