@@ -407,6 +407,27 @@ async def test_manual_link_fault_cannot_connect(
     assert result["errors"] == {"base": "cannot_connect"}
 
 
+@pytest.mark.parametrize("version", ["3.3", "3.4", "3.5"])
+@pytest.mark.parametrize("chosen", ["version", "auto"])
+async def test_manual_busy_panel_cannot_connect(
+    hass: HomeAssistant, emulator: TuyaEmulator, version: str, chosen: str
+) -> None:
+    """Accepted, then closed at the first frame (another client holds it): a connection
+    problem, not a wrong key."""
+    emulator.busy = True
+    result = await start_manual(hass)
+    typed = version if chosen == "version" else "auto"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input(typed))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert_translated(result)
+    emulator.busy = False  # the other client let go
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input(typed))
+    result = await choose_preset(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_VERSION] == version
+
+
 async def test_manual_key_must_be_16_characters(hass: HomeAssistant) -> None:
     result = await start_manual(hass)
     result = await hass.config_entries.flow.async_configure(

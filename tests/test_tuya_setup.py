@@ -568,6 +568,52 @@ async def test_wrong_key_at_setup_asks_for_a_new_one(
     await unload(hass, entry)
 
 
+async def test_busy_at_setup_is_retried_not_reauthenticated(
+    hass: HomeAssistant, emulator: TuyaEmulator, version: str
+) -> None:
+    """The panel accepts the connection and closes it at the first frame, as a single-client
+    device does while its app holds it: Home Assistant retries, it asks for no new key."""
+    emulator.busy = True
+    entry = tuya_entry(version)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not reauth_flows(hass)
+    assert emulator.auth_failures == 0
+    emulator.busy = False  # the app let go: the retry sets it up
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+async def test_power_on_at_the_panel_after_garbage_is_a_governed_session(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    """The panel reports nonsense on every data point (null, NaN, an infinite countdown, a
+    list): Home Assistant keeps its state, the link stays up, and a power-on at the panel
+    afterwards is an unplanned session under the limits, its countdown armed."""
+    entry = tuya_entry(emulator.version.value)
+    await set_up(hass, entry)
+    panel = entry.runtime_data.panel
+    sessions = entry.runtime_data.sessions
+    emulator.report({SWITCH_DP: None, "22": math.nan, COUNTDOWN_DP: math.inf})
+    emulator.report({SWITCH_DP: [1], "22": "600.0", COUNTDOWN_DP: 10**400})
+    emulator.press_button()  # on at the panel
+    await wait_until(lambda: sessions.session is not None)
+    session = sessions.session
+    assert session is not None
+    assert session.origin is SessionOrigin.UNPLANNED
+    assert session.status is SessionStatus.RUNNING
+    assert hass.states.get(LIGHT).state == STATE_ON
+    await wait_until(lambda: emulator.timer_remaining_s > 0)  # the limit is armed on it
+    assert emulator.timer_remaining_s <= DEFAULT_SESSION_MINUTES * 60
+    assert panel.connected
+    await unload(hass, entry)
+
+
 @pytest.mark.parametrize("version", ["3.3"])
 async def test_unreachable_at_setup_is_retried_not_reauthenticated(
     hass: HomeAssistant, emulator: TuyaEmulator

@@ -12,8 +12,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .const import DOMAIN, IDLE_POLL_MINUTES
-from .panels.base import Panel, PanelError, PanelState
-from .panels.tuya import TuyaAuthError
+from .panels.base import Panel, PanelAuthError, PanelError, PanelState
 
 if TYPE_CHECKING:
     from . import RedLightTherapyConfigEntry
@@ -48,7 +47,7 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
     async def _async_update_data(self) -> PanelState:
         try:
             return await self.panel.update()
-        except TuyaAuthError as err:
+        except PanelAuthError as err:
             # Not "cannot connect": retrying cannot help. Home Assistant starts a reauth flow.
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN,
@@ -83,7 +82,7 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
         try:
             return await command
         except PanelError as err:
-            if isinstance(err, TuyaAuthError):
+            if isinstance(err, PanelAuthError):
                 self.config_entry.async_start_reauth(self.hass)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,

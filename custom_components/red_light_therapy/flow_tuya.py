@@ -122,9 +122,11 @@ async def async_test_tuya(
 ) -> tuple[str | None, str]:
     """Try each version: ``(None, version)`` on success, else ``(error key, "")``.
 
-    ``cannot_connect``: nothing accepts a connection at the address. ``invalid_auth``: the
-    device refused the key (every version tried). ``invalid_auth_or_busy``: connected but no
-    answer in time, what a device does with a wrong key or while another client holds it.
+    ``cannot_connect``: nothing accepts a connection at the address, or the device closes the
+    link without an answer (busy with another client) for every version tried.
+    ``invalid_auth``: the device proved the key wrong (every version tried).
+    ``invalid_auth_or_busy``: connected but no answer in time, what a device does with a wrong
+    key or while another client holds it.
     """
     panel = create_tuya_panel(host, device_id, local_key, versions[0], profile)
     if not await _async_reachable(host, panel.port):
@@ -139,13 +141,17 @@ async def async_test_tuya(
             errors.add("invalid_auth")
         except PanelTimeoutError:
             errors.add("invalid_auth_or_busy")
-        except PanelError:
-            return "cannot_connect", ""
+        except PanelError:  # closed without an answer: busy (or a version it does not speak)
+            errors.add("cannot_connect")
         else:
             return None, version
         finally:
             await panel.disconnect()
-    return ("invalid_auth" if errors == {"invalid_auth"} else "invalid_auth_or_busy"), ""
+    if errors == {"invalid_auth"}:
+        return "invalid_auth", ""
+    if errors == {"cannot_connect"}:
+        return "cannot_connect", ""
+    return "invalid_auth_or_busy", ""
 
 
 def _valid_key(key: str) -> bool:
