@@ -572,6 +572,15 @@ async def test_discovery_of_unsupported_version_aborts(hass: HomeAssistant) -> N
     assert_translated(result)
 
 
+async def test_discovery_of_unsupported_version_never_moves_a_panel(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DEVICE_ID, data=entry_data("3.3", "10.0.0.9"))
+    entry.add_to_hass(hass)
+    result = await start_discovery(hass, discovered("3.2", "10.0.0.23"))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unsupported_version"
+    assert entry.data[CONF_HOST] == "10.0.0.9"
+
+
 # Scanning the LAN from the menu --------------------------------------------------------------
 
 OTHER_ID = "bf00000000000000other"

@@ -284,13 +284,13 @@ class TuyaFlowMixin(ProfileFlowMixin):
         """The integration's UDP listener heard a Tuya device."""
         device_id = str(discovery_info[CONF_DEVICE_ID])
         host = str(discovery_info[CONF_HOST])
-        await self.async_set_unique_id(device_id)
-        self._abort_if_unique_id_configured(updates={CONF_HOST: host})
         version = str(discovery_info[CONF_VERSION])
-        if version not in TUYA_VERSIONS:
+        if version not in TUYA_VERSIONS:  # before the address update: apply nothing
             return self.async_abort(
                 reason="unsupported_version", description_placeholders={"version": version}
             )
+        await self.async_set_unique_id(device_id)
+        self._abort_if_unique_id_configured(updates={CONF_HOST: host})
         self._tuya_discovered = {CONF_DEVICE_ID: device_id, CONF_HOST: host, CONF_VERSION: version}
         self.context["title_placeholders"] = {"name": _title(device_id)}
         return await self.async_step_tuya_key()
