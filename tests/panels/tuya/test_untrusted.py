@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import random
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -252,3 +253,65 @@ async def test_a_wrong_key_the_device_only_hangs_up_on_is_not_proven(
         await panel.connect()
     assert not isinstance(caught.value, PanelAuthError)
     assert emulator.auth_failures == 1
+
+
+# A seeded schedule of faults ---------------------------------------------------------------
+
+GARBAGE: list[dict[str, Any]] = [
+    {SWITCH: None, LEVEL: math.nan},
+    {COUNTDOWN: math.inf},
+    {COUNTDOWN: "600.0", LEVEL: [1, 2]},
+    {SWITCH: {"on": True}, LEVEL: 10**400, COUNTDOWN: -(10**400)},
+    {LEVEL: "", SWITCH: "true"},
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_a_seeded_fault_schedule_always_converges(
+    seed: int, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
+) -> None:
+    """Garbage, dropped links, a busy spell and a subscriber's fault in a random (seeded)
+    order between changes at the panel: after each, the link is back and the state is the
+    panel's; at the end a session's power-on is confirmed."""
+    rng = random.Random(seed)
+    version = rng.choice(["3.3", "3.4", "3.5"])
+    emulator = await make_emulator(version, clock=clock)
+    panel = make_panel(emulator)
+    await panel.connect()
+    faults: list[Exception] = []
+
+    def _subscriber(_state: PanelState) -> None:
+        if faults:
+            raise faults.pop()
+
+    panel.subscribe(_subscriber)
+    for _ in range(12):
+        fault = rng.choice(["garbage", "drop", "busy", "subscriber", "none"])
+        if fault == "garbage":
+            emulator.report(rng.choice(GARBAGE))
+        elif fault == "drop":
+            emulator.drop_connections()
+        elif fault == "busy":
+            emulator.busy = True
+            emulator.drop_connections()
+            await wait_until(lambda: not panel.connected)
+            emulator.busy = False
+        elif fault == "subscriber":
+            faults.append(RuntimeError("subscriber bug"))
+        # Then good messages: the level (what a clamped bad level left is the device's word
+        # until it reports again), and sometimes the button.
+        emulator.apply_local({LEVEL: rng.randrange(10, 1001)})
+        if rng.random() < 0.5:
+            emulator.press_button()
+        await wait_until(
+            lambda: (
+                panel.connected
+                and _reader_alive(panel)
+                and (panel.state.is_on, panel.state.levels) == (emulator.is_on, emulator.levels)
+            )
+        )
+    if emulator.is_on:
+        await panel.set_power(False)
+    await panel.power_on_for(60)
+    assert emulator.is_on
+    assert emulator.timer_remaining_s == 60
