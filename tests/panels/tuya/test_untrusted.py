@@ -211,6 +211,47 @@ async def test_a_subscriber_fault_closes_the_link_and_it_comes_back(
     assert _reader_alive(panel)
 
 
+async def test_a_subscriber_fault_on_a_link_change_does_not_stop_the_reconnect(
+    clock: FakeClock,
+    make_emulator: EmulatorFactory,
+    make_panel: PanelFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    emulator = await make_emulator("3.4", clock=clock)
+    panel = make_panel(emulator)
+    await panel.connect()
+
+    def _fails_when_lost(state: PanelState) -> None:
+        if not state.connected:
+            raise RuntimeError("subscriber bug")
+
+    panel.subscribe(_fails_when_lost)
+    emulator.drop_connections()
+    await wait_until(lambda: panel.reconnects == 1 and panel.connected)
+    assert "a state subscriber failed" in caplog.text
+
+
+async def test_a_subscriber_that_always_fails_never_leaves_a_dead_link(
+    clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
+) -> None:
+    """Every message ends the link: opening it fails as a connection problem (retried), it is
+    never reported connected with its reader gone."""
+    emulator = await make_emulator("3.3", clock=clock)
+    panel = make_panel(emulator)
+
+    def _broken(_state: PanelState) -> None:
+        raise RuntimeError("subscriber bug")
+
+    unsubscribe = panel.subscribe(_broken)
+    with pytest.raises(PanelConnectionError):
+        await panel.connect()
+    assert not panel.connected
+    unsubscribe()
+    await panel.connect()
+    assert panel.connected
+    assert _reader_alive(panel)
+
+
 # Busy is not unauthorized ------------------------------------------------------------------
 
 

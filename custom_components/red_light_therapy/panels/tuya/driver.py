@@ -380,6 +380,8 @@ class TuyaPanel(Panel):
         await conn.open(self._connect_timeout)
         try:
             await self._query(conn)
+            if not conn.connected:  # ended while handling the answer (a fault): try again
+                raise PanelConnectionError(f"{self.host}: the link ended as it was opened")
         except BaseException:
             await conn.close()
             raise
