@@ -407,6 +407,27 @@ async def test_manual_link_fault_cannot_connect(
     assert result["errors"] == {"base": "cannot_connect"}
 
 
+@pytest.mark.parametrize("version", ["3.3", "3.4", "3.5"])
+@pytest.mark.parametrize("chosen", ["version", "auto"])
+async def test_manual_busy_panel_cannot_connect(
+    hass: HomeAssistant, emulator: TuyaEmulator, version: str, chosen: str
+) -> None:
+    """Accepted, then closed at the first frame (another client holds it): a connection
+    problem, not a wrong key."""
+    emulator.busy = True
+    result = await start_manual(hass)
+    typed = version if chosen == "version" else "auto"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input(typed))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert_translated(result)
+    emulator.busy = False  # the other client let go
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], manual_input(typed))
+    result = await choose_preset(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_VERSION] == version
+
+
 async def test_manual_key_must_be_16_characters(hass: HomeAssistant) -> None:
     result = await start_manual(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -549,6 +570,15 @@ async def test_discovery_of_unsupported_version_aborts(hass: HomeAssistant) -> N
     assert result["reason"] == "unsupported_version"
     assert result["description_placeholders"] == {"version": "3.1"}
     assert_translated(result)
+
+
+async def test_discovery_of_unsupported_version_never_moves_a_panel(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=DEVICE_ID, data=entry_data("3.3", "10.0.0.9"))
+    entry.add_to_hass(hass)
+    result = await start_discovery(hass, discovered("3.2", "10.0.0.23"))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unsupported_version"
+    assert entry.data[CONF_HOST] == "10.0.0.9"
 
 
 # Scanning the LAN from the menu --------------------------------------------------------------

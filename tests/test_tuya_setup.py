@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Generator
 from datetime import timedelta
+import logging
 import math
 from pathlib import Path
 import socket
+import tracemalloc
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -49,6 +51,7 @@ from custom_components.red_light_therapy.const import (
 from custom_components.red_light_therapy.diagnostics import async_get_config_entry_diagnostics
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
 from custom_components.red_light_therapy.panels.tuya import TuyaPanel, protocol
+from custom_components.red_light_therapy.panels.tuya.discovery import MAX_DEVICES
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.therapy import (
     PRESET_PROFILES,
@@ -230,6 +233,93 @@ async def test_known_device_at_new_address_moves_its_entry(
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+def send_to_listener(hass: HomeAssistant, packet: bytes) -> None:
+    """A datagram from 127.0.0.1 to the integration's listener."""
+    (port,) = hass.data[discovery.DATA_TUYA_DISCOVERY].bound_ports
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(packet, (HOST, port))
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+@pytest.mark.parametrize("claimed", ["8.8.8.8", "not-an-ip"])
+async def test_a_broadcast_never_moves_a_panel_away_from_its_sender(
+    hass: HomeAssistant, emulator: TuyaEmulator, claimed: str
+) -> None:
+    """The payload says the panel is elsewhere; the datagram came from where it is: the entry
+    stays, is not reloaded, and no flow starts."""
+    entry = tuya_entry("3.4")
+    await set_up(hass, entry)
+    panel = entry.runtime_data.panel
+    emulator.advertised_ip = claimed
+    await broadcast_to_listener(hass, emulator)
+    await wait_until(lambda: DEVICE_ID in hass.data[discovery.DATA_TUYA_DISCOVERY].devices)
+    await hass.async_block_till_done()
+    assert entry.data[CONF_HOST] == HOST
+    assert entry.runtime_data.panel is panel  # not reloaded
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_a_broadcast_of_an_unsupported_version_applies_nothing(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    """The panel's entry points elsewhere; a broadcast from here announcing protocol 3.2 does
+    not move it (nor start a flow)."""
+    entry = tuya_entry("3.3", host="10.0.0.9")
+    await set_up_out_of_reach(hass, entry)
+    packet = protocol.encode_broadcast(
+        {"gwId": DEVICE_ID, "ip": HOST, "version": "3.2"}, protocol.Version.V33
+    )
+    send_to_listener(hass, packet)
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    await wait_until(lambda: DEVICE_ID in listener.devices)
+    await hass.async_block_till_done()
+    assert entry.data[CONF_HOST] == "10.0.0.9"
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_flood_of_device_ids_keeps_memory_and_flows_bounded(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """10,000 distinct ids broadcast at the listener: a bounded table, no raw payloads kept,
+    at most ``MAX_PENDING_FLOWS`` discovery flows, and little memory."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    (port,) = listener.bound_ports
+    packets = [
+        protocol.encode_broadcast(
+            {"gwId": f"bf{index:018d}", "ip": HOST, "version": "3.3", "productKey": "p" * 16},
+            protocol.Version.V33,
+        )
+        for index in range(10_000)
+    ]
+    await hass.async_block_till_done()
+    # Not the debug lines the test's log capture would keep: the integration's own memory.
+    caplog.set_level(logging.INFO, logger="custom_components.red_light_therapy")
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for packet in packets:
+            listener._received(packet, HOST, port)
+        await hass.async_block_till_done()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    print(f"10,000 discovered ids: {grown / 1e6:.1f} MB kept, {len(flows)} flows")
+    assert len(flows) == discovery.MAX_PENDING_FLOWS
+    assert len(listener.devices) <= MAX_DEVICES
+    assert grown < 5_000_000
+    for flow in flows:
+        hass.config_entries.flow.async_abort(flow["flow_id"])
+    # A slot is free again: a device heard once more is offered.
+    listener._received(packets[-1], HOST, port)
+    await hass.async_block_till_done()
+    assert len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 1
 
 
 async def test_scan_on_a_fresh_install_adds_a_working_panel(
@@ -590,6 +680,52 @@ async def test_wrong_key_at_setup_asks_for_a_new_one(
     assert emulator.is_on
     await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
     assert not emulator.is_on
+    await unload(hass, entry)
+
+
+async def test_busy_at_setup_is_retried_not_reauthenticated(
+    hass: HomeAssistant, emulator: TuyaEmulator, version: str
+) -> None:
+    """The panel accepts the connection and closes it at the first frame, as a single-client
+    device does while its app holds it: Home Assistant retries, it asks for no new key."""
+    emulator.busy = True
+    entry = tuya_entry(version)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not reauth_flows(hass)
+    assert emulator.auth_failures == 0
+    emulator.busy = False  # the app let go: the retry sets it up
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+async def test_power_on_at_the_panel_after_garbage_is_a_governed_session(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    """The panel reports nonsense on every data point (null, NaN, an infinite countdown, a
+    list): Home Assistant keeps its state, the link stays up, and a power-on at the panel
+    afterwards is an unplanned session under the limits, its countdown armed."""
+    entry = tuya_entry(emulator.version.value)
+    await set_up(hass, entry)
+    panel = entry.runtime_data.panel
+    sessions = entry.runtime_data.sessions
+    emulator.report({SWITCH_DP: None, "22": math.nan, COUNTDOWN_DP: math.inf})
+    emulator.report({SWITCH_DP: [1], "22": "600.0", COUNTDOWN_DP: 10**400})
+    emulator.press_button()  # on at the panel
+    await wait_until(lambda: sessions.session is not None)
+    session = sessions.session
+    assert session is not None
+    assert session.origin is SessionOrigin.UNPLANNED
+    assert session.status is SessionStatus.RUNNING
+    assert hass.states.get(LIGHT).state == STATE_ON
+    await wait_until(lambda: emulator.timer_remaining_s > 0)  # the limit is armed on it
+    assert emulator.timer_remaining_s <= DEFAULT_SESSION_MINUTES * 60
+    assert panel.connected
     await unload(hass, entry)
 
 

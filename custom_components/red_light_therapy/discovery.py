@@ -7,6 +7,11 @@ integration-discovery flow; the flow ignores devices already set up, and moves a
 device answers from a new address (its abort with updates). Ports that cannot be bound (another
 program, no permission) leave discovery off, logged as a warning the first time: setup by
 address still works.
+
+The LAN is untrusted: the address is the broadcast's sender (``parse_broadcast``), a broadcast
+of a protocol version the integration does not speak starts nothing, and at most
+``MAX_PENDING_FLOWS`` discovery flows wait at a time (more devices are offered when they
+broadcast again after some of those flows ended).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from .const import (
     DOMAIN,
     PANEL_TYPE_TUYA,
     TUYA_DISCOVERY_PORTS,
+    TUYA_VERSIONS,
 )
 from .panel_factory import clock
 from .panels.tuya import DiscoveredDevice, TuyaDiscovery
@@ -45,6 +51,9 @@ DISCOVERY_PORTS: tuple[int, ...] = TUYA_DISCOVERY_PORTS
 
 # How long the config flow's scan listens: Tuya devices broadcast about every 5 s.
 SCAN_S = 6.0
+
+MAX_PENDING_FLOWS = 10
+"""Discovery flows waiting at most at a time; a flood of device ids opens no more."""
 
 DATA_TUYA_DISCOVERY: HassKey[TuyaDiscovery] = HassKey(f"{DOMAIN}_tuya_discovery")
 _DATA_OFF_LOGGED: HassKey[bool] = HassKey(f"{DOMAIN}_tuya_discovery_off_logged")
@@ -72,6 +81,14 @@ async def async_start_tuya_discovery(hass: HomeAssistant) -> bool:
 
     @callback
     def _async_discovered(device: DiscoveredDevice) -> None:
+        if device.version not in TUYA_VERSIONS:
+            _LOGGER.debug(
+                "Tuya device %s at %s speaks protocol %r, not supported: ignored",
+                device.device_id,
+                device.ip,
+                device.version,
+            )
+            return
         for entry in hass.config_entries.async_entries(DOMAIN, include_ignore=False):
             if (
                 entry.unique_id == device.device_id
@@ -79,6 +96,20 @@ async def async_start_tuya_discovery(hass: HomeAssistant) -> bool:
                 and entry.data.get(CONF_HOST) == device.ip
             ):
                 return  # set up, same address: nothing to do
+        pending = hass.config_entries.flow.async_progress_by_handler(
+            DOMAIN,
+            include_uninitialized=True,
+            match_context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        )
+        if len(pending) >= MAX_PENDING_FLOWS:
+            _LOGGER.debug(
+                "Tuya device %s at %s not offered yet: %d discovery flows wait already",
+                device.device_id,
+                device.ip,
+                len(pending),
+            )
+            listener.forget(device.device_id)  # offered when it broadcasts again
+            return
         _LOGGER.debug("Tuya device %s at %s (%s)", device.device_id, device.ip, device.version)
         discovery_flow.async_create_flow(
             hass,

@@ -130,9 +130,11 @@ async def async_test_tuya(
 ) -> tuple[str | None, str]:
     """Try each version: ``(None, version)`` on success, else ``(error key, "")``.
 
-    ``cannot_connect``: nothing accepts a connection at the address. ``invalid_auth``: the
-    device refused the key (every version tried). ``invalid_auth_or_busy``: connected but no
-    answer in time, what a device does with a wrong key or while another client holds it.
+    ``cannot_connect``: nothing accepts a connection at the address, or the device closes the
+    link without an answer (busy with another client) for every version tried.
+    ``invalid_auth``: the device proved the key wrong (every version tried).
+    ``invalid_auth_or_busy``: connected but no answer in time, what a device does with a wrong
+    key or while another client holds it.
     """
     panel = create_tuya_panel(host, device_id, local_key, versions[0], profile)
     if not await _async_reachable(host, panel.port):
@@ -147,13 +149,17 @@ async def async_test_tuya(
             errors.add("invalid_auth")
         except PanelTimeoutError:
             errors.add("invalid_auth_or_busy")
-        except PanelError:
-            return "cannot_connect", ""
+        except PanelError:  # closed without an answer: busy (or a version it does not speak)
+            errors.add("cannot_connect")
         else:
             return None, version
         finally:
             await panel.disconnect()
-    return ("invalid_auth" if errors == {"invalid_auth"} else "invalid_auth_or_busy"), ""
+    if errors == {"invalid_auth"}:
+        return "invalid_auth", ""
+    if errors == {"cannot_connect"}:
+        return "cannot_connect", ""
+    return "invalid_auth_or_busy", ""
 
 
 def _valid_key(key: str) -> bool:
@@ -286,13 +292,13 @@ class TuyaFlowMixin(ProfileFlowMixin):
         """The integration's UDP listener heard a Tuya device."""
         device_id = str(discovery_info[CONF_DEVICE_ID])
         host = str(discovery_info[CONF_HOST])
-        await self.async_set_unique_id(device_id)
-        self._abort_if_unique_id_configured(updates={CONF_HOST: host})
         version = str(discovery_info[CONF_VERSION])
-        if version not in TUYA_VERSIONS:
+        if version not in TUYA_VERSIONS:  # before the address update: apply nothing
             return self.async_abort(
                 reason="unsupported_version", description_placeholders={"version": version}
             )
+        await self.async_set_unique_id(device_id)
+        self._abort_if_unique_id_configured(updates={CONF_HOST: host})
         self._tuya_discovered = {CONF_DEVICE_ID: device_id, CONF_HOST: host, CONF_VERSION: version}
         self.context["title_placeholders"] = {"name": _title(device_id)}
         return await self.async_step_tuya_key()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
+import gc
 import logging
 from typing import Any
 
@@ -623,6 +624,24 @@ async def test_dropped_link_mid_session_reconnects_with_backoff(
     assert panel.state.is_on is True  # read back after reconnecting
     assert any(not s.connected for s in states)
     assert emulator.connections == 2
+
+
+async def test_link_lost_mid_write_leaves_no_unretrieved_future(
+    panel: BlockBlueLightPanel,
+    emulator: BlockBlueLightEmulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The link drops while a command's write is in flight: the command is retried on a new
+    link, and the reply waiter the drop failed is not left to log "Future exception was never
+    retrieved"."""
+    await panel.update()
+    emulator.drop_on_next_write = True
+    await panel.set_power(True)
+    assert emulator.is_on
+    assert emulator.connections == 2
+    gc.collect()
+    await settle()
+    assert "never retrieved" not in caplog.text
 
 
 async def test_countdown_expiring_while_the_link_is_down_is_read_on_reconnect(

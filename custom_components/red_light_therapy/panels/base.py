@@ -82,6 +82,14 @@ class PanelConnectionError(PanelError):
     """The panel could not be reached, or the link dropped mid-command."""
 
 
+class PanelAuthError(PanelError):
+    """The panel proved it does not accept our credentials (a new key is needed).
+
+    Only for proof (an answer that fails to decrypt or authenticate), never for a link that
+    just closes: retrying cannot help here, so Home Assistant asks for a new key.
+    """
+
+
 class PanelTimeoutError(PanelError):
     """The panel did not acknowledge a command in time."""
 

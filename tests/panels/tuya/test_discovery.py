@@ -21,8 +21,9 @@ from .conftest import DEVICE_ID, EmulatorFactory, FakeClock, wait_until
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 
-def _send(port: int, data: bytes) -> None:
+def _send(port: int, data: bytes, source: str = "127.0.0.1") -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
         sock.sendto(data, ("127.0.0.1", port))
 
 
@@ -53,7 +54,6 @@ async def test_discovers_the_emulator(
         port=port,
         last_seen=clock.now,
     )
-    assert device.raw["gwId"] == DEVICE_ID
     assert listener.devices[DEVICE_ID] == device
 
 
@@ -72,11 +72,12 @@ async def test_changes_and_every_broadcast(make_emulator: EmulatorFactory) -> No
             emulator.broadcast_port = listener.bound_ports[0]
             await emulator.send_broadcast()
             await emulator.send_broadcast()
+        emulator.advertised_ip = "10.1.2.3"  # what its payload claims does not move it
         emulator.broadcast_port = changes.bound_ports[0]
-        emulator.advertised_ip = "10.1.2.3"  # it moved
         await emulator.send_broadcast()
+        _send(changes.bound_ports[0], emulator.broadcast_packet(), source="127.0.0.2")  # moved
         await wait_until(lambda: len(found) == 2 and len(every) == 2)
-    assert [d.ip for d in found] == ["127.0.0.1", "10.1.2.3"]
+    assert [d.ip for d in found] == ["127.0.0.1", "127.0.0.2"]
 
 
 async def test_forget_reports_a_device_again(
@@ -162,3 +163,43 @@ async def test_start_fails_cleanly_when_a_port_is_taken() -> None:
         with pytest.raises(OSError, match="in use"):
             await listener.start()
         assert not listener.running
+
+
+@pytest.mark.parametrize("claimed", ["8.8.8.8", "not-an-ip", "", None])
+def test_the_address_is_the_sender_whatever_the_payload_claims(claimed: object) -> None:
+    packet = protocol.encode_broadcast(
+        {"gwId": DEVICE_ID, "ip": claimed, "version": "3.3"}, protocol.Version.V33
+    )
+    device = parse_broadcast(packet, "192.168.1.20")
+    assert device is not None
+    assert device.ip == "192.168.1.20"
+
+
+def test_ids_no_device_has_are_ignored() -> None:
+    for device_id in ("x" * 65, "bad\nid", ""):
+        packet = protocol.encode_broadcast({"gwId": device_id}, protocol.Version.V33)
+        assert parse_broadcast(packet, "192.168.1.20") is None
+    long_fields = {"gwId": "ok", "version": "3" * 1000, "productKey": "p" * 1000}
+    device = parse_broadcast(protocol.encode_broadcast(long_fields, None), "192.168.1.20")
+    assert device is not None
+    assert len(device.version) == len(device.product_key or "") == 32
+
+
+async def test_the_table_keeps_the_most_recently_heard(clock: FakeClock) -> None:
+    """A flood of distinct ids: the table stays bounded, dropping who was heard longest ago."""
+    found: list[DiscoveredDevice] = []
+    listener = TuyaDiscovery(found.append, ports=(), clock=clock, max_devices=3)
+
+    def hear(device_id: str) -> None:
+        packet = protocol.encode_broadcast({"gwId": device_id}, protocol.Version.V33)
+        listener._received(packet, "10.0.0.5", 6667)
+
+    for device_id in ("a", "b", "c"):
+        hear(device_id)
+    hear("a")  # heard again: the most recent now
+    hear("d")
+    assert list(listener.devices) == ["c", "a", "d"]
+    assert [d.device_id for d in found] == ["a", "b", "c", "d"]
+    hear("b")  # dropped before: new again
+    assert list(listener.devices) == ["a", "d", "b"]
+    assert [d.device_id for d in found][-1] == "b"

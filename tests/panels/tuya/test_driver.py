@@ -413,25 +413,6 @@ async def test_write_confirmed_without_ack(
         await panel.set_power(False)
 
 
-async def test_subscriber_errors_do_not_break_the_link(
-    clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
-) -> None:
-    emulator = await make_emulator("3.3", clock=clock)
-    panel = make_panel(emulator)
-    await panel.connect()
-
-    def _broken(_state: PanelState) -> None:
-        raise RuntimeError("subscriber bug")
-
-    unsubscribe = panel.subscribe(_broken)
-    emulator.press_button()
-    await asyncio.sleep(0.05)
-    assert panel.connected
-    unsubscribe()
-    await panel.update()
-    assert panel.state.is_on
-
-
 async def test_reconnect_backoff_doubles_up_to_its_cap_and_comes_back(
     clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:

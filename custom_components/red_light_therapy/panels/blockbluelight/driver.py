@@ -435,6 +435,8 @@ class BlockBlueLightPanel(Panel):
         waiter = self._waiter
         if waiter is not None and not waiter.future.done():
             waiter.future.set_exception(_LinkLostError("link lost"))
+            # Marked retrieved: a write failing with the same loss never awaits it.
+            waiter.future.exception()
         self._cancel_idle_timer()
         self._publish(self._state.evolve(connected=False))
         if self._keep_connected:

@@ -143,6 +143,11 @@ class EmulatedBleakClient:
     ) -> None:
         self._check_connected()
         self._check_char(char_specifier, WRITE_CHAR, "write")
+        if self._emulator.drop_on_next_write:
+            # The radio link goes while the write is in flight: callback first, as bleak does.
+            self._emulator.drop_on_next_write = False
+            self._end_link()
+            raise BleakError(f"{self._emulator.name}: disconnected during the write")
         payload = bytes(data)
         if self._emulator.latency_s > 0:
             await self._emulator.sleep(self._emulator.latency_s)
@@ -207,7 +212,8 @@ class BlockBlueLightEmulator:
     (the frames of one answer arrive in one notification), ``inject_garbage`` (bytes sent
     before every frame, e.g. ``b"\\x2a"`` for a doubled start byte), ``unresponsive``
     (commands are received and ignored), ``refuse_connections`` (the next N connection
-    attempts fail) and ``drop_connection()`` (the link is lost).
+    attempts fail), ``drop_connection()`` (the link is lost) and ``drop_on_next_write`` (the
+    link is lost during the next write, which fails).
     """
 
     def __init__(
@@ -236,6 +242,7 @@ class BlockBlueLightEmulator:
         self.inject_garbage = b""
         self.unresponsive = False
         self.refuse_connections = refuse_connections
+        self.drop_on_next_write = False
 
         self.emission_log: list[EmissionSegment] = []
         self.commands: list[Frame] = []

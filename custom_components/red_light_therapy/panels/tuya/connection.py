@@ -205,6 +205,9 @@ class TuyaConnection:
                 error = TuyaAuthError(f"{self.host}: wrong local key? {err}")
         except OSError as err:
             error = PanelConnectionError(f"{self.host}: link lost: {err}")
+        except Exception as err:  # a fault in a subscriber, or a bug: never a dead reader
+            _LOGGER.exception("%s: error handling a message; reconnecting", self.host)
+            error = PanelConnectionError(f"{self.host}: error handling a message: {err!r}")
         self._link_lost(error)
 
     def _decode(self, frame: bytes) -> Received:
@@ -217,9 +220,12 @@ class TuyaConnection:
         return message, obj
 
     def _closed_by_peer(self) -> PanelError:
+        # Never proof of a wrong key: a single-client device busy with another client closes
+        # at the first frame too. Only an answer that fails to decrypt or authenticate is.
         if self._sent_encrypted and not self._authenticated:
-            return TuyaAuthError(
-                f"{self.host} closed the link on our first message: wrong local key or version"
+            return PanelConnectionError(
+                f"{self.host} closed the link at our first message without answering: busy "
+                "with another client, or a wrong version or local key"
             )
         return PanelConnectionError(f"{self.host} closed the connection")
 
@@ -233,10 +239,9 @@ class TuyaConnection:
         for predicate, future in self._watchers:
             if not future.done() and predicate(message, obj):
                 future.set_result(received)
-        try:
-            self._on_message(message, obj)
-        except Exception:  # a subscriber's bug must not kill the link
-            _LOGGER.exception("%s: error handling a message", self.host)
+        # A fault here (a subscriber's included) ends the link in ``_read_loop``: it is
+        # logged once and re-opened, never left half-alive.
+        self._on_message(message, obj)
 
     def _link_lost(self, error: PanelError) -> None:
         if self._closing or self._lost is not None:

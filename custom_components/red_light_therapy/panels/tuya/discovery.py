@@ -6,14 +6,20 @@ firmware), on 6667 encrypted with the well-known UDP key (3.3/3.4 as AES-ECB in 
 listens on any set of ports (SO_REUSEADDR and SO_REUSEPORT, so several listeners, and other
 programs such as the Tuya integrations, can share them), decodes what arrives and calls back
 once per device, and again whenever its address or version changes, or after ``forget``.
+
+The LAN is untrusted: a device's address is the datagram's sender, never the ``ip`` its payload
+claims; nothing of the payload is kept beyond the device id, version, product key and
+encryption flag (each of bounded length); and the table of devices is bounded (least recently
+heard dropped first), so a flood of distinct ids costs bounded memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import functools
 import logging
 import socket
@@ -27,6 +33,11 @@ from .protocol import TuyaProtocolError
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_PORTS: Final = (6666, 6667, 7000)
+MAX_DEVICES: Final = 256
+"""Devices the listener remembers at most (the least recently heard are dropped first)."""
+MAX_ID_LEN: Final = 64
+"""Longer device ids are not a device's (real ones have about 20 characters)."""
+_MAX_FIELD_LEN: Final = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +52,6 @@ class DiscoveredDevice:
     port: int = 0
     """The UDP port the broadcast arrived on."""
     last_seen: float = 0.0
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 DiscoveryCallback = Callable[[DiscoveredDevice], None]
@@ -50,24 +60,32 @@ DiscoveryCallback = Callable[[DiscoveredDevice], None]
 def parse_broadcast(
     data: bytes, sender_ip: str, *, port: int = 0, now: float = 0.0
 ) -> DiscoveredDevice | None:
-    """The device in one datagram; None for app broadcasts and anything unreadable."""
+    """The device in one datagram; None for app broadcasts and anything unreadable.
+
+    Its address is ``sender_ip``, whatever ``ip`` the payload claims (anyone on the LAN can
+    send a broadcast naming any address).
+    """
     try:
         info = protocol.decode_broadcast(data)
     except TuyaProtocolError:
         return None
     device_id = info.get("gwId") or info.get("devId") or info.get("id")
-    if not isinstance(device_id, str) or info.get("from") == "app":
+    if (
+        not isinstance(device_id, str)
+        or not 0 < len(device_id) <= MAX_ID_LEN
+        or not device_id.isprintable()
+        or info.get("from") == "app"
+    ):
         return None
     product_key = info.get("productKey")
     return DiscoveredDevice(
         device_id=device_id,
-        ip=str(info.get("ip") or sender_ip),
-        version=str(info.get("version", "3.1")),
-        product_key=str(product_key) if product_key else None,
+        ip=sender_ip,
+        version=str(info.get("version", "3.1"))[:_MAX_FIELD_LEN],
+        product_key=str(product_key)[:_MAX_FIELD_LEN] if product_key else None,
         encrypted=bool(info.get("encrypt", False)),
         port=port,
         last_seen=now,
-        raw=info,
     )
 
 
@@ -116,6 +134,7 @@ class TuyaDiscovery:
         host: str = "0.0.0.0",
         clock: Clock = time.time,
         every_broadcast: bool = False,
+        max_devices: int = MAX_DEVICES,
     ) -> None:
         self._callback = callback
         self._ports = tuple(ports)
@@ -123,7 +142,9 @@ class TuyaDiscovery:
         self._clock = clock
         self._every = every_broadcast
         self._transports: list[asyncio.DatagramTransport] = []
-        self.devices: dict[str, DiscoveredDevice] = {}
+        self._max_devices = max_devices
+        self.devices: OrderedDict[str, DiscoveredDevice] = OrderedDict()
+        """Devices heard, least recently heard first; at most ``max_devices``."""
         self.ignored = 0
         """Datagrams that were not a device broadcast."""
         self.started_at: float | None = None
@@ -178,8 +199,10 @@ class TuyaDiscovery:
         if device is None:
             self.ignored += 1
             return
-        known = self.devices.get(device.device_id)
+        known = self.devices.pop(device.device_id, None)
         self.devices[device.device_id] = device
+        while len(self.devices) > self._max_devices:
+            self.devices.popitem(last=False)
         if (
             self._every
             or known is None

@@ -17,9 +17,13 @@ counts the power-on only when the report shows both the switch on and the countd
 ``PanelError`` raised if it still does not run). ``set_timer`` re-arms a panel that is on and is
 confirmed only by a running countdown; a panel that reports itself off gets it cancelled.
 
-A wrong local key raises ``TuyaAuthError`` (a ``PanelConnectionError``): failed decryption or
-authentication of a reply, a failed session-key proof, or the device dropping the link on our
-first encrypted message.
+A wrong local key raises ``TuyaAuthError`` (a ``PanelAuthError``) only when proven: a reply that
+fails to decrypt or authenticate, or a failed session-key proof. A device dropping the link at
+our first message is a ``PanelConnectionError``: single-client devices do that while busy.
+
+Device data is untrusted: what a device reports is cleaned by the profile
+(``DpProfile.clean_dps``) before it touches the state or a command's confirmation; a bad value
+is dropped (logged at debug level) and the rest of the message applies.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from ..base import (
 )
 from . import protocol
 from .connection import Received, TuyaConnection
-from .profiles import DpProfile, get_profile
+from .profiles import DpProfile, finite_number, get_profile
 from .protocol import Command, Message, RandomBytes, Version, parse_version
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,14 +57,10 @@ DEFAULT_PORT = 6668
 
 
 def countdown_runs(value: Any, seconds: int) -> bool:
-    """A reported countdown that is running and not longer than the ``seconds`` written."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return False
-    try:
-        remaining = int(value)
-    except ValueError:
-        return False
-    return 0 < remaining <= seconds
+    """A reported countdown that is running and not longer than the ``seconds`` written
+    (any other value, a string, NaN or an infinity included, is not)."""
+    remaining = finite_number(value)
+    return remaining is not None and 0 < remaining <= seconds
 
 
 @dataclass(slots=True)
@@ -152,7 +152,7 @@ class TuyaPanel(Panel):
         conn, self._conn = self._conn, None
         if conn is not None:
             await conn.close()
-        self._set_state(self._state.evolve(connected=False))
+        self._publish_link(self._state.evolve(connected=False))
 
     async def update(self) -> PanelState:
         async with self._command_lock:
@@ -302,7 +302,7 @@ class TuyaPanel(Panel):
         report = _Report()
 
         def _observe(_message: Message, obj: dict[str, Any]) -> bool:
-            reported = protocol.extract_dps(obj) or {}
+            reported = self._reported_dps(obj)
             now = self._clock()
             for key, value in reported.items():
                 if key not in report.dps or report.dps[key] != value:
@@ -380,6 +380,8 @@ class TuyaPanel(Panel):
         await conn.open(self._connect_timeout)
         try:
             await self._query(conn)
+            if not conn.connected:  # ended while handling the answer (a fault): try again
+                raise PanelConnectionError(f"{self.host}: the link ended as it was opened")
         except BaseException:
             await conn.close()
             raise
@@ -387,14 +389,14 @@ class TuyaPanel(Panel):
         self._heartbeat_task = asyncio.get_running_loop().create_task(
             self._heartbeat_loop(conn), name=f"tuya heartbeat {self.host}"
         )
-        self._set_state(self._state.evolve(connected=True))
+        self._publish_link(self._state.evolve(connected=True))
         return conn
 
     def _on_lost(self, conn: TuyaConnection, error: PanelError) -> None:
         if conn is not self._conn:
             return
         _LOGGER.debug("%s: link lost: %s", self.host, error)
-        self._set_state(self._state.evolve(connected=False))
+        self._publish_link(self._state.evolve(connected=False))
         if self._heartbeat_task is not None and self._heartbeat_task is not asyncio.current_task():
             self._heartbeat_task.cancel()
         self._heartbeat_task = None
@@ -440,8 +442,28 @@ class TuyaPanel(Panel):
 
     # State -----------------------------------------------------------------------------------
 
-    def _on_message(self, _message: Message, obj: dict[str, Any]) -> None:
+    def _publish_link(self, state: PanelState) -> None:
+        """Tell subscribers the link came or went. A subscriber's fault is logged here, not
+        raised: it must not stop a reconnect or a disconnect. (On a message it ends the link,
+        in the reader, which then re-opens it.)"""
+        try:
+            self._set_state(state)
+        except Exception:
+            _LOGGER.exception("%s: a state subscriber failed", self.host)
+
+    def _reported_dps(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """The data points of a message, cleaned by the profile: a bad value (wrong type, NaN,
+        an infinity) is dropped and logged, an out-of-range one clamped; the rest applies."""
         dps = protocol.extract_dps(obj)
+        if not dps:
+            return {}
+        clean, rejected = self.profile.clean_dps(dps)
+        if rejected:
+            _LOGGER.debug("%s: ignoring bad data point values %s", self.host, rejected)
+        return clean
+
+    def _on_message(self, _message: Message, obj: dict[str, Any]) -> None:
+        dps = self._reported_dps(obj)
         if not dps:
             return
         self._dps.update(dps)

@@ -27,9 +27,15 @@ power_on_clears_countdown=True`` is the faithful common plug.
 Faults: ``latency_s``; ``unresponsive`` (frames are read and ignored); ``drop_connections()``;
 ``push_writes = False`` (writes acknowledged without a STATUS push); ``ack_writes = False``
 (writes reported by a STATUS push but never acknowledged);
-a client with the wrong key gets what a real device gives it: its frames fail to decrypt or
-authenticate, and the device closes the link (``wrong_key_behaviour="close"``, the default) or
-ignores the frame (``"silent"``).
+``report_on_write`` (those values reported as each write arrives);
+``busy = True`` (accepts TCP, then closes at the first frame, as a single-client device does
+while another client holds it); ``report(dps)`` pushes any data-point values, garbage
+included, without applying them (a device reporting what it likes).
+A client with the wrong key gets what a real device gives it: its frames fail to decrypt or
+authenticate, and the device answers under its own key, which the client cannot read, and
+closes the link (``wrong_key_behaviour="answer"``, the default: the proof of a wrong key), closes
+the link without a word
+(``"close"``: indistinguishable from busy) or ignores the frame (``"silent"``).
 
 Run it on its own::
 
@@ -68,7 +74,7 @@ from .protocol import (
 _LOGGER = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-WrongKeyBehaviour = Literal["close", "silent"]
+WrongKeyBehaviour = Literal["answer", "close", "silent"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +127,7 @@ class TuyaEmulator:
         broadcast_address: str | None = None,
         broadcast_port: int = 6667,
         broadcast_interval_s: float | None = 5.0,
-        wrong_key_behaviour: WrongKeyBehaviour = "close",
+        wrong_key_behaviour: WrongKeyBehaviour = "answer",
         random_bytes: RandomBytes = os.urandom,
         countdown_toggles: bool = False,
         power_on_clears_countdown: bool = False,
@@ -142,6 +148,10 @@ class TuyaEmulator:
         self.broadcast_interval_s = broadcast_interval_s
         self.wrong_key_behaviour: WrongKeyBehaviour = wrong_key_behaviour
         self.unresponsive = False
+        self.busy = False
+        """True: accept connections, then close each at its first frame (busy elsewhere)."""
+        self.report_on_write: Mapping[str | int, Any] | None = None
+        """Reported (``report``) as each write arrives, before its answer: bad data mid-command."""
         self.ack_writes = True
         """False: report written data points without acknowledging the write first."""
         self.push_writes = True
@@ -292,6 +302,10 @@ class TuyaEmulator:
         changed = self._apply({str(k): v for k, v in dps.items()})
         self._push(changed)
 
+    def report(self, dps: Mapping[str | int, Any]) -> None:
+        """Push ``dps`` as reported values without applying them: any JSON value at all."""
+        self._push({str(k): v for k, v in dps.items()})
+
     def drop_connections(self) -> None:
         """Every client link is lost (the device rebooted, Wi-Fi dropped)."""
         for client in list(self._clients):
@@ -360,6 +374,8 @@ class TuyaEmulator:
     async def _handle(self, client: _Client, frame: bytes) -> None:
         self.tick()
         client.frames += 1
+        if self.busy:
+            raise _Close("busy with another client")
         try:
             message = client.session.decode(frame)
             negotiation = message.cmd in (
@@ -370,6 +386,7 @@ class TuyaEmulator:
                 protocol.parse_json(message.payload) if message.payload and not negotiation else {}
             )
         except TuyaProtocolError as err:
+            self._answer_unreadable(client, frame)
             self._wrong_key(f"cannot read a frame: {err}")
             return
         self.commands.append(message.cmd)
@@ -414,6 +431,8 @@ class TuyaEmulator:
             payload = protocol.query_reply_payload(self.version, self.device_id, self.current_dps())
             self._send(client, cmd, payload, seqno=message.seqno)
         elif cmd in (Command.CONTROL, Command.CONTROL_NEW):
+            if self.report_on_write:
+                self.report(self.report_on_write)
             dps = protocol.extract_dps(obj) or {}
             if self.ack_writes:
                 self._send(client, cmd, b"", seqno=message.seqno)
@@ -433,8 +452,24 @@ class TuyaEmulator:
     def _wrong_key(self, reason: str) -> None:
         self.auth_failures += 1
         _LOGGER.debug("emulator %s: %s", self.device_id, reason)
-        if self.wrong_key_behaviour == "close":
+        if self.wrong_key_behaviour != "silent":
             raise _Close(reason)
+
+    def _answer_unreadable(self, client: _Client, frame: bytes) -> None:
+        """Answer a frame it cannot read under its own key (``wrong_key_behaviour="answer"``):
+        a session-key answer to a 3.4/3.5 client, an encrypted error to a 3.3 one."""
+        if self.wrong_key_behaviour != "answer":
+            return
+        offset = 6 if frame[:4] == protocol.PREFIX_6699 else 4
+        seqno = int.from_bytes(frame[offset : offset + 4], "big")
+        cmd = int.from_bytes(frame[offset + 4 : offset + 8], "big")
+        if self.version.negotiates:
+            client.session.reset()
+            nonce = self._random(protocol.NONCE_LEN)
+            answer = protocol.negotiation_response(self.local_key, nonce, nonce)
+            self._send(client, Command.SESS_KEY_NEG_RESP, answer, seqno=seqno)
+        else:
+            self._send(client, cmd, b'{"error":"data format error"}', seqno=seqno)
 
     def _send(self, client: _Client, cmd: int, payload: bytes, *, seqno: int | None = None) -> None:
         data = client.session.encode(cmd, payload, seqno=seqno)

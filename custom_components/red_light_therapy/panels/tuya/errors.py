@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from ..base import PanelConnectionError
+from ..base import PanelAuthError, PanelConnectionError
 
 
-class TuyaAuthError(PanelConnectionError):
-    """The device does not accept our local key.
+class TuyaAuthError(PanelAuthError, PanelConnectionError):
+    """The device proved it does not accept our local key.
 
-    Raised when a reply fails to decrypt or authenticate (CRC/HMAC/GCM, padding, JSON), the
-    session-key negotiation fails its HMAC, or the device drops the link as soon as it sees
-    our first encrypted message (what a real device does with a key it cannot use).
+    Raised when its answer fails to decrypt or authenticate (CRC/HMAC/GCM, padding, JSON) or
+    the session-key negotiation answer fails its HMAC. A device that closes the link without
+    answering is not proof (a single-client device busy with another client does that too):
+    that is a plain ``PanelConnectionError``.
     """

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,61 @@ class DpProfile:
         if self.countdown_dp is not None:
             dps[str(self.countdown_dp)] = 0
         return dps
+
+    def clean_dps(self, dps: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What a device reported, made safe to use: ``(clean, rejected)``.
+
+        Device data is untrusted: the switch must be a boolean, a level or the countdown a
+        finite number (clamped to the channel's raw range, or ``0..countdown_max_s``, as an
+        int). Anything else on those data points is rejected; other data points pass as they
+        are (only ``set_dps`` callers compare them).
+        """
+        clean: dict[str, Any] = {}
+        rejected: dict[str, Any] = {}
+        switch = str(self.switch_dp)
+        countdown = None if self.countdown_dp is None else str(self.countdown_dp)
+        channels = {str(channel.dp): channel for channel in self.channels}
+        for key, value in dps.items():
+            if key == switch:
+                if isinstance(value, bool):
+                    clean[key] = value
+                else:
+                    rejected[key] = value
+                continue
+            if key == countdown or key in channels:
+                number = finite_number(value)
+                if number is None:
+                    rejected[key] = value
+                elif key == countdown:
+                    clean[key] = clamp_int(number, 0, self.countdown_max_s)
+                else:
+                    channel = channels[key]
+                    clean[key] = clamp_int(number, channel.min_value, channel.max_value)
+                continue
+            clean[key] = value
+        return clean, rejected
+
+
+def finite_number(value: Any) -> int | float | None:
+    """A reported value as a finite number; None for anything else (bools, NaN, infinities,
+    lists, objects, null, and strings other than a short whole number such as ``"599"``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return None
+
+
+def clamp_int(value: int | float, low: int, high: int) -> int:
+    """``value`` rounded and clamped to ``low..high`` (any size of int, no overflow)."""
+    if isinstance(value, float):
+        value = max(float(low), min(float(high), value))
+    return max(low, min(high, round(value)))
 
 
 def profile_from_dict(name: str, data: Mapping[str, Any]) -> DpProfile:
