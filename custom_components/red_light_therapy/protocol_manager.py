@@ -294,6 +294,13 @@ class ProtocolManager:
         if plan.status not in UNFINISHED:
             ir.async_delete_issue(self._hass, DOMAIN, undeliverable_issue_id(plan.id))
 
+    def _new_id(self) -> str:
+        """A run id no stored run has: runs are kept by id, so a repeat (two ULIDs made in
+        the same millisecond from a reseeded generator) would replace another run."""
+        while (new := ulid_util.ulid_now()) in self._store.plans:
+            pass
+        return new
+
     def prepare(
         self,
         protocol: Protocol,
@@ -312,7 +319,7 @@ class ProtocolManager:
         try:
             check_start_date(start, local_now.date())
             plan = Plan(
-                id=ulid_util.ulid_now(),
+                id=self._new_id(),
                 protocol=protocol,
                 area=area or protocol.area,
                 panel_id=self.panel_id,

@@ -413,6 +413,15 @@ class SessionManager:
             return verdict.next_allowed_at
         return None
 
+    def _new_id(self) -> str:
+        """A session id no stored or open session has. ULIDs are time and randomness, but two
+        made in the same millisecond from a reseeded generator (a test's frozen clock, a
+        restored snapshot) can repeat: a repeat would refuse to record the session."""
+        taken = {session.id for session in self._store.active.values()}
+        while (new := ulid_util.ulid_now()) in self.history or new in taken:
+            pass
+        return new
+
     def _validated_area(self, area: str) -> str:
         try:
             return validate_area(area).value
@@ -556,7 +565,7 @@ class SessionManager:
                 "%s: session started with the spacing limit overridden", self._coordinator.name
             )
         session = Session(
-            id=ulid_util.ulid_now(),
+            id=self._new_id(),
             area=plan.area,
             distance_cm=plan.distance_cm,
             planned_seconds=verdict.allowed_seconds,
@@ -696,7 +705,7 @@ class SessionManager:
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="log_in_future")
         try:
             session = Session.logged(
-                id=ulid_util.ulid_now(),
+                id=self._new_id(),
                 area=area,
                 started_at=started_at,
                 ended_at=ended_at,
@@ -1090,7 +1099,7 @@ class SessionManager:
             tz=dt_util.get_default_time_zone(),
         )
         session = Session(
-            id=ulid_util.ulid_now(),
+            id=self._new_id(),
             area=area,
             distance_cm=self.distance_cm,
             planned_seconds=max(verdict.allowed_seconds, 1.0),
