@@ -209,6 +209,7 @@ try {
   await card.locator(".preview").waitFor({ timeout: 15000 });
   await card.getByRole("button", { name: "Start" }).click();
   await until("the panel on", async () => (await api(`/api/states/${LIGHT}`, token)).state === "on", 30);
+  const sessionStarted = Date.now();
   const status = await api("/api/services/rlt_simulator/status?return_response", token, {});
   const panel = status.service_response.panels.find((p) => p.is_on !== undefined && String(p.address ?? "").includes("3C:AB"));
   check("a session started from the card runs on the simulated panel", panel?.is_on === true, JSON.stringify(panel));
@@ -252,7 +253,10 @@ try {
     }
   }
 
-  // 4. A refusal is shown: stop, then start again at once on the same area.
+  // 4. A refusal is shown: stop, then start again at once on the same area. The first session
+  // must count as a treatment for the spacing to lock the area (README: at least 30 s on and
+  // 1 J/cm²), so it runs 40 s before it is stopped.
+  await sleep(Math.max(0, 40000 - (Date.now() - sessionStarted)));
   await card.getByRole("button", { name: "Stop" }).click();
   await until("the panel off", async () => (await api(`/api/states/${LIGHT}`, token)).state === "off", 30);
   await card.getByRole("button", { name: "Start" }).waitFor({ timeout: 15000 });
