@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
@@ -12,12 +13,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 
 from .bench.measure import (
+    add_ble_panels,
+    ble_link_to,
     ble_start,
     card_bundle_gzip_kb,
     card_first_render_ms,
     dose_accuracy,
     history_load,
     idle_day,
+    other_panel_state_changes,
     state_writes_per_session,
     unplanned_detect_s,
 )
@@ -160,3 +164,37 @@ def test_card_first_render_ms() -> None:
     if value is None:
         pytest.skip("run scripts/test-browser first: it measures the card's first render")
     record("card_first_render_ms", value)
+
+
+@pytest.fixture
+async def three_panels(
+    hass: HomeAssistant, enable_bluetooth: None
+) -> AsyncGenerator[list[tuple[MockConfigEntry, BlockBlueLightEmulator]]]:
+    """Three emulated Bluetooth panels, set up (before the test's clock is frozen)."""
+    emulators, entries = add_ble_panels(hass, 0, 3)
+    await hass.async_block_till_done()
+    with ble_link_to(emulators):
+        assert await hass.config_entries.async_setup(entries[0].entry_id)  # sets up all three
+        await hass.async_block_till_done()
+        yield [(entry, emulators[entry.unique_id or ""]) for entry in entries]
+        for entry in entries:
+            await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    for emulator in emulators.values():
+        emulator.close()
+
+
+async def test_other_panels_state_changes_per_session(
+    hass: HomeAssistant,
+    three_panels: list[tuple[MockConfigEntry, BlockBlueLightEmulator]],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Issue 12: a session changes nothing on a panel that shares no skin with it; on one
+    that does, only what a person sees change (its dose today and week, its lockout)."""
+    others = await other_panel_state_changes(hass, freezer, three_panels)
+
+    record("other_panel_state_changes_per_session", others.unrelated)
+    record("sharing_panel_state_changes_per_session", others.related)
+    assert others.unrelated == 0, others
+    # The sharing panel really follows the session (a filter that updated nobody would pass).
+    assert others.related > 0, others
