@@ -18,8 +18,7 @@ from .const import (
     IDLE_POLL_MINUTES,
     PANEL_TYPE_BLOCKBLUELIGHT,
 )
-from .panels.base import Panel, PanelError, PanelState
-from .panels.tuya import TuyaAuthError
+from .panels.base import Panel, PanelAuthError, PanelError, PanelState
 
 if TYPE_CHECKING:
     from . import RedLightTherapyConfigEntry
@@ -71,7 +70,7 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
                 self._read_once = True
                 return state
             return await self.panel.poll()
-        except TuyaAuthError as err:
+        except PanelAuthError as err:
             # Not "cannot connect": retrying cannot help. Home Assistant starts a reauth flow.
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN,
@@ -116,7 +115,7 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
         try:
             return await command
         except PanelError as err:
-            if isinstance(err, TuyaAuthError):
+            if isinstance(err, PanelAuthError):
                 self.config_entry.async_start_reauth(self.hass)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,

@@ -24,7 +24,6 @@ from .const import (
     PANEL_TYPE_TUYA,
 )
 from .coordinator import PanelCoordinator
-from .panels.tuya import get_profile
 
 if TYPE_CHECKING:
     from . import RedLightTherapyData
@@ -51,6 +50,8 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
         if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
             # A Wi-Fi device: its MAC where known (DHCP follows it by that), no Bluetooth; the
             # model is what its data-point profile calls this kind of panel.
+            from .panels.tuya import get_profile  # noqa: PLC0415  (only for a Tuya panel)
+
             mac = entry.data.get(CONF_MAC)
             self._attr_device_info = DeviceInfo(
                 identifiers={(DOMAIN, address)},

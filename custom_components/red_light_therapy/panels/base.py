@@ -82,6 +82,11 @@ class PanelConnectionError(PanelError):
     """The panel could not be reached, or the link dropped mid-command."""
 
 
+class PanelAuthError(PanelConnectionError):
+    """The panel refuses our credentials (a Wi-Fi panel's local key): no retry helps until
+    they are entered again."""
+
+
 class PanelTimeoutError(PanelError):
     """The panel did not acknowledge a command in time."""
 

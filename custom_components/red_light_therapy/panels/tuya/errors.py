@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..base import PanelConnectionError
+from ..base import PanelAuthError
 
 
-class TuyaAuthError(PanelConnectionError):
+class TuyaAuthError(PanelAuthError):
     """The device does not accept our local key.
 
     Raised when a reply fails to decrypt or authenticate (CRC/HMAC/GCM, padding, JSON), the
