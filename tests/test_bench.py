@@ -22,6 +22,7 @@ from .bench.measure import (
     history_load,
     idle_day,
     other_panel_state_changes,
+    setup_cost,
     state_writes_per_session,
     unplanned_detect_s,
 )
@@ -164,6 +165,30 @@ def test_card_first_render_ms() -> None:
     if value is None:
         pytest.skip("run scripts/test-browser first: it measures the card's first render")
     record("card_first_render_ms", value)
+
+
+SETUP_MS_BUDGET = 15
+SETUP_KIB_BUDGET = 250
+"""Issue 12: at 50 Bluetooth panels, each panel's setup takes at most 15 ms and 250 KiB."""
+
+
+@pytest.mark.usefixtures("enable_bluetooth")
+async def test_setup_ms_at_50_panels(hass: HomeAssistant) -> None:
+    cost = await setup_cost(hass, panels=50)
+
+    record("setup_ms_per_panel", round(cost.ms_per_panel, 1))
+    record("setup_state_changes_per_panel", cost.state_changes_per_panel)
+    assert cost.entities_per_panel > 0, cost  # the panels really came up with their entities
+    assert cost.ms_per_panel <= SETUP_MS_BUDGET, cost
+
+
+@pytest.mark.usefixtures("enable_bluetooth")
+async def test_setup_kib_at_50_panels(hass: HomeAssistant) -> None:
+    cost = await setup_cost(hass, panels=50, trace=True)
+
+    record("setup_kib_per_panel", round(cost.kib_per_panel, 1))
+    assert cost.entities_per_panel > 0, cost
+    assert cost.kib_per_panel <= SETUP_KIB_BUDGET, cost
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
@@ -53,6 +54,8 @@ class RedLightTherapyData:
     coordinator: PanelCoordinator
     sessions: SessionManager
     protocols: ProtocolManager
+    device_info: DeviceInfo | None = None
+    """The panel's device, built by its first entity and shared by the others."""
 
 
 type RedLightTherapyConfigEntry = ConfigEntry[RedLightTherapyData]
