@@ -35,6 +35,7 @@ from homeassistant.const import ATTR_ENTITY_ID, CONF_ADDRESS, EVENT_STATE_CHANGE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, storage
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.json import json_bytes
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -745,3 +746,68 @@ async def other_panel_state_changes(
         related=sum(n for e, n in changes.items() if e in related),
         related_by_entity={e: n for e, n in sorted(changes.items()) if e in related},
     )
+
+
+# -- what the store writes ---------------------------------------------------------------
+
+
+def stored_history(sessions: int) -> dict[str, Any]:
+    """A store document (as ``hass_storage`` holds it) with ``sessions`` daily records,
+    the last a month ago (none of them keeps today's session out)."""
+    return {
+        "version": STORAGE_VERSION,
+        "minor_version": STORAGE_MINOR_VERSION,
+        "key": STORAGE_KEY,
+        "data": {
+            "history": {"records": daily_records(sessions, dt_util.utcnow() - timedelta(days=30))},
+            "active": {},
+            "settings": {},
+            "plans": {},
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StoreWrites:
+    """The integration's store files written during one session."""
+
+    writes: int
+    bytes: int
+
+
+async def store_bytes_per_session(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    minutes: int = 2,
+) -> StoreWrites:
+    """Bytes of every file of the integration's store written (as JSON, the way Home
+    Assistant writes it) from pressing Start to 10 s after the session's end, pending
+    delayed saves included."""
+    await _advance_to_local_noon(hass, freezer)
+    duration = _entity_id(hass, entry, NUMBER_DOMAIN, "session_duration")
+    await _call(
+        hass, NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: duration, ATTR_VALUE: minutes}
+    )
+    await _advance(hass, freezer, timedelta(minutes=1))  # the setting's own delayed save
+    start = _entity_id(hass, entry, BUTTON_DOMAIN, "start_session")
+    writes = 0
+    written = 0
+    write = storage.Store._async_write_data
+
+    async def _counting(self: storage.Store[Any], path: str, data: dict[str, Any]) -> None:
+        nonlocal writes, written
+        if self.key.startswith(DOMAIN):
+            writes += 1
+            written += len(json_bytes(data))
+        await write(self, path, data)
+
+    with patch.object(storage.Store, "_async_write_data", _counting):
+        await _call(hass, BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: start})
+        assert emulator.is_on
+        await _advance(hass, freezer, timedelta(minutes=minutes, seconds=10))
+        assert not emulator.is_on
+        await _advance(hass, freezer, timedelta(minutes=1))  # any delayed save
+    return StoreWrites(writes=writes, bytes=written)
