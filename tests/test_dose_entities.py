@@ -31,7 +31,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
-from custom_components.red_light_therapy.store import STORAGE_KEY
+from custom_components.red_light_therapy.store import SETTINGS_SAVE_DELAY, STORAGE_KEY
 
 from .common import advance, move_to
 
@@ -293,9 +293,14 @@ async def test_distance_nearer_than_the_profile_is_refused(
 
 
 async def test_distance_is_stored(
-    hass: HomeAssistant, init_integration: MockConfigEntry, hass_storage: dict[str, Any]
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
 ) -> None:
+    """Saved a few seconds after the last change (a slider's steps write once)."""
     await _set_number(hass, DISTANCE, 30)
+    await advance(hass, freezer, timedelta(seconds=SETTINGS_SAVE_DELAY))
     settings = hass_storage[STORAGE_KEY]["data"]["settings"][init_integration.entry_id]
     assert settings["distance_cm"] == 30
 
@@ -308,6 +313,7 @@ async def test_treatment_area_sets_the_limits_of_the_next_session(
     init_integration: MockConfigEntry,
     emulator: BlockBlueLightEmulator,
     hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
 ) -> None:
     """40 J/cm² at full output: clamped to 20 on the whole body, allowed on the scalp."""
     assert hass.states.get(AREA).state == "whole_body"
@@ -317,6 +323,7 @@ async def test_treatment_area_sets_the_limits_of_the_next_session(
     await _select(hass, "scalp")
 
     assert hass.states.get(AREA).state == "scalp"
+    await advance(hass, freezer, timedelta(seconds=SETTINGS_SAVE_DELAY))
     settings = hass_storage[STORAGE_KEY]["data"]["settings"][init_integration.entry_id]
     assert settings["area"] == "scalp"
     answer = await _call(hass, "start_session", dose=40)

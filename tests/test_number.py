@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.number import (
     ATTR_VALUE,
     DOMAIN as NUMBER_DOMAIN,
@@ -13,16 +16,20 @@ from homeassistant.components.number import (
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, storage
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DEFAULT_SESSION_MINUTES
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
-from custom_components.red_light_therapy.store import STORAGE_KEY, STORAGE_VERSION
+from custom_components.red_light_therapy.store import (
+    SETTINGS_SAVE_DELAY,
+    STORAGE_KEY,
+    STORAGE_VERSION,
+)
 
-from .common import ADDRESS, inject_advertisement, service_info
+from .common import ADDRESS, advance, inject_advertisement, service_info
 
 PANEL_LEVELS = (10, 20, 30, 40, 50)
 CHANNELS = (
@@ -112,11 +119,25 @@ async def test_session_duration_sets_the_length_of_the_next_session(
     init_integration: MockConfigEntry,
     emulator: BlockBlueLightEmulator,
     hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """At these levels (18 mW/cm² at 15 cm) 15 minutes stay under every limit."""
+    """At these levels (18 mW/cm² at 15 cm) 15 minutes stay under every limit. Moving the
+    slider step by step to 15 writes the file once, a few seconds after the last step."""
     assert float(hass.states.get(DURATION).state) == DEFAULT_SESSION_MINUTES
+    writes = 0
+    write = storage.Store._async_write_data
 
-    await _set(hass, DURATION, 15)
+    async def _counting(self: storage.Store[Any], path: str, data: dict[str, Any]) -> None:
+        nonlocal writes
+        writes += self.key == STORAGE_KEY
+        await write(self, path, data)
+
+    with patch.object(storage.Store, "_async_write_data", _counting):
+        for minutes in range(6, 16):
+            await _set(hass, DURATION, minutes)
+        assert writes == 0
+        await advance(hass, freezer, timedelta(seconds=SETTINGS_SAVE_DELAY))
+        assert writes == 1
 
     assert float(hass.states.get(DURATION).state) == 15
     stored = hass_storage[STORAGE_KEY]["data"]["settings"][init_integration.entry_id]

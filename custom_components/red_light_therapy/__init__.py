@@ -9,13 +9,18 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
 from .card import async_register_card
 from .const import CONF_DEVICE_ID, CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_TUYA
 from .coordinator import PanelCoordinator
-from .discovery import async_forget_tuya_device, async_start_tuya_discovery
+from .discovery import (
+    async_forget_tuya_device,
+    async_probe_tuya_discovery,
+    async_start_tuya_discovery,
+)
 from .neighbours import async_learn_mac
 from .panel_factory import create_panel, entry_profile
 from .panels.base import Panel
@@ -49,6 +54,8 @@ class RedLightTherapyData:
     coordinator: PanelCoordinator
     sessions: SessionManager
     protocols: ProtocolManager
+    device_info: DeviceInfo | None = None
+    """The panel's device, built by its first entity and shared by the others."""
 
 
 type RedLightTherapyConfigEntry = ConfigEntry[RedLightTherapyData]
@@ -61,7 +68,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.data[DATA_STORE] = store
     async_setup_services(hass)
     async_setup_protocol_services(hass)
-    await async_start_tuya_discovery(hass)
+    entries = hass.config_entries.async_entries(DOMAIN)
+    if not entries or any(e.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA for e in entries):
+        await async_start_tuya_discovery(hass)
+    else:  # Bluetooth or wrapped panels only: the Tuya code loads when a broadcast comes
+        await async_probe_tuya_discovery(hass)
     await async_register_card(hass)
     return True
 

@@ -10,8 +10,7 @@ from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_MAC
 from homeassistant.core import HomeAssistant
 
 from . import RedLightTherapyConfigEntry
-from .const import CONF_DEVICE_ID, CONF_LOCAL_KEY
-from .panels.tuya import TuyaPanel
+from .const import CONF_DEVICE_ID, CONF_LOCAL_KEY, CONF_PANEL_TYPE, PANEL_TYPE_TUYA
 
 # discovery_keys hold the Bluetooth address (or Tuya id) the entry was discovered by.
 # "name": a measured irradiance profile is named after the entry's title ("Tuya panel 0001
@@ -51,7 +50,10 @@ async def async_get_config_entry_diagnostics(
         "profile": async_redact_data(data.sessions.profile.to_dict(), TO_REDACT),
         "history_records": len(data.sessions.history),
     }
-    if isinstance(panel, TuyaPanel):
+    if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
+        from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only for a Tuya panel)
+
+        assert isinstance(panel, TuyaPanel)
         # Every data point the device reports: what a new profile is written from.
         result["tuya"] = {
             "version": panel.version.value,

@@ -1,7 +1,11 @@
 """Tuya LAN discovery inside Home Assistant: one shared UDP listener for the integration.
 
-Started from ``async_setup`` and, on a first install (no entry yet, so no ``async_setup``), from
-the config flow's Wi-Fi step, which scans with it. Every device heard for the first time (and
+Started from ``async_setup`` when a Wi-Fi panel is set up or none is set up at all, and, on a
+first install (no entry yet, so no ``async_setup``), from the config flow's Wi-Fi step, which
+scans with it. A Bluetooth-only install does not import the Tuya code: ``async_setup`` binds
+the same ports with a bare probe (``async_probe_tuya_discovery``) that only notices that
+something broadcasts there, and the first datagram starts the listener (the device's next
+broadcast, some 5 s later, is discovered). Every device heard for the first time (and
 again when its address or version changes, or after its entry was removed) starts an
 integration-discovery flow; the flow ignores devices already set up, and moves an entry whose
 device answers from a new address (its abort with updates). Ports that cannot be bound (another
@@ -16,8 +20,11 @@ broadcast again after some of those flows ended).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from typing import Any
+import socket
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import (
     SOURCE_INTEGRATION_DISCOVERY,
@@ -40,7 +47,9 @@ from .const import (
     TUYA_VERSIONS,
 )
 from .panel_factory import clock
-from .panels.tuya import DiscoveredDevice, TuyaDiscovery
+
+if TYPE_CHECKING:
+    from .panels.tuya import DiscoveredDevice, TuyaDiscovery
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,6 +67,7 @@ MAX_PENDING_FLOWS = 10
 DATA_TUYA_DISCOVERY: HassKey[TuyaDiscovery] = HassKey(f"{DOMAIN}_tuya_discovery")
 _DATA_OFF_LOGGED: HassKey[bool] = HassKey(f"{DOMAIN}_tuya_discovery_off_logged")
 _DATA_UNSUBSCRIBE: HassKey[CALLBACK_TYPE] = HassKey(f"{DOMAIN}_tuya_discovery_unsubscribe")
+_DATA_PROBE: HassKey[list[asyncio.DatagramTransport]] = HassKey(f"{DOMAIN}_tuya_probe")
 
 
 def discovery_data(device: DiscoveredDevice) -> dict[str, Any]:
@@ -78,6 +88,8 @@ async def async_start_tuya_discovery(hass: HomeAssistant) -> bool:
         return True
     if not DISCOVERY_PORTS:
         return False
+    _async_stop_probe(hass)
+    from .panels.tuya import TuyaDiscovery  # noqa: PLC0415  (the Tuya code, when listening)
 
     @callback
     def _async_discovered(device: DiscoveredDevice) -> None:
@@ -136,14 +148,7 @@ async def async_start_tuya_discovery(hass: HomeAssistant) -> bool:
         await listener.start()
     except (OSError, RuntimeError) as err:  # RuntimeError: sandboxes that forbid sockets
         # A warning once; the flow's scan tries again each time, quietly.
-        log = _LOGGER.debug if hass.data.get(_DATA_OFF_LOGGED) else _LOGGER.warning
-        hass.data[_DATA_OFF_LOGGED] = True
-        log(
-            "Tuya discovery is off: cannot listen on UDP ports %s (%s); "
-            "Wi-Fi panels can still be added by address",
-            ", ".join(map(str, DISCOVERY_PORTS)),
-            err,
-        )
+        _log_off(hass, err)
         return False
     hass.data[DATA_TUYA_DISCOVERY] = listener
     hass.data[_DATA_UNSUBSCRIBE] = async_dispatcher_connect(
@@ -155,6 +160,94 @@ async def async_start_tuya_discovery(hass: HomeAssistant) -> bool:
 
     hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop)
     return True
+
+
+def _log_off(hass: HomeAssistant, err: Exception) -> None:
+    """A warning the first time discovery cannot listen; the flow's scan tries again quietly."""
+    log = _LOGGER.debug if hass.data.get(_DATA_OFF_LOGGED) else _LOGGER.warning
+    hass.data[_DATA_OFF_LOGGED] = True
+    log(
+        "Tuya discovery is off: cannot listen on UDP ports %s (%s); "
+        "Wi-Fi panels can still be added by address",
+        ", ".join(map(str, DISCOVERY_PORTS)),
+        err,
+    )
+
+
+class _Probe(asyncio.DatagramProtocol):
+    """Notices a datagram on a Tuya port, and nothing else (it does not decode it)."""
+
+    def __init__(self, heard: CALLBACK_TYPE) -> None:
+        self._heard = heard
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self._heard()
+
+
+def _probe_socket(port: int) -> socket.socket:
+    """A UDP socket on ``port`` that the listener can bind too (``SO_REUSEPORT``)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with contextlib.suppress(AttributeError, OSError):  # off Linux/BSD
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((DISCOVERY_HOST, port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def async_probe_tuya_discovery(hass: HomeAssistant) -> bool:
+    """Bluetooth-only: wait for a Tuya broadcast without loading the Tuya code; the first
+    datagram starts the listener. False when the ports cannot be bound (discovery is off)."""
+    if DATA_TUYA_DISCOVERY in hass.data or _DATA_PROBE in hass.data:
+        return True
+    if not DISCOVERY_PORTS:
+        return False
+    transports: list[asyncio.DatagramTransport] = []
+
+    @callback
+    def _heard() -> None:
+        if hass.data.get(_DATA_PROBE) is transports:
+            _async_stop_probe(hass)
+            hass.async_create_background_task(
+                async_start_tuya_discovery(hass), "red_light_therapy tuya discovery"
+            )
+
+    try:
+        for port in DISCOVERY_PORTS:
+            transport, _ = await hass.loop.create_datagram_endpoint(
+                lambda: _Probe(_heard), sock=_probe_socket(port)
+            )
+            transports.append(transport)
+    except (OSError, RuntimeError) as err:
+        for transport in transports:
+            transport.close()
+        _log_off(hass, err)
+        return False
+    hass.data[_DATA_PROBE] = transports
+
+    @callback
+    def _stop(_event: Event) -> None:
+        _async_stop_probe(hass)
+
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop)
+    return True
+
+
+def probe_ports(hass: HomeAssistant) -> tuple[int, ...]:
+    """The ports the probe listens on (none when it does not)."""
+    return tuple(
+        int(transport.get_extra_info("sockname")[1]) for transport in hass.data.get(_DATA_PROBE, [])
+    )
+
+
+@callback
+def _async_stop_probe(hass: HomeAssistant) -> None:
+    for transport in hass.data.pop(_DATA_PROBE, []):
+        transport.close()
 
 
 async def async_stop_tuya_discovery(hass: HomeAssistant) -> None:

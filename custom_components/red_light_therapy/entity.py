@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_ENTITY_ID, CONF_MAC
 from homeassistant.core import HomeAssistant, split_entity_id
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -24,7 +25,6 @@ from .const import (
     PANEL_TYPE_TUYA,
 )
 from .coordinator import PanelCoordinator
-from .panels.tuya import get_profile
 
 if TYPE_CHECKING:
     from . import RedLightTherapyData
@@ -39,36 +39,44 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
         super().__init__(data.coordinator)
         self._data = data
         entry = data.coordinator.config_entry
-        address = entry.unique_id or entry.entry_id
-        self._attr_unique_id = f"{address}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, address)},
-            connections={(CONNECTION_BLUETOOTH, address)},
-            manufacturer=MANUFACTURER_BLOCKBLUELIGHT,
-            model="Red light therapy panel",
-            name=entry.title,
-        )
-        if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
-            # A Wi-Fi device: its MAC where known (DHCP follows it by that), no Bluetooth; the
-            # model is what its data-point profile calls this kind of panel.
-            mac = entry.data.get(CONF_MAC)
-            self._attr_device_info = DeviceInfo(
-                identifiers={(DOMAIN, address)},
-                connections={(CONNECTION_NETWORK_MAC, mac)} if mac else set(),
-                manufacturer=MANUFACTURER_TUYA,
-                model=get_profile(entry.data[CONF_DP_PROFILE]).display_name,
-                name=entry.title,
-            )
+        self._attr_unique_id = f"{entry.unique_id or entry.entry_id}_{key}"
+        if data.device_info is None:  # built once per panel, shared by its entities
+            data.device_info = _device_info(data.coordinator.hass, entry)
+        self._attr_device_info = data.device_info
         self._wrapped = entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_ENTITY
-        if self._wrapped:
-            self._attr_device_info = _wrapped_device_info(
-                data.coordinator.hass, entry.data[CONF_ENTITY_ID], address, entry.title
-            )
 
     @property
     def available(self) -> bool:
         # A wrapped entity is followed, not polled: its own availability is the panel's.
         return super().available and (not self._wrapped or self.coordinator.data.connected)
+
+
+def _device_info(hass: HomeAssistant, entry: ConfigEntry) -> DeviceInfo:
+    """The panel's device: a Bluetooth panel, a Wi-Fi (Tuya) one, or a wrapped entity's."""
+    address = entry.unique_id or entry.entry_id
+    panel_type = entry.data.get(CONF_PANEL_TYPE)
+    if panel_type == PANEL_TYPE_TUYA:
+        # A Wi-Fi device: its MAC where known (DHCP follows it by that), no Bluetooth; the
+        # model is what its data-point profile calls this kind of panel.
+        from .panels.tuya import get_profile  # noqa: PLC0415  (only for a Tuya panel)
+
+        mac = entry.data.get(CONF_MAC)
+        return DeviceInfo(
+            identifiers={(DOMAIN, address)},
+            connections={(CONNECTION_NETWORK_MAC, mac)} if mac else set(),
+            manufacturer=MANUFACTURER_TUYA,
+            model=get_profile(entry.data[CONF_DP_PROFILE]).display_name,
+            name=entry.title,
+        )
+    if panel_type == PANEL_TYPE_ENTITY:
+        return _wrapped_device_info(hass, entry.data[CONF_ENTITY_ID], address, entry.title)
+    return DeviceInfo(
+        identifiers={(DOMAIN, address)},
+        connections={(CONNECTION_BLUETOOTH, address)},
+        manufacturer=MANUFACTURER_BLOCKBLUELIGHT,
+        model="Red light therapy panel",
+        name=entry.title,
+    )
 
 
 def _wrapped_device_info(

@@ -58,8 +58,7 @@ from .discovery import discovered_version
 from .flow_profile import ProfileFlowMixin
 from .neighbours import normalise_mac
 from .panel_factory import create_tuya_panel
-from .panels.base import PanelError, PanelTimeoutError
-from .panels.tuya import PROFILES, TuyaAuthError, protocol
+from .panels.base import PanelAuthError, PanelError, PanelTimeoutError
 from .therapy import IrradianceProfile
 
 # How long the reachability check waits for the device to accept a TCP connection.
@@ -80,6 +79,8 @@ def _title(device_id: str) -> str:
 
 def _profile_selector() -> SelectSelector:
     """The built-in data-point profiles (examples left out), labelled with their DPs."""
+    from .panels.tuya import PROFILES  # noqa: PLC0415  (the Tuya code, when adding one)
+
     options = [
         SelectOptionDict(value=name, label=f"{name}: {profile.description}")
         for name, profile in PROFILES.items()
@@ -145,7 +146,7 @@ async def async_test_tuya(
         try:
             await panel.connect()
             await panel.update()
-        except TuyaAuthError:
+        except PanelAuthError:
             errors.add("invalid_auth")
         except PanelTimeoutError:
             errors.add("invalid_auth_or_busy")
@@ -163,6 +164,8 @@ async def async_test_tuya(
 
 
 def _valid_key(key: str) -> bool:
+    from .panels.tuya import protocol  # noqa: PLC0415  (the Tuya code, when adding one)
+
     try:
         protocol.key_bytes(key)
     except ValueError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_ADDRESS, CONF_ENTITY_ID, CONF_HOST
@@ -23,12 +25,15 @@ from .const import (
 )
 from .panels.base import Panel
 from .panels.blockbluelight import BlockBlueLightPanel
-from .panels.tuya import DEFAULT_PORT as TUYA_DEFAULT_PORT, TuyaPanel
 from .therapy import IrradianceProfile, blockbluelight_profile
 from .wrapped import EntityPanel
 
-# The TCP port of Tuya devices (always 6668 on real ones; tests point it at an emulator).
-TUYA_PORT = TUYA_DEFAULT_PORT
+if TYPE_CHECKING:
+    from .panels.tuya import TuyaPanel
+
+# The TCP port of Tuya devices (always 6668 on real ones, the driver's ``DEFAULT_PORT``; tests
+# point it at an emulator). A literal: the Tuya code is imported only for a Tuya panel.
+TUYA_PORT = 6668
 
 
 def clock() -> float:
@@ -118,4 +123,6 @@ def create_tuya_panel(
     host: str, device_id: str, local_key: str, version: str, profile: str
 ) -> TuyaPanel:
     """A Tuya Wi-Fi panel (the config flow tests its connection with the same one)."""
+    from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only when a Tuya panel exists)
+
     return TuyaPanel(host, device_id, local_key, version, profile, clock=clock, port=TUYA_PORT)

@@ -129,7 +129,9 @@ class SessionDoseSensor(RedLightTherapyEntity, SensorEntity):
 
 
 class _PeriodDoseSensor(RedLightTherapyEntity, SensorEntity):
-    """Dose recorded in a calendar period (all panels, all areas); long-term statistics."""
+    """Dose recorded in a calendar period on skin the panel's treatment area shares (the
+    area and whole body: every session when the area is whole body), on every panel;
+    long-term statistics."""
 
     _attr_native_unit_of_measurement = DOSE_UNIT
     _attr_state_class = SensorStateClass.TOTAL
@@ -145,8 +147,11 @@ class _PeriodDoseSensor(RedLightTherapyEntity, SensorEntity):
     @property
     def native_value(self) -> float:
         now = dt_util.now()
-        history = self._data.sessions.history
-        return round(history.dose_in_window(self._period_start(now), now).total, 3)
+        sessions = self._data.sessions
+        dose = sessions.history.dose_in_window(
+            self._period_start(now), now, sessions.area, related=True
+        )
+        return round(dose.total, 3)
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()

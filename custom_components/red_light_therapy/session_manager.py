@@ -53,6 +53,7 @@ from .therapy import (
     default_session_seconds,
     fit_running,
     seconds_for_dose,
+    shares_skin,
     validate_area,
 )
 
@@ -178,11 +179,25 @@ def _utc(ts: float) -> datetime:
 
 
 @callback
-def async_panels_changed(hass: HomeAssistant, *, but: str | None = None) -> None:
-    """Update the entities of every loaded panel (``but`` one) after shared data changed."""
+def async_panels_changed(
+    hass: HomeAssistant, *, but: str | None = None, area: str | None = None
+) -> None:
+    """Update the entities of every loaded panel (``but`` one) after shared data changed.
+
+    ``area``: only a session on that area changed, so only panels that show something it
+    counts against are updated: those whose treatment area, or the area of one of whose
+    unfinished protocol runs, shares skin with it (``therapy.shares_skin``). The others'
+    dose, lockout and runs cannot have changed."""
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        if entry.entry_id != but:
-            entry.runtime_data.coordinator.async_update_listeners()
+        if entry.entry_id == but:
+            continue
+        data = entry.runtime_data
+        if area is not None and not (
+            shares_skin(data.sessions.area, area)
+            or any(shares_skin(run.plan.area, area) for run in data.protocols.unfinished)
+        ):
+            continue
+        data.coordinator.async_update_listeners()
 
 
 def refusal_key(reason: Reason) -> str:
@@ -315,7 +330,7 @@ class SessionManager:
             "distance_cm": distance_cm,
             "measured_mw_cm2": measured_mw_cm2,
         }
-        await self._store.async_save()
+        self._store.async_delay_save()
         self._changed()
 
     async def async_set_setting(self, key: str, value: Any) -> None:
@@ -324,7 +339,7 @@ class SessionManager:
         elif key == "distance_cm":
             self._irradiance(float(value))  # raises when outside the measured range
         self._settings[key] = value
-        await self._store.async_save()
+        self._store.async_delay_save()
         self._changed()
 
     # -- queries ---------------------------------------------------------------------------
@@ -591,7 +606,7 @@ class SessionManager:
         self._fire(SessionEvent.STARTED, plan.as_dict())
         if verdict.outcome is Outcome.CLAMPED:
             self._fire(SessionEvent.LIMIT_REACHED, plan.as_dict())
-        self._changed()
+        self._changed(session.area)
         return plan
 
     def refuse(self, plan: SessionPlan) -> ServiceValidationError:
@@ -624,7 +639,7 @@ class SessionManager:
         self._hw_deadline = None
         session.pause(_utc(off_at))
         await self._store.async_save()
-        self._changed()
+        self._changed(session.area)
 
     async def async_resume(self) -> None:
         async with self._lock:
@@ -640,7 +655,7 @@ class SessionManager:
         session.resume(on_at)
         await self._store.async_save()
         self._schedule_end()
-        self._changed()
+        self._changed(session.area)
 
     async def async_stop(self) -> None:
         async with self._lock:
@@ -685,7 +700,7 @@ class SessionManager:
             self._fire(
                 SessionEvent.LIMIT_REACHED, {"reasons": [r.code.value for r in verdict.reasons]}
             )
-        self._changed()
+        self._changed(session.area)
         return verdict
 
     async def async_log(
@@ -719,7 +734,7 @@ class SessionManager:
         self.history.append(record)
         await self._store.async_save()
         self.last_session = self._last_record()
-        self._changed()
+        self._changed(record.area)
         return record
 
     async def async_remove(
@@ -764,7 +779,7 @@ class SessionManager:
         record = self.history.remove(found[0].id)
         await self._store.async_save()
         self.last_session = self._last_record()
-        self._changed()
+        self._changed(record.area)
         return record
 
     def removed_data(self, record: SessionRecord) -> dict[str, Any]:
@@ -988,7 +1003,7 @@ class SessionManager:
             SessionEvent.COMPLETED if status is SessionStatus.COMPLETED else SessionEvent.STOPPED
         )
         self._fire(event, self._record_data(record))
-        self._changed()
+        self._changed(session.area)
 
     @callback
     def _handle_panel_state(self, state: PanelState) -> None:
@@ -1068,7 +1083,7 @@ class SessionManager:
         if arm or abs(fitted - before) >= 1.0:
             await self._async_arm_remaining(session, save=False)
         await self._store.async_save()
-        self._changed()
+        self._changed(session.area)
 
     async def _async_resumed_at_panel(self, session: Session, at: datetime) -> None:
         """A paused session's panel was switched on at the panel (its button, another app):
@@ -1122,7 +1137,7 @@ class SessionManager:
         self._fire(SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value})
         self._schedule_end()
         await self._async_arm_remaining(session)
-        self._changed()
+        self._changed(session.area)
 
     async def async_reconcile(self) -> None:
         """After a restart: close an overdue session with what was delivered, re-arm the rest."""
@@ -1199,12 +1214,14 @@ class SessionManager:
                 return record
         return None
 
-    def _changed(self) -> None:
-        """Tell this panel's entities, and every other panel's: the history and the limits
-        are shared (dose today, a lockout by this panel's session). Entities whose state did
-        not change write nothing."""
+    def _changed(self, area: str | None = None) -> None:
+        """Tell this panel's entities; and when a session on ``area`` changed, every other
+        panel's that shares skin with it: the history and the limits are shared (dose today,
+        a lockout by this panel's session). A setting changes this panel only. Entities whose
+        state did not change write nothing."""
         self._coordinator.async_update_listeners()
-        async_panels_changed(self._hass, but=self.panel_id)
+        if area is not None:
+            async_panels_changed(self._hass, but=self.panel_id, area=area)
 
     @callback
     def async_unload(self) -> None:

@@ -22,7 +22,7 @@ import re
 import shutil
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
@@ -38,6 +38,8 @@ _LOGGER = logging.getLogger(__name__)
 STORAGE_KEY = f"{DOMAIN}.therapy"
 STORAGE_VERSION = 1
 STORAGE_MINOR_VERSION = 1
+SETTINGS_SAVE_DELAY = 10
+"""Seconds a changed setting waits before the file is written (``async_delay_save``)."""
 
 
 _UNREAD = object()
@@ -213,8 +215,18 @@ class TherapyStore:
         50 ms for 20,000 records here, far more on a small board): the history is handed over
         as a snapshot of its (immutable) records that the JSON writer, in the executor, turns
         into dicts one record at a time, and frees there."""
-        history = _StoredHistory(self.history.records)
-        await self._store.async_save({"history": history, **self._rest_as_dict()})
+        await self._store.async_save(self._data_to_save())
+
+    @callback
+    def async_delay_save(self) -> None:
+        """Write within ``SETTINGS_SAVE_DELAY`` seconds: a setting changed. Moving a slider
+        through ten steps writes the file once; a save before that (a session) takes the
+        setting along, and Home Assistant writes a pending save when it stops."""
+        self._store.async_delay_save(self._data_to_save, SETTINGS_SAVE_DELAY)
+
+    @callback
+    def _data_to_save(self) -> dict[str, Any]:
+        return {"history": _StoredHistory(self.history.records), **self._rest_as_dict()}
 
 
 def _stamp() -> str:

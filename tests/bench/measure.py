@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import gc
 import gzip
 import json
+import logging
 from pathlib import Path
 import time
+import tracemalloc
 from typing import Any
 from unittest.mock import patch
 
@@ -27,14 +30,20 @@ from homeassistant.components.number import (
     DOMAIN as NUMBER_DOMAIN,
     SERVICE_SET_VALUE,
 )
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID, CONF_ADDRESS, EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, storage
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.json import json_bytes
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.red_light_therapy.const import (
+    CONF_PANEL_TYPE,
+    DOMAIN,
+    PANEL_TYPE_BLOCKBLUELIGHT,
+)
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.store import (
     STORAGE_KEY,
@@ -55,6 +64,8 @@ from custom_components.red_light_therapy.therapy import (
     check,
     default_limits,
 )
+
+from ..common import inject_advertisement, service_info
 
 STEP = timedelta(seconds=1)
 """How far time moves between two checks: any per-second tick would be counted."""
@@ -554,3 +565,250 @@ def card_first_render_ms() -> float | None:
         return None
     value = json.loads(CARD_METRICS.read_text()).get("card_first_render_ms")
     return float(value) if isinstance(value, int | float) else None
+
+
+# -- several panels ------------------------------------------------------------------------
+
+
+def panel_address(index: int) -> str:
+    """The Bluetooth address of the ``index``-th emulated panel of a bench."""
+    return f"3C:AB:72:5F:{index // 256:02X}:{index % 256:02X}"
+
+
+@contextmanager
+def ble_link_to(emulators: dict[str, BlockBlueLightEmulator]) -> Iterator[None]:
+    """Route each connection to the emulator at the device's address."""
+
+    async def _establish(
+        _client_class: Any, device: Any, _name: str, disconnected_callback: Any = None, **_: Any
+    ) -> Any:
+        return await emulators[device.address.upper()].client_factory(device, disconnected_callback)
+
+    with patch(
+        "custom_components.red_light_therapy.panels.blockbluelight.driver.establish_connection",
+        _establish,
+    ):
+        yield
+
+
+def add_ble_panels(
+    hass: HomeAssistant, first: int, count: int
+) -> tuple[dict[str, BlockBlueLightEmulator], list[MockConfigEntry]]:
+    """``count`` emulated panels in Bluetooth range, each with its (not yet set up) entry."""
+    emulators: dict[str, BlockBlueLightEmulator] = {}
+    entries: list[MockConfigEntry] = []
+    for index in range(first, first + count):
+        address = panel_address(index)
+        emulators[address] = BlockBlueLightEmulator(
+            address, clock=lambda: dt_util.utcnow().timestamp()
+        )
+        inject_advertisement(hass, service_info(address, f"BLOCK{address.replace(':', '')}"))
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=f"Panel {index}",
+            unique_id=address,
+            data={CONF_ADDRESS: address, CONF_PANEL_TYPE: PANEL_TYPE_BLOCKBLUELIGHT},
+        )
+        entry.add_to_hass(hass)
+        entries.append(entry)
+    return emulators, entries
+
+
+@dataclass(frozen=True, slots=True)
+class SetupCost:
+    """Setting up panels after the first: time and memory each, and states written."""
+
+    ms_per_panel: float
+    kib_per_panel: float
+    state_changes_per_panel: float
+    entities_per_panel: float
+
+
+async def setup_cost(hass: HomeAssistant, panels: int = 50, *, trace: bool = False) -> SetupCost:
+    """Set up one panel (the integration's own setup, its platforms), then ``panels`` more:
+    the CPU time per added panel (the process's, every thread's: on a busy machine wall
+    time counts the other programs too), or (``trace``) the memory still held per added panel
+    (``tracemalloc``, which slows everything down: its run's time is not the figure).
+
+    The event loop runs as in production for the measured part: the test harness's asyncio
+    debug mode records a traceback at every task and callback, which alone doubles the time
+    and adds to the memory. For the memory, INFO records are not made either: pytest's log
+    capture keeps every one (Home Assistant's handlers write them and let them go)."""
+    emulators, entries = add_ble_panels(hass, 0, 1)
+    await hass.async_block_till_done()
+    changes = 0
+
+    @callback
+    def _count(_event: Event[EventStateChangedData]) -> None:
+        nonlocal changes
+        changes += 1
+
+    try:
+        with ble_link_to(emulators):
+            assert await hass.config_entries.async_setup(entries[0].entry_id)
+            await hass.async_block_till_done()
+            more, added = add_ble_panels(hass, 1, panels)
+            emulators.update(more)
+            entries += added
+            await hass.async_block_till_done()
+            gc.collect()
+            unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, _count)
+            debug = hass.loop.get_debug()
+            hass.loop.set_debug(False)
+            if trace:
+                logging.disable(logging.INFO)
+                tracemalloc.start()
+            before, _ = tracemalloc.get_traced_memory()
+            started = time.process_time()
+            for entry in entries[1:]:
+                assert await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+            elapsed = time.process_time() - started
+            gc.collect()
+            after, _ = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            logging.disable(logging.NOTSET)
+            hass.loop.set_debug(debug)
+            unsubscribe()
+            registry = er.async_get(hass)
+            entities = sum(
+                len(er.async_entries_for_config_entry(registry, entry.entry_id))
+                for entry in entries[1:]
+            )
+            for entry in entries:
+                assert entry.state is ConfigEntryState.LOADED
+                await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+    finally:
+        for emulator in emulators.values():
+            emulator.close()
+    return SetupCost(
+        ms_per_panel=elapsed * 1000 / panels,
+        kib_per_panel=(after - before) / 1024 / panels,
+        state_changes_per_panel=changes / panels,
+        entities_per_panel=entities / panels,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OtherPanels:
+    """State changes of other panels' entities during one panel's session."""
+
+    unrelated: int
+    related: int
+    related_by_entity: dict[str, int]
+
+
+async def other_panel_state_changes(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    panels: list[tuple[MockConfigEntry, BlockBlueLightEmulator]],
+    *,
+    minutes: int = 2,
+) -> OtherPanels:
+    """Three set-up panels: the first runs a ``minutes`` face session; the second treats the
+    legs (it shares no skin with the face), the third the face too. The ``state_changed``
+    events of the second's and the third's entities from the start to 10 s after the end."""
+    (first, panel), (unrelated_entry, _), (related_entry, _) = panels
+    await _advance_to_local_noon(hass, freezer)
+    for (entry, _), area in zip(panels, ("face", "leg", "face"), strict=True):
+        select = _entity_id(hass, entry, "select", "treatment_area")
+        await _call(hass, "select", "select_option", {ATTR_ENTITY_ID: select, "option": area})
+    registry = er.async_get(hass)
+    unrelated = {
+        e.entity_id for e in er.async_entries_for_config_entry(registry, unrelated_entry.entry_id)
+    }
+    related = {
+        e.entity_id for e in er.async_entries_for_config_entry(registry, related_entry.entry_id)
+    }
+    changes: Counter[str] = Counter()
+
+    @callback
+    def _count(event: Event[EventStateChangedData]) -> None:
+        changes[event.data["entity_id"]] += 1
+
+    unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, _count)
+    try:
+        light = _entity_id(hass, first, "light", "panel")
+        await hass.services.async_call(
+            DOMAIN,
+            "start_session",
+            {ATTR_ENTITY_ID: light, "minutes": minutes, "area": "face"},
+            blocking=True,
+            return_response=True,
+        )
+        assert panel.is_on
+        await _advance(hass, freezer, timedelta(minutes=minutes, seconds=10))
+        assert not panel.is_on
+    finally:
+        unsubscribe()
+    return OtherPanels(
+        unrelated=sum(n for e, n in changes.items() if e in unrelated),
+        related=sum(n for e, n in changes.items() if e in related),
+        related_by_entity={e: n for e, n in sorted(changes.items()) if e in related},
+    )
+
+
+# -- what the store writes ---------------------------------------------------------------
+
+
+def stored_history(sessions: int) -> dict[str, Any]:
+    """A store document (as ``hass_storage`` holds it) with ``sessions`` daily records,
+    the last a month ago (none of them keeps today's session out)."""
+    return {
+        "version": STORAGE_VERSION,
+        "minor_version": STORAGE_MINOR_VERSION,
+        "key": STORAGE_KEY,
+        "data": {
+            "history": {"records": daily_records(sessions, dt_util.utcnow() - timedelta(days=30))},
+            "active": {},
+            "settings": {},
+            "plans": {},
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StoreWrites:
+    """The integration's store files written during one session."""
+
+    writes: int
+    bytes: int
+
+
+async def store_bytes_per_session(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    minutes: int = 2,
+) -> StoreWrites:
+    """Bytes of every file of the integration's store written (as JSON, the way Home
+    Assistant writes it) from pressing Start to 10 s after the session's end, pending
+    delayed saves included."""
+    await _advance_to_local_noon(hass, freezer)
+    duration = _entity_id(hass, entry, NUMBER_DOMAIN, "session_duration")
+    await _call(
+        hass, NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: duration, ATTR_VALUE: minutes}
+    )
+    await _advance(hass, freezer, timedelta(minutes=1))  # the setting's own delayed save
+    start = _entity_id(hass, entry, BUTTON_DOMAIN, "start_session")
+    writes = 0
+    written = 0
+    write = storage.Store._async_write_data
+
+    async def _counting(self: storage.Store[Any], path: str, data: dict[str, Any]) -> None:
+        nonlocal writes, written
+        if self.key.startswith(DOMAIN):
+            writes += 1
+            written += len(json_bytes(data))
+        await write(self, path, data)
+
+    with patch.object(storage.Store, "_async_write_data", _counting):
+        await _call(hass, BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: start})
+        assert emulator.is_on
+        await _advance(hass, freezer, timedelta(minutes=minutes, seconds=10))
+        assert not emulator.is_on
+        await _advance(hass, freezer, timedelta(minutes=1))  # any delayed save
+    return StoreWrites(writes=writes, bytes=written)
