@@ -178,6 +178,10 @@ class TuyaEmulator:
         self.commands: list[int] = []
         """The command number of every frame received from any client."""
         self.connections = 0
+        self.bytes_received = 0
+        """Bytes of every frame any client sent (the TCP payload, not its headers)."""
+        self.bytes_sent = 0
+        """Bytes of every frame sent to any client."""
         self.auth_failures = 0
         self.broadcasts_sent = 0
         if self.is_on:
@@ -348,6 +352,7 @@ class TuyaEmulator:
         splitter = protocol.FrameSplitter()
         try:
             while data := await reader.read(4096):
+                self.bytes_received += len(data)
                 for frame in splitter.feed(data):
                     await self._handle(client, frame)
         except (_Close, OSError):
@@ -475,6 +480,7 @@ class TuyaEmulator:
         data = client.session.encode(cmd, payload, seqno=seqno)
         if not client.writer.is_closing():
             client.writer.write(data)
+            self.bytes_sent += len(data)
 
     def _push(self, dps: Mapping[str, Any]) -> None:
         if not dps:
