@@ -171,6 +171,7 @@ TUYA_IDLE_BUDGET_BYTES = 750_000
 async def tuya_emulator(hass: HomeAssistant, version: str) -> AsyncIterator[TuyaEmulator]:
     """A Tuya light panel on loopback, on Home Assistant's clock, set up as an entry."""
     device = TuyaEmulator(DEVICE_ID, LOCAL_KEY, version, clock=lambda: dt_util.utcnow().timestamp())
+    device.idle_timeout_s = 30  # as devices do: the heartbeat must keep the link
     await device.start()
     entry = MockConfigEntry(
         domain=DOMAIN,
