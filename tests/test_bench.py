@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.red_light_therapy.const import (
+    CONF_DEVICE_ID,
+    CONF_DP_PROFILE,
+    CONF_LOCAL_KEY,
+    CONF_PANEL_TYPE,
+    CONF_VERSION,
+    DOMAIN,
+    PANEL_TYPE_TUYA,
+)
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.store import STORAGE_KEY
 
 from .bench.measure import (
@@ -28,9 +42,11 @@ from .bench.measure import (
     state_writes_per_session,
     store_bytes_per_session,
     stored_history,
+    tuya_idle_day,
     unplanned_detect_s,
 )
 from .bench.report import record
+from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
 
 STATE_WRITES_BUDGET = 15
 """A 20-minute session costs a handful of state writes (DESIGN.md): nothing for time passing."""
@@ -151,6 +167,64 @@ async def test_ble_start_from_a_closed_link(
     record("ble_start_return_s", round(start.return_s, 3))
     assert start.round_trips <= START_ROUND_TRIPS_BUDGET, start
     assert start.return_s <= START_RETURN_BUDGET_S, start
+
+
+TUYA_IDLE_GUARD_BYTES = 750_000
+"""Issue 12: an idle Wi-Fi panel's link carries a heartbeat every 20 s and nothing else
+(1.5 MB a day before, on 3.4). The issue asked for 200 KB; no heartbeat inside the devices'
+30 s window gets there (DESIGN.md, "The idle link"). This is NOT that budget: it is a guard
+that keeps the figure reached from growing back; the goal stays open."""
+
+
+@pytest.fixture
+async def tuya_emulator(hass: HomeAssistant, version: str) -> AsyncIterator[TuyaEmulator]:
+    """A Tuya light panel on loopback, on Home Assistant's clock, set up as an entry."""
+    device = TuyaEmulator(DEVICE_ID, LOCAL_KEY, version, clock=lambda: dt_util.utcnow().timestamp())
+    device.idle_timeout_s = 30  # as devices do: the heartbeat must keep the link
+    await device.start()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Tuya panel",
+        unique_id=DEVICE_ID,
+        data={
+            CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
+            CONF_HOST: device.host,
+            CONF_DEVICE_ID: DEVICE_ID,
+            CONF_LOCAL_KEY: LOCAL_KEY,
+            CONF_VERSION: version,
+            CONF_DP_PROFILE: "generic_light",
+        },
+    )
+    entry.add_to_hass(hass)
+    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", device.port):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        yield device
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    await device.stop()
+
+
+@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.parametrize("version", ["3.3", "3.4", "3.5"])
+async def test_tuya_idle_day(
+    hass: HomeAssistant,
+    tuya_emulator: TuyaEmulator,
+    freezer: FrozenDateTimeFactory,
+    version: str,
+) -> None:
+    day = await tuya_idle_day(hass, tuya_emulator, freezer)
+
+    suffix = "" if version == "3.4" else f"_v{version.replace('.', '')}"
+    record(f"tuya_idle_bytes_per_day{suffix}", day.bytes)
+    record(f"tuya_idle_heartbeats_per_day{suffix}", day.heartbeats)
+    record(f"tuya_idle_status_reads_per_day{suffix}", day.status_reads)
+    # The link really held all day and was kept alive (a dead link would cost nothing).
+    assert day.connections == 0, day
+    assert day.heartbeats > 0, day
+    assert day.status_reads == 0, day  # the device pushes: nothing is read on a timer
+    assert day.bytes <= TUYA_IDLE_GUARD_BYTES, day
 
 
 CARD_BUNDLE_BUDGET_KB = 40

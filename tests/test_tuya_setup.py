@@ -60,6 +60,7 @@ from custom_components.red_light_therapy.therapy import (
     blockbluelight_profile,
 )
 
+from .bench.measure import run_clock_with_sockets
 from .common import advance
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 
@@ -643,6 +644,70 @@ async def test_a_power_on_the_plug_took_silently_becomes_a_governed_session(
 
 
 # A key the panel refuses -------------------------------------------------------------------
+
+
+# The idle link: a heartbeat, pushes, no status reads ------------------------------------------
+
+STATUS_READS = (protocol.Command.DP_QUERY, protocol.Command.DP_QUERY_NEW)
+STEP = timedelta(seconds=5)
+DEVICE_IDLE_TIMEOUT_S = 30
+"""Devices close a TCP client they have heard nothing from for about 30 s (DESIGN.md)."""
+
+
+def status_reads(emulator: TuyaEmulator) -> int:
+    return sum(cmd in STATUS_READS for cmd in emulator.commands)
+
+
+async def test_an_idle_panel_is_read_once_and_then_only_listened_to(
+    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Setup reads the panel once; an hour of the held link reads nothing more, yet a press at
+    the panel's button shows at once (the device pushes it)."""
+    emulator.idle_timeout_s = DEVICE_IDLE_TIMEOUT_S
+    entry = tuya_entry(emulator.version.value)
+    await set_up(hass, entry)
+    assert status_reads(emulator) == 1
+
+    await run_clock_with_sockets(hass, freezer, timedelta(hours=1), STEP)
+    assert status_reads(emulator) == 1
+    # Kept alive by the heartbeat on a device that closes a silent client: one connection.
+    assert emulator.commands.count(protocol.Command.HEART_BEAT) >= 3600 // DEVICE_IDLE_TIMEOUT_S
+    assert emulator.idle_closes == 0
+    assert emulator.connections == 1
+    assert hass.states.get(LIGHT).state == STATE_OFF
+
+    emulator.press_button()
+    await spin_until(lambda: hass.states.get(LIGHT).state == STATE_ON)
+    assert status_reads(emulator) == 1
+    await unload(hass, entry)
+
+
+async def test_a_lost_link_makes_the_panel_unavailable_until_it_is_back(
+    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The link drops and the panel stays out of reach: its entities become unavailable at the
+    next look; once it answers again the link is re-opened, read once, and they are back."""
+    entry = tuya_entry(emulator.version.value)
+    await set_up(hass, entry)
+    panel = entry.runtime_data.panel
+    emulator.busy = True  # every new connection is closed at its first frame
+    emulator.drop_connections()
+    await spin_until(lambda: not panel.connected)
+
+    await run_clock_with_sockets(hass, freezer, timedelta(minutes=6), STEP)
+    assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
+
+    emulator.busy = False
+    emulator.apply_local({SWITCH_DP: True})  # switched on at the panel while out of reach
+    reads = status_reads(emulator)
+    await run_clock_with_sockets(hass, freezer, timedelta(minutes=2), STEP)
+    assert panel.connected
+    assert status_reads(emulator) == reads + 1  # read once on the re-opened link
+    assert hass.states.get(LIGHT).state == STATE_ON
+
+    await run_clock_with_sockets(hass, freezer, timedelta(minutes=30), STEP)
+    assert status_reads(emulator) == reads + 1
+    await unload(hass, entry)
 
 
 def reauth_flows(hass: HomeAssistant) -> list[Any]:

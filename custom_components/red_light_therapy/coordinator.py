@@ -31,7 +31,8 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
 
     The panel pushes its state while connected; between sessions a Bluetooth panel's link is
     closed and the panel is looked at every ``BLE_IDLE_POLL_SECONDS`` (others every
-    ``IDLE_POLL_MINUTES``). Pushes do not move the next poll. Entities are only told of a
+    ``IDLE_POLL_MINUTES``; a Tuya panel's look sends nothing while its link is up, and only
+    re-opens a link that is down). Pushes do not move the next poll. Entities are only told of a
     state that differs in what they show: not the time of a report, nor (unless the panel's
     link is its availability) a link opened and closed for a look.
     """

@@ -45,6 +45,8 @@ from custom_components.red_light_therapy.const import (
     PANEL_TYPE_BLOCKBLUELIGHT,
 )
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
+from custom_components.red_light_therapy.panels.tuya.protocol import Command
 from custom_components.red_light_therapy.store import (
     STORAGE_KEY,
     STORAGE_MINOR_VERSION,
@@ -469,6 +471,64 @@ async def idle_day(
         connections=emulator.connections - connections_before,
         states_computed=computed,
         state_changes=changes,
+    )
+
+
+IO_TURNS = 40
+"""Turns of the event loop after each step: enough for a heartbeat or a status read and its
+answer on loopback (the timer, the device reading and answering, the driver reading, the
+waiter resuming), with room to spare."""
+CLOCK_EPSILON = timedelta(milliseconds=1)
+"""Added to each step: the loop's clock is a frozen ``time.monotonic()`` near 1.8e9 s, where a
+float cannot hold asyncio's 1 ns clock resolution, so a timer due exactly at a step's end
+would only fire one step later (a 10 s heartbeat measured every 15 s with 5 s steps)."""
+
+
+async def run_clock_with_sockets(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta, step: timedelta
+) -> None:
+    """``_run_clock`` for a panel on a real socket: after each step the loop turns a few
+    times, so whatever became due is sent, answered and read before time moves on."""
+    end = dt_util.utcnow() + delta
+    while (left := end - dt_util.utcnow()) > timedelta(0):
+        freezer.tick(min(step + CLOCK_EPSILON, left))
+        for _ in range(IO_TURNS):
+            await asyncio.sleep(0)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@dataclass(frozen=True, slots=True)
+class TuyaIdleDay:
+    """A day with nobody using a Wi-Fi panel: what crossed its TCP link, both ways."""
+
+    bytes: int
+    heartbeats: int
+    status_reads: int
+    connections: int
+
+
+async def tuya_idle_day(
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    step: timedelta = timedelta(seconds=10),
+) -> TuyaIdleDay:
+    """24 hours from local noon with no session, counted at the emulated device: the bytes of
+    every frame it received and sent (TCP payload), its heartbeats and status reads, and how
+    many connections were opened (none: the link holds all day)."""
+    await _advance_to_local_noon(hass, freezer)
+    await run_clock_with_sockets(hass, freezer, timedelta(minutes=5), step)  # past setup
+    bytes_before = emulator.bytes_received + emulator.bytes_sent
+    commands_before = len(emulator.commands)
+    connections_before = emulator.connections
+    await run_clock_with_sockets(hass, freezer, timedelta(days=1), step)
+    commands = emulator.commands[commands_before:]
+    return TuyaIdleDay(
+        bytes=emulator.bytes_received + emulator.bytes_sent - bytes_before,
+        heartbeats=commands.count(Command.HEART_BEAT),
+        status_reads=sum(cmd in (Command.DP_QUERY, Command.DP_QUERY_NEW) for cmd in commands),
+        connections=emulator.connections - connections_before,
     )
 
 

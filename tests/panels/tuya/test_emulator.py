@@ -234,3 +234,26 @@ async def test_dev_script(socket_enabled: None) -> None:
         process.terminate()
         await asyncio.wait_for(process.wait(), 10)
     assert process.returncode is not None
+
+
+async def test_a_silent_client_is_closed_after_the_idle_timeout(
+    clock: FakeClock, make_emulator: EmulatorFactory
+) -> None:
+    """As devices do: a client that sends nothing for ``idle_timeout_s`` is closed; one that
+    keeps talking (a heartbeat) is not, and the bytes both ways are counted."""
+    emulator = await make_emulator("3.3", clock=clock)
+    emulator.idle_timeout_s = 0.2
+    session = protocol.TuyaSession(Version.V33, LOCAL_KEY.encode())
+    reader, writer = await _raw_link(emulator)
+    for _ in range(3):  # 0.3 s in all, never 0.2 s silent
+        await asyncio.sleep(0.1)
+        frame = session.encode(Command.HEART_BEAT, protocol.heartbeat_payload(DEVICE_ID))
+        writer.write(frame)
+        await _read_message(reader, session)
+    assert emulator.idle_closes == 0
+    assert emulator.bytes_received == 3 * len(frame)
+    assert emulator.bytes_sent > 0
+    async with asyncio.timeout(1):
+        assert await reader.read(4096) == b""  # silent: closed
+    assert emulator.idle_closes == 1
+    writer.close()

@@ -1,9 +1,11 @@
 """Tuya Wi-Fi panels (Smart Life / Tuya app) over the local protocol 3.3, 3.4 and 3.5.
 
 ``TuyaPanel`` holds one persistent TCP connection per device once ``connect()`` succeeded (or
-the first command opened it): a heartbeat every ``heartbeat_interval_s`` keeps it alive and
-proves it works, and whenever it drops it is re-opened in the background with exponential
-backoff until ``disconnect()``. Commands are serialised. A write counts as acknowledged when the
+the first command opened it): a heartbeat every ``heartbeat_interval_s`` (20 s) keeps it alive
+and proves it works, and whenever it drops it is re-opened in the background with exponential
+backoff until ``disconnect()``. Every opening reads the data points once; while the link is up
+nothing else is read (``poll`` sends nothing): the device pushes every change. Commands are
+serialised. A write counts as acknowledged when the
 device reports the data point back (its STATUS push, or a status query if no push comes), and
 ``set_power`` returns the clock time of that report. Data points the device pushes on its own
 (countdown ran out, button pressed, the app) update ``state`` at once.
@@ -55,6 +57,12 @@ Sleep = Callable[[float], Awaitable[None]]
 
 DEFAULT_PORT = 6668
 
+HEARTBEAT_INTERVAL_S = 20.0
+"""Seconds between heartbeats on an idle link. Devices close a TCP client they have heard
+nothing from for about 30 s (DESIGN.md, Tuya Wi-Fi panels, for the sources); tinytuya's own
+default is 12 s. 20 s stays well inside that window, and a heartbeat that goes unanswered
+ends the link within the command timeout."""
+
 
 def countdown_runs(value: Any, seconds: int) -> bool:
     """A reported countdown that is running and not longer than the ``seconds`` written
@@ -94,7 +102,7 @@ class TuyaPanel(Panel):
         connect_timeout_s: float = 5.0,
         command_timeout_s: float = 5.0,
         confirm_timeout_s: float = 2.0,
-        heartbeat_interval_s: float = 10.0,
+        heartbeat_interval_s: float = HEARTBEAT_INTERVAL_S,
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
         random_bytes: RandomBytes = os.urandom,
@@ -155,10 +163,22 @@ class TuyaPanel(Panel):
         self._publish_link(self._state.evolve(connected=False))
 
     async def update(self) -> PanelState:
+        """Read the data points: once, whether the link was open or is opened for it (a fresh
+        link's first message is that read)."""
         async with self._command_lock:
-            conn = await self._link()
-            await self._query(conn)
+            if self._conn is not None and self._conn.connected:
+                await self._query(self._conn)
+            else:
+                await self._link()
         return self._state
+
+    async def poll(self) -> PanelState:
+        """The periodic look: nothing to send while the link is up, as the device pushes every
+        change on it and the heartbeat proves it alive. A link that is down is opened again
+        (which reads the data points once) or the look fails."""
+        if self.connected:
+            return self._state
+        return await self.update()
 
     async def set_power(self, on: bool) -> float:
         return await self._write({str(self.profile.switch_dp): bool(on)})

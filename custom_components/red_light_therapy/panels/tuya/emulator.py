@@ -25,6 +25,7 @@ in every built-in profile), so a countdown written together with the power-on su
 power_on_clears_countdown=True`` is the faithful common plug.
 
 Faults: ``latency_s``; ``unresponsive`` (frames are read and ignored); ``drop_connections()``;
+``idle_timeout_s`` (a client silent that long is closed, as devices do after about 30 s);
 ``push_writes = False`` (writes acknowledged without a STATUS push); ``ack_writes = False``
 (writes reported by a STATUS push but never acknowledged);
 ``report_on_write`` (those values reported as each write arrives);
@@ -150,6 +151,11 @@ class TuyaEmulator:
         self.unresponsive = False
         self.busy = False
         """True: accept connections, then close each at its first frame (busy elsewhere)."""
+        self.idle_timeout_s: float | None = None
+        """Close a client it has heard nothing from for this long, as devices do (about 30 s,
+        DESIGN.md); None (default): never."""
+        self.idle_closes = 0
+        """Clients closed for their silence."""
         self.report_on_write: Mapping[str | int, Any] | None = None
         """Reported (``report``) as each write arrives, before its answer: bad data mid-command."""
         self.ack_writes = True
@@ -178,6 +184,10 @@ class TuyaEmulator:
         self.commands: list[int] = []
         """The command number of every frame received from any client."""
         self.connections = 0
+        self.bytes_received = 0
+        """Bytes of every frame any client sent (the TCP payload, not its headers)."""
+        self.bytes_sent = 0
+        """Bytes of every frame sent to any client."""
         self.auth_failures = 0
         self.broadcasts_sent = 0
         if self.is_on:
@@ -347,7 +357,8 @@ class TuyaEmulator:
         self.connections += 1
         splitter = protocol.FrameSplitter()
         try:
-            while data := await reader.read(4096):
+            while data := await self._read(reader):
+                self.bytes_received += len(data)
                 for frame in splitter.feed(data):
                     await self._handle(client, frame)
         except (_Close, OSError):
@@ -357,6 +368,17 @@ class TuyaEmulator:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+    async def _read(self, reader: asyncio.StreamReader) -> bytes:
+        """The next bytes from a client; none once it closed or stayed silent too long."""
+        if self.idle_timeout_s is None:
+            return await reader.read(4096)
+        try:
+            async with asyncio.timeout(self.idle_timeout_s):
+                return await reader.read(4096)
+        except TimeoutError:
+            self.idle_closes += 1
+            return b""
 
     async def _close_clients(self) -> None:
         clients = list(self._clients)
@@ -475,6 +497,7 @@ class TuyaEmulator:
         data = client.session.encode(cmd, payload, seqno=seqno)
         if not client.writer.is_closing():
             client.writer.write(data)
+            self.bytes_sent += len(data)
 
     def _push(self, dps: Mapping[str, Any]) -> None:
         if not dps:
