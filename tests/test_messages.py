@@ -110,9 +110,9 @@ def _examples(key: str, template: str) -> list[dict[str, str]]:
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     if key.startswith("refused_"):
         return [
-            {"name": "BlockBlueLight F522"} | refusal_words(reason)
+            {"name": "BlockBlueLight F522"} | refusal_words(reason, AT)
             for reason in REASONS
-            if refusal_key(reason) == key
+            if refusal_key(reason, AT) == key
         ]
     base = {
         "name": "BlockBlueLight F522",
@@ -152,6 +152,8 @@ REASONS = [
     Reason(ReasonCode.SPACING, 20.0, 1 / 60, AT),
     Reason(ReasonCode.SPACING, 40.0, 19.4833, AT),
     Reason(ReasonCode.SPACING, 1.0, 0.999, AT),
+    # a session on the same skin still running (here or on another panel) until AT + 4 min
+    Reason(ReasonCode.SPACING, 20.0, 0.0, AT + timedelta(hours=20, minutes=4)),
     Reason(ReasonCode.WEEKLY_SESSIONS, 5.0, 5.0, AT),
     Reason(ReasonCode.WEEKLY_SESSIONS, 1.0, 1.0, AT),
     Reason(ReasonCode.BELOW_MINIMUM, 60.0, 17.0, AT),
@@ -295,5 +297,5 @@ async def test_therapy_errors_carry_readable_placeholders(
 
 def test_refusal_examples_cover_every_refusal_key() -> None:
     refusals = {key for key in EXCEPTIONS if key.startswith("refused_")}
-    assert {refusal_key(r) for r in REASONS} == refusals
+    assert {refusal_key(r, AT) for r in REASONS} == refusals
     assert timedelta(0) < timedelta(seconds=1)
