@@ -237,9 +237,10 @@ def refusal_words(reason: Reason, now: datetime | None = None) -> dict[str, str]
 
 
 def therapy_error(err: TherapyError) -> ServiceValidationError:
-    """A therapy-layer validation error as a translated Home Assistant error."""
+    """A therapy-layer validation error as a translated Home Assistant error. No message of
+    its own: ``str()`` of it is the translated sentence (what Assist speaks and the log shows),
+    not the therapy layer's English fallback."""
     return ServiceValidationError(
-        str(err),
         translation_domain=DOMAIN,
         translation_key=f"therapy_{err.code.value}",
         translation_placeholders={k: str(v) for k, v in err.placeholders.items()},
