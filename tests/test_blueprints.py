@@ -126,6 +126,29 @@ async def test_reminder_start_or_skip(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def test_reminder_names_the_area_in_words(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+) -> None:
+    """A whole-body run's reminder said "on the whole_body is due": the area's key."""
+    await _automation(hass, "session_reminder.yaml", REMINDER)
+    await hass.services.async_call(
+        DOMAIN, "start_protocol", KNEE | {"area": "whole_body"}, blocking=True
+    )
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    assert len(notified) == 1
+    # Answered (Skip) first, so the reminder stops waiting whatever the message says.
+    actions = [a["action"] for a in notified[0].data["data"]["actions"]]
+    hass.bus.async_fire(
+        "mobile_app_notification_action", {"action": next(a for a in actions if a.endswith("skip"))}
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    message = notified[0].data["message"]
+    assert message.startswith("Knee course: 3.0 J/cm² on the whole body is due."), message
+
+
 async def test_reminder_snooze_asks_again_later_then_gives_up(
     hass: HomeAssistant,
     dimmed_integration: MockConfigEntry,

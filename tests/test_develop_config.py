@@ -19,6 +19,7 @@ from homeassistant.components import conversation
 from homeassistant.components.recorder import get_instance, history
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import intent
 from homeassistant.helpers.check_config import async_check_ha_config_file
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -43,6 +44,18 @@ AUTOMATIONS = """\
       panel: light.blockbluelight_f522
       notify_action: notify.notify
 """
+
+
+class _DoseToday(intent.IntentHandler):
+    """Stands in for the integration's handler: only whether Assist recognises the sentence
+    through the installed custom sentences is checked here (tests/test_intent.py has the rest)."""
+
+    intent_type = "RedLightTherapyDoseToday"
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        response = intent_obj.create_response()
+        response.async_set_speech("The dose handler answered.")
+        return response
 
 
 @pytest.fixture(autouse=True)
@@ -173,6 +186,16 @@ async def test_blueprint_automation_assist_and_history_work(
     # Assist answers (scripts/develop had no conversation: it answered 404).
     result = await conversation.async_converse(hass, "what time is it", None, Context(), "en")
     assert result.response.speech["plain"]["speech"]
+    # ... and knows this integration's sentences (custom_sentences/en, as the README says to
+    # install them; it used to answer "not aware of any device called red light dose today").
+    assert (develop_config / "custom_sentences/en/red_light_therapy.yaml").resolve() == (
+        REPO / "custom_sentences/en/red_light_therapy.yaml"
+    )
+    intent.async_register(hass, _DoseToday())
+    result = await conversation.async_converse(
+        hass, "what's my red light dose today", None, Context(), "en"
+    )
+    assert result.response.speech["plain"]["speech"] == "The dose handler answered."
 
     # The recorder records what changes, so more-info's history has it.
     start = dt_util.utcnow()

@@ -108,6 +108,26 @@ async def test_start_by_dose_and_errors(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def test_a_dose_the_panel_cannot_give_is_said_as_the_translated_sentence(
+    hass: HomeAssistant, assist: MockConfigEntry
+) -> None:
+    """With every channel off, "give me 5 joules" cannot be planned. Assist spoke the therapy
+    layer's own fallback ("the panel emits no red or near-infrared light at these levels and
+    distance"), not the integration's sentence; it now says what the UI shows."""
+    panel = assist.runtime_data.panel
+    await panel.set_levels(dict.fromkeys(range(len(panel.capabilities.channels)), 0))
+    await hass.async_block_till_done()
+
+    said = await _ask(hass, INTENT_START, dose=5, error=True)
+
+    # (Home Assistant drops an error's final full stop when it renders it.)
+    assert said == (
+        "The panel emits no red or near-infrared light at these levels and this distance, "
+        "so a dose in that band cannot be reached"
+    )
+    assert assist.runtime_data.sessions.session is None
+
+
 async def test_next_session_and_protocol_dose(
     hass: HomeAssistant, assist: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:

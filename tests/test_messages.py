@@ -17,6 +17,7 @@ import string
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.translation import async_get_translations
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
@@ -110,9 +111,9 @@ def _examples(key: str, template: str) -> list[dict[str, str]]:
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     if key.startswith("refused_"):
         return [
-            {"name": "BlockBlueLight F522"} | refusal_words(reason)
+            {"name": "BlockBlueLight F522"} | refusal_words(reason, AT)
             for reason in REASONS
-            if refusal_key(reason) == key
+            if refusal_key(reason, AT) == key
         ]
     base = {
         "name": "BlockBlueLight F522",
@@ -152,6 +153,8 @@ REASONS = [
     Reason(ReasonCode.SPACING, 20.0, 1 / 60, AT),
     Reason(ReasonCode.SPACING, 40.0, 19.4833, AT),
     Reason(ReasonCode.SPACING, 1.0, 0.999, AT),
+    # a session on the same skin still running (here or on another panel) until AT + 4 min
+    Reason(ReasonCode.SPACING, 20.0, 0.0, AT + timedelta(hours=20, minutes=4)),
     Reason(ReasonCode.WEEKLY_SESSIONS, 5.0, 5.0, AT),
     Reason(ReasonCode.WEEKLY_SESSIONS, 1.0, 1.0, AT),
     Reason(ReasonCode.BELOW_MINIMUM, 60.0, 17.0, AT),
@@ -296,5 +299,49 @@ async def test_therapy_errors_carry_readable_placeholders(
 
 def test_refusal_examples_cover_every_refusal_key() -> None:
     refusals = {key for key in EXCEPTIONS if key.startswith("refused_")}
-    assert {refusal_key(r) for r in REASONS} == refusals
+    assert {refusal_key(r, AT) for r in REASONS} == refusals
     assert timedelta(0) < timedelta(seconds=1)
+
+
+async def test_area_and_status_attributes_read_as_words_on_every_entity(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """More-info showed "whole_body", "paused" as they are stored: every entity's ``area``
+    and ``status`` attribute has a translated value, as the light's ``area`` already had."""
+    for protocol in ("wound_healing", "hair_growth"):
+        await hass.services.async_call(
+            DOMAIN,
+            "start_protocol",
+            {"entity_id": "light.blockbluelight_f522", "protocol": protocol},
+            blocking=True,
+        )
+    for area in ("leg", "scalp"):
+        await hass.services.async_call(
+            DOMAIN,
+            "pause_protocol",
+            {"entity_id": "light.blockbluelight_f522", "area": area},
+            blocking=True,
+        )
+    await hass.async_block_till_done()
+    texts = await async_get_translations(hass, "en", "entity", {DOMAIN})
+    registry = er.async_get(hass)
+    seen: set[str] = set()
+    for entry in er.async_entries_for_config_entry(registry, dimmed_integration.entry_id):
+        state = hass.states.get(entry.entity_id)
+        assert state is not None
+        for attribute in ("area", "status"):
+            value = state.attributes.get(attribute)
+            if not isinstance(value, str):
+                continue
+            seen.add(f"{entry.domain}.{attribute}={value}")
+            key = (
+                f"component.{DOMAIN}.entity.{entry.domain}.{entry.translation_key}"
+                f".state_attributes.{attribute}.state.{value}"
+            )
+            assert key in texts, (entry.entity_id, attribute, value)
+            assert "_" not in texts[key]
+    # The attributes were there to check: the lockout's whole body, the shown run's area and
+    # its status.
+    assert "binary_sensor.area=whole_body" in seen
+    assert "sensor.status=paused" in seen
+    assert {"switch.area=leg", "switch.area=scalp"} & seen

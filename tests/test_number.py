@@ -152,6 +152,15 @@ async def test_session_duration_sets_the_length_of_the_next_session(
     assert emulator.timer_set_s == 15 * 60
 
 
+@pytest.mark.usefixtures("init_integration")
+async def test_lengths_and_distances_read_as_a_person_writes_them(hass: HomeAssistant) -> None:
+    """The device page showed "5.0 min" and "15.0 cm" for whole numbers."""
+    assert hass.states.get(DURATION).state == str(DEFAULT_SESSION_MINUTES)
+    assert hass.states.get("number.blockbluelight_f522_distance").state == "15"
+    await _set(hass, "number.blockbluelight_f522_distance", 22.5)
+    assert hass.states.get("number.blockbluelight_f522_distance").state == "22.5"
+
+
 @pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
 async def test_session_duration_is_restored_after_a_restart(
     hass: HomeAssistant, config_entry: MockConfigEntry, hass_storage: dict[str, Any]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Generator
 import copy
 from datetime import date, datetime, time, timedelta
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -250,6 +251,40 @@ async def test_a_stopped_run_shows_no_due_or_planned_session(
     assert await _calendar(hass, date(2025, 3, 1), date(2025, 6, 1)) == []
     assert hass.states.get(CALENDAR).state == "off"
     assert hass.states.get(NEXT).state == "unknown"
+
+
+async def test_calendar_events_describe_the_dose_in_words(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """The calendar said "4 J/cm² (nir) on the foot" and "(both)": raw band keys on screen.
+    Each band and area reads as words."""
+    await _call(hass, "start_protocol", protocol="achilles_tendinopathy")
+    await _call(hass, "start_protocol", protocol="wound_healing")
+    await _call(hass, "start_protocol", protocol="hair_growth")
+    answer = await hass.services.async_call(
+        CALENDAR_DOMAIN,
+        "get_events",
+        {
+            "entity_id": CALENDAR,
+            "start_date_time": berlin(date(2025, 3, 3), time(0)).isoformat(),
+            "end_date_time": berlin(date(2025, 3, 10), time(0)).isoformat(),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    described = {
+        event["summary"].split(" (")[0]: event["description"]
+        for event in answer[CALENDAR]["events"]
+    }
+    assert described["Achilles tendon pain"].startswith(
+        "4 J/cm² of near-infrared light on the foot;"
+    )
+    assert described["Wound healing"].startswith(
+        "4 J/cm² of red and near-infrared light on the leg;"
+    )
+    assert described["Hair growth"].startswith("67 J/cm² of red light on the scalp;")
+    for text in described.values():
+        assert not re.search(r"\((?:nir|both|red)\)|_", text), text
 
 
 # -- item 14: several runs on one panel ----------------------------------------------------------

@@ -390,7 +390,16 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
         await hass.services.async_call(
             DOMAIN, "start_session", {ATTR_ENTITY_ID: plug_light, "minutes": 5}, blocking=True
         )
-    assert refused.value.translation_key == "refused_spacing"
+    # Said as it is: the session on this skin has not ended, it runs on the other panel until
+    # its end (it used to say "the last session on this skin ended less than a minute ago").
+    assert refused.value.translation_key == "refused_spacing_running"
+    named = refused.value.translation_placeholders
+    assert named is not None
+    assert running.ends_at is not None
+    assert named["ends_at"] == dt_util.as_local(running.ends_at).strftime("%H:%M")
+    assert named["next_allowed_at"] == dt_util.as_local(
+        running.ends_at + timedelta(hours=20)
+    ).strftime("%Y-%m-%d %H:%M")
     assert hass.states.get(RELAY).state == STATE_OFF
     # Asked how much it would give: nothing, for the same reason.
     plan = plug_entry.runtime_data.sessions.plan(minutes=5)

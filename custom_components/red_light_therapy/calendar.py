@@ -17,7 +17,14 @@ from homeassistant.util import dt as dt_util
 from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
 from .protocol_manager import Run
-from .therapy import PlannedSession, SessionRecord, SlotStatus, TherapyError, seconds_for_dose
+from .therapy import (
+    DoseBand,
+    PlannedSession,
+    SessionRecord,
+    SlotStatus,
+    TherapyError,
+    seconds_for_dose,
+)
 
 PARALLEL_UPDATES = 0
 ESTIMATE_FALLBACK = timedelta(minutes=15)
@@ -28,6 +35,12 @@ LABELS = {
     SlotStatus.SKIPPED: "skipped",
     SlotStatus.DUE: "due",
     SlotStatus.UPCOMING: "planned",
+}
+# The light a protocol's dose is counted in, as the event's description says it.
+LIGHT_WORDS = {
+    DoseBand.RED: "red light",
+    DoseBand.NIR: "near-infrared light",
+    DoseBand.BOTH: "red and near-infrared light",
 }
 
 
@@ -77,7 +90,8 @@ class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
             end=dt_util.as_local(end),
             summary=f"{protocol.name} ({label})",
             description=(
-                f"{protocol.dose_j_cm2:g} J/cm² ({protocol.band.value}) on the {plan.area}; "
+                f"{protocol.dose_j_cm2:g} J/cm² of {LIGHT_WORDS[protocol.band]} on the "
+                f"{plan.area.replace('_', ' ')}; "
                 f"session {session.index + 1} of {run.report.total}."
             ),
             uid=f"{plan.id}_{session.index}",

@@ -31,6 +31,12 @@ async def async_setup_entry(
     async_add_entities(entities)
 
 
+def _as_read(value: float) -> float:
+    """A whole number as a whole number ("5 min", "15 cm", not "5.0"); others to 0.1."""
+    rounded = round(value, 1)
+    return int(rounded) if rounded.is_integer() else rounded
+
+
 class ChannelLevelNumber(RedLightTherapyEntity, NumberEntity):
     """The level (0-100 %) of one wavelength channel, as the panel reports it."""
 
@@ -84,7 +90,7 @@ class SessionDurationNumber(RedLightTherapyEntity, NumberEntity):
 
     @property
     def native_value(self) -> float:
-        return self._data.sessions.default_duration.total_seconds() / 60
+        return _as_read(self._data.sessions.default_duration.total_seconds() / 60)
 
     async def async_set_native_value(self, value: float) -> None:
         await self._data.sessions.async_set_setting("minutes", value)
@@ -108,7 +114,7 @@ class DistanceNumber(RedLightTherapyEntity, NumberEntity):
 
     @property
     def native_value(self) -> float:
-        return self._data.sessions.distance_cm
+        return _as_read(self._data.sessions.distance_cm)
 
     async def async_set_native_value(self, value: float) -> None:
         await self._data.sessions.async_set_setting("distance_cm", value)

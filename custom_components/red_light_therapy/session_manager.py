@@ -200,17 +200,31 @@ def async_panels_changed(
         data.coordinator.async_update_listeners()
 
 
-def refusal_key(reason: Reason) -> str:
-    """The translation key of a refusal by ``reason``: below the minimum with no time at
-    which waiting helps is a panel too bright for even a minute here."""
+def _running_until(reason: Reason, now: datetime | None) -> datetime | None:
+    """For a spacing refusal at ``now``, the end of the session on the same skin that has not
+    ended yet (running, here or on another panel, and counted to its planned end); else None.
+    The spacing's ``until`` is that end plus the spacing."""
+    if now is None or reason.code is not ReasonCode.SPACING or reason.until is None:
+        return None
+    last_end = reason.until - timedelta(hours=reason.limit_value)
+    return last_end if last_end > now else None
+
+
+def refusal_key(reason: Reason, now: datetime | None = None) -> str:
+    """The translation key of a refusal by ``reason`` at ``now``: below the minimum with no
+    time at which waiting helps is a panel too bright for even a minute here; spacing from a
+    session on the same skin that is still running says so (not "ended ... ago")."""
     if reason.code is ReasonCode.BELOW_MINIMUM and reason.until is None:
         return "refused_too_bright"
+    if _running_until(reason, now) is not None:
+        return "refused_spacing_running"
     return f"refused_{reason.code.value}"
 
 
-def refusal_words(reason: Reason) -> dict[str, str]:
-    """The placeholders of a refusal by ``reason``, as a person reads them (Assist says them
-    aloud): "6 minutes", "20 hours", "5", "19.5" J/cm², a local date and time."""
+def refusal_words(reason: Reason, now: datetime | None = None) -> dict[str, str]:
+    """The placeholders of a refusal by ``reason`` at ``now``, as a person reads them (Assist
+    says them aloud): "6 minutes", "20 hours", "5", "19.5" J/cm², a local date and time; for
+    a session on the same skin still running, ``ends_at``, the local time it ends."""
     code = reason.code
     if code in (ReasonCode.SPACING, ReasonCode.SPACING_OVERRIDDEN):
         limit = duration_words(reason.limit_value * 3600)
@@ -227,17 +241,21 @@ def refusal_words(reason: Reason) -> dict[str, str]:
     else:
         limit, actual = _amount(reason.limit_value), _amount(reason.actual_value)
     when = reason.until
-    return {
+    words = {
         "limit": limit,
         "actual": actual,
         "next_allowed_at": dt_util.as_local(when).strftime("%Y-%m-%d %H:%M") if when else "",
     }
+    if (running_until := _running_until(reason, now)) is not None:
+        words["ends_at"] = dt_util.as_local(running_until).strftime("%H:%M")
+    return words
 
 
 def therapy_error(err: TherapyError) -> ServiceValidationError:
-    """A therapy-layer validation error as a translated Home Assistant error."""
+    """A therapy-layer validation error as a translated Home Assistant error. No message of
+    its own: ``str()`` of it is the translated sentence (what Assist speaks and the log shows),
+    not the therapy layer's English fallback."""
     return ServiceValidationError(
-        str(err),
         translation_domain=DOMAIN,
         translation_key=f"therapy_{err.code.value}",
         translation_placeholders={k: str(v) for k, v in err.placeholders.items()},
@@ -618,10 +636,11 @@ class SessionManager:
         """The refusal of ``verdict`` in the words of its deciding limit (``Verdict.deciding``:
         the one whose next allowed time is latest), with that limit's own time."""
         reason = verdict.deciding or verdict.reasons[0]
+        now = dt_util.utcnow()
         return ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key=refusal_key(reason),
-            translation_placeholders={"name": self._coordinator.name} | refusal_words(reason),
+            translation_key=refusal_key(reason, now),
+            translation_placeholders={"name": self._coordinator.name} | refusal_words(reason, now),
         )
 
     async def async_pause(self) -> None:

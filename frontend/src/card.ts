@@ -16,6 +16,8 @@ import {
   planOf,
   round,
   sessionDose,
+  shownArea,
+  shownProtocol,
 } from "./logic";
 import { reasonText, t, type StringKey } from "./strings";
 
@@ -315,7 +317,7 @@ export class RedLightTherapyCard extends LitElement {
     const timer = this._state("session_timer");
     const count = countdown(timer, this._now);
     const lockout = this._state("lockout");
-    const area = this._state("treatment_area")?.state;
+    const area = shownArea(this.hass.states[ids.byKey.panel], this._state("treatment_area"));
     const name = (light?.attributes.friendly_name as string | undefined) ?? this._t("name");
     const status = light?.state === "unavailable" ? "unavailable" : count.status;
     // While a session runs: its dose so far and its target, counted in the browser; otherwise
@@ -323,7 +325,7 @@ export class RedLightTherapyCard extends LitElement {
     const live = sessionDose(count, Number(this._state("irradiance")?.state));
     const delivered = live ? live.delivered : this._state("session_dose")?.state;
     const target = live ? live.target : this._plan && !isRefused(this._plan) ? this._plan.expected_dose_j_cm2 : undefined;
-    const protocolOn = this._state("protocol") && this._state("protocol")?.state !== "none";
+    const protocol = shownProtocol(this._state("protocol"));
     return html`<ha-card>
       <div class="pad">
         <div class="row head"><h2>${name}</h2><span class="badge ${status}">${this._t(status as StringKey)}</span></div>
@@ -336,7 +338,7 @@ export class RedLightTherapyCard extends LitElement {
           <dl class="facts">
             <dt>${this._t("delivered")}</dt><dd>${round(delivered, 2)} J/cm²</dd>
             ${target !== undefined ? html`<dt>${this._t("target")}</dt><dd>${round(target, 2)} J/cm²</dd>` : nothing}
-            <dt>${this._t("area")}</dt><dd>${(area ?? "–").replace(/_/g, " ")}</dd>
+            <dt>${this._t("area")}</dt><dd>${area}</dd>
             <dt>${this._t("today")}</dt><dd>${round(this._state("dose_today")?.state, 2)} J/cm²</dd>
             <dt>${this._t("week")}</dt><dd>${round(this._state("dose_week")?.state, 2)} J/cm²</dd>
           </dl>
@@ -357,8 +359,8 @@ export class RedLightTherapyCard extends LitElement {
                   @change=${(e: Event) => this._setChannel(id, (e.target as HTMLInputElement).value)} /></label>`;
             })}</details>`
           : nothing}
-        ${this._config.show_protocol !== false && protocolOn
-          ? html`<section class="protocol"><h3>${this._t("protocol")}: ${this._state("protocol")?.state}</h3>
+        ${this._config.show_protocol !== false && protocol
+          ? html`<section class="protocol"><h3>${this._t("protocol")}: ${protocol}</h3>
               <dl class="facts">
                 <dt>${this._t("next_session")}</dt><dd>${when(this._lang, this._state("next_session")?.state)}</dd>
                 <dt>${this._t("progress")}</dt><dd>${round(this._state("protocol_progress")?.state, 0)} %</dd>

@@ -197,3 +197,31 @@ export function sessionDose(count: Countdown, irradiance: number): { delivered: 
   const onSeconds = Math.max(0, count.duration - count.remaining);
   return { delivered: (irradiance * onSeconds) / 1000, target: (irradiance * count.duration) / 1000 };
 }
+
+/** An area key in words ("whole_body" → "whole body"); "–" when there is none. */
+function areaWords(key: unknown): string {
+  return typeof key === "string" && key ? key.replace(/_/g, " ") : "–";
+}
+
+/**
+ * The area the card shows: while a session is open, the area that session treats (the light's
+ * `area` attribute: a protocol run's session runs on the run's area, not on the panel's
+ * Treatment area); otherwise the Treatment area a new session would use.
+ */
+export function shownArea(light: HassState | undefined, treatmentArea: HassState | undefined): string {
+  const running = light?.attributes.area;
+  return areaWords(typeof running === "string" && running ? running : treatmentArea?.state);
+}
+
+/**
+ * The protocol run the Protocol select shows, by its name ("Hair growth", a custom
+ * protocol's own name): the first of the select's `runs` is the shown one. Never the select's
+ * raw option key; null with no run.
+ */
+export function shownProtocol(select: HassState | undefined): string | null {
+  if (!select || select.state === "none" || select.state === "unavailable" || select.state === "unknown") return null;
+  const runs = select.attributes.runs;
+  const first = Array.isArray(runs) ? (runs[0] as { protocol?: unknown } | undefined) : undefined;
+  if (first && typeof first.protocol === "string" && first.protocol) return first.protocol;
+  return areaWords(select.state);
+}

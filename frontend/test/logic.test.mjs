@@ -114,3 +114,22 @@ test("a running session's dose so far and target come from irradiance and the co
   assert.equal(logic.sessionDose(logic.countdown(undefined, start), 20), null);
   assert.equal(logic.sessionDose(logic.countdown(timer, start), Number("unknown")), null);
 });
+
+test("the card names a running protocol session's area and the shown run by name, never a key", () => {
+  // A Hair growth run's session runs on the scalp while the Treatment area select says whole body.
+  const light = { entity_id: "light.panel", state: "on", attributes: { area: "scalp", target_dose: 67 } };
+  const treatment = { entity_id: "select.panel_treatment_area", state: "whole_body", attributes: {} };
+  assert.equal(logic.shownArea(light, treatment), "scalp");
+  // No session open: the area a new session would use.
+  assert.equal(logic.shownArea({ entity_id: "light.panel", state: "off", attributes: {} }, treatment), "whole body");
+  assert.equal(logic.shownArea(undefined, undefined), "–");
+
+  const select = (state, runs) => ({ entity_id: "select.panel_protocol", state, attributes: { runs } });
+  const hair = { protocol: "Hair growth", area: "scalp", status: "active" };
+  const knee = { protocol: "My knee course", area: "knee", status: "active" };
+  assert.equal(logic.shownProtocol(select("hair_growth", [hair, knee])), "Hair growth");
+  assert.equal(logic.shownProtocol(select("custom_my_knee_course", [knee])), "My knee course");
+  assert.equal(logic.shownProtocol(select("none", [])), null);
+  assert.equal(logic.shownProtocol(select("unavailable", undefined)), null);
+  assert.equal(logic.shownProtocol(undefined), null);
+});
