@@ -32,6 +32,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.store import SETTINGS_SAVE_DELAY, STORAGE_KEY
+from custom_components.red_light_therapy.therapy import default_limits
 
 from .common import advance, move_to
 
@@ -238,6 +239,56 @@ async def test_dose_this_week_drops_to_zero_on_monday(
     assert _value(hass, WEEK) == 0
     assert _value(hass, TODAY) == 0
     assert dt_util.parse_datetime(hass.states.get(WEEK).attributes["last_reset"]) == monday
+
+
+async def test_dose_sensors_carry_the_areas_limits_and_its_weekly_count(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A card shows "today x / y J/cm²" and "sessions n / m" from these attributes: the
+    treatment area's limits, and the sessions its weekly limit counts (last 7 local days,
+    shared skin), which follow a recorded session, the area and the midnight the session
+    leaves the window, written with the states that change then anyway."""
+
+    def attributes() -> tuple[dict[str, Any], dict[str, Any]]:
+        return dict(hass.states.get(TODAY).attributes), dict(hass.states.get(WEEK).attributes)
+
+    def limits_of(area: str) -> tuple[float, float, int]:
+        limits = default_limits(area)
+        return limits.max_daily_dose, limits.min_hours_between, limits.max_sessions_per_week
+
+    def shown() -> tuple[float, float, int]:
+        today, week = attributes()
+        return today["max_daily_dose"], today["min_hours_between"], week["max_sessions_per_week"]
+
+    assert shown() == limits_of("whole_body")
+    assert attributes()[1]["sessions_in_7_days"] == 0
+
+    started_at = dt_util.now() - timedelta(hours=2)
+    await _call(hass, "log_session", started_at=started_at.isoformat(), minutes=5, area="knee")
+    assert attributes()[1]["sessions_in_7_days"] == 1  # the whole body shares the knee's skin
+    # The weekly limit refuses exactly when the count reaches the maximum shown.
+    assert attributes()[1]["sessions_in_7_days"] < shown()[2]
+
+    await _select(hass, "face")
+    assert shown() == limits_of("face")
+    assert attributes()[1]["sessions_in_7_days"] == 0
+    await _select(hass, "knee")
+    assert limits_of("knee") != limits_of("whole_body")
+    assert shown() == limits_of("knee")
+    assert attributes()[1]["sessions_in_7_days"] == 1
+
+    # Wednesday's session leaves the last 7 local days at the midnight that starts the next
+    # Wednesday: one write then, none before.
+    leaves = datetime(2025, 6, 11, tzinfo=PACIFIC)
+    await move_to(hass, freezer, leaves - timedelta(seconds=1))
+    assert attributes()[1]["sessions_in_7_days"] == 1
+    writes = Writes(hass, WEEK)
+    await advance(hass, freezer, timedelta(seconds=1))
+    assert len(writes.states[WEEK]) == 1
+    assert attributes()[1]["sessions_in_7_days"] == 0
+    assert shown() == limits_of("knee")
 
 
 # -- irradiance and distance ---------------------------------------------------------------

@@ -15,6 +15,7 @@ from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
 from .protocol_entities import protocol_sensors
 from .session_manager import TimerState
+from .therapy.limits import weekly_sessions
 
 PARALLEL_UPDATES = 0
 
@@ -166,6 +167,9 @@ class _PeriodDoseSensor(RedLightTherapyEntity, SensorEntity):
 
 
 class DoseTodaySensor(_PeriodDoseSensor):
+    """Also the panel's treatment area's daily limits (for a card's "x / y"): they change
+    only with the area, which writes this sensor's state anyway."""
+
     _attr_translation_key = "dose_today"
 
     def __init__(self, data: RedLightTherapyData) -> None:
@@ -173,6 +177,14 @@ class DoseTodaySensor(_PeriodDoseSensor):
 
     def _period_start(self, now: datetime) -> datetime:
         return dt_util.start_of_local_day(now)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        limits = self._data.sessions.limits(self._data.sessions.area)
+        return {
+            "max_daily_dose": limits.max_daily_dose,
+            "min_hours_between": limits.min_hours_between,
+        }
 
 
 class DoseWeekSensor(_PeriodDoseSensor):
@@ -183,6 +195,21 @@ class DoseWeekSensor(_PeriodDoseSensor):
 
     def _period_start(self, now: datetime) -> datetime:
         return dt_util.start_of_local_day(now - timedelta(days=now.weekday()))
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The treatment area's weekly limit and what it counts now (recorded sessions on
+        shared skin started in the last 7 local days): that count changes only when a
+        session is recorded or removed, or at local midnight, when this sensor is written
+        anyway."""
+        sessions = self._data.sessions
+        area = sessions.area
+        return {
+            "sessions_in_7_days": weekly_sessions(
+                sessions.history, area, dt_util.now(), dt_util.get_default_time_zone()
+            ),
+            "max_sessions_per_week": sessions.limits(area).max_sessions_per_week,
+        }
 
 
 class IrradianceSensor(RedLightTherapyEntity, SensorEntity):

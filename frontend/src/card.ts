@@ -8,6 +8,7 @@ import {
   countdown,
   dailyBars,
   withToday,
+  against,
   decidingReason,
   formatClock,
   isRefused,
@@ -35,6 +36,7 @@ export interface CardConfig {
   show_controls?: boolean;
   show_protocol?: boolean;
   show_chart?: boolean;
+  show_limits?: boolean;
 }
 
 const CARD = "red-light-therapy-card";
@@ -93,7 +95,7 @@ export class RedLightTherapyCard extends LitElement {
 
   setConfig(config: CardConfig): void {
     if (!config) throw new Error("Invalid configuration");
-    this._config = { show_controls: true, show_protocol: true, show_chart: true, ...config };
+    this._config = { show_controls: true, show_protocol: true, show_chart: true, show_limits: true, ...config };
   }
 
   getCardSize(): number {
@@ -222,6 +224,17 @@ export class RedLightTherapyCard extends LitElement {
     });
   }
 
+  /** A value against the area's limit: "x / y unit" and a bar, or the value alone. */
+  private _against(label: string, value: unknown, limit: unknown, unit: string, digits: number): TemplateResult {
+    const shown = this._config?.show_limits !== false ? against(value, limit, digits) : against(value, undefined, digits);
+    return html`<dt>${label}</dt><dd>${shown.text}${unit ? ` ${unit}` : ""}
+      ${shown.fraction !== null
+        ? html`<div class="bar ${shown.full ? "full" : ""}" role="meter" aria-label=${`${label}: ${shown.text}`}
+            aria-valuemin="0" aria-valuemax="1" aria-valuenow=${shown.fraction}>
+            <span style="width: ${Math.round(shown.fraction * 100)}%"></span></div>`
+        : nothing}</dd>`;
+  }
+
   private _ring(fraction: number, label: string, sub: string): TemplateResult {
     const r = 52;
     const c = 2 * Math.PI * r;
@@ -326,6 +339,10 @@ export class RedLightTherapyCard extends LitElement {
     const delivered = live ? live.delivered : this._state("session_dose")?.state;
     const target = live ? live.target : this._plan && !isRefused(this._plan) ? this._plan.expected_dose_j_cm2 : undefined;
     const protocol = shownProtocol(this._state("protocol"));
+    const today = this._state("dose_today");
+    const week = this._state("dose_week");
+    const showLimits = this._config.show_limits !== false;
+    const spacing = today?.attributes.min_hours_between;
     return html`<ha-card>
       <div class="pad">
         <div class="row head"><h2>${name}</h2><span class="badge ${status}">${this._t(status as StringKey)}</span></div>
@@ -339,14 +356,20 @@ export class RedLightTherapyCard extends LitElement {
             <dt>${this._t("delivered")}</dt><dd>${round(delivered, 2)} J/cm²</dd>
             ${target !== undefined ? html`<dt>${this._t("target")}</dt><dd>${round(target, 2)} J/cm²</dd>` : nothing}
             <dt>${this._t("area")}</dt><dd>${area}</dd>
-            <dt>${this._t("today")}</dt><dd>${round(this._state("dose_today")?.state, 2)} J/cm²</dd>
-            <dt>${this._t("week")}</dt><dd>${round(this._state("dose_week")?.state, 2)} J/cm²</dd>
+            ${this._against(this._t("today"), today?.state, today?.attributes.max_daily_dose, "J/cm²", 2)}
+            <dt>${this._t("week")}</dt><dd>${round(week?.state, 2)} J/cm²</dd>
+            ${showLimits && week?.attributes.max_sessions_per_week !== undefined
+              ? this._against(this._t("sessions_7_days"), week.attributes.sessions_in_7_days, week.attributes.max_sessions_per_week, "", 0)
+              : nothing}
           </dl>
         </div>
         <p class="lockout ${lockout?.state === "on" ? "on" : ""}">
           ${lockout?.state === "on"
             ? this._t("locked_until", { until: when(this._lang, lockout.attributes.until) })
             : this._t("not_locked")}
+          ${showLimits && spacing !== undefined && Number(spacing) > 0
+            ? html`<span class="muted">· ${this._t("spacing", { hours: round(spacing, 1) })}</span>`
+            : nothing}
         </p>
         ${this._plan ? this._planText(this._plan) : nothing}
         ${this._message ? html`<p class="refused" role="alert">${this._message}</p>` : nothing}
@@ -406,6 +429,9 @@ export class RedLightTherapyCard extends LitElement {
     .channel { justify-content: space-between; }
     .chart svg { width: 100%; height: 80px; }
     .chart rect { fill: var(--error-color, #c62828); }
+    .bar { height: 6px; margin-top: 2px; border-radius: 3px; background: var(--divider-color, #ddd); overflow: hidden; max-width: 10em; }
+    .bar span { display: block; height: 100%; background: var(--primary-color, #03a9f4); }
+    .bar.full span { background: var(--error-color, #c62828); }
   `;
 }
 
@@ -430,14 +456,16 @@ export class RedLightTherapyCardEditor extends LitElement {
       { name: "show_controls", selector: { boolean: {} } },
       { name: "show_protocol", selector: { boolean: {} } },
       { name: "show_chart", selector: { boolean: {} } },
+      { name: "show_limits", selector: { boolean: {} } },
     ];
     const labels: Record<string, StringKey> = {
       device: "editor_device",
       show_controls: "editor_show_controls",
       show_protocol: "editor_show_protocol",
       show_chart: "editor_show_chart",
+      show_limits: "editor_show_limits",
     };
-    return html`<ha-form .hass=${this.hass} .data=${{ show_controls: true, show_protocol: true, show_chart: true, ...this._config }}
+    return html`<ha-form .hass=${this.hass} .data=${{ show_controls: true, show_protocol: true, show_chart: true, show_limits: true, ...this._config }}
       .schema=${schema} .computeLabel=${(s: { name: string }) => t(lang, labels[s.name])}
       @value-changed=${this._changed}></ha-form>`;
   }

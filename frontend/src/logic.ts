@@ -225,3 +225,32 @@ export function shownProtocol(select: HassState | undefined): string | null {
   if (first && typeof first.protocol === "string" && first.protocol) return first.protocol;
   return areaWords(select.state);
 }
+
+export interface Against {
+  /** "x / y" as a person reads it (rounded), "x" alone when the limit is unknown. */
+  text: string;
+  /** 0..1 of the limit used, for a bar; null when the limit is unknown. */
+  fraction: number | null;
+  /** At or over the limit. */
+  full: boolean;
+}
+
+/**
+ * A value against its limit, from the dose sensors' attributes (the treatment area's
+ * `max_daily_dose`, `max_sessions_per_week`, ...): the text, the bar's fill and whether the
+ * limit is reached. An older integration without the attributes gives the value alone.
+ */
+export function against(value: unknown, limit: unknown, digits = 1): Against {
+  const number = typeof value === "number" ? value : Number(value);
+  const max = typeof limit === "number" ? limit : Number(limit);
+  const known = value !== null && value !== undefined && value !== "" && Number.isFinite(number);
+  if (limit === null || limit === undefined || limit === "" || !Number.isFinite(max) || max <= 0) {
+    return { text: round(value, digits), fraction: null, full: false };
+  }
+  const used = known ? Math.max(0, number) : 0;
+  return {
+    text: `${round(value, digits)} / ${round(max, digits)}`,
+    fraction: Math.min(1, used / max),
+    full: known && used >= max,
+  };
+}

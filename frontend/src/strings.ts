@@ -28,6 +28,8 @@ const en = {
   refused_until: "Refused: {reason}. Possible again {until}.",
   today: "Today",
   week: "This week",
+  sessions_7_days: "Sessions (7 days)",
+  spacing: "at least {hours} h between sessions",
   locked_until: "Locked until {until}",
   not_locked: "No lockout",
   protocol: "Protocol",
@@ -44,6 +46,7 @@ const en = {
   editor_show_controls: "Show the controls",
   editor_show_protocol: "Show the protocol",
   editor_show_chart: "Show the chart",
+  editor_show_limits: "Show the area's limits",
   reason_session_minutes: "minutes per session",
   reason_session_dose: "dose per session",
   reason_daily_dose: "daily dose",
@@ -66,6 +69,7 @@ const de: Partial<Record<StringKey, string>> = {
   stop: "Stopp",
   today: "Heute",
   week: "Diese Woche",
+  sessions_7_days: "Sitzungen (7 Tage)",
 };
 const LANGUAGES: Record<string, Partial<Record<StringKey, string>>> = { en, de };
 

@@ -133,3 +133,21 @@ test("the card names a running protocol session's area and the shown run by name
   assert.equal(logic.shownProtocol(select("unavailable", undefined)), null);
   assert.equal(logic.shownProtocol(undefined), null);
 });
+
+test("a dose or count against the area's limit: x / y, a bar, full at the limit; the value alone without one", () => {
+  const today = logic.against("12.345", 30, 2);
+  assert.equal(today.text, "12.35 / 30");
+  assert.ok(Math.abs(today.fraction - 12.345 / 30) < 1e-9);
+  assert.equal(today.full, false);
+  const sessions = logic.against(5, 5, 0);
+  assert.equal(sessions.text, "5 / 5");
+  assert.equal(sessions.fraction, 1);
+  assert.equal(sessions.full, true);
+  // Over the limit (a logged session): the bar stays full, the text tells the truth.
+  assert.equal(logic.against(36, 30, 0).text, "36 / 30");
+  assert.equal(logic.against(36, 30, 0).fraction, 1);
+  // An older integration (no attribute) or an unknown value.
+  assert.deepEqual(logic.against("4.5", undefined, 2), { text: "4.5", fraction: null, full: false });
+  assert.deepEqual(logic.against("unknown", 30, 2), { text: "– / 30", fraction: 0, full: false });
+  assert.equal(strings.t("en", "spacing", { hours: "20" }), "at least 20 h between sessions");
+});

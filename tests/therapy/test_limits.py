@@ -37,6 +37,7 @@ from custom_components.red_light_therapy.therapy.limits import (
     check_extension,
     deliverable_dose,
     fit_running,
+    weekly_sessions,
 )
 from custom_components.red_light_therapy.therapy.session import (
     Session,
@@ -213,6 +214,11 @@ def test_refused_by_weekly_count_local_days() -> None:
     assert later.outcome is Outcome.ALLOWED
     just_before = datetime(2025, 1, 10, 23, 59, tzinfo=BERLIN)
     assert check(req(at=just_before), h, LIMITS).outcome is Outcome.REFUSED
+    # What the dose sensor shows as the week's sessions is the count this refusal is by.
+    area = req().area
+    assert weekly_sessions(h, area, req().at, BERLIN) == v.reasons[0].actual_value
+    assert weekly_sessions(h, area, just_before, BERLIN) == 3
+    assert weekly_sessions(h, area, datetime(2025, 1, 11, 0, 0, tzinfo=BERLIN), BERLIN) == 2
 
 
 def test_weekly_window_is_dst_safe() -> None:

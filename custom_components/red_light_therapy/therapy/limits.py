@@ -47,7 +47,7 @@ from .areas import Limits
 from .bands import DoseBand
 from .dose import ZERO_DOSE, BandDose, dose_for_seconds
 from .errors import DoseError, ErrorCode, SessionStateError
-from .history import History, is_treatment
+from .history import History, SessionRecord, is_treatment
 from .irradiance import BandIrradiance
 from .session import Session
 
@@ -68,6 +68,7 @@ __all__ = [
     "default_session_seconds",
     "deliverable_dose",
     "fit_running",
+    "weekly_sessions",
 ]
 
 MIN_USEFUL_SECONDS = 60.0
@@ -204,6 +205,29 @@ def _deciding(reasons: list[Reason]) -> Reason:
     return max(refusing, key=lambda r: r.until or datetime.max)
 
 
+def _week_treatments(
+    history: History, area: str, at: datetime, zone: tzinfo
+) -> list[SessionRecord]:
+    """The treatments on skin ``area`` shares started in the last 7 local calendar days."""
+    today = local_date(at, zone)
+    window_start = start_of_local_day(today - timedelta(days=WEEK_LOCAL_DAYS - 1), zone)
+    return [
+        r
+        for r in history.records_started_between(
+            window_start, at + timedelta(microseconds=1), area, related=True
+        )
+        if is_treatment(r)
+    ]
+
+
+def weekly_sessions(history: History, area: str, at: datetime, tz: tzinfo) -> int:
+    """How many sessions the weekly limit counts for ``area`` at ``at``: treatments on shared
+    skin started in the last 7 local calendar days (today and the six before), as
+    :func:`check` counts them. It changes only when a session is recorded or removed and at
+    local midnight."""
+    return len(_week_treatments(history, area, require_aware(at, "at"), tz))
+
+
 def _positive(seconds: float) -> float:
     if not finite(seconds) or seconds <= 0:
         raise DoseError(
@@ -326,15 +350,7 @@ def check(
                 )
 
     # sessions in the last 7 local calendar days
-    today = local_date(at, zone)
-    window_start = start_of_local_day(today - timedelta(days=WEEK_LOCAL_DAYS - 1), zone)
-    in_week = [
-        r
-        for r in history.records_started_between(
-            window_start, at + timedelta(microseconds=1), area, related=True
-        )
-        if is_treatment(r)
-    ]
+    in_week = _week_treatments(history, area, at, zone)
     if len(in_week) >= limits.max_sessions_per_week:
         dates = sorted(local_date(r.started_at, zone) for r in in_week)
         oldest_to_drop = dates[len(in_week) - limits.max_sessions_per_week]
