@@ -11,6 +11,7 @@ import {
   against,
   decidingReason,
   formatClock,
+  errorText,
   isRefused,
   panelDevices,
   panelEntities,
@@ -188,7 +189,7 @@ export class RedLightTherapyCard extends LitElement {
       this._plan = planOf(await this._call("calculate", data, true), this._entities.byKey.panel);
     } catch (err) {
       this._plan = null;
-      this._message = this._t("error", { message: (err as Error)?.message ?? String(err) });
+      this._message = this._t("error", { message: errorText(err) });
     }
   }
 
@@ -198,8 +199,9 @@ export class RedLightTherapyCard extends LitElement {
     try {
       await this._call("start_session", data);
     } catch (err) {
-      // A refusal is a translated error from the integration: shown as it is, with the plan.
-      this._message = (err as Error)?.message ?? String(err);
+      // A refusal is a translated error from the integration: its sentence is shown (in
+      // place of the preview's shorter refusal), with the plan.
+      this._message = errorText(err);
       await this._preview(true);
     }
   }
@@ -209,7 +211,7 @@ export class RedLightTherapyCard extends LitElement {
     try {
       await this._call(service, data);
     } catch (err) {
-      this._message = this._t("error", { message: (err as Error)?.message ?? String(err) });
+      this._message = this._t("error", { message: errorText(err) });
     }
   }
 
@@ -371,7 +373,7 @@ export class RedLightTherapyCard extends LitElement {
             ? html`<span class="muted">· ${this._t("spacing", { hours: round(spacing, 1) })}</span>`
             : nothing}
         </p>
-        ${this._plan ? this._planText(this._plan) : nothing}
+        ${this._plan && !(this._message && isRefused(this._plan)) ? this._planText(this._plan) : nothing}
         ${this._message ? html`<p class="refused" role="alert">${this._message}</p>` : nothing}
         ${this._config.show_controls !== false && status !== "unavailable" ? this._controls(count.status) : nothing}
         ${this._config.show_controls !== false && ids.channels.length

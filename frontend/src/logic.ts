@@ -254,3 +254,17 @@ export function against(value: unknown, limit: unknown, digits = 1): Against {
     full: known && used >= max,
   };
 }
+
+/**
+ * The sentence of an error Home Assistant gave a service call, as a person reads it: without
+ * the frontend's technical prefix ("Validation error: ") and with its full stop back (Home
+ * Assistant drops it when it renders a translated error).
+ */
+export function errorText(err: unknown): string {
+  const raw = err instanceof Error ? err.message : typeof err === "object" && err && "message" in err
+    ? String((err as { message: unknown }).message)
+    : String(err);
+  const text = raw.replace(/^(Validation error|Error|Failed to perform the action [\w.]+):\s*/i, "").trim();
+  if (!text) return "";
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}

@@ -151,3 +151,15 @@ test("a dose or count against the area's limit: x / y, a bar, full at the limit;
   assert.deepEqual(logic.against("unknown", 30, 2), { text: "– / 30", fraction: 0, full: false });
   assert.equal(strings.t("en", "spacing", { hours: "20" }), "at least 20 h between sessions");
 });
+
+test("an error reads as the integration's sentence, without the frontend's prefix", () => {
+  const refusal = new Error(
+    "Validation error: Refused on Panel: at least 20 hours must pass between sessions. Next session allowed tomorrow at 07:00",
+  );
+  assert.equal(
+    logic.errorText(refusal),
+    "Refused on Panel: at least 20 hours must pass between sessions. Next session allowed tomorrow at 07:00.",
+  );
+  assert.equal(logic.errorText({ message: "Minutes must be a number from 0.5 to 60." }), "Minutes must be a number from 0.5 to 60.");
+  assert.equal(logic.errorText(new Error("")), "");
+});
