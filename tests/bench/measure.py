@@ -868,12 +868,13 @@ async def store_bytes_per_session(
     written = 0
     write = storage.Store._async_write_data
 
-    async def _counting(self: storage.Store[Any], path: str, data: dict[str, Any]) -> None:
+    async def _counting(self: storage.Store[Any], *args: Any) -> None:
+        # (path, data) on Home Assistant 2025.4, (data) on newer releases: the data is last.
         nonlocal writes, written
         if self.key.startswith(DOMAIN):
             writes += 1
-            written += len(json_bytes(data))
-        await write(self, path, data)
+            written += len(json_bytes(args[-1]))
+        await write(self, *args)
 
     with patch.object(storage.Store, "_async_write_data", _counting):
         await _call(hass, BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: start})
