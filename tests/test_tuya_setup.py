@@ -209,9 +209,10 @@ async def test_broadcast_starts_a_discovery_flow_and_sets_up(
     assert entry.runtime_data.sessions.profile == PRESET_PROFILES["advantage1500"]
 
     # Heard again at the same address: nothing new.
-    hass.data[discovery.DATA_TUYA_DISCOVERY].devices.clear()
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    listener.devices.clear()
     await emulator.send_broadcast()
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: bool(listener.devices))  # the listener has taken it in
     await hass.async_block_till_done()
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
 

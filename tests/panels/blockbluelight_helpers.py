@@ -16,6 +16,7 @@ class FakeClock:
     def __init__(self, now: float = T0) -> None:
         self.now = now
         self.sleeps: list[float] = []
+        self._slept = asyncio.Condition()
 
     def __call__(self) -> float:
         return self.now
@@ -26,7 +27,14 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+        async with self._slept:
+            self._slept.notify_all()
         await asyncio.sleep(0)
+
+    async def until_slept(self, count: int, within_s: float = 5.0) -> None:
+        """Wait (bounded) until ``sleep`` has been asked for ``count`` waits in all."""
+        async with asyncio.timeout(within_s), self._slept:
+            await self._slept.wait_for(lambda: len(self.sleeps) >= count)
 
 
 class Sink:

@@ -223,15 +223,22 @@ async def test_command_reopens_link(
 async def test_wrong_key(
     version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
+    waits: list[float] = []
+
+    async def _sleep(seconds: float) -> None:  # a reconnect loop's first step is to wait
+        waits.append(seconds)
+
     emulator = await make_emulator(version, clock=clock)
-    panel = make_panel(emulator, local_key=WRONG_KEY)
+    panel = make_panel(emulator, local_key=WRONG_KEY, sleep=_sleep)
     with pytest.raises(TuyaAuthError):
         await panel.connect()
     assert isinstance(TuyaAuthError(), PanelConnectionError)
     assert emulator.auth_failures == 1
     assert not panel.connected
     assert not panel.state.connected
-    await asyncio.sleep(0.05)
+    for _ in range(10):  # let any task started by the failure run its first steps
+        await asyncio.sleep(0)
+    assert waits == []
     assert emulator.connections == 1  # no reconnect loop after a failed connect
 
 

@@ -158,7 +158,11 @@ async def test_stop_closes_clients(clock: FakeClock, make_emulator: EmulatorFact
     assert emulator.clients == 0
 
 
-async def test_serve_from_arguments(socket_enabled: None) -> None:
+async def test_serve_from_arguments(
+    socket_enabled: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line's emulator says where it listens, takes a device's link there, and
+    lets go of the port once told to stop."""
     args = emulator_module.build_parser().parse_args(
         [
             "--port",
@@ -179,9 +183,23 @@ async def test_serve_from_arguments(socket_enabled: None) -> None:
     )
     stop = asyncio.Event()
     task = asyncio.create_task(emulator_module.serve(args, stop))
-    await asyncio.sleep(0.05)
+    printed: list[str] = []
+
+    def _said_where() -> bool:
+        printed.append(capsys.readouterr().out)
+        return "\n" in "".join(printed)
+
+    await wait_until(_said_where)
+    banner = "".join(printed)
+    assert banner.startswith(f"Tuya 3.4 emulator {DEVICE_ID} (")
+    port = int(banner.strip().rsplit(":", 1)[1])
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.close()
+    await writer.wait_closed()
     stop.set()
     await asyncio.wait_for(task, 2)
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", port)
 
 
 def test_main_runs_serve(monkeypatch: pytest.MonkeyPatch) -> None:
