@@ -66,3 +66,26 @@ async def wait_until(condition: Any, rounds: int = 500) -> None:
             return
         await asyncio.sleep(0)
     raise AssertionError("condition never held")
+
+
+class LoopClock:
+    """The running event loop's clock, moved on by hand: ``call_later`` timers (the idle
+    grace) fire when ``advance`` passes them, never because real time went by."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._real = loop.time
+        self._offset = 0.0
+        loop.time = self._time  # type: ignore[method-assign]
+
+    def _time(self) -> float:
+        return self._real() + self._offset
+
+    async def advance(self, seconds: float) -> None:
+        """Move the loop's clock on by ``seconds`` and let what fell due run."""
+        self._offset += seconds
+        await settle()
+
+    def restore(self) -> None:
+        """Give the loop its own clock back."""
+        self._loop.time = self._real  # type: ignore[method-assign]

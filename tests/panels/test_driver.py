@@ -30,7 +30,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
     make_ble_device,
 )
 
-from .blockbluelight_helpers import T0, FakeClock, settle, wait_until
+from .blockbluelight_helpers import T0, FakeClock, LoopClock, settle, wait_until
 
 TIMEOUT_S = 0.3
 
@@ -38,6 +38,13 @@ TIMEOUT_S = 0.3
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+async def loop_clock() -> AsyncGenerator[LoopClock]:
+    moved = LoopClock(asyncio.get_running_loop())
+    yield moved
+    moved.restore()
 
 
 @pytest.fixture
@@ -556,16 +563,16 @@ async def test_poll_is_one_status_query_on_a_link_closed_at_once(
 
 
 async def test_poll_leaves_an_open_link_as_it_is(
-    emulator: BlockBlueLightEmulator, clock: FakeClock
+    emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
 ) -> None:
     """A look during the grace after a command neither ends nor extends it."""
     panel = make_panel(emulator, clock, idle_disconnect_s=0.6)
     try:
         await panel.update()
-        await asyncio.sleep(0.35)
+        await loop_clock.advance(0.35)
         await panel.poll()
         assert emulator.connected  # the grace goes on
-        await asyncio.sleep(0.4)
+        await loop_clock.advance(0.3)
         assert not emulator.connected  # and ends when it was due, not 0.6 s after the look
         panel.keep_connected = True
         await panel.connect()
@@ -575,12 +582,14 @@ async def test_poll_leaves_an_open_link_as_it_is(
         await panel.disconnect()
 
 
-async def test_idle_disconnect(emulator: BlockBlueLightEmulator, clock: FakeClock) -> None:
+async def test_idle_disconnect(
+    emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
+) -> None:
     panel = make_panel(emulator, clock, idle_disconnect_s=0.05)
     try:
         await panel.update()
         assert emulator.connected
-        await asyncio.sleep(0.15)
+        await loop_clock.advance(0.15)
         assert not emulator.connected
         assert panel.state.connected is False
         await panel.update()  # connects again on demand
@@ -590,17 +599,17 @@ async def test_idle_disconnect(emulator: BlockBlueLightEmulator, clock: FakeCloc
 
 
 async def test_keep_connected_holds_the_link_open(
-    emulator: BlockBlueLightEmulator, clock: FakeClock
+    emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
 ) -> None:
     panel = make_panel(emulator, clock, idle_disconnect_s=0.05)
     try:
         await panel.update()
         panel.keep_connected = True
         panel.keep_connected = True
-        await asyncio.sleep(0.15)
+        await loop_clock.advance(0.15)
         assert emulator.connected
         panel.keep_connected = False
-        await asyncio.sleep(0.15)
+        await loop_clock.advance(0.15)
         assert not emulator.connected
     finally:
         await panel.disconnect()
@@ -776,13 +785,13 @@ async def test_disconnect_leaves_nothing_running(
 
 
 async def test_disconnect_cancels_a_pending_idle_disconnect(
-    emulator: BlockBlueLightEmulator, clock: FakeClock
+    emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
 ) -> None:
     before = asyncio.all_tasks()
     panel = make_panel(emulator, clock, idle_disconnect_s=0.01)
     await panel.update()
     async with panel._command_lock:  # a command is running when the idle timer fires
-        await asyncio.sleep(0.05)
+        await loop_clock.advance(0.05)
         assert panel._idle_task is not None
         disconnecting = asyncio.create_task(panel.disconnect())
         await settle()
