@@ -1,4 +1,4 @@
-"""A Bluetooth-only install never loads the Tuya code (issue 12: setup cost)."""
+"""A Bluetooth-only install never loads the Tuya code, which would only cost it setup time."""
 
 from __future__ import annotations
 

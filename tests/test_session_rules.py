@@ -77,7 +77,7 @@ def _value(hass: HomeAssistant, entity_id: str) -> float:
     return float(hass.states.get(entity_id).state)
 
 
-# -- item 1: the factory session fits --------------------------------------------------------
+# -- the factory session fits ----------------------------------------------------------------
 
 
 async def test_the_first_factory_session_fits_and_the_number_shows_it(
@@ -131,7 +131,7 @@ async def test_the_default_follows_the_levels_and_respects_what_the_user_set(
     assert [kind for kind, _ in events] == ["session_started", "limit_reached"]
 
 
-# -- item 2: what counts as a treatment, and removing a session -----------------------------
+# -- what counts as a treatment, and removing a session -------------------------------------
 
 
 async def test_a_six_second_test_session_locks_nothing(
@@ -224,7 +224,7 @@ async def test_remove_session_by_start_time_and_its_refusals(
     assert hass.states.get(LOCKOUT).state == STATE_OFF
 
 
-# -- item 4: the deciding limit --------------------------------------------------------------
+# -- the deciding limit ----------------------------------------------------------------------
 
 
 async def test_the_refusal_names_the_limit_whose_wait_is_longest(
@@ -261,7 +261,7 @@ async def test_the_refusal_names_the_limit_whose_wait_is_longest(
     assert {r["code"] for r in data["reasons"]} == {"spacing", "weekly_sessions"}
 
 
-# -- items 5 and 6: readable numbers, and calculate during a lockout -------------------------
+# -- readable numbers, and calculate during a lockout ----------------------------------------
 
 
 async def test_calculate_during_a_lockout_converts_and_says_it_is_refused(

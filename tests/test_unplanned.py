@@ -241,7 +241,7 @@ async def test_button_while_the_link_is_idle_is_noticed_by_the_next_look(
     freezer: FrozenDateTimeFactory,
     events: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    """Issue 10 item 9: between looks the link is closed, so a press at the panel is heard
+    """Between looks the link is closed, so a press at the panel is heard
     by the next look, at most ``BLE_IDLE_POLL_SECONDS`` later; during a lockout that is how
     long it can emit (README "How data is updated")."""
     sessions = dimmed_integration.runtime_data.sessions
