@@ -29,6 +29,7 @@ import voluptuous as vol
 
 from . import bounds
 from .const import DOMAIN
+from .entity import light_entity_id
 from .session_manager import therapy_error
 from .therapy import (
     LOG_WINDOW_DAYS,
@@ -145,9 +146,7 @@ async def _entries(hass: HomeAssistant, call: ServiceCall) -> list[RedLightThera
 def _response_key(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> str:
     """A panel's key in an action's response: its light entity id, or its title when the light
     is not registered."""
-    unique_id = f"{entry.unique_id or entry.entry_id}_light"
-    entity_id = er.async_get(hass).async_get_entity_id(Platform.LIGHT, DOMAIN, unique_id)
-    return entity_id or entry.title
+    return light_entity_id(hass, entry) or entry.title
 
 
 Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]

@@ -13,7 +13,6 @@ from bleak_retry_connector import BleakClientWithServiceCache
 import pytest
 
 from custom_components.red_light_therapy.panels.base import (
-    Band,
     PanelConnectionError,
     PanelError,
     PanelState,
@@ -29,6 +28,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
     emulator as emulator_module,
     make_ble_device,
 )
+from custom_components.red_light_therapy.therapy import Band, band_for_wavelength
 
 from .blockbluelight_helpers import T0, FakeClock, LoopClock, settle, wait_until
 
@@ -92,7 +92,8 @@ def test_capabilities_and_identity(clock: FakeClock) -> None:
     caps = panel.capabilities
     assert [c.key for c in caps.channels] == [f"channel_{i}" for i in range(1, 6)]
     assert [c.wavelength_nm for c in caps.channels] == [630, 660, 810, 830, 850]
-    assert [c.band for c in caps.channels] == [Band.RED] * 2 + [Band.NIR] * 3
+    bands = [band_for_wavelength(c.wavelength_nm) for c in caps.channels]
+    assert bands == [Band.RED] * 2 + [Band.NIR] * 3
     assert (caps.dimming, caps.hardware_timer, caps.max_timer_s, caps.pulse) == (
         True,
         True,
