@@ -25,14 +25,8 @@ from custom_components.red_light_therapy.panels.tuya import DpProfile, TuyaPanel
 from custom_components.red_light_therapy.panels.tuya.driver import countdown_runs
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
-from .conftest import (
-    DEVICE_ID,
-    LOCAL_KEY,
-    EmulatorFactory,
-    FakeClock,
-    PanelFactory,
-    wait_until,
-)
+from ...waiting import wait_until
+from .conftest import DEVICE_ID, LOCAL_KEY, EmulatorFactory, FakeClock, PanelFactory
 
 PLUG: dict[str, Any] = {"countdown_toggles": True, "power_on_clears_countdown": True}
 SWITCH, COUNTDOWN = "20", "26"  # generic_light

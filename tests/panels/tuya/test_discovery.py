@@ -16,7 +16,8 @@ from custom_components.red_light_therapy.panels.tuya import (
 )
 from custom_components.red_light_therapy.panels.tuya.discovery import DEFAULT_PORTS
 
-from .conftest import DEVICE_ID, EmulatorFactory, FakeClock, wait_until
+from ...waiting import wait_until
+from .conftest import DEVICE_ID, EmulatorFactory, FakeClock
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

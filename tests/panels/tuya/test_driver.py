@@ -20,15 +20,8 @@ from custom_components.red_light_therapy.panels.tuya import (
 )
 from custom_components.red_light_therapy.panels.tuya.protocol import Command
 
-from .conftest import (
-    DEVICE_ID,
-    LOCAL_KEY,
-    WRONG_KEY,
-    EmulatorFactory,
-    FakeClock,
-    PanelFactory,
-    wait_until,
-)
+from ...waiting import wait_until
+from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock, PanelFactory
 
 EXAMPLE = PROFILES["example_red_nir_panel"]
 
@@ -303,7 +296,7 @@ async def test_connection_refused(socket_enabled: None, clock: FakeClock) -> Non
 
 async def test_connect_timeout(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     async def _never(*_args: object, **_kwargs: object) -> None:
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # a device that never accepts
 
     monkeypatch.setattr(asyncio, "open_connection", _never)
     panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, "3.5", clock=clock, connect_timeout_s=0.05)
@@ -330,11 +323,11 @@ async def test_failed_heartbeat_reconnects(
     await panel.connect()
     emulator.unresponsive = True
     await wait_until(lambda: not panel.state.connected)
-    await asyncio.sleep(0.1)  # reconnect attempts time out while it stays silent
+    await wait_until(lambda: emulator.connections >= 3)  # a second attempt: the first timed out
+    assert panel.reconnects == 0  # while it stays silent
     emulator.unresponsive = False
     await wait_until(lambda: panel.reconnects == 1)
     assert panel.state.connected
-    assert emulator.connections >= 3
 
 
 async def test_disconnect_is_clean(

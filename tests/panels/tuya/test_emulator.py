@@ -20,7 +20,8 @@ from custom_components.red_light_therapy.panels.tuya import (
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.panels.tuya.protocol import Command, Version
 
-from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock, wait_until
+from ...waiting import wait_until
+from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock
 
 REPO = Path(__file__).resolve().parents[3]
 
