@@ -32,7 +32,7 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.store import STORAGE_KEY
 
-from .common import advance
+from .common import Events, advance, recorded_events
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -51,13 +51,9 @@ async def fixed_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> No
 
 
 @pytest.fixture
-def events(init_integration: MockConfigEntry) -> Generator[list[tuple[str, dict[str, Any]]]]:
-    fired: list[tuple[str, dict[str, Any]]] = []
-    remove = init_integration.runtime_data.sessions.async_add_event_listener(
-        lambda event, data: fired.append((event.value, data))
-    )
-    yield fired
-    remove()
+def events(init_integration: MockConfigEntry) -> Generator[Events]:
+    with recorded_events(init_integration) as fired:
+        yield fired
 
 
 async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
