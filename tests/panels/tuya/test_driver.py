@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
 
 import pytest
 
@@ -24,6 +26,24 @@ from ...waiting import wait_until
 from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock, PanelFactory
 
 EXAMPLE = PROFILES["example_red_nir_panel"]
+
+
+@contextlib.asynccontextmanager
+async def _scripted_device(
+    clock: FakeClock,
+    handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    version: str = "3.3",
+) -> AsyncIterator[TuyaPanel]:
+    """A panel whose device is a local server answering as ``handler`` scripts it."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, version, clock=clock, port=port)
+    try:
+        yield panel
+    finally:
+        await panel.disconnect()
+        server.close()
+        await server.wait_closed()
 
 
 async def test_connect_reads_status(
@@ -255,16 +275,9 @@ async def test_undecryptable_reply_is_an_auth_error(socket_enabled: None, clock:
         await reader.read(4096)
         writer.close()
 
-    server = await asyncio.start_server(_answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, "3.3", clock=clock, port=port)
-    try:
+    async with _scripted_device(clock, _answer) as panel:
         with pytest.raises(TuyaAuthError):
             await panel.connect()
-    finally:
-        await panel.disconnect()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_unresponsive_times_out(
@@ -362,16 +375,9 @@ async def test_rejected_write(socket_enabled: None, clock: FakeClock) -> None:
                 writer.write(reply)
         writer.close()
 
-    server = await asyncio.start_server(_serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, "3.3", clock=clock, port=port)
-    try:
+    async with _scripted_device(clock, _serve) as panel:
         with pytest.raises(PanelError, match="rejected"):
             await panel.set_power(True)
-    finally:
-        await panel.disconnect()
-        server.close()
-        await server.wait_closed()
 
 
 @pytest.mark.parametrize("version", ["3.4", "3.5"])
@@ -388,16 +394,9 @@ async def test_device_failing_the_key_proof(
         await reader.read(4096)
         writer.close()
 
-    server = await asyncio.start_server(_serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, version, clock=clock, port=port)
-    try:
+    async with _scripted_device(clock, _serve, version) as panel:
         with pytest.raises(TuyaAuthError, match="wrong local key"):
             await panel.connect()
-    finally:
-        await panel.disconnect()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_write_confirmed_without_ack(
