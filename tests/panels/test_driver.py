@@ -42,13 +42,6 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def loop_clock() -> AsyncGenerator[LoopClock]:
-    moved = LoopClock(asyncio.get_running_loop())
-    yield moved
-    moved.restore()
-
-
-@pytest.fixture
 async def emulator(clock: FakeClock) -> AsyncGenerator[BlockBlueLightEmulator]:
     emu = BlockBlueLightEmulator(clock=clock, sleep=clock.sleep)
     yield emu

@@ -21,6 +21,7 @@ from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulato
 from custom_components.red_light_therapy.panels.tuya.protocol import Command, Version
 
 from ...waiting import wait_until
+from ..blockbluelight_helpers import LoopClock
 from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock
 
 REPO = Path(__file__).resolve().parents[3]
@@ -256,7 +257,7 @@ async def test_dev_script(socket_enabled: None) -> None:
 
 
 async def test_a_silent_client_is_closed_after_the_idle_timeout(
-    clock: FakeClock, make_emulator: EmulatorFactory
+    clock: FakeClock, make_emulator: EmulatorFactory, loop_clock: LoopClock
 ) -> None:
     """As devices do: a client that sends nothing for ``idle_timeout_s`` is closed; one that
     keeps talking (a heartbeat) is not, and the bytes both ways are counted."""
@@ -265,13 +266,14 @@ async def test_a_silent_client_is_closed_after_the_idle_timeout(
     session = protocol.TuyaSession(Version.V33, LOCAL_KEY.encode())
     reader, writer = await _raw_link(emulator)
     for _ in range(3):  # 0.3 s in all, never 0.2 s silent
-        await asyncio.sleep(0.1)
+        await loop_clock.advance(0.1)
         frame = session.encode(Command.HEART_BEAT, protocol.heartbeat_payload(DEVICE_ID))
         writer.write(frame)
         await _read_message(reader, session)
     assert emulator.idle_closes == 0
     assert emulator.bytes_received == 3 * len(frame)
     assert emulator.bytes_sent > 0
+    await loop_clock.advance(0.2)
     async with asyncio.timeout(1):
         assert await reader.read(4096) == b""  # silent: closed
     assert emulator.idle_closes == 1
