@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 import inspect
 import time
+from typing import Any
 
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
@@ -14,7 +17,7 @@ from homeassistant.components.bluetooth import (
     async_get_advertisement_callback,
 )
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
 
@@ -82,3 +85,20 @@ async def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: ti
 def power_commands(emulator: BlockBlueLightEmulator) -> int:
     """Power frames (on or off) the emulated panel received."""
     return sum(frame.command == codec.CMD_POWER for frame in emulator.commands)
+
+
+Events = list[tuple[str, dict[str, Any]]]
+"""Session events as (event type, data), in the order they were fired."""
+
+
+@contextmanager
+def recorded_events(entry: MockConfigEntry) -> Iterator[Events]:
+    """Every session event of the entry's panel, in order, while the block runs."""
+    fired: Events = []
+    remove = entry.runtime_data.sessions.async_add_event_listener(
+        lambda event, data: fired.append((event.value, data))
+    )
+    try:
+        yield fired
+    finally:
+        remove()

@@ -338,7 +338,7 @@ async def test_the_action_form_shows_the_sentence(
 async def test_a_run_may_start_today_or_up_to_a_year_ahead(
     hass: HomeAssistant, init_integration: MockConfigEntry, start: str
 ) -> None:
-    """The start date's window, at its edges (year 9999 used to overflow the schedule)."""
+    """The start date's window, at its edges (year 9999 would overflow the schedule)."""
     answer = await _call(hass, "start_protocol", {"protocol": "hair_growth", "start_date": start})
     assert answer[LIGHT]["start_date"] == start
 
@@ -356,7 +356,8 @@ async def test_a_panel_is_targeted_by_its_light_not_its_sensors(
     target: str,
     action: str,
 ) -> None:
-    """Aimed at the irradiance sensor, an action used to start a session on its panel."""
+    """Aimed at the irradiance sensor, an action is refused and starts no session on its
+    panel."""
     assert hass.states.get(target) is not None
     snapshot = Snapshot(hass, hass_storage, emulator)
 

@@ -116,9 +116,9 @@ async def test_history_load_max_block(
 IDLE_LINK_BUDGET_S = 900
 """Issue 12: an idle Bluetooth panel's radio is taken at most 1 % of the day (15 minutes)."""
 STATES_PER_CHANGE_BUDGET = 10
-"""Issue 12: an idle day computes entity states at most 10 times per state that changed."""
+"""An idle day computes entity states at most 10 times per state that changed."""
 UNPLANNED_DETECT_BOUND_S = 125
-"""Issue 10 item 9: use at the panel's button is noticed within one idle look (README "How
+"""Use at the panel's button is noticed within one idle look (README "How
 data is updated": every 2 minutes) plus the look itself."""
 START_ROUND_TRIPS_BUDGET = 2
 START_RETURN_BUDGET_S = 1.25
@@ -320,7 +320,7 @@ def thousand_sessions(hass_storage: dict[str, Any]) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 12: the history is still one file rewritten whole (some 265 KB at 1,000 "
+    reason="the history is still one file rewritten whole (some 265 KB at 1,000 "
     "sessions) three times per session; a store of its own split by period is not done yet",
 )
 @pytest.mark.usefixtures("thousand_sessions")

@@ -7,7 +7,6 @@ connection without patching the integration, the way ``scripts/develop`` does.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 from custom_components.red_light_therapy.const import DOMAIN
 
 from .common import ADDRESS
+from .waiting import wait_until
 
 SIMULATOR_DIR = Path(__file__).parent.parent / "scripts" / "develop_config"
 
@@ -38,12 +38,8 @@ def simulator_on_path(
 
 
 async def _wait_for(predicate: Callable[[], bool]) -> None:
-    """Let the event loop run (real time: the emulator's replies are tasks) until true."""
-    for _ in range(200):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    pytest.fail("timed out waiting")
+    """Wait in real time (sockets, the emulator's replies are tasks), up to 10 s."""
+    await wait_until(predicate, within_s=10.0)
 
 
 def _light_state(hass: HomeAssistant) -> str | None:

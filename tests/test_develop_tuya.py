@@ -12,7 +12,6 @@ to 127.0.0.1 would never hear a broadcast to 127.255.255.255.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Generator
 from pathlib import Path
 import re
@@ -42,6 +41,8 @@ from custom_components.red_light_therapy.const import (
     PANEL_TYPE_TUYA,
 )
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
+
+from .waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -110,13 +111,9 @@ def udp_port() -> Generator[int]:
         yield port
 
 
-async def _wait_for(predicate: Callable[[], bool], within_s: float = 10.0) -> None:
-    """Let the event loop run in real time (sockets, the emulator's latency) until true."""
-    for _ in range(int(within_s / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    pytest.fail("timed out waiting")
+async def _wait_for(predicate: Callable[[], bool]) -> None:
+    """Wait in real time (sockets, the emulator's latency), up to 10 s."""
+    await wait_until(predicate, within_s=10.0)
 
 
 async def _keep_the_defaults(hass: HomeAssistant, result: Any) -> Any:

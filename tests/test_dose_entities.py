@@ -176,7 +176,7 @@ async def test_session_dose_never_reads_zero_during_a_session(
     init_integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """It used to read 0.00 J/cm² all through a session. Now: the dose the session is
+    """The session dose reads the dose the session is
     heading for while it runs or is paused (planned), the dose delivered once it is over,
     and no write because time passed. 60 mW/cm² for 100 s of 10 J/cm² is 6 J/cm²."""
     sessions = init_integration.runtime_data.sessions

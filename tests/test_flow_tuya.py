@@ -7,8 +7,7 @@ checked for its text in both translation files.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Generator
 import json
 import logging
 from pathlib import Path
@@ -48,6 +47,7 @@ from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulato
 from custom_components.red_light_therapy.therapy import PRESET_PROFILES, IrradianceProfile
 
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
+from .waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -83,15 +83,6 @@ def assert_translated(result: ConfigFlowResult) -> None:
             assert str(marker) in step["data_description"], (result["step_id"], str(marker))
         for error in (result["errors"] or {}).values():
             assert error in texts["error"], error
-
-
-async def wait_until(predicate: Callable[[], bool], within_s: float = 3.0) -> None:
-    """The emulator's side of a link closes in its own task, outside Home Assistant's."""
-    for _ in range(int(within_s / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    assert predicate(), "condition not reached in time"
 
 
 def short_timeouts(

@@ -1,8 +1,7 @@
-"""A Bluetooth-only install never loads the Tuya code (issue 12: setup cost)."""
+"""A Bluetooth-only install never loads the Tuya code, which would only cost it setup time."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Generator
 import socket
 import subprocess
@@ -21,6 +20,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.red_light_therapy import discovery
 from custom_components.red_light_therapy.const import DOMAIN
+
+from .waiting import wait_until
 
 TUYA = "custom_components.red_light_therapy.panels.tuya"
 
@@ -105,10 +106,7 @@ async def test_a_broadcast_starts_discovery_on_a_bluetooth_only_install(
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as device:
         device.sendto(b"not even a Tuya broadcast", (HOST, port))
-    for _ in range(100):
-        if discovery.DATA_TUYA_DISCOVERY in hass.data:
-            break
-        await asyncio.sleep(0.01)  # the datagram crosses a real socket
+    await wait_until(lambda: discovery.DATA_TUYA_DISCOVERY in hass.data)  # a real socket
 
     assert discovery.DATA_TUYA_DISCOVERY in hass.data
     assert hass.data[discovery.DATA_TUYA_DISCOVERY].running

@@ -1,4 +1,4 @@
-"""Protocol runs as a user meets them (issue 9, items 9-16; issue 10, item 5): start dates,
+"""Protocol runs as a user meets them: start dates,
 the first session, what counts toward a run, changed presets, stopped runs in the calendar,
 several runs on one panel, presets the panel cannot deliver, and what the select and the
 calendar read.
@@ -31,7 +31,7 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.options_flow import OPTION_PROTOCOLS, build_custom
 from custom_components.red_light_therapy.store import TherapyStore
 
-from .common import inject_advertisement, move_to, service_info, settle
+from .common import Events, inject_advertisement, move_to, recorded_events, service_info, settle
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LIGHT = "light.blockbluelight_f522"
@@ -65,13 +65,9 @@ async def berlin_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> N
 
 
 @pytest.fixture
-def events(dimmed_integration: MockConfigEntry) -> Generator[list[tuple[str, dict[str, Any]]]]:
-    fired: list[tuple[str, dict[str, Any]]] = []
-    remove = dimmed_integration.runtime_data.sessions.async_add_event_listener(
-        lambda event, data: fired.append((event.value, data))
-    )
-    yield fired
-    remove()
+def events(dimmed_integration: MockConfigEntry) -> Generator[Events]:
+    with recorded_events(dimmed_integration) as fired:
+        yield fired
 
 
 async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
@@ -103,7 +99,7 @@ async def _calendar(hass: HomeAssistant, first: date, last: date) -> list[str]:
     return [event["summary"] for event in answer[CALENDAR]["events"]]
 
 
-# -- item 9 and issue 10 item 5: start dates ---------------------------------------------------
+# -- start dates -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -124,8 +120,9 @@ async def test_a_start_date_in_the_past_or_years_ahead_is_refused(
     start_date: str,
     key: str,
 ) -> None:
-    """2020-01-01 used to make a run completed at once with 24 missed sessions; 9999-12-31
-    was saved and then broke the entry. Both are refused, and nothing is saved or fired."""
+    """A start date in the past (2020-01-01 would make a run completed at once with 24 missed
+    sessions) or years ahead (9999-12-31 would break the entry) is refused, and nothing is
+    saved or fired."""
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "start_protocol", **KNEE_COURSE, start_date=start_date)
     assert err.value.translation_key == key
@@ -166,7 +163,7 @@ async def test_a_stored_run_off_the_calendar_no_longer_breaks_the_entry(
     assert hass.states.get(SELECT).state == "none"
 
 
-# -- item 10: the first session never lies in the past -----------------------------------------
+# -- the first session never lies in the past --------------------------------------------------
 
 
 async def test_the_first_session_of_a_new_run_is_never_in_the_past(
@@ -189,7 +186,7 @@ async def test_the_first_session_of_a_new_run_is_never_in_the_past(
     assert len(current.report.sessions) == 24
 
 
-# -- item 11: a session before the run is history, not progress --------------------------------
+# -- a session before the run is history, not progress -----------------------------------------
 
 
 async def test_a_session_recorded_before_the_run_does_not_count_toward_it(
@@ -213,7 +210,7 @@ async def test_a_session_recorded_before_the_run_does_not_count_toward_it(
     assert hass.states.get(PROGRESS).state == "0.0"
 
 
-# -- item 12: a preset with a name is a custom protocol, and says so ---------------------------
+# -- a preset with a name is a custom protocol, and says so ------------------------------------
 
 
 async def test_a_preset_with_a_name_says_it_is_a_custom_protocol(
@@ -233,7 +230,7 @@ async def test_a_preset_with_a_name_says_it_is_a_custom_protocol(
     assert (run["custom"], run["based_on"]) == (True, None)
 
 
-# -- item 13: a stopped run leaves the calendar's future -----------------------------------------
+# -- a stopped run leaves the calendar's future --------------------------------------------------
 
 
 async def test_a_stopped_run_shows_no_due_or_planned_session(
@@ -287,7 +284,7 @@ async def test_calendar_events_describe_the_dose_in_words(
         assert not re.search(r"\((?:nir|both|red)\)|_", text), text
 
 
-# -- item 14: several runs on one panel ----------------------------------------------------------
+# -- several runs on one panel -------------------------------------------------------------------
 
 
 async def test_every_run_of_a_panel_is_visible_and_controllable_from_its_entities(
@@ -435,7 +432,7 @@ async def test_the_switch_and_the_button_refuse_when_no_run_is_shown(
     await _switch(hass, "turn_off")
     assert _stored(hass) == paused
     assert hass.states.get(RUN_SWITCH).state == "off"
-    # The action says the same as the button (it used to answer "no pending session on -").
+    # The action says the same as the button: this run is paused.
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "skip_session")
     assert err.value.translation_key == "protocol_paused_no_skip"
@@ -445,7 +442,7 @@ async def test_the_switch_and_the_button_refuse_when_no_run_is_shown(
     assert hass.states.get(RUN_SWITCH).state == "unknown"
 
 
-# -- item 15: a preset the panel cannot deliver says so ---------------------------------------
+# -- a preset the panel cannot deliver says so ------------------------------------------------
 
 
 async def test_a_preset_the_panel_cannot_deliver_says_so_until_the_run_ends(
@@ -513,7 +510,7 @@ async def test_a_deliverable_run_raises_nothing(
     assert not [i for i in issue_registry.issues if i[0] == DOMAIN]
 
 
-# -- item 16: what the select and the calendar read -----------------------------------------------
+# -- what the select and the calendar read --------------------------------------------------------
 
 
 async def test_a_saved_custom_protocol_reads_as_its_name_in_the_select(

@@ -25,7 +25,7 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.store import TherapyStore
 from custom_components.red_light_therapy.therapy import PRESET_PROTOCOLS, PlanStatus, SessionStatus
 
-from .common import inject_advertisement, move_to, service_info
+from .common import Events, inject_advertisement, move_to, recorded_events, service_info
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LIGHT = "light.blockbluelight_f522"
@@ -62,13 +62,9 @@ async def berlin_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> N
 
 
 @pytest.fixture
-def events(dimmed_integration: MockConfigEntry) -> Generator[list[tuple[str, dict[str, Any]]]]:
-    fired: list[tuple[str, dict[str, Any]]] = []
-    remove = dimmed_integration.runtime_data.sessions.async_add_event_listener(
-        lambda event, data: fired.append((event.value, data))
-    )
-    yield fired
-    remove()
+def events(dimmed_integration: MockConfigEntry) -> Generator[Events]:
+    with recorded_events(dimmed_integration) as fired:
+        yield fired
 
 
 async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:

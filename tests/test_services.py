@@ -32,7 +32,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 from custom_components.red_light_therapy.store import STORAGE_KEY
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import ADDRESS, advance
+from .common import ADDRESS, Events, advance, recorded_events
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -54,14 +54,10 @@ async def fixed_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> No
 
 
 @pytest.fixture
-def events(init_integration: MockConfigEntry) -> Generator[list[tuple[str, dict[str, Any]]]]:
+def events(init_integration: MockConfigEntry) -> Generator[Events]:
     """Every session event of the panel, in order."""
-    fired: list[tuple[str, dict[str, Any]]] = []
-    remove = init_integration.runtime_data.sessions.async_add_event_listener(
-        lambda event, data: fired.append((event.value, data))
-    )
-    yield fired
-    remove()
+    with recorded_events(init_integration) as fired:
+        yield fired
 
 
 async def _call(

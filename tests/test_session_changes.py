@@ -25,22 +25,16 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionStatus
 
-from .common import advance, settle
+from .common import Events, advance, recorded_events, settle
 
 LIGHT = "light.blockbluelight_f522"
 END = "sensor.blockbluelight_f522_session_end"
 
-Events = list[tuple[str, dict[str, Any]]]
-
 
 @pytest.fixture
 def events(dimmed_integration: MockConfigEntry) -> Generator[Events]:
-    fired: Events = []
-    remove = dimmed_integration.runtime_data.sessions.async_add_event_listener(
-        lambda event, data: fired.append((event.value, data))
-    )
-    yield fired
-    remove()
+    with recorded_events(dimmed_integration) as fired:
+        yield fired
 
 
 async def _start(hass: HomeAssistant, **data: Any) -> None:

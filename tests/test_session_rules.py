@@ -32,7 +32,7 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.store import STORAGE_KEY
 
-from .common import advance
+from .common import Events, advance, recorded_events
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -51,13 +51,9 @@ async def fixed_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> No
 
 
 @pytest.fixture
-def events(init_integration: MockConfigEntry) -> Generator[list[tuple[str, dict[str, Any]]]]:
-    fired: list[tuple[str, dict[str, Any]]] = []
-    remove = init_integration.runtime_data.sessions.async_add_event_listener(
-        lambda event, data: fired.append((event.value, data))
-    )
-    yield fired
-    remove()
+def events(init_integration: MockConfigEntry) -> Generator[Events]:
+    with recorded_events(init_integration) as fired:
+        yield fired
 
 
 async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
@@ -77,7 +73,7 @@ def _value(hass: HomeAssistant, entity_id: str) -> float:
     return float(hass.states.get(entity_id).state)
 
 
-# -- item 1: the factory session fits --------------------------------------------------------
+# -- the factory session fits ----------------------------------------------------------------
 
 
 async def test_the_first_factory_session_fits_and_the_number_shows_it(
@@ -131,7 +127,7 @@ async def test_the_default_follows_the_levels_and_respects_what_the_user_set(
     assert [kind for kind, _ in events] == ["session_started", "limit_reached"]
 
 
-# -- item 2: what counts as a treatment, and removing a session -----------------------------
+# -- what counts as a treatment, and removing a session -------------------------------------
 
 
 async def test_a_six_second_test_session_locks_nothing(
@@ -224,7 +220,7 @@ async def test_remove_session_by_start_time_and_its_refusals(
     assert hass.states.get(LOCKOUT).state == STATE_OFF
 
 
-# -- item 4: the deciding limit --------------------------------------------------------------
+# -- the deciding limit ----------------------------------------------------------------------
 
 
 async def test_the_refusal_names_the_limit_whose_wait_is_longest(
@@ -261,7 +257,7 @@ async def test_the_refusal_names_the_limit_whose_wait_is_longest(
     assert {r["code"] for r in data["reasons"]} == {"spacing", "weekly_sessions"}
 
 
-# -- items 5 and 6: readable numbers, and calculate during a lockout -------------------------
+# -- readable numbers, and calculate during a lockout ----------------------------------------
 
 
 async def test_calculate_during_a_lockout_converts_and_says_it_is_refused(

@@ -1,4 +1,4 @@
-from custom_components.red_light_therapy.panels.base import Band, band_for_wavelength
+from custom_components.red_light_therapy.therapy import Band, band_for_wavelength
 
 
 def test_band_split_at_700nm() -> None:

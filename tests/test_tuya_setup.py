@@ -63,6 +63,7 @@ from custom_components.red_light_therapy.therapy import (
 from .bench.measure import run_clock_with_sockets
 from .common import advance
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
+from .waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -78,14 +79,6 @@ SWITCH_DP = "20"
 
 def hass_clock() -> float:
     return dt_util.utcnow().timestamp()
-
-
-async def wait_until(predicate: Callable[[], bool], within_s: float = 3.0) -> None:
-    for _ in range(int(within_s / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    assert predicate(), "condition not reached in time"
 
 
 async def spin_until(predicate: Callable[[], bool]) -> None:
@@ -209,9 +202,10 @@ async def test_broadcast_starts_a_discovery_flow_and_sets_up(
     assert entry.runtime_data.sessions.profile == PRESET_PROFILES["advantage1500"]
 
     # Heard again at the same address: nothing new.
-    hass.data[discovery.DATA_TUYA_DISCOVERY].devices.clear()
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    listener.devices.clear()
     await emulator.send_broadcast()
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: bool(listener.devices))  # the listener has taken it in
     await hass.async_block_till_done()
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
 

@@ -29,7 +29,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 )
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import advance, power_commands, settle
+from .common import Events, advance, power_commands, recorded_events, settle
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -46,13 +46,9 @@ async def fixed_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> No
 
 
 @pytest.fixture
-def events(init_integration: MockConfigEntry) -> Generator[list[tuple[str, dict[str, Any]]]]:
-    fired: list[tuple[str, dict[str, Any]]] = []
-    remove = init_integration.runtime_data.sessions.async_add_event_listener(
-        lambda event, data: fired.append((event.value, data))
-    )
-    yield fired
-    remove()
+def events(init_integration: MockConfigEntry) -> Generator[Events]:
+    with recorded_events(init_integration) as fired:
+        yield fired
 
 
 async def _press(hass: HomeAssistant, emulator: BlockBlueLightEmulator) -> None:
@@ -241,7 +237,7 @@ async def test_button_while_the_link_is_idle_is_noticed_by_the_next_look(
     freezer: FrozenDateTimeFactory,
     events: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    """Issue 10 item 9: between looks the link is closed, so a press at the panel is heard
+    """Between looks the link is closed, so a press at the panel is heard
     by the next look, at most ``BLE_IDLE_POLL_SECONDS`` later; during a lockout that is how
     long it can emit (README "How data is updated")."""
     sessions = dimmed_integration.runtime_data.sessions

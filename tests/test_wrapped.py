@@ -444,7 +444,7 @@ async def test_one_call_for_two_panels_on_the_same_skin_starts_neither(
     plug: str,
 ) -> None:
     """start_session aimed at two panels that would treat the same skin at once is refused
-    as a whole (it used to start the first and refuse the second); any target that cannot
+    as a whole, not started on the first and refused on the second; any target that cannot
     start refuses the call before anything starts; override_spacing starts both."""
     plug_entry = _entry(hass)
     assert await hass.config_entries.async_setup(plug_entry.entry_id)
@@ -492,7 +492,7 @@ async def test_one_protocol_call_for_two_panels_on_one_area_starts_no_run(
     hass: HomeAssistant, dimmed_integration: MockConfigEntry, plug: str
 ) -> None:
     """An area takes one run: start_protocol aimed at two panels on the same area is refused
-    before either run starts (it used to start the first and refuse the second)."""
+    before either run starts, not started on the first and refused on the second."""
     plug_entry = _entry(hass)
     assert await hass.config_entries.async_setup(plug_entry.entry_id)
     await hass.async_block_till_done()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_ENTITY_ID, CONF_MAC
+from homeassistant.const import CONF_ENTITY_ID, CONF_MAC, Platform
 from homeassistant.core import HomeAssistant, split_entity_id
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import (
@@ -30,6 +30,22 @@ if TYPE_CHECKING:
     from . import RedLightTherapyData
 
 
+LIGHT_KEY = "light"
+"""The key of a panel's light, the entity its actions and Assist address."""
+
+
+def entity_unique_id(entry: ConfigEntry, key: str) -> str:
+    """The unique id of the panel entity ``key`` of ``entry``."""
+    return f"{entry.unique_id or entry.entry_id}_{key}"
+
+
+def light_entity_id(hass: HomeAssistant, entry: ConfigEntry) -> str | None:
+    """The entity id of the panel's light, None while the light is not registered."""
+    return er.async_get(hass).async_get_entity_id(
+        Platform.LIGHT, DOMAIN, entity_unique_id(entry, LIGHT_KEY)
+    )
+
+
 class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
     """An entity of one panel."""
 
@@ -39,7 +55,7 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
         super().__init__(data.coordinator)
         self._data = data
         entry = data.coordinator.config_entry
-        self._attr_unique_id = f"{entry.unique_id or entry.entry_id}_{key}"
+        self._attr_unique_id = entity_unique_id(entry, key)
         if data.device_info is None:  # built once per panel, shared by its entities
             data.device_info = _device_info(data.coordinator.hass, entry)
         self._attr_device_info = data.device_info

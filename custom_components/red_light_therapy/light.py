@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RedLightTherapyConfigEntry, RedLightTherapyData
-from .entity import RedLightTherapyEntity
+from .entity import LIGHT_KEY, RedLightTherapyEntity
 from .intent import async_assist_command
 
 PARALLEL_UPDATES = 1
@@ -39,7 +39,7 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
     _attr_translation_key = "panel"
 
     def __init__(self, data: RedLightTherapyData) -> None:
-        super().__init__(data, "light")
+        super().__init__(data, LIGHT_KEY)
         dimmable = data.panel.capabilities.dimming and bool(data.panel.capabilities.channels)
         mode = ColorMode.BRIGHTNESS if dimmable else ColorMode.ONOFF
         self._attr_color_mode = mode

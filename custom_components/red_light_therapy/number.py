@@ -57,7 +57,7 @@ class ChannelLevelNumber(RedLightTherapyEntity, NumberEntity):
 
     @property
     def suggested_object_id(self) -> str:
-        """The entity id a new install gets: as before the name put the wavelength first
+        """The entity id a new install gets names the wavelength
         (``number.<panel>_channel_1_630_nm``), so automations, blueprints and the README's
         examples keep working. Existing installs keep theirs in the entity registry anyway."""
         return f"channel {self._channel.index + 1} {self._channel.wavelength_nm} nm"

@@ -116,7 +116,7 @@ class ProtocolManager:
         self.panel_id = coordinator.config_entry.entry_id
         self._plans: dict[str, Plan] = {}
         self._reports: dict[str, PlanReport] = {}
-        self._cancel_wake: CALLBACK_TYPE | None = None
+        self._cancel_scheduled_refresh: CALLBACK_TYPE | None = None
         self._refreshing = False
         for plan_id, data in store.plans.items():
             if data.get("panel_id") != self.panel_id:
@@ -147,13 +147,14 @@ class ProtocolManager:
     @property
     def current(self) -> Run | None:
         """The run the entities show and the select stops: the unfinished run on the panel's
-        treatment area, else the one a session started now belongs to (see ``_pick``). The
-        Treatment area select therefore chooses which of several runs the entities show."""
+        treatment area, else the one a session started now belongs to (see
+        ``_most_urgent_run``). The Treatment area select therefore chooses which of several runs
+        the entities show."""
         runs = self.unfinished
         on_area = [run for run in runs if run.plan.area == self._sessions.area]
-        return on_area[0] if on_area else self._pick(runs)
+        return on_area[0] if on_area else self._most_urgent_run(runs)
 
-    def _pick(self, runs: list[Run]) -> Run | None:
+    def _most_urgent_run(self, runs: list[Run]) -> Run | None:
         """A run with a session due, else the one on the panel's area, else the soonest."""
         if not runs:
             return None
@@ -187,7 +188,7 @@ class ProtocolManager:
             for run in self.unfinished
             if run.plan.status is PlanStatus.ACTIVE and (area is None or run.plan.area == area)
         ]
-        run = self._pick(runs)
+        run = self._most_urgent_run(runs)
         if run is None:
             return None
         protocol = run.plan.protocol
@@ -413,8 +414,9 @@ class ProtocolManager:
             self._refresh()
 
     @callback
-    def _wake(self, _now: datetime) -> None:
-        self._cancel_wake = None
+    def _scheduled_refresh(self, _now: datetime) -> None:
+        """The time ``_schedule`` asked for has come: evaluate the runs and show the result."""
+        self._cancel_scheduled_refresh = None
         self._refresh()
         self._refreshing = True
         try:
@@ -447,14 +449,15 @@ class ProtocolManager:
             self._store.plans[plan.id] = plan.to_dict()
             self._sessions._fire(
                 SessionEvent.PROTOCOL_COMPLETED,
-                session_data(plan, None) | self._figures(self._reports[plan.id]),
+                session_data(plan, None) | self._report_data(self._reports[plan.id]),
             )
         if completed:
             self._hass.async_create_task(self._store.async_save(), eager_start=True)
         self._schedule(now)
 
     @staticmethod
-    def _figures(report: PlanReport) -> dict[str, Any]:
+    def _report_data(report: PlanReport) -> dict[str, Any]:
+        """A run's progress figures as event data, percentages rounded to one decimal."""
         return {
             "done": report.done,
             "missed": report.missed,
@@ -488,9 +491,9 @@ class ProtocolManager:
 
     def _schedule(self, now: datetime) -> None:
         """One callback at the earliest moment a session becomes due or its day ends."""
-        if self._cancel_wake is not None:
-            self._cancel_wake()
-            self._cancel_wake = None
+        if self._cancel_scheduled_refresh is not None:
+            self._cancel_scheduled_refresh()
+            self._cancel_scheduled_refresh = None
         moments: list[datetime] = []
         for plan in self._plans.values():
             if plan.status is not PlanStatus.ACTIVE:
@@ -503,12 +506,14 @@ class ProtocolManager:
                     moments.append(dt_util.as_utc(end))
         future = [m for m in moments if m > now]
         if future:
-            self._cancel_wake = async_track_point_in_utc_time(self._hass, self._wake, min(future))
+            self._cancel_scheduled_refresh = async_track_point_in_utc_time(
+                self._hass, self._scheduled_refresh, min(future)
+            )
 
     @callback
     def async_unload(self) -> None:
-        if self._cancel_wake is not None:
-            self._cancel_wake()
-            self._cancel_wake = None
+        if self._cancel_scheduled_refresh is not None:
+            self._cancel_scheduled_refresh()
+            self._cancel_scheduled_refresh = None
         self._remove_listener()
         self._sessions.run_defaults = None

@@ -29,6 +29,7 @@ import voluptuous as vol
 
 from . import bounds
 from .const import DOMAIN
+from .entity import light_entity_id
 from .session_manager import therapy_error
 from .therapy import (
     LOG_WINDOW_DAYS,
@@ -106,7 +107,7 @@ _EXTRACT_TAKES_HASS = "hass" in inspect.signature(async_extract_config_entry_ids
 def _refuse_other_entities(hass: HomeAssistant, call: ServiceCall) -> None:
     """A panel is targeted by its light or its device: an action aimed at one of its other
     entities (its irradiance sensor, a channel number) is refused, not run on the panel
-    behind it. Entities of other integrations are ignored as before."""
+    behind it. Entities of other integrations are ignored."""
     named = call.data.get(ATTR_ENTITY_ID)
     if not isinstance(named, list):  # none, or "all" (every panel)
         return
@@ -142,11 +143,10 @@ async def _entries(hass: HomeAssistant, call: ServiceCall) -> list[RedLightThera
     return entries
 
 
-def _key(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> str:
-    """The panel's light entity id, or its title when the light is not registered."""
-    unique_id = f"{entry.unique_id or entry.entry_id}_light"
-    entity_id = er.async_get(hass).async_get_entity_id(Platform.LIGHT, DOMAIN, unique_id)
-    return entity_id or entry.title
+def _response_key(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> str:
+    """A panel's key in an action's response: its light entity id, or its title when the light
+    is not registered."""
+    return light_entity_id(hass, entry) or entry.title
 
 
 Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
@@ -203,7 +203,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         )
         session = entry.runtime_data.sessions.session
         ends_at = session.ends_at if session else None
-        result[_key(hass, entry)] = plan.as_dict() | {
+        result[_response_key(hass, entry)] = plan.as_dict() | {
             "session_id": session.id if session else None,
             "ends_at": ends_at.isoformat() if ends_at else None,
         }
@@ -225,7 +225,7 @@ def _preflight(
         sessions = entry.runtime_data.sessions
         plan = sessions.preview_start(duration, levels=levels.get(entry.entry_id), **options)
         if plan.verdict.outcome is Outcome.REFUSED:
-            raise sessions.refuse(plan)
+            raise sessions.report_refusal(plan)
         areas.append((entry, plan.area))
     if options["override_spacing"]:
         return
@@ -253,7 +253,7 @@ async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     entries = await _entries(hass, call)
     levels = _call_levels(call, entries)
     return {
-        _key(hass, entry): entry.runtime_data.sessions.plan(
+        _response_key(hass, entry): entry.runtime_data.sessions.plan(
             minutes=call.data.get(ATTR_MINUTES),
             dose=call.data.get(ATTR_DOSE),
             band=DoseBand(call.data[ATTR_BAND]),
@@ -276,7 +276,7 @@ async def _extend(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         )
         session = sessions.session
         ends_at = session.ends_at if session else None
-        result[_key(hass, entry)] = {
+        result[_response_key(hass, entry)] = {
             "verdict": verdict.outcome.value,
             "added_minutes": round(verdict.allowed_seconds / 60, 2),
             "ends_at": ends_at.isoformat() if ends_at else None,
@@ -313,7 +313,7 @@ async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             area=call.data.get(ATTR_AREA),
             distance_cm=call.data.get(ATTR_DISTANCE),
         )
-        result[_key(hass, entry)] = {
+        result[_response_key(hass, entry)] = {
             "session_id": record.id,
             "dose_j_cm2": round(record.dose.total, 3),
         }
@@ -342,7 +342,7 @@ async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         record = await sessions.async_remove(
             session_id=session_id, started_at=_local(started_at) if started_at else None
         )
-        result[_key(hass, entry)] = {"removed": sessions.removed_data(record)}
+        result[_response_key(hass, entry)] = {"removed": sessions.removed_data(record)}
     return result
 
 
@@ -360,7 +360,9 @@ async def _calibrate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return None
 
 
-def _simple(action: str) -> Handler:
+def _session_action(action: str) -> Handler:
+    """A handler that calls the session manager's ``action`` of every targeted panel."""
+
     async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         for entry in await _entries(hass, call):
             await getattr(entry.runtime_data.sessions, action)()
@@ -371,9 +373,9 @@ def _simple(action: str) -> Handler:
 
 SERVICES: dict[str, tuple[vol.Schema, Handler, SupportsResponse]] = {
     "start_session": (START_SCHEMA, _start, SupportsResponse.OPTIONAL),
-    "pause_session": (_TARGET, _simple("async_pause"), SupportsResponse.NONE),
-    "resume_session": (_TARGET, _simple("async_resume"), SupportsResponse.NONE),
-    "stop_session": (_TARGET, _simple("async_stop"), SupportsResponse.NONE),
+    "pause_session": (_TARGET, _session_action("async_pause"), SupportsResponse.NONE),
+    "resume_session": (_TARGET, _session_action("async_resume"), SupportsResponse.NONE),
+    "stop_session": (_TARGET, _session_action("async_stop"), SupportsResponse.NONE),
     "extend_session": (EXTEND_SCHEMA, _extend, SupportsResponse.OPTIONAL),
     "calculate": (CALCULATE_SCHEMA, _calculate, SupportsResponse.ONLY),
     "log_session": (LOG_SCHEMA, _log, SupportsResponse.OPTIONAL),

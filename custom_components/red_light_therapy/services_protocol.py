@@ -33,7 +33,7 @@ from . import bounds
 from .const import DOMAIN
 from .options_flow import build_custom, saved_protocols
 from .protocol_manager import Run, session_data
-from .services import _TARGET, _entries, _key
+from .services import _TARGET, _entries, _response_key
 from .session_manager import therapy_error
 from .therapy import (
     PRESET_PROTOCOLS,
@@ -233,7 +233,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     result: dict[str, Any] = {}
     for entry in entries:
         run = await entry.runtime_data.protocols.async_adopt(plans[entry.entry_id])
-        result[_key(hass, entry)] = (
+        result[_response_key(hass, entry)] = (
             run_answer(run)
             | custom_answer(call.data, run.plan.protocol)
             | await shortfall_answer(hass, entry, run)
@@ -241,14 +241,17 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return result
 
 
-def _change(action: str) -> Handler:
+def _run_action(action: str) -> Handler:
+    """A handler that calls the protocol manager's ``action`` on the run of every targeted
+    panel and answers with each run's state."""
+
     async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         entries: list[RedLightTherapyConfigEntry] = await _entries(hass, call)
         result: dict[str, Any] = {}
         for entry in entries:
             method = getattr(entry.runtime_data.protocols, action)
             run = await method(call.data.get(ATTR_AREA))
-            result[_key(hass, entry)] = run_answer(run)
+            result[_response_key(hass, entry)] = run_answer(run)
         return result
 
     return _handler
@@ -260,15 +263,15 @@ async def _skip(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         skipped = await entry.runtime_data.protocols.async_skip(
             call.data.get(ATTR_AREA), call.data.get(ATTR_DATE)
         )
-        result[_key(hass, entry)] = {"skipped": skipped.isoformat()}
+        result[_response_key(hass, entry)] = {"skipped": skipped.isoformat()}
     return result
 
 
 SERVICES: dict[str, tuple[vol.Schema, Handler]] = {
     "start_protocol": (START_PROTOCOL_SCHEMA, _start),
-    "pause_protocol": (RUN_SCHEMA, _change("async_pause")),
-    "resume_protocol": (RUN_SCHEMA, _change("async_resume")),
-    "stop_protocol": (RUN_SCHEMA, _change("async_stop")),
+    "pause_protocol": (RUN_SCHEMA, _run_action("async_pause")),
+    "resume_protocol": (RUN_SCHEMA, _run_action("async_resume")),
+    "stop_protocol": (RUN_SCHEMA, _run_action("async_stop")),
     "skip_session": (SKIP_SCHEMA, _skip),
 }
 

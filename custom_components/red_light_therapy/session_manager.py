@@ -590,7 +590,7 @@ class SessionManager:
         )
         verdict = plan.verdict
         if verdict.outcome is Outcome.REFUSED:
-            raise self.refuse(plan)
+            raise self.report_refusal(plan)
         if levels is not None:
             await self._coordinator.async_command(self._panel.set_levels(dict(levels)))
         if ReasonCode.SPACING_OVERRIDDEN in verdict.codes:
@@ -627,8 +627,9 @@ class SessionManager:
         self._changed(session.area)
         return plan
 
-    def refuse(self, plan: SessionPlan) -> ServiceValidationError:
-        """A refused start: fire ``session_refused`` and return the error to raise."""
+    def report_refusal(self, plan: SessionPlan) -> ServiceValidationError:
+        """Report a refused start to both audiences: fire ``session_refused`` for automations,
+        and return the error that tells the person why, for the caller to raise."""
         self._fire(SessionEvent.REFUSED, plan.as_dict())
         return self._refusal(plan.verdict)
 

@@ -13,7 +13,6 @@ from bleak_retry_connector import BleakClientWithServiceCache
 import pytest
 
 from custom_components.red_light_therapy.panels.base import (
-    Band,
     PanelConnectionError,
     PanelError,
     PanelState,
@@ -29,8 +28,10 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
     emulator as emulator_module,
     make_ble_device,
 )
+from custom_components.red_light_therapy.therapy import Band, band_for_wavelength
 
-from .blockbluelight_helpers import T0, FakeClock, settle, wait_until
+from ..waiting import wait_until as wait_until_within
+from .blockbluelight_helpers import T0, FakeClock, LoopClock, settle, wait_until
 
 TIMEOUT_S = 0.3
 
@@ -85,7 +86,8 @@ def test_capabilities_and_identity(clock: FakeClock) -> None:
     caps = panel.capabilities
     assert [c.key for c in caps.channels] == [f"channel_{i}" for i in range(1, 6)]
     assert [c.wavelength_nm for c in caps.channels] == [630, 660, 810, 830, 850]
-    assert [c.band for c in caps.channels] == [Band.RED] * 2 + [Band.NIR] * 3
+    bands = [band_for_wavelength(c.wavelength_nm) for c in caps.channels]
+    assert bands == [Band.RED] * 2 + [Band.NIR] * 3
     assert (caps.dimming, caps.hardware_timer, caps.max_timer_s, caps.pulse) == (
         True,
         True,
@@ -556,16 +558,16 @@ async def test_poll_is_one_status_query_on_a_link_closed_at_once(
 
 
 async def test_poll_leaves_an_open_link_as_it_is(
-    emulator: BlockBlueLightEmulator, clock: FakeClock
+    emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
 ) -> None:
     """A look during the grace after a command neither ends nor extends it."""
     panel = make_panel(emulator, clock, idle_disconnect_s=0.6)
     try:
         await panel.update()
-        await asyncio.sleep(0.35)
+        await loop_clock.advance(0.35)
         await panel.poll()
         assert emulator.connected  # the grace goes on
-        await asyncio.sleep(0.4)
+        await loop_clock.advance(0.3)
         assert not emulator.connected  # and ends when it was due, not 0.6 s after the look
         panel.keep_connected = True
         await panel.connect()
@@ -575,12 +577,14 @@ async def test_poll_leaves_an_open_link_as_it_is(
         await panel.disconnect()
 
 
-async def test_idle_disconnect(emulator: BlockBlueLightEmulator, clock: FakeClock) -> None:
+async def test_idle_disconnect(
+    emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
+) -> None:
     panel = make_panel(emulator, clock, idle_disconnect_s=0.05)
     try:
         await panel.update()
         assert emulator.connected
-        await asyncio.sleep(0.15)
+        await loop_clock.advance(0.15)
         assert not emulator.connected
         assert panel.state.connected is False
         await panel.update()  # connects again on demand
@@ -590,17 +594,17 @@ async def test_idle_disconnect(emulator: BlockBlueLightEmulator, clock: FakeCloc
 
 
 async def test_keep_connected_holds_the_link_open(
-    emulator: BlockBlueLightEmulator, clock: FakeClock
+    emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
 ) -> None:
     panel = make_panel(emulator, clock, idle_disconnect_s=0.05)
     try:
         await panel.update()
         panel.keep_connected = True
         panel.keep_connected = True
-        await asyncio.sleep(0.15)
+        await loop_clock.advance(0.15)
         assert emulator.connected
         panel.keep_connected = False
-        await asyncio.sleep(0.15)
+        await loop_clock.advance(0.15)
         assert not emulator.connected
     finally:
         await panel.disconnect()
@@ -776,13 +780,13 @@ async def test_disconnect_leaves_nothing_running(
 
 
 async def test_disconnect_cancels_a_pending_idle_disconnect(
-    emulator: BlockBlueLightEmulator, clock: FakeClock
+    emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
 ) -> None:
     before = asyncio.all_tasks()
     panel = make_panel(emulator, clock, idle_disconnect_s=0.01)
     await panel.update()
     async with panel._command_lock:  # a command is running when the idle timer fires
-        await asyncio.sleep(0.05)
+        await loop_clock.advance(0.05)
         assert panel._idle_task is not None
         disconnecting = asyncio.create_task(panel.disconnect())
         await settle()
@@ -801,15 +805,12 @@ async def test_reconnect_keeps_trying_while_the_panel_does_not_answer(
     emulator.unresponsive = True
     emulator.drop_connection()
     await wait_until(lambda: emulator.connections == 2, rounds=5000)
-    await asyncio.sleep(TIMEOUT_S * 1.5)  # the read-back after reconnecting times out
-    assert emulator.connections >= 2
-    emulator.unresponsive = False
-    for _ in range(50):
-        if panel.connected and panel._reconnect_task is None:
-            break
-        await asyncio.sleep(TIMEOUT_S / 3)
-    assert panel.connected
+    await clock.until_slept(2)  # the read-back after reconnecting timed out: it waits longer
     assert clock.sleeps[:2] == [1, 2]
+    emulator.unresponsive = False
+    # An attempt sent while it was silent times out first (TIMEOUT_S of the loop's real time).
+    await wait_until_within(lambda: panel.connected and panel._reconnect_task is None, 5.0)
+    assert panel.connected
 
 
 async def test_link_loss_reported_for_another_object_still_counts(

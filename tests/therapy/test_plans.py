@@ -372,7 +372,7 @@ def test_round_trip() -> None:
         Plan.from_dict({"id": "x"})
 
 
-# -- a run starts when it is created (issue 9, items 9-11 and 13; issue 10, item 5) ----------
+# -- a run starts when it is created -----------------------------------------------------------
 
 
 def test_a_new_run_never_plans_a_session_before_it_was_created() -> None:

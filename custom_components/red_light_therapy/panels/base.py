@@ -10,22 +10,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
 Clock = Callable[[], float]
 """Returns the current time as POSIX seconds (float)."""
-
-
-class Band(StrEnum):
-    """Spectral band of a channel, as the dose model counts it."""
-
-    RED = "red"  # 600-700 nm
-    NIR = "nir"  # 700-900 nm
-
-
-def band_for_wavelength(nm: int) -> Band:
-    """Red below 700 nm, near-infrared from 700 nm."""
-    return Band.RED if nm < 700 else Band.NIR
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +22,7 @@ class Channel:
     index: int
     key: str
     wavelength_nm: int
-
-    @property
-    def band(self) -> Band:
-        return band_for_wavelength(self.wavelength_nm)
+    """Which band it counts in is the dose model's rule: ``therapy.band_for_wavelength``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import time
 from typing import Any
@@ -29,15 +28,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-async def wait_until(predicate: Callable[[], bool], within_s: float = 3.0) -> None:
-    """Poll ``predicate`` (bounded in time and count) until it holds."""
-    for _ in range(int(within_s / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    assert predicate(), "condition not reached in time"
 
 
 @pytest.fixture

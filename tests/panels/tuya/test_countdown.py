@@ -25,6 +25,7 @@ from custom_components.red_light_therapy.panels.tuya import DpProfile, TuyaPanel
 from custom_components.red_light_therapy.panels.tuya.driver import countdown_runs
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
+from ...waiting import wait_until
 from .conftest import DEVICE_ID, LOCAL_KEY, EmulatorFactory, FakeClock, PanelFactory
 
 PLUG: dict[str, Any] = {"countdown_toggles": True, "power_on_clears_countdown": True}
@@ -316,10 +317,7 @@ async def test_a_failed_power_on_never_switches_the_plug_on_later(
         emulator.ack_writes = emulator.push_writes = False
     switching_on = asyncio.create_task(panel.power_on_for(SECONDS))
     if fault == "link_dropped":
-        for _ in range(300):
-            if panel.version.control_command in emulator.commands:
-                break
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: panel.version.control_command in emulator.commands)
         emulator.drop_connections()
     with pytest.raises(PanelConnectionError if fault == "link_dropped" else PanelTimeoutError):
         await switching_on

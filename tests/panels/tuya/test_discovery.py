@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import json
 import socket
 
@@ -16,7 +16,8 @@ from custom_components.red_light_therapy.panels.tuya import (
 )
 from custom_components.red_light_therapy.panels.tuya.discovery import DEFAULT_PORTS
 
-from .conftest import DEVICE_ID, EmulatorFactory, FakeClock, wait_until
+from ...waiting import wait_until
+from .conftest import DEVICE_ID, EmulatorFactory, FakeClock
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -41,7 +42,9 @@ async def test_discovers_the_emulator(
             product_key="pk123",
         )
         await wait_until(lambda: emulator.broadcasts_sent >= 3 and len(found) == 1)
-        await asyncio.sleep(0.05)
+        heard_at = clock.now
+        clock.advance(1)
+        await wait_until(lambda: listener.devices[DEVICE_ID].last_seen == clock.now)  # again
     assert not listener.running
     assert len(found) == 1  # once per device, not per broadcast
     device = found[0]
@@ -52,9 +55,9 @@ async def test_discovers_the_emulator(
         product_key="pk123",
         encrypted=True,
         port=port,
-        last_seen=clock.now,
+        last_seen=heard_at,
     )
-    assert listener.devices[DEVICE_ID] == device
+    assert listener.devices[DEVICE_ID] == dataclasses.replace(device, last_seen=clock.now)
 
 
 async def test_changes_and_every_broadcast(make_emulator: EmulatorFactory) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
 
 import pytest
 
@@ -20,17 +22,28 @@ from custom_components.red_light_therapy.panels.tuya import (
 )
 from custom_components.red_light_therapy.panels.tuya.protocol import Command
 
-from .conftest import (
-    DEVICE_ID,
-    LOCAL_KEY,
-    WRONG_KEY,
-    EmulatorFactory,
-    FakeClock,
-    PanelFactory,
-    wait_until,
-)
+from ...waiting import wait_until
+from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock, PanelFactory
 
 EXAMPLE = PROFILES["example_red_nir_panel"]
+
+
+@contextlib.asynccontextmanager
+async def _scripted_device(
+    clock: FakeClock,
+    handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    version: str = "3.3",
+) -> AsyncIterator[TuyaPanel]:
+    """A panel whose device is a local server answering as ``handler`` scripts it."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, version, clock=clock, port=port)
+    try:
+        yield panel
+    finally:
+        await panel.disconnect()
+        server.close()
+        await server.wait_closed()
 
 
 async def test_connect_reads_status(
@@ -223,15 +236,22 @@ async def test_command_reopens_link(
 async def test_wrong_key(
     version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
+    waits: list[float] = []
+
+    async def _sleep(seconds: float) -> None:  # a reconnect loop's first step is to wait
+        waits.append(seconds)
+
     emulator = await make_emulator(version, clock=clock)
-    panel = make_panel(emulator, local_key=WRONG_KEY)
+    panel = make_panel(emulator, local_key=WRONG_KEY, sleep=_sleep)
     with pytest.raises(TuyaAuthError):
         await panel.connect()
     assert isinstance(TuyaAuthError(), PanelConnectionError)
     assert emulator.auth_failures == 1
     assert not panel.connected
     assert not panel.state.connected
-    await asyncio.sleep(0.05)
+    for _ in range(10):  # let any task started by the failure run its first steps
+        await asyncio.sleep(0)
+    assert waits == []
     assert emulator.connections == 1  # no reconnect loop after a failed connect
 
 
@@ -255,16 +275,9 @@ async def test_undecryptable_reply_is_an_auth_error(socket_enabled: None, clock:
         await reader.read(4096)
         writer.close()
 
-    server = await asyncio.start_server(_answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, "3.3", clock=clock, port=port)
-    try:
+    async with _scripted_device(clock, _answer) as panel:
         with pytest.raises(TuyaAuthError):
             await panel.connect()
-    finally:
-        await panel.disconnect()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_unresponsive_times_out(
@@ -296,7 +309,7 @@ async def test_connection_refused(socket_enabled: None, clock: FakeClock) -> Non
 
 async def test_connect_timeout(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     async def _never(*_args: object, **_kwargs: object) -> None:
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # a device that never accepts
 
     monkeypatch.setattr(asyncio, "open_connection", _never)
     panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, "3.5", clock=clock, connect_timeout_s=0.05)
@@ -323,11 +336,11 @@ async def test_failed_heartbeat_reconnects(
     await panel.connect()
     emulator.unresponsive = True
     await wait_until(lambda: not panel.state.connected)
-    await asyncio.sleep(0.1)  # reconnect attempts time out while it stays silent
+    await wait_until(lambda: emulator.connections >= 3)  # a second attempt: the first timed out
+    assert panel.reconnects == 0  # while it stays silent
     emulator.unresponsive = False
     await wait_until(lambda: panel.reconnects == 1)
     assert panel.state.connected
-    assert emulator.connections >= 3
 
 
 async def test_disconnect_is_clean(
@@ -341,9 +354,8 @@ async def test_disconnect_is_clean(
     await panel.disconnect()
     assert not panel.state.connected
     await wait_until(lambda: emulator.clients == 0)
-    before = len(asyncio.all_tasks())
-    await asyncio.sleep(0.05)
-    assert len(asyncio.all_tasks()) == before
+    left = {task.get_name().rsplit(" ", 1)[0] for task in asyncio.all_tasks()}
+    assert not left & {"tuya heartbeat", "tuya reconnect", "tuya reader"}  # nothing to come
     assert emulator.connections == 1
 
 
@@ -363,16 +375,9 @@ async def test_rejected_write(socket_enabled: None, clock: FakeClock) -> None:
                 writer.write(reply)
         writer.close()
 
-    server = await asyncio.start_server(_serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, "3.3", clock=clock, port=port)
-    try:
+    async with _scripted_device(clock, _serve) as panel:
         with pytest.raises(PanelError, match="rejected"):
             await panel.set_power(True)
-    finally:
-        await panel.disconnect()
-        server.close()
-        await server.wait_closed()
 
 
 @pytest.mark.parametrize("version", ["3.4", "3.5"])
@@ -389,16 +394,9 @@ async def test_device_failing_the_key_proof(
         await reader.read(4096)
         writer.close()
 
-    server = await asyncio.start_server(_serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    panel = TuyaPanel("127.0.0.1", DEVICE_ID, LOCAL_KEY, version, clock=clock, port=port)
-    try:
+    async with _scripted_device(clock, _serve, version) as panel:
         with pytest.raises(TuyaAuthError, match="wrong local key"):
             await panel.connect()
-    finally:
-        await panel.disconnect()
-        server.close()
-        await server.wait_closed()
 
 
 async def test_write_confirmed_without_ack(

@@ -20,7 +20,9 @@ from custom_components.red_light_therapy.panels.tuya import (
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.panels.tuya.protocol import Command, Version
 
-from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock, wait_until
+from ...waiting import wait_until
+from ..blockbluelight_helpers import LoopClock
+from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -158,7 +160,11 @@ async def test_stop_closes_clients(clock: FakeClock, make_emulator: EmulatorFact
     assert emulator.clients == 0
 
 
-async def test_serve_from_arguments(socket_enabled: None) -> None:
+async def test_serve_from_arguments(
+    socket_enabled: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line's emulator says where it listens, takes a device's link there, and
+    lets go of the port once told to stop."""
     args = emulator_module.build_parser().parse_args(
         [
             "--port",
@@ -179,9 +185,23 @@ async def test_serve_from_arguments(socket_enabled: None) -> None:
     )
     stop = asyncio.Event()
     task = asyncio.create_task(emulator_module.serve(args, stop))
-    await asyncio.sleep(0.05)
+    printed: list[str] = []
+
+    def _said_where() -> bool:
+        printed.append(capsys.readouterr().out)
+        return "\n" in "".join(printed)
+
+    await wait_until(_said_where)
+    banner = "".join(printed)
+    assert banner.startswith(f"Tuya 3.4 emulator {DEVICE_ID} (")
+    port = int(banner.strip().rsplit(":", 1)[1])
+    _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.close()
+    await writer.wait_closed()
     stop.set()
     await asyncio.wait_for(task, 2)
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", port)
 
 
 def test_main_runs_serve(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -237,7 +257,7 @@ async def test_dev_script(socket_enabled: None) -> None:
 
 
 async def test_a_silent_client_is_closed_after_the_idle_timeout(
-    clock: FakeClock, make_emulator: EmulatorFactory
+    clock: FakeClock, make_emulator: EmulatorFactory, loop_clock: LoopClock
 ) -> None:
     """As devices do: a client that sends nothing for ``idle_timeout_s`` is closed; one that
     keeps talking (a heartbeat) is not, and the bytes both ways are counted."""
@@ -246,13 +266,14 @@ async def test_a_silent_client_is_closed_after_the_idle_timeout(
     session = protocol.TuyaSession(Version.V33, LOCAL_KEY.encode())
     reader, writer = await _raw_link(emulator)
     for _ in range(3):  # 0.3 s in all, never 0.2 s silent
-        await asyncio.sleep(0.1)
+        await loop_clock.advance(0.1)
         frame = session.encode(Command.HEART_BEAT, protocol.heartbeat_payload(DEVICE_ID))
         writer.write(frame)
         await _read_message(reader, session)
     assert emulator.idle_closes == 0
     assert emulator.bytes_received == 3 * len(frame)
     assert emulator.bytes_sent > 0
+    await loop_clock.advance(0.2)
     async with asyncio.timeout(1):
         assert await reader.read(4096) == b""  # silent: closed
     assert emulator.idle_closes == 1

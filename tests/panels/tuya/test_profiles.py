@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from custom_components.red_light_therapy.panels.base import Band
 from custom_components.red_light_therapy.panels.tuya import (
     PROFILES,
     ChannelDp,
@@ -15,6 +14,7 @@ from custom_components.red_light_therapy.panels.tuya import (
     load_profiles,
     profile_from_dict,
 )
+from custom_components.red_light_therapy.therapy import Band, band_for_wavelength
 
 
 def test_builtin_profiles() -> None:
@@ -26,7 +26,7 @@ def test_builtin_profiles() -> None:
     assert caps.hardware_timer
     assert caps.max_timer_s == 86400
     assert caps.channels[0].index == 0
-    assert caps.channels[0].band is Band.RED
+    assert band_for_wavelength(caps.channels[0].wavelength_nm) is Band.RED
 
     switch = PROFILES["generic_switch"]
     assert (switch.switch_dp, switch.countdown_dp, switch.channels) == (1, 9, ())
@@ -37,7 +37,10 @@ def test_builtin_profiles() -> None:
     example = PROFILES["example_red_nir_panel"]
     assert example.example
     assert "EXAMPLE" in example.description
-    assert [c.band for c in example.capabilities.channels] == [Band.RED, Band.NIR]
+    assert [band_for_wavelength(c.wavelength_nm) for c in example.capabilities.channels] == [
+        Band.RED,
+        Band.NIR,
+    ]
     assert not any(p.example for name, p in PROFILES.items() if name.startswith("generic"))
 
 

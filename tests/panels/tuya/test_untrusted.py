@@ -26,15 +26,8 @@ from custom_components.red_light_therapy.panels.base import (
 from custom_components.red_light_therapy.panels.tuya import PROFILES, TuyaAuthError, TuyaPanel
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
-from .conftest import (
-    DEVICE_ID,
-    LOCAL_KEY,
-    WRONG_KEY,
-    EmulatorFactory,
-    FakeClock,
-    PanelFactory,
-    wait_until,
-)
+from ...waiting import wait_until
+from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock, PanelFactory
 
 PROFILE = PROFILES["generic_light"]
 SWITCH, LEVEL, COUNTDOWN = str(PROFILE.switch_dp), str(PROFILE.channels[0].dp), "26"
