@@ -554,3 +554,36 @@ async def test_a_run_answer_keeps_the_next_session_ahead_on_a_late_start(
     assert run.report.next_due.scheduled_at - berlin(date(2025, 3, 3), time(23, 50)) < (
         timedelta(minutes=10)
     )
+
+
+# -- issue 9 play-through, defect 1: a session already running is not due ----------------------
+
+
+async def test_a_session_running_for_the_slot_is_in_progress_not_due(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Today's knee session is at 07:30; the person starts it at 07:29:30. At 07:31 nothing
+    says it is due (no ``session_due``, the calendar reads "in progress", the select's run is
+    not due now); when the session has run its course it is done, and still no reminder
+    fired."""
+    await _call(hass, "start_protocol", **KNEE_COURSE)
+    await move_to(hass, freezer, berlin(date(2025, 3, 3), time(7, 29, 30)))
+    await hass.services.async_call(
+        DOMAIN, "start_session", {"entity_id": LIGHT, "area": "knee"}, blocking=True
+    )
+    await settle(hass)
+
+    await move_to(hass, freezer, berlin(date(2025, 3, 3), time(7, 31)))
+    assert [kind for kind, _ in events if kind == "session_due"] == []
+    day = (date(2025, 3, 3), date(2025, 3, 4))
+    assert await _calendar(hass, *day) == ["Knee course (in progress)"]
+    (shown,) = hass.states.get(SELECT).attributes["runs"]
+    assert shown["due_now"] is False
+
+    await move_to(hass, freezer, berlin(date(2025, 3, 3), time(8, 0)))
+    assert dimmed_integration.runtime_data.sessions.session is None
+    assert await _calendar(hass, *day) == ["Knee course (done)"]
+    assert [kind for kind, _ in events if kind == "session_due"] == []

@@ -35,6 +35,7 @@ LABELS = {
     SlotStatus.SKIPPED: "skipped",
     SlotStatus.DUE: "due",
     SlotStatus.UPCOMING: "planned",
+    SlotStatus.IN_PROGRESS: "in progress",
 }
 # The light a protocol's dose is counted in, as the event's description says it.
 LIGHT_WORDS = {

@@ -430,12 +430,18 @@ class ProtocolManager:
         """
         now = dt_util.utcnow()
         history = self._sessions.history
+        # Sessions not ended yet, on every panel: the slot they do is in progress, not due.
+        open_sessions = [
+            (session.area, session.started_at)
+            for session in self._store.active.values()
+            if session.started_at is not None and not session.is_final
+        ]
         completed: list[Plan] = []
         for plan in self._plans.values():
             previous = self._reports.get(plan.id)
             if previous is not None and plan.status not in UNFINISHED and plan.id != only:
                 continue
-            report = plan.evaluate(history, now)
+            report = plan.evaluate(history, now, open_sessions)
             self._reports[plan.id] = report
             if fire and previous is not None and plan.id != only:
                 self._fire_changes(plan, previous, report)
@@ -470,8 +476,12 @@ class ProtocolManager:
         before = {s.index: s for s in previous.sessions}
         for session in report.sessions:
             old = before.get(session.index)
+            # A slot whose session was started and stopped short is due again, but the person
+            # has already answered it: no second reminder.
             if session.status is SlotStatus.DUE and (
-                old is None or old.status is not SlotStatus.DUE or old.date != session.date
+                old is None
+                or old.status not in (SlotStatus.DUE, SlotStatus.IN_PROGRESS)
+                or old.date != session.date
             ):
                 self._sessions._fire(SessionEvent.SESSION_DUE, session_data(plan, session))
             missed_now = session.status is SlotStatus.MISSED and (
