@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Generator
 import copy
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 import re
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -587,3 +588,32 @@ async def test_a_session_running_for_the_slot_is_in_progress_not_due(
     assert dimmed_integration.runtime_data.sessions.session is None
     assert await _calendar(hass, *day) == ["Knee course (done)"]
     assert [kind for kind, _ in events if kind == "session_due"] == []
+
+
+# -- issue 9 play-through, defect 2: runs on one panel do not share a default time -------------
+
+
+async def test_runs_started_without_a_time_keep_clear_of_each_other_on_one_panel(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """Three runs started at 07:00 with no ``time_of_day`` all took 07:00 on one panel, which
+    runs one session at a time. Each now takes the first quarter hour at which its sessions
+    and the others' do not overlap (each session as long as it takes on this panel)."""
+    for course in (KNEE_COURSE, {"protocol": "hair_growth"}, {"protocol": "wound_healing"}):
+        await _call(
+            hass, "start_protocol", **{k: v for k, v in course.items() if k != "time_of_day"}
+        )
+    protocols = dimmed_integration.runtime_data.protocols
+    spans = sorted(
+        (
+            datetime.combine(date(2025, 3, 3), run.plan.time_of_day),
+            timedelta(minutes=protocols.session_minutes(run.plan)),
+        )
+        for run in protocols.unfinished
+    )
+    assert len(spans) == 3
+    assert spans[0][0] == datetime(2025, 3, 3, 7, 0)
+    for (start, length), (later, _) in pairwise(spans):
+        assert later >= start + length
+        assert later.minute % 15 == 0
+        assert later - (start + length) < timedelta(minutes=15)

@@ -44,12 +44,16 @@ from .therapy import (
     check_start_date,
     default_time_of_day,
     deliverable_dose,
+    free_time_of_day,
+    seconds_for_dose,
 )
 from .therapy._util import start_of_local_day
 
 _LOGGER = logging.getLogger(__name__)
 
 UNFINISHED = (PlanStatus.ACTIVE, PlanStatus.PAUSED)
+FALLBACK_SESSION_MINUTES = 15.0
+"""A session's length when the panel's irradiance is not known (as the calendar shows it)."""
 SHORTFALL_TOLERANCE = 0.05
 """J/cm² a session may fall short of the protocol dose before the run is called undeliverable
 (rounding: what a person reads is one decimal)."""
@@ -253,6 +257,19 @@ class ProtocolManager:
         protocol = plan.protocol
         return deliverable_dose(irradiance, protocol.dose_j_cm2, protocol.band, plan.area_limits)
 
+    def session_minutes(self, plan: Plan) -> float:
+        """How long one session of ``plan`` takes at the panel's distance and levels now,
+        within the area's minutes."""
+        irradiance = self._sessions.irradiance
+        protocol = plan.protocol
+        if irradiance is None:
+            return FALLBACK_SESSION_MINUTES
+        try:
+            seconds = seconds_for_dose(irradiance, protocol.dose_j_cm2, protocol.band)
+        except TherapyError:
+            return FALLBACK_SESSION_MINUTES
+        return min(seconds / 60, plan.area_limits.max_session_minutes)
+
     def shortfall(self, plan: Plan) -> float | None:
         """The deliverable dose when it falls short of the protocol's, else None."""
         delivered = self.deliverable(plan)
@@ -336,6 +353,14 @@ class ProtocolManager:
             )
         except TherapyError as err:
             raise therapy_error(err) from err
+        if time_of_day is None:
+            # One panel runs one session at a time: keep clear of its other runs' sessions.
+            busy = [
+                (other.time_of_day, self.session_minutes(other))
+                for other in self._plans.values()
+                if other.status in UNFINISHED
+            ]
+            plan.time_of_day = free_time_of_day(local_now, self.session_minutes(plan), busy)
         for other in self._store.plans.values():
             if other.get("area") == plan.area and other.get("status") in UNFINISHED:
                 raise ServiceValidationError(

@@ -100,6 +100,24 @@ def default_time_of_day(local_now: datetime) -> time:
     return time(rounded // 60, rounded % 60)
 
 
+def free_time_of_day(
+    local_now: datetime, minutes: float, busy: Iterable[tuple[time, float]] = ()
+) -> time:
+    """The default time of a new run whose sessions take ``minutes``, on a panel whose other
+    unfinished runs start at ``busy`` (time of day, minutes each): the first quarter hour from
+    :func:`default_time_of_day` at which neither this session nor another overlaps (one panel
+    runs one session at a time). When none is left today, the plain default."""
+    first = default_time_of_day(local_now)
+    taken = [(t.hour * 60 + t.minute, length) for t, length in busy]
+    start = first.hour * 60 + first.minute
+    for candidate in range(start, 24 * 60, QUARTER_HOUR):
+        if all(
+            candidate >= other + length or candidate + minutes <= other for other, length in taken
+        ):
+            return time(candidate // 60, candidate % 60)
+    return first
+
+
 def check_start_date(start_date: date, today: date) -> date:
     """A new run's ``start_date``: from ``today`` to ``MAX_START_AHEAD_DAYS`` ahead."""
     if start_date < today:
