@@ -617,3 +617,29 @@ async def test_runs_started_without_a_time_keep_clear_of_each_other_on_one_panel
         assert later >= start + length
         assert later.minute % 15 == 0
         assert later - (start + length) < timedelta(minutes=15)
+
+
+# -- issue 9 play-through, defect 3: a paused run is never due ----------------------------------
+
+
+async def test_a_run_paused_while_its_session_is_due_is_not_due_and_skips_nothing(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Today's 07:30 knee session is due at 07:31; the run is paused. The select said
+    ``due_now: true`` with no next session, and Skip skipped that session. Now the run is not
+    due, and Skip refuses (as the README says) and changes nothing."""
+    await _call(hass, "start_protocol", **KNEE_COURSE)
+    await move_to(hass, freezer, berlin(date(2025, 3, 3), time(7, 31)))
+    assert hass.states.get(SELECT).attributes["runs"][0]["due_now"] is True
+
+    await _switch(hass, "turn_off")
+    (shown,) = hass.states.get(SELECT).attributes["runs"]
+    assert (shown["status"], shown["due_now"], shown["next_session"]) == ("paused", False, None)
+    stored = _stored(hass)
+    with pytest.raises(ServiceValidationError) as err:
+        await _skip(hass)
+    assert err.value.translation_key == "protocol_paused_no_skip"
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "skip_session", date="2025-03-03")
+    assert err.value.translation_key == "protocol_paused_no_skip"
+    assert _stored(hass) == stored

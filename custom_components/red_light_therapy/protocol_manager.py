@@ -385,14 +385,15 @@ class ProtocolManager:
     async def async_skip(self, area: str | None = None, day: date | None = None) -> date:
         """Skip the session on ``day`` (default: the next pending one)."""
         run = self.find(area)
+        paused = run.plan.status is PlanStatus.PAUSED
         pending = [
             s
             for s in run.report.sessions
             if s.status in (SlotStatus.DUE, SlotStatus.UPCOMING) and (day is None or s.date == day)
         ]
-        if not pending and day is None:
-            # A paused run has no dates until it resumes; otherwise every session is behind.
-            paused = run.plan.status is PlanStatus.PAUSED
+        if paused or (not pending and day is None):
+            # A paused run has nothing to skip until it resumes; otherwise every session is
+            # behind.
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="protocol_paused_no_skip" if paused else "no_session_to_skip",

@@ -27,7 +27,8 @@ Decisions, each documented where it is implemented:
 - **Skipped dates**: sessions on them are skipped, counted neither as done nor as missed.
 - **Pause/resume shifts**: planned sessions that fall in a pause are not dropped but moved to
   the end, so the course keeps its number of sessions and ends later. While a pause is open
-  nothing after its start is scheduled.
+  nothing after its start is scheduled, and a session that was due when it paused is not due
+  (nor listed) until the run resumes: a paused run is never due.
 - **Stop**: sessions after the stop are no longer planned, and one that was pending (due or
   upcoming) when the run stopped is dropped too: a stopped run shows what was done, missed or
   skipped, never a session still to do. Progress stays where it was.
@@ -428,6 +429,9 @@ class Plan:
             )
         if self.status is PlanStatus.STOPPED:
             sessions = [s for s in sessions if s.status not in PENDING]
+        elif self.status is PlanStatus.PAUSED:
+            # A paused run is never due: a session due when it paused waits for the resume.
+            sessions = [s for s in sessions if s.status is not SlotStatus.DUE]
         return self._report(sessions)
 
     @staticmethod
