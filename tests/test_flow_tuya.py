@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Generator
 import json
 import logging
 from pathlib import Path
+import re
 import socket
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -1065,3 +1066,35 @@ async def test_dhcp_of_an_unknown_device_never_adds_one(hass: HomeAssistant) -> 
     assert_translated(result)
     assert entry.data[CONF_HOST] == "10.0.0.9"
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_the_data_point_profiles_read_as_words(hass: HomeAssistant) -> None:
+    """The form listed "generic_light: Tuya light category (dj): switch_led 20, ...": a key
+    and data-point numbers. Each profile reads as what the device is and what is controlled,
+    translated, the label matching the translation."""
+    result = await start_manual(hass)
+    selector = result["data_schema"].schema[CONF_DP_PROFILE]
+    key = selector.config["translation_key"]
+    for option in selector.config["options"]:
+        label = option["label"]
+        assert option["value"] not in label
+        assert not re.search(r"\d", label), label
+        assert label[0].isupper(), label
+        assert "on and off" in label, label
+        for texts in TRANSLATION_FILES:
+            assert texts["selector"][key]["options"][option["value"]] == label
+
+
+def test_a_profile_label_says_what_is_controlled() -> None:
+    """Several channels, one, none; a timer or not: each in words."""
+    from custom_components.red_light_therapy.flow_tuya import profile_label
+    from custom_components.red_light_therapy.panels.tuya import PROFILES
+    from custom_components.red_light_therapy.panels.tuya.profiles import (
+        DpProfile,
+    )
+
+    assert profile_label(PROFILES["example_red_nir_panel"]) == (
+        "Example red and near-infrared panel: on and off, 2 dimmable channels and its own timer"
+    )
+    plug = DpProfile(name="plain", switch_dp=1, display_name="Plain plug")
+    assert profile_label(plug) == "Plain plug: on and off"

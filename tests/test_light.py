@@ -254,3 +254,23 @@ async def test_a_session_by_minutes_shows_the_dose_it_will_deliver(
     attributes = hass.states.get(LIGHT).attributes
     assert attributes["target_dose"] == 7.2
     assert attributes["area"] == dimmed_integration.runtime_data.sessions.area
+
+
+async def test_the_target_dose_is_what_the_session_delivers_as_the_dose_sensor_says(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """A session aiming for 3 J/cm² of red light showed ``target_dose`` 3 while the panel's
+    NIR made it deliver more, which the Session dose sensor showed: two numbers for one
+    session. The light now shows the total the session will deliver, as the sensor does, and
+    names the band the session aims for."""
+    await hass.services.async_call(
+        DOMAIN,
+        "start_session",
+        {ATTR_ENTITY_ID: LIGHT, "dose": 3, "band": "red", "area": "knee"},
+        blocking=True,
+    )
+    attributes = hass.states.get(LIGHT).attributes
+    sensor = float(hass.states.get("sensor.blockbluelight_f522_session_dose").state)
+    assert sensor > 3.05  # the panel emits NIR too
+    assert attributes["target_dose"] == round(sensor, 1)
+    assert attributes["target_band"] == "red"

@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -28,6 +29,7 @@ from custom_components.red_light_therapy.session_manager import (
     duration_words,
     refusal_key,
     refusal_words,
+    when_words,
 )
 from custom_components.red_light_therapy.therapy import (
     BandIrradiance,
@@ -86,9 +88,34 @@ def _sentence_problems(text: str, typed: set[str] = TYPED) -> list[str]:
         problems.append("'both' as a band name")
     if set(re.findall(r"(?<![.\w])[a-z]+(?:_[a-z]+)+\b", text)) - typed:
         problems.append("raw key")
+    if re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}|T\d{2}:", text):
+        problems.append("a machine date-time")
     if not (text[:1].isupper() or text[:1].isdigit()):
         problems.append("no capital")
     return problems
+
+
+@pytest.mark.parametrize(
+    ("when", "words"),
+    [
+        (datetime(2026, 12, 2, 23, 43), "today at 23:43"),
+        (datetime(2026, 12, 3, 7, 0), "tomorrow at 07:00"),
+        (datetime(2026, 12, 1, 7, 0), "yesterday at 07:00"),
+        (datetime(2026, 12, 10, 23, 43), "Thursday 10 December at 23:43"),
+        (datetime(2027, 1, 7, 9, 15), "Thursday 7 January 2027 at 09:15"),
+    ],
+)
+async def test_times_in_messages_read_as_a_person_says_them(
+    hass: HomeAssistant, when: datetime, words: str
+) -> None:
+    """Refusals said "Next session allowed from 2026-12-02 23:43", which Assist reads out as
+    digits. Times are said in Home Assistant's time zone, relative to today when near."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    zone = dt_util.get_default_time_zone()
+    now = datetime(2026, 12, 2, 20, 0, tzinfo=zone)
+    assert when_words(when.replace(tzinfo=zone), now) == words
+    # The same moment given in UTC reads the same: the zone is Home Assistant's.
+    assert when_words(when.replace(tzinfo=zone).astimezone(UTC), now) == words
 
 
 def test_the_checks_catch_the_reported_defects() -> None:
@@ -102,6 +129,8 @@ def test_the_checks_catch_the_reported_defects() -> None:
         "The whole_body area is busy.",
         "Next session allowed from {next_allowed_at}.",
         "Next session allowed from -.",
+        "Next session allowed from 2026-12-02 23:43.",
+        "Next session allowed from 2026-12-02T23:43:00+01:00.",
     ):
         assert _sentence_problems(bad), bad
 
@@ -136,7 +165,7 @@ def _examples(key: str, template: str) -> list[dict[str, str]]:
         "min": "0.5",
         "max": "60",
         "days": "30",
-        "session": "2025-06-05 07:30",
+        "session": "today at 07:30",
         "distance_cm": "7.5",
         "min_distance_cm": "15",
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Generator
 import copy
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 import re
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -551,3 +552,91 @@ async def test_a_run_answer_keeps_the_next_session_ahead_on_a_late_start(
     assert run.report.next_due.scheduled_at - berlin(date(2025, 3, 3), time(23, 50)) < (
         timedelta(minutes=10)
     )
+
+
+# -- issue 9 play-through, defect 1: a session already running is not due ----------------------
+
+
+async def test_a_session_running_for_the_slot_is_in_progress_not_due(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Today's knee session is at 07:30; the person starts it at 07:29:30. At 07:31 nothing
+    says it is due (no ``session_due``, the calendar reads "in progress", the select's run is
+    not due now); when the session has run its course it is done, and still no reminder
+    fired."""
+    await _call(hass, "start_protocol", **KNEE_COURSE)
+    await move_to(hass, freezer, berlin(date(2025, 3, 3), time(7, 29, 30)))
+    await hass.services.async_call(
+        DOMAIN, "start_session", {"entity_id": LIGHT, "area": "knee"}, blocking=True
+    )
+    await settle(hass)
+
+    await move_to(hass, freezer, berlin(date(2025, 3, 3), time(7, 31)))
+    assert [kind for kind, _ in events if kind == "session_due"] == []
+    day = (date(2025, 3, 3), date(2025, 3, 4))
+    assert await _calendar(hass, *day) == ["Knee course (in progress)"]
+    (shown,) = hass.states.get(SELECT).attributes["runs"]
+    assert shown["due_now"] is False
+
+    await move_to(hass, freezer, berlin(date(2025, 3, 3), time(8, 0)))
+    assert dimmed_integration.runtime_data.sessions.session is None
+    assert await _calendar(hass, *day) == ["Knee course (done)"]
+    assert [kind for kind, _ in events if kind == "session_due"] == []
+
+
+# -- issue 9 play-through, defect 2: runs on one panel do not share a default time -------------
+
+
+async def test_runs_started_without_a_time_keep_clear_of_each_other_on_one_panel(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """Three runs started at 07:00 with no ``time_of_day`` all took 07:00 on one panel, which
+    runs one session at a time. Each now takes the first quarter hour at which its sessions
+    and the others' do not overlap (each session as long as it takes on this panel)."""
+    for course in (KNEE_COURSE, {"protocol": "hair_growth"}, {"protocol": "wound_healing"}):
+        await _call(
+            hass, "start_protocol", **{k: v for k, v in course.items() if k != "time_of_day"}
+        )
+    protocols = dimmed_integration.runtime_data.protocols
+    spans = sorted(
+        (
+            datetime.combine(date(2025, 3, 3), run.plan.time_of_day),
+            timedelta(minutes=protocols.session_minutes(run.plan)),
+        )
+        for run in protocols.unfinished
+    )
+    assert len(spans) == 3
+    assert spans[0][0] == datetime(2025, 3, 3, 7, 0)
+    for (start, length), (later, _) in pairwise(spans):
+        assert later >= start + length
+        assert later.minute % 15 == 0
+        assert later - (start + length) < timedelta(minutes=15)
+
+
+# -- issue 9 play-through, defect 3: a paused run is never due ----------------------------------
+
+
+async def test_a_run_paused_while_its_session_is_due_is_not_due_and_skips_nothing(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Today's 07:30 knee session is due at 07:31; the run is paused. The select said
+    ``due_now: true`` with no next session, and Skip skipped that session. Now the run is not
+    due, and Skip refuses (as the README says) and changes nothing."""
+    await _call(hass, "start_protocol", **KNEE_COURSE)
+    await move_to(hass, freezer, berlin(date(2025, 3, 3), time(7, 31)))
+    assert hass.states.get(SELECT).attributes["runs"][0]["due_now"] is True
+
+    await _switch(hass, "turn_off")
+    (shown,) = hass.states.get(SELECT).attributes["runs"]
+    assert (shown["status"], shown["due_now"], shown["next_session"]) == ("paused", False, None)
+    stored = _stored(hass)
+    with pytest.raises(ServiceValidationError) as err:
+        await _skip(hass)
+    assert err.value.translation_key == "protocol_paused_no_skip"
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "skip_session", date="2025-03-03")
+    assert err.value.translation_key == "protocol_paused_no_skip"
+    assert _stored(hass) == stored

@@ -29,6 +29,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
     BlockBlueLightEmulator,
     codec,
 )
+from custom_components.red_light_therapy.session_manager import when_words
 from custom_components.red_light_therapy.store import STORAGE_KEY
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
@@ -376,7 +377,7 @@ async def test_second_session_within_spacing_is_refused_and_changes_nothing(
     placeholders = err.value.translation_placeholders
     assert placeholders["limit"] == "20 hours"
     assert placeholders["actual"] == "2 hours"
-    next_allowed = dt_util.as_local(ended + timedelta(hours=20)).strftime("%Y-%m-%d %H:%M")
+    next_allowed = when_words(ended + timedelta(hours=20))
     assert placeholders["next_allowed_at"] == next_allowed
     # Nothing happened at the panel, nothing was stored, only the event entity told of it.
     assert emulator.emission_log == emission

@@ -30,6 +30,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+from custom_components.red_light_therapy.session_manager import when_words
 from custom_components.red_light_therapy.store import STORAGE_KEY
 
 from .common import Events, advance, recorded_events
@@ -244,11 +245,11 @@ async def test_the_refusal_names_the_limit_whose_wait_is_longest(
     oldest = (now - timedelta(days=5)).date()
     weekly_free = datetime.combine(oldest + timedelta(days=7), datetime.min.time(), PACIFIC)
     placeholders = err.value.translation_placeholders
-    assert placeholders["next_allowed_at"] == weekly_free.strftime("%Y-%m-%d %H:%M")
+    assert placeholders["next_allowed_at"] == when_words(weekly_free)
     assert (placeholders["actual"], placeholders["limit"]) == ("5 sessions", "5")
     message = str(err.value)
     assert "weekly limit" in message
-    assert weekly_free.strftime("%Y-%m-%d %H:%M") in message
+    assert when_words(weekly_free) in message
     kind, data = events[-1]
     assert kind == "session_refused"
     assert data["deciding"]["code"] == "weekly_sessions"

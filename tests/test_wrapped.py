@@ -44,6 +44,7 @@ from custom_components.red_light_therapy.panels.base import (
     PanelTimeoutError,
 )
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+from custom_components.red_light_therapy.session_manager import when_words
 from custom_components.red_light_therapy.therapy import SessionOrigin, single_channel_profile
 from custom_components.red_light_therapy.wrapped import EntityPanel
 
@@ -397,9 +398,7 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     assert named is not None
     assert running.ends_at is not None
     assert named["ends_at"] == dt_util.as_local(running.ends_at).strftime("%H:%M")
-    assert named["next_allowed_at"] == dt_util.as_local(
-        running.ends_at + timedelta(hours=20)
-    ).strftime("%Y-%m-%d %H:%M")
+    assert named["next_allowed_at"] == when_words(running.ends_at + timedelta(hours=20))
     assert hass.states.get(RELAY).state == STATE_OFF
     # Asked how much it would give: nothing, for the same reason.
     plan = plug_entry.runtime_data.sessions.plan(minutes=5)

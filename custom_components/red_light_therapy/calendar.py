@@ -17,6 +17,7 @@ from homeassistant.util import dt as dt_util
 from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
 from .protocol_manager import Run
+from .session_manager import date_words
 from .therapy import (
     DoseBand,
     PlannedSession,
@@ -35,6 +36,7 @@ LABELS = {
     SlotStatus.SKIPPED: "skipped",
     SlotStatus.DUE: "due",
     SlotStatus.UPCOMING: "planned",
+    SlotStatus.IN_PROGRESS: "in progress",
 }
 # The light a protocol's dose is counted in, as the event's description says it.
 LIGHT_WORDS = {
@@ -84,7 +86,8 @@ class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
             end = start + self._length(run)
         label = LABELS[session.status]
         if session.catch_up:
-            label = f"{label}, catch-up for {session.original_date.isoformat()}"
+            today = dt_util.now().date()
+            label = f"{label}, catch-up for {date_words(session.original_date, today)}"
         return CalendarEvent(
             start=dt_util.as_local(start),
             end=dt_util.as_local(end),

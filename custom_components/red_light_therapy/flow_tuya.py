@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_MAC
@@ -61,6 +61,9 @@ from .panel_factory import create_tuya_panel
 from .panels.base import PanelAuthError, PanelError, PanelTimeoutError
 from .therapy import IrradianceProfile
 
+if TYPE_CHECKING:
+    from .panels.tuya.profiles import DpProfile
+
 # How long the reachability check waits for the device to accept a TCP connection.
 CONNECT_TIMEOUT_S = 5.0
 
@@ -77,16 +80,36 @@ def _title(device_id: str) -> str:
     return f"Tuya panel {device_id[-4:]}"
 
 
+def profile_label(profile: DpProfile) -> str:
+    """A data-point profile as a person reads it: what the device is and what the panel
+    controls of it ("Dimmable Wi-Fi light panel: on and off, brightness, and its own timer"),
+    not its key and data-point numbers."""
+    controls = ["on and off"]
+    if len(profile.channels) == 1:
+        controls.append("brightness")
+    elif profile.channels:
+        controls.append(f"{len(profile.channels)} dimmable channels")
+    if profile.countdown_dp is not None:
+        controls.append("its own timer")
+    words = ", ".join(controls[:-1]) + f" and {controls[-1]}" if len(controls) > 1 else controls[0]
+    return f"{profile.display_name}: {words}"
+
+
 def _profile_selector() -> SelectSelector:
-    """The built-in data-point profiles (examples left out), labelled with their DPs."""
+    """The built-in data-point profiles (examples left out), labelled in words; translated
+    where strings.json has the profile's key (``selector.dp_profile``), else the label."""
     from .panels.tuya import PROFILES  # noqa: PLC0415  (the Tuya code, when adding one)
 
     options = [
-        SelectOptionDict(value=name, label=f"{name}: {profile.description}")
+        SelectOptionDict(value=name, label=profile_label(profile))
         for name, profile in PROFILES.items()
         if not profile.example
     ]
-    return SelectSelector(SelectSelectorConfig(options=options, mode=SelectSelectorMode.LIST))
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=options, translation_key="dp_profile", mode=SelectSelectorMode.LIST
+        )
+    )
 
 
 def _version_selector() -> SelectSelector:

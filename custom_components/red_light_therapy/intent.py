@@ -27,6 +27,7 @@ import voluptuous as vol
 
 from . import bounds
 from .const import DOMAIN
+from .session_manager import when_words
 
 if TYPE_CHECKING:
     from . import RedLightTherapyConfigEntry
@@ -312,14 +313,9 @@ class NextSessionHandler(_Handler):
             response.async_set_speech("No protocol session is planned.")
             return response
         entry, (run, session) = min(found, key=lambda f: dt_util.as_utc(f[1][1].scheduled_at))
-        at = dt_util.as_local(session.scheduled_at)
-        today = dt_util.now().date()
-        if at.date() == today:
-            when = f"today at {at:%H:%M}"
-        elif at.date() == today + timedelta(days=1):
-            when = f"tomorrow at {at:%H:%M}"
-        else:
-            when = f"on {at:%A %d %B} at {at:%H:%M}"
+        when = when_words(session.scheduled_at)
+        if not when.startswith(("today", "tomorrow")):
+            when = f"on {when}"
         response.async_set_speech(
             f"The next {run.plan.protocol.name} session on {entry.title} is {when}."
         )

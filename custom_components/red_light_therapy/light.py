@@ -59,7 +59,8 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """What the open session does (nothing when idle): its area (a key, translated by
-        the frontend), the dose it aims for in J/cm² and, while running, when it ends.
+        the frontend), the dose it will deliver in J/cm² (total; ``target_band`` when it aims
+        for a dose in a band) and, while running, when it ends.
         Gone as soon as the session is being ended: the panel's "off" and the recorded
         session then make one state write, not two."""
         sessions = self._data.sessions
@@ -67,10 +68,13 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
         if session is None or session.started_at is None or sessions.ending:
             return None
         at = session.last_event_at or session.started_at
-        dose = session.target_dose
-        if dose is None:
-            dose = session.planned_dose(at).for_band(session.target_band)
+        # What the session will deliver, red and NIR together as the Session dose sensor
+        # shows it (a clamped run's 67 J/cm² of red is 27.8 of red, 69.5 in all); a session
+        # aiming for a dose in one band says which.
+        dose = session.planned_dose(at).total
         attributes: dict[str, Any] = {"area": session.area, "target_dose": round(dose, 1)}
+        if session.target_dose is not None:
+            attributes["target_band"] = session.target_band.value
         if (ends_at := session.ends_at) is not None:
             attributes["ends_at"] = ends_at.isoformat()
         return attributes

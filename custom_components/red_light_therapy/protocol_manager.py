@@ -44,12 +44,16 @@ from .therapy import (
     check_start_date,
     default_time_of_day,
     deliverable_dose,
+    free_time_of_day,
+    seconds_for_dose,
 )
 from .therapy._util import start_of_local_day
 
 _LOGGER = logging.getLogger(__name__)
 
 UNFINISHED = (PlanStatus.ACTIVE, PlanStatus.PAUSED)
+FALLBACK_SESSION_MINUTES = 15.0
+"""A session's length when the panel's irradiance is not known (as the calendar shows it)."""
 SHORTFALL_TOLERANCE = 0.05
 """J/cm² a session may fall short of the protocol dose before the run is called undeliverable
 (rounding: what a person reads is one decimal)."""
@@ -254,6 +258,19 @@ class ProtocolManager:
         protocol = plan.protocol
         return deliverable_dose(irradiance, protocol.dose_j_cm2, protocol.band, plan.area_limits)
 
+    def session_minutes(self, plan: Plan) -> float:
+        """How long one session of ``plan`` takes at the panel's distance and levels now,
+        within the area's minutes."""
+        irradiance = self._sessions.irradiance
+        protocol = plan.protocol
+        if irradiance is None:
+            return FALLBACK_SESSION_MINUTES
+        try:
+            seconds = seconds_for_dose(irradiance, protocol.dose_j_cm2, protocol.band)
+        except TherapyError:
+            return FALLBACK_SESSION_MINUTES
+        return min(seconds / 60, plan.area_limits.max_session_minutes)
+
     def shortfall(self, plan: Plan) -> float | None:
         """The deliverable dose when it falls short of the protocol's, else None."""
         delivered = self.deliverable(plan)
@@ -337,6 +354,14 @@ class ProtocolManager:
             )
         except TherapyError as err:
             raise therapy_error(err) from err
+        if time_of_day is None:
+            # One panel runs one session at a time: keep clear of its other runs' sessions.
+            busy = [
+                (other.time_of_day, self.session_minutes(other))
+                for other in self._plans.values()
+                if other.status in UNFINISHED
+            ]
+            plan.time_of_day = free_time_of_day(local_now, self.session_minutes(plan), busy)
         for other in self._store.plans.values():
             if other.get("area") == plan.area and other.get("status") in UNFINISHED:
                 raise ServiceValidationError(
@@ -361,14 +386,15 @@ class ProtocolManager:
     async def async_skip(self, area: str | None = None, day: date | None = None) -> date:
         """Skip the session on ``day`` (default: the next pending one)."""
         run = self.find(area)
+        paused = run.plan.status is PlanStatus.PAUSED
         pending = [
             s
             for s in run.report.sessions
             if s.status in (SlotStatus.DUE, SlotStatus.UPCOMING) and (day is None or s.date == day)
         ]
-        if not pending and day is None:
-            # A paused run has no dates until it resumes; otherwise every session is behind.
-            paused = run.plan.status is PlanStatus.PAUSED
+        if paused or (not pending and day is None):
+            # A paused run has nothing to skip until it resumes; otherwise every session is
+            # behind.
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="protocol_paused_no_skip" if paused else "no_session_to_skip",
@@ -432,12 +458,18 @@ class ProtocolManager:
         """
         now = dt_util.utcnow()
         history = self._sessions.history
+        # Sessions not ended yet, on every panel: the slot they do is in progress, not due.
+        open_sessions = [
+            (session.area, session.started_at)
+            for session in self._store.active.values()
+            if session.started_at is not None and not session.is_final
+        ]
         completed: list[Plan] = []
         for plan in self._plans.values():
             previous = self._reports.get(plan.id)
             if previous is not None and plan.status not in UNFINISHED and plan.id != only:
                 continue
-            report = plan.evaluate(history, now)
+            report = plan.evaluate(history, now, open_sessions)
             self._reports[plan.id] = report
             if fire and previous is not None and plan.id != only:
                 self._fire_changes(plan, previous, report)
@@ -473,8 +505,12 @@ class ProtocolManager:
         before = {s.index: s for s in previous.sessions}
         for session in report.sessions:
             old = before.get(session.index)
+            # A slot whose session was started and stopped short is due again, but the person
+            # has already answered it: no second reminder.
             if session.status is SlotStatus.DUE and (
-                old is None or old.status is not SlotStatus.DUE or old.date != session.date
+                old is None
+                or old.status not in (SlotStatus.DUE, SlotStatus.IN_PROGRESS)
+                or old.date != session.date
             ):
                 self._sessions._fire(SessionEvent.SESSION_DUE, session_data(plan, session))
             missed_now = session.status is SlotStatus.MISSED and (

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 import logging
@@ -200,6 +200,25 @@ def async_panels_changed(
         data.coordinator.async_update_listeners()
 
 
+def date_words(day: date, today: date) -> str:
+    """A local date as a person says it: "today", "tomorrow", "yesterday", else "Thursday
+    3 December" (with the year when it is not ``today``'s)."""
+    delta = (day - today).days
+    if delta in (-1, 0, 1):
+        return ("yesterday", "today", "tomorrow")[delta + 1]
+    words = f"{day:%A} {day.day} {day:%B}"
+    return words if day.year == today.year else f"{words} {day.year}"
+
+
+def when_words(when: datetime, now: datetime | None = None) -> str:
+    """A moment as a person reads it, in Home Assistant's time zone: "today at 23:43",
+    "tomorrow at 07:00", "Thursday 3 December at 23:43". The one helper for every date and
+    time put into a message (refusals, Assist's answers, calendar labels, repairs)."""
+    local = dt_util.as_local(when)
+    today = dt_util.as_local(now or dt_util.utcnow()).date()
+    return f"{date_words(local.date(), today)} at {local:%H:%M}"
+
+
 def _running_until(reason: Reason, now: datetime | None) -> datetime | None:
     """For a spacing refusal at ``now``, the end of the session on the same skin that has not
     ended yet (running, here or on another panel, and counted to its planned end); else None.
@@ -244,7 +263,7 @@ def refusal_words(reason: Reason, now: datetime | None = None) -> dict[str, str]
     words = {
         "limit": limit,
         "actual": actual,
-        "next_allowed_at": dt_util.as_local(when).strftime("%Y-%m-%d %H:%M") if when else "",
+        "next_allowed_at": when_words(when, now) if when else "",
     }
     if (running_until := _running_until(reason, now)) is not None:
         words["ends_at"] = dt_util.as_local(running_until).strftime("%H:%M")
@@ -783,7 +802,7 @@ class SessionManager:
                 for r in self.history
                 if r.panel_id == self.panel_id and _same_minute(r.started_at, started_at)
             ]
-            asked = dt_util.as_local(started_at).strftime("%Y-%m-%d %H:%M") if started_at else ""
+            asked = when_words(started_at) if started_at else ""
         if not found:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,

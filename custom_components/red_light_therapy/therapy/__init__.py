@@ -51,6 +51,7 @@ from .plans import (
     SlotStatus,
     check_start_date,
     default_time_of_day,
+    free_time_of_day,
 )
 from .protocols import PRESET_PROTOCOLS, EvidenceGrade, Protocol, validate_protocol
 from .session import (
@@ -112,6 +113,7 @@ __all__ = [
     "deliverable_dose",
     "dose_for_seconds",
     "fit_running",
+    "free_time_of_day",
     "is_treatment",
     "seconds_for_dose",
     "shares_skin",

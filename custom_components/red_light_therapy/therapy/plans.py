@@ -20,10 +20,15 @@ Decisions, each documented where it is implemented:
   session and to the next regular one, and keeps the weekly count within the area's limit.
   If that day passes too, it is missed. (Protocols that use every other day, e.g. hair growth
   on Mon/Wed/Fri, leave no such day: they cannot catch up, by design.)
+- **In progress**: a session still open (running or paused, on any panel) on the plan's area
+  that started on the planned local date (and not before the run existed) is that session
+  being done: the slot is ``in_progress``, neither due nor missed, until the session ends and
+  is judged as above. One open session stands for one planned session.
 - **Skipped dates**: sessions on them are skipped, counted neither as done nor as missed.
 - **Pause/resume shifts**: planned sessions that fall in a pause are not dropped but moved to
   the end, so the course keeps its number of sessions and ends later. While a pause is open
-  nothing after its start is scheduled.
+  nothing after its start is scheduled, and a session that was due when it paused is not due
+  (nor listed) until the run resumes: a paused run is never due.
 - **Stop**: sessions after the stop are no longer planned, and one that was pending (due or
   upcoming) when the run stopped is dropped too: a stopped run shows what was done, missed or
   skipped, never a session still to do. Progress stays where it was.
@@ -44,7 +49,7 @@ Decisions, each documented where it is implemented:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -96,6 +101,24 @@ def default_time_of_day(local_now: datetime) -> time:
     return time(rounded // 60, rounded % 60)
 
 
+def free_time_of_day(
+    local_now: datetime, minutes: float, busy: Iterable[tuple[time, float]] = ()
+) -> time:
+    """The default time of a new run whose sessions take ``minutes``, on a panel whose other
+    unfinished runs start at ``busy`` (time of day, minutes each): the first quarter hour from
+    :func:`default_time_of_day` at which neither this session nor another overlaps (one panel
+    runs one session at a time). When none is left today, the plain default."""
+    first = default_time_of_day(local_now)
+    taken = [(t.hour * 60 + t.minute, length) for t, length in busy]
+    start = first.hour * 60 + first.minute
+    for candidate in range(start, 24 * 60, QUARTER_HOUR):
+        if all(
+            candidate >= other + length or candidate + minutes <= other for other, length in taken
+        ):
+            return time(candidate // 60, candidate % 60)
+    return first
+
+
 def check_start_date(start_date: date, today: date) -> date:
     """A new run's ``start_date``: from ``today`` to ``MAX_START_AHEAD_DAYS`` ahead."""
     if start_date < today:
@@ -134,6 +157,11 @@ class SlotStatus(StrEnum):
     SKIPPED = "skipped"
     UPCOMING = "upcoming"
     DUE = "due"
+    IN_PROGRESS = "in_progress"
+
+
+PENDING = (SlotStatus.DUE, SlotStatus.UPCOMING, SlotStatus.IN_PROGRESS)
+"""Statuses of a session still to do (an in-progress one is not done until it ends)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,8 +347,16 @@ class Plan:
         dose = record.dose.for_band(self.protocol.band)
         return dose >= DONE_FRACTION * self.protocol.dose_j_cm2
 
-    def evaluate(self, history: History, now: datetime) -> PlanReport:
-        """Every planned session's status at ``now``, with next due, progress and adherence."""
+    def evaluate(
+        self,
+        history: History,
+        now: datetime,
+        open_sessions: Iterable[tuple[str, datetime]] = (),
+    ) -> PlanReport:
+        """Every planned session's status at ``now``, with next due, progress and adherence.
+
+        ``open_sessions``: (area, started_at) of the sessions not ended yet (any panel).
+        """
         now_utc = _utc(now)
         today = local_date(now_utc, self.tz)
         begin = _utc(local_datetime(self.start_date, time(0, 0), self.tz))
@@ -335,10 +371,24 @@ class Plan:
             if self._qualifies(candidate):
                 by_day.setdefault(local_date(candidate.started_at, self.tz), []).append(candidate)
 
+        open_by_day: dict[date, int] = {}
+        for area, opened_at in open_sessions:
+            started = _utc(opened_at)
+            if area == self.area and (self.created_at is None or started >= self.created_at):
+                day = local_date(started, self.tz)
+                open_by_day[day] = open_by_day.get(day, 0) + 1
+
         def take(day: date) -> SessionRecord | None:
             """The first unused qualifying session of local ``day`` (each is used once)."""
             candidates = by_day.get(day)
             return candidates.pop(0) if candidates else None
+
+        def opened(day: date, record: SessionRecord | None) -> bool:
+            """Whether an unused open session of local ``day`` stands for this slot."""
+            if record is not None or not open_by_day.get(day):
+                return False
+            open_by_day[day] -= 1
+            return True
 
         regular = list(self._regular_slots())
         regular_set = set(regular)
@@ -350,7 +400,7 @@ class Plan:
                 sessions.append(PlannedSession(index, day, day, at, SlotStatus.SKIPPED))
                 continue
             record = take(day)
-            status = self._status(record, at, day, today, now_utc)
+            status = self._status(record, at, day, today, now_utc, in_progress=opened(day, record))
             if status is not SlotStatus.MISSED or self.missed_policy is MissedPolicy.SKIP:
                 rid = record.id if record else None
                 sessions.append(PlannedSession(index, day, day, at, status, record_id=rid))
@@ -363,7 +413,9 @@ class Plan:
             catch_ups.add(catch_day)
             catch_at = self._local(catch_day)
             record = take(catch_day)
-            status = self._status(record, catch_at, catch_day, today, now_utc)
+            status = self._status(
+                record, catch_at, catch_day, today, now_utc, in_progress=opened(catch_day, record)
+            )
             sessions.append(
                 PlannedSession(
                     index,
@@ -376,16 +428,26 @@ class Plan:
                 )
             )
         if self.status is PlanStatus.STOPPED:
-            pending = (SlotStatus.DUE, SlotStatus.UPCOMING)
-            sessions = [s for s in sessions if s.status not in pending]
+            sessions = [s for s in sessions if s.status not in PENDING]
+        elif self.status is PlanStatus.PAUSED:
+            # A paused run is never due: a session due when it paused waits for the resume.
+            sessions = [s for s in sessions if s.status is not SlotStatus.DUE]
         return self._report(sessions)
 
     @staticmethod
     def _status(
-        record: SessionRecord | None, at: datetime, day: date, today: date, now_utc: datetime
+        record: SessionRecord | None,
+        at: datetime,
+        day: date,
+        today: date,
+        now_utc: datetime,
+        *,
+        in_progress: bool = False,
     ) -> SlotStatus:
         if record is not None:
             return SlotStatus.DONE
+        if in_progress:
+            return SlotStatus.IN_PROGRESS
         if now_utc < _utc(at):
             return SlotStatus.UPCOMING
         return SlotStatus.DUE if day >= today else SlotStatus.MISSED
@@ -437,7 +499,7 @@ class Plan:
         done = sum(1 for s in sessions if s.status is SlotStatus.DONE)
         missed = sum(1 for s in sessions if s.status is SlotStatus.MISSED)
         skipped = sum(1 for s in sessions if s.status is SlotStatus.SKIPPED)
-        pending = [s for s in sessions if s.status in (SlotStatus.DUE, SlotStatus.UPCOMING)]
+        pending = [s for s in sessions if s.status in PENDING]
         resolved = [s for s in sessions if s.status in (SlotStatus.DONE, SlotStatus.MISSED)]
         streak = 0
         for session in reversed(resolved):
