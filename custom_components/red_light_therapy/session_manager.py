@@ -14,10 +14,11 @@ import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+import functools
 from functools import partial
 import logging
 import math
-from typing import Any
+from typing import Any, Concatenate
 
 from homeassistant.components import persistent_notification
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -279,6 +280,21 @@ def therapy_error(err: TherapyError) -> ServiceValidationError:
         translation_key=f"therapy_{err.code.value}",
         translation_placeholders={k: str(v) for k, v in err.placeholders.items()},
     )
+
+
+def _serialised[**P, R](
+    method: Callable[Concatenate[SessionManager, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[SessionManager, P], Coroutine[Any, Any, R]]:
+    """Run a session command under the panel's lock, taken before its first await: each
+    command (and the scheduled end) sees the session the one before it left, so a second
+    start is "already running" and a pause racing the end finds the session closed."""
+
+    @functools.wraps(method)
+    async def locked(manager: SessionManager, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        async with manager._lock:
+            return await method(manager, *args, **kwargs)
+
+    return locked
 
 
 class SessionManager:
@@ -558,6 +574,7 @@ class SessionManager:
             levels=levels,
         )
 
+    @_serialised
     async def async_start(
         self,
         duration: timedelta | None = None,
@@ -576,28 +593,6 @@ class SessionManager:
         queue on the panel's lock, taken before the first await: the first starts, the
         others see its session and are refused as "already running".
         """
-        async with self._lock:
-            return await self._async_start(
-                duration,
-                dose=dose,
-                band=band,
-                distance_cm=distance_cm,
-                area=area,
-                override_spacing=override_spacing,
-                levels=levels,
-            )
-
-    async def _async_start(
-        self,
-        duration: timedelta | None,
-        *,
-        dose: float | None,
-        band: DoseBand,
-        distance_cm: float | None,
-        area: str | None,
-        override_spacing: bool,
-        levels: Mapping[int, int] | None,
-    ) -> SessionPlan:
         plan = self.preview_start(
             duration,
             dose=dose,
@@ -663,11 +658,8 @@ class SessionManager:
             translation_placeholders={"name": self._coordinator.name} | refusal_words(reason, now),
         )
 
+    @_serialised
     async def async_pause(self) -> None:
-        async with self._lock:
-            await self._async_pause()
-
-    async def _async_pause(self) -> None:
         session = self._require(SessionStatus.RUNNING)
         self._cancel_scheduled_end()
         try:
@@ -680,11 +672,8 @@ class SessionManager:
         await self._store.async_save()
         self._changed(session.area)
 
+    @_serialised
     async def async_resume(self) -> None:
-        async with self._lock:
-            await self._async_resume()
-
-    async def _async_resume(self) -> None:
         session = self._require(SessionStatus.PAUSED)
         try:
             on_at = await self._async_power_on_for(session.remaining_seconds(dt_util.utcnow()))
@@ -696,19 +685,16 @@ class SessionManager:
         self._schedule_end()
         self._changed(session.area)
 
+    @_serialised
     async def async_stop(self) -> None:
-        async with self._lock:
-            self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
-            await self._async_finish(SessionStatus.STOPPED, raise_fault=True)
+        self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
+        await self._async_finish(SessionStatus.STOPPED, raise_fault=True)
 
+    @_serialised
     async def async_extend(
         self, *, minutes: float | None = None, dose: float | None = None
     ) -> Verdict:
         """Add on-time (or dose) to the running or paused session, checked again."""
-        async with self._lock:
-            return await self._async_extend(minutes=minutes, dose=dose)
-
-    async def _async_extend(self, *, minutes: float | None, dose: float | None) -> Verdict:
         session = self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
         if (minutes is None) == (dose is None):
             raise ServiceValidationError(
