@@ -1,8 +1,9 @@
 """A calendar per panel: the planned, done, missed and skipped sessions of its protocol runs.
 
 Done sessions show when they really ran; the others at their planned time, as long as the
-protocol dose takes at the panel's distance and levels (``ESTIMATE_FALLBACK`` when that cannot
-be known). ``event`` is the next pending session, so calendar triggers and cards work.
+protocol dose takes at the panel's distance and levels (``ProtocolManager.session_minutes``,
+which a new run's free time of day is chosen by too). ``event`` is the next pending session,
+so calendar triggers and cards work.
 """
 
 from __future__ import annotations
@@ -23,12 +24,9 @@ from .therapy import (
     PlannedSession,
     SessionRecord,
     SlotStatus,
-    TherapyError,
-    seconds_for_dose,
 )
 
 PARALLEL_UPDATES = 0
-ESTIMATE_FALLBACK = timedelta(minutes=15)
 
 LABELS = {
     SlotStatus.DONE: "done",
@@ -63,16 +61,7 @@ class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
         super().__init__(data, "protocol_calendar")
 
     def _length(self, run: Run) -> timedelta:
-        irradiance = self._data.sessions.irradiance
-        protocol = run.plan.protocol
-        if irradiance is None:
-            return ESTIMATE_FALLBACK
-        try:
-            seconds = seconds_for_dose(irradiance, protocol.dose_j_cm2, protocol.band)
-        except TherapyError:
-            return ESTIMATE_FALLBACK
-        limit = run.plan.area_limits.max_session_minutes * 60
-        return timedelta(seconds=min(seconds, limit))
+        return timedelta(minutes=self._data.protocols.session_minutes(run.plan))
 
     def _event(
         self, run: Run, session: PlannedSession, records: dict[str, SessionRecord]
