@@ -895,7 +895,10 @@ async def test_reconfigure_moves_the_panel(
 
 @pytest.mark.parametrize("version", ["3.3"])
 async def test_reconfigure_new_key_and_mac_off_the_device(
-    hass: HomeAssistant, emulator: TuyaEmulator, device_registry: dr.DeviceRegistry
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    device_registry: dr.DeviceRegistry,
+    mock_setup_entry: AsyncMock,
 ) -> None:
     entry = moved_entry(**{CONF_LOCAL_KEY: OLD_KEY})
     entry.add_to_hass(hass)
@@ -920,11 +923,17 @@ async def test_reconfigure_new_key_and_mac_off_the_device(
     device = device_registry.async_get(device.id)
     assert device is not None
     assert not device.connections
+    await hass.async_block_till_done()
+    # The reload that follows sets the entry up once, with the new settings.
+    assert mock_setup_entry.call_count == 1
 
 
 @pytest.mark.parametrize("version", ["3.3"])
 async def test_reconfigure_same_mac_keeps_the_device_connection(
-    hass: HomeAssistant, emulator: TuyaEmulator, device_registry: dr.DeviceRegistry
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    device_registry: dr.DeviceRegistry,
+    mock_setup_entry: AsyncMock,
 ) -> None:
     entry = moved_entry()
     entry.add_to_hass(hass)
@@ -938,11 +947,14 @@ async def test_reconfigure_same_mac_keeps_the_device_connection(
     device = device_registry.async_get(device.id)
     assert device is not None
     assert device.connections == {(dr.CONNECTION_NETWORK_MAC, OTHER_MAC)}
+    await hass.async_block_till_done()
+    # The reload that follows sets the entry up once, with the new settings.
+    assert mock_setup_entry.call_count == 1
 
 
 @pytest.mark.parametrize("version", ["3.3"])
 async def test_reconfigure_entry_without_mac_or_device(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, emulator: TuyaEmulator, mock_setup_entry: AsyncMock
 ) -> None:
     entry = moved_entry()
     entry.add_to_hass(hass)
@@ -955,11 +967,14 @@ async def test_reconfigure_entry_without_mac_or_device(
     )
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_MAC] == MAC
+    await hass.async_block_till_done()
+    # The reload that follows sets the entry up once, with the new settings.
+    assert mock_setup_entry.call_count == 1
 
 
 @pytest.mark.parametrize("version", ["3.3"])
 async def test_reconfigure_changed_mac_without_device(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, emulator: TuyaEmulator, mock_setup_entry: AsyncMock
 ) -> None:
     entry = moved_entry()  # never loaded: no device in the registry
     entry.add_to_hass(hass)
@@ -969,6 +984,9 @@ async def test_reconfigure_changed_mac_without_device(
     )
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_MAC] == MAC
+    await hass.async_block_till_done()
+    # The reload that follows sets the entry up once, with the new settings.
+    assert mock_setup_entry.call_count == 1
 
 
 async def test_reconfigure_another_device_id_aborts(hass: HomeAssistant) -> None:
