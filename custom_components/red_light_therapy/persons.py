@@ -1,0 +1,87 @@
+"""The household's persons, as Home Assistant's ``person`` integration knows them.
+
+Read from the state machine (``person.*`` states: the name, and the ``user_id`` attribute of a
+person linked to a login): the public surface, the same across the supported versions, with
+no dependency on the person component's internals (it offers no lookup function of its own).
+Live: every call sees the persons as they are now. Without the person integration, or without
+persons, the household is empty and everything behaves as before households.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.core import HomeAssistant, callback
+
+from .therapy.household import Household
+
+PERSON_DOMAIN = "person"
+ATTR_USER_ID = "user_id"
+"""The attribute a person's state carries when the person is linked to a login."""
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One person of the household: entity id (the key stored on records), name, login."""
+
+    entity_id: str
+    name: str
+    user_id: str | None
+
+
+def _words(text: str) -> str:
+    """A name as compared: case and spacing ignored."""
+    return " ".join(text.casefold().split())
+
+
+@callback
+def async_persons(hass: HomeAssistant) -> list[Person]:
+    """Every person, ordered by name."""
+    persons = []
+    for state in hass.states.async_all(PERSON_DOMAIN):
+        user_id = state.attributes.get(ATTR_USER_ID)
+        persons.append(
+            Person(state.entity_id, state.name, user_id if isinstance(user_id, str) else None)
+        )
+    return sorted(persons, key=lambda p: (_words(p.name), p.entity_id))
+
+
+@callback
+def async_household(hass: HomeAssistant) -> Household:
+    """The household the therapy rules decide with (keys: person entity ids)."""
+    return Household(tuple(p.entity_id for p in async_persons(hass)))
+
+
+@callback
+def async_only_person(hass: HomeAssistant) -> Person | None:
+    """The household's person when there is exactly one."""
+    persons = async_persons(hass)
+    return persons[0] if len(persons) == 1 else None
+
+
+@callback
+def async_person_for_user(hass: HomeAssistant, user_id: str | None) -> Person | None:
+    """The person linked to the login ``user_id`` (Assist: ``intent.context.user_id``);
+    None for no login, or a login no person is linked to."""
+    if user_id is None:
+        return None
+    return next((p for p in async_persons(hass) if p.user_id == user_id), None)
+
+
+@callback
+def async_find_person(hass: HomeAssistant, text: str) -> Person | None:
+    """The person ``text`` names: an entity id, or a name as a person says or types it (case
+    and spacing ignored). None when nobody, or more than one person, has that name."""
+    persons = async_persons(hass)
+    if (by_id := next((p for p in persons if p.entity_id == text.strip()), None)) is not None:
+        return by_id
+    named = [p for p in persons if _words(p.name) == _words(text)]
+    return named[0] if len(named) == 1 else None
+
+
+@callback
+def async_person_name(hass: HomeAssistant, entity_id: str) -> str | None:
+    """The name of the person ``entity_id`` for a message; None when that person has been
+    removed (the records keep the entity id: the caller says "a person no longer in this
+    home" rather than show a key)."""
+    return next((p.name for p in async_persons(hass) if p.entity_id == entity_id), None)
