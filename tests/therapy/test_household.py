@@ -29,6 +29,7 @@ from custom_components.red_light_therapy.therapy.household import (
     owners,
     panel_person,
     person_of,
+    pseudonyms,
     records_of,
     who_is_treated,
 )
@@ -299,6 +300,15 @@ def test_owners_lists_everyone_with_a_record_and_unassigned() -> None:
     history = History([rec("a", T0, ALICE), rec("u", T0, None), rec("c", T0, CAROL)])
     assert owners(history, PAIR) == {ALICE, CAROL, None}
     assert owners(History([rec("u", T0, None)]), Household((BOB,))) == {BOB}
+
+
+def test_diagnostics_pseudonyms_keep_who_shares_a_record_but_not_who() -> None:
+    history = History(
+        [rec("1", T0, BOB), rec("2", T0, None), rec("3", T0, ALICE), rec("4", T0, BOB)]
+    )
+    names = pseudonyms(person_of(r) for r in history)
+    assert names == {BOB: "person 1", ALICE: "person 2"}
+    assert not any("alice" in n or "bob" in n for n in names.values())
 
 
 # properties

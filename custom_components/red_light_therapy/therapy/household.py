@@ -231,3 +231,14 @@ def last_session_of(
 ) -> SessionRecord | None:
     """``person``'s latest record (None: the latest unassigned one)."""
     return records_of(history, person, household).last_session()
+
+
+def pseudonyms(people: Iterable[str | None]) -> dict[str, str]:
+    """Stand-ins for diagnostics: each person, in order of first appearance, becomes
+    "person 1", "person 2", …, so a reader sees which records share a person without
+    learning who (entity ids carry names). Unassigned (None) needs none."""
+    names: dict[str, str] = {}
+    for person in people:
+        if person is not None and person not in names:
+            names[person] = f"person {len(names) + 1}"
+    return names
