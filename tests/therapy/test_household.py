@@ -106,9 +106,8 @@ def test_a_named_person_wins_over_everything_else() -> None:
 def test_a_name_outside_the_household_is_refused_not_guessed() -> None:
     answer = who_is_treated(PAIR, Request(named=CAROL, panel_choice=ALICE))
     assert answer == PersonRefusal(RefusalCode.UNKNOWN_PERSON, (ALICE, BOB), CAROL)
-    alone = who_is_treated(Household(), Request(named=CAROL))
-    assert isinstance(alone, PersonRefusal)
-    assert alone.code is RefusalCode.UNKNOWN_PERSON
+    nobody = who_is_treated(Household(), Request(named=CAROL))
+    assert nobody == PersonRefusal(RefusalCode.NO_PERSONS, (), CAROL)
 
 
 def test_voice_uses_the_speaker_not_the_panel_choice() -> None:
@@ -151,6 +150,7 @@ def test_a_choice_or_last_user_who_left_the_household_is_ignored() -> None:
 def test_household_orders_and_deduplicates_its_persons() -> None:
     household = Household((BOB, ALICE, BOB))
     assert household.persons == (ALICE, BOB)
+    assert Household(("", ALICE)).persons == (ALICE,)
     assert len(household) == 2
     assert household.only_person is None
     assert Household((BOB,)).only_person == BOB

@@ -7,7 +7,8 @@ names and refusals to sentences.
 **Who a session is for** (:func:`who_is_treated`), first match wins:
 
 1. the person the request *names* (an action's ``person``, a name said to Assist); a name
-   that is not one of the household's persons is refused (``UNKNOWN_PERSON``), never guessed;
+   that is not one of the household's persons is refused (``UNKNOWN_PERSON``, or
+   ``NO_PERSONS`` when none are set up), never guessed;
 2. for a voice request, the *speaker's* person. A voice request whose speaker is unknown is
    never given to the panel's chosen person: with one person it is theirs, with nobody set up
    it is unassigned as today, with several it is refused (``WHO_IS_SPEAKING``) so Assist asks
@@ -64,7 +65,7 @@ class Household:
     persons: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "persons", tuple(sorted(set(self.persons))))
+        object.__setattr__(self, "persons", tuple(sorted({p for p in self.persons if p})))
 
     @property
     def only_person(self) -> str | None:
@@ -96,6 +97,8 @@ class RefusalCode(StrEnum):
     """The request named someone who is not one of the household's persons."""
     WHO_IS_SPEAKING = "who_is_speaking"
     """A voice request from an unknown speaker, and several persons it could be for."""
+    NO_PERSONS = "no_persons"
+    """The request named someone, and no persons are set up in Home Assistant at all."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +141,8 @@ def who_is_treated(household: Household, request: Request) -> Attribution | Pers
     if request.named is not None:
         if request.named in household:
             return Attribution(request.named, Source.NAMED)
-        return PersonRefusal(RefusalCode.UNKNOWN_PERSON, household.persons, request.named)
+        code = RefusalCode.UNKNOWN_PERSON if household.persons else RefusalCode.NO_PERSONS
+        return PersonRefusal(code, household.persons, request.named)
     if request.voice:
         if request.speaker in household:
             return Attribution(request.speaker, Source.SPEAKER)
