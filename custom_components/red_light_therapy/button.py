@@ -6,8 +6,8 @@ from homeassistant.components.button import ButtonEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
+from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .protocol_entities import SkipProtocolSessionButton
 
 PARALLEL_UPDATES = 1

@@ -9,8 +9,8 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_MAC
 from homeassistant.core import HomeAssistant
 
-from . import RedLightTherapyConfigEntry
 from .const import CONF_DEVICE_ID, CONF_LOCAL_KEY, CONF_PANEL_TYPE, PANEL_TYPE_TUYA
+from .models import RedLightTherapyConfigEntry
 
 # discovery_keys hold the Bluetooth address (or Tuya id) the entry was discovered by.
 # "name": a measured irradiance profile is named after the entry's title ("Tuya panel 0001

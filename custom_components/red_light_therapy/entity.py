@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_ENTITY_ID, CONF_MAC, Platform
 from homeassistant.core import HomeAssistant, split_entity_id
@@ -25,10 +23,7 @@ from .const import (
     PANEL_TYPE_TUYA,
 )
 from .coordinator import PanelCoordinator
-
-if TYPE_CHECKING:
-    from . import RedLightTherapyData
-
+from .models import RedLightTherapyData
 
 LIGHT_KEY = "light"
 """The key of a panel's light, the entity its actions and Assist address."""

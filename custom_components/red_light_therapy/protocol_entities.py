@@ -20,7 +20,7 @@ name is already an option).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.components.button import ButtonEntity
 from homeassistant.components.select import SelectEntity
@@ -34,12 +34,10 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .entity import RedLightTherapyEntity
+from .models import RedLightTherapyData
 from .options_flow import saved_protocols
 from .protocol_manager import Run
 from .therapy import PRESET_PROTOCOLS, PlanStatus, Protocol, SlotStatus
-
-if TYPE_CHECKING:
-    from . import RedLightTherapyData
 
 NO_PROTOCOL = "none"
 

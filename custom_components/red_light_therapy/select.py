@@ -7,8 +7,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
+from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .protocol_entities import ProtocolSelect
 from .therapy import Area
 

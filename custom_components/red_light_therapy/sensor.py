@@ -11,8 +11,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util
 
-from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
+from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .protocol_entities import protocol_sensors
 from .session_manager import TimerState
 from .therapy.limits import weekly_sessions

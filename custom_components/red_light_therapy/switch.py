@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import RedLightTherapyConfigEntry
+from .models import RedLightTherapyConfigEntry
 from .protocol_entities import ProtocolRunSwitch
 
 PARALLEL_UPDATES = 0
