@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_MAC, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -13,6 +14,7 @@ from .const import DOMAIN
 from .coordinator import PanelCoordinator
 from .models import RedLightTherapyData
 from .panels.base import CONNECTION_BLUETOOTH, CONNECTION_MAC, Panel
+from .protocol_manager import Run
 
 LIGHT_KEY = "light"
 """The key of a panel's light, the entity its actions and Assist address."""
@@ -28,6 +30,19 @@ def light_entity_id(hass: HomeAssistant, entry: ConfigEntry) -> str | None:
     return er.async_get(hass).async_get_entity_id(
         Platform.LIGHT, DOMAIN, entity_unique_id(entry, LIGHT_KEY)
     )
+
+
+def shown_protocol_run(data: RedLightTherapyData) -> Run:
+    """The protocol run a panel's entities show, for a command of its Protocol run switch or
+    Skip button; a translated refusal when there is none."""
+    run = data.protocols.current
+    if run is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_protocol_run",
+            translation_placeholders={"name": data.coordinator.name},
+        )
+    return run
 
 
 class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
