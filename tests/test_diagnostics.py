@@ -69,6 +69,8 @@ async def test_diagnostics_show_the_panel_and_the_session(diagnostics: Any) -> N
     assert diagnostics["session"]["planned_seconds"] == 600
     assert diagnostics["settings"]["default_minutes"] == 10
     assert diagnostics["history_records"] == 0
+    # The driver's own part: the link a session holds open.
+    assert diagnostics["bluetooth"]["connected"] is True
 
 
 async def test_diagnostics_contain_the_address_nowhere(diagnostics: Any) -> None:
@@ -122,6 +124,9 @@ async def test_a_measured_profile_does_not_name_the_panel(
     assert diagnostics["entry"]["data"][CONF_PROFILE]["name"] == "**REDACTED**"
     # What the maintainer needs of the profile is still there.
     assert diagnostics["profile"]["source"].startswith("Measured by the user: 50 mW/cm² at 15 cm")
+    # What the device reports, to write a new profile from.
+    assert diagnostics["tuya"]["profile"] == "generic_light"
+    assert diagnostics["tuya"]["dps"]["20"] is False
     text = json.dumps(diagnostics)
     assert DEVICE_ID[-4:] not in text
     assert LOCAL_KEY not in text

@@ -30,6 +30,10 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.red_light_therapy import DATA_STORE, wrapped
 from custom_components.red_light_therapy.const import (
@@ -239,6 +243,20 @@ async def test_device_without_a_device_of_its_own(
     assert device.model == "Wrapped switch"
     assert device.manufacturer is None
     assert device.connections == set()
+
+
+async def test_diagnostics_show_the_wrapped_kind_and_its_state(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    wrapped_entry: MockConfigEntry,
+) -> None:
+    """A maintainer sees what kind of entity is wrapped and what the panel last said of it."""
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, wrapped_entry)
+    assert diagnostics["wrapped"] == {"domain": "switch"}
+    assert diagnostics["state"]["connected"] is True
+    assert diagnostics["state"]["is_on"] is False
+    assert diagnostics["capabilities"]["channels"] == []
+    assert diagnostics["entry"]["title"] == "**REDACTED**"
 
 
 async def test_device_takes_maker_and_model_of_the_wrapped_device(

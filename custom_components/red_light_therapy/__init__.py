@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
@@ -21,9 +17,9 @@ from .discovery import (
     async_probe_tuya_discovery,
     async_start_tuya_discovery,
 )
+from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .neighbours import async_learn_mac
 from .panel_factory import create_panel, entry_profile
-from .panels.base import Panel
 from .protocol_manager import ProtocolManager, undeliverable_issue_id
 from .services import async_setup_services
 from .services_protocol import async_setup_protocol_services
@@ -44,21 +40,6 @@ PLATFORMS: list[Platform] = [
     Platform.SENSOR,
     Platform.SWITCH,
 ]
-
-
-@dataclass(slots=True)
-class RedLightTherapyData:
-    """What one configured panel needs at run time."""
-
-    panel: Panel
-    coordinator: PanelCoordinator
-    sessions: SessionManager
-    protocols: ProtocolManager
-    device_info: DeviceInfo | None = None
-    """The panel's device, built by its first entity and shared by the others."""
-
-
-type RedLightTherapyConfigEntry = ConfigEntry[RedLightTherapyData]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:

@@ -1,16 +1,55 @@
-"""Start and stop a session, and skip a protocol session, from a dashboard."""
+"""Start and stop a session, and skip the next session of the protocol run the panel shows,
+from a dashboard."""
 
 from __future__ import annotations
 
-from homeassistant.components.button import ButtonEntity
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.button import ButtonEntity, ButtonEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import RedLightTherapyConfigEntry, RedLightTherapyData
-from .entity import RedLightTherapyEntity
-from .protocol_entities import SkipProtocolSessionButton
+from .entity import RedLightTherapyEntity, shown_protocol_run
+from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 
 PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedLightButtonEntityDescription(ButtonEntityDescription):
+    """A button of one panel and what pressing it does."""
+
+    press_fn: Callable[[RedLightTherapyData], Awaitable[Any]]
+
+
+async def _skip_protocol_session(data: RedLightTherapyData) -> None:
+    """Skip the shown run's next session (the due one, else the next planned one), like
+    ``skip_session``: it counts neither done nor missed."""
+    run = shown_protocol_run(data)
+    await data.protocols.async_skip(run.plan.area)
+
+
+BUTTONS: tuple[RedLightButtonEntityDescription, ...] = (
+    RedLightButtonEntityDescription(
+        # A session of the default length.
+        key="start_session",
+        translation_key="start_session",
+        press_fn=lambda data: data.sessions.async_start(),
+    ),
+    RedLightButtonEntityDescription(
+        # The running or paused session.
+        key="stop_session",
+        translation_key="stop_session",
+        press_fn=lambda data: data.sessions.async_stop(),
+    ),
+    RedLightButtonEntityDescription(
+        key="skip_protocol_session",
+        translation_key="skip_protocol_session",
+        press_fn=_skip_protocol_session,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -19,30 +58,19 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     data = entry.runtime_data
-    async_add_entities(
-        [StartSessionButton(data), StopSessionButton(data), SkipProtocolSessionButton(data)]
-    )
+    async_add_entities(RedLightButton(data, description) for description in BUTTONS)
 
 
-class StartSessionButton(RedLightTherapyEntity, ButtonEntity):
-    """Start a session of the default length."""
+class RedLightButton(RedLightTherapyEntity, ButtonEntity):
+    """A panel's button, as its description says."""
 
-    _attr_translation_key = "start_session"
+    entity_description: RedLightButtonEntityDescription
 
-    def __init__(self, data: RedLightTherapyData) -> None:
-        super().__init__(data, "start_session")
-
-    async def async_press(self) -> None:
-        await self._data.sessions.async_start()
-
-
-class StopSessionButton(RedLightTherapyEntity, ButtonEntity):
-    """Stop the running or paused session."""
-
-    _attr_translation_key = "stop_session"
-
-    def __init__(self, data: RedLightTherapyData) -> None:
-        super().__init__(data, "stop_session")
+    def __init__(
+        self, data: RedLightTherapyData, description: RedLightButtonEntityDescription
+    ) -> None:
+        super().__init__(data, description.key)
+        self.entity_description = description
 
     async def async_press(self) -> None:
-        await self._data.sessions.async_stop()
+        await self.entity_description.press_fn(self._data)

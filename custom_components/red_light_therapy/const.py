@@ -7,7 +7,6 @@ from typing import Final
 from .therapy.limits import DEFAULT_SESSION_MINUTES as THERAPY_DEFAULT_SESSION_MINUTES
 
 DOMAIN: Final = "red_light_therapy"
-MANUFACTURER_BLOCKBLUELIGHT: Final = "BlockBlueLight"
 
 CONF_PANEL_TYPE: Final = "panel_type"
 PANEL_TYPE_BLOCKBLUELIGHT: Final = "blockbluelight"
@@ -38,7 +37,6 @@ CONF_PROFILE: Final = "profile"
 
 # Tuya Wi-Fi panels (local protocol 3.3 / 3.4 / 3.5 on TCP 6668).
 PANEL_TYPE_TUYA: Final = "tuya"
-MANUFACTURER_TUYA: Final = "Tuya"
 CONF_DEVICE_ID: Final = "device_id"
 CONF_LOCAL_KEY: Final = "local_key"
 CONF_VERSION: Final = "version"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 import logging
-from typing import TYPE_CHECKING
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
@@ -18,10 +17,8 @@ from .const import (
     IDLE_POLL_MINUTES,
     PANEL_TYPE_BLOCKBLUELIGHT,
 )
+from .models import RedLightTherapyConfigEntry
 from .panels.base import Panel, PanelAuthError, PanelError, PanelState
-
-if TYPE_CHECKING:
-    from . import RedLightTherapyConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_MAC
 from homeassistant.core import HomeAssistant
 
-from . import RedLightTherapyConfigEntry
-from .const import CONF_DEVICE_ID, CONF_LOCAL_KEY, CONF_PANEL_TYPE, PANEL_TYPE_TUYA
+from .const import CONF_DEVICE_ID, CONF_LOCAL_KEY
+from .models import RedLightTherapyConfigEntry
 
 # discovery_keys hold the Bluetooth address (or Tuya id) the entry was discovered by.
 # "name": a measured irradiance profile is named after the entry's title ("Tuya panel 0001
@@ -36,10 +35,9 @@ async def async_get_config_entry_diagnostics(
     data = entry.runtime_data
     panel = data.panel
     session = data.sessions.session
-    result: dict[str, Any] = {
+    return {
         "entry": async_redact_data(entry.as_dict(), TO_REDACT),
-        "capabilities": asdict(panel.capabilities),
-        "state": asdict(panel.state),
+        **async_redact_data(panel.diagnostics(), TO_REDACT),
         "last_update_success": data.coordinator.last_update_success,
         "session": None if session is None else session.to_dict(),
         "settings": {
@@ -50,15 +48,3 @@ async def async_get_config_entry_diagnostics(
         "profile": async_redact_data(data.sessions.profile.to_dict(), TO_REDACT),
         "history_records": len(data.sessions.history),
     }
-    if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
-        from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only for a Tuya panel)
-
-        assert isinstance(panel, TuyaPanel)
-        # Every data point the device reports: what a new profile is written from.
-        result["tuya"] = {
-            "version": panel.version.value,
-            "profile": panel.profile.name,
-            "dps": panel.dps,
-            "reconnects": panel.reconnects,
-        }
-    return result

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_ENTITY_ID, CONF_MAC, Platform
-from homeassistant.core import HomeAssistant, split_entity_id
+from homeassistant.const import CONF_MAC, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.helpers.device_registry import (
-    CONNECTION_BLUETOOTH,
-    CONNECTION_NETWORK_MAC,
-    DeviceInfo,
-)
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import (
-    CONF_DP_PROFILE,
-    CONF_PANEL_TYPE,
-    DOMAIN,
-    MANUFACTURER_BLOCKBLUELIGHT,
-    MANUFACTURER_TUYA,
-    PANEL_TYPE_ENTITY,
-    PANEL_TYPE_TUYA,
-)
+from .const import DOMAIN
 from .coordinator import PanelCoordinator
-
-if TYPE_CHECKING:
-    from . import RedLightTherapyData
-
+from .models import RedLightTherapyData
+from .panels.base import CONNECTION_BLUETOOTH, CONNECTION_MAC, Panel
+from .protocol_manager import Run
 
 LIGHT_KEY = "light"
 """The key of a panel's light, the entity its actions and Assist address."""
@@ -46,6 +32,19 @@ def light_entity_id(hass: HomeAssistant, entry: ConfigEntry) -> str | None:
     )
 
 
+def shown_protocol_run(data: RedLightTherapyData) -> Run:
+    """The protocol run a panel's entities show, for a command of its Protocol run switch or
+    Skip button; a translated refusal when there is none."""
+    run = data.protocols.current
+    if run is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_protocol_run",
+            translation_placeholders={"name": data.coordinator.name},
+        )
+    return run
+
+
 class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
     """An entity of one panel."""
 
@@ -57,57 +56,37 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
         entry = data.coordinator.config_entry
         self._attr_unique_id = entity_unique_id(entry, key)
         if data.device_info is None:  # built once per panel, shared by its entities
-            data.device_info = _device_info(data.coordinator.hass, entry)
+            data.device_info = _device_info(entry, data.panel)
         self._attr_device_info = data.device_info
-        self._wrapped = entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_ENTITY
+        self._link_is_availability = data.panel.link_is_availability
 
     @property
     def available(self) -> bool:
         # A wrapped entity is followed, not polled: its own availability is the panel's.
-        return super().available and (not self._wrapped or self.coordinator.data.connected)
-
-
-def _device_info(hass: HomeAssistant, entry: ConfigEntry) -> DeviceInfo:
-    """The panel's device: a Bluetooth panel, a Wi-Fi (Tuya) one, or a wrapped entity's."""
-    address = entry.unique_id or entry.entry_id
-    panel_type = entry.data.get(CONF_PANEL_TYPE)
-    if panel_type == PANEL_TYPE_TUYA:
-        # A Wi-Fi device: its MAC where known (DHCP follows it by that), no Bluetooth; the
-        # model is what its data-point profile calls this kind of panel.
-        from .panels.tuya import get_profile  # noqa: PLC0415  (only for a Tuya panel)
-
-        mac = entry.data.get(CONF_MAC)
-        return DeviceInfo(
-            identifiers={(DOMAIN, address)},
-            connections={(CONNECTION_NETWORK_MAC, mac)} if mac else set(),
-            manufacturer=MANUFACTURER_TUYA,
-            model=get_profile(entry.data[CONF_DP_PROFILE]).display_name,
-            name=entry.title,
+        return super().available and (
+            not self._link_is_availability or self.coordinator.data.connected
         )
-    if panel_type == PANEL_TYPE_ENTITY:
-        return _wrapped_device_info(hass, entry.data[CONF_ENTITY_ID], address, entry.title)
+
+
+_CONNECTION_KINDS = {
+    CONNECTION_BLUETOOTH: dr.CONNECTION_BLUETOOTH,
+    CONNECTION_MAC: dr.CONNECTION_NETWORK_MAC,
+}
+"""The panel layer's connection kinds, as the device registry names them."""
+
+
+def _device_info(entry: ConfigEntry, panel: Panel) -> DeviceInfo:
+    """The panel's device: its identity, the name the user gave it, and the MAC learnt for a
+    network panel (DHCP follows it by that; the panel itself cannot tell it)."""
+    identity = panel.identity
+    connections = {(_CONNECTION_KINDS[kind], value) for kind, value in identity.connections}
+    if mac := entry.data.get(CONF_MAC):
+        connections.add((dr.CONNECTION_NETWORK_MAC, mac))
     return DeviceInfo(
-        identifiers={(DOMAIN, address)},
-        connections={(CONNECTION_BLUETOOTH, address)},
-        manufacturer=MANUFACTURER_BLOCKBLUELIGHT,
-        model="Red light therapy panel",
+        identifiers={(DOMAIN, entry.unique_id or entry.entry_id)},
+        connections=connections,
+        manufacturer=identity.manufacturer,
+        model=identity.model,
+        sw_version=identity.firmware,
         name=entry.title,
-    )
-
-
-def _wrapped_device_info(
-    hass: HomeAssistant, entity_id: str, address: str, name: str
-) -> DeviceInfo:
-    """A wrapped light or switch: its device's maker and model, if it has a device."""
-    manufacturer = None
-    model = f"Wrapped {split_entity_id(entity_id)[0]}"
-    if (
-        (entity := er.async_get(hass).async_get(entity_id))
-        and entity.device_id
-        and (device := dr.async_get(hass).async_get(entity.device_id))
-    ):
-        manufacturer = device.manufacturer
-        model = device.model or model
-    return DeviceInfo(
-        identifiers={(DOMAIN, address)}, manufacturer=manufacturer, model=model, name=name
     )

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.components.light.intent import INTENT_SET as INTENT_LIGHT_SET
 from homeassistant.config_entries import ConfigEntryState
@@ -27,10 +27,8 @@ import voluptuous as vol
 
 from . import bounds
 from .const import DOMAIN
+from .models import RedLightTherapyConfigEntry
 from .session_manager import when_words
-
-if TYPE_CHECKING:
-    from . import RedLightTherapyConfigEntry
 
 INTENT_START = "RedLightTherapyStartSession"
 INTENT_STOP = "RedLightTherapyStopSession"

@@ -11,9 +11,9 @@ from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfLength, UnitOf
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .const import MAX_DISTANCE_CM, MAX_SESSION_MINUTES
 from .entity import RedLightTherapyEntity
+from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .panels.base import Channel
 
 PARALLEL_UPDATES = 1

@@ -1,18 +1,39 @@
-"""The treatment area a panel's sessions count against."""
+"""Which skin a panel's sessions count against, and which protocol it follows.
+
+The Protocol select shows the panel's current run (``ProtocolManager.current``: the run on the
+panel's treatment area, else the run with a session due, else the soonest). With several runs
+the Treatment area select chooses which one the panel's entities show, and picking a running
+protocol in the Protocol select switches to it; the select's ``runs`` attribute lists every
+unfinished run (so a pause of any run changes it), and the calendar lists every run's
+sessions. Its state changes when the manager re-evaluates (a session recorded, a run changed,
+the one scheduled callback), never with time. The Protocol run switch (switch.py) and the Skip
+button (button.py) act on the run it shows.
+
+The Protocol select's options are keys: ``none`` and the preset keys (translated in
+strings.json); a custom protocol (saved in the options, or a changed preset of a run) has no
+fixed key to translate, so its option is its name, mapped back to its key when picked (its key
+only if that name is already an option).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.components.select import SelectEntity
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
-from .protocol_entities import ProtocolSelect
-from .therapy import Area
+from .models import RedLightTherapyConfigEntry, RedLightTherapyData
+from .options_flow import saved_protocols
+from .protocol_manager import Run
+from .therapy import PRESET_PROTOCOLS, Area, Protocol, SlotStatus
 
 PARALLEL_UPDATES = 0
+
+NO_PROTOCOL = "none"
 
 
 async def async_setup_entry(
@@ -41,3 +62,93 @@ class TreatmentAreaSelect(RedLightTherapyEntity, SelectEntity):
 
     async def async_select_option(self, option: str) -> None:
         await self._data.sessions.async_set_setting("area", option)
+
+
+class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
+    """Pick the protocol to follow. Picking one starts a run with the defaults (today, the
+    sessions spread over the week, now rounded); "none" stops the current run."""
+
+    _attr_translation_key = "protocol"
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "protocol")
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        entry = self.coordinator.config_entry
+
+        async def _options_changed(_hass: HomeAssistant, _entry: ConfigEntry) -> None:
+            self.async_write_ha_state()  # the saved protocols are the options
+
+        self.async_on_remove(entry.add_update_listener(_options_changed))
+
+    def _choices(self) -> dict[str, Protocol]:
+        """Option -> protocol: presets by key, then the user's saved protocols and the
+        protocols of unfinished runs that are not presets, by name."""
+        choices: dict[str, Protocol] = dict(PRESET_PROTOCOLS)
+        custom = [
+            *saved_protocols(self.coordinator.config_entry).values(),
+            *(run.plan.protocol for run in self._data.protocols.unfinished),
+        ]
+        known = set(choices)
+        for protocol in custom:
+            if protocol.key in known:
+                continue
+            known.add(protocol.key)
+            label = protocol.name.strip()
+            taken = label == NO_PROTOCOL or label in choices
+            choices[protocol.key if taken else label] = protocol
+        return choices
+
+    def _option(self, key: str) -> str:
+        return next((option for option, p in self._choices().items() if p.key == key), key)
+
+    @property
+    def options(self) -> list[str]:
+        return [NO_PROTOCOL, *self._choices()]
+
+    @property
+    def current_option(self) -> str:
+        run = self._data.protocols.current
+        return self._option(run.plan.protocol.key) if run else NO_PROTOCOL
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Every unfinished run of the panel, the shown one first."""
+        protocols = self._data.protocols
+        current = protocols.current
+        shown = current.plan.id if current else None
+        runs = sorted(protocols.unfinished, key=lambda run: run.plan.id != shown)
+        return {"runs": [run_summary(run) for run in runs]}
+
+    async def async_select_option(self, option: str) -> None:
+        protocols = self._data.protocols
+        sessions = self._data.sessions
+        if option == NO_PROTOCOL:
+            if (run := protocols.current) is not None:
+                await protocols.async_stop(run.plan.area)
+            return
+        protocol = self._choices()[option]
+        running = next(
+            (run for run in protocols.unfinished if run.plan.protocol.key == protocol.key), None
+        )
+        if running is None:
+            running = await protocols.async_start(protocol)
+        # The entities show the run on the panel's treatment area: show this one.
+        if sessions.area != running.plan.area:
+            await sessions.async_set_setting("area", running.plan.area)
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """What the select says about one run."""
+    plan, report = run.plan, run.report
+    due = report.next_due
+    return {
+        "protocol": plan.protocol.name,
+        "area": plan.area,
+        "status": plan.status.value,
+        "next_session": due.scheduled_at.isoformat() if due else None,
+        "due_now": any(s.status is SlotStatus.DUE for s in report.sessions),
+        "done": report.done,
+        "total": report.total,
+    }

@@ -1,23 +1,57 @@
-"""The session timer (modelled on Home Assistant's timer helper) and its end time."""
+"""The panel's sensors, each from a description: the session timer (modelled on Home
+Assistant's timer helper), its end and dose, the dose today and this week, the irradiance,
+and the protocol run the panel shows (next session, progress, adherence, streak).
+
+A sensor is its description: what it shows (``value_fn``), its attributes (``attrs_fn``) and,
+for a dose over a calendar period, where the period starts (``period_start_fn``; such a sensor
+is written once at local midnight, when its period turns). Their states change when the
+session, the settings or a run change, never because time passed.
+
+The protocol sensors show the panel's current run (``ProtocolManager.current``: the run on the
+panel's treatment area, else the run with a session due, else the soonest); see select.py for
+the Protocol select that picks it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util
 
-from . import RedLightTherapyConfigEntry, RedLightTherapyData
 from .entity import RedLightTherapyEntity
-from .protocol_entities import protocol_sensors
+from .models import RedLightTherapyConfigEntry, RedLightTherapyData
+from .protocol_manager import Run
 from .session_manager import TimerState
 from .therapy.limits import weekly_sessions
 
 PARALLEL_UPDATES = 0
+
+DOSE_UNIT = "J/cm²"
+IRRADIANCE_UNIT = "mW/cm²"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedLightSensorEntityDescription(SensorEntityDescription):
+    """A sensor of one panel: its value and attributes are read from the panel's data."""
+
+    value_fn: Callable[[RedLightTherapyData], str | float | datetime | None]
+    attrs_fn: Callable[[RedLightTherapyData], dict[str, Any] | None] = lambda _data: None
+    period_start_fn: Callable[[datetime], datetime] | None = None
+    """The start of the calendar period a total counts over, from now (local time): the
+    sensor's ``last_reset``, and it is written at local midnight."""
 
 
 async def async_setup_entry(
@@ -26,17 +60,47 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     data = entry.runtime_data
-    async_add_entities(
-        [
-            SessionTimerSensor(data),
-            SessionEndSensor(data),
-            SessionDoseSensor(data),
-            DoseTodaySensor(data),
-            DoseWeekSensor(data),
-            IrradianceSensor(data),
-            *protocol_sensors(data),
-        ]
-    )
+    async_add_entities(RedLightSensor(data, description) for description in SENSORS)
+
+
+class RedLightSensor(RedLightTherapyEntity, SensorEntity):
+    """A panel's sensor, as its description says."""
+
+    entity_description: RedLightSensorEntityDescription
+
+    def __init__(
+        self, data: RedLightTherapyData, description: RedLightSensorEntityDescription
+    ) -> None:
+        super().__init__(data, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> str | float | datetime | None:
+        return self.entity_description.value_fn(self._data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        return self.entity_description.attrs_fn(self._data)
+
+    @property
+    def last_reset(self) -> datetime | None:
+        period_start = self.entity_description.period_start_fn
+        return None if period_start is None else period_start(dt_util.now())
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        if self.entity_description.period_start_fn is not None:
+            # The period changes at local midnight: one write a day, not a tick.
+            self.async_on_remove(
+                async_track_time_change(self.hass, self._async_midnight, hour=0, minute=0, second=0)
+            )
+
+    @callback
+    def _async_midnight(self, _now: datetime) -> None:
+        self.async_write_ha_state()
+
+
+# The session -------------------------------------------------------------------------------
 
 
 def _format(delta: timedelta) -> str:
@@ -45,195 +109,257 @@ def _format(delta: timedelta) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02}:{seconds % 60:02}"
 
 
-class SessionTimerSensor(RedLightTherapyEntity, SensorEntity):
-    """idle / active / paused with duration, remaining and finishes_at, like a timer helper.
+def _timer_attributes(data: RedLightTherapyData) -> dict[str, Any]:
+    """``duration``, ``remaining`` and ``finishes_at``, like a timer helper.
 
     ``remaining`` is the time left when the state last changed; a frontend counts down from
     ``finishes_at``. Nothing is written while time merely passes.
     """
-
-    _attr_translation_key = "session_timer"
-    _attr_device_class = SensorDeviceClass.ENUM
-    _attr_options = [state.value for state in TimerState]
-
-    def __init__(self, data: RedLightTherapyData) -> None:
-        super().__init__(data, "session_timer")
-
-    @property
-    def native_value(self) -> str:
-        return self._data.sessions.timer_state.value
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        sessions = self._data.sessions
-        session = sessions.session
-        if session is None or session.started_at is None:
-            return {"duration": _format(sessions.default_duration)}
-        # Remaining as of the last change (start, pause, extend): a fixed value, not a tick.
-        last = session.last_event_at or session.started_at
-        attributes: dict[str, Any] = {
-            "duration": _format(timedelta(seconds=session.planned_seconds)),
-            "remaining": _format(timedelta(seconds=session.remaining_seconds(last))),
-        }
-        if session.ends_at is not None:
-            attributes["finishes_at"] = session.ends_at.isoformat()
-        return attributes
+    sessions = data.sessions
+    session = sessions.session
+    if session is None or session.started_at is None:
+        return {"duration": _format(sessions.default_duration)}
+    # Remaining as of the last change (start, pause, extend): a fixed value, not a tick.
+    last = session.last_event_at or session.started_at
+    attributes: dict[str, Any] = {
+        "duration": _format(timedelta(seconds=session.planned_seconds)),
+        "remaining": _format(timedelta(seconds=session.remaining_seconds(last))),
+    }
+    if session.ends_at is not None:
+        attributes["finishes_at"] = session.ends_at.isoformat()
+    return attributes
 
 
-class SessionEndSensor(RedLightTherapyEntity, SensorEntity):
+def _session_end(data: RedLightTherapyData) -> datetime | None:
     """When the running session ends; unknown when none runs or it is paused."""
-
-    _attr_translation_key = "session_end"
-    _attr_device_class = SensorDeviceClass.TIMESTAMP
-
-    def __init__(self, data: RedLightTherapyData) -> None:
-        super().__init__(data, "session_end")
-
-    @property
-    def native_value(self) -> datetime | None:
-        session = self._data.sessions.session
-        return session.ends_at if session else None
+    session = data.sessions.session
+    return session.ends_at if session else None
 
 
-DOSE_UNIT = "J/cm²"
-IRRADIANCE_UNIT = "mW/cm²"
+def _session_dose(data: RedLightTherapyData) -> float | None:
+    """While a session runs or is paused, the dose it is heading for (its planned end at the
+    current levels), not the dose as of its last change (0 all through a session that is
+    never changed): without a write per second, no state can show the dose so far truly.
+    Otherwise the dose the last session delivered. ``planned`` says which one is shown."""
+    sessions = data.sessions
+    session = sessions.session
+    if session is not None and session.started_at is not None:
+        return round(session.planned_dose().total, 3)
+    record = sessions.last_session
+    return round(record.dose.total, 3) if record else None
 
 
-class SessionDoseSensor(RedLightTherapyEntity, SensorEntity):
-    """Dose of the current session at its planned end (attribute ``planned`` true), else the
-    dose the last session delivered."""
-
-    _attr_translation_key = "session_dose"
-    _attr_native_unit_of_measurement = DOSE_UNIT
-    _attr_suggested_display_precision = 2
-
-    def __init__(self, data: RedLightTherapyData) -> None:
-        super().__init__(data, "session_dose")
-
-    @property
-    def native_value(self) -> float | None:
-        """While a session runs or is paused, the dose it is heading for (its planned end at
-        the current levels), not the dose as of its last change (0 all through a session
-        that is never changed): without a write per second, no state can show the dose so
-        far truly. ``planned`` says which one is shown."""
-        sessions = self._data.sessions
-        session = sessions.session
-        if session is not None and session.started_at is not None:
-            return round(session.planned_dose().total, 3)
-        record = sessions.last_session
-        return round(record.dose.total, 3) if record else None
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        session = self._data.sessions.session
-        return {"planned": session is not None and session.started_at is not None}
+def _session_dose_attributes(data: RedLightTherapyData) -> dict[str, Any]:
+    session = data.sessions.session
+    return {"planned": session is not None and session.started_at is not None}
 
 
-class _PeriodDoseSensor(RedLightTherapyEntity, SensorEntity):
-    """Dose recorded in a calendar period on skin the panel's treatment area shares (the
-    area and whole body: every session when the area is whole body), on every panel;
-    long-term statistics."""
+# Dose over a calendar period ---------------------------------------------------------------
 
-    _attr_native_unit_of_measurement = DOSE_UNIT
-    _attr_state_class = SensorStateClass.TOTAL
-    _attr_suggested_display_precision = 2
 
-    def _period_start(self, now: datetime) -> datetime:
-        raise NotImplementedError
+def _today(now: datetime) -> datetime:
+    return dt_util.start_of_local_day(now)
 
-    @property
-    def last_reset(self) -> datetime:
-        return self._period_start(dt_util.now())
 
-    @property
-    def native_value(self) -> float:
+def _this_week(now: datetime) -> datetime:
+    return dt_util.start_of_local_day(now - timedelta(days=now.weekday()))
+
+
+def _period_dose(
+    period_start: Callable[[datetime], datetime],
+) -> Callable[[RedLightTherapyData], float]:
+    """The dose recorded since ``period_start`` on skin the panel's treatment area shares (the
+    area and whole body: every session when the area is whole body), on every panel."""
+
+    def _dose(data: RedLightTherapyData) -> float:
         now = dt_util.now()
-        sessions = self._data.sessions
-        dose = sessions.history.dose_in_window(
-            self._period_start(now), now, sessions.area, related=True
-        )
+        sessions = data.sessions
+        dose = sessions.history.dose_in_window(period_start(now), now, sessions.area, related=True)
         return round(dose.total, 3)
 
-    async def async_added_to_hass(self) -> None:
-        await super().async_added_to_hass()
-        # The period changes at local midnight: one write a day, not a tick.
-        self.async_on_remove(
-            async_track_time_change(self.hass, self._async_midnight, hour=0, minute=0, second=0)
-        )
-
-    @callback
-    def _async_midnight(self, _now: datetime) -> None:
-        self.async_write_ha_state()
+    return _dose
 
 
-class DoseTodaySensor(_PeriodDoseSensor):
-    """Also the panel's treatment area's daily limits (for a card's "x / y"): they change
-    only with the area, which writes this sensor's state anyway."""
-
-    _attr_translation_key = "dose_today"
-
-    def __init__(self, data: RedLightTherapyData) -> None:
-        super().__init__(data, "dose_today")
-
-    def _period_start(self, now: datetime) -> datetime:
-        return dt_util.start_of_local_day(now)
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        limits = self._data.sessions.limits(self._data.sessions.area)
-        return {
-            "max_daily_dose": limits.max_daily_dose,
-            "min_hours_between": limits.min_hours_between,
-        }
+def _daily_limits(data: RedLightTherapyData) -> dict[str, Any]:
+    """The treatment area's daily limits (for a card's "x / y"): they change only with the
+    area, which writes the sensor's state anyway."""
+    limits = data.sessions.limits(data.sessions.area)
+    return {
+        "max_daily_dose": limits.max_daily_dose,
+        "min_hours_between": limits.min_hours_between,
+    }
 
 
-class DoseWeekSensor(_PeriodDoseSensor):
-    _attr_translation_key = "dose_week"
-
-    def __init__(self, data: RedLightTherapyData) -> None:
-        super().__init__(data, "dose_week")
-
-    def _period_start(self, now: datetime) -> datetime:
-        return dt_util.start_of_local_day(now - timedelta(days=now.weekday()))
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        """The treatment area's weekly limit and what it counts now (recorded sessions on
-        shared skin started in the last 7 local days): that count changes only when a
-        session is recorded or removed, or at local midnight, when this sensor is written
-        anyway."""
-        sessions = self._data.sessions
-        area = sessions.area
-        return {
-            "sessions_in_7_days": weekly_sessions(
-                sessions.history, area, dt_util.now(), dt_util.get_default_time_zone()
-            ),
-            "max_sessions_per_week": sessions.limits(area).max_sessions_per_week,
-        }
+def _weekly_limits(data: RedLightTherapyData) -> dict[str, Any]:
+    """The treatment area's weekly limit and what it counts now (recorded sessions on shared
+    skin started in the last 7 local days): that count changes only when a session is
+    recorded or removed, or at local midnight, when the sensor is written anyway."""
+    sessions = data.sessions
+    area = sessions.area
+    return {
+        "sessions_in_7_days": weekly_sessions(
+            sessions.history, area, dt_util.now(), dt_util.get_default_time_zone()
+        ),
+        "max_sessions_per_week": sessions.limits(area).max_sessions_per_week,
+    }
 
 
-class IrradianceSensor(RedLightTherapyEntity, SensorEntity):
+# Irradiance --------------------------------------------------------------------------------
+
+
+def _irradiance(data: RedLightTherapyData) -> float | None:
     """Irradiance at the skin at the set distance and the channel levels."""
+    irradiance = data.sessions.irradiance
+    return round(irradiance.total, 2) if irradiance else None
 
-    _attr_translation_key = "irradiance"
-    _attr_native_unit_of_measurement = IRRADIANCE_UNIT
-    _attr_state_class = SensorStateClass.MEASUREMENT
-    _attr_suggested_display_precision = 1
 
-    def __init__(self, data: RedLightTherapyData) -> None:
-        super().__init__(data, "irradiance")
+def _irradiance_attributes(data: RedLightTherapyData) -> dict[str, Any]:
+    irradiance = data.sessions.irradiance
+    return {
+        "red": round(irradiance.red, 2) if irradiance else None,
+        "nir": round(irradiance.nir, 2) if irradiance else None,
+        "distance_cm": data.sessions.distance_cm,
+        "profile": data.sessions.profile.name,
+    }
 
-    @property
-    def native_value(self) -> float | None:
-        irradiance = self._data.sessions.irradiance
-        return round(irradiance.total, 2) if irradiance else None
 
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        irradiance = self._data.sessions.irradiance
-        return {
-            "red": round(irradiance.red, 2) if irradiance else None,
-            "nir": round(irradiance.nir, 2) if irradiance else None,
-            "distance_cm": self._data.sessions.distance_cm,
-            "profile": self._data.sessions.profile.name,
-        }
+# The protocol run the panel shows ----------------------------------------------------------
+
+
+def _next_session(data: RedLightTherapyData) -> datetime | None:
+    """When the next session of any active run on this panel is due."""
+    found = data.protocols.next_session
+    return dt_util.as_utc(found[1].scheduled_at) if found else None
+
+
+def _next_session_attributes(data: RedLightTherapyData) -> dict[str, Any] | None:
+    found = data.protocols.next_session
+    if found is None:
+        return None
+    run, session = found
+    return {
+        "protocol": run.plan.protocol.name,
+        "area": run.plan.area,
+        "dose_j_cm2": run.plan.protocol.dose_j_cm2,
+        "catch_up": session.catch_up,
+    }
+
+
+def _run_value(
+    value: Callable[[Run], float | int | None],
+) -> Callable[[RedLightTherapyData], float | int | None]:
+    """A figure of the shown run; unknown without one."""
+
+    def _value(data: RedLightTherapyData) -> float | int | None:
+        run = data.protocols.current
+        return None if run is None else value(run)
+
+    return _value
+
+
+def _run_attributes(data: RedLightTherapyData) -> dict[str, Any] | None:
+    run = data.protocols.current
+    if run is None:
+        return None
+    return {
+        "protocol": run.plan.protocol.name,
+        "area": run.plan.area,
+        "status": run.plan.status.value,
+        "done": run.report.done,
+        "missed": run.report.missed,
+        "skipped": run.report.skipped,
+        "total": run.report.total,
+    }
+
+
+def _adherence(run: Run) -> float | None:
+    """Done out of done + missed; unknown until a session was due."""
+    adherence = run.report.adherence_percent
+    return None if adherence is None else round(adherence, 1)
+
+
+SENSORS: tuple[RedLightSensorEntityDescription, ...] = (
+    RedLightSensorEntityDescription(
+        key="session_timer",
+        translation_key="session_timer",
+        device_class=SensorDeviceClass.ENUM,
+        options=[state.value for state in TimerState],
+        value_fn=lambda data: data.sessions.timer_state.value,
+        attrs_fn=_timer_attributes,
+    ),
+    RedLightSensorEntityDescription(
+        key="session_end",
+        translation_key="session_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_session_end,
+    ),
+    RedLightSensorEntityDescription(
+        key="session_dose",
+        translation_key="session_dose",
+        native_unit_of_measurement=DOSE_UNIT,
+        suggested_display_precision=2,
+        value_fn=_session_dose,
+        attrs_fn=_session_dose_attributes,
+    ),
+    RedLightSensorEntityDescription(
+        key="dose_today",
+        translation_key="dose_today",
+        native_unit_of_measurement=DOSE_UNIT,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=_period_dose(_today),
+        attrs_fn=_daily_limits,
+        period_start_fn=_today,
+    ),
+    RedLightSensorEntityDescription(
+        key="dose_week",
+        translation_key="dose_week",
+        native_unit_of_measurement=DOSE_UNIT,
+        state_class=SensorStateClass.TOTAL,
+        suggested_display_precision=2,
+        value_fn=_period_dose(_this_week),
+        attrs_fn=_weekly_limits,
+        period_start_fn=_this_week,
+    ),
+    RedLightSensorEntityDescription(
+        key="irradiance",
+        translation_key="irradiance",
+        native_unit_of_measurement=IRRADIANCE_UNIT,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        value_fn=_irradiance,
+        attrs_fn=_irradiance_attributes,
+    ),
+    RedLightSensorEntityDescription(
+        key="next_session",
+        translation_key="next_session",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_next_session,
+        attrs_fn=_next_session_attributes,
+    ),
+    RedLightSensorEntityDescription(
+        # Done sessions out of the course (skipped ones do not count).
+        key="protocol_progress",
+        translation_key="protocol_progress",
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=_run_value(lambda run: round(run.report.progress_percent, 1)),
+        attrs_fn=_run_attributes,
+    ),
+    RedLightSensorEntityDescription(
+        key="protocol_adherence",
+        translation_key="protocol_adherence",
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=_run_value(_adherence),
+        attrs_fn=_run_attributes,
+    ),
+    RedLightSensorEntityDescription(
+        # Sessions done in a row up to the latest one that was due.
+        key="protocol_streak",
+        translation_key="protocol_streak",
+        native_unit_of_measurement="sessions",
+        value_fn=_run_value(lambda run: run.report.streak),
+        attrs_fn=_run_attributes,
+    ),
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 import inspect
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, Platform
@@ -30,6 +30,7 @@ import voluptuous as vol
 from . import bounds
 from .const import DOMAIN
 from .entity import light_entity_id
+from .models import RedLightTherapyConfigEntry
 from .session_manager import therapy_error
 from .therapy import (
     LOG_WINDOW_DAYS,
@@ -40,9 +41,6 @@ from .therapy import (
     check_logged_start,
     shares_skin,
 )
-
-if TYPE_CHECKING:
-    from . import RedLightTherapyConfigEntry
 
 ATTR_MINUTES = "minutes"
 ATTR_DOSE = "dose"

@@ -13,7 +13,7 @@ the area's limits at its distance and levels says so too (``deliverable_dose_j_c
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.const import WEEKDAYS
 from homeassistant.core import (
@@ -31,6 +31,7 @@ import voluptuous as vol
 
 from . import bounds
 from .const import DOMAIN
+from .models import RedLightTherapyConfigEntry
 from .options_flow import build_custom, saved_protocols
 from .protocol_manager import Run, session_data
 from .services import _TARGET, _entries, _response_key
@@ -45,9 +46,6 @@ from .therapy import (
     check_start_date,
     validate_area,
 )
-
-if TYPE_CHECKING:
-    from . import RedLightTherapyConfigEntry
 
 ATTR_PROTOCOL = "protocol"
 ATTR_NAME = "name"

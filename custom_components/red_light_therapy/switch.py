@@ -1,12 +1,20 @@
-"""Pause and resume the protocol run a panel shows (see ``protocol_entities``)."""
+"""Pause and resume the protocol run a panel shows (the Protocol select in select.py picks it).
+
+Turning it off pauses the run and on resumes it, through the same ``ProtocolManager`` commands
+as the ``pause_protocol`` / ``resume_protocol`` actions.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from . import RedLightTherapyConfigEntry
-from .protocol_entities import ProtocolRunSwitch
+from .entity import RedLightTherapyEntity, shown_protocol_run
+from .models import RedLightTherapyConfigEntry, RedLightTherapyData
+from .therapy import PlanStatus
 
 PARALLEL_UPDATES = 0
 
@@ -17,3 +25,37 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     async_add_entities([ProtocolRunSwitch(entry.runtime_data)])
+
+
+class ProtocolRunSwitch(RedLightTherapyEntity, SwitchEntity):
+    """The shown run: on while it runs, off while paused; turning it off pauses the run and
+    on resumes it (``pause_protocol`` / ``resume_protocol``). Unknown with no run, and then
+    turning it either way is refused: an unavailable entity would be skipped silently by Home
+    Assistant, so the user would never hear why nothing happened."""
+
+    _attr_translation_key = "protocol_run"
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, "protocol_run")
+
+    @property
+    def is_on(self) -> bool | None:
+        run = self._data.protocols.current
+        return None if run is None else run.plan.status is PlanStatus.ACTIVE
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        run = self._data.protocols.current
+        if run is None:
+            return None
+        return {"protocol": run.plan.protocol.name, "area": run.plan.area}
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        run = shown_protocol_run(self._data)
+        if run.plan.status is PlanStatus.PAUSED:
+            await self._data.protocols.async_resume(run.plan.area)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        run = shown_protocol_run(self._data)
+        if run.plan.status is PlanStatus.ACTIVE:
+            await self._data.protocols.async_pause(run.plan.area)

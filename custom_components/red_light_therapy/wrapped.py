@@ -9,6 +9,7 @@ session, and if Home Assistant is down nothing does.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from homeassistant.const import (
     ATTR_ENTITY_ID,
@@ -27,6 +28,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 
 from .panels.base import (
@@ -34,6 +36,7 @@ from .panels.base import (
     Clock,
     Panel,
     PanelConnectionError,
+    PanelIdentity,
     PanelState,
     PanelTimeoutError,
 )
@@ -59,6 +62,23 @@ class EntityPanel(Panel):
         self._domain = entity_id.split(".", 1)[0]
         self._unsub: CALLBACK_TYPE | None = None
         self._waiters: list[tuple[bool, asyncio.Future[float]]] = []
+
+    @property
+    def identity(self) -> PanelIdentity:
+        """The maker and model of the wrapped entity's device, if it has one; else a "Wrapped
+        light" or "Wrapped switch" of no known maker."""
+        model = f"Wrapped {self._domain}"
+        if (
+            (entity := er.async_get(self._hass).async_get(self.entity_id))
+            and entity.device_id
+            and (device := dr.async_get(self._hass).async_get(entity.device_id))
+        ):
+            return PanelIdentity(manufacturer=device.manufacturer, model=device.model or model)
+        return PanelIdentity(model=model)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The base's, and the kind of entity wrapped (its id is in the entry)."""
+        return {**super().diagnostics(), "wrapped": {"domain": self._domain}}
 
     def _state_from(self, state: State | None) -> PanelState:
         if state is None or state.state == STATE_UNAVAILABLE:

@@ -13,6 +13,7 @@ from bleak_retry_connector import BleakClientWithServiceCache
 import pytest
 
 from custom_components.red_light_therapy.panels.base import (
+    CONNECTION_BLUETOOTH,
     PanelConnectionError,
     PanelError,
     PanelState,
@@ -107,6 +108,21 @@ def test_capabilities_and_identity(clock: FakeClock) -> None:
     assert custom.capabilities.channels[4].wavelength_nm == 940
     with pytest.raises(ValueError, match="5 channels"):
         BlockBlueLightPanel(emu.ble_device(), clock=clock, channel_wavelengths_nm=(660, 850))
+
+
+def test_identity_and_diagnostics_are_plain_data(clock: FakeClock) -> None:
+    """The device page and diagnostics are made of what the driver says, no Home Assistant
+    type: the maker, a model, and the Bluetooth address the panel is known by."""
+    emu = BlockBlueLightEmulator(clock=clock)
+    panel = BlockBlueLightPanel(emu.ble_device(), clock=clock)
+    identity = panel.identity
+    assert identity.manufacturer == "BlockBlueLight"
+    assert identity.model
+    assert identity.connections == frozenset({(CONNECTION_BLUETOOTH, panel.address)})
+    diagnostics = panel.diagnostics()
+    assert len(diagnostics["capabilities"]["channels"]) == 5
+    assert diagnostics["state"]["connected"] is False
+    assert diagnostics["bluetooth"] == {"connected": False, "decoder_dropped_bytes": 0}
 
 
 # Commands ---------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 Clock = Callable[[], float]
 """Returns the current time as POSIX seconds (float)."""
@@ -34,6 +35,24 @@ class Capabilities:
     hardware_timer: bool = False
     max_timer_s: int = 0
     pulse: bool = False
+
+
+CONNECTION_BLUETOOTH = "bluetooth"
+"""A connection kind of ``PanelIdentity``: the panel's Bluetooth address."""
+CONNECTION_MAC = "mac"
+"""A connection kind of ``PanelIdentity``: the MAC of a network panel."""
+
+
+@dataclass(frozen=True, slots=True)
+class PanelIdentity:
+    """Who made the panel and how the world knows it, as plain data: the integration makes
+    its device entry of it (adding the name the user gave and its own identifier)."""
+
+    manufacturer: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    connections: frozenset[tuple[str, str]] = frozenset()
+    """``(kind, value)`` pairs: ``(CONNECTION_BLUETOOTH, address)``, ``(CONNECTION_MAC, mac)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +149,16 @@ class Panel(ABC):
             return
         self._state = state
         self._subscribers.emit(state)
+
+    @property
+    @abstractmethod
+    def identity(self) -> PanelIdentity:
+        """The panel's maker, model, firmware and connections, for its device entry."""
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What a maintainer needs to see of the panel, as plain data; a driver adds its
+        own link's details. Secrets and addresses are the caller's to redact."""
+        return {"capabilities": asdict(self.capabilities), "state": asdict(self.state)}
 
     @abstractmethod
     async def connect(self) -> None:

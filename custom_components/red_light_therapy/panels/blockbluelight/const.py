@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
+MANUFACTURER: Final = "BlockBlueLight"
+MODEL: Final = "Red light therapy panel"
+"""The panel does not tell its model: every BlockBlueLight panel is this one."""
+
 LOCAL_NAME_PREFIX: Final = "BLOCK"
 """Advertised local name: ``BLOCK`` + the 12 hex digits of the MAC, e.g. BLOCK3CAB725EF522."""
 

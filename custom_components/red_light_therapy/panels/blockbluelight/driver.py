@@ -29,18 +29,27 @@ import bleak_retry_connector
 from bleak_retry_connector import establish_connection
 
 from ..base import (
+    CONNECTION_BLUETOOTH,
     Capabilities,
     Channel,
     Clock,
     Panel,
     PanelConnectionError,
     PanelError,
+    PanelIdentity,
     PanelState,
     PanelTimeoutError,
 )
 from . import codec
 from .codec import Frame, FrameDecoder, FrameError
-from .const import DEFAULT_WAVELENGTHS_NM, NOTIFY_CHAR, WRITE_CHAR, local_name
+from .const import (
+    DEFAULT_WAVELENGTHS_NM,
+    MANUFACTURER,
+    MODEL,
+    NOTIFY_CHAR,
+    WRITE_CHAR,
+    local_name,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -146,6 +155,25 @@ class BlockBlueLightPanel(Panel):
     @property
     def name(self) -> str:
         return self._ble_device.name or local_name(self._ble_device.address)
+
+    @property
+    def identity(self) -> PanelIdentity:
+        """A BlockBlueLight panel, known by its Bluetooth address (it tells no firmware)."""
+        return PanelIdentity(
+            manufacturer=MANUFACTURER,
+            model=MODEL,
+            connections=frozenset({(CONNECTION_BLUETOOTH, self.address)}),
+        )
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The base's, and whether the link is open and how much garbage it carried."""
+        return {
+            **super().diagnostics(),
+            "bluetooth": {
+                "connected": self.connected,
+                "decoder_dropped_bytes": self.decoder_dropped_bytes,
+            },
+        }
 
     @property
     def decoder_dropped_bytes(self) -> int:

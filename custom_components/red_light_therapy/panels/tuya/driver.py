@@ -43,6 +43,7 @@ from ..base import (
     Panel,
     PanelConnectionError,
     PanelError,
+    PanelIdentity,
     PanelState,
     PanelTimeoutError,
 )
@@ -56,6 +57,8 @@ _LOGGER = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 
 DEFAULT_PORT = 6668
+
+MANUFACTURER = "Tuya"
 
 HEARTBEAT_INTERVAL_S = 20.0
 """Seconds between heartbeats on an idle link. Devices close a TCP client they have heard
@@ -139,6 +142,25 @@ class TuyaPanel(Panel):
     def dps(self) -> Mapping[str, Any]:
         """Every data point the device reported, by DP id (string)."""
         return dict(self._dps)
+
+    @property
+    def identity(self) -> PanelIdentity:
+        """A Tuya device; its model is what its data-point profile calls this kind of panel.
+        The local protocol never carries its MAC: the integration learns that elsewhere."""
+        return PanelIdentity(manufacturer=MANUFACTURER, model=self.profile.display_name)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The base's, and every data point the device reports: what a new profile is
+        written from."""
+        return {
+            **super().diagnostics(),
+            "tuya": {
+                "version": self.version.value,
+                "profile": self.profile.name,
+                "dps": self.dps,
+                "reconnects": self.reconnects,
+            },
+        }
 
     @property
     def connected(self) -> bool:
