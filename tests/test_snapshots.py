@@ -12,6 +12,7 @@ The clock is frozen and every id fixed, so a run is the same as the last.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from enum import Enum
 from typing import Any
 from unittest.mock import patch
@@ -129,10 +130,8 @@ async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntr
     return entry
 
 
-@pytest.fixture
-async def blockbluelight(
-    hass: HomeAssistant, enable_bluetooth: None, mock_ble_link: None
-) -> MockConfigEntry:
+@asynccontextmanager
+async def blockbluelight(hass: HomeAssistant) -> AsyncIterator[MockConfigEntry]:
     """A BlockBlueLight panel in Bluetooth range, set up."""
     inject_advertisement(hass, service_info())
     await hass.async_block_till_done()
@@ -143,11 +142,11 @@ async def blockbluelight(
         unique_id=ADDRESS,
         data={CONF_ADDRESS: ADDRESS, CONF_PANEL_TYPE: PANEL_TYPE_BLOCKBLUELIGHT},
     )
-    return await _set_up(hass, entry)
+    yield await _set_up(hass, entry)
 
 
-@pytest.fixture
-async def tuya(hass: HomeAssistant, socket_enabled: None) -> AsyncIterator[MockConfigEntry]:
+@asynccontextmanager
+async def tuya(hass: HomeAssistant) -> AsyncIterator[MockConfigEntry]:
     """A Tuya Wi-Fi light panel (protocol 3.4) on loopback, set up."""
     device = TuyaEmulator(
         DEVICE_ID,
@@ -181,8 +180,8 @@ async def tuya(hass: HomeAssistant, socket_enabled: None) -> AsyncIterator[MockC
         await device.stop()
 
 
-@pytest.fixture
-async def wrapped(hass: HomeAssistant) -> MockConfigEntry:
+@asynccontextmanager
+async def wrapped(hass: HomeAssistant) -> AsyncIterator[MockConfigEntry]:
     """A smart plug (a template switch over an input boolean) wrapped as a panel, set up."""
     assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"relay": {}}})
     relay_on = {"action": "input_boolean.turn_on", "target": {"entity_id": RELAY}}
@@ -209,7 +208,32 @@ async def wrapped(hass: HomeAssistant) -> MockConfigEntry:
             ).to_dict(),
         },
     )
-    return await _set_up(hass, entry)
+    yield await _set_up(hass, entry)
+
+
+PANELS = {"blockbluelight": blockbluelight, "tuya": tuya, "wrapped": wrapped}
+"""Each panel kind: a Bluetooth panel, a Wi-Fi panel, a plug wrapped as a panel."""
+
+
+@pytest.fixture(params=PANELS)
+async def panel(
+    request: pytest.FixtureRequest,
+    hass: HomeAssistant,
+    enable_bluetooth: None,
+    mock_ble_link: None,
+    socket_enabled: None,
+) -> AsyncIterator[MockConfigEntry]:
+    """Each panel kind in turn, set up."""
+    async with PANELS[request.param](hass) as entry:
+        yield entry
+
+
+@pytest.fixture
+async def bluetooth_panel(
+    hass: HomeAssistant, enable_bluetooth: None, mock_ble_link: None
+) -> AsyncIterator[MockConfigEntry]:
+    async with blockbluelight(hass) as entry:
+        yield entry
 
 
 async def _run_a_session(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -221,56 +245,37 @@ async def _run_a_session(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     assert entry.runtime_data.sessions.session is not None
 
 
-async def test_blockbluelight_entities(
-    hass: HomeAssistant, blockbluelight: MockConfigEntry, snapshot: SnapshotAssertion
+async def test_entities(
+    hass: HomeAssistant, panel: MockConfigEntry, snapshot: SnapshotAssertion
 ) -> None:
-    assert entities(hass, blockbluelight) == snapshot
+    """Each panel kind's entities and their states, just set up."""
+    assert entities(hass, panel) == snapshot
 
 
-async def test_blockbluelight_entities_during_a_session(
-    hass: HomeAssistant, blockbluelight: MockConfigEntry, snapshot: SnapshotAssertion
-) -> None:
-    await _run_a_session(hass, blockbluelight)
-    assert entities(hass, blockbluelight) == snapshot
-
-
-async def test_blockbluelight_diagnostics_during_a_session(
+async def test_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
-    blockbluelight: MockConfigEntry,
+    panel: MockConfigEntry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    await _run_a_session(hass, blockbluelight)
+    """Each panel kind's diagnostics, just set up."""
+    assert await diagnostics_of(hass, hass_client, panel) == snapshot
+
+
+async def test_bluetooth_panel_entities_during_a_session(
+    hass: HomeAssistant, bluetooth_panel: MockConfigEntry, snapshot: SnapshotAssertion
+) -> None:
+    await _run_a_session(hass, bluetooth_panel)
+    assert entities(hass, bluetooth_panel) == snapshot
+
+
+async def test_bluetooth_panel_diagnostics_during_a_session(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    bluetooth_panel: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    await _run_a_session(hass, bluetooth_panel)
     # A session's id is a new ULID each run: its type is what holds.
     fresh_id = path_type({"session.id": (str,)})
-    assert await diagnostics_of(hass, hass_client, blockbluelight) == snapshot(matcher=fresh_id)
-
-
-async def test_tuya_entities(
-    hass: HomeAssistant, tuya: MockConfigEntry, snapshot: SnapshotAssertion
-) -> None:
-    assert entities(hass, tuya) == snapshot
-
-
-async def test_tuya_diagnostics(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    tuya: MockConfigEntry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    assert await diagnostics_of(hass, hass_client, tuya) == snapshot
-
-
-async def test_wrapped_switch_entities(
-    hass: HomeAssistant, wrapped: MockConfigEntry, snapshot: SnapshotAssertion
-) -> None:
-    assert entities(hass, wrapped) == snapshot
-
-
-async def test_wrapped_switch_diagnostics(
-    hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
-    wrapped: MockConfigEntry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    assert await diagnostics_of(hass, hass_client, wrapped) == snapshot
+    assert await diagnostics_of(hass, hass_client, bluetooth_panel) == snapshot(matcher=fresh_id)
