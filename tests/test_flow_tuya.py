@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 import re
 import socket
+import time
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -47,6 +48,7 @@ from custom_components.red_light_therapy.panels.tuya import TuyaDiscovery, TuyaP
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.therapy import PRESET_PROFILES, IrradianceProfile
 
+from .emulated_tuya import reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 from .waiting import wait_until
 
@@ -155,13 +157,8 @@ async def emulator(version: str) -> AsyncIterator[TuyaEmulator]:
 
     It broadcasts only when a test says so, to the port the test gives it (``hear``).
     """
-    device = TuyaEmulator(
-        DEVICE_ID, LOCAL_KEY, version, host=HOST, broadcast_address=HOST, broadcast_interval_s=None
-    )
-    await device.start()
-    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", device.port):
+    async with reachable_tuya_panel(version, clock=time.time, broadcast_address=HOST) as device:
         yield device
-    await device.stop()
 
 
 async def start_tuya(hass: HomeAssistant) -> ConfigFlowResult:

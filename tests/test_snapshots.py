@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import Enum
 from typing import Any
-from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 
@@ -27,7 +26,6 @@ from homeassistant.const import CONF_ADDRESS, CONF_ENTITY_ID, CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -37,7 +35,6 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
 
-from custom_components.red_light_therapy import panel_factory
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
     CONF_DP_PROFILE,
@@ -50,11 +47,11 @@ from custom_components.red_light_therapy.const import (
     PANEL_TYPE_ENTITY,
     PANEL_TYPE_TUYA,
 )
-from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.therapy import single_channel_profile
 
 from .common import ADDRESS, inject_advertisement, service_info, settle
 from .conftest import SESSION_LEVEL
+from .emulated_tuya import reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
 
 NOW = "2026-03-02 07:00:00+00:00"
@@ -148,15 +145,6 @@ async def blockbluelight(hass: HomeAssistant) -> AsyncIterator[MockConfigEntry]:
 @asynccontextmanager
 async def tuya(hass: HomeAssistant) -> AsyncIterator[MockConfigEntry]:
     """A Tuya Wi-Fi light panel (protocol 3.4) on loopback, set up."""
-    device = TuyaEmulator(
-        DEVICE_ID,
-        LOCAL_KEY,
-        "3.4",
-        host="127.0.0.1",
-        clock=lambda: dt_util.utcnow().timestamp(),
-        broadcast_interval_s=None,
-    )
-    await device.start()
     entry = MockConfigEntry(
         domain=DOMAIN,
         entry_id=ENTRY_ID,
@@ -171,13 +159,10 @@ async def tuya(hass: HomeAssistant) -> AsyncIterator[MockConfigEntry]:
             CONF_DP_PROFILE: "generic_light",
         },
     )
-    try:
-        with patch.object(panel_factory, "TUYA_PORT", device.port):
-            yield await _set_up(hass, entry)
-            assert await hass.config_entries.async_unload(entry.entry_id)
-            await settle(hass)
-    finally:
-        await device.stop()
+    async with reachable_tuya_panel("3.4"):
+        yield await _set_up(hass, entry)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await settle(hass)
 
 
 @asynccontextmanager
