@@ -950,31 +950,22 @@ async def test_reconfigure_same_mac_keeps_the_device_connection(
 
 
 @pytest.mark.parametrize("version", ["3.3"])
-async def test_reconfigure_entry_without_mac_or_device(
-    hass: HomeAssistant, emulator: TuyaEmulator, mock_setup_entry: AsyncMock
+@pytest.mark.parametrize("entry_mac", [None, OTHER_MAC], ids=["entry_without_mac", "changed_mac"])
+async def test_reconfigure_mac_without_device(
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    mock_setup_entry: AsyncMock,
+    entry_mac: str | None,
 ) -> None:
+    """The MAC typed is saved, whether the entry had none or another, with no device in the
+    registry (the entry was never loaded)."""
     entry = moved_entry()
     entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        entry, data={k: v for k, v in entry.data.items() if k != CONF_MAC}
-    )
-    result = await start_reconfigure(hass, entry)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], reconfigure_input("3.3", **{CONF_MAC: MAC})
-    )
-    assert result["reason"] == "reconfigure_successful"
-    assert entry.data[CONF_MAC] == MAC
-    await hass.async_block_till_done()
-    # The reload that follows sets the entry up once, with the new settings.
-    assert mock_setup_entry.call_count == 1
-
-
-@pytest.mark.parametrize("version", ["3.3"])
-async def test_reconfigure_changed_mac_without_device(
-    hass: HomeAssistant, emulator: TuyaEmulator, mock_setup_entry: AsyncMock
-) -> None:
-    entry = moved_entry()  # never loaded: no device in the registry
-    entry.add_to_hass(hass)
+    if entry_mac is None:
+        hass.config_entries.async_update_entry(
+            entry, data={k: v for k, v in entry.data.items() if k != CONF_MAC}
+        )
+    assert entry.data.get(CONF_MAC) == entry_mac
     result = await start_reconfigure(hass, entry)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], reconfigure_input("3.3", **{CONF_MAC: MAC})
