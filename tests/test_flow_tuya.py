@@ -44,7 +44,12 @@ from custom_components.red_light_therapy.const import (
 )
 from custom_components.red_light_therapy.flow_tuya import PICK_MANUAL
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
-from custom_components.red_light_therapy.panels.tuya import TuyaDiscovery, TuyaPanel, protocol
+from custom_components.red_light_therapy.panels.tuya import (
+    PROFILES,
+    TuyaDiscovery,
+    TuyaPanel,
+    protocol,
+)
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.therapy import PRESET_PROFILES, IrradianceProfile
 
@@ -1081,6 +1086,9 @@ async def test_the_data_point_profiles_read_as_words(hass: HomeAssistant) -> Non
     result = await start_manual(hass)
     selector = result["data_schema"].schema[CONF_DP_PROFILE]
     key = selector.config["translation_key"]
+    offered = {name for name, profile in PROFILES.items() if not profile.example}
+    assert offered  # the checks below run on each of them
+    assert {option["value"] for option in selector.config["options"]} == offered
     for option in selector.config["options"]:
         label = option["label"]
         assert option["value"] not in label
