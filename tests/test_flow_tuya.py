@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 import re
 import socket
+import time
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -43,10 +44,16 @@ from custom_components.red_light_therapy.const import (
 )
 from custom_components.red_light_therapy.flow_tuya import PICK_MANUAL
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
-from custom_components.red_light_therapy.panels.tuya import TuyaDiscovery, TuyaPanel, protocol
+from custom_components.red_light_therapy.panels.tuya import (
+    PROFILES,
+    TuyaDiscovery,
+    TuyaPanel,
+    protocol,
+)
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.therapy import PRESET_PROFILES, IrradianceProfile
 
+from .emulated_tuya import reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 from .waiting import wait_until
 
@@ -155,13 +162,8 @@ async def emulator(version: str) -> AsyncIterator[TuyaEmulator]:
 
     It broadcasts only when a test says so, to the port the test gives it (``hear``).
     """
-    device = TuyaEmulator(
-        DEVICE_ID, LOCAL_KEY, version, host=HOST, broadcast_address=HOST, broadcast_interval_s=None
-    )
-    await device.start()
-    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", device.port):
+    async with reachable_tuya_panel(version, clock=time.time, broadcast_address=HOST) as device:
         yield device
-    await device.stop()
 
 
 async def start_tuya(hass: HomeAssistant) -> ConfigFlowResult:
@@ -953,31 +955,22 @@ async def test_reconfigure_same_mac_keeps_the_device_connection(
 
 
 @pytest.mark.parametrize("version", ["3.3"])
-async def test_reconfigure_entry_without_mac_or_device(
-    hass: HomeAssistant, emulator: TuyaEmulator, mock_setup_entry: AsyncMock
+@pytest.mark.parametrize("entry_mac", [None, OTHER_MAC], ids=["entry_without_mac", "changed_mac"])
+async def test_reconfigure_mac_without_device(
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    mock_setup_entry: AsyncMock,
+    entry_mac: str | None,
 ) -> None:
+    """The MAC typed is saved, whether the entry had none or another, with no device in the
+    registry (the entry was never loaded)."""
     entry = moved_entry()
     entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        entry, data={k: v for k, v in entry.data.items() if k != CONF_MAC}
-    )
-    result = await start_reconfigure(hass, entry)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], reconfigure_input("3.3", **{CONF_MAC: MAC})
-    )
-    assert result["reason"] == "reconfigure_successful"
-    assert entry.data[CONF_MAC] == MAC
-    await hass.async_block_till_done()
-    # The reload that follows sets the entry up once, with the new settings.
-    assert mock_setup_entry.call_count == 1
-
-
-@pytest.mark.parametrize("version", ["3.3"])
-async def test_reconfigure_changed_mac_without_device(
-    hass: HomeAssistant, emulator: TuyaEmulator, mock_setup_entry: AsyncMock
-) -> None:
-    entry = moved_entry()  # never loaded: no device in the registry
-    entry.add_to_hass(hass)
+    if entry_mac is None:
+        hass.config_entries.async_update_entry(
+            entry, data={k: v for k, v in entry.data.items() if k != CONF_MAC}
+        )
+    assert entry.data.get(CONF_MAC) == entry_mac
     result = await start_reconfigure(hass, entry)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], reconfigure_input("3.3", **{CONF_MAC: MAC})
@@ -1093,6 +1086,9 @@ async def test_the_data_point_profiles_read_as_words(hass: HomeAssistant) -> Non
     result = await start_manual(hass)
     selector = result["data_schema"].schema[CONF_DP_PROFILE]
     key = selector.config["translation_key"]
+    offered = {name for name, profile in PROFILES.items() if not profile.example}
+    assert offered  # the checks below run on each of them
+    assert {option["value"] for option in selector.config["options"]} == offered
     for option in selector.config["options"]:
         label = option["label"]
         assert option["value"] not in label

@@ -59,6 +59,26 @@ async def _ask(hass: HomeAssistant, kind: str, *, error: bool = False, **slots: 
     return speech
 
 
+async def _start_course_tomorrow(hass: HomeAssistant, name: str, area: str) -> None:
+    """A four-week course of 3 J/cm² a week on ``area``, its first session tomorrow at 07:30."""
+    tomorrow = dt_util.now().date() + timedelta(days=1)
+    await hass.services.async_call(
+        DOMAIN,
+        "start_protocol",
+        {
+            "entity_id": "light.blockbluelight_f522",
+            "name": name,
+            "dose": 3,
+            "sessions_per_week": 1,
+            "weeks": 4,
+            "area": area,
+            "start_date": tomorrow.isoformat(),
+            "time_of_day": "07:30:00",
+        },
+        blocking=True,
+    )
+
+
 async def test_start_by_minutes_and_stop(
     hass: HomeAssistant, assist: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -132,22 +152,7 @@ async def test_next_session_and_protocol_dose(
     hass: HomeAssistant, assist: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     assert await _ask(hass, INTENT_NEXT_SESSION) == "No protocol session is planned."
-    tomorrow = dt_util.now().date() + timedelta(days=1)
-    await hass.services.async_call(
-        DOMAIN,
-        "start_protocol",
-        {
-            "entity_id": "light.blockbluelight_f522",
-            "name": "Knee course",
-            "dose": 3,
-            "sessions_per_week": 1,
-            "weeks": 4,
-            "area": "knee",
-            "start_date": tomorrow.isoformat(),
-            "time_of_day": "07:30:00",
-        },
-        blocking=True,
-    )
+    await _start_course_tomorrow(hass, "Knee course", "knee")
     said = await _ask(hass, INTENT_NEXT_SESSION, name=NAME)
     assert said == f"The next Knee course session on {NAME} is tomorrow at 07:30."
     # Neither dose nor minutes: the run's dose on the run's area.
@@ -244,22 +249,7 @@ async def test_the_documented_sentences_reach_the_intents(
     assert said.startswith(f"Refused on {NAME}: the last session on this skin ended less than")
     assert sessions.session is None
     # A protocol run on the back: the next session, and a session of its dose on its area.
-    tomorrow = dt_util.now().date() + timedelta(days=1)
-    await hass.services.async_call(
-        DOMAIN,
-        "start_protocol",
-        {
-            "entity_id": "light.blockbluelight_f522",
-            "name": "Back course",
-            "dose": 3,
-            "sessions_per_week": 1,
-            "weeks": 4,
-            "area": "back",
-            "start_date": tomorrow.isoformat(),
-            "time_of_day": "07:30:00",
-        },
-        blocking=True,
-    )
+    await _start_course_tomorrow(hass, "Back course", "back")
     said = await say("when is my next red light session")
     assert said == f"The next Back course session on {NAME} is tomorrow at 07:30."
     said = await say("start a red light session")

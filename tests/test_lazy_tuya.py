@@ -108,7 +108,6 @@ async def test_a_broadcast_starts_discovery_on_a_bluetooth_only_install(
         device.sendto(b"not even a Tuya broadcast", (HOST, port))
     await wait_until(lambda: discovery.DATA_TUYA_DISCOVERY in hass.data)  # a real socket
 
-    assert discovery.DATA_TUYA_DISCOVERY in hass.data
     assert hass.data[discovery.DATA_TUYA_DISCOVERY].running
     assert discovery.probe_ports(hass) == ()
     assert f"{TUYA}.discovery" in _tuya_modules()

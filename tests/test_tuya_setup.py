@@ -31,7 +31,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -62,6 +61,7 @@ from custom_components.red_light_therapy.therapy import (
 
 from .bench.measure import run_clock_with_sockets
 from .common import advance
+from .emulated_tuya import reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 from .waiting import wait_until
 
@@ -75,10 +75,6 @@ NEW_KEY = "a1b2c3d4e5f6a7b8"  # what re-pairing in the app gives the panel
 MAC = "a0:92:08:12:34:56"
 OTHER_MAC = "a0:92:08:65:43:21"
 SWITCH_DP = "20"
-
-
-def hass_clock() -> float:
-    return dt_util.utcnow().timestamp()
 
 
 async def spin_until(predicate: Callable[[], bool]) -> None:
@@ -111,19 +107,8 @@ async def emulator(version: str) -> AsyncIterator[TuyaEmulator]:
 
     It broadcasts only when a test says so (``broadcast_to_listener``), to the test's listener.
     """
-    device = TuyaEmulator(
-        DEVICE_ID,
-        LOCAL_KEY,
-        version,
-        host=HOST,
-        clock=hass_clock,
-        broadcast_address=HOST,
-        broadcast_interval_s=None,
-    )
-    await device.start()
-    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", device.port):
+    async with reachable_tuya_panel(version, broadcast_address=HOST) as device:
         yield device
-    await device.stop()
 
 
 def tuya_entry(version: str, host: str = HOST, **extra: Any) -> MockConfigEntry:
@@ -544,21 +529,10 @@ async def test_a_refused_turn_on_with_brightness_leaves_the_panel_as_it_was(
 async def plug(version: str) -> AsyncIterator[TuyaEmulator]:
     """A Tuya plug as they really are: its countdown toggles the switch at zero (armed while
     off, it switches the plug ON), and switching on clears a countdown armed before."""
-    device = TuyaEmulator(
-        DEVICE_ID,
-        LOCAL_KEY,
-        version,
-        "generic_switch",
-        host=HOST,
-        clock=hass_clock,
-        broadcast_interval_s=None,
-        countdown_toggles=True,
-        power_on_clears_countdown=True,
-    )
-    await device.start()
-    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", device.port):
+    async with reachable_tuya_panel(
+        version, "generic_switch", countdown_toggles=True, power_on_clears_countdown=True
+    ) as device:
         yield device
-    await device.stop()
 
 
 @pytest.mark.parametrize("ended_by", ["integration", "countdown"])

@@ -826,7 +826,7 @@ async def test_reconnect_keeps_trying_while_the_panel_does_not_answer(
     emulator.unresponsive = False
     # An attempt sent while it was silent times out first (TIMEOUT_S of the loop's real time).
     await wait_until_within(lambda: panel.connected and panel._reconnect_task is None, 5.0)
-    assert panel.connected
+    assert panel.state.connected  # and says so to its subscribers
 
 
 async def test_link_loss_reported_for_another_object_still_counts(

@@ -38,13 +38,16 @@ async def test_discovers_the_emulator(
             version,
             broadcast_address="127.0.0.1",
             broadcast_port=port,
-            broadcast_interval_s=0.02,
+            broadcast_interval_s=None,  # each broadcast sent by the test
             product_key="pk123",
         )
-        await wait_until(lambda: emulator.broadcasts_sent >= 3 and len(found) == 1)
+        await emulator.send_broadcast()
+        await wait_until(lambda: len(found) == 1)
         heard_at = clock.now
-        clock.advance(1)
-        await wait_until(lambda: listener.devices[DEVICE_ID].last_seen == clock.now)  # again
+        for _ in range(2):  # heard again, each time later
+            clock.advance(1)
+            await emulator.send_broadcast()
+            await wait_until(lambda: listener.devices[DEVICE_ID].last_seen == clock.now)
     assert not listener.running
     assert len(found) == 1  # once per device, not per broadcast
     device = found[0]

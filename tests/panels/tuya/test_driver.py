@@ -340,12 +340,30 @@ async def test_connect_timeout(clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 async def test_heartbeats_keep_the_link(
     clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
+    """Three heartbeats, each answered: the link is the one opened, never reopened."""
+    heartbeat = 20.0
+    beats = asyncio.Semaphore(0)  # one heartbeat's wait ends per release
+    waits: list[float] = []
+
+    async def _sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if seconds == heartbeat:
+            await beats.acquire()
+        else:
+            await asyncio.sleep(seconds)
+
     emulator = await make_emulator("3.5", clock=clock)
-    panel = make_panel(emulator, heartbeat_interval_s=0.02)
+    panel = make_panel(emulator, sleep=_sleep, heartbeat_interval_s=heartbeat)
     await panel.connect()
-    await wait_until(lambda: emulator.commands.count(Command.HEART_BEAT) >= 3)
+    await wait_until(lambda: waits == [heartbeat])
+    for _ in range(3):
+        beats.release()
+    # The fourth wait has begun: the third heartbeat was sent and its answer read.
+    await wait_until(lambda: waits == [heartbeat] * 4)
+    assert emulator.commands.count(Command.HEART_BEAT) == 3
     assert panel.connected
     assert emulator.connections == 1
+    assert panel.reconnects == 0
 
 
 async def test_failed_heartbeat_reconnects(
@@ -444,7 +462,7 @@ async def test_reconnect_backoff_doubles_up_to_its_cap_and_comes_back(
             await asyncio.sleep(seconds)  # not part of this test: cancelled at the end
             return
         waits.append(seconds)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # the wait is recorded, not waited: the next attempt goes at once
 
     emulator = await make_emulator("3.4", clock=clock)
     panel = make_panel(
