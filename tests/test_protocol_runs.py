@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.const import DOMAIN
-from custom_components.red_light_therapy.options_flow import OPTION_PROTOCOLS, build_custom
+from custom_components.red_light_therapy.saved_protocols import OPTION_PROTOCOLS, build_custom
 from custom_components.red_light_therapy.store import TherapyStore
 
 from .common import Events, inject_advertisement, move_to, recorded_events, service_info, settle

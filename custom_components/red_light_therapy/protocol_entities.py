@@ -34,8 +34,8 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .entity import RedLightTherapyEntity
-from .options_flow import saved_protocols
 from .protocol_manager import Run
+from .saved_protocols import saved_protocols
 from .therapy import PRESET_PROTOCOLS, PlanStatus, Protocol, SlotStatus
 
 if TYPE_CHECKING:
