@@ -57,3 +57,10 @@ CONF_PRESET: Final = "preset"
 PRESET_MEASURED: Final = "measured"
 CONF_RED_SHARE: Final = "red_share"
 MEASURED_POINTS: Final = 4
+
+
+def event_signal(entry_id: str) -> str:
+    """The dispatcher signal a panel's protocol runs send their events on (``session_due``,
+    ``session_missed``, ``protocol_completed``, with their data); the panel's session manager
+    fires them with its own, on the session event entity."""
+    return f"{DOMAIN}_{entry_id}_event"

@@ -9,12 +9,17 @@ Time is never ticked: after every change the manager evaluates its runs and sche
 callback at the next moment a session becomes due or its day ends (missed). Events fire for
 transitions seen while Home Assistant runs (``session_due``, ``session_missed``,
 ``protocol_completed``); a restart takes the state as it finds it and fires nothing for the
-past.
+past. The events go out on the panel's dispatcher signal (``const.event_signal``); the
+panel's session manager fires them on its event entity, with its own.
+
+The manager knows nothing of sessions but what it is given: the history in the shared store,
+the panel's treatment area and its irradiance now (two functions passed in at setup). A
+session started during a run asks ``run_defaults`` for the run's dose, band and area.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 import logging
@@ -24,14 +29,16 @@ from zoneinfo import ZoneInfo
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util, ulid as ulid_util
 
-from .const import DOMAIN
+from .const import DOMAIN, event_signal
 from .coordinator import PanelCoordinator
-from .session_manager import SessionEvent, SessionManager, therapy_error
+from .session_manager import SessionEvent, therapy_error
 from .store import TherapyStore
 from .therapy import (
+    BandIrradiance,
     DoseBand,
     MissedPolicy,
     Plan,
@@ -104,19 +111,26 @@ class Run:
 
 
 class ProtocolManager:
-    """The protocol runs of one panel."""
+    """The protocol runs of one panel.
+
+    ``treatment_area`` and ``irradiance`` tell the panel's treatment area and its irradiance at
+    its distance and levels now (None: not known); they are read when needed, never kept.
+    """
 
     def __init__(
         self,
         hass: HomeAssistant,
         coordinator: PanelCoordinator,
-        sessions: SessionManager,
         store: TherapyStore,
+        *,
+        treatment_area: Callable[[], str],
+        irradiance: Callable[[], BandIrradiance | None],
     ) -> None:
         self._hass = hass
         self._coordinator = coordinator
-        self._sessions = sessions
         self._store = store
+        self._treatment_area = treatment_area
+        self._irradiance = irradiance
         self.panel_id = coordinator.config_entry.entry_id
         self._plans: dict[str, Plan] = {}
         self._reports: dict[str, PlanReport] = {}
@@ -129,7 +143,6 @@ class ProtocolManager:
                 self._plans[plan_id] = Plan.from_dict(data)
             except TherapyError as err:
                 _LOGGER.error("Protocol run %s could not be read (%s); ignored", plan_id, err)
-        sessions.run_defaults = self._run_defaults
         self._refresh(fire=False)
         self._remove_listener = coordinator.async_add_listener(self._handle_update)
 
@@ -155,7 +168,7 @@ class ProtocolManager:
         ``_most_urgent_run``). The Treatment area select therefore chooses which of several runs
         the entities show."""
         runs = self.unfinished
-        on_area = [run for run in runs if run.plan.area == self._sessions.area]
+        on_area = [run for run in runs if run.plan.area == self._treatment_area()]
         return on_area[0] if on_area else self._most_urgent_run(runs)
 
     def _most_urgent_run(self, runs: list[Run]) -> Run | None:
@@ -166,7 +179,7 @@ class ProtocolManager:
             if any(s.status is SlotStatus.DUE for s in run.report.sessions):
                 return run
         for run in runs:
-            if run.plan.area == self._sessions.area:
+            if run.plan.area == self._treatment_area():
                 return run
         far = datetime.max.replace(tzinfo=dt_util.UTC)
 
@@ -186,7 +199,10 @@ class ProtocolManager:
         assert session is not None
         return run, session
 
-    def _run_defaults(self, area: str | None) -> tuple[float, DoseBand, str] | None:
+    def run_defaults(self, area: str | None) -> tuple[float, DoseBand, str] | None:
+        """The dose, band and area a session started now with no dose or minutes takes: the
+        active run's on ``area`` (any area when None), the most urgent of several; None when
+        no run is active there."""
         runs = [
             run
             for run in self.unfinished
@@ -252,7 +268,7 @@ class ProtocolManager:
     def deliverable(self, plan: Plan) -> float | None:
         """The dose in the run's band one session delivers at the panel's distance and levels
         now, within the run's area limits (None: the irradiance is not known)."""
-        irradiance = self._sessions.irradiance
+        irradiance = self._irradiance()
         if irradiance is None:
             return None
         protocol = plan.protocol
@@ -261,7 +277,7 @@ class ProtocolManager:
     def session_minutes(self, plan: Plan) -> float:
         """How long one session of ``plan`` takes at the panel's distance and levels now,
         within the area's minutes."""
-        irradiance = self._sessions.irradiance
+        irradiance = self._irradiance()
         protocol = plan.protocol
         if irradiance is None:
             return FALLBACK_SESSION_MINUTES
@@ -457,7 +473,7 @@ class ProtocolManager:
         it is (no events), the others are compared as usual.
         """
         now = dt_util.utcnow()
-        history = self._sessions.history
+        history = self._store.history
         # Sessions not ended yet, on every panel: the slot they do is in progress, not due.
         open_sessions = [
             (session.area, session.started_at)
@@ -479,7 +495,7 @@ class ProtocolManager:
         for plan in completed:
             self._clear_shortfall(plan)
             self._store.plans[plan.id] = plan.to_dict()
-            self._sessions._fire(
+            self._send(
                 SessionEvent.PROTOCOL_COMPLETED,
                 session_data(plan, None) | self._report_data(self._reports[plan.id]),
             )
@@ -512,7 +528,7 @@ class ProtocolManager:
                 or old.status not in (SlotStatus.DUE, SlotStatus.IN_PROGRESS)
                 or old.date != session.date
             ):
-                self._sessions._fire(SessionEvent.SESSION_DUE, session_data(plan, session))
+                self._send(SessionEvent.SESSION_DUE, session_data(plan, session))
             missed_now = session.status is SlotStatus.MISSED and (
                 old is None or old.status is not SlotStatus.MISSED
             )
@@ -523,7 +539,11 @@ class ProtocolManager:
                 data = session_data(plan, old or session)
                 if caught_up_later:
                     data["catch_up_on"] = session.date.isoformat()
-                self._sessions._fire(SessionEvent.SESSION_MISSED, data)
+                self._send(SessionEvent.SESSION_MISSED, data)
+
+    def _send(self, event: SessionEvent, data: dict[str, Any]) -> None:
+        """Send a run's event on the panel's signal, for the session event entity."""
+        async_dispatcher_send(self._hass, event_signal(self.panel_id), event, data)
 
     def _schedule(self, now: datetime) -> None:
         """One callback at the earliest moment a session becomes due or its day ends."""
@@ -552,4 +572,3 @@ class ProtocolManager:
             self._cancel_scheduled_refresh()
             self._cancel_scheduled_refresh = None
         self._remove_listener()
-        self._sessions.run_defaults = None
