@@ -36,7 +36,7 @@ from .const import DOMAIN
 from .entity import RedLightTherapyEntity
 from .protocol_manager import Run
 from .saved_protocols import saved_protocols
-from .therapy import PRESET_PROTOCOLS, PlanStatus, Protocol, SlotStatus
+from .therapy import PRESET_PROTOCOLS, Protocol, ProtocolPlanStatus, SlotStatus
 
 if TYPE_CHECKING:
     from . import RedLightTherapyData
@@ -160,7 +160,7 @@ class ProtocolRunSwitch(RedLightTherapyEntity, SwitchEntity):
     @property
     def is_on(self) -> bool | None:
         run = self._data.protocols.current
-        return None if run is None else run.plan.status is PlanStatus.ACTIVE
+        return None if run is None else run.plan.status is ProtocolPlanStatus.ACTIVE
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
@@ -171,12 +171,12 @@ class ProtocolRunSwitch(RedLightTherapyEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         run = _shown_run(self._data)
-        if run.plan.status is PlanStatus.PAUSED:
+        if run.plan.status is ProtocolPlanStatus.PAUSED:
             await self._data.protocols.async_resume(run.plan.area)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         run = _shown_run(self._data)
-        if run.plan.status is PlanStatus.ACTIVE:
+        if run.plan.status is ProtocolPlanStatus.ACTIVE:
             await self._data.protocols.async_pause(run.plan.area)
 
 

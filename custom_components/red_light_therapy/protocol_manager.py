@@ -1,9 +1,9 @@
 """Protocol runs of one panel: plans kept in the store, one callback at the next change.
 
-A run is a ``therapy.Plan`` (a protocol on a calendar). Several runs may coexist on one panel
-on different areas; an area has at most one unfinished run (on any panel: history is shared,
-and two runs on one area would count the same sessions). Runs are saved in the shared
-``TherapyStore`` under ``plans`` and survive restarts.
+A run is a ``therapy.ProtocolPlan`` (a protocol on a calendar). Several runs may coexist on
+one panel on different areas; an area has at most one unfinished run (on any panel: history
+is shared, and two runs on one area would count the same sessions). Runs are saved in the
+shared ``TherapyStore`` under ``plans`` and survive restarts.
 
 Time is never ticked: after every change the manager evaluates its runs and schedules ONE
 callback at the next moment a session becomes due or its day ends (missed). Events fire for
@@ -41,11 +41,11 @@ from .therapy import (
     BandIrradiance,
     DoseBand,
     MissedPolicy,
-    Plan,
     PlannedSession,
-    PlanReport,
-    PlanStatus,
     Protocol,
+    ProtocolPlan,
+    ProtocolPlanReport,
+    ProtocolPlanStatus,
     SlotStatus,
     TherapyError,
     check_start_date,
@@ -58,7 +58,7 @@ from .therapy._util import start_of_local_day
 
 _LOGGER = logging.getLogger(__name__)
 
-UNFINISHED = (PlanStatus.ACTIVE, PlanStatus.PAUSED)
+UNFINISHED = (ProtocolPlanStatus.ACTIVE, ProtocolPlanStatus.PAUSED)
 FALLBACK_SESSION_MINUTES = 15.0
 """A session's length when the panel's irradiance is not known (as the calendar shows it)."""
 SHORTFALL_TOLERANCE = 0.05
@@ -81,7 +81,7 @@ def undeliverable_issue_id(plan_id: str) -> str:
     return f"protocol_undeliverable_{plan_id}"
 
 
-def session_data(plan: Plan, session: PlannedSession | None) -> dict[str, Any]:
+def session_data(plan: ProtocolPlan, session: PlannedSession | None) -> dict[str, Any]:
     """What an event, a calendar entry or an answer says about a run and one of its sessions."""
     protocol = plan.protocol
     data: dict[str, Any] = {
@@ -106,8 +106,8 @@ def session_data(plan: Plan, session: PlannedSession | None) -> dict[str, Any]:
 class Run:
     """A plan with its report as of the last evaluation."""
 
-    plan: Plan
-    report: PlanReport
+    plan: ProtocolPlan
+    report: ProtocolPlanReport
 
 
 class ProtocolManager:
@@ -132,15 +132,15 @@ class ProtocolManager:
         self._treatment_area = treatment_area
         self._irradiance = irradiance
         self.panel_id = coordinator.config_entry.entry_id
-        self._plans: dict[str, Plan] = {}
-        self._reports: dict[str, PlanReport] = {}
+        self._plans: dict[str, ProtocolPlan] = {}
+        self._reports: dict[str, ProtocolPlanReport] = {}
         self._cancel_scheduled_refresh: CALLBACK_TYPE | None = None
         self._refreshing = False
         for plan_id, data in store.plans.items():
             if data.get("panel_id") != self.panel_id:
                 continue
             try:
-                self._plans[plan_id] = Plan.from_dict(data)
+                self._plans[plan_id] = ProtocolPlan.from_dict(data)
             except TherapyError as err:
                 _LOGGER.error("Protocol run %s could not be read (%s); ignored", plan_id, err)
         self._refresh(fire=False)
@@ -206,7 +206,8 @@ class ProtocolManager:
         runs = [
             run
             for run in self.unfinished
-            if run.plan.status is PlanStatus.ACTIVE and (area is None or run.plan.area == area)
+            if run.plan.status is ProtocolPlanStatus.ACTIVE
+            and (area is None or run.plan.area == area)
         ]
         run = self._most_urgent_run(runs)
         if run is None:
@@ -258,14 +259,14 @@ class ProtocolManager:
         )
         return await self.async_adopt(plan)
 
-    async def async_adopt(self, plan: Plan) -> Run:
+    async def async_adopt(self, plan: ProtocolPlan) -> Run:
         """Start the run ``prepare`` made; a run the panel cannot deliver raises a repair."""
         self._plans[plan.id] = plan
         await self._async_save(plan)
         self._report_shortfall(plan)
         return Run(plan, self._reports[plan.id])
 
-    def deliverable(self, plan: Plan) -> float | None:
+    def deliverable(self, plan: ProtocolPlan) -> float | None:
         """The dose in the run's band one session delivers at the panel's distance and levels
         now, within the run's area limits (None: the irradiance is not known)."""
         irradiance = self._irradiance()
@@ -274,7 +275,7 @@ class ProtocolManager:
         protocol = plan.protocol
         return deliverable_dose(irradiance, protocol.dose_j_cm2, protocol.band, plan.area_limits)
 
-    def session_minutes(self, plan: Plan) -> float:
+    def session_minutes(self, plan: ProtocolPlan) -> float:
         """How long one session of ``plan`` takes at the panel's distance and levels now,
         within the area's minutes."""
         irradiance = self._irradiance()
@@ -287,14 +288,14 @@ class ProtocolManager:
             return FALLBACK_SESSION_MINUTES
         return min(seconds / 60, plan.area_limits.max_session_minutes)
 
-    def shortfall(self, plan: Plan) -> float | None:
+    def shortfall(self, plan: ProtocolPlan) -> float | None:
         """The deliverable dose when it falls short of the protocol's, else None."""
         delivered = self.deliverable(plan)
         if delivered is None or delivered >= plan.protocol.dose_j_cm2 - SHORTFALL_TOLERANCE:
             return None
         return delivered
 
-    def shortfall_placeholders(self, plan: Plan, delivered: float) -> dict[str, str]:
+    def shortfall_placeholders(self, plan: ProtocolPlan, delivered: float) -> dict[str, str]:
         protocol = plan.protocol
         return {
             "name": self._coordinator.name,
@@ -307,7 +308,7 @@ class ProtocolManager:
             "limit_minutes": f"{plan.area_limits.max_session_minutes:g}",
         }
 
-    def _report_shortfall(self, plan: Plan) -> None:
+    def _report_shortfall(self, plan: ProtocolPlan) -> None:
         """A repair issue naming the dose each session of ``plan`` will really deliver; kept
         until the run ends (``_clear_shortfall``)."""
         delivered = self.shortfall(plan)
@@ -324,7 +325,7 @@ class ProtocolManager:
             translation_placeholders=self.shortfall_placeholders(plan, delivered),
         )
 
-    def _clear_shortfall(self, plan: Plan) -> None:
+    def _clear_shortfall(self, plan: ProtocolPlan) -> None:
         if plan.status not in UNFINISHED:
             ir.async_delete_issue(self._hass, DOMAIN, undeliverable_issue_id(plan.id))
 
@@ -344,7 +345,7 @@ class ProtocolManager:
         weekdays: Iterable[int] | None = None,
         time_of_day: time | None = None,
         missed_policy: MissedPolicy = MissedPolicy.SKIP,
-    ) -> Plan:
+    ) -> ProtocolPlan:
         """The run ``async_start`` would start, checked (its area free), changing nothing."""
         now = dt_util.utcnow()
         tz = ZoneInfo(self._hass.config.time_zone)
@@ -352,7 +353,7 @@ class ProtocolManager:
         start = start_date or local_now.date()
         try:
             check_start_date(start, local_now.date())
-            plan = Plan(
+            plan = ProtocolPlan(
                 id=self._new_id(),
                 protocol=protocol,
                 area=area or protocol.area,
@@ -402,7 +403,7 @@ class ProtocolManager:
     async def async_skip(self, area: str | None = None, day: date | None = None) -> date:
         """Skip the session on ``day`` (default: the next pending one)."""
         run = self.find(area)
-        paused = run.plan.status is PlanStatus.PAUSED
+        paused = run.plan.status is ProtocolPlanStatus.PAUSED
         pending = [
             s
             for s in run.report.sessions
@@ -440,7 +441,7 @@ class ProtocolManager:
         await self._async_save(run.plan)
         return Run(run.plan, self._reports[run.plan.id])
 
-    async def _async_save(self, plan: Plan) -> None:
+    async def _async_save(self, plan: ProtocolPlan) -> None:
         self._clear_shortfall(plan)
         self._store.plans[plan.id] = plan.to_dict()
         await self._store.async_save()
@@ -480,7 +481,7 @@ class ProtocolManager:
             for session in self._store.active.values()
             if session.started_at is not None and not session.is_final
         ]
-        completed: list[Plan] = []
+        completed: list[ProtocolPlan] = []
         for plan in self._plans.values():
             previous = self._reports.get(plan.id)
             if previous is not None and plan.status not in UNFINISHED and plan.id != only:
@@ -489,7 +490,7 @@ class ProtocolManager:
             self._reports[plan.id] = report
             if fire and previous is not None and plan.id != only:
                 self._fire_changes(plan, previous, report)
-            if plan.status is PlanStatus.ACTIVE and report.finished:
+            if plan.status is ProtocolPlanStatus.ACTIVE and report.finished:
                 plan.complete()
                 completed.append(plan)
         for plan in completed:
@@ -504,7 +505,7 @@ class ProtocolManager:
         self._schedule(now)
 
     @staticmethod
-    def _report_data(report: PlanReport) -> dict[str, Any]:
+    def _report_data(report: ProtocolPlanReport) -> dict[str, Any]:
         """A run's progress figures as event data, percentages rounded to one decimal."""
         return {
             "done": report.done,
@@ -517,7 +518,9 @@ class ProtocolManager:
             else round(report.adherence_percent, 1),
         }
 
-    def _fire_changes(self, plan: Plan, previous: PlanReport, report: PlanReport) -> None:
+    def _fire_changes(
+        self, plan: ProtocolPlan, previous: ProtocolPlanReport, report: ProtocolPlanReport
+    ) -> None:
         before = {s.index: s for s in previous.sessions}
         for session in report.sessions:
             old = before.get(session.index)
@@ -552,7 +555,7 @@ class ProtocolManager:
             self._cancel_scheduled_refresh = None
         moments: list[datetime] = []
         for plan in self._plans.values():
-            if plan.status is not PlanStatus.ACTIVE:
+            if plan.status is not ProtocolPlanStatus.ACTIVE:
                 continue
             for session in self._reports[plan.id].sessions:
                 if session.status is SlotStatus.UPCOMING:
