@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
-    CONF_DP_PROFILE,
+    CONF_DP_MAP,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_VERSION,
@@ -192,7 +192,7 @@ async def tuya_emulator(hass: HomeAssistant, version: str) -> AsyncIterator[Tuya
             CONF_DEVICE_ID: DEVICE_ID,
             CONF_LOCAL_KEY: LOCAL_KEY,
             CONF_VERSION: version,
-            CONF_DP_PROFILE: "generic_light",
+            CONF_DP_MAP: "generic_light",
         },
     )
     entry.add_to_hass(hass)

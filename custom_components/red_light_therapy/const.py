@@ -42,9 +42,10 @@ MANUFACTURER_TUYA: Final = "Tuya"
 CONF_DEVICE_ID: Final = "device_id"
 CONF_LOCAL_KEY: Final = "local_key"
 CONF_VERSION: Final = "version"
-# The Tuya data-point profile (which DP switches, dims, counts down). Not "profile": that key
-# holds the irradiance profile of an entry (CONF_PROFILE).
-CONF_DP_PROFILE: Final = "dp_profile"
+# The Tuya data-point map (which DP switches, dims, counts down), by name. Its stored key (and
+# the form's field, which the UI calls the data-point profile) keeps the name "dp_profile";
+# "profile" holds the irradiance profile of an entry (CONF_PROFILE).
+CONF_DP_MAP: Final = "dp_profile"
 TUYA_VERSION_AUTO: Final = "auto"
 TUYA_VERSIONS: Final = ("3.3", "3.4", "3.5")
 # UDP ports Tuya devices broadcast on: 6666 plain (3.1), 6667 encrypted (3.3+), 7000 (3.5 apps).

@@ -54,10 +54,10 @@ async def async_get_config_entry_diagnostics(
         from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only for a Tuya panel)
 
         assert isinstance(panel, TuyaPanel)
-        # Every data point the device reports: what a new profile is written from.
+        # Every data point the device reports: what a new data-point map is written from.
         result["tuya"] = {
             "version": panel.version.value,
-            "profile": panel.profile.name,
+            "profile": panel.dp_map.name,
             "dps": panel.dps,
             "reconnects": panel.reconnects,
         }

@@ -16,7 +16,7 @@ from homeassistant.helpers.device_registry import (
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import (
-    CONF_DP_PROFILE,
+    CONF_DP_MAP,
     CONF_PANEL_TYPE,
     DOMAIN,
     MANUFACTURER_BLOCKBLUELIGHT,
@@ -73,15 +73,15 @@ def _device_info(hass: HomeAssistant, entry: ConfigEntry) -> DeviceInfo:
     panel_type = entry.data.get(CONF_PANEL_TYPE)
     if panel_type == PANEL_TYPE_TUYA:
         # A Wi-Fi device: its MAC where known (DHCP follows it by that), no Bluetooth; the
-        # model is what its data-point profile calls this kind of panel.
-        from .panels.tuya import get_profile  # noqa: PLC0415  (only for a Tuya panel)
+        # model is what its data-point map calls this kind of panel.
+        from .panels.tuya import get_dp_map  # noqa: PLC0415  (only for a Tuya panel)
 
         mac = entry.data.get(CONF_MAC)
         return DeviceInfo(
             identifiers={(DOMAIN, address)},
             connections={(CONNECTION_NETWORK_MAC, mac)} if mac else set(),
             manufacturer=MANUFACTURER_TUYA,
-            model=get_profile(entry.data[CONF_DP_PROFILE]).display_name,
+            model=get_dp_map(entry.data[CONF_DP_MAP]).display_name,
             name=entry.title,
         )
     if panel_type == PANEL_TYPE_ENTITY:
