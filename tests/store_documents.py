@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from custom_components.red_light_therapy.therapy import (
     BandDose,
     BandIrradiance,
-    Plan,
+    ProtocolPlan,
     Session,
     SessionOrigin,
     SessionRecord,
@@ -49,7 +49,7 @@ def valid_document(panel_id: str, now: datetime) -> dict[str, Any]:
     paused.pause(now - timedelta(minutes=27))
     running = Session("running", "face", 20.0, 600.0, irradiance, panel_id=OTHER_PANEL)
     running.start(now - timedelta(minutes=2))
-    plan = Plan(
+    plan = ProtocolPlan(
         id="plan-1",
         protocol=PRESET_PROTOCOLS["skin_rejuvenation"],
         area="face",

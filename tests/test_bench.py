@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
-    CONF_DP_PROFILE,
+    CONF_DP_MAP,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_VERSION,
@@ -68,9 +68,9 @@ async def test_state_writes_per_20min_session(
 
 
 DOSE_ERROR_BUDGET_PCT = 1.0
-"""Issue 3: the panel emits within 1 % of the asked dose with 250 ms latency each way."""
+"""The panel emits within 1 % of the asked dose with 250 ms latency each way."""
 RECORDED_VS_EMITTED_BUDGET_PCT = 0.5
-"""Issue 3: the recorded dose is within 0.5 % of what the panel emitted."""
+"""The recorded dose is within 0.5 % of what the panel emitted."""
 
 
 async def test_dose_accuracy_with_latency(
@@ -89,7 +89,7 @@ async def test_dose_accuracy_with_latency(
 
 
 HISTORY_LOAD_BLOCK_BUDGET_MS = 100.0
-"""Issue 10: 20,000 sessions (some eighteen years of daily use) load without holding the event
+"""20,000 sessions (some eighteen years of daily use) load without holding the event
 loop for more than 100 ms at a time."""
 
 
@@ -114,7 +114,7 @@ async def test_history_load_max_block(
 
 
 IDLE_LINK_BUDGET_S = 900
-"""Issue 12: an idle Bluetooth panel's radio is taken at most 1 % of the day (15 minutes)."""
+"""An idle Bluetooth panel's radio is taken at most 1 % of the day (15 minutes)."""
 STATES_PER_CHANGE_BUDGET = 10
 """An idle day computes entity states at most 10 times per state that changed."""
 UNPLANNED_DETECT_BOUND_S = 125
@@ -122,7 +122,7 @@ UNPLANNED_DETECT_BOUND_S = 125
 data is updated": every 2 minutes) plus the look itself."""
 START_ROUND_TRIPS_BUDGET = 2
 START_RETURN_BUDGET_S = 1.25
-"""Issue 12: a start from a closed link at 250 ms each way is the connection and 2 round trips."""
+"""A start from a closed link at 250 ms each way is the connection and 2 round trips."""
 
 
 async def test_ble_idle_day(
@@ -170,7 +170,7 @@ async def test_ble_start_from_a_closed_link(
 
 
 TUYA_IDLE_GUARD_BYTES = 750_000
-"""Issue 12: an idle Wi-Fi panel's link carries a heartbeat every 20 s and nothing else
+"""An idle Wi-Fi panel's link carries a heartbeat every 20 s and nothing else
 (1.5 MB a day before, on 3.4). The issue asked for 200 KB; no heartbeat inside the devices'
 30 s window gets there (DESIGN.md, "The idle link"). This is NOT that budget: it is a guard
 that keeps the figure reached from growing back; the goal stays open."""
@@ -192,7 +192,7 @@ async def tuya_emulator(hass: HomeAssistant, version: str) -> AsyncIterator[Tuya
             CONF_DEVICE_ID: DEVICE_ID,
             CONF_LOCAL_KEY: LOCAL_KEY,
             CONF_VERSION: version,
-            CONF_DP_PROFILE: "generic_light",
+            CONF_DP_MAP: "generic_light",
         },
     )
     entry.add_to_hass(hass)
@@ -228,7 +228,7 @@ async def test_tuya_idle_day(
 
 
 CARD_BUNDLE_BUDGET_KB = 40
-"""Issue 14: the dashboard card, gzipped as a browser downloads it, is at most 40 kB."""
+"""The dashboard card, gzipped as a browser downloads it, is at most 40 kB."""
 
 
 def test_card_bundle_gzip_kb() -> None:
@@ -247,7 +247,7 @@ def test_card_first_render_ms() -> None:
 
 SETUP_MS_BUDGET = 15
 SETUP_KIB_BUDGET = 250
-"""Issue 12: at 50 Bluetooth panels, each panel's setup takes at most 15 ms and 250 KiB."""
+"""At 50 Bluetooth panels, each panel's setup takes at most 15 ms and 250 KiB."""
 SETUP_KIB_GUARD_NEWEST = 275
 """Not the issue's budget: the newest Home Assistant holds more per entity (261 KiB a panel on
 2026.10.4 against 248 on 2025.4.4, the same 27 entities); this guard keeps it from growing.
@@ -297,7 +297,7 @@ async def test_other_panels_state_changes_per_session(
     three_panels: list[tuple[MockConfigEntry, BlockBlueLightEmulator]],
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Issue 12: a session changes nothing on a panel that shares no skin with it; on one
+    """A session changes nothing on a panel that shares no skin with it; on one
     that does, only what a person sees change (its dose today and week, its lockout)."""
     others = await other_panel_state_changes(hass, freezer, three_panels)
 
@@ -309,7 +309,7 @@ async def test_other_panels_state_changes_per_session(
 
 
 STORE_BYTES_BUDGET = 4096
-"""Issue 12: a session writes at most 4 KB of store with 1,000 sessions of history."""
+"""A session writes at most 4 KB of store with 1,000 sessions of history."""
 
 
 @pytest.fixture

@@ -183,11 +183,11 @@ async def test_blueprint_automation_assist_and_history_work(
     assert state is not None
     assert state.state == "on"
 
-    # Assist answers (scripts/develop had no conversation: it answered 404).
+    # Assist answers (the develop configuration loads the conversation agent).
     result = await conversation.async_converse(hass, "what time is it", None, Context(), "en")
     assert result.response.speech["plain"]["speech"]
     # ... and knows this integration's sentences (custom_sentences/en, as the README says to
-    # install them; it used to answer "not aware of any device called red light dose today").
+    # install them).
     assert (develop_config / "custom_sentences/en/red_light_therapy.yaml").resolve() == (
         REPO / "custom_sentences/en/red_light_therapy.yaml"
     )

@@ -33,7 +33,7 @@ import pytest
 from custom_components.red_light_therapy import discovery, panel_factory
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
-    CONF_DP_PROFILE,
+    CONF_DP_MAP,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_VERSION,
@@ -206,7 +206,7 @@ async def test_simulated_tuya_panel_is_discovered_added_with_the_printed_key_and
 
         # The person types the printed key and keeps every other default.
         result = await hass.config_entries.flow.async_configure(
-            flow["flow_id"], {CONF_LOCAL_KEY: local_key, CONF_DP_PROFILE: "generic_light"}
+            flow["flow_id"], {CONF_LOCAL_KEY: local_key, CONF_DP_MAP: "generic_light"}
         )
         result = await _keep_the_defaults(hass, result)
         assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -219,7 +219,7 @@ async def test_simulated_tuya_panel_is_discovered_added_with_the_printed_key_and
                 CONF_DEVICE_ID,
                 CONF_LOCAL_KEY,
                 CONF_VERSION,
-                CONF_DP_PROFILE,
+                CONF_DP_MAP,
             )
         } == {
             CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
@@ -227,7 +227,7 @@ async def test_simulated_tuya_panel_is_discovered_added_with_the_printed_key_and
             CONF_DEVICE_ID: device_id,
             CONF_LOCAL_KEY: local_key,
             CONF_VERSION: version,
-            CONF_DP_PROFILE: "generic_light",
+            CONF_DP_MAP: "generic_light",
         }
         entry = result["result"]
         await _wait_for(lambda: entry.state is ConfigEntryState.LOADED)
@@ -243,7 +243,7 @@ async def test_simulated_tuya_panel_is_discovered_added_with_the_printed_key_and
         light = f"light.tuya_panel_{device_id[-4:]}"
         await _wait_for(lambda: _state(hass, light) == "off")
         await hass.services.async_call("light", "turn_on", {"entity_id": light}, blocking=True)
-        switch_dp = str(emulator.profile.switch_dp)
+        switch_dp = str(emulator.dp_map.switch_dp)
         assert emulator.current_dps()[switch_dp] is True  # the switch data point is on
         assert emulator.is_on
         assert emulator.timer_remaining_s > 0  # the panel's own countdown was armed

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.red_light_therapy import panel_factory
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
-    CONF_DP_PROFILE,
+    CONF_DP_MAP,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_PROFILE,
@@ -104,7 +104,7 @@ async def test_a_measured_profile_does_not_name_the_panel(
             CONF_DEVICE_ID: DEVICE_ID,
             CONF_LOCAL_KEY: LOCAL_KEY,
             CONF_VERSION: "3.4",
-            CONF_DP_PROFILE: "generic_light",
+            CONF_DP_MAP: "generic_light",
             CONF_PROFILE: profile.to_dict(),
         },
     )

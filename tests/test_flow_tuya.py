@@ -30,7 +30,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.red_light_therapy import discovery
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
-    CONF_DP_PROFILE,
+    CONF_DP_MAP,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_PRESET,
@@ -45,7 +45,7 @@ from custom_components.red_light_therapy.const import (
 from custom_components.red_light_therapy.flow_tuya import PICK_MANUAL
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
 from custom_components.red_light_therapy.panels.tuya import (
-    PROFILES,
+    DP_MAPS,
     TuyaDiscovery,
     TuyaPanel,
     protocol,
@@ -94,7 +94,7 @@ def assert_translated(result: ConfigFlowResult) -> None:
 
 
 def short_timeouts(
-    host: str, device_id: str, local_key: str, version: str, profile: str
+    host: str, device_id: str, local_key: str, version: str, dp_map: str
 ) -> TuyaPanel:
     """The flow's panel with test-sized timeouts, reaching the patched port."""
     from custom_components.red_light_therapy import panel_factory
@@ -104,7 +104,7 @@ def short_timeouts(
         device_id,
         local_key,
         version,
-        profile,
+        dp_map,
         clock=panel_factory.clock,
         port=panel_factory.TUYA_PORT,
         connect_timeout_s=0.5,
@@ -194,7 +194,7 @@ def manual_input(version: str = "auto", key: str = LOCAL_KEY, **extra: str) -> d
         CONF_DEVICE_ID: DEVICE_ID,
         CONF_LOCAL_KEY: key,
         CONF_VERSION: version,
-        CONF_DP_PROFILE: "generic_light",
+        CONF_DP_MAP: "generic_light",
         **extra,
     }
 
@@ -206,7 +206,7 @@ def entry_data(version: str, host: str = HOST, **extra: Any) -> dict[str, Any]:
         CONF_DEVICE_ID: DEVICE_ID,
         CONF_LOCAL_KEY: LOCAL_KEY,
         CONF_VERSION: version,
-        CONF_DP_PROFILE: "generic_light",
+        CONF_DP_MAP: "generic_light",
         **extra,
     }
 
@@ -250,8 +250,8 @@ async def test_manual_with_version_creates_entry(
     hass: HomeAssistant, emulator: TuyaEmulator, version: str
 ) -> None:
     result = await start_manual(hass)
-    profiles = result["data_schema"].schema[CONF_DP_PROFILE].config["options"]
-    assert {o["value"] for o in profiles} == {"generic_light", "generic_switch"}  # no examples
+    dp_maps = result["data_schema"].schema[CONF_DP_MAP].config["options"]
+    assert {o["value"] for o in dp_maps} == {"generic_light", "generic_switch"}  # no examples
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], manual_input(version, **{CONF_HOST: f" {HOST} "})
     )
@@ -524,14 +524,14 @@ async def test_discovery_asks_key_and_creates_entry(
     assert flows[0]["context"]["title_placeholders"] == {"name": TITLE}
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_LOCAL_KEY: WRONG_KEY, CONF_DP_PROFILE: "generic_light"}
+        result["flow_id"], {CONF_LOCAL_KEY: WRONG_KEY, CONF_DP_MAP: "generic_light"}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "invalid_auth"}
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_PROFILE: "generic_light", CONF_MAC: MAC.upper()},
+        {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_MAP: "generic_light", CONF_MAC: MAC.upper()},
     )
     result = await choose_preset(hass, result, "advantage1500")
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -650,7 +650,7 @@ async def test_scan_lists_new_devices_and_adds_the_pick(
     )
     assert [flow["context"]["unique_id"] for flow in discovered_flows] == [DEVICE_ID]
 
-    # The pick goes on like a discovered device: only the key, then the profile.
+    # The pick goes on like a discovered device: only the key, then the irradiance profile.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_DEVICE_ID: DEVICE_ID}
     )
@@ -663,7 +663,7 @@ async def test_scan_lists_new_devices_and_adds_the_pick(
         version,
     )
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_PROFILE: "generic_light"}
+        result["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_MAP: "generic_light"}
     )
     result = await choose_preset(hass, result, "helio_glow")
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -828,7 +828,7 @@ def reconfigure_input(version: str = "auto", **extra: str) -> dict[str, str]:
         CONF_HOST: HOST,
         CONF_DEVICE_ID: DEVICE_ID,
         CONF_VERSION: version,
-        CONF_DP_PROFILE: "generic_light",
+        CONF_DP_MAP: "generic_light",
         **extra,
     }
 
@@ -839,9 +839,7 @@ def moved_entry(**extra: Any) -> MockConfigEntry:
         domain=DOMAIN,
         title=TITLE,
         unique_id=DEVICE_ID,
-        data=entry_data(
-            "3.3", "10.0.0.9", **{CONF_DP_PROFILE: "generic_switch", CONF_MAC: OTHER_MAC}
-        )
+        data=entry_data("3.3", "10.0.0.9", **{CONF_DP_MAP: "generic_switch", CONF_MAC: OTHER_MAC})
         | preset("bestqool_pro300")
         | extra,
     )
@@ -877,7 +875,7 @@ async def test_reconfigure_moves_the_panel(
         CONF_HOST: "10.0.0.9",
         CONF_DEVICE_ID: DEVICE_ID,
         CONF_VERSION: "3.3",
-        CONF_DP_PROFILE: "generic_switch",
+        CONF_DP_MAP: "generic_switch",
         CONF_MAC: OTHER_MAC,
     }
 
@@ -887,7 +885,7 @@ async def test_reconfigure_moves_the_panel(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert_translated(result)
-    # Address, version (found by "auto"), data-point profile and MAC changed; the key (left
+    # Address, version (found by "auto"), data-point map and MAC changed; the key (left
     # empty), the irradiance profile and the unique id are kept.
     assert dict(entry.data) == entry_data(version, **{CONF_MAC: MAC}) | preset("bestqool_pro300")
     assert entry.unique_id == DEVICE_ID
@@ -1079,14 +1077,14 @@ async def test_dhcp_of_an_unknown_device_never_adds_one(hass: HomeAssistant) -> 
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
-async def test_the_data_point_profiles_read_as_words(hass: HomeAssistant) -> None:
+async def test_the_data_point_maps_read_as_words(hass: HomeAssistant) -> None:
     """The form listed "generic_light: Tuya light category (dj): switch_led 20, ...": a key
-    and data-point numbers. Each profile reads as what the device is and what is controlled,
+    and data-point numbers. Each map reads as what the device is and what is controlled,
     translated, the label matching the translation."""
     result = await start_manual(hass)
-    selector = result["data_schema"].schema[CONF_DP_PROFILE]
+    selector = result["data_schema"].schema[CONF_DP_MAP]
     key = selector.config["translation_key"]
-    offered = {name for name, profile in PROFILES.items() if not profile.example}
+    offered = {name for name, profile in DP_MAPS.items() if not profile.example}
     assert offered  # the checks below run on each of them
     assert {option["value"] for option in selector.config["options"]} == offered
     for option in selector.config["options"]:
@@ -1099,16 +1097,16 @@ async def test_the_data_point_profiles_read_as_words(hass: HomeAssistant) -> Non
             assert texts["selector"][key]["options"][option["value"]] == label
 
 
-def test_a_profile_label_says_what_is_controlled() -> None:
+def test_a_dp_map_label_says_what_is_controlled() -> None:
     """Several channels, one, none; a timer or not: each in words."""
-    from custom_components.red_light_therapy.flow_tuya import profile_label
-    from custom_components.red_light_therapy.panels.tuya import PROFILES
-    from custom_components.red_light_therapy.panels.tuya.profiles import (
-        DpProfile,
+    from custom_components.red_light_therapy.flow_tuya import dp_map_label
+    from custom_components.red_light_therapy.panels.tuya import DP_MAPS
+    from custom_components.red_light_therapy.panels.tuya.dp_maps import (
+        DpMap,
     )
 
-    assert profile_label(PROFILES["example_red_nir_panel"]) == (
+    assert dp_map_label(DP_MAPS["example_red_nir_panel"]) == (
         "Example red and near-infrared panel: on and off, 2 dimmable channels and its own timer"
     )
-    plug = DpProfile(name="plain", switch_dp=1, display_name="Plain plug")
-    assert profile_label(plug) == "Plain plug: on and off"
+    plug = DpMap(name="plain", switch_dp=1, display_name="Plain plug")
+    assert dp_map_label(plug) == "Plain plug: on and off"

@@ -144,8 +144,8 @@ async def test_idle_bluetooth_panel_is_looked_at_briefly_on_a_steady_interval(
     emulator: BlockBlueLightEmulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """Issue 12: a look every BLE_IDLE_POLL_SECONDS, not moved by the pushes of its own link
-    (the idle disconnect's push made a 5-minute poll every 6), and the link closed at once."""
+    """A look every BLE_IDLE_POLL_SECONDS, not moved by the pushes of its own link (not even
+    the push of its idle disconnect), and the link closed at once."""
     for _ in range(2 * 60):  # past the setup's grace and the first looks
         freezer.tick(timedelta(seconds=1))
         async_fire_time_changed(hass)

@@ -119,7 +119,7 @@ async def test_times_in_messages_read_as_a_person_says_them(
 
 
 def test_the_checks_catch_the_reported_defects() -> None:
-    """The checks are not vacuous: each defect of the issue is caught."""
+    """The checks are not vacuous: each kind of message they exist to flag is caught."""
     for bad in (
         "Refused: only 0 h since the last session.",
         "Refused: 0.0027575933333333336 h.",

@@ -17,7 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DOMAIN
-from custom_components.red_light_therapy.options_flow import OPTION_PROTOCOLS
+from custom_components.red_light_therapy.saved_protocols import OPTION_PROTOCOLS
 from custom_components.red_light_therapy.therapy import (
     PRESET_PROTOCOLS,
     EvidenceGrade,

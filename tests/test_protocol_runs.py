@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.const import DOMAIN
-from custom_components.red_light_therapy.options_flow import OPTION_PROTOCOLS, build_custom
+from custom_components.red_light_therapy.saved_protocols import OPTION_PROTOCOLS, build_custom
 from custom_components.red_light_therapy.store import TherapyStore
 
 from .common import Events, inject_advertisement, move_to, recorded_events, service_info, settle
@@ -554,7 +554,7 @@ async def test_a_run_answer_keeps_the_next_session_ahead_on_a_late_start(
     )
 
 
-# -- issue 9 play-through, defect 1: a session already running is not due ----------------------
+# -- a session already running is not due ------------------------------------------------------
 
 
 async def test_a_session_running_for_the_slot_is_in_progress_not_due(
@@ -587,7 +587,7 @@ async def test_a_session_running_for_the_slot_is_in_progress_not_due(
     assert [kind for kind, _ in events if kind == "session_due"] == []
 
 
-# -- issue 9 play-through, defect 2: runs on one panel do not share a default time -------------
+# -- runs on one panel do not share a default time ---------------------------------------------
 
 
 async def test_runs_started_without_a_time_keep_clear_of_each_other_on_one_panel(
@@ -616,7 +616,7 @@ async def test_runs_started_without_a_time_keep_clear_of_each_other_on_one_panel
         assert later - (start + length) < timedelta(minutes=15)
 
 
-# -- issue 9 play-through, defect 3: a paused run is never due ----------------------------------
+# -- a paused run is never due ------------------------------------------------------------------
 
 
 async def test_a_run_paused_while_its_session_is_due_is_not_due_and_skips_nothing(

@@ -23,7 +23,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.store import TherapyStore
-from custom_components.red_light_therapy.therapy import PRESET_PROTOCOLS, PlanStatus, SessionStatus
+from custom_components.red_light_therapy.therapy import (
+    PRESET_PROTOCOLS,
+    ProtocolPlanStatus,
+    SessionStatus,
+)
 
 from .common import Events, inject_advertisement, move_to, recorded_events, service_info
 
@@ -173,7 +177,7 @@ async def test_twelve_weeks_missed_caught_up_dst_restart_finished(
     assert completed["done"] == 24
     assert completed["missed"] == 0
     (finished,) = entry.runtime_data.protocols.runs
-    assert finished.plan.status is PlanStatus.COMPLETED
+    assert finished.plan.status is ProtocolPlanStatus.COMPLETED
     assert finished.report.finished
     assert entry.runtime_data.protocols.unfinished == []
     assert hass.states.get(SELECT).state == "none"

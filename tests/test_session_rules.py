@@ -1,5 +1,5 @@
-"""Issue 9 as a user meets it: the factory session, test sessions, removing a session, the
-limit a refusal names, and calculate during a lockout.
+"""The session rules as a user meets them: the factory session, test sessions, removing a
+session, the limit a refusal names, and calculate during a lockout.
 
 The default BlockBlueLight profile gives 60 mW/cm² at 15 cm and full output; the default area
 is the whole body (20 J/cm² a session, 20 h apart, 5 a week). The clock is fixed (Wednesday

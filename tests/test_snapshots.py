@@ -37,7 +37,7 @@ from syrupy.matchers import path_type
 
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
-    CONF_DP_PROFILE,
+    CONF_DP_MAP,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_PROFILE,
@@ -156,7 +156,7 @@ async def tuya(hass: HomeAssistant) -> AsyncIterator[MockConfigEntry]:
             CONF_DEVICE_ID: DEVICE_ID,
             CONF_LOCAL_KEY: LOCAL_KEY,
             CONF_VERSION: "3.4",
-            CONF_DP_PROFILE: "generic_light",
+            CONF_DP_MAP: "generic_light",
         },
     )
     async with reachable_tuya_panel("3.4"):

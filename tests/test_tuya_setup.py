@@ -37,7 +37,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.red_light_therapy import discovery, neighbours
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
-    CONF_DP_PROFILE,
+    CONF_DP_MAP,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_PRESET,
@@ -122,7 +122,7 @@ def tuya_entry(version: str, host: str = HOST, **extra: Any) -> MockConfigEntry:
             CONF_DEVICE_ID: DEVICE_ID,
             CONF_LOCAL_KEY: LOCAL_KEY,
             CONF_VERSION: version,
-            CONF_DP_PROFILE: "generic_light",
+            CONF_DP_MAP: "generic_light",
             **extra,
         },
     )
@@ -172,7 +172,7 @@ async def test_broadcast_starts_a_discovery_flow_and_sets_up(
     assert flow["context"]["unique_id"] == DEVICE_ID
 
     result = await hass.config_entries.flow.async_configure(
-        flow["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_PROFILE: "generic_light"}
+        flow["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_MAP: "generic_light"}
     )
     assert result["step_id"] == "tuya_profile"
     result = await hass.config_entries.flow.async_configure(
@@ -324,7 +324,7 @@ async def test_scan_on_a_fresh_install_adds_a_working_panel(
     )
     assert result["step_id"] == "tuya_key"
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_PROFILE: "generic_light"}
+        result["flow_id"], {CONF_LOCAL_KEY: LOCAL_KEY, CONF_DP_MAP: "generic_light"}
     )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_PRESET: "advantage1500"}
@@ -542,7 +542,7 @@ async def test_a_session_on_a_toggling_plug_has_its_countdown_and_ends_on_time(
     """Switched on with the countdown in one message, confirmed running; whichever ends the
     session (the integration's own end, or the plug's countdown), the plug stays off."""
     switch, countdown = "1", "9"  # generic_switch
-    entry = tuya_entry(plug.version.value, **{CONF_DP_PROFILE: "generic_switch"})
+    entry = tuya_entry(plug.version.value, **{CONF_DP_MAP: "generic_switch"})
     await set_up(hass, entry)
     sessions = entry.runtime_data.sessions
     panel = entry.runtime_data.panel
@@ -591,7 +591,7 @@ async def test_a_power_on_the_plug_took_silently_becomes_a_governed_session(
     """The plug applies the power-on (with its countdown) but neither acknowledges nor
     reports it: the turn-on fails, and the panel is read at once. It is on, so it is an
     unplanned session under the limits, not a panel emitting unseen until the next poll."""
-    entry = tuya_entry(plug.version.value, **{CONF_DP_PROFILE: "generic_switch"})
+    entry = tuya_entry(plug.version.value, **{CONF_DP_MAP: "generic_switch"})
     await set_up(hass, entry)
     sessions = entry.runtime_data.sessions
     plug.ack_writes = plug.push_writes = False
@@ -875,7 +875,7 @@ def reconfigure(key: str, value: str) -> dict[str, str]:
         CONF_HOST: HOST,
         CONF_DEVICE_ID: DEVICE_ID,
         CONF_VERSION: "auto",
-        CONF_DP_PROFILE: "generic_light",
+        CONF_DP_MAP: "generic_light",
         key: value,
     }
 

@@ -410,7 +410,7 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
             DOMAIN, "start_session", {ATTR_ENTITY_ID: plug_light, "minutes": 5}, blocking=True
         )
     # Said as it is: the session on this skin has not ended, it runs on the other panel until
-    # its end (it used to say "the last session on this skin ended less than a minute ago").
+    # its end (not "the last session on this skin ended less than a minute ago").
     assert refused.value.translation_key == "refused_spacing_running"
     named = refused.value.translation_placeholders
     assert named is not None

@@ -63,7 +63,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
     panel = create_panel(hass, entry)
     coordinator = PanelCoordinator(hass, entry, panel)
     sessions = SessionManager(hass, coordinator, hass.data[DATA_STORE], entry_profile(entry))
-    protocols = ProtocolManager(hass, coordinator, sessions, hass.data[DATA_STORE])
+    protocols = ProtocolManager(
+        hass,
+        coordinator,
+        hass.data[DATA_STORE],
+        treatment_area=lambda: sessions.area,
+        irradiance=lambda: sessions.irradiance,
+    )
+    # A session started with no dose or minutes during a run takes the run's dose and area.
+    sessions.run_defaults = protocols.run_defaults
     entry.runtime_data = RedLightTherapyData(panel, coordinator, sessions, protocols)
     entry.async_on_unload(sessions.async_unload)
     entry.async_on_unload(protocols.async_unload)

@@ -40,9 +40,10 @@ PANEL_TYPE_TUYA: Final = "tuya"
 CONF_DEVICE_ID: Final = "device_id"
 CONF_LOCAL_KEY: Final = "local_key"
 CONF_VERSION: Final = "version"
-# The Tuya data-point profile (which DP switches, dims, counts down). Not "profile": that key
-# holds the irradiance profile of an entry (CONF_PROFILE).
-CONF_DP_PROFILE: Final = "dp_profile"
+# The Tuya data-point map (which DP switches, dims, counts down), by name. Its stored key (and
+# the form's field, which the UI calls the data-point profile) keeps the name "dp_profile";
+# "profile" holds the irradiance profile of an entry (CONF_PROFILE).
+CONF_DP_MAP: Final = "dp_profile"
 TUYA_VERSION_AUTO: Final = "auto"
 TUYA_VERSIONS: Final = ("3.3", "3.4", "3.5")
 # UDP ports Tuya devices broadcast on: 6666 plain (3.1), 6667 encrypted (3.3+), 7000 (3.5 apps).
@@ -55,3 +56,10 @@ CONF_PRESET: Final = "preset"
 PRESET_MEASURED: Final = "measured"
 CONF_RED_SHARE: Final = "red_share"
 MEASURED_POINTS: Final = 4
+
+
+def event_signal(entry_id: str) -> str:
+    """The dispatcher signal a panel's protocol runs send their events on (``session_due``,
+    ``session_missed``, ``protocol_completed``, with their data); the panel's session manager
+    fires them with its own, on the session event entity."""
+    return f"{DOMAIN}_{entry_id}_event"

@@ -5,15 +5,16 @@ listener when it does not run yet (a first install has no entry, so no ``async_s
 shows progress until the listener has heard broadcasts for ``discovery.SCAN_S``; ``tuya_pick``
 then lists the devices heard that are not set up, plus entering the address by hand. Nothing
 heard, or no listener (ports taken, discovery off): ``tuya_manual`` (address, device id, local
-key, protocol version or "auto", data-point profile, optional MAC) directly. A picked device,
+key, protocol version or "auto", data-point map, optional MAC) directly. A picked device,
 and ``integration_discovery`` (the listener heard a device on its own), know id, address and
-version, so ``tuya_key`` only asks the key, profile and MAC. All test the connection first: TCP
-reachability, then a status read with the key. Then ``tuya_profile`` / ``tuya_measured`` (the
-shared steps of ``flow_profile.py``) ask for the irradiance profile, and the entry is created.
+version, so ``tuya_key`` only asks the key, data-point map and MAC. All test the connection
+first: TCP reachability, then a status read with the key. Then ``tuya_profile`` /
+``tuya_measured`` (the shared steps of ``flow_profile.py``) ask for the irradiance profile, and
+the entry is created.
 The unique id is the device id; a known device heard at a new address moves its entry.
 
 An entry's panel that refuses its key starts ``reauth`` (a new key, tested the same way);
-``tuya_reconfigure`` changes address, key, version, data-point profile and MAC of the same
+``tuya_reconfigure`` changes address, key, version, data-point map and MAC of the same
 device; ``dhcp`` follows a registered panel (matched by the MAC in its entry) to a new address
 and never creates an entry (the key is needed for that).
 """
@@ -44,7 +45,7 @@ import voluptuous as vol
 from . import discovery
 from .const import (
     CONF_DEVICE_ID,
-    CONF_DP_PROFILE,
+    CONF_DP_MAP,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_PROFILE,
@@ -62,12 +63,12 @@ from .panels.base import PanelAuthError, PanelError, PanelTimeoutError
 from .therapy import IrradianceProfile
 
 if TYPE_CHECKING:
-    from .panels.tuya.profiles import DpProfile
+    from .panels.tuya.dp_maps import DpMap
 
 # How long the reachability check waits for the device to accept a TCP connection.
 CONNECT_TIMEOUT_S = 5.0
 
-DEFAULT_DP_PROFILE = "generic_light"
+DEFAULT_DP_MAP = "generic_light"
 
 # How to get the local key, shown in both steps (facts only; README says the same).
 LOCAL_KEY_HELP = (
@@ -80,30 +81,30 @@ def _title(device_id: str) -> str:
     return f"Tuya panel {device_id[-4:]}"
 
 
-def profile_label(profile: DpProfile) -> str:
-    """A data-point profile as a person reads it: what the device is and what the panel
+def dp_map_label(dp_map: DpMap) -> str:
+    """A data-point map as a person reads it: what the device is and what the panel
     controls of it ("Dimmable Wi-Fi light panel: on and off, brightness, and its own timer"),
     not its key and data-point numbers."""
     controls = ["on and off"]
-    if len(profile.channels) == 1:
+    if len(dp_map.channels) == 1:
         controls.append("brightness")
-    elif profile.channels:
-        controls.append(f"{len(profile.channels)} dimmable channels")
-    if profile.countdown_dp is not None:
+    elif dp_map.channels:
+        controls.append(f"{len(dp_map.channels)} dimmable channels")
+    if dp_map.countdown_dp is not None:
         controls.append("its own timer")
     words = ", ".join(controls[:-1]) + f" and {controls[-1]}" if len(controls) > 1 else controls[0]
-    return f"{profile.display_name}: {words}"
+    return f"{dp_map.display_name}: {words}"
 
 
-def _profile_selector() -> SelectSelector:
-    """The built-in data-point profiles (examples left out), labelled in words; translated
-    where strings.json has the profile's key (``selector.dp_profile``), else the label."""
-    from .panels.tuya import PROFILES  # noqa: PLC0415  (the Tuya code, when adding one)
+def _dp_map_selector() -> SelectSelector:
+    """The built-in data-point maps (examples left out), labelled in words; translated
+    where strings.json has the map's key (``selector.dp_profile``), else the label."""
+    from .panels.tuya import DP_MAPS  # noqa: PLC0415  (the Tuya code, when adding one)
 
     options = [
-        SelectOptionDict(value=name, label=profile_label(profile))
-        for name, profile in PROFILES.items()
-        if not profile.example
+        SelectOptionDict(value=name, label=dp_map_label(dp_map))
+        for name, dp_map in DP_MAPS.items()
+        if not dp_map.example
     ]
     return SelectSelector(
         SelectSelectorConfig(
@@ -150,7 +151,7 @@ async def _async_reachable(host: str, port: int) -> bool:
 
 
 async def async_test_tuya(
-    host: str, device_id: str, local_key: str, versions: Sequence[str], profile: str
+    host: str, device_id: str, local_key: str, versions: Sequence[str], dp_map: str
 ) -> tuple[str | None, str]:
     """Try each version: ``(None, version)`` on success, else ``(error key, "")``.
 
@@ -160,12 +161,12 @@ async def async_test_tuya(
     ``invalid_auth_or_busy``: connected but no answer in time, what a device does with a wrong
     key or while another client holds it.
     """
-    panel = create_tuya_panel(host, device_id, local_key, versions[0], profile)
+    panel = create_tuya_panel(host, device_id, local_key, versions[0], dp_map)
     if not await _async_reachable(host, panel.port):
         return "cannot_connect", ""
     errors: set[str] = set()
     for version in versions:
-        panel = create_tuya_panel(host, device_id, local_key, version, profile)
+        panel = create_tuya_panel(host, device_id, local_key, version, dp_map)
         try:
             await panel.connect()
             await panel.update()
@@ -297,7 +298,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
                 vol.Required(CONF_DEVICE_ID): str,
                 vol.Required(CONF_LOCAL_KEY): _PASSWORD,
                 vol.Required(CONF_VERSION, default=TUYA_VERSION_AUTO): _version_selector(),
-                vol.Required(CONF_DP_PROFILE, default=DEFAULT_DP_PROFILE): _profile_selector(),
+                vol.Required(CONF_DP_MAP, default=DEFAULT_DP_MAP): _dp_map_selector(),
                 vol.Optional(CONF_MAC): str,
             }
         )
@@ -332,7 +333,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
     async def async_step_tuya_key(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask a discovered device's local key, data-point profile and MAC."""
+        """Ask a discovered device's local key, data-point map and MAC."""
         found = self._tuya_discovered
         assert found is not None
         errors: dict[str, str] = {}
@@ -347,7 +348,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
         schema = vol.Schema(
             {
                 vol.Required(CONF_LOCAL_KEY): _PASSWORD,
-                vol.Required(CONF_DP_PROFILE, default=DEFAULT_DP_PROFILE): _profile_selector(),
+                vol.Required(CONF_DP_MAP, default=DEFAULT_DP_MAP): _dp_map_selector(),
                 vol.Optional(CONF_MAC): str,
             }
         )
@@ -437,7 +438,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
     async def async_step_tuya_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Address, key (empty: keep it), version, data-point profile and MAC of the panel."""
+        """Address, key (empty: keep it), version, data-point map and MAC of the panel."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -465,7 +466,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
                 vol.Required(CONF_DEVICE_ID): str,
                 vol.Optional(CONF_LOCAL_KEY): _PASSWORD,
                 vol.Required(CONF_VERSION): _version_selector(),
-                vol.Required(CONF_DP_PROFILE): _profile_selector(),
+                vol.Required(CONF_DP_MAP): _dp_map_selector(),
                 vol.Optional(CONF_MAC): str,
             }
         )
@@ -516,7 +517,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
     ) -> dict[str, Any] | None:
         """Check the key and MAC and test the connection.
 
-        ``given`` holds the address, device id, key, data-point profile and optional MAC. The
+        ``given`` holds the address, device id, key, data-point map and optional MAC. The
         result is the entry's connection data (the version that answered, the MAC
         normalised, absent when not given), or None with ``errors`` filled in.
         """
@@ -533,8 +534,8 @@ class TuyaFlowMixin(ProfileFlowMixin):
             return None
         host = given[CONF_HOST].strip()
         device_id = given[CONF_DEVICE_ID]
-        profile = given[CONF_DP_PROFILE]
-        error, version = await async_test_tuya(host, device_id, local_key, versions, profile)
+        dp_map = given[CONF_DP_MAP]
+        error, version = await async_test_tuya(host, device_id, local_key, versions, dp_map)
         if error is not None:
             errors["base"] = error
             return None
@@ -544,7 +545,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
             CONF_DEVICE_ID: device_id,
             CONF_LOCAL_KEY: local_key,
             CONF_VERSION: version,
-            CONF_DP_PROFILE: profile,
+            CONF_DP_MAP: dp_map,
         }
         if mac is not None:
             data[CONF_MAC] = mac

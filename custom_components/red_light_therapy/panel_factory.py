@@ -13,7 +13,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_DEVICE_ID,
-    CONF_DP_PROFILE,
+    CONF_DP_MAP,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_PROFILE,
@@ -56,7 +56,7 @@ def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
             data[CONF_DEVICE_ID],
             data[CONF_LOCAL_KEY],
             data[CONF_VERSION],
-            data[CONF_DP_PROFILE],
+            data[CONF_DP_MAP],
         )
     if panel_type == PANEL_TYPE_ENTITY:
         return _create_entity_panel(hass, entry)
@@ -120,9 +120,9 @@ def _create_blockbluelight(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
 
 
 def create_tuya_panel(
-    host: str, device_id: str, local_key: str, version: str, profile: str
+    host: str, device_id: str, local_key: str, version: str, dp_map: str
 ) -> TuyaPanel:
     """A Tuya Wi-Fi panel (the config flow tests its connection with the same one)."""
     from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only when a Tuya panel exists)
 
-    return TuyaPanel(host, device_id, local_key, version, profile, clock=clock, port=TUYA_PORT)
+    return TuyaPanel(host, device_id, local_key, version, dp_map, clock=clock, port=TUYA_PORT)

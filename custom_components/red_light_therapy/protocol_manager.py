@@ -1,20 +1,25 @@
 """Protocol runs of one panel: plans kept in the store, one callback at the next change.
 
-A run is a ``therapy.Plan`` (a protocol on a calendar). Several runs may coexist on one panel
-on different areas; an area has at most one unfinished run (on any panel: history is shared,
-and two runs on one area would count the same sessions). Runs are saved in the shared
-``TherapyStore`` under ``plans`` and survive restarts.
+A run is a ``therapy.ProtocolPlan`` (a protocol on a calendar). Several runs may coexist on
+one panel on different areas; an area has at most one unfinished run (on any panel: history
+is shared, and two runs on one area would count the same sessions). Runs are saved in the
+shared ``TherapyStore`` under ``plans`` and survive restarts.
 
 Time is never ticked: after every change the manager evaluates its runs and schedules ONE
 callback at the next moment a session becomes due or its day ends (missed). Events fire for
 transitions seen while Home Assistant runs (``session_due``, ``session_missed``,
 ``protocol_completed``); a restart takes the state as it finds it and fires nothing for the
-past.
+past. The events go out on the panel's dispatcher signal (``const.event_signal``); the
+panel's session manager fires them on its event entity, with its own.
+
+The manager knows nothing of sessions but what it is given: the history in the shared store,
+the panel's treatment area and its irradiance now (two functions passed in at setup). A
+session started during a run asks ``run_defaults`` for the run's dose, band and area.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 import logging
@@ -24,21 +29,23 @@ from zoneinfo import ZoneInfo
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util, ulid as ulid_util
 
-from .const import DOMAIN
+from .const import DOMAIN, event_signal
 from .coordinator import PanelCoordinator
-from .session_manager import SessionEvent, SessionManager, therapy_error
+from .session_manager import SessionEvent, therapy_error
 from .store import TherapyStore
 from .therapy import (
+    BandIrradiance,
     DoseBand,
     MissedPolicy,
-    Plan,
     PlannedSession,
-    PlanReport,
-    PlanStatus,
     Protocol,
+    ProtocolPlan,
+    ProtocolPlanReport,
+    ProtocolPlanStatus,
     SlotStatus,
     TherapyError,
     check_start_date,
@@ -51,7 +58,7 @@ from .therapy._util import start_of_local_day
 
 _LOGGER = logging.getLogger(__name__)
 
-UNFINISHED = (PlanStatus.ACTIVE, PlanStatus.PAUSED)
+UNFINISHED = (ProtocolPlanStatus.ACTIVE, ProtocolPlanStatus.PAUSED)
 FALLBACK_SESSION_MINUTES = 15.0
 """A session's length when the panel's irradiance is not known (as the calendar shows it)."""
 SHORTFALL_TOLERANCE = 0.05
@@ -74,7 +81,7 @@ def undeliverable_issue_id(plan_id: str) -> str:
     return f"protocol_undeliverable_{plan_id}"
 
 
-def session_data(plan: Plan, session: PlannedSession | None) -> dict[str, Any]:
+def session_data(plan: ProtocolPlan, session: PlannedSession | None) -> dict[str, Any]:
     """What an event, a calendar entry or an answer says about a run and one of its sessions."""
     protocol = plan.protocol
     data: dict[str, Any] = {
@@ -99,37 +106,43 @@ def session_data(plan: Plan, session: PlannedSession | None) -> dict[str, Any]:
 class Run:
     """A plan with its report as of the last evaluation."""
 
-    plan: Plan
-    report: PlanReport
+    plan: ProtocolPlan
+    report: ProtocolPlanReport
 
 
 class ProtocolManager:
-    """The protocol runs of one panel."""
+    """The protocol runs of one panel.
+
+    ``treatment_area`` and ``irradiance`` tell the panel's treatment area and its irradiance at
+    its distance and levels now (None: not known); they are read when needed, never kept.
+    """
 
     def __init__(
         self,
         hass: HomeAssistant,
         coordinator: PanelCoordinator,
-        sessions: SessionManager,
         store: TherapyStore,
+        *,
+        treatment_area: Callable[[], str],
+        irradiance: Callable[[], BandIrradiance | None],
     ) -> None:
         self._hass = hass
         self._coordinator = coordinator
-        self._sessions = sessions
         self._store = store
+        self._treatment_area = treatment_area
+        self._irradiance = irradiance
         self.panel_id = coordinator.config_entry.entry_id
-        self._plans: dict[str, Plan] = {}
-        self._reports: dict[str, PlanReport] = {}
+        self._plans: dict[str, ProtocolPlan] = {}
+        self._reports: dict[str, ProtocolPlanReport] = {}
         self._cancel_scheduled_refresh: CALLBACK_TYPE | None = None
         self._refreshing = False
         for plan_id, data in store.plans.items():
             if data.get("panel_id") != self.panel_id:
                 continue
             try:
-                self._plans[plan_id] = Plan.from_dict(data)
+                self._plans[plan_id] = ProtocolPlan.from_dict(data)
             except TherapyError as err:
                 _LOGGER.error("Protocol run %s could not be read (%s); ignored", plan_id, err)
-        sessions.run_defaults = self._run_defaults
         self._refresh(fire=False)
         self._remove_listener = coordinator.async_add_listener(self._handle_update)
 
@@ -155,7 +168,7 @@ class ProtocolManager:
         ``_most_urgent_run``). The Treatment area select therefore chooses which of several runs
         the entities show."""
         runs = self.unfinished
-        on_area = [run for run in runs if run.plan.area == self._sessions.area]
+        on_area = [run for run in runs if run.plan.area == self._treatment_area()]
         return on_area[0] if on_area else self._most_urgent_run(runs)
 
     def _most_urgent_run(self, runs: list[Run]) -> Run | None:
@@ -166,7 +179,7 @@ class ProtocolManager:
             if any(s.status is SlotStatus.DUE for s in run.report.sessions):
                 return run
         for run in runs:
-            if run.plan.area == self._sessions.area:
+            if run.plan.area == self._treatment_area():
                 return run
         far = datetime.max.replace(tzinfo=dt_util.UTC)
 
@@ -186,11 +199,15 @@ class ProtocolManager:
         assert session is not None
         return run, session
 
-    def _run_defaults(self, area: str | None) -> tuple[float, DoseBand, str] | None:
+    def run_defaults(self, area: str | None) -> tuple[float, DoseBand, str] | None:
+        """The dose, band and area a session started now with no dose or minutes takes: the
+        active run's on ``area`` (any area when None), the most urgent of several; None when
+        no run is active there."""
         runs = [
             run
             for run in self.unfinished
-            if run.plan.status is PlanStatus.ACTIVE and (area is None or run.plan.area == area)
+            if run.plan.status is ProtocolPlanStatus.ACTIVE
+            and (area is None or run.plan.area == area)
         ]
         run = self._most_urgent_run(runs)
         if run is None:
@@ -242,26 +259,26 @@ class ProtocolManager:
         )
         return await self.async_adopt(plan)
 
-    async def async_adopt(self, plan: Plan) -> Run:
+    async def async_adopt(self, plan: ProtocolPlan) -> Run:
         """Start the run ``prepare`` made; a run the panel cannot deliver raises a repair."""
         self._plans[plan.id] = plan
         await self._async_save(plan)
         self._report_shortfall(plan)
         return Run(plan, self._reports[plan.id])
 
-    def deliverable(self, plan: Plan) -> float | None:
+    def deliverable(self, plan: ProtocolPlan) -> float | None:
         """The dose in the run's band one session delivers at the panel's distance and levels
         now, within the run's area limits (None: the irradiance is not known)."""
-        irradiance = self._sessions.irradiance
+        irradiance = self._irradiance()
         if irradiance is None:
             return None
         protocol = plan.protocol
         return deliverable_dose(irradiance, protocol.dose_j_cm2, protocol.band, plan.area_limits)
 
-    def session_minutes(self, plan: Plan) -> float:
+    def session_minutes(self, plan: ProtocolPlan) -> float:
         """How long one session of ``plan`` takes at the panel's distance and levels now,
         within the area's minutes."""
-        irradiance = self._sessions.irradiance
+        irradiance = self._irradiance()
         protocol = plan.protocol
         if irradiance is None:
             return FALLBACK_SESSION_MINUTES
@@ -271,14 +288,14 @@ class ProtocolManager:
             return FALLBACK_SESSION_MINUTES
         return min(seconds / 60, plan.area_limits.max_session_minutes)
 
-    def shortfall(self, plan: Plan) -> float | None:
+    def shortfall(self, plan: ProtocolPlan) -> float | None:
         """The deliverable dose when it falls short of the protocol's, else None."""
         delivered = self.deliverable(plan)
         if delivered is None or delivered >= plan.protocol.dose_j_cm2 - SHORTFALL_TOLERANCE:
             return None
         return delivered
 
-    def shortfall_placeholders(self, plan: Plan, delivered: float) -> dict[str, str]:
+    def shortfall_placeholders(self, plan: ProtocolPlan, delivered: float) -> dict[str, str]:
         protocol = plan.protocol
         return {
             "name": self._coordinator.name,
@@ -291,7 +308,7 @@ class ProtocolManager:
             "limit_minutes": f"{plan.area_limits.max_session_minutes:g}",
         }
 
-    def _report_shortfall(self, plan: Plan) -> None:
+    def _report_shortfall(self, plan: ProtocolPlan) -> None:
         """A repair issue naming the dose each session of ``plan`` will really deliver; kept
         until the run ends (``_clear_shortfall``)."""
         delivered = self.shortfall(plan)
@@ -308,7 +325,7 @@ class ProtocolManager:
             translation_placeholders=self.shortfall_placeholders(plan, delivered),
         )
 
-    def _clear_shortfall(self, plan: Plan) -> None:
+    def _clear_shortfall(self, plan: ProtocolPlan) -> None:
         if plan.status not in UNFINISHED:
             ir.async_delete_issue(self._hass, DOMAIN, undeliverable_issue_id(plan.id))
 
@@ -328,7 +345,7 @@ class ProtocolManager:
         weekdays: Iterable[int] | None = None,
         time_of_day: time | None = None,
         missed_policy: MissedPolicy = MissedPolicy.SKIP,
-    ) -> Plan:
+    ) -> ProtocolPlan:
         """The run ``async_start`` would start, checked (its area free), changing nothing."""
         now = dt_util.utcnow()
         tz = ZoneInfo(self._hass.config.time_zone)
@@ -336,7 +353,7 @@ class ProtocolManager:
         start = start_date or local_now.date()
         try:
             check_start_date(start, local_now.date())
-            plan = Plan(
+            plan = ProtocolPlan(
                 id=self._new_id(),
                 protocol=protocol,
                 area=area or protocol.area,
@@ -386,7 +403,7 @@ class ProtocolManager:
     async def async_skip(self, area: str | None = None, day: date | None = None) -> date:
         """Skip the session on ``day`` (default: the next pending one)."""
         run = self.find(area)
-        paused = run.plan.status is PlanStatus.PAUSED
+        paused = run.plan.status is ProtocolPlanStatus.PAUSED
         pending = [
             s
             for s in run.report.sessions
@@ -424,7 +441,7 @@ class ProtocolManager:
         await self._async_save(run.plan)
         return Run(run.plan, self._reports[run.plan.id])
 
-    async def _async_save(self, plan: Plan) -> None:
+    async def _async_save(self, plan: ProtocolPlan) -> None:
         self._clear_shortfall(plan)
         self._store.plans[plan.id] = plan.to_dict()
         await self._store.async_save()
@@ -457,14 +474,14 @@ class ProtocolManager:
         it is (no events), the others are compared as usual.
         """
         now = dt_util.utcnow()
-        history = self._sessions.history
+        history = self._store.history
         # Sessions not ended yet, on every panel: the slot they do is in progress, not due.
         open_sessions = [
             (session.area, session.started_at)
             for session in self._store.active.values()
             if session.started_at is not None and not session.is_final
         ]
-        completed: list[Plan] = []
+        completed: list[ProtocolPlan] = []
         for plan in self._plans.values():
             previous = self._reports.get(plan.id)
             if previous is not None and plan.status not in UNFINISHED and plan.id != only:
@@ -473,13 +490,13 @@ class ProtocolManager:
             self._reports[plan.id] = report
             if fire and previous is not None and plan.id != only:
                 self._fire_changes(plan, previous, report)
-            if plan.status is PlanStatus.ACTIVE and report.finished:
+            if plan.status is ProtocolPlanStatus.ACTIVE and report.finished:
                 plan.complete()
                 completed.append(plan)
         for plan in completed:
             self._clear_shortfall(plan)
             self._store.plans[plan.id] = plan.to_dict()
-            self._sessions._fire(
+            self._send(
                 SessionEvent.PROTOCOL_COMPLETED,
                 session_data(plan, None) | self._report_data(self._reports[plan.id]),
             )
@@ -488,7 +505,7 @@ class ProtocolManager:
         self._schedule(now)
 
     @staticmethod
-    def _report_data(report: PlanReport) -> dict[str, Any]:
+    def _report_data(report: ProtocolPlanReport) -> dict[str, Any]:
         """A run's progress figures as event data, percentages rounded to one decimal."""
         return {
             "done": report.done,
@@ -501,7 +518,9 @@ class ProtocolManager:
             else round(report.adherence_percent, 1),
         }
 
-    def _fire_changes(self, plan: Plan, previous: PlanReport, report: PlanReport) -> None:
+    def _fire_changes(
+        self, plan: ProtocolPlan, previous: ProtocolPlanReport, report: ProtocolPlanReport
+    ) -> None:
         before = {s.index: s for s in previous.sessions}
         for session in report.sessions:
             old = before.get(session.index)
@@ -512,7 +531,7 @@ class ProtocolManager:
                 or old.status not in (SlotStatus.DUE, SlotStatus.IN_PROGRESS)
                 or old.date != session.date
             ):
-                self._sessions._fire(SessionEvent.SESSION_DUE, session_data(plan, session))
+                self._send(SessionEvent.SESSION_DUE, session_data(plan, session))
             missed_now = session.status is SlotStatus.MISSED and (
                 old is None or old.status is not SlotStatus.MISSED
             )
@@ -523,7 +542,11 @@ class ProtocolManager:
                 data = session_data(plan, old or session)
                 if caught_up_later:
                     data["catch_up_on"] = session.date.isoformat()
-                self._sessions._fire(SessionEvent.SESSION_MISSED, data)
+                self._send(SessionEvent.SESSION_MISSED, data)
+
+    def _send(self, event: SessionEvent, data: dict[str, Any]) -> None:
+        """Send a run's event on the panel's signal, for the session event entity."""
+        async_dispatcher_send(self._hass, event_signal(self.panel_id), event, data)
 
     def _schedule(self, now: datetime) -> None:
         """One callback at the earliest moment a session becomes due or its day ends."""
@@ -532,7 +555,7 @@ class ProtocolManager:
             self._cancel_scheduled_refresh = None
         moments: list[datetime] = []
         for plan in self._plans.values():
-            if plan.status is not PlanStatus.ACTIVE:
+            if plan.status is not ProtocolPlanStatus.ACTIVE:
                 continue
             for session in self._reports[plan.id].sessions:
                 if session.status is SlotStatus.UPCOMING:
@@ -552,4 +575,3 @@ class ProtocolManager:
             self._cancel_scheduled_refresh()
             self._cancel_scheduled_refresh = None
         self._remove_listener()
-        self._sessions.run_defaults = None

@@ -27,8 +27,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import RedLightTherapyEntity
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
-from .options_flow import saved_protocols
 from .protocol_manager import Run
+from .saved_protocols import saved_protocols
 from .therapy import PRESET_PROTOCOLS, Area, Protocol, SlotStatus
 
 PARALLEL_UPDATES = 0

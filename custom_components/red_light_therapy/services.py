@@ -7,13 +7,9 @@ device). Answers are keyed by the panel's light entity id, like ``weather.get_fo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-import inspect
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID, Platform
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -22,15 +18,14 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv, entity_registry as er
-from homeassistant.helpers.service import async_extract_config_entry_ids
+from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from . import bounds
 from .const import DOMAIN
-from .entity import light_entity_id
 from .models import RedLightTherapyConfigEntry
+from .service_targets import TARGET_SCHEMA, Handler, async_targeted_entries, response_key
 from .session_manager import therapy_error
 from .therapy import (
     LOG_WINDOW_DAYS,
@@ -52,10 +47,8 @@ ATTR_STARTED_AT = "started_at"
 ATTR_LEVELS = "levels"
 ATTR_SESSION_ID = "session_id"
 
-_TARGET = vol.Schema(cv.ENTITY_SERVICE_FIELDS)
-
 # Every number is bounded in the schema itself, as its selector in services.yaml (bounds.py).
-START_SCHEMA = _TARGET.extend(
+START_SCHEMA = TARGET_SCHEMA.extend(
     {
         vol.Optional(ATTR_MINUTES): bounds.MINUTES,
         vol.Optional(ATTR_DOSE): bounds.DOSE,
@@ -67,10 +60,10 @@ START_SCHEMA = _TARGET.extend(
     }
 )
 CALCULATE_SCHEMA = START_SCHEMA
-EXTEND_SCHEMA = _TARGET.extend(
+EXTEND_SCHEMA = TARGET_SCHEMA.extend(
     {vol.Optional(ATTR_MINUTES): bounds.MINUTES, vol.Optional(ATTR_DOSE): bounds.DOSE}
 )
-LOG_SCHEMA = _TARGET.extend(
+LOG_SCHEMA = TARGET_SCHEMA.extend(
     {
         vol.Required(ATTR_STARTED_AT): cv.datetime,
         vol.Required(ATTR_MINUTES): bounds.LOGGED_MINUTES,
@@ -79,7 +72,7 @@ LOG_SCHEMA = _TARGET.extend(
     }
 )
 
-REMOVE_SCHEMA = _TARGET.extend(
+REMOVE_SCHEMA = TARGET_SCHEMA.extend(
     {vol.Optional(ATTR_SESSION_ID): cv.string, vol.Optional(ATTR_STARTED_AT): cv.datetime}
 )
 
@@ -95,59 +88,6 @@ def _dose_or_minutes(call: ServiceCall) -> None:
     _not_both(call)
     if ATTR_DOSE not in call.data and ATTR_MINUTES not in call.data:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="dose_or_minutes")
-
-
-# Home Assistant 2025.4 takes (hass, call); newer releases take (call) alone.
-_EXTRACT: Any = async_extract_config_entry_ids
-_EXTRACT_TAKES_HASS = "hass" in inspect.signature(async_extract_config_entry_ids).parameters
-
-
-def _refuse_other_entities(hass: HomeAssistant, call: ServiceCall) -> None:
-    """A panel is targeted by its light or its device: an action aimed at one of its other
-    entities (its irradiance sensor, a channel number) is refused, not run on the panel
-    behind it. Entities of other integrations are ignored."""
-    named = call.data.get(ATTR_ENTITY_ID)
-    if not isinstance(named, list):  # none, or "all" (every panel)
-        return
-    registry = er.async_get(hass)
-    for entity_id in named:
-        entity = registry.async_get(entity_id)
-        if entity is not None and entity.platform == DOMAIN and entity.domain != Platform.LIGHT:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="target_not_panel",
-                translation_placeholders={"entity_id": entity.entity_id},
-            )
-
-
-async def _entries(hass: HomeAssistant, call: ServiceCall) -> list[RedLightTherapyConfigEntry]:
-    _refuse_other_entities(hass, call)
-    ids: set[str] = await (_EXTRACT(hass, call) if _EXTRACT_TAKES_HASS else _EXTRACT(call))
-    entries = [
-        entry
-        for entry_id in ids
-        if (entry := hass.config_entries.async_get_entry(entry_id)) is not None
-        and entry.domain == DOMAIN
-    ]
-    if not entries:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_panel_targeted")
-    for entry in entries:
-        if entry.state is not ConfigEntryState.LOADED:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="panel_not_loaded",
-                translation_placeholders={"name": entry.title},
-            )
-    return entries
-
-
-def _response_key(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> str:
-    """A panel's key in an action's response: its light entity id, or its title when the light
-    is not registered."""
-    return light_entity_id(hass, entry) or entry.title
-
-
-Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 
 
 def _levels(entry: RedLightTherapyConfigEntry, levels: list[int]) -> dict[int, int]:
@@ -181,7 +121,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Neither a dose nor minutes: the active protocol run's dose and area, else the default
     length (``SessionManager.async_start``, as for the light and the Start button)."""
     _not_both(call)
-    entries = await _entries(hass, call)
+    entries = await async_targeted_entries(hass, call)
     levels = _call_levels(call, entries)
     minutes = call.data.get(ATTR_MINUTES)
     options: dict[str, Any] = {
@@ -201,7 +141,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         )
         session = entry.runtime_data.sessions.session
         ends_at = session.ends_at if session else None
-        result[_response_key(hass, entry)] = plan.as_dict() | {
+        result[response_key(hass, entry)] = plan.as_dict() | {
             "session_id": session.id if session else None,
             "ends_at": ends_at.isoformat() if ends_at else None,
         }
@@ -248,10 +188,10 @@ async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     ``levels`` are planned at and never set: the panel stays as it is.
     """
     _dose_or_minutes(call)
-    entries = await _entries(hass, call)
+    entries = await async_targeted_entries(hass, call)
     levels = _call_levels(call, entries)
     return {
-        _response_key(hass, entry): entry.runtime_data.sessions.plan(
+        response_key(hass, entry): entry.runtime_data.sessions.plan(
             minutes=call.data.get(ATTR_MINUTES),
             dose=call.data.get(ATTR_DOSE),
             band=DoseBand(call.data[ATTR_BAND]),
@@ -267,14 +207,14 @@ async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 async def _extend(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     _dose_or_minutes(call)
     result: dict[str, Any] = {}
-    for entry in await _entries(hass, call):
+    for entry in await async_targeted_entries(hass, call):
         sessions = entry.runtime_data.sessions
         verdict = await sessions.async_extend(
             minutes=call.data.get(ATTR_MINUTES), dose=call.data.get(ATTR_DOSE)
         )
         session = sessions.session
         ends_at = session.ends_at if session else None
-        result[_response_key(hass, entry)] = {
+        result[response_key(hass, entry)] = {
             "verdict": verdict.outcome.value,
             "added_minutes": round(verdict.allowed_seconds / 60, 2),
             "ends_at": ends_at.isoformat() if ends_at else None,
@@ -304,14 +244,14 @@ def _logged_start(value: datetime) -> datetime:
 async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     started_at = _logged_start(call.data[ATTR_STARTED_AT])
     result: dict[str, Any] = {}
-    for entry in await _entries(hass, call):
+    for entry in await async_targeted_entries(hass, call):
         record = await entry.runtime_data.sessions.async_log(
             started_at=started_at,
             minutes=call.data[ATTR_MINUTES],
             area=call.data.get(ATTR_AREA),
             distance_cm=call.data.get(ATTR_DISTANCE),
         )
-        result[_response_key(hass, entry)] = {
+        result[response_key(hass, entry)] = {
             "session_id": record.id,
             "dose_j_cm2": round(record.dose.total, 3),
         }
@@ -335,23 +275,23 @@ async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             translation_domain=DOMAIN, translation_key="session_id_or_started_at"
         )
     result: dict[str, Any] = {}
-    for entry in await _entries(hass, call):
+    for entry in await async_targeted_entries(hass, call):
         sessions = entry.runtime_data.sessions
         record = await sessions.async_remove(
             session_id=session_id, started_at=_local(started_at) if started_at else None
         )
-        result[_response_key(hass, entry)] = {"removed": sessions.removed_data(record)}
+        result[response_key(hass, entry)] = {"removed": sessions.removed_data(record)}
     return result
 
 
 ATTR_MEASURED = "measured_mw_cm2"
-CALIBRATE_SCHEMA = _TARGET.extend(
+CALIBRATE_SCHEMA = TARGET_SCHEMA.extend(
     {vol.Required(ATTR_DISTANCE): bounds.DISTANCE, vol.Required(ATTR_MEASURED): bounds.MEASURED}
 )
 
 
 async def _calibrate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    for entry in await _entries(hass, call):
+    for entry in await async_targeted_entries(hass, call):
         await entry.runtime_data.sessions.async_calibrate(
             call.data[ATTR_DISTANCE], call.data[ATTR_MEASURED]
         )
@@ -362,7 +302,7 @@ def _session_action(action: str) -> Handler:
     """A handler that calls the session manager's ``action`` of every targeted panel."""
 
     async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-        for entry in await _entries(hass, call):
+        for entry in await async_targeted_entries(hass, call):
             await getattr(entry.runtime_data.sessions, action)()
         return None
 
@@ -371,9 +311,9 @@ def _session_action(action: str) -> Handler:
 
 SERVICES: dict[str, tuple[vol.Schema, Handler, SupportsResponse]] = {
     "start_session": (START_SCHEMA, _start, SupportsResponse.OPTIONAL),
-    "pause_session": (_TARGET, _session_action("async_pause"), SupportsResponse.NONE),
-    "resume_session": (_TARGET, _session_action("async_resume"), SupportsResponse.NONE),
-    "stop_session": (_TARGET, _session_action("async_stop"), SupportsResponse.NONE),
+    "pause_session": (TARGET_SCHEMA, _session_action("async_pause"), SupportsResponse.NONE),
+    "resume_session": (TARGET_SCHEMA, _session_action("async_resume"), SupportsResponse.NONE),
+    "stop_session": (TARGET_SCHEMA, _session_action("async_stop"), SupportsResponse.NONE),
     "extend_session": (EXTEND_SCHEMA, _extend, SupportsResponse.OPTIONAL),
     "calculate": (CALCULATE_SCHEMA, _calculate, SupportsResponse.ONLY),
     "log_session": (LOG_SCHEMA, _log, SupportsResponse.OPTIONAL),

@@ -12,7 +12,7 @@ the area's limits at its distance and levels says so too (``deliverable_dose_j_c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.const import WEEKDAYS
@@ -32,9 +32,9 @@ import voluptuous as vol
 from . import bounds
 from .const import DOMAIN
 from .models import RedLightTherapyConfigEntry
-from .options_flow import build_custom, saved_protocols
 from .protocol_manager import Run, session_data
-from .services import _TARGET, _entries, _response_key
+from .saved_protocols import build_custom, saved_protocols
+from .service_targets import TARGET_SCHEMA, Handler, async_targeted_entries, response_key
 from .session_manager import therapy_error
 from .therapy import (
     PRESET_PROTOCOLS,
@@ -65,7 +65,7 @@ CUSTOM_FIELDS = (ATTR_NAME, ATTR_DOSE, ATTR_PER_WEEK, ATTR_WEEKS, ATTR_AREA)
 CHANGE_FIELDS = (ATTR_NAME, ATTR_DOSE, ATTR_BAND, ATTR_PER_WEEK, ATTR_WEEKS, ATTR_SPACING)
 """Fields that make a preset the user's own protocol (the area only says where it runs)."""
 
-START_PROTOCOL_SCHEMA = _TARGET.extend(
+START_PROTOCOL_SCHEMA = TARGET_SCHEMA.extend(
     {
         vol.Optional(ATTR_PROTOCOL): cv.string,
         vol.Optional(ATTR_NAME): cv.string,
@@ -83,7 +83,7 @@ START_PROTOCOL_SCHEMA = _TARGET.extend(
         ),
     }
 )
-RUN_SCHEMA = _TARGET.extend({vol.Optional(ATTR_AREA): cv.string})
+RUN_SCHEMA = TARGET_SCHEMA.extend({vol.Optional(ATTR_AREA): cv.string})
 SKIP_SCHEMA = RUN_SCHEMA.extend({vol.Optional(ATTR_DATE): cv.date})
 
 
@@ -186,9 +186,6 @@ async def shortfall_answer(
     return answer
 
 
-Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
-
-
 async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     area = call.data.get(ATTR_AREA)
     weekdays = call.data.get(ATTR_WEEKDAYS)
@@ -197,7 +194,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             check_start_date(start_date, dt_util.now().date())
         except TherapyError as err:
             raise therapy_error(err) from err
-    entries = await _entries(hass, call)
+    entries = await async_targeted_entries(hass, call)
     # Every panel's protocol first: a bad call changes nothing on any panel.
     protocols = {
         entry.entry_id: protocol_from_call(dict(call.data), saved_protocols(entry))
@@ -231,7 +228,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     result: dict[str, Any] = {}
     for entry in entries:
         run = await entry.runtime_data.protocols.async_adopt(plans[entry.entry_id])
-        result[_response_key(hass, entry)] = (
+        result[response_key(hass, entry)] = (
             run_answer(run)
             | custom_answer(call.data, run.plan.protocol)
             | await shortfall_answer(hass, entry, run)
@@ -244,12 +241,12 @@ def _run_action(action: str) -> Handler:
     panel and answers with each run's state."""
 
     async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-        entries: list[RedLightTherapyConfigEntry] = await _entries(hass, call)
+        entries: list[RedLightTherapyConfigEntry] = await async_targeted_entries(hass, call)
         result: dict[str, Any] = {}
         for entry in entries:
             method = getattr(entry.runtime_data.protocols, action)
             run = await method(call.data.get(ATTR_AREA))
-            result[_response_key(hass, entry)] = run_answer(run)
+            result[response_key(hass, entry)] = run_answer(run)
         return result
 
     return _handler
@@ -257,11 +254,11 @@ def _run_action(action: str) -> Handler:
 
 async def _skip(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     result: dict[str, Any] = {}
-    for entry in await _entries(hass, call):
+    for entry in await async_targeted_entries(hass, call):
         skipped = await entry.runtime_data.protocols.async_skip(
             call.data.get(ATTR_AREA), call.data.get(ATTR_DATE)
         )
-        result[_response_key(hass, entry)] = {"skipped": skipped.isoformat()}
+        result[response_key(hass, entry)] = {"skipped": skipped.isoformat()}
     return result
 
 

@@ -24,10 +24,11 @@ from homeassistant.components import persistent_notification
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util, ulid as ulid_util
 
-from .const import DEFAULT_DISTANCE_CM, DOMAIN, OFF_RETRY_SECONDS
+from .const import DEFAULT_DISTANCE_CM, DOMAIN, OFF_RETRY_SECONDS, event_signal
 from .coordinator import PanelCoordinator
 from .panels.base import PanelError, PanelState
 from .store import TherapyStore
@@ -325,8 +326,11 @@ class SessionManager:
         # the session the one before it left (a second start: "already running").
         self._lock = asyncio.Lock()
         self._event_listeners: list[SessionEventListener] = []
-        # Set by the protocol manager: a session started during a run takes its dose and area.
+        # Given at setup: a session started during a protocol run takes the run's dose and area.
         self.run_defaults: RunDefaults | None = None
+        self._remove_run_events = async_dispatcher_connect(
+            hass, event_signal(self.panel_id), self._fire
+        )
         self.last_session: SessionRecord | None = self._last_record()
         self._remove_push = coordinator.async_add_push_listener(self._handle_panel_state)
         if (calibration := self._settings.get("calibration")) is not None:
@@ -1229,6 +1233,7 @@ class SessionManager:
         self._event_listeners.append(listener)
         return lambda: self._event_listeners.remove(listener)
 
+    @callback
     def _fire(self, event: SessionEvent, data: dict[str, Any]) -> None:
         for listener in list(self._event_listeners):
             listener(event, data)
@@ -1255,3 +1260,4 @@ class SessionManager:
             self._cancel_retry()
             self._cancel_retry = None
         self._remove_push()
+        self._remove_run_events()

@@ -93,7 +93,7 @@ class TherapyStore:
         self.history = History()
         self.active: dict[str, Session] = {}
         self.settings: dict[str, dict[str, Any]] = {}
-        # Protocol runs by id (``therapy.Plan.to_dict``); read by ``protocol_manager``.
+        # Protocol runs by id (``therapy.ProtocolPlan.to_dict``); read by ``protocol_manager``.
         self.plans: dict[str, dict[str, Any]] = {}
 
     async def async_load(self) -> None:

@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import RedLightTherapyEntity, shown_protocol_run
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
-from .therapy import PlanStatus
+from .therapy import ProtocolPlanStatus
 
 PARALLEL_UPDATES = 0
 
@@ -41,7 +41,7 @@ class ProtocolRunSwitch(RedLightTherapyEntity, SwitchEntity):
     @property
     def is_on(self) -> bool | None:
         run = self._data.protocols.current
-        return None if run is None else run.plan.status is PlanStatus.ACTIVE
+        return None if run is None else run.plan.status is ProtocolPlanStatus.ACTIVE
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
@@ -52,10 +52,10 @@ class ProtocolRunSwitch(RedLightTherapyEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         run = shown_protocol_run(self._data)
-        if run.plan.status is PlanStatus.PAUSED:
+        if run.plan.status is ProtocolPlanStatus.PAUSED:
             await self._data.protocols.async_resume(run.plan.area)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         run = shown_protocol_run(self._data)
-        if run.plan.status is PlanStatus.ACTIVE:
+        if run.plan.status is ProtocolPlanStatus.ACTIVE:
             await self._data.protocols.async_pause(run.plan.area)

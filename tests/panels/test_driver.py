@@ -549,7 +549,7 @@ async def test_malformed_levels_reply(
 async def test_poll_is_one_status_query_on_a_link_closed_at_once(
     panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator, clock: FakeClock
 ) -> None:
-    """Issue 12: the idle look does not hold the radio (the vendor's app, a proxy slot)."""
+    """The idle look does not hold the radio (the vendor's app, a proxy slot)."""
     await panel.poll()  # levels unknown yet: read once
     assert commands(emulator) == [0x10, 0x40]
     assert not emulator.connected

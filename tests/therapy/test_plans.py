@@ -22,8 +22,8 @@ from custom_components.red_light_therapy.therapy.history import History, Session
 from custom_components.red_light_therapy.therapy.plans import (
     MAX_START_AHEAD_DAYS,
     MissedPolicy,
-    Plan,
-    PlanStatus,
+    ProtocolPlan,
+    ProtocolPlanStatus,
     SlotStatus,
     check_start_date,
     default_time_of_day,
@@ -37,7 +37,7 @@ HAIR = PRESET_PROTOCOLS["hair_growth"]  # 3 a week, 16 weeks
 MON, WED, THU, FRI, SUN = 0, 2, 3, 4, 6
 
 
-def plan(**kw: object) -> Plan:
+def plan(**kw: object) -> ProtocolPlan:
     base: dict[str, object] = {
         "id": "plan1",
         "protocol": SKIN,
@@ -48,7 +48,7 @@ def plan(**kw: object) -> Plan:
         "time_of_day": time(7, 30),
         "tz": BERLIN,
     }
-    return Plan(**(base | kw))  # type: ignore[arg-type]
+    return ProtocolPlan(**(base | kw))  # type: ignore[arg-type]
 
 
 def session_on(
@@ -122,7 +122,7 @@ def test_finished_course() -> None:
     assert report.streak == 30
     assert report.next_due is None
     p.complete()
-    assert p.status is PlanStatus.COMPLETED
+    assert p.status is ProtocolPlanStatus.COMPLETED
 
 
 def test_no_sessions_yet() -> None:
@@ -260,7 +260,7 @@ def test_pause_and_resume_shift_the_rest() -> None:
     p = plan()
     plain = p.evaluate(History(), local(date(2025, 3, 1))).sessions
     p.pause(local(date(2025, 3, 12)))
-    assert p.status is PlanStatus.PAUSED
+    assert p.status is ProtocolPlanStatus.PAUSED
     paused = p.evaluate(History(), local(date(2025, 3, 20)))
     assert [s.date for s in paused.sessions] == [
         date(2025, 3, 3),
@@ -288,7 +288,7 @@ def test_stop() -> None:
     p = plan()
     p.pause(local(date(2025, 3, 12)))
     p.stop(local(date(2025, 3, 14)))
-    assert p.status is PlanStatus.STOPPED
+    assert p.status is ProtocolPlanStatus.STOPPED
     report = p.evaluate(History([session_on(date(2025, 3, 3))]), local(date(2025, 4, 1)))
     assert len(report.sessions) == 3
     assert report.finished
@@ -361,15 +361,15 @@ def test_round_trip() -> None:
     p.pause(local(date(2025, 3, 12)))
     p.resume(local(date(2025, 3, 20)))
     data = json.loads(json.dumps(p.to_dict()))
-    again = Plan.from_dict(data)
+    again = ProtocolPlan.from_dict(data)
     assert again == p
     assert again.to_dict() == p.to_dict()
-    assert Plan.from_dict(plan().to_dict()) == plan()
+    assert ProtocolPlan.from_dict(plan().to_dict()) == plan()
     bad = dict(data, tz="Mars/Olympus")
     with pytest.raises(StoredDataError):
-        Plan.from_dict(bad)
+        ProtocolPlan.from_dict(bad)
     with pytest.raises(StoredDataError):
-        Plan.from_dict({"id": "x"})
+        ProtocolPlan.from_dict({"id": "x"})
 
 
 # -- a run starts when it is created -----------------------------------------------------------
@@ -408,9 +408,9 @@ def test_a_session_recorded_before_the_run_never_counts_for_it() -> None:
 def test_created_at_survives_a_round_trip() -> None:
     created = datetime(2025, 3, 3, 8, tzinfo=UTC)
     p = plan(created_at=created)
-    back = Plan.from_dict(json.loads(json.dumps(p.to_dict())))
+    back = ProtocolPlan.from_dict(json.loads(json.dumps(p.to_dict())))
     assert back.created_at == created
-    assert Plan.from_dict({**p.to_dict(), "created_at": None}).created_at is None
+    assert ProtocolPlan.from_dict({**p.to_dict(), "created_at": None}).created_at is None
 
 
 @pytest.mark.parametrize(
@@ -450,7 +450,7 @@ def test_a_plan_whose_dates_run_off_the_calendar_is_refused() -> None:
         plan(start_date=date(9999, 12, 31))
     assert err.value.code is ErrorCode.START_DATE_TOO_LATE
     with pytest.raises(TherapyError):
-        Plan.from_dict(plan().to_dict() | {"start_date": "9999-12-31"})
+        ProtocolPlan.from_dict(plan().to_dict() | {"start_date": "9999-12-31"})
 
 
 def test_a_stopped_run_keeps_no_pending_session() -> None:

@@ -1,4 +1,4 @@
-"""Issue 9's rules in the therapy domain: the factory session length, what counts as a
+"""The session rules in the therapy domain: the factory session length, what counts as a
 treatment, the deciding limit of a refusal, what a refused plan would deliver, and removing a
 record from the history."""
 

@@ -13,7 +13,7 @@ import pytest
 from custom_components.red_light_therapy.therapy import (
     DEFAULT_PANEL_AREA,
     History,
-    Plan,
+    ProtocolPlan,
     SessionRecord,
     SessionStatus,
 )
@@ -223,7 +223,7 @@ def _assert_usable(loaded: Any) -> None:
         if session.started_at is not None and session.started_at <= NOW:
             SessionRecord.as_planned(session, NOW)
     for data in loaded.plans.values():
-        Plan.from_dict(data).evaluate(history, NOW)
+        ProtocolPlan.from_dict(data).evaluate(history, NOW)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,8 +2,8 @@
 
 A plan puts a protocol on a calendar: from ``start_date``, on the chosen ``weekdays``, at a
 local ``time_of_day`` in ``tz``, until the protocol's total number of sessions is scheduled.
-:meth:`Plan.evaluate` lays the history over that calendar and says, for each planned session,
-whether it is done, missed, skipped, due (today, time passed) or upcoming.
+:meth:`ProtocolPlan.evaluate` lays the history over that calendar and says, for each planned
+session, whether it is done, missed, skipped, due (today, time passed) or upcoming.
 
 Decisions, each documented where it is implemented:
 
@@ -84,7 +84,8 @@ anything later is taken for a typo)."""
 
 _DATE_SLACK_WEEKS = 53
 """Room a plan's dates need past its regular course: catch-ups (a week) and pauses. A plan
-whose dates would run off the calendar within that is refused (:meth:`Plan.__post_init__`)."""
+whose dates would run off the calendar within that is refused
+(:meth:`ProtocolPlan.__post_init__`)."""
 
 QUARTER_HOUR = 15
 
@@ -139,7 +140,7 @@ def check_start_date(start_date: date, today: date) -> date:
     return start_date
 
 
-class PlanStatus(StrEnum):
+class ProtocolPlanStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
     STOPPED = "stopped"
@@ -178,7 +179,7 @@ class PlannedSession:
 
 
 @dataclass(frozen=True, slots=True)
-class PlanReport:
+class ProtocolPlanReport:
     sessions: tuple[PlannedSession, ...]
     next_due: PlannedSession | None
     total: int
@@ -196,7 +197,7 @@ def _plan_error(message: str, field: str) -> PlanError:
 
 
 @dataclass(slots=True)
-class Plan:
+class ProtocolPlan:
     """A run of ``protocol`` on ``area``. ``limits`` default to the area's defaults."""
 
     id: str
@@ -207,7 +208,7 @@ class Plan:
     weekdays: frozenset[int]
     time_of_day: time
     tz: ZoneInfo
-    status: PlanStatus = PlanStatus.ACTIVE
+    status: ProtocolPlanStatus = ProtocolPlanStatus.ACTIVE
     missed_policy: MissedPolicy = MissedPolicy.SKIP
     skipped_dates: set[date] = field(default_factory=set)
     pauses: list[tuple[datetime, datetime | None]] = field(default_factory=list)
@@ -288,7 +289,7 @@ class Plan:
 
     # -- transitions ---------------------------------------------------------------------------
 
-    def _require(self, action: str, *allowed: PlanStatus) -> None:
+    def _require(self, action: str, *allowed: ProtocolPlanStatus) -> None:
         if self.status not in allowed:
             raise PlanError(
                 ErrorCode.INVALID_TRANSITION,
@@ -310,33 +311,33 @@ class Plan:
 
     def pause(self, at: datetime) -> None:
         """Pause: sessions from ``at`` on move to the end when the plan resumes."""
-        self._require("pause", PlanStatus.ACTIVE)
+        self._require("pause", ProtocolPlanStatus.ACTIVE)
         self.pauses.append((self._after_last_change(at), None))
-        self.status = PlanStatus.PAUSED
+        self.status = ProtocolPlanStatus.PAUSED
 
     def resume(self, at: datetime) -> None:
-        self._require("resume", PlanStatus.PAUSED)
+        self._require("resume", ProtocolPlanStatus.PAUSED)
         start, _ = self.pauses[-1]
         self.pauses[-1] = (start, self._after_last_change(at))
-        self.status = PlanStatus.ACTIVE
+        self.status = ProtocolPlanStatus.ACTIVE
 
     def stop(self, at: datetime) -> None:
         """Stop for good: nothing after ``at`` is planned any more."""
-        self._require("stop", PlanStatus.ACTIVE, PlanStatus.PAUSED)
+        self._require("stop", ProtocolPlanStatus.ACTIVE, ProtocolPlanStatus.PAUSED)
         at = self._after_last_change(at)
         if self.pauses and self.pauses[-1][1] is None:
             self.pauses[-1] = (self.pauses[-1][0], at)
         self.stopped_at = at
-        self.status = PlanStatus.STOPPED
+        self.status = ProtocolPlanStatus.STOPPED
 
     def complete(self) -> None:
         """Mark the course completed (when :meth:`evaluate` reports it finished)."""
-        self._require("complete", PlanStatus.ACTIVE)
-        self.status = PlanStatus.COMPLETED
+        self._require("complete", ProtocolPlanStatus.ACTIVE)
+        self.status = ProtocolPlanStatus.COMPLETED
 
     def skip(self, day: date) -> None:
         """Skip the session planned on local ``day`` (counts neither done nor missed)."""
-        self._require("skip", PlanStatus.ACTIVE, PlanStatus.PAUSED)
+        self._require("skip", ProtocolPlanStatus.ACTIVE, ProtocolPlanStatus.PAUSED)
         self.skipped_dates.add(day)
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -352,7 +353,7 @@ class Plan:
         history: History,
         now: datetime,
         open_sessions: Iterable[tuple[str, datetime]] = (),
-    ) -> PlanReport:
+    ) -> ProtocolPlanReport:
         """Every planned session's status at ``now``, with next due, progress and adherence.
 
         ``open_sessions``: (area, started_at) of the sessions not ended yet (any panel).
@@ -427,9 +428,9 @@ class Plan:
                     record_id=record.id if record else None,
                 )
             )
-        if self.status is PlanStatus.STOPPED:
+        if self.status is ProtocolPlanStatus.STOPPED:
             sessions = [s for s in sessions if s.status not in PENDING]
-        elif self.status is PlanStatus.PAUSED:
+        elif self.status is ProtocolPlanStatus.PAUSED:
             # A paused run is never due: a session due when it paused waits for the resume.
             sessions = [s for s in sessions if s.status is not SlotStatus.DUE]
         return self._report(sessions)
@@ -494,7 +495,7 @@ class Plan:
             candidate += timedelta(days=1)
         return None
 
-    def _report(self, sessions: list[PlannedSession]) -> PlanReport:
+    def _report(self, sessions: list[PlannedSession]) -> ProtocolPlanReport:
         total = self.protocol.total_sessions
         done = sum(1 for s in sessions if s.status is SlotStatus.DONE)
         missed = sum(1 for s in sessions if s.status is SlotStatus.MISSED)
@@ -506,14 +507,14 @@ class Plan:
             if session.status is not SlotStatus.DONE:
                 break
             streak += 1
-        active = self.status is PlanStatus.ACTIVE
+        active = self.status is ProtocolPlanStatus.ACTIVE
         next_due = min(pending, key=lambda s: _utc(s.scheduled_at)) if pending and active else None
         planned_all = len(sessions) == total
-        finished = self.status in (PlanStatus.STOPPED, PlanStatus.COMPLETED) or (
+        finished = self.status in (ProtocolPlanStatus.STOPPED, ProtocolPlanStatus.COMPLETED) or (
             planned_all and not pending
         )
         countable = total - skipped
-        return PlanReport(
+        return ProtocolPlanReport(
             sessions=tuple(sessions),
             next_due=next_due,
             total=total,
@@ -548,8 +549,8 @@ class Plan:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
-        def build(d: Mapping[str, Any]) -> Plan:
+    def from_dict(cls, data: Mapping[str, Any]) -> ProtocolPlan:
+        def build(d: Mapping[str, Any]) -> ProtocolPlan:
             try:
                 zone = ZoneInfo(str(d["tz"]))
             except (ZoneInfoNotFoundError, ValueError) as err:
@@ -566,7 +567,7 @@ class Plan:
                 weekdays=frozenset(int(w) for w in d["weekdays"]),
                 time_of_day=time.fromisoformat(d["time_of_day"]),
                 tz=zone,
-                status=PlanStatus(d["status"]),
+                status=ProtocolPlanStatus(d["status"]),
                 missed_policy=MissedPolicy(d["missed_policy"]),
                 skipped_dates={date.fromisoformat(x) for x in d["skipped_dates"]},
                 pauses=[

@@ -23,7 +23,7 @@ from typing import Any
 from .areas import DEFAULT_PANEL_AREA, validate_area
 from .errors import TherapyError
 from .history import History, SessionRecord
-from .plans import Plan
+from .plans import ProtocolPlan
 from .session import Session
 
 
@@ -139,7 +139,7 @@ def _known_area(area: object) -> bool:
 def _read_plans(value: object, now: datetime, result: StoredTherapy) -> None:
     for key, item in _sections(value, "protocol runs", result).items():
         try:
-            Plan.from_dict(item).evaluate(History(), now)
+            ProtocolPlan.from_dict(item).evaluate(History(), now)
         except (TherapyError, ArithmeticError, ValueError) as err:
             result.dropped.append(f"protocol run {key}: {err}")
             continue

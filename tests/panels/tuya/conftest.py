@@ -78,7 +78,7 @@ async def make_panel() -> AsyncIterator[PanelFactory]:
             DEVICE_ID,
             kwargs.pop("local_key", LOCAL_KEY),
             emulator.version,
-            kwargs.pop("profile", emulator.profile),
+            kwargs.pop("dp_map", emulator.dp_map),
             port=emulator.port,
             **kwargs,
         )

@@ -21,7 +21,7 @@ from custom_components.red_light_therapy.panels.base import (
     PanelError,
     PanelTimeoutError,
 )
-from custom_components.red_light_therapy.panels.tuya import DpProfile, TuyaPanel
+from custom_components.red_light_therapy.panels.tuya import DpMap, TuyaPanel
 from custom_components.red_light_therapy.panels.tuya.driver import countdown_runs
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
@@ -405,20 +405,20 @@ async def test_an_extension_that_does_not_run_raises(
     assert emulator.is_on  # the session decides what follows; its own timer still runs
 
 
-# Profiles ------------------------------------------------------------------------------------
+# Data-point maps -----------------------------------------------------------------------------
 
 
 async def test_without_a_countdown_data_point_only_the_switch(
     clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
-    profile = DpProfile("switch_only", switch_dp=1)
-    emulator = await make_emulator("3.3", clock=clock, profile=profile)
+    dp_map = DpMap("switch_only", switch_dp=1)
+    emulator = await make_emulator("3.3", clock=clock, dp_map=dp_map)
     panel = make_panel(emulator)
     assert await panel.power_on_for(None) == clock.now
     assert emulator.writes == [{"1": True}]
     with pytest.raises(PanelError, match="no countdown"):
         await panel.power_on_for(SECONDS)
-    light = make_panel(emulator, profile="generic_light")
+    light = make_panel(emulator, dp_map="generic_light")
     with pytest.raises(PanelError, match="0 s"):
         await light.power_on_for(0)
     with pytest.raises(PanelError, match="outside"):

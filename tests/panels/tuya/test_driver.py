@@ -15,7 +15,7 @@ from custom_components.red_light_therapy.panels.base import (
     PanelTimeoutError,
 )
 from custom_components.red_light_therapy.panels.tuya import (
-    PROFILES,
+    DP_MAPS,
     TuyaAuthError,
     TuyaPanel,
     protocol,
@@ -25,7 +25,7 @@ from custom_components.red_light_therapy.panels.tuya.protocol import Command
 from ...waiting import wait_until
 from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock, PanelFactory
 
-EXAMPLE = PROFILES["example_red_nir_panel"]
+EXAMPLE = DP_MAPS["example_red_nir_panel"]
 
 
 @contextlib.asynccontextmanager
@@ -67,7 +67,7 @@ async def test_connect_reads_status(
     )
     assert seen[-1] == panel.state
     assert panel.dps == {"20": False, "22": 500, "26": 0}
-    assert panel.capabilities == PROFILES["generic_light"].capabilities
+    assert panel.capabilities == DP_MAPS["generic_light"].capabilities
     assert await panel.update() == panel.state
 
 
@@ -78,7 +78,7 @@ async def test_identity_and_diagnostics_are_plain_data(
     protocol never carries it). Diagnostics show every data point the device reported."""
     emulator = await make_emulator(version, clock=clock, dps={"22": 500})
     panel = make_panel(emulator)
-    profile = PROFILES["generic_light"]
+    profile = DP_MAPS["generic_light"]
     identity = panel.identity
     assert identity.manufacturer == "Tuya"
     assert identity.model == profile.display_name
@@ -94,7 +94,7 @@ async def test_identity_and_diagnostics_are_plain_data(
 async def test_power_levels_and_ack_time(
     version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
-    emulator = await make_emulator(version, clock=clock, profile=EXAMPLE)
+    emulator = await make_emulator(version, clock=clock, dp_map=EXAMPLE)
     panel = make_panel(emulator)
     await panel.connect()
     clock.advance(10)
@@ -120,18 +120,18 @@ async def test_power_levels_and_ack_time(
 async def test_level_and_timer_validation(
     clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
-    switch = await make_emulator("3.3", clock=clock, profile="generic_switch")
+    switch = await make_emulator("3.3", clock=clock, dp_map="generic_switch")
     panel = make_panel(switch)
     with pytest.raises(PanelError, match="no dimmable"):
         await panel.set_levels({0: 50})
-    light = make_panel(switch, profile="generic_light")
+    light = make_panel(switch, dp_map="generic_light")
     with pytest.raises(PanelError, match="no channel 3"):
         await light.set_levels({3: 50})
     with pytest.raises(PanelError, match=r"outside 0\.\.100"):
         await light.set_levels({0: 150})
     with pytest.raises(PanelError, match="outside"):
         await light.set_timer(86401)
-    no_timer = make_panel(switch, profile=PROFILES["generic_switch"].__class__("x", switch_dp=1))
+    no_timer = make_panel(switch, dp_map=DP_MAPS["generic_switch"].__class__("x", switch_dp=1))
     with pytest.raises(PanelError, match="no countdown"):
         await no_timer.set_timer(10)
     assert switch.connections == 0  # nothing was sent

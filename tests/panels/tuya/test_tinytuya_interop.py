@@ -94,9 +94,9 @@ async def test_wrong_key_is_refused(version: str, make_emulator: EmulatorFactory
     assert emulator.writes == []
 
 
-@pytest.mark.parametrize("profile", ["generic_switch", "example_red_nir_panel"])
-async def test_other_profiles(profile: str, make_emulator: EmulatorFactory) -> None:
-    emulator = await make_emulator("3.4", profile=profile)
+@pytest.mark.parametrize("dp_map", ["generic_switch", "example_red_nir_panel"])
+async def test_other_dp_maps(dp_map: str, make_emulator: EmulatorFactory) -> None:
+    emulator = await make_emulator("3.4", dp_map=dp_map)
 
     def _run() -> Any:
         device = _device(emulator)

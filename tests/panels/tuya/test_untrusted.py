@@ -23,15 +23,15 @@ from custom_components.red_light_therapy.panels.base import (
     PanelConnectionError,
     PanelState,
 )
-from custom_components.red_light_therapy.panels.tuya import PROFILES, TuyaAuthError, TuyaPanel
+from custom_components.red_light_therapy.panels.tuya import DP_MAPS, TuyaAuthError, TuyaPanel
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
 from ...waiting import wait_until
 from .conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY, EmulatorFactory, FakeClock, PanelFactory
 
-PROFILE = PROFILES["generic_light"]
-SWITCH, LEVEL, COUNTDOWN = str(PROFILE.switch_dp), str(PROFILE.channels[0].dp), "26"
-assert str(PROFILE.countdown_dp) == COUNTDOWN
+DP_MAP = DP_MAPS["generic_light"]
+SWITCH, LEVEL, COUNTDOWN = str(DP_MAP.switch_dp), str(DP_MAP.channels[0].dp), "26"
+assert str(DP_MAP.countdown_dp) == COUNTDOWN
 
 # Any JSON value a device could send: null, booleans, integers of any size, floats with NaN
 # and the infinities (Python's JSON writes and reads them), strings that look like numbers,
@@ -96,7 +96,7 @@ async def _garbage_then_good(version: str, messages: list[dict[str, Any]]) -> No
             state = panel.state
             assert all(0 <= level <= 100 for level in state.levels)
             remaining = state.timer_remaining_s
-            assert remaining is None or 0 <= remaining <= PROFILE.countdown_max_s
+            assert remaining is None or 0 <= remaining <= DP_MAP.countdown_max_s
         # Commands still work: a session's power-on with its countdown is confirmed.
         if emulator.is_on:
             await panel.set_power(False)
@@ -128,18 +128,18 @@ def test_any_reported_value_leaves_the_next_good_message_applied(
         (LEVEL, "600.0", None),
         (LEVEL, math.nan, None),
         (COUNTDOWN, math.inf, None),
-        (COUNTDOWN, 10**400, PROFILE.countdown_max_s),
+        (COUNTDOWN, 10**400, DP_MAP.countdown_max_s),
         (COUNTDOWN, "599", 599),
         (COUNTDOWN, [1], None),
         (SWITCH, 1, None),
         (SWITCH, "true", None),
         (SWITCH, None, None),
         (SWITCH, True, True),
-        ("99", {"any": [math.nan]}, {"any": [math.nan]}),  # not the profile's: passed on
+        ("99", {"any": [math.nan]}, {"any": [math.nan]}),  # not the map's: passed on
     ],
 )
-def test_the_profile_cleans_each_value(dp: str, value: Any, expected: Any) -> None:
-    clean, rejected = PROFILE.clean_dps({dp: value})
+def test_the_dp_map_cleans_each_value(dp: str, value: Any, expected: Any) -> None:
+    clean, rejected = DP_MAP.clean_dps({dp: value})
     if expected is None:
         assert clean == {}
         assert list(rejected) == [dp]

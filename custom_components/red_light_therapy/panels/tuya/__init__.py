@@ -7,27 +7,27 @@ The emulator is not imported here (it is test and demo tooling, and runs as a sc
 from __future__ import annotations
 
 from .discovery import DEFAULT_PORTS, DiscoveredDevice, TuyaDiscovery, parse_broadcast
+from .dp_maps import DP_MAPS, ChannelDp, DpMap, dp_map_from_dict, get_dp_map, load_dp_maps
 from .driver import DEFAULT_PORT, TuyaPanel
 from .errors import TuyaAuthError
-from .profiles import PROFILES, ChannelDp, DpProfile, get_profile, load_profiles, profile_from_dict
 from .protocol import TuyaIntegrityError, TuyaProtocolError, Version, parse_version
 
 __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_PORTS",
-    "PROFILES",
+    "DP_MAPS",
     "ChannelDp",
     "DiscoveredDevice",
-    "DpProfile",
+    "DpMap",
     "TuyaAuthError",
     "TuyaDiscovery",
     "TuyaIntegrityError",
     "TuyaPanel",
     "TuyaProtocolError",
     "Version",
-    "get_profile",
-    "load_profiles",
+    "dp_map_from_dict",
+    "get_dp_map",
+    "load_dp_maps",
     "parse_broadcast",
     "parse_version",
-    "profile_from_dict",
 ]

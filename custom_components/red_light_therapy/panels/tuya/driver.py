@@ -23,8 +23,8 @@ A wrong local key raises ``TuyaAuthError`` (a ``PanelAuthError``) only when prov
 fails to decrypt or authenticate, or a failed session-key proof. A device dropping the link at
 our first message is a ``PanelConnectionError``: single-client devices do that while busy.
 
-Device data is untrusted: what a device reports is cleaned by the profile
-(``DpProfile.clean_dps``) before it touches the state or a command's confirmation; a bad value
+Device data is untrusted: what a device reports is cleaned by the data-point map
+(``DpMap.clean_dps``) before it touches the state or a command's confirmation; a bad value
 is dropped (logged at debug level) and the rest of the message applies.
 """
 
@@ -49,7 +49,7 @@ from ..base import (
 )
 from . import protocol
 from .connection import Received, TuyaConnection
-from .profiles import DpProfile, finite_number, get_profile
+from .dp_maps import DpMap, finite_number, get_dp_map
 from .protocol import Command, Message, RandomBytes, Version, parse_version
 
 _LOGGER = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class TuyaPanel(Panel):
         device_id: str,
         local_key: str | bytes,
         version: str | float | Version,
-        profile: str | DpProfile = "generic_light",
+        dp_map: str | DpMap = "generic_light",
         *,
         clock: Clock,
         port: int = DEFAULT_PORT,
@@ -116,8 +116,8 @@ class TuyaPanel(Panel):
         self.device_id = device_id
         self.version = parse_version(version)
         self.local_key = protocol.key_bytes(local_key)
-        self.profile = get_profile(profile)
-        self.capabilities = self.profile.capabilities
+        self.dp_map = get_dp_map(dp_map)
+        self.capabilities = self.dp_map.capabilities
         self._sleep = sleep
         self._connect_timeout = connect_timeout_s
         self._command_timeout = command_timeout_s
@@ -145,18 +145,18 @@ class TuyaPanel(Panel):
 
     @property
     def identity(self) -> PanelIdentity:
-        """A Tuya device; its model is what its data-point profile calls this kind of panel.
+        """A Tuya device; its model is what its data-point map calls this kind of panel.
         The local protocol never carries its MAC: the integration learns that elsewhere."""
-        return PanelIdentity(manufacturer=MANUFACTURER, model=self.profile.display_name)
+        return PanelIdentity(manufacturer=MANUFACTURER, model=self.dp_map.display_name)
 
     def diagnostics(self) -> dict[str, Any]:
-        """The base's, and every data point the device reports: what a new profile is
+        """The base's, and every data point the device reports: what a new data-point map is
         written from."""
         return {
             **super().diagnostics(),
             "tuya": {
                 "version": self.version.value,
-                "profile": self.profile.name,
+                "profile": self.dp_map.name,
                 "dps": self.dps,
                 "reconnects": self.reconnects,
             },
@@ -203,7 +203,7 @@ class TuyaPanel(Panel):
         return await self.update()
 
     async def set_power(self, on: bool) -> float:
-        return await self._write({str(self.profile.switch_dp): bool(on)})
+        return await self._write({str(self.dp_map.switch_dp): bool(on)})
 
     async def power_on_for(self, seconds: int | None) -> float:
         """Switch on with the countdown armed, in one control message (see the module doc).
@@ -216,7 +216,7 @@ class TuyaPanel(Panel):
         if seconds == 0:
             raise PanelError("a session's countdown must run: 0 s would cancel it")
         countdown = self._countdown_key(seconds)
-        switch = str(self.profile.switch_dp)
+        switch = str(self.dp_map.switch_dp)
         self._timer_set_s = seconds
 
         def _on_and_counting(dps: Mapping[str, Any]) -> bool:
@@ -246,9 +246,9 @@ class TuyaPanel(Panel):
         return on_at
 
     async def set_levels(self, levels: Mapping[int, int]) -> None:
-        channels = self.profile.channels
+        channels = self.dp_map.channels
         if not channels:
-            raise PanelError(f"profile {self.profile.name} has no dimmable channels")
+            raise PanelError(f"dp_map {self.dp_map.name} has no dimmable channels")
         dps: dict[str, Any] = {}
         for index, level in levels.items():
             if not 0 <= index < len(channels):
@@ -272,7 +272,7 @@ class TuyaPanel(Panel):
             await self._write({countdown: 0})
             return
         await self._link()  # a fresh link reads the data points first: know it is on
-        if self._dps.get(str(self.profile.switch_dp)) is not True:
+        if self._dps.get(str(self.dp_map.switch_dp)) is not True:
             raise PanelError(
                 f"{self.host} is off: its countdown is armed with the power-on, never while off"
             )
@@ -283,17 +283,18 @@ class TuyaPanel(Panel):
             )
 
     async def set_dps(self, dps: Mapping[str | int, Any]) -> float:
-        """Write raw data points (for profiles' extras); returns the acknowledged clock time."""
+        """Write raw data points (for the data-point maps' extras); returns the acknowledged
+        clock time."""
         return await self._write({str(k): v for k, v in dps.items()})
 
     # Commands ------------------------------------------------------------------------------
 
     def _countdown_key(self, seconds: int) -> str:
-        countdown = self.profile.countdown_dp
+        countdown = self.dp_map.countdown_dp
         if countdown is None:
-            raise PanelError(f"profile {self.profile.name} has no countdown data point")
-        if not 0 <= seconds <= self.profile.countdown_max_s:
-            raise PanelError(f"timer {seconds} s is outside 0..{self.profile.countdown_max_s}")
+            raise PanelError(f"dp_map {self.dp_map.name} has no countdown data point")
+        if not 0 <= seconds <= self.dp_map.countdown_max_s:
+            raise PanelError(f"timer {seconds} s is outside 0..{self.dp_map.countdown_max_s}")
         return str(countdown)
 
     async def _arm_while_on(self, countdown: str, seconds: int) -> bool:
@@ -305,7 +306,7 @@ class TuyaPanel(Panel):
         report = await self._command(
             {countdown: seconds}, lambda dps: countdown_runs(dps.get(countdown), seconds)
         )
-        if not self._dps.get(str(self.profile.switch_dp)):
+        if not self._dps.get(str(self.dp_map.switch_dp)):
             await self._write({countdown: 0})
             raise PanelError(f"{self.host} is off: the countdown just written was cancelled again")
         return report.accepted
@@ -494,12 +495,12 @@ class TuyaPanel(Panel):
             _LOGGER.exception("%s: a state subscriber failed", self.host)
 
     def _reported_dps(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        """The data points of a message, cleaned by the profile: a bad value (wrong type, NaN,
-        an infinity) is dropped and logged, an out-of-range one clamped; the rest applies."""
+        """The data points of a message, cleaned by the data-point map: a bad value (wrong type,
+        NaN, an infinity) is dropped and logged, an out-of-range one clamped; the rest applies."""
         dps = protocol.extract_dps(obj)
         if not dps:
             return {}
-        clean, rejected = self.profile.clean_dps(dps)
+        clean, rejected = self.dp_map.clean_dps(dps)
         if rejected:
             _LOGGER.debug("%s: ignoring bad data point values %s", self.host, rejected)
         return clean
@@ -512,14 +513,14 @@ class TuyaPanel(Panel):
         self._set_state(self._derive_state())
 
     def _derive_state(self) -> PanelState:
-        profile = self.profile
-        switch = self._dps.get(str(profile.switch_dp))
+        dp_map = self.dp_map
+        switch = self._dps.get(str(dp_map.switch_dp))
         levels = tuple(
-            channel.to_level(int(self._dps.get(str(channel.dp), 0))) for channel in profile.channels
+            channel.to_level(int(self._dps.get(str(channel.dp), 0))) for channel in dp_map.channels
         )
         remaining: int | None = None
-        if profile.countdown_dp is not None and str(profile.countdown_dp) in self._dps:
-            remaining = int(self._dps[str(profile.countdown_dp)])
+        if dp_map.countdown_dp is not None and str(dp_map.countdown_dp) in self._dps:
+            remaining = int(self._dps[str(dp_map.countdown_dp)])
         return self._state.evolve(
             connected=self.connected or self._state.connected,
             is_on=None if switch is None else bool(switch),

@@ -2,8 +2,8 @@
 
 ``TuyaEmulator`` listens on a real socket with real encryption, so the driver, tinytuya or the
 Smart Life integration of someone's choosing talks to it exactly as to a device. Its data
-points come from a profile. It answers status queries, applies writes (acknowledging them, then
-pushing a STATUS with the written data points to every client, as devices do), answers
+points come from a data-point map. It answers status queries, applies writes (acknowledging
+them, then pushing a STATUS with the written data points to every client, as devices do), answers
 heartbeats, negotiates session keys, and pushes on its own when its countdown runs out or its
 button is pressed. It broadcasts its discovery packet over UDP if asked to
 (``broadcast_address``): every ``broadcast_interval_s``, or only on ``send_broadcast()`` when
@@ -20,7 +20,7 @@ at a power-on depends on two options, both off by default:
   switching on (command, button or app) clears a countdown armed before, as many devices do.
 
 Within one control message the countdown is applied after the switch (their data-point order
-in every built-in profile), so a countdown written together with the power-on survives
+in every built-in data-point map), so a countdown written together with the power-on survives
 ``power_on_clears_countdown``. ``countdown_toggles=True,
 power_on_clears_countdown=True`` is the faithful common plug.
 
@@ -61,7 +61,7 @@ from typing import Any, Literal
 
 from ..base import Clock
 from . import protocol
-from .profiles import DpProfile, get_profile
+from .dp_maps import DpMap, get_dp_map
 from .protocol import (
     Command,
     Message,
@@ -115,7 +115,7 @@ class TuyaEmulator:
         device_id: str,
         local_key: str | bytes,
         version: str | float | Version,
-        profile: str | DpProfile = "generic_light",
+        dp_map: str | DpMap = "generic_light",
         *,
         clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
@@ -136,7 +136,7 @@ class TuyaEmulator:
         self.device_id = device_id
         self.local_key = protocol.key_bytes(local_key)
         self.version = parse_version(version)
-        self.profile = get_profile(profile)
+        self.dp_map = get_dp_map(dp_map)
         self.clock = clock
         self.sleep = sleep
         self.host = host
@@ -168,7 +168,7 @@ class TuyaEmulator:
         """True: switching on clears a countdown armed before (not one in the same message)."""
         self._random = random_bytes
 
-        self._dps: dict[str, Any] = self.profile.default_dps()
+        self._dps: dict[str, Any] = self.dp_map.default_dps()
         if dps:
             self._dps.update({str(k): v for k, v in dps.items()})
         self._deadline: float | None = None
@@ -252,13 +252,13 @@ class TuyaEmulator:
     @property
     def is_on(self) -> bool:
         self.tick()
-        return bool(self._dps.get(str(self.profile.switch_dp)))
+        return bool(self._dps.get(str(self.dp_map.switch_dp)))
 
     @property
     def levels(self) -> tuple[int, ...]:
         return tuple(
             channel.to_level(int(self._dps.get(str(channel.dp), 0)))
-            for channel in self.profile.channels
+            for channel in self.dp_map.channels
         )
 
     @property
@@ -271,8 +271,8 @@ class TuyaEmulator:
         """Every data point as the device would report it now."""
         self.tick()
         dps = dict(self._dps)
-        if self.profile.countdown_dp is not None:
-            dps[str(self.profile.countdown_dp)] = self._remaining()
+        if self.dp_map.countdown_dp is not None:
+            dps[str(self.dp_map.countdown_dp)] = self._remaining()
         return dps
 
     def on_seconds(self, until: float | None = None) -> float:
@@ -290,9 +290,9 @@ class TuyaEmulator:
             self._deadline = None
             self._cancel_deadline_handle()
             changed: dict[str, Any] = {}
-            if self.profile.countdown_dp is not None:
-                changed[str(self.profile.countdown_dp)] = 0
-            switch = str(self.profile.switch_dp)
+            if self.dp_map.countdown_dp is not None:
+                changed[str(self.dp_map.countdown_dp)] = 0
+            switch = str(self.dp_map.switch_dp)
             if self._dps.get(switch):
                 self._dps[switch] = False
                 self._close_segment(deadline)
@@ -305,7 +305,7 @@ class TuyaEmulator:
 
     def press_button(self) -> None:
         """Someone pressed the power button: toggle, and tell every client."""
-        self.apply_local({str(self.profile.switch_dp): not self.is_on})
+        self.apply_local({str(self.dp_map.switch_dp): not self.is_on})
 
     def apply_local(self, dps: Mapping[str | int, Any]) -> None:
         """Data points changed at the device (button, app, cloud): apply and push them."""
@@ -512,19 +512,19 @@ class TuyaEmulator:
     def _apply(self, dps: Mapping[str, Any]) -> dict[str, Any]:
         """Apply written data points; return what they changed to."""
         now = self.clock()
-        profile = self.profile
-        switch = str(profile.switch_dp)
-        countdown = None if profile.countdown_dp is None else str(profile.countdown_dp)
-        channel_dps = {str(channel.dp) for channel in profile.channels}
+        dp_map = self.dp_map
+        switch = str(dp_map.switch_dp)
+        countdown = None if dp_map.countdown_dp is None else str(dp_map.countdown_dp)
+        channel_dps = {str(channel.dp) for channel in dp_map.channels}
         changed: dict[str, Any] = {}
         was_on = bool(self._dps.get(switch))
         armed: int | None = None
         for key, value in dps.items():
             if key == countdown:
-                armed = max(0, min(int(value), profile.countdown_max_s))
+                armed = max(0, min(int(value), dp_map.countdown_max_s))
                 continue
             if key in channel_dps:
-                channel = next(c for c in profile.channels if str(c.dp) == key)
+                channel = next(c for c in dp_map.channels if str(c.dp) == key)
                 self._dps[key] = max(channel.min_value, min(channel.max_value, int(value)))
             else:
                 self._dps[key] = value
@@ -548,7 +548,7 @@ class TuyaEmulator:
             self._close_segment(now)
             self._open_segment(now)
         if countdown is not None and armed is not None:
-            # After the switch (data-point order in the built-in profiles): a power-on in the
+            # After the switch (data-point order in the built-in data-point maps): a power-on in the
             # same message does not clear it.
             self._arm(armed, now)
             changed[countdown] = armed
@@ -598,7 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", choices=[v.value for v in Version], default="3.3")
     parser.add_argument("--device-id", required=True)
     parser.add_argument("--local-key", required=True, help="16 characters")
-    parser.add_argument("--profile", default="generic_light")
+    parser.add_argument("--dp-map", default="generic_light")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
     parser.add_argument("--broadcast-address", default=None, help="e.g. 127.0.0.1")
     parser.add_argument("--broadcast-port", type=int, default=6667)
@@ -617,7 +617,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         args.device_id,
         args.local_key,
         args.version,
-        args.profile,
+        args.dp_map,
         host=args.host,
         port=args.port,
         latency_s=args.latency,
@@ -634,7 +634,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
             loop.add_signal_handler(sig, done.set)
     async with emulator:
         print(
-            f"Tuya {emulator.version} emulator {args.device_id} ({emulator.profile.name}) "
+            f"Tuya {emulator.version} emulator {args.device_id} ({emulator.dp_map.name}) "
             f"on {args.host}:{emulator.port}",
             flush=True,
         )

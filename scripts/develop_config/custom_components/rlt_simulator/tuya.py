@@ -23,7 +23,7 @@ import homeassistant.helpers.config_validation as cv
 import voluptuous as vol
 
 from custom_components.red_light_therapy.const import TUYA_VERSIONS
-from custom_components.red_light_therapy.panels.tuya import PROFILES
+from custom_components.red_light_therapy.panels.tuya import DP_MAPS
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 CONF_DEVICE_ID: Final = "device_id"
 CONF_LOCAL_KEY: Final = "local_key"
 CONF_VERSION: Final = "version"
-CONF_PROFILE: Final = "profile"
+CONF_DP_MAP: Final = "profile"  # the name of a data-point map (panels/tuya/dp_maps.json)
 CONF_BROADCAST_ADDRESS: Final = "broadcast_address"
 CONF_BROADCAST_PORT: Final = "broadcast_port"
 CONF_BROADCAST_INTERVAL: Final = "broadcast_interval_s"
@@ -57,7 +57,7 @@ TUYA_PANEL_SCHEMA: Final = vol.Schema(
         vol.Required(CONF_DEVICE_ID): vol.All(cv.string, vol.Length(min=1)),
         vol.Required(CONF_LOCAL_KEY): _local_key,
         vol.Optional(CONF_VERSION, default="3.4"): vol.All(vol.Coerce(str), vol.In(TUYA_VERSIONS)),
-        vol.Optional(CONF_PROFILE, default="generic_light"): vol.In(sorted(PROFILES)),
+        vol.Optional(CONF_DP_MAP, default="generic_light"): vol.In(sorted(DP_MAPS)),
         vol.Optional(CONF_HOST, default="127.0.0.1"): cv.string,
         # 0: any free port (tests); the integration itself only ever dials 6668.
         vol.Optional(CONF_PORT, default=TUYA_TCP_PORT): _ANY_PORT,
@@ -76,7 +76,7 @@ def build_emulator(conf: dict[str, Any], latency_s: float) -> TuyaEmulator:
         conf[CONF_DEVICE_ID],
         conf[CONF_LOCAL_KEY],
         conf[CONF_VERSION],
-        conf[CONF_PROFILE],
+        conf[CONF_DP_MAP],
         clock=time.time,
         host=conf[CONF_HOST],
         port=conf[CONF_PORT],

@@ -1,7 +1,7 @@
-"""Data-point profiles: which Tuya DP does what on a given kind of panel.
+"""Data-point maps: which Tuya DP does what on a given kind of panel.
 
-Profiles are data (``profiles.json`` next to this file, or any mapping of the same shape passed
-to ``profile_from_dict``), so a new panel needs no code. A profile names the switch DP, the
+Data-point maps are data (``dp_maps.json`` next to this file, or any mapping of the same shape
+passed to ``dp_map_from_dict``), so a new panel needs no code. A map names the switch DP, the
 countdown DP (seconds) if the device has one, and its dimmable channels, each with its DP, its
 wavelength and its raw value range. Capabilities follow from that.
 
@@ -42,7 +42,7 @@ class ChannelDp:
 
 
 @dataclass(frozen=True, slots=True)
-class DpProfile:
+class DpMap:
     """What the data points of one kind of Tuya panel mean."""
 
     name: str
@@ -53,7 +53,7 @@ class DpProfile:
     description: str = ""
     example: bool = False
     display_name: str = ""
-    """What a person calls this kind of panel (the device's model on its page); the profile's
+    """What a person calls this kind of panel (the device's model on its page); the map's
     name is a key."""
 
     @property
@@ -133,8 +133,8 @@ def clamp_int(value: int | float, low: int, high: int) -> int:
     return max(low, min(high, round(value)))
 
 
-def profile_from_dict(name: str, data: Mapping[str, Any]) -> DpProfile:
-    """A profile from its JSON form; ValueError with the reason when it is malformed."""
+def dp_map_from_dict(name: str, data: Mapping[str, Any]) -> DpMap:
+    """A data-point map from its JSON form; ValueError with the reason when it is malformed."""
     try:
         channels = tuple(
             ChannelDp(
@@ -147,7 +147,7 @@ def profile_from_dict(name: str, data: Mapping[str, Any]) -> DpProfile:
             for item in data.get("channels", ())
         )
         countdown = data.get("countdown_dp")
-        profile = DpProfile(
+        dp_map = DpMap(
             name=name,
             switch_dp=int(data["switch_dp"]),
             countdown_dp=None if countdown is None else int(countdown),
@@ -158,35 +158,38 @@ def profile_from_dict(name: str, data: Mapping[str, Any]) -> DpProfile:
             display_name=str(data.get("display_name") or name.replace("_", " ").capitalize()),
         )
     except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"profile {name!r} is malformed: {err!r}") from err
+        raise ValueError(f"data-point map {name!r} is malformed: {err!r}") from err
     for channel in channels:
         if not 0 <= channel.min_value < channel.max_value:
-            raise ValueError(f"profile {name!r}: channel {channel.key} has a bad value range")
-    dps = [profile.switch_dp, *(c.dp for c in channels)]
-    if profile.countdown_dp is not None:
-        dps.append(profile.countdown_dp)
+            raise ValueError(
+                f"data-point map {name!r}: channel {channel.key} has a bad value range"
+            )
+    dps = [dp_map.switch_dp, *(c.dp for c in channels)]
+    if dp_map.countdown_dp is not None:
+        dps.append(dp_map.countdown_dp)
     if len(set(dps)) != len(dps):
-        raise ValueError(f"profile {name!r} uses a data point twice")
-    return profile
+        raise ValueError(f"data-point map {name!r} uses a data point twice")
+    return dp_map
 
 
-def load_profiles(text: str) -> dict[str, DpProfile]:
-    """Profiles from JSON text: an object of ``name -> profile``."""
+def load_dp_maps(text: str) -> dict[str, DpMap]:
+    """Data-point maps from JSON text: an object of ``name -> map``."""
     data = json.loads(text)
-    return {name: profile_from_dict(name, item) for name, item in data.items()}
+    return {name: dp_map_from_dict(name, item) for name, item in data.items()}
 
 
-PROFILES: Mapping[str, DpProfile] = load_profiles(
-    Path(__file__).with_name("profiles.json").read_text(encoding="utf-8")
+DP_MAPS: Mapping[str, DpMap] = load_dp_maps(
+    Path(__file__).with_name("dp_maps.json").read_text(encoding="utf-8")
 )
-"""The built-in profiles: ``generic_light``, ``generic_switch`` and an example multi-channel one."""
+"""The built-in data-point maps: ``generic_light``, ``generic_switch`` and an example
+multi-channel one."""
 
 
-def get_profile(profile: str | DpProfile) -> DpProfile:
-    """A built-in profile by name (or the profile itself); KeyError for an unknown name."""
-    if isinstance(profile, DpProfile):
-        return profile
+def get_dp_map(dp_map: str | DpMap) -> DpMap:
+    """A built-in data-point map by name (or the map itself); KeyError for an unknown name."""
+    if isinstance(dp_map, DpMap):
+        return dp_map
     try:
-        return PROFILES[profile]
+        return DP_MAPS[dp_map]
     except KeyError:
-        raise KeyError(f"unknown Tuya profile {profile!r}") from None
+        raise KeyError(f"unknown Tuya data-point map {dp_map!r}") from None

@@ -1,4 +1,4 @@
-"""Data-point profiles are data; capabilities follow from them."""
+"""Data-point maps are data; capabilities follow from them."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ import json
 import pytest
 
 from custom_components.red_light_therapy.panels.tuya import (
-    PROFILES,
+    DP_MAPS,
     ChannelDp,
-    DpProfile,
-    get_profile,
-    load_profiles,
-    profile_from_dict,
+    DpMap,
+    dp_map_from_dict,
+    get_dp_map,
+    load_dp_maps,
 )
 from custom_components.red_light_therapy.therapy import Band, band_for_wavelength
 
 
-def test_builtin_profiles() -> None:
-    light = PROFILES["generic_light"]
+def test_builtin_dp_maps() -> None:
+    light = DP_MAPS["generic_light"]
     assert (light.switch_dp, light.countdown_dp) == (20, 26)
     assert light.channels == (ChannelDp("brightness", 22, 660, 10, 1000),)
     caps = light.capabilities
@@ -28,35 +28,35 @@ def test_builtin_profiles() -> None:
     assert caps.channels[0].index == 0
     assert band_for_wavelength(caps.channels[0].wavelength_nm) is Band.RED
 
-    switch = PROFILES["generic_switch"]
+    switch = DP_MAPS["generic_switch"]
     assert (switch.switch_dp, switch.countdown_dp, switch.channels) == (1, 9, ())
     assert not switch.capabilities.dimming
     assert switch.capabilities.hardware_timer
     assert switch.default_dps() == {"1": False, "9": 0}
 
-    example = PROFILES["example_red_nir_panel"]
+    example = DP_MAPS["example_red_nir_panel"]
     assert example.example
     assert "EXAMPLE" in example.description
     assert [band_for_wavelength(c.wavelength_nm) for c in example.capabilities.channels] == [
         Band.RED,
         Band.NIR,
     ]
-    assert not any(p.example for name, p in PROFILES.items() if name.startswith("generic"))
+    assert not any(p.example for name, p in DP_MAPS.items() if name.startswith("generic"))
 
 
-def test_every_profile_has_a_name_a_person_reads() -> None:
-    """It is the device's model on its page: words, not the profile's key."""
-    for name, profile in PROFILES.items():
-        assert profile.display_name
-        assert "_" not in profile.display_name
-        assert name not in profile.display_name
-    # A profile of the user's own without one gets its key in words.
-    own = profile_from_dict("my_red_panel", {"switch_dp": 1})
+def test_every_dp_map_has_a_name_a_person_reads() -> None:
+    """It is the device's model on its page: words, not the map's key."""
+    for name, dp_map in DP_MAPS.items():
+        assert dp_map.display_name
+        assert "_" not in dp_map.display_name
+        assert name not in dp_map.display_name
+    # A map of the user's own without one gets its key in words.
+    own = dp_map_from_dict("my_red_panel", {"switch_dp": 1})
     assert own.display_name == "My red panel"
 
 
 def test_level_mapping() -> None:
-    brightness = PROFILES["generic_light"].channels[0]
+    brightness = DP_MAPS["generic_light"].channels[0]
     assert brightness.to_raw(100) == 1000
     assert brightness.to_raw(50) == 500
     assert brightness.to_raw(0) == 10  # the light's floor
@@ -66,17 +66,17 @@ def test_level_mapping() -> None:
         brightness.to_raw(101)
 
 
-def test_get_profile() -> None:
-    assert get_profile("generic_switch") is PROFILES["generic_switch"]
-    custom = DpProfile("mine", switch_dp=1)
-    assert get_profile(custom) is custom
+def test_get_dp_map() -> None:
+    assert get_dp_map("generic_switch") is DP_MAPS["generic_switch"]
+    custom = DpMap("mine", switch_dp=1)
+    assert get_dp_map(custom) is custom
     assert not custom.capabilities.hardware_timer
     assert custom.capabilities.max_timer_s == 0
     with pytest.raises(KeyError, match="unknown"):
-        get_profile("nope")
+        get_dp_map("nope")
 
 
-def test_new_profile_without_code() -> None:
+def test_new_dp_map_without_code() -> None:
     text = json.dumps(
         {
             "brand_x": {
@@ -87,10 +87,10 @@ def test_new_profile_without_code() -> None:
             }
         }
     )
-    profile = load_profiles(text)["brand_x"]
-    assert profile.capabilities.max_timer_s == 1200
-    assert profile.channels[0].max_value == 100
-    assert profile.default_dps() == {"1": False, "102": 100, "7": 0}
+    dp_map = load_dp_maps(text)["brand_x"]
+    assert dp_map.capabilities.max_timer_s == 1200
+    assert dp_map.channels[0].max_value == 100
+    assert dp_map.default_dps() == {"1": False, "102": 100, "7": 0}
 
 
 @pytest.mark.parametrize(
@@ -109,6 +109,6 @@ def test_new_profile_without_code() -> None:
         ({"switch_dp": 1, "countdown_dp": 1}, "twice"),
     ],
 )
-def test_malformed_profiles(data: dict[str, object], reason: str) -> None:
+def test_malformed_dp_maps(data: dict[str, object], reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
-        profile_from_dict("bad", data)
+        dp_map_from_dict("bad", data)
