@@ -294,3 +294,14 @@ async def test_a_session_runs_on_while_a_second_person_is_added(
     await advance(hass, freezer, timedelta(minutes=10))
     assert hass.states.get(timer).state == "idle"
     assert len(dimmed_integration.runtime_data.sessions.history) == 1
+
+
+async def test_two_persons_with_one_name_are_told_apart(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    await _persons(hass, "Sam", "Sam")
+    select = _select(hass, init_integration)
+    assert hass.states.get(select).attributes["options"] == ["Sam", "Sam (2)"]
+    await _choose(hass, select, "Sam (2)")
+    assert hass.states.get(select).state == "Sam (2)"
+    assert current_person(init_integration.runtime_data) == "person.sam_2"
