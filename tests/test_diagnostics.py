@@ -6,8 +6,16 @@ import json
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.const import CONF_HOST
+from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
+from homeassistant.components.select import (
+    ATTR_OPTION,
+    DOMAIN as SELECT_DOMAIN,
+    SERVICE_SELECT_OPTION,
+)
+from homeassistant.const import ATTR_ENTITY_ID, CONF_HOST
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -28,6 +36,7 @@ from custom_components.red_light_therapy.const import (
     DOMAIN,
     PANEL_TYPE_TUYA,
 )
+from custom_components.red_light_therapy.entity import entity_unique_id
 from custom_components.red_light_therapy.flow_profile import (
     distance_field,
     irradiance_field,
@@ -130,3 +139,34 @@ async def test_a_measured_profile_does_not_name_the_panel(
     text = json.dumps(diagnostics)
     assert DEVICE_ID[-4:] not in text
     assert LOCAL_KEY not in text
+
+
+async def test_diagnostics_of_a_household_name_nobody(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Two persons, one chosen on the panel: neither their names nor their entity ids."""
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    await async_create_person(hass, "Alice Smith")
+    await async_create_person(hass, "Bob Jones")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    select = er.async_get(hass).async_get_entity_id(
+        SELECT_DOMAIN, DOMAIN, entity_unique_id(init_integration, "current_person")
+    )
+    assert select is not None
+    await hass.services.async_call(
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: select, ATTR_OPTION: "Bob Jones"},
+        blocking=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    text = json.dumps(diagnostics)
+    for secret in ("Alice", "Bob", "Smith", "Jones", "person.alice_smith", "person.bob_jones"):
+        assert secret not in text
+    # which person is chosen is still told apart: Alice is person 1, Bob person 2
+    assert diagnostics["settings"]["person"] == "person 2"
+    assert diagnostics["persons"] == 2

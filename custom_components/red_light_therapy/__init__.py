@@ -17,6 +17,7 @@ from .discovery import (
     async_probe_tuya_discovery,
     async_start_tuya_discovery,
 )
+from .household_entities import async_follow_household
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .neighbours import async_learn_mac
 from .panel_factory import create_panel, entry_profile
@@ -84,6 +85,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
         await async_learn_mac(hass, entry)  # the panel just answered: its MAC, for DHCP
     await sessions.async_reconcile()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Persons added, removed or renamed: the per-person entities are made anew.
+    entry.async_on_unload(async_follow_household(hass, entry))
     return True
 
 

@@ -9,7 +9,10 @@ from homeassistant.const import CONF_ADDRESS, CONF_HOST, CONF_MAC
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_DEVICE_ID, CONF_LOCAL_KEY
+from .household_entities import pseudonymised, stored_choice
 from .models import RedLightTherapyConfigEntry
+from .persons import async_persons
+from .therapy.household import person_of, pseudonyms
 
 # discovery_keys hold the Bluetooth address (or Tuya id) the entry was discovered by.
 # "name": a measured irradiance profile is named after the entry's title ("Tuya panel 0001
@@ -35,16 +38,33 @@ async def async_get_config_entry_diagnostics(
     data = entry.runtime_data
     panel = data.panel
     session = data.sessions.session
-    return {
+    # Persons are pseudonyms ("person 1", ...): entity ids and names tell who lives there.
+    choice = stored_choice(data)
+    names = pseudonyms(
+        [
+            *(person.entity_id for person in async_persons(hass)),
+            choice,
+            person_of(session),
+            *(person_of(record) for record in data.sessions.history),
+        ]
+    )
+    settings: dict[str, Any] = {
+        "area": data.sessions.area,
+        "distance_cm": data.sessions.distance_cm,
+        "default_minutes": data.sessions.default_duration.total_seconds() / 60,
+    }
+    if choice is not None:
+        settings["person"] = names[choice]
+    diagnostics = {
         "entry": async_redact_data(entry.as_dict(), TO_REDACT),
         **async_redact_data(panel.diagnostics(), TO_REDACT),
         "last_update_success": data.coordinator.last_update_success,
         "session": None if session is None else session.to_dict(),
-        "settings": {
-            "area": data.sessions.area,
-            "distance_cm": data.sessions.distance_cm,
-            "default_minutes": data.sessions.default_duration.total_seconds() / 60,
-        },
+        "settings": settings,
         "profile": async_redact_data(data.sessions.profile.to_dict(), TO_REDACT),
         "history_records": len(data.sessions.history),
     }
+    if len(names) > 0:
+        diagnostics["persons"] = len(async_persons(hass))
+    redacted: dict[str, Any] = pseudonymised(diagnostics, names)
+    return redacted

@@ -13,6 +13,9 @@ The Protocol select's options are keys: ``none`` and the preset keys (translated
 strings.json); a custom protocol (saved in the options, or a changed preset of a run) has no
 fixed key to translate, so its option is its name, mapped back to its key when picked (its key
 only if that name is already an option).
+
+The "Who is using the panel" select (two or more persons only, see household_entities.py)
+offers the household's persons by name and keeps the choice in the panel's settings.
 """
 
 from __future__ import annotations
@@ -26,7 +29,15 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import RedLightTherapyEntity
+from .household_entities import (
+    SETTING_PERSON,
+    async_remove_departed,
+    current_person,
+    has_person_entities,
+    person_labels,
+)
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
+from .persons import async_persons
 from .protocol_manager import Run
 from .saved_protocols import saved_protocols
 from .therapy import PRESET_PROTOCOLS, Area, Protocol, SlotStatus
@@ -34,6 +45,7 @@ from .therapy import PRESET_PROTOCOLS, Area, Protocol, SlotStatus
 PARALLEL_UPDATES = 0
 
 NO_PROTOCOL = "none"
+CURRENT_PERSON_KEY = "current_person"
 
 
 async def async_setup_entry(
@@ -41,9 +53,17 @@ async def async_setup_entry(
     entry: RedLightTherapyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    async_add_entities(
-        [TreatmentAreaSelect(entry.runtime_data), ProtocolSelect(entry.runtime_data)]
-    )
+    entities: list[SelectEntity] = [
+        TreatmentAreaSelect(entry.runtime_data),
+        ProtocolSelect(entry.runtime_data),
+    ]
+    keep: set[str] = set()
+    if has_person_entities(async_persons(hass)):
+        entities.append(CurrentPersonSelect(entry.runtime_data))
+        keep.add(CURRENT_PERSON_KEY)
+    # Down to one person: the select of a household is no longer offered.
+    async_remove_departed(hass, entry, "select", lambda key: key == CURRENT_PERSON_KEY, keep)
+    async_add_entities(entities)
 
 
 class TreatmentAreaSelect(RedLightTherapyEntity, SelectEntity):
@@ -137,6 +157,33 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
         # The entities show the run on the panel's treatment area: show this one.
         if sessions.area != running.plan.area:
             await sessions.async_set_setting("area", running.plan.area)
+
+
+class CurrentPersonSelect(RedLightTherapyEntity, SelectEntity):
+    """Who is using the panel: whose session its button, the light and actions without a
+    ``person`` start. Options are the persons' names; nothing chosen shows as unknown."""
+
+    _attr_translation_key = CURRENT_PERSON_KEY
+
+    def __init__(self, data: RedLightTherapyData) -> None:
+        super().__init__(data, CURRENT_PERSON_KEY)
+
+    def _labels(self) -> dict[str, str]:
+        return person_labels(async_persons(self.hass))
+
+    @property
+    def options(self) -> list[str]:
+        return list(self._labels().values())
+
+    @property
+    def current_option(self) -> str | None:
+        person = current_person(self._data)
+        return None if person is None else self._labels().get(person)
+
+    async def async_select_option(self, option: str) -> None:
+        # Home Assistant checks the option is one of ``options`` before calling this.
+        person = next(key for key, label in self._labels().items() if label == option)
+        await self._data.sessions.async_set_setting(SETTING_PERSON, person)
 
 
 def run_summary(run: Run) -> dict[str, Any]:

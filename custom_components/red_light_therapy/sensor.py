@@ -10,6 +10,11 @@ session, the settings or a run change, never because time passed.
 The protocol sensors show the panel's current run (``ProtocolManager.current``: the run on the
 panel's treatment area, else the run with a session due, else the soonest); see select.py for
 the Protocol select that picks it.
+
+With two or more persons (household_entities.py), each panel also has every person's "Dose
+today" and "Dose this week": the person's own records on skin the panel's treatment area shares
+(unassigned records are nobody's), with the same limit attributes as the panel's dose sensors;
+the count of the weekly limit is what that person's limits see (their own and unassigned).
 """
 
 from __future__ import annotations
@@ -32,9 +37,18 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.util import dt as dt_util
 
 from .entity import RedLightTherapyEntity
+from .household_entities import (
+    PERSON_KEY_PREFIXES,
+    async_remove_departed,
+    has_person_entities,
+    person_labels,
+)
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
+from .persons import async_household, async_persons
 from .protocol_manager import Run
 from .session_manager import TimerState
+from .therapy.history import History
+from .therapy.household import limits_view, records_of
 from .therapy.limits import weekly_sessions
 
 PARALLEL_UPDATES = 0
@@ -60,7 +74,19 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     data = entry.runtime_data
-    async_add_entities(RedLightSensor(data, description) for description in SENSORS)
+    descriptions = list(SENSORS)
+    persons = async_persons(hass)
+    if has_person_entities(persons):
+        for person, label in person_labels(persons).items():
+            descriptions.extend(person_sensors(person, label))
+    # A person who left the household (or every person, down to one): their sensors go.
+    keep = {description.key for description in descriptions}
+    async_remove_departed(hass, entry, "sensor", _is_person_key, keep)
+    async_add_entities(RedLightSensor(data, description) for description in descriptions)
+
+
+def _is_person_key(key: str) -> bool:
+    return key.startswith(PERSON_KEY_PREFIXES)
 
 
 class RedLightSensor(RedLightTherapyEntity, SensorEntity):
@@ -167,14 +193,19 @@ def _this_week(now: datetime) -> datetime:
 
 def _period_dose(
     period_start: Callable[[datetime], datetime],
+    person: str | None = None,
 ) -> Callable[[RedLightTherapyData], float]:
     """The dose recorded since ``period_start`` on skin the panel's treatment area shares (the
-    area and whole body: every session when the area is whole body), on every panel."""
+    area and whole body: every session when the area is whole body), on every panel; with a
+    ``person``, only the records that are that person's (``household.records_of``)."""
 
     def _dose(data: RedLightTherapyData) -> float:
         now = dt_util.now()
         sessions = data.sessions
-        dose = sessions.history.dose_in_window(period_start(now), now, sessions.area, related=True)
+        history = sessions.history
+        if person is not None:
+            history = records_of(history, person, async_household(data.coordinator.hass))
+        dose = history.dose_in_window(period_start(now), now, sessions.area, related=True)
         return round(dose.total, 3)
 
     return _dose
@@ -194,14 +225,59 @@ def _weekly_limits(data: RedLightTherapyData) -> dict[str, Any]:
     """The treatment area's weekly limit and what it counts now (recorded sessions on shared
     skin started in the last 7 local days): that count changes only when a session is
     recorded or removed, or at local midnight, when the sensor is written anyway."""
-    sessions = data.sessions
-    area = sessions.area
+    return _weekly_limits_of(data, data.sessions.history)
+
+
+def _weekly_limits_of(data: RedLightTherapyData, history: History) -> dict[str, Any]:
+    area = data.sessions.area
     return {
         "sessions_in_7_days": weekly_sessions(
-            sessions.history, area, dt_util.now(), dt_util.get_default_time_zone()
+            history, area, dt_util.now(), dt_util.get_default_time_zone()
         ),
-        "max_sessions_per_week": sessions.limits(area).max_sessions_per_week,
+        "max_sessions_per_week": data.sessions.limits(area).max_sessions_per_week,
     }
+
+
+def _person_weekly_limits(person: str) -> Callable[[RedLightTherapyData], dict[str, Any]]:
+    """The weekly limit, counting what ``person``'s limits count (``household.limits_view``:
+    their own records and the unassigned ones)."""
+
+    def _attributes(data: RedLightTherapyData) -> dict[str, Any]:
+        household = async_household(data.coordinator.hass)
+        return _weekly_limits_of(data, limits_view(data.sessions.history, person, household))
+
+    return _attributes
+
+
+def person_sensors(
+    person: str, name: str
+) -> tuple[RedLightSensorEntityDescription, RedLightSensorEntityDescription]:
+    """``person``'s "Dose today" and "Dose this week" (keys end with the person entity id;
+    ``name`` is the person's name, in the entity's name)."""
+    return (
+        RedLightSensorEntityDescription(
+            key=f"dose_today_{person}",
+            translation_key="person_dose_today",
+            translation_placeholders={"person": name},
+            native_unit_of_measurement=DOSE_UNIT,
+            state_class=SensorStateClass.TOTAL,
+            suggested_display_precision=2,
+            value_fn=_period_dose(_today, person),
+            attrs_fn=_daily_limits,
+            period_start_fn=_today,
+        ),
+        RedLightSensorEntityDescription(
+            key=f"dose_week_{person}",
+            translation_key="person_dose_week",
+            translation_placeholders={"person": name},
+            native_unit_of_measurement=DOSE_UNIT,
+            state_class=SensorStateClass.TOTAL,
+            suggested_display_precision=2,
+            value_fn=_period_dose(_this_week, person),
+            attrs_fn=_person_weekly_limits(person),
+            period_start_fn=_this_week,
+        ),
+    )
 
 
 # Irradiance --------------------------------------------------------------------------------

@@ -1,0 +1,132 @@
+"""The household on a panel: who is using it, and when its per-person entities change.
+
+A panel's "Who is using the panel" select (select.py) and the per-person dose sensors
+(sensor.py) exist only with two or more persons (``has_person_entities``), so a one-person
+home's entity list is the same as before households. The choice is kept in the panel's
+settings under ``SETTING_PERSON`` (a person entity id); ``current_person`` is who the panel's
+button, the light and actions without a ``person`` are for.
+
+The per-person entities follow the household by a reload: when the persons the entities are
+made for change (a second person added, one removed, a person renamed), each panel's entry is
+reloaded once and its entities are created for the household as it now is; those of a person
+who left are removed from the entity registry. A one-person home never reloads, and a person
+merely coming home or leaving (a state change) changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+
+from .entity import entity_unique_id
+from .models import RedLightTherapyConfigEntry, RedLightTherapyData
+from .persons import PERSON_DOMAIN, Person, async_household, async_persons
+from .therapy.household import last_person_on_panel, panel_person
+
+SETTING_PERSON = "person"
+"""The panel's settings key of its "Who is using the panel" choice (a person entity id)."""
+
+PERSON_KEY_PREFIXES = ("dose_today_person.", "dose_week_person.")
+"""The keys of the per-person sensors start with these (the key ends with the person)."""
+
+
+def has_person_entities(persons: list[Person]) -> bool:
+    """Whether the household gets the per-person select and sensors: two or more persons."""
+    return len(persons) >= 2
+
+
+def stored_choice(data: RedLightTherapyData) -> str | None:
+    """The panel's "Who is using the panel" choice as stored (possibly a departed person)."""
+    # The settings dict the number and select entities write through ``async_set_setting``.
+    choice = data.sessions._settings.get(SETTING_PERSON)
+    return choice if isinstance(choice, str) and choice else None
+
+
+def current_person(data: RedLightTherapyData) -> str | None:
+    """Who uses the panel when a request does not say (entity id; None: unassigned).
+
+    ``household.panel_person``: the panel's choice while that person is in the household,
+    else the only person, else the last person who used the panel, else nobody. A choice of
+    a person who has been deleted reads as nothing chosen."""
+    hass = data.coordinator.hass
+    household = async_household(hass)
+    panel_id = data.coordinator.config_entry.entry_id
+    last_user = last_person_on_panel(data.sessions.history, panel_id, household)
+    return panel_person(household, stored_choice(data), last_user).person
+
+
+def person_labels(persons: list[Person]) -> dict[str, str]:
+    """Person entity id -> the name shown for it; a name two persons share gets a number."""
+    labels: dict[str, str] = {}
+    taken: set[str] = set()
+    for person in persons:
+        label, n = person.name, 1
+        while label in taken:
+            n += 1
+            label = f"{person.name} ({n})"
+        taken.add(label)
+        labels[person.entity_id] = label
+    return labels
+
+
+def _roster(hass: HomeAssistant) -> tuple[tuple[str, str], ...]:
+    """The persons the per-person entities are made for (entity id, name); none below two."""
+    persons = async_persons(hass)
+    if not has_person_entities(persons):
+        return ()
+    return tuple((p.entity_id, p.name) for p in persons)
+
+
+@callback
+def async_follow_household(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> CALLBACK_TYPE:
+    """Reload ``entry`` when the persons its per-person entities are made for change."""
+    shown = _roster(hass)
+
+    @callback
+    def _person_event(event: Event[EventStateChangedData]) -> None:
+        nonlocal shown
+        now = _roster(hass)
+        if now != shown:
+            shown = now
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    @callback
+    def _is_person(event_data: EventStateChangedData) -> bool:
+        return event_data["entity_id"].startswith(f"{PERSON_DOMAIN}.")
+
+    return hass.bus.async_listen(EVENT_STATE_CHANGED, _person_event, event_filter=_is_person)
+
+
+@callback
+def async_remove_departed(
+    hass: HomeAssistant,
+    entry: RedLightTherapyConfigEntry,
+    domain: str,
+    is_person_key: Callable[[str], bool],
+    keep: set[str],
+) -> None:
+    """Remove ``entry``'s registered per-person entities of ``domain`` whose key is not in
+    ``keep`` (a person who left, or every one when the household is down to one person)."""
+    registry = er.async_get(hass)
+    prefix = entity_unique_id(entry, "")
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if registered.domain != domain or not registered.unique_id.startswith(prefix):
+            continue
+        key = registered.unique_id.removeprefix(prefix)
+        if is_person_key(key) and key not in keep:
+            registry.async_remove(registered.entity_id)
+
+
+def pseudonymised(value: Any, names: dict[str, str]) -> Any:
+    """``value`` with every person entity id replaced by its pseudonym (diagnostics)."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, dict):
+        return {key: pseudonymised(item, names) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [pseudonymised(item, names) for item in value]
+    return value
