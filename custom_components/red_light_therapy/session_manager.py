@@ -41,6 +41,7 @@ from .therapy import (
     Outcome,
     Reason,
     ReasonCode,
+    RestartAction,
     Session,
     SessionOrigin,
     SessionRecord,
@@ -48,11 +49,13 @@ from .therapy import (
     SessionStatus,
     TherapyError,
     Verdict,
+    backdated_start,
     check,
     check_extension,
     default_limits,
     default_session_seconds,
     fit_running,
+    reconcile,
     seconds_for_dose,
     shares_skin,
     validate_area,
@@ -1004,19 +1007,7 @@ class SessionManager:
     async def _async_close(self, session: Session, off_at: datetime, status: SessionStatus) -> None:
         self._cancel_scheduled_end()
         self._clear_not_off()
-        if session.status is SessionStatus.RUNNING and session.device_deadline is not None:
-            # The panel's own countdown switched it off there, whatever we heard later.
-            off_at = min(off_at, session.device_deadline)
-        session.device_deadline = None
-        last = session.last_event_at
-        off_at = max(off_at, last) if last else off_at
-        if (
-            status is SessionStatus.STOPPED  # an aborted (refused) session never completes
-            and session.status is SessionStatus.RUNNING
-            and session.remaining_seconds(off_at) <= 1
-        ):
-            status = SessionStatus.COMPLETED
-        session.finish(off_at, status)
+        status = session.close(off_at, status)
         self._store.active.pop(self.panel_id, None)
         record = SessionRecord.from_session(session) if session.started_at else None
         if record is not None:
@@ -1126,9 +1117,7 @@ class SessionManager:
         """A panel switched on outside the integration: the same limits govern it."""
         if self.session is not None:
             return
-        # The panel's own countdown tells how long it has been on already, when it has one.
-        if state.timer_set_s and state.timer_remaining_s is not None:
-            at -= timedelta(seconds=max(state.timer_set_s - state.timer_remaining_s, 0))
+        at = backdated_start(at, state.timer_set_s, state.timer_remaining_s)
         area = self.area
         limits = self.limits(area)
         irradiance = self.irradiance or self._irradiance()
@@ -1167,32 +1156,25 @@ class SessionManager:
     async def async_reconcile(self) -> None:
         """After a restart: close an overdue session with what was delivered, re-arm the rest."""
         session = self.session
-        if session is None:
+        decision = reconcile(session, dt_util.utcnow(), bool(self._panel.state.is_on))
+        action = decision.action
+        if session is None or action is RestartAction.KEEP:
             return
-        now = dt_util.utcnow()
-        if session.status is SessionStatus.PLANNED:
-            # Saved, then Home Assistant stopped before the panel acknowledged: nothing ran.
+        if action is RestartAction.DROP:
             _LOGGER.warning("%s: dropping a session that never started", self._coordinator.name)
             self._store.active.pop(self.panel_id, None)
-            if self._panel.state.is_on:
+            if decision.switch_off:
                 await self._command_power(False)
             await self._store.async_save()
-            return
-        if session.status is SessionStatus.PAUSED:
-            return
-        ends_at = session.ends_at
-        assert ends_at is not None
-        if ends_at <= now or not self._panel.state.is_on:
-            if self._panel.state.is_on:
-                await self._async_finish(SessionStatus.COMPLETED)
-                return
-            # Off already: the panel's countdown ended it at the planned end, or it went dark
-            # earlier; count up to the planned end or now, whichever came first.
-            await self._async_close(session, min(ends_at, now), SessionStatus.COMPLETED)
-            return
-        self._panel.keep_connected = True
-        self._schedule_end()
-        await self._async_arm_remaining(session)
+        elif action is RestartAction.FINISH:
+            await self._async_finish(SessionStatus.COMPLETED)
+        elif action is RestartAction.CLOSE:
+            assert decision.close_at is not None
+            await self._async_close(session, decision.close_at, SessionStatus.COMPLETED)
+        else:
+            self._panel.keep_connected = True
+            self._schedule_end()
+            await self._async_arm_remaining(session)
 
     async def _async_arm_remaining(self, session: Session, *, save: bool = True) -> None:
         """Arm the panel's own countdown to what the running session has left (a session Home
