@@ -324,6 +324,7 @@ class SessionManager:
         # mistaken for the panel (or a person at it) switching.
         self._commanding = False
         self._ending = False
+        self._release_link_hold: Callable[[], None] | None = None
         # Serialises start / pause / resume / stop / extend and the scheduled end: each sees
         # the session the one before it left (a second start: "already running").
         self._lock = asyncio.Lock()
@@ -868,18 +869,29 @@ class SessionManager:
         """Switch on with the panel's own countdown (the safety net) armed; the acknowledged
         time. The panel decides the order (``Panel.power_on_for``)."""
         panel = self._panel
-        panel.keep_connected = True
+        self._hold_link()
         armed = self._timer_seconds(seconds)
         self._commanding = True
         try:
             on_at = _utc(await self._coordinator.async_command(panel.power_on_for(armed)))
         except HomeAssistantError:
-            panel.keep_connected = False
+            self._release_link()
             raise
         finally:
             self._commanding = False
         self._hw_deadline = on_at + timedelta(seconds=armed) if armed is not None else None
         return on_at
+
+    def _hold_link(self) -> None:
+        """Hold the panel's link open while the session runs (once: a second hold while one
+        is held does nothing); ``_release_link`` lets it idle again."""
+        if self._release_link_hold is None:
+            self._release_link_hold = self._panel.hold_connection()
+
+    def _release_link(self) -> None:
+        if (release := self._release_link_hold) is not None:
+            self._release_link_hold = None
+            release()
 
     def _read_after_failed_power_on(self) -> None:
         """A power-on that failed may still have reached the panel (a device that applies a
@@ -1014,7 +1026,7 @@ class SessionManager:
             self.history.append(record)
             self.last_session = record
         await self._store.async_save()
-        self._panel.keep_connected = False
+        self._release_link()
         event = (
             SessionEvent.COMPLETED if status is SessionStatus.COMPLETED else SessionEvent.STOPPED
         )
@@ -1107,7 +1119,7 @@ class SessionManager:
         if session is not self.session or session.status is not SessionStatus.PAUSED:
             return
         session.resume(max(at, session.last_event_at or at))
-        self._panel.keep_connected = True
+        self._hold_link()
         _LOGGER.info(
             "%s was switched on at the panel: resuming its session", self._coordinator.name
         )
@@ -1147,7 +1159,7 @@ class SessionManager:
             self._fire(SessionEvent.REFUSED, plan.as_dict())
             await self._async_finish(SessionStatus.ABORTED)
             return
-        self._panel.keep_connected = True
+        self._hold_link()
         self._fire(SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value})
         self._schedule_end()
         await self._async_arm_remaining(session)
@@ -1172,7 +1184,7 @@ class SessionManager:
             assert decision.close_at is not None
             await self._async_close(session, decision.close_at, SessionStatus.COMPLETED)
         else:
-            self._panel.keep_connected = True
+            self._hold_link()
             self._schedule_end()
             await self._async_arm_remaining(session)
 
