@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 import contextlib
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 import functools
 from functools import partial
 import logging
@@ -27,19 +25,26 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util, ulid as ulid_util
 
-from .const import DEFAULT_DISTANCE_CM, DOMAIN, OFF_RETRY_SECONDS
+from .const import DOMAIN, OFF_RETRY_SECONDS
 from .coordinator import PanelCoordinator
+from .panel_settings import PanelSettings
 from .panels.base import PanelError, PanelState
+from .session_plan import (
+    REFUSING,
+    RunDefaults,
+    SessionEvent,
+    SessionEventListener,
+    SessionPlan,
+    TimerState,
+)
 from .store import TherapyStore
 from .therapy import (
-    DEFAULT_PANEL_AREA,
     BandIrradiance,
     DoseBand,
     History,
     IrradianceProfile,
     Limits,
     Outcome,
-    Reason,
     ReasonCode,
     RestartAction,
     Session,
@@ -52,130 +57,39 @@ from .therapy import (
     backdated_start,
     check,
     check_extension,
-    default_limits,
-    default_session_seconds,
     fit_running,
     reconcile,
     seconds_for_dose,
     shares_skin,
-    validate_area,
+)
+from .words import (
+    _same_minute,
+    date_words,
+    duration_words,
+    refusal_key,
+    refusal_words,
+    therapy_error,
+    when_words,
 )
 
+__all__ = [
+    "REFUSING",
+    "RunDefaults",
+    "SessionEvent",
+    "SessionEventListener",
+    "SessionManager",
+    "SessionPlan",
+    "TimerState",
+    "async_panels_changed",
+    "date_words",
+    "duration_words",
+    "refusal_key",
+    "refusal_words",
+    "therapy_error",
+    "when_words",
+]
+
 _LOGGER = logging.getLogger(__name__)
-
-
-class TimerState(StrEnum):
-    """The states of Home Assistant's timer helper, which the session timer follows."""
-
-    IDLE = "idle"
-    ACTIVE = "active"
-    PAUSED = "paused"
-
-
-class SessionEvent(StrEnum):
-    """What the event entity reports."""
-
-    STARTED = "session_started"
-    COMPLETED = "session_completed"
-    STOPPED = "session_stopped"
-    REFUSED = "session_refused"
-    LIMIT_REACHED = "limit_reached"
-    # Protocol runs (protocol_manager.py)
-    SESSION_DUE = "session_due"
-    SESSION_MISSED = "session_missed"
-    PROTOCOL_COMPLETED = "protocol_completed"
-
-
-REFUSING = frozenset({ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode.BELOW_MINIMUM})
-
-SessionEventListener = Callable[[SessionEvent, dict[str, Any]], None]
-RunDefaults = Callable[[str | None], tuple[float, DoseBand, str] | None]
-"""(area asked for) -> (dose, band, area) of the active protocol run to use, if any."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPlan:
-    """What a session would be: the answer of ``calculate`` and of a start."""
-
-    area: str
-    distance_cm: float
-    irradiance: BandIrradiance
-    requested_seconds: float
-    verdict: Verdict
-    target_dose: float | None = None
-    """The dose (J/cm² in ``target_band``) a session by dose aims for; None for one by time."""
-    target_band: DoseBand = DoseBand.BOTH
-
-    def as_dict(self) -> dict[str, Any]:
-        """The plan as an action answers it and the session events carry it.
-
-        The minutes and doses are what the session runs and delivers; for a refused plan,
-        what it would run and deliver once allowed (``Verdict.deliverable_*``), with
-        ``refused``, ``refused_until`` and the ``deciding`` limit saying that it cannot now.
-        """
-        verdict = self.verdict
-        dose = verdict.deliverable_dose
-        refused = verdict.outcome is Outcome.REFUSED
-        return {
-            "area": self.area,
-            "distance_cm": self.distance_cm,
-            "irradiance_mw_cm2": round(self.irradiance.total, 2),
-            "requested_minutes": round(self.requested_seconds / 60, 2),
-            "planned_minutes": round(verdict.deliverable_seconds / 60, 2),
-            "expected_dose_j_cm2": round(dose.total, 3),
-            "expected_red_dose_j_cm2": round(dose.red, 3),
-            "expected_nir_dose_j_cm2": round(dose.nir, 3),
-            "verdict": verdict.outcome.value,
-            "reasons": [_reason_dict(r) for r in verdict.reasons],
-            "next_allowed_at": _iso(verdict.next_allowed_at),
-            "refused": refused,
-            "refused_until": _iso(verdict.next_allowed_at) if refused else None,
-            "deciding": _reason_dict(verdict.deciding) if verdict.deciding else None,
-        }
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when else None
-
-
-def _reason_dict(reason: Reason) -> dict[str, Any]:
-    """A reason as answers and events carry it, its numbers rounded as a person reads them."""
-    data: dict[str, Any] = {
-        "code": reason.code.value,
-        "limit": round(reason.limit_value, 2),
-        "actual": round(reason.actual_value, 2),
-    }
-    if reason.code in REFUSING:
-        data["until"] = _iso(reason.until)
-    return data
-
-
-def _count(value: float, one: str, many: str) -> str:
-    number = f"{value:g}"
-    return f"{number} {one if number == '1' else many}"
-
-
-def duration_words(seconds: float) -> str:
-    """A duration as a person says it: "less than a minute", "6 minutes", "19.5 hours"."""
-    if seconds < 59.5:
-        return "less than a minute"
-    if seconds < 3600 - 30:
-        return _count(math.floor(seconds / 60 + 0.5), "minute", "minutes")
-    return _count(math.floor(seconds / 360 + 0.5) / 10, "hour", "hours")
-
-
-def _amount(value: float) -> str:
-    """A dose or length limit with at most one decimal ("20", "19.5")."""
-    return f"{round(value, 1):g}"
-
-
-def _same_minute(first: datetime | None, second: datetime | None) -> bool:
-    """Whether two times fall in the same minute (how a person reads a start time)."""
-    if first is None or second is None:
-        return False
-    return dt_util.as_utc(first).replace(second=0, microsecond=0) == dt_util.as_utc(second).replace(
-        second=0, microsecond=0
-    )
 
 
 def _utc(ts: float) -> datetime:
@@ -202,87 +116,6 @@ def async_panels_changed(
         ):
             continue
         data.coordinator.async_update_listeners()
-
-
-def date_words(day: date, today: date) -> str:
-    """A local date as a person says it: "today", "tomorrow", "yesterday", else "Thursday
-    3 December" (with the year when it is not ``today``'s)."""
-    delta = (day - today).days
-    if delta in (-1, 0, 1):
-        return ("yesterday", "today", "tomorrow")[delta + 1]
-    words = f"{day:%A} {day.day} {day:%B}"
-    return words if day.year == today.year else f"{words} {day.year}"
-
-
-def when_words(when: datetime, now: datetime | None = None) -> str:
-    """A moment as a person reads it, in Home Assistant's time zone: "today at 23:43",
-    "tomorrow at 07:00", "Thursday 3 December at 23:43". The one helper for every date and
-    time put into a message (refusals, Assist's answers, calendar labels, repairs)."""
-    local = dt_util.as_local(when)
-    today = dt_util.as_local(now or dt_util.utcnow()).date()
-    return f"{date_words(local.date(), today)} at {local:%H:%M}"
-
-
-def _running_until(reason: Reason, now: datetime | None) -> datetime | None:
-    """For a spacing refusal at ``now``, the end of the session on the same skin that has not
-    ended yet (running, here or on another panel, and counted to its planned end); else None.
-    The spacing's ``until`` is that end plus the spacing."""
-    if now is None or reason.code is not ReasonCode.SPACING or reason.until is None:
-        return None
-    last_end = reason.until - timedelta(hours=reason.limit_value)
-    return last_end if last_end > now else None
-
-
-def refusal_key(reason: Reason, now: datetime | None = None) -> str:
-    """The translation key of a refusal by ``reason`` at ``now``: below the minimum with no
-    time at which waiting helps is a panel too bright for even a minute here; spacing from a
-    session on the same skin that is still running says so (not "ended ... ago")."""
-    if reason.code is ReasonCode.BELOW_MINIMUM and reason.until is None:
-        return "refused_too_bright"
-    if _running_until(reason, now) is not None:
-        return "refused_spacing_running"
-    return f"refused_{reason.code.value}"
-
-
-def refusal_words(reason: Reason, now: datetime | None = None) -> dict[str, str]:
-    """The placeholders of a refusal by ``reason`` at ``now``, as a person reads them (Assist
-    says them aloud): "6 minutes", "20 hours", "5", "19.5" J/cm², a local date and time; for
-    a session on the same skin still running, ``ends_at``, the local time it ends."""
-    code = reason.code
-    if code in (ReasonCode.SPACING, ReasonCode.SPACING_OVERRIDDEN):
-        limit = duration_words(reason.limit_value * 3600)
-        actual = duration_words(reason.actual_value * 3600)
-    elif code is ReasonCode.BELOW_MINIMUM:
-        limit = duration_words(reason.limit_value)
-        actual = duration_words(reason.actual_value)
-    elif code is ReasonCode.WEEKLY_SESSIONS:
-        limit = f"{reason.limit_value:.0f}"
-        actual = _count(round(reason.actual_value), "session", "sessions")
-    elif code is ReasonCode.SESSION_MINUTES:
-        limit = duration_words(reason.limit_value * 60)
-        actual = duration_words(reason.actual_value * 60)
-    else:
-        limit, actual = _amount(reason.limit_value), _amount(reason.actual_value)
-    when = reason.until
-    words = {
-        "limit": limit,
-        "actual": actual,
-        "next_allowed_at": when_words(when, now) if when else "",
-    }
-    if (running_until := _running_until(reason, now)) is not None:
-        words["ends_at"] = dt_util.as_local(running_until).strftime("%H:%M")
-    return words
-
-
-def therapy_error(err: TherapyError) -> ServiceValidationError:
-    """A therapy-layer validation error as a translated Home Assistant error. No message of
-    its own: ``str()`` of it is the translated sentence (what Assist speaks and the log shows),
-    not the therapy layer's English fallback."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=f"therapy_{err.code.value}",
-        translation_placeholders={k: str(v) for k, v in err.placeholders.items()},
-    )
 
 
 def _serialised[**P, R](
@@ -314,9 +147,10 @@ class SessionManager:
         self._coordinator = coordinator
         self._panel = coordinator.panel
         self._store = store
-        self._base_profile = profile
-        self.profile = profile
         self.panel_id = coordinator.config_entry.entry_id
+        self.panel_settings = PanelSettings(
+            store, self._panel, self.panel_id, profile, coordinator.async_update_listeners
+        )
         self._cancel_end: CALLBACK_TYPE | None = None
         self._cancel_retry: CALLBACK_TYPE | None = None
         self._off_fault_logged = False
@@ -333,71 +167,44 @@ class SessionManager:
         self.run_defaults: RunDefaults | None = None
         self.last_session: SessionRecord | None = self._last_record()
         self._remove_push = coordinator.async_add_push_listener(self._handle_panel_state)
-        if (calibration := self._settings.get("calibration")) is not None:
-            try:
-                self.profile = profile.calibrated(
-                    calibration["distance_cm"], calibration["measured_mw_cm2"]
-                )
-            except TherapyError as err:
-                _LOGGER.warning("Ignoring a stored calibration that no longer fits: %s", err)
 
-    # -- settings (persisted with the therapy data) ----------------------------------------
+    # -- the panel's settings (PanelSettings) ---------------------------------------------
 
     @property
-    def _settings(self) -> dict[str, Any]:
-        return self._store.settings.setdefault(self.panel_id, {})
+    def profile(self) -> IrradianceProfile:
+        return self.panel_settings.profile
 
     @property
     def default_duration(self) -> timedelta:
-        """The length of a session started without one (the light, the Start button): the
-        "Session duration" the user set, else the factory length fitted to the panel's area
-        at its irradiance now (``therapy.default_session_seconds``): what will run."""
-        return timedelta(seconds=self._default_seconds(self.area, self.irradiance))
+        return self.panel_settings.default_duration
 
     @default_duration.setter
     def default_duration(self, value: timedelta) -> None:
-        self._settings["minutes"] = value.total_seconds() / 60
-
-    def _default_seconds(self, area: str, irradiance: BandIrradiance | None) -> float:
-        if (minutes := self._settings.get("minutes")) is not None:
-            return float(minutes) * 60
-        limits = self.limits(area)
-        return default_session_seconds(limits, irradiance or BandIrradiance(0.0, 0.0))
+        self.panel_settings.default_duration = value
 
     @property
     def distance_cm(self) -> float:
-        return float(
-            self._settings.get(
-                "distance_cm", max(DEFAULT_DISTANCE_CM, self.profile.min_distance_cm)
-            )
-        )
+        return self.panel_settings.distance_cm
 
     @property
     def area(self) -> str:
-        return str(self._settings.get("area", DEFAULT_PANEL_AREA.value))
+        return self.panel_settings.area
+
+    @property
+    def irradiance(self) -> BandIrradiance | None:
+        return self.panel_settings.irradiance
+
+    def limits(self, area: str) -> Limits:
+        return self.panel_settings.limits(area)
+
+    def levels(self, by_index: Mapping[int, int] | None = None) -> dict[str, int] | None:
+        return self.panel_settings.levels(by_index)
 
     async def async_calibrate(self, distance_cm: float, measured_mw_cm2: float) -> None:
-        """Scale the profile to a meter reading (total mW/cm² at full output, at a distance)."""
-        try:
-            profile = self._base_profile.calibrated(distance_cm, measured_mw_cm2)
-        except TherapyError as err:
-            raise therapy_error(err) from err
-        self.profile = profile
-        self._settings["calibration"] = {
-            "distance_cm": distance_cm,
-            "measured_mw_cm2": measured_mw_cm2,
-        }
-        self._store.async_delay_save()
-        self._changed()
+        await self.panel_settings.async_calibrate(distance_cm, measured_mw_cm2)
 
     async def async_set_setting(self, key: str, value: Any) -> None:
-        if key == "area":
-            value = self._validated_area(value)
-        elif key == "distance_cm":
-            self._irradiance(float(value))  # raises when outside the measured range
-        self._settings[key] = value
-        self._store.async_delay_save()
-        self._changed()
+        await self.panel_settings.async_set_setting(key, value)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -421,9 +228,6 @@ class SessionManager:
             return TimerState.IDLE
         return TimerState.PAUSED if session.status is SessionStatus.PAUSED else TimerState.ACTIVE
 
-    def limits(self, area: str) -> Limits:
-        return default_limits(area)
-
     def _limits_history(self, now: datetime) -> History:
         """The history the limits judge by: every recorded session, plus the *other* panels'
         unfinished sessions as they will be recorded (``SessionRecord.as_planned``): it is the
@@ -439,38 +243,6 @@ class SessionManager:
         for record in others:
             history.append(record)
         return history
-
-    def levels(self, by_index: Mapping[int, int] | None = None) -> dict[str, int] | None:
-        """Channel levels keyed like the profile's channels (None: full output).
-
-        The panel's current levels, or ``by_index`` (levels by panel channel index, as a
-        session is about to set them) when given.
-        """
-        if by_index is not None:
-            levels: tuple[int, ...] | None = tuple(
-                by_index[c.index] for c in self._panel.capabilities.channels
-            )
-        else:
-            levels = self._panel.state.levels
-        channels = self.profile.channels
-        if not levels or len(levels) != len(channels):
-            return None
-        return {spec.key: level for spec, level in zip(channels, levels, strict=True)}
-
-    def _irradiance(
-        self, distance_cm: float | None = None, levels: Mapping[int, int] | None = None
-    ) -> BandIrradiance:
-        try:
-            return self.profile.irradiance(distance_cm or self.distance_cm, self.levels(levels))
-        except TherapyError as err:
-            raise therapy_error(err) from err
-
-    @property
-    def irradiance(self) -> BandIrradiance | None:
-        try:
-            return self.profile.irradiance(self.distance_cm, self.levels())
-        except TherapyError:
-            return None
 
     def lockout_until(self, now: datetime) -> datetime | None:
         """When the panel's default area can next take a session, if it cannot now."""
@@ -494,12 +266,6 @@ class SessionManager:
             pass
         return new
 
-    def _validated_area(self, area: str) -> str:
-        try:
-            return validate_area(area).value
-        except TherapyError as err:
-            raise therapy_error(err) from err
-
     def plan(
         self,
         *,
@@ -520,15 +286,17 @@ class SessionManager:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="dose_and_minutes"
             )
-        area = self._validated_area(area or self.area)
+        area = self.panel_settings.validated_area(area or self.area)
         distance = distance_cm or self.distance_cm
-        irradiance = self._irradiance(distance, levels)
+        irradiance = self.panel_settings.irradiance_at(distance, levels)
         try:
             if dose is not None:
                 seconds = seconds_for_dose(irradiance, dose, band)
             else:
                 seconds = (
-                    minutes * 60 if minutes is not None else self._default_seconds(area, irradiance)
+                    minutes * 60
+                    if minutes is not None
+                    else self.panel_settings.default_seconds(area, irradiance)
                 )
             when = at or dt_util.utcnow()
             verdict = check(
@@ -741,9 +509,9 @@ class SessionManager:
         distance_cm: float | None = None,
     ) -> SessionRecord:
         """Record a session done away from Home Assistant; it counts toward the limits."""
-        area = self._validated_area(area or self.area)
+        area = self.panel_settings.validated_area(area or self.area)
         distance = distance_cm or self.distance_cm
-        irradiance = self._irradiance(distance)
+        irradiance = self.panel_settings.irradiance_at(distance)
         ended_at = started_at + timedelta(minutes=minutes)
         if ended_at > dt_util.utcnow():
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="log_in_future")
@@ -1132,7 +900,7 @@ class SessionManager:
         at = backdated_start(at, state.timer_set_s, state.timer_remaining_s)
         area = self.area
         limits = self.limits(area)
-        irradiance = self.irradiance or self._irradiance()
+        irradiance = self.irradiance or self.panel_settings.irradiance_at()
         verdict = check(
             SessionRequest(area, limits.max_session_minutes * 60, irradiance, at),
             self._limits_history(at),
