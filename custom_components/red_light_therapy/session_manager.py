@@ -18,15 +18,14 @@ import logging
 import math
 from typing import Any, Concatenate
 
-from homeassistant.components import persistent_notification
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util, ulid as ulid_util
 
-from .const import DOMAIN, OFF_RETRY_SECONDS
+from .const import DOMAIN
 from .coordinator import PanelCoordinator
+from .off_retry import OffRetry
 from .panel_settings import PanelSettings
 from .panels.base import PanelError, PanelState
 from .session_plan import (
@@ -152,8 +151,7 @@ class SessionManager:
             store, self._panel, self.panel_id, profile, coordinator.async_update_listeners
         )
         self._cancel_end: CALLBACK_TYPE | None = None
-        self._cancel_retry: CALLBACK_TYPE | None = None
-        self._off_fault_logged = False
+        self._off_retry = OffRetry(hass, coordinator, self.panel_id)
         # True while this manager itself switches the panel, so its own commands are not
         # mistaken for the panel (or a person at it) switching.
         self._commanding = False
@@ -733,7 +731,14 @@ class SessionManager:
                 try:
                     off_at = _utc(await self._command_power(False))
                 except HomeAssistantError as err:
-                    self._not_confirmed_off(status, err)
+                    self._off_retry.not_confirmed(
+                        err,
+                        partial(
+                            self._background,
+                            partial(self._async_finish, status),
+                            "red_light_therapy retry off",
+                        ),
+                    )
                     if raise_fault:
                         raise
                     return
@@ -741,52 +746,9 @@ class SessionManager:
         finally:
             self._ending = False
 
-    def _not_confirmed_off(self, status: SessionStatus, err: HomeAssistantError) -> None:
-        """Keep the session open, say so loudly, and try again."""
-        name = self._coordinator.name
-        if self._off_fault_logged:
-            _LOGGER.debug("%s still not confirmed off: %s; retrying", name, err)
-        else:  # once, not at every retry
-            _LOGGER.error("%s could not be confirmed off: %s; retrying", name, err)
-            self._off_fault_logged = True
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            f"not_confirmed_off_{self.panel_id}",
-            is_fixable=False,
-            severity=ir.IssueSeverity.CRITICAL,
-            translation_key="not_confirmed_off",
-            translation_placeholders={"name": name},
-        )
-        persistent_notification.async_create(
-            self._hass,
-            f"{name} could not be confirmed off at the end of its session. "
-            "Switch it off at the panel. Home Assistant keeps trying.",
-            title="Red Light Therapy",
-            notification_id=f"{DOMAIN}_not_off_{self.panel_id}",
-        )
-
-        @callback
-        def _retry(_now: datetime) -> None:
-            self._cancel_retry = None
-            self._background(partial(self._async_finish, status), "red_light_therapy retry off")
-
-        if self._cancel_retry is None:
-            self._cancel_retry = async_call_later(self._hass, OFF_RETRY_SECONDS, _retry)
-
-    def _clear_not_off(self) -> None:
-        if self._off_fault_logged:
-            _LOGGER.info("%s is confirmed off again", self._coordinator.name)
-            self._off_fault_logged = False
-        if self._cancel_retry is not None:
-            self._cancel_retry()
-            self._cancel_retry = None
-        ir.async_delete_issue(self._hass, DOMAIN, f"not_confirmed_off_{self.panel_id}")
-        persistent_notification.async_dismiss(self._hass, f"{DOMAIN}_not_off_{self.panel_id}")
-
     async def _async_close(self, session: Session, off_at: datetime, status: SessionStatus) -> None:
         self._cancel_scheduled_end()
-        self._clear_not_off()
+        self._off_retry.clear()
         status = session.close(off_at, status)
         self._store.active.pop(self.panel_id, None)
         record = SessionRecord.from_session(session) if session.started_at else None
@@ -1013,7 +975,5 @@ class SessionManager:
     @callback
     def async_unload(self) -> None:
         self._cancel_scheduled_end()
-        if self._cancel_retry is not None:
-            self._cancel_retry()
-            self._cancel_retry = None
+        self._off_retry.cancel()
         self._remove_push()
