@@ -27,7 +27,8 @@ from .const import DOMAIN
 from .coordinator import PanelCoordinator
 from .off_retry import OffRetry
 from .panel_settings import PanelSettings
-from .panels.base import PanelError, PanelState
+from .panel_watch import PanelWatch
+from .panels.base import PanelError
 from .session_plan import (
     REFUSING,
     RunDefaults,
@@ -53,10 +54,8 @@ from .therapy import (
     SessionStatus,
     TherapyError,
     Verdict,
-    backdated_start,
     check,
     check_extension,
-    fit_running,
     reconcile,
     seconds_for_dose,
     shares_skin,
@@ -164,7 +163,7 @@ class SessionManager:
         # Set by the protocol manager: a session started during a run takes its dose and area.
         self.run_defaults: RunDefaults | None = None
         self.last_session: SessionRecord | None = self._last_record()
-        self._remove_push = coordinator.async_add_push_listener(self._handle_panel_state)
+        self._remove_push = coordinator.async_add_push_listener(PanelWatch(self).handle_panel_state)
 
     # -- the panel's settings (PanelSettings) ---------------------------------------------
 
@@ -761,138 +760,6 @@ class SessionManager:
             SessionEvent.COMPLETED if status is SessionStatus.COMPLETED else SessionEvent.STOPPED
         )
         self._fire(event, self._record_data(record))
-        self._changed(session.area)
-
-    @callback
-    def _handle_panel_state(self, state: PanelState) -> None:
-        """The panel switched on or off by itself: its countdown, its button, another app."""
-        if self._commanding or self._ending:
-            return
-        session = self.session
-        at = _utc(state.updated_at) if state.updated_at else dt_util.utcnow()
-        if session is not None and session.status is SessionStatus.RUNNING and state.is_on:
-            self._follow_levels(session, at)
-        if session is not None and session.status is SessionStatus.PAUSED and state.is_on:
-            self._background(
-                partial(self._async_resumed_at_panel, session, at), "red_light_therapy resume"
-            )
-        if session is not None and session.status is SessionStatus.RUNNING and state.is_on is False:
-            self._background(
-                partial(self._async_switched_off_at_panel, session, at),
-                "red_light_therapy panel off",
-            )
-        elif session is None and state.is_on:
-            self._background(
-                partial(self._async_unplanned, state, at), "red_light_therapy unplanned"
-            )
-
-    async def _async_switched_off_at_panel(self, session: Session, at: datetime) -> None:
-        """The running session's panel went dark by itself: close the session then (never
-        later than its planned end), unless a command in between already closed or paused
-        it, or switched the panel on again."""
-        if (
-            session is not self.session
-            or session.status is not SessionStatus.RUNNING
-            or self._panel.state.is_on
-        ):
-            return
-        ends_at = session.ends_at
-        await self._async_close(session, min(at, ends_at) if ends_at else at, SessionStatus.STOPPED)
-
-    def _follow_levels(self, session: Session, at: datetime) -> None:
-        """Channel levels changed mid-session: dose from here on at the new irradiance."""
-        if self._panel.capabilities.channels and not self._panel.state.levels:
-            return  # levels not read yet (a fresh link): nothing is known to have changed
-        try:
-            irradiance = self.profile.irradiance(session.distance_cm, self.levels())
-        except TherapyError:
-            return
-        last = session.last_event_at
-        if irradiance == session.irradiance or (last is not None and at < last):
-            return
-        session.change_irradiance(at, irradiance)
-        self._background(partial(self._async_refit, session, at), "red_light_therapy refit")
-
-    async def _async_refit(self, session: Session, at: datetime, *, arm: bool = False) -> None:
-        """Re-plan a running session at its new irradiance (``therapy.fit_running``): a dose
-        session still aims for its dose; nothing may go past a session or daily limit
-        (``limit_reached`` says which one cut it). The end, the panel's countdown (when the
-        plan changed, or ``arm``) and the store follow; with nothing left to run, it ends now."""
-        if session is not self.session or session.status is not SessionStatus.RUNNING:
-            return
-        before = session.planned_seconds
-        refit = fit_running(session, at, self._limits_history(at), self.limits(session.area))
-        fitted = refit.planned_seconds
-        limited = {"reasons": [refit.limited_by.value]} if refit.limited_by else None
-        if fitted - session.on_seconds(at) < 1.0:  # nothing left to run at these levels
-            session.replan(max(fitted, 1.0))
-            if limited is not None:
-                _LOGGER.warning(
-                    "%s: the session's limit is reached at these levels; ending it",
-                    self._coordinator.name,
-                )
-                self._fire(SessionEvent.LIMIT_REACHED, limited)
-            await self._async_finish(SessionStatus.COMPLETED)
-            return
-        session.replan(fitted)
-        self._schedule_end()
-        if limited is not None:
-            self._fire(SessionEvent.LIMIT_REACHED, limited)
-        if arm or abs(fitted - before) >= 1.0:
-            await self._async_arm_remaining(session, save=False)
-        await self._store.async_save()
-        self._changed(session.area)
-
-    async def _async_resumed_at_panel(self, session: Session, at: datetime) -> None:
-        """A paused session's panel was switched on at the panel (its button, another app):
-        that is a resume, under the same limits, with its countdown armed."""
-        if session is not self.session or session.status is not SessionStatus.PAUSED:
-            return
-        session.resume(max(at, session.last_event_at or at))
-        self._hold_link()
-        _LOGGER.info(
-            "%s was switched on at the panel: resuming its session", self._coordinator.name
-        )
-        await self._async_refit(session, at, arm=True)
-
-    async def _async_unplanned(self, state: PanelState, at: datetime) -> None:
-        """A panel switched on outside the integration: the same limits govern it."""
-        if self.session is not None:
-            return
-        at = backdated_start(at, state.timer_set_s, state.timer_remaining_s)
-        area = self.area
-        limits = self.limits(area)
-        irradiance = self.irradiance or self.panel_settings.irradiance_at()
-        verdict = check(
-            SessionRequest(area, limits.max_session_minutes * 60, irradiance, at),
-            self._limits_history(at),
-            limits,
-            tz=dt_util.get_default_time_zone(),
-        )
-        session = Session(
-            id=self._new_id(),
-            area=area,
-            distance_cm=self.distance_cm,
-            planned_seconds=max(verdict.allowed_seconds, 1.0),
-            irradiance=irradiance,
-            origin=SessionOrigin.UNPLANNED,
-            panel_id=self.panel_id,
-        )
-        session.start(at)
-        self._store.active[self.panel_id] = session
-        await self._store.async_save()
-        plan = SessionPlan(area, self.distance_cm, irradiance, session.planned_seconds, verdict)
-        if verdict.outcome is Outcome.REFUSED:
-            _LOGGER.warning(
-                "%s was switched on during a lockout; switching it off", self._coordinator.name
-            )
-            self._fire(SessionEvent.REFUSED, plan.as_dict())
-            await self._async_finish(SessionStatus.ABORTED)
-            return
-        self._hold_link()
-        self._fire(SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value})
-        self._schedule_end()
-        await self._async_arm_remaining(session)
         self._changed(session.area)
 
     async def async_reconcile(self) -> None:
