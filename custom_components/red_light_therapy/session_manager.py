@@ -37,6 +37,7 @@ from .session_plan import (
     SessionPlan,
     TimerState,
 )
+from .session_planner import SessionPlanner
 from .store import TherapyStore
 from .therapy import (
     BandIrradiance,
@@ -50,11 +51,9 @@ from .therapy import (
     Session,
     SessionOrigin,
     SessionRecord,
-    SessionRequest,
     SessionStatus,
     TherapyError,
     Verdict,
-    check,
     check_extension,
     reconcile,
     seconds_for_dose,
@@ -149,6 +148,7 @@ class SessionManager:
         self.panel_settings = PanelSettings(
             store, self._panel, self.panel_id, profile, coordinator.async_update_listeners
         )
+        self.planner = SessionPlanner(store, self.panel_settings, self.panel_id, coordinator)
         self._cancel_end: CALLBACK_TYPE | None = None
         self._off_retry = OffRetry(hass, coordinator, self.panel_id)
         # True while this manager itself switches the panel, so its own commands are not
@@ -225,35 +225,6 @@ class SessionManager:
             return TimerState.IDLE
         return TimerState.PAUSED if session.status is SessionStatus.PAUSED else TimerState.ACTIVE
 
-    def _limits_history(self, now: datetime) -> History:
-        """The history the limits judge by: every recorded session, plus the *other* panels'
-        unfinished sessions as they will be recorded (``SessionRecord.as_planned``): it is the
-        same person's skin. Without other sessions, the history itself."""
-        others = [
-            SessionRecord.as_planned(session, now)
-            for panel_id, session in self._store.active.items()
-            if panel_id != self.panel_id and session.started_at is not None and not session.is_final
-        ]
-        if not others:
-            return self.history
-        history = History(self.history)
-        for record in others:
-            history.append(record)
-        return history
-
-    def lockout_until(self, now: datetime) -> datetime | None:
-        """When the panel's default area can next take a session, if it cannot now."""
-        verdict = check(
-            SessionRequest(self.area, 60.0, self.irradiance or BandIrradiance(1.0, 0.0), now),
-            self._limits_history(now),
-            self.limits(self.area),
-            tz=dt_util.get_default_time_zone(),
-        )
-        lockout = {ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS}
-        if verdict.outcome is Outcome.REFUSED and lockout & set(verdict.codes):
-            return verdict.next_allowed_at
-        return None
-
     def _new_id(self) -> str:
         """A session id no stored or open session has. ULIDs are time and randomness, but two
         made in the same millisecond from a reseeded generator (a test's frozen clock, a
@@ -262,6 +233,13 @@ class SessionManager:
         while (new := ulid_util.ulid_now()) in self.history or new in taken:
             pass
         return new
+
+    def _limits_history(self, now: datetime) -> History:
+        return self.planner.limits_history(now)
+
+    def lockout_until(self, now: datetime) -> datetime | None:
+        """When the panel's default area can next take a session, if it cannot now."""
+        return self.planner.lockout_until(now)
 
     def plan(
         self,
@@ -275,36 +253,20 @@ class SessionManager:
         at: datetime | None = None,
         levels: Mapping[int, int] | None = None,
     ) -> SessionPlan:
-        """Dose <-> duration at this distance and levels, checked against the limits.
+        """What a session would be (``SessionPlanner.plan``)."""
+        return self.planner.plan(
+            minutes=minutes,
+            dose=dose,
+            band=band,
+            distance_cm=distance_cm,
+            area=area,
+            override_spacing=override_spacing,
+            at=at,
+            levels=levels,
+        )
 
-        ``levels`` (by panel channel index) plans at those levels instead of the current ones.
-        """
-        if minutes is not None and dose is not None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="dose_and_minutes"
-            )
-        area = self.panel_settings.validated_area(area or self.area)
-        distance = distance_cm or self.distance_cm
-        irradiance = self.panel_settings.irradiance_at(distance, levels)
-        try:
-            if dose is not None:
-                seconds = seconds_for_dose(irradiance, dose, band)
-            else:
-                seconds = (
-                    minutes * 60
-                    if minutes is not None
-                    else self.panel_settings.default_seconds(area, irradiance)
-                )
-            when = at or dt_util.utcnow()
-            verdict = check(
-                SessionRequest(area, seconds, irradiance, when, override_spacing),
-                self._limits_history(when),
-                self.limits(area),
-                tz=dt_util.get_default_time_zone(),
-            )
-        except TherapyError as err:
-            raise therapy_error(err) from err
-        return SessionPlan(area, distance, irradiance, seconds, verdict, dose, band)
+    def _refusal(self, verdict: Verdict) -> ServiceValidationError:
+        return self.planner.refusal(verdict)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -415,17 +377,6 @@ class SessionManager:
         and return the error that tells the person why, for the caller to raise."""
         self._fire(SessionEvent.REFUSED, plan.as_dict())
         return self._refusal(plan.verdict)
-
-    def _refusal(self, verdict: Verdict) -> ServiceValidationError:
-        """The refusal of ``verdict`` in the words of its deciding limit (``Verdict.deciding``:
-        the one whose next allowed time is latest), with that limit's own time."""
-        reason = verdict.deciding or verdict.reasons[0]
-        now = dt_util.utcnow()
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=refusal_key(reason, now),
-            translation_placeholders={"name": self._coordinator.name} | refusal_words(reason, now),
-        )
 
     @_serialised
     async def async_pause(self) -> None:
