@@ -42,7 +42,7 @@ class PanelWatch:
     @callback
     def handle_panel_state(self, state: PanelState) -> None:
         """The panel switched on or off by itself: its countdown, its button, another app."""
-        if self._sessions._commanding or self._sessions._ending:
+        if self._sessions.control.commanding or self._sessions._ending:
             return
         session = self._sessions.session
         at = dt_util.utc_from_timestamp(state.updated_at) if state.updated_at else dt_util.utcnow()
@@ -133,7 +133,7 @@ class PanelWatch:
         if session is not self._sessions.session or session.status is not SessionStatus.PAUSED:
             return
         session.resume(max(at, session.last_event_at or at))
-        self._sessions._hold_link()
+        self._sessions.control.hold_link()
         _LOGGER.info(
             "%s was switched on at the panel: resuming its session",
             self._sessions._coordinator.name,
@@ -177,7 +177,7 @@ class PanelWatch:
             self._sessions._fire(SessionEvent.REFUSED, plan.as_dict())
             await self._sessions._async_finish(SessionStatus.ABORTED)
             return
-        self._sessions._hold_link()
+        self._sessions.control.hold_link()
         self._sessions._fire(
             SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value}
         )

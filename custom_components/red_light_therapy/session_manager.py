@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
-import contextlib
 from datetime import datetime, timedelta
 import functools
 from functools import partial
 import logging
-import math
 from typing import Any, Concatenate
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -26,9 +24,9 @@ from homeassistant.util import dt as dt_util, ulid as ulid_util
 from .const import DOMAIN
 from .coordinator import PanelCoordinator
 from .off_retry import OffRetry
+from .panel_control import PanelControl
 from .panel_settings import PanelSettings
 from .panel_watch import PanelWatch
-from .panels.base import PanelError
 from .session_plan import (
     REFUSING,
     RunDefaults,
@@ -151,11 +149,8 @@ class SessionManager:
         self.planner = SessionPlanner(store, self.panel_settings, self.panel_id, coordinator)
         self._cancel_end: CALLBACK_TYPE | None = None
         self._off_retry = OffRetry(hass, coordinator, self.panel_id)
-        # True while this manager itself switches the panel, so its own commands are not
-        # mistaken for the panel (or a person at it) switching.
-        self._commanding = False
+        self.control = PanelControl(hass, coordinator)
         self._ending = False
-        self._release_link_hold: Callable[[], None] | None = None
         # Serialises start / pause / resume / stop / extend and the scheduled end: each sees
         # the session the one before it left (a second start: "already running").
         self._lock = asyncio.Lock()
@@ -361,7 +356,7 @@ class SessionManager:
         except HomeAssistantError:
             self._store.active.pop(self.panel_id, None)
             await self._store.async_save()
-            self._read_after_failed_power_on()
+            self.control.read_after_failed_power_on()
             raise
         session.start(on_at)
         await self._store.async_save()
@@ -383,7 +378,7 @@ class SessionManager:
         session = self._require(SessionStatus.RUNNING)
         self._cancel_scheduled_end()
         try:
-            off_at = await self._command_power(False)
+            off_at = await self.control.power(False)
         except HomeAssistantError:
             self._schedule_end()  # still running: its end must still come
             raise
@@ -398,7 +393,7 @@ class SessionManager:
         try:
             on_at = await self._async_power_on_for(session.remaining_seconds(dt_util.utcnow()))
         except HomeAssistantError:
-            self._read_after_failed_power_on()
+            self.control.read_after_failed_power_on()
             raise
         session.resume(on_at)
         await self._store.async_save()
@@ -436,7 +431,7 @@ class SessionManager:
             raise self._refusal(verdict)
         session.extend(verdict.allowed_seconds)
         if session.status is SessionStatus.RUNNING:
-            armed = await self._arm_panel_timer(session.remaining_seconds(now))
+            armed = await self.control.arm_timer(session.remaining_seconds(now))
             if armed is not None:
                 self._hw_deadline = now + timedelta(seconds=armed)
             self._schedule_end()
@@ -560,68 +555,12 @@ class SessionManager:
             )
         return session
 
-    async def _command_power(self, on: bool) -> float:
-        self._commanding = True
-        try:
-            return await self._coordinator.async_command(self._panel.set_power(on))
-        finally:
-            self._commanding = False
-
-    def _timer_seconds(self, seconds: float) -> int | None:
-        """The whole seconds to arm the panel's own countdown to (None: it has none)."""
-        capabilities = self._panel.capabilities
-        if not capabilities.hardware_timer:
-            return None
-        return min(math.ceil(seconds), capabilities.max_timer_s)
-
-    async def _arm_panel_timer(self, seconds: float) -> int | None:
-        """Set the running panel's own countdown; the armed whole seconds (None: no timer)."""
-        armed = self._timer_seconds(seconds)
-        if armed is not None:
-            await self._coordinator.async_command(self._panel.set_timer(armed))
-        return armed
-
     async def _async_power_on_for(self, seconds: float) -> datetime:
-        """Switch on with the panel's own countdown (the safety net) armed; the acknowledged
-        time. The panel decides the order (``Panel.power_on_for``)."""
-        panel = self._panel
-        self._hold_link()
-        armed = self._timer_seconds(seconds)
-        self._commanding = True
-        try:
-            on_at = _utc(await self._coordinator.async_command(panel.power_on_for(armed)))
-        except HomeAssistantError:
-            self._release_link()
-            raise
-        finally:
-            self._commanding = False
+        """Switch on with the panel's own countdown armed (``PanelControl.power_on_for``);
+        the acknowledged time. The countdown's deadline is kept on the session."""
+        on_at, armed = await self.control.power_on_for(seconds)
         self._hw_deadline = on_at + timedelta(seconds=armed) if armed is not None else None
         return on_at
-
-    def _hold_link(self) -> None:
-        """Hold the panel's link open while the session runs (once: a second hold while one
-        is held does nothing); ``_release_link`` lets it idle again."""
-        if self._release_link_hold is None:
-            self._release_link_hold = self._panel.hold_connection()
-
-    def _release_link(self) -> None:
-        if (release := self._release_link_hold) is not None:
-            self._release_link_hold = None
-            release()
-
-    def _read_after_failed_power_on(self) -> None:
-        """A power-on that failed may still have reached the panel (a device that applies a
-        write without answering it): read the panel once, so one that is on anyway becomes a
-        session under the limits (unplanned, or the paused one resumed) instead of emitting
-        unseen until the next poll."""
-
-        async def _read() -> None:
-            with contextlib.suppress(PanelError):
-                await self._panel.update()
-
-        self._coordinator.config_entry.async_create_background_task(
-            self._hass, _read(), "red_light_therapy read after a failed power-on"
-        )
 
     def _schedule_end(self) -> None:
         self._cancel_scheduled_end()
@@ -679,7 +618,7 @@ class SessionManager:
                 off_at = dt_util.utcnow()
             else:
                 try:
-                    off_at = _utc(await self._command_power(False))
+                    off_at = _utc(await self.control.power(False))
                 except HomeAssistantError as err:
                     self._off_retry.not_confirmed(
                         err,
@@ -706,7 +645,7 @@ class SessionManager:
             self.history.append(record)
             self.last_session = record
         await self._store.async_save()
-        self._release_link()
+        self.control.release_link()
         event = (
             SessionEvent.COMPLETED if status is SessionStatus.COMPLETED else SessionEvent.STOPPED
         )
@@ -724,7 +663,7 @@ class SessionManager:
             _LOGGER.warning("%s: dropping a session that never started", self._coordinator.name)
             self._store.active.pop(self.panel_id, None)
             if decision.switch_off:
-                await self._command_power(False)
+                await self.control.power(False)
             await self._store.async_save()
         elif action is RestartAction.FINISH:
             await self._async_finish(SessionStatus.COMPLETED)
@@ -732,7 +671,7 @@ class SessionManager:
             assert decision.close_at is not None
             await self._async_close(session, decision.close_at, SessionStatus.COMPLETED)
         else:
-            self._hold_link()
+            self.control.hold_link()
             self._schedule_end()
             await self._async_arm_remaining(session)
 
@@ -743,7 +682,7 @@ class SessionManager:
         ``save`` False: the caller saves the session (with its countdown's deadline) itself."""
         try:
             now = dt_util.utcnow()
-            armed = await self._arm_panel_timer(session.remaining_seconds(now))
+            armed = await self.control.arm_timer(session.remaining_seconds(now))
             if armed is not None:
                 self._hw_deadline = now + timedelta(seconds=armed)
                 if save:
