@@ -34,7 +34,7 @@ _LOGGER = logging.getLogger(__name__)
 
 class PanelWatch:
     """Follows one panel's pushed state for what happens at the panel; acts through its
-    session manager, under the panel's lock (``SessionManager._background``)."""
+    session manager, under the panel's lock (``SessionRunner._background``)."""
 
     def __init__(self, sessions: SessionManager) -> None:
         self._sessions = sessions
@@ -42,23 +42,23 @@ class PanelWatch:
     @callback
     def handle_panel_state(self, state: PanelState) -> None:
         """The panel switched on or off by itself: its countdown, its button, another app."""
-        if self._sessions.control.commanding or self._sessions._ending:
+        if self._sessions.control.commanding or self._sessions.ending:
             return
         session = self._sessions.session
         at = dt_util.utc_from_timestamp(state.updated_at) if state.updated_at else dt_util.utcnow()
         if session is not None and session.status is SessionStatus.RUNNING and state.is_on:
             self._follow_levels(session, at)
         if session is not None and session.status is SessionStatus.PAUSED and state.is_on:
-            self._sessions._background(
+            self._sessions.runner._background(
                 partial(self._async_resumed_at_panel, session, at), "red_light_therapy resume"
             )
         if session is not None and session.status is SessionStatus.RUNNING and state.is_on is False:
-            self._sessions._background(
+            self._sessions.runner._background(
                 partial(self._async_switched_off_at_panel, session, at),
                 "red_light_therapy panel off",
             )
         elif session is None and state.is_on:
-            self._sessions._background(
+            self._sessions.runner._background(
                 partial(self._async_unplanned, state, at), "red_light_therapy unplanned"
             )
 
@@ -73,7 +73,7 @@ class PanelWatch:
         ):
             return
         ends_at = session.ends_at
-        await self._sessions._async_close(
+        await self._sessions.runner._async_close(
             session, min(at, ends_at) if ends_at else at, SessionStatus.STOPPED
         )
 
@@ -91,7 +91,7 @@ class PanelWatch:
         if irradiance == session.irradiance or (last is not None and at < last):
             return
         session.change_irradiance(at, irradiance)
-        self._sessions._background(
+        self._sessions.runner._background(
             partial(self._async_refit, session, at), "red_light_therapy refit"
         )
 
@@ -116,14 +116,14 @@ class PanelWatch:
                     self._sessions._coordinator.name,
                 )
                 self._sessions._fire(SessionEvent.LIMIT_REACHED, limited)
-            await self._sessions._async_finish(SessionStatus.COMPLETED)
+            await self._sessions.runner._async_finish(SessionStatus.COMPLETED)
             return
         session.replan(fitted)
-        self._sessions._schedule_end()
+        self._sessions.runner._schedule_end()
         if limited is not None:
             self._sessions._fire(SessionEvent.LIMIT_REACHED, limited)
         if arm or abs(fitted - before) >= 1.0:
-            await self._sessions._async_arm_remaining(session, save=False)
+            await self._sessions.runner._async_arm_remaining(session, save=False)
         await self._sessions._store.async_save()
         self._sessions._changed(session.area)
 
@@ -175,12 +175,12 @@ class PanelWatch:
                 self._sessions._coordinator.name,
             )
             self._sessions._fire(SessionEvent.REFUSED, plan.as_dict())
-            await self._sessions._async_finish(SessionStatus.ABORTED)
+            await self._sessions.runner._async_finish(SessionStatus.ABORTED)
             return
         self._sessions.control.hold_link()
         self._sessions._fire(
             SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value}
         )
-        self._sessions._schedule_end()
-        await self._sessions._async_arm_remaining(session)
+        self._sessions.runner._schedule_end()
+        await self._sessions.runner._async_arm_remaining(session)
         self._sessions._changed(session.area)
