@@ -169,7 +169,7 @@ async def test_panel_countdown_ends_the_session_when_home_assistant_misses_the_e
     sessions = dimmed_integration.runtime_data.sessions
     # Home Assistant's end callback never comes (say the event loop was stuck).
     with patch(
-        "custom_components.red_light_therapy.session_manager.async_track_point_in_utc_time",
+        "custom_components.red_light_therapy.session_runner.async_track_point_in_utc_time",
         return_value=lambda: None,
     ):
         started = dt_util.utcnow()

@@ -42,7 +42,7 @@ def has_person_entities(persons: list[Person]) -> bool:
 def stored_choice(data: RedLightTherapyData) -> str | None:
     """The panel's "Who is using the panel" choice as stored (possibly a departed person)."""
     # The settings dict the number and select entities write through ``async_set_setting``.
-    choice = data.sessions._settings.get(SETTING_PERSON)
+    choice = data.sessions.panel_settings.get(SETTING_PERSON)
     return choice if isinstance(choice, str) and choice else None
 
 

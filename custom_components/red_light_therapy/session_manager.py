@@ -1,183 +1,82 @@
-"""Runs dose-aware sessions on one panel.
+"""Dose-aware sessions on one panel: the one object the light, the buttons, the actions,
+Assist, the sensors and the protocol runs talk to.
 
-Plan (dose <-> duration at this distance and these levels) -> limits check -> save the session
--> arm the panel's own countdown -> power on -> count from the acknowledged on-time -> one
-callback at the planned end -> power off -> record the delivered dose -> save -> tell entities
-and fire the event. Time is never ticked: an active session is its segments and a planned end.
+``SessionManager`` holds the parts, each with one job, and answers for them: the panel's
+settings (``PanelSettings``), planning a session against the limits (``SessionPlanner``),
+running it (``SessionRunner``, with ``PanelControl`` for its commands and ``OffRetry`` when
+the panel cannot be confirmed off), and what happens at the panel itself (``PanelWatch``).
+It keeps the history commands (log, remove), the session events and who is told of a change.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Coroutine, Mapping
-import contextlib
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from enum import StrEnum
-import functools
-from functools import partial
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 import logging
-import math
-from typing import Any, Concatenate
+from typing import Any
 
-from homeassistant.components import persistent_notification
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util, ulid as ulid_util
 
-from .const import DEFAULT_DISTANCE_CM, DOMAIN, OFF_RETRY_SECONDS, event_signal
+from .const import DOMAIN, event_signal
 from .coordinator import PanelCoordinator
-from .panels.base import PanelError, PanelState
+from .panel_control import PanelControl
+from .panel_settings import PanelSettings
+from .panel_watch import PanelWatch
+from .session_plan import (
+    REFUSING,
+    RunDefaults,
+    SessionEvent,
+    SessionEventListener,
+    SessionPlan,
+    TimerState,
+)
+from .session_planner import SessionPlanner
+from .session_runner import SessionRunner
 from .store import TherapyStore
 from .therapy import (
-    DEFAULT_PANEL_AREA,
     BandIrradiance,
     DoseBand,
     History,
     IrradianceProfile,
     Limits,
-    Outcome,
-    Reason,
-    ReasonCode,
     Session,
-    SessionOrigin,
     SessionRecord,
-    SessionRequest,
     SessionStatus,
     TherapyError,
     Verdict,
-    check,
-    check_extension,
-    default_limits,
-    default_session_seconds,
-    fit_running,
-    seconds_for_dose,
     shares_skin,
-    validate_area,
+)
+from .words import (
+    _same_minute,
+    date_words,
+    duration_words,
+    refusal_key,
+    refusal_words,
+    therapy_error,
+    when_words,
 )
 
+__all__ = [
+    "REFUSING",
+    "RunDefaults",
+    "SessionEvent",
+    "SessionEventListener",
+    "SessionManager",
+    "SessionPlan",
+    "TimerState",
+    "async_panels_changed",
+    "date_words",
+    "duration_words",
+    "refusal_key",
+    "refusal_words",
+    "therapy_error",
+    "when_words",
+]
+
 _LOGGER = logging.getLogger(__name__)
-
-
-class TimerState(StrEnum):
-    """The states of Home Assistant's timer helper, which the session timer follows."""
-
-    IDLE = "idle"
-    ACTIVE = "active"
-    PAUSED = "paused"
-
-
-class SessionEvent(StrEnum):
-    """What the event entity reports."""
-
-    STARTED = "session_started"
-    COMPLETED = "session_completed"
-    STOPPED = "session_stopped"
-    REFUSED = "session_refused"
-    LIMIT_REACHED = "limit_reached"
-    # Protocol runs (protocol_manager.py)
-    SESSION_DUE = "session_due"
-    SESSION_MISSED = "session_missed"
-    PROTOCOL_COMPLETED = "protocol_completed"
-
-
-REFUSING = frozenset({ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode.BELOW_MINIMUM})
-
-SessionEventListener = Callable[[SessionEvent, dict[str, Any]], None]
-RunDefaults = Callable[[str | None], tuple[float, DoseBand, str] | None]
-"""(area asked for) -> (dose, band, area) of the active protocol run to use, if any."""
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPlan:
-    """What a session would be: the answer of ``calculate`` and of a start."""
-
-    area: str
-    distance_cm: float
-    irradiance: BandIrradiance
-    requested_seconds: float
-    verdict: Verdict
-    target_dose: float | None = None
-    """The dose (J/cm² in ``target_band``) a session by dose aims for; None for one by time."""
-    target_band: DoseBand = DoseBand.BOTH
-
-    def as_dict(self) -> dict[str, Any]:
-        """The plan as an action answers it and the session events carry it.
-
-        The minutes and doses are what the session runs and delivers; for a refused plan,
-        what it would run and deliver once allowed (``Verdict.deliverable_*``), with
-        ``refused``, ``refused_until`` and the ``deciding`` limit saying that it cannot now.
-        """
-        verdict = self.verdict
-        dose = verdict.deliverable_dose
-        refused = verdict.outcome is Outcome.REFUSED
-        return {
-            "area": self.area,
-            "distance_cm": self.distance_cm,
-            "irradiance_mw_cm2": round(self.irradiance.total, 2),
-            "requested_minutes": round(self.requested_seconds / 60, 2),
-            "planned_minutes": round(verdict.deliverable_seconds / 60, 2),
-            "expected_dose_j_cm2": round(dose.total, 3),
-            "expected_red_dose_j_cm2": round(dose.red, 3),
-            "expected_nir_dose_j_cm2": round(dose.nir, 3),
-            "verdict": verdict.outcome.value,
-            "reasons": [_reason_dict(r) for r in verdict.reasons],
-            "next_allowed_at": _iso(verdict.next_allowed_at),
-            "refused": refused,
-            "refused_until": _iso(verdict.next_allowed_at) if refused else None,
-            "deciding": _reason_dict(verdict.deciding) if verdict.deciding else None,
-        }
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat() if when else None
-
-
-def _reason_dict(reason: Reason) -> dict[str, Any]:
-    """A reason as answers and events carry it, its numbers rounded as a person reads them."""
-    data: dict[str, Any] = {
-        "code": reason.code.value,
-        "limit": round(reason.limit_value, 2),
-        "actual": round(reason.actual_value, 2),
-    }
-    if reason.code in REFUSING:
-        data["until"] = _iso(reason.until)
-    return data
-
-
-def _count(value: float, one: str, many: str) -> str:
-    number = f"{value:g}"
-    return f"{number} {one if number == '1' else many}"
-
-
-def duration_words(seconds: float) -> str:
-    """A duration as a person says it: "less than a minute", "6 minutes", "19.5 hours"."""
-    if seconds < 59.5:
-        return "less than a minute"
-    if seconds < 3600 - 30:
-        return _count(math.floor(seconds / 60 + 0.5), "minute", "minutes")
-    return _count(math.floor(seconds / 360 + 0.5) / 10, "hour", "hours")
-
-
-def _amount(value: float) -> str:
-    """A dose or length limit with at most one decimal ("20", "19.5")."""
-    return f"{round(value, 1):g}"
-
-
-def _same_minute(first: datetime | None, second: datetime | None) -> bool:
-    """Whether two times fall in the same minute (how a person reads a start time)."""
-    if first is None or second is None:
-        return False
-    return dt_util.as_utc(first).replace(second=0, microsecond=0) == dt_util.as_utc(second).replace(
-        second=0, microsecond=0
-    )
-
-
-def _utc(ts: float) -> datetime:
-    return dt_util.utc_from_timestamp(ts)
 
 
 @callback
@@ -202,102 +101,6 @@ def async_panels_changed(
         data.coordinator.async_update_listeners()
 
 
-def date_words(day: date, today: date) -> str:
-    """A local date as a person says it: "today", "tomorrow", "yesterday", else "Thursday
-    3 December" (with the year when it is not ``today``'s)."""
-    delta = (day - today).days
-    if delta in (-1, 0, 1):
-        return ("yesterday", "today", "tomorrow")[delta + 1]
-    words = f"{day:%A} {day.day} {day:%B}"
-    return words if day.year == today.year else f"{words} {day.year}"
-
-
-def when_words(when: datetime, now: datetime | None = None) -> str:
-    """A moment as a person reads it, in Home Assistant's time zone: "today at 23:43",
-    "tomorrow at 07:00", "Thursday 3 December at 23:43". The one helper for every date and
-    time put into a message (refusals, Assist's answers, calendar labels, repairs)."""
-    local = dt_util.as_local(when)
-    today = dt_util.as_local(now or dt_util.utcnow()).date()
-    return f"{date_words(local.date(), today)} at {local:%H:%M}"
-
-
-def _running_until(reason: Reason, now: datetime | None) -> datetime | None:
-    """For a spacing refusal at ``now``, the end of the session on the same skin that has not
-    ended yet (running, here or on another panel, and counted to its planned end); else None.
-    The spacing's ``until`` is that end plus the spacing."""
-    if now is None or reason.code is not ReasonCode.SPACING or reason.until is None:
-        return None
-    last_end = reason.until - timedelta(hours=reason.limit_value)
-    return last_end if last_end > now else None
-
-
-def refusal_key(reason: Reason, now: datetime | None = None) -> str:
-    """The translation key of a refusal by ``reason`` at ``now``: below the minimum with no
-    time at which waiting helps is a panel too bright for even a minute here; spacing from a
-    session on the same skin that is still running says so (not "ended ... ago")."""
-    if reason.code is ReasonCode.BELOW_MINIMUM and reason.until is None:
-        return "refused_too_bright"
-    if _running_until(reason, now) is not None:
-        return "refused_spacing_running"
-    return f"refused_{reason.code.value}"
-
-
-def refusal_words(reason: Reason, now: datetime | None = None) -> dict[str, str]:
-    """The placeholders of a refusal by ``reason`` at ``now``, as a person reads them (Assist
-    says them aloud): "6 minutes", "20 hours", "5", "19.5" J/cm², a local date and time; for
-    a session on the same skin still running, ``ends_at``, the local time it ends."""
-    code = reason.code
-    if code in (ReasonCode.SPACING, ReasonCode.SPACING_OVERRIDDEN):
-        limit = duration_words(reason.limit_value * 3600)
-        actual = duration_words(reason.actual_value * 3600)
-    elif code is ReasonCode.BELOW_MINIMUM:
-        limit = duration_words(reason.limit_value)
-        actual = duration_words(reason.actual_value)
-    elif code is ReasonCode.WEEKLY_SESSIONS:
-        limit = f"{reason.limit_value:.0f}"
-        actual = _count(round(reason.actual_value), "session", "sessions")
-    elif code is ReasonCode.SESSION_MINUTES:
-        limit = duration_words(reason.limit_value * 60)
-        actual = duration_words(reason.actual_value * 60)
-    else:
-        limit, actual = _amount(reason.limit_value), _amount(reason.actual_value)
-    when = reason.until
-    words = {
-        "limit": limit,
-        "actual": actual,
-        "next_allowed_at": when_words(when, now) if when else "",
-    }
-    if (running_until := _running_until(reason, now)) is not None:
-        words["ends_at"] = dt_util.as_local(running_until).strftime("%H:%M")
-    return words
-
-
-def therapy_error(err: TherapyError) -> ServiceValidationError:
-    """A therapy-layer validation error as a translated Home Assistant error. No message of
-    its own: ``str()`` of it is the translated sentence (what Assist speaks and the log shows),
-    not the therapy layer's English fallback."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=f"therapy_{err.code.value}",
-        translation_placeholders={k: str(v) for k, v in err.placeholders.items()},
-    )
-
-
-def _serialised[**P, R](
-    method: Callable[Concatenate[SessionManager, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[SessionManager, P], Coroutine[Any, Any, R]]:
-    """Run a session command under the panel's lock, taken before its first await: each
-    command (and the scheduled end) sees the session the one before it left, so a second
-    start is "already running" and a pause racing the end finds the session closed."""
-
-    @functools.wraps(method)
-    async def locked(manager: SessionManager, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        async with manager._lock:
-            return await method(manager, *args, **kwargs)
-
-    return locked
-
-
 class SessionManager:
     """The session lifecycle of one panel, with dose, limits, history and persistence."""
 
@@ -312,19 +115,13 @@ class SessionManager:
         self._coordinator = coordinator
         self._panel = coordinator.panel
         self._store = store
-        self._base_profile = profile
-        self.profile = profile
         self.panel_id = coordinator.config_entry.entry_id
-        self._cancel_end: CALLBACK_TYPE | None = None
-        self._cancel_retry: CALLBACK_TYPE | None = None
-        self._off_fault_logged = False
-        # True while this manager itself switches the panel, so its own commands are not
-        # mistaken for the panel (or a person at it) switching.
-        self._commanding = False
-        self._ending = False
-        # Serialises start / pause / resume / stop / extend and the scheduled end: each sees
-        # the session the one before it left (a second start: "already running").
-        self._lock = asyncio.Lock()
+        self.panel_settings = PanelSettings(
+            store, self._panel, self.panel_id, profile, coordinator.async_update_listeners
+        )
+        self.planner = SessionPlanner(store, self.panel_settings, self.panel_id, coordinator)
+        self.control = PanelControl(hass, coordinator)
+        self.runner = SessionRunner(hass, coordinator, store, self, self.control)
         self._event_listeners: list[SessionEventListener] = []
         # Given at setup: a session started during a protocol run takes the run's dose and area.
         self.run_defaults: RunDefaults | None = None
@@ -332,72 +129,45 @@ class SessionManager:
             hass, event_signal(self.panel_id), self._fire
         )
         self.last_session: SessionRecord | None = self._last_record()
-        self._remove_push = coordinator.async_add_push_listener(self._handle_panel_state)
-        if (calibration := self._settings.get("calibration")) is not None:
-            try:
-                self.profile = profile.calibrated(
-                    calibration["distance_cm"], calibration["measured_mw_cm2"]
-                )
-            except TherapyError as err:
-                _LOGGER.warning("Ignoring a stored calibration that no longer fits: %s", err)
+        self._remove_push = coordinator.async_add_push_listener(PanelWatch(self).handle_panel_state)
 
-    # -- settings (persisted with the therapy data) ----------------------------------------
+    # -- the panel's settings (PanelSettings) ---------------------------------------------
 
     @property
-    def _settings(self) -> dict[str, Any]:
-        return self._store.settings.setdefault(self.panel_id, {})
+    def profile(self) -> IrradianceProfile:
+        return self.panel_settings.profile
 
     @property
     def default_duration(self) -> timedelta:
-        """The length of a session started without one (the light, the Start button): the
-        "Session duration" the user set, else the factory length fitted to the panel's area
-        at its irradiance now (``therapy.default_session_seconds``): what will run."""
-        return timedelta(seconds=self._default_seconds(self.area, self.irradiance))
+        return self.panel_settings.default_duration
 
     @default_duration.setter
     def default_duration(self, value: timedelta) -> None:
-        self._settings["minutes"] = value.total_seconds() / 60
-
-    def _default_seconds(self, area: str, irradiance: BandIrradiance | None) -> float:
-        if (minutes := self._settings.get("minutes")) is not None:
-            return float(minutes) * 60
-        limits = self.limits(area)
-        return default_session_seconds(limits, irradiance or BandIrradiance(0.0, 0.0))
+        self.panel_settings.default_duration = value
 
     @property
     def distance_cm(self) -> float:
-        return float(
-            self._settings.get(
-                "distance_cm", max(DEFAULT_DISTANCE_CM, self.profile.min_distance_cm)
-            )
-        )
+        return self.panel_settings.distance_cm
 
     @property
     def area(self) -> str:
-        return str(self._settings.get("area", DEFAULT_PANEL_AREA.value))
+        return self.panel_settings.area
+
+    @property
+    def irradiance(self) -> BandIrradiance | None:
+        return self.panel_settings.irradiance
+
+    def limits(self, area: str) -> Limits:
+        return self.panel_settings.limits(area)
+
+    def levels(self, by_index: Mapping[int, int] | None = None) -> dict[str, int] | None:
+        return self.panel_settings.levels(by_index)
 
     async def async_calibrate(self, distance_cm: float, measured_mw_cm2: float) -> None:
-        """Scale the profile to a meter reading (total mW/cm² at full output, at a distance)."""
-        try:
-            profile = self._base_profile.calibrated(distance_cm, measured_mw_cm2)
-        except TherapyError as err:
-            raise therapy_error(err) from err
-        self.profile = profile
-        self._settings["calibration"] = {
-            "distance_cm": distance_cm,
-            "measured_mw_cm2": measured_mw_cm2,
-        }
-        self._store.async_delay_save()
-        self._changed()
+        await self.panel_settings.async_calibrate(distance_cm, measured_mw_cm2)
 
     async def async_set_setting(self, key: str, value: Any) -> None:
-        if key == "area":
-            value = self._validated_area(value)
-        elif key == "distance_cm":
-            self._irradiance(float(value))  # raises when outside the measured range
-        self._settings[key] = value
-        self._store.async_delay_save()
-        self._changed()
+        await self.panel_settings.async_set_setting(key, value)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -412,7 +182,7 @@ class SessionManager:
     @property
     def ending(self) -> bool:
         """True while the session is being switched off and recorded."""
-        return self._ending
+        return self.runner.ending
 
     @property
     def timer_state(self) -> TimerState:
@@ -420,70 +190,6 @@ class SessionManager:
         if session is None or session.status is SessionStatus.PLANNED:
             return TimerState.IDLE
         return TimerState.PAUSED if session.status is SessionStatus.PAUSED else TimerState.ACTIVE
-
-    def limits(self, area: str) -> Limits:
-        return default_limits(area)
-
-    def _limits_history(self, now: datetime) -> History:
-        """The history the limits judge by: every recorded session, plus the *other* panels'
-        unfinished sessions as they will be recorded (``SessionRecord.as_planned``): it is the
-        same person's skin. Without other sessions, the history itself."""
-        others = [
-            SessionRecord.as_planned(session, now)
-            for panel_id, session in self._store.active.items()
-            if panel_id != self.panel_id and session.started_at is not None and not session.is_final
-        ]
-        if not others:
-            return self.history
-        history = History(self.history)
-        for record in others:
-            history.append(record)
-        return history
-
-    def levels(self, by_index: Mapping[int, int] | None = None) -> dict[str, int] | None:
-        """Channel levels keyed like the profile's channels (None: full output).
-
-        The panel's current levels, or ``by_index`` (levels by panel channel index, as a
-        session is about to set them) when given.
-        """
-        if by_index is not None:
-            levels: tuple[int, ...] | None = tuple(
-                by_index[c.index] for c in self._panel.capabilities.channels
-            )
-        else:
-            levels = self._panel.state.levels
-        channels = self.profile.channels
-        if not levels or len(levels) != len(channels):
-            return None
-        return {spec.key: level for spec, level in zip(channels, levels, strict=True)}
-
-    def _irradiance(
-        self, distance_cm: float | None = None, levels: Mapping[int, int] | None = None
-    ) -> BandIrradiance:
-        try:
-            return self.profile.irradiance(distance_cm or self.distance_cm, self.levels(levels))
-        except TherapyError as err:
-            raise therapy_error(err) from err
-
-    @property
-    def irradiance(self) -> BandIrradiance | None:
-        try:
-            return self.profile.irradiance(self.distance_cm, self.levels())
-        except TherapyError:
-            return None
-
-    def lockout_until(self, now: datetime) -> datetime | None:
-        """When the panel's default area can next take a session, if it cannot now."""
-        verdict = check(
-            SessionRequest(self.area, 60.0, self.irradiance or BandIrradiance(1.0, 0.0), now),
-            self._limits_history(now),
-            self.limits(self.area),
-            tz=dt_util.get_default_time_zone(),
-        )
-        lockout = {ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS}
-        if verdict.outcome is Outcome.REFUSED and lockout & set(verdict.codes):
-            return verdict.next_allowed_at
-        return None
 
     def _new_id(self) -> str:
         """A session id no stored or open session has. ULIDs are time and randomness, but two
@@ -494,11 +200,12 @@ class SessionManager:
             pass
         return new
 
-    def _validated_area(self, area: str) -> str:
-        try:
-            return validate_area(area).value
-        except TherapyError as err:
-            raise therapy_error(err) from err
+    def _limits_history(self, now: datetime) -> History:
+        return self.planner.limits_history(now)
+
+    def lockout_until(self, now: datetime) -> datetime | None:
+        """When the panel's default area can next take a session, if it cannot now."""
+        return self.planner.lockout_until(now)
 
     def plan(
         self,
@@ -512,34 +219,20 @@ class SessionManager:
         at: datetime | None = None,
         levels: Mapping[int, int] | None = None,
     ) -> SessionPlan:
-        """Dose <-> duration at this distance and levels, checked against the limits.
+        """What a session would be (``SessionPlanner.plan``)."""
+        return self.planner.plan(
+            minutes=minutes,
+            dose=dose,
+            band=band,
+            distance_cm=distance_cm,
+            area=area,
+            override_spacing=override_spacing,
+            at=at,
+            levels=levels,
+        )
 
-        ``levels`` (by panel channel index) plans at those levels instead of the current ones.
-        """
-        if minutes is not None and dose is not None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="dose_and_minutes"
-            )
-        area = self._validated_area(area or self.area)
-        distance = distance_cm or self.distance_cm
-        irradiance = self._irradiance(distance, levels)
-        try:
-            if dose is not None:
-                seconds = seconds_for_dose(irradiance, dose, band)
-            else:
-                seconds = (
-                    minutes * 60 if minutes is not None else self._default_seconds(area, irradiance)
-                )
-            when = at or dt_util.utcnow()
-            verdict = check(
-                SessionRequest(area, seconds, irradiance, when, override_spacing),
-                self._limits_history(when),
-                self.limits(area),
-                tz=dt_util.get_default_time_zone(),
-            )
-        except TherapyError as err:
-            raise therapy_error(err) from err
-        return SessionPlan(area, distance, irradiance, seconds, verdict, dose, band)
+    def _refusal(self, verdict: Verdict) -> ServiceValidationError:
+        return self.planner.refusal(verdict)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -578,7 +271,14 @@ class SessionManager:
             levels=levels,
         )
 
-    @_serialised
+    def report_refusal(self, plan: SessionPlan) -> ServiceValidationError:
+        """Report a refused start to both audiences: fire ``session_refused`` for automations,
+        and return the error that tells the person why, for the caller to raise."""
+        self._fire(SessionEvent.REFUSED, plan.as_dict())
+        return self._refusal(plan.verdict)
+
+    # -- running a session (SessionRunner) ------------------------------------------------
+
     async def async_start(
         self,
         duration: timedelta | None = None,
@@ -590,14 +290,8 @@ class SessionManager:
         override_spacing: bool = False,
         levels: Mapping[int, int] | None = None,
     ) -> SessionPlan:
-        """Start a session by duration (default length when omitted) or by dose.
-
-        ``levels`` (by panel channel index) are planned for and set only once the limits
-        allow the session: a refused start leaves the panel as it was. Concurrent starts
-        queue on the panel's lock, taken before the first await: the first starts, the
-        others see its session and are refused as "already running".
-        """
-        plan = self.preview_start(
+        """Start a session by duration (default length when omitted) or by dose."""
+        return await self.runner.async_start(
             duration,
             dose=dose,
             band=band,
@@ -606,131 +300,25 @@ class SessionManager:
             override_spacing=override_spacing,
             levels=levels,
         )
-        verdict = plan.verdict
-        if verdict.outcome is Outcome.REFUSED:
-            raise self.report_refusal(plan)
-        if levels is not None:
-            await self._coordinator.async_command(self._panel.set_levels(dict(levels)))
-        if ReasonCode.SPACING_OVERRIDDEN in verdict.codes:
-            _LOGGER.warning(
-                "%s: session started with the spacing limit overridden", self._coordinator.name
-            )
-        session = Session(
-            id=self._new_id(),
-            area=plan.area,
-            distance_cm=plan.distance_cm,
-            planned_seconds=verdict.allowed_seconds,
-            irradiance=plan.irradiance,
-            target_dose=plan.target_dose,
-            target_band=plan.target_band,
-            origin=SessionOrigin.PLANNED,
-            panel_id=self.panel_id,
-        )
-        # Saved before the panel is switched on: a crash from here on is reconciled at start-up.
-        self._store.active[self.panel_id] = session
-        await self._store.async_save()
-        try:
-            on_at = await self._async_power_on_for(verdict.allowed_seconds)
-        except HomeAssistantError:
-            self._store.active.pop(self.panel_id, None)
-            await self._store.async_save()
-            self._read_after_failed_power_on()
-            raise
-        session.start(on_at)
-        await self._store.async_save()
-        self._schedule_end()
-        self._fire(SessionEvent.STARTED, plan.as_dict())
-        if verdict.outcome is Outcome.CLAMPED:
-            self._fire(SessionEvent.LIMIT_REACHED, plan.as_dict())
-        self._changed(session.area)
-        return plan
 
-    def report_refusal(self, plan: SessionPlan) -> ServiceValidationError:
-        """Report a refused start to both audiences: fire ``session_refused`` for automations,
-        and return the error that tells the person why, for the caller to raise."""
-        self._fire(SessionEvent.REFUSED, plan.as_dict())
-        return self._refusal(plan.verdict)
-
-    def _refusal(self, verdict: Verdict) -> ServiceValidationError:
-        """The refusal of ``verdict`` in the words of its deciding limit (``Verdict.deciding``:
-        the one whose next allowed time is latest), with that limit's own time."""
-        reason = verdict.deciding or verdict.reasons[0]
-        now = dt_util.utcnow()
-        return ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key=refusal_key(reason, now),
-            translation_placeholders={"name": self._coordinator.name} | refusal_words(reason, now),
-        )
-
-    @_serialised
     async def async_pause(self) -> None:
-        session = self._require(SessionStatus.RUNNING)
-        self._cancel_scheduled_end()
-        try:
-            off_at = await self._command_power(False)
-        except HomeAssistantError:
-            self._schedule_end()  # still running: its end must still come
-            raise
-        self._hw_deadline = None
-        session.pause(_utc(off_at))
-        await self._store.async_save()
-        self._changed(session.area)
+        await self.runner.async_pause()
 
-    @_serialised
     async def async_resume(self) -> None:
-        session = self._require(SessionStatus.PAUSED)
-        try:
-            on_at = await self._async_power_on_for(session.remaining_seconds(dt_util.utcnow()))
-        except HomeAssistantError:
-            self._read_after_failed_power_on()
-            raise
-        session.resume(on_at)
-        await self._store.async_save()
-        self._schedule_end()
-        self._changed(session.area)
+        await self.runner.async_resume()
 
-    @_serialised
     async def async_stop(self) -> None:
-        self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
-        await self._async_finish(SessionStatus.STOPPED, raise_fault=True)
+        await self.runner.async_stop()
 
-    @_serialised
     async def async_extend(
         self, *, minutes: float | None = None, dose: float | None = None
     ) -> Verdict:
         """Add on-time (or dose) to the running or paused session, checked again."""
-        session = self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
-        if (minutes is None) == (dose is None):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key="dose_or_minutes"
-            )
-        now = dt_util.utcnow()
-        try:
-            extra = (
-                minutes * 60
-                if minutes is not None
-                else seconds_for_dose(session.irradiance, dose or 0.0, session.target_band)
-            )
-            verdict = check_extension(
-                session, extra, now, self._limits_history(now), self.limits(session.area)
-            )
-        except TherapyError as err:
-            raise therapy_error(err) from err
-        if verdict.outcome is Outcome.REFUSED:
-            raise self._refusal(verdict)
-        session.extend(verdict.allowed_seconds)
-        if session.status is SessionStatus.RUNNING:
-            armed = await self._arm_panel_timer(session.remaining_seconds(now))
-            if armed is not None:
-                self._hw_deadline = now + timedelta(seconds=armed)
-            self._schedule_end()
-        await self._store.async_save()
-        if verdict.outcome is Outcome.CLAMPED:
-            self._fire(
-                SessionEvent.LIMIT_REACHED, {"reasons": [r.code.value for r in verdict.reasons]}
-            )
-        self._changed(session.area)
-        return verdict
+        return await self.runner.async_extend(minutes=minutes, dose=dose)
+
+    async def async_reconcile(self) -> None:
+        """After a restart: close an overdue session with what was delivered, re-arm the rest."""
+        await self.runner.async_reconcile()
 
     async def async_log(
         self,
@@ -741,9 +329,9 @@ class SessionManager:
         distance_cm: float | None = None,
     ) -> SessionRecord:
         """Record a session done away from Home Assistant; it counts toward the limits."""
-        area = self._validated_area(area or self.area)
+        area = self.panel_settings.validated_area(area or self.area)
         distance = distance_cm or self.distance_cm
-        irradiance = self._irradiance(distance)
+        irradiance = self.panel_settings.irradiance_at(distance)
         ended_at = started_at + timedelta(minutes=minutes)
         if ended_at > dt_util.utcnow():
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="log_in_future")
@@ -819,400 +407,6 @@ class SessionManager:
             "ended_at": dt_util.as_local(record.ended_at).isoformat(),
         }
 
-    # -- the panel -------------------------------------------------------------------------
-
-    @property
-    def _hw_deadline(self) -> datetime | None:
-        """When the panel's own countdown will switch it off (None: not armed / no timer).
-
-        Kept on the stored session, so it survives a restart."""
-        session = self.session
-        return session.device_deadline if session is not None else None
-
-    @_hw_deadline.setter
-    def _hw_deadline(self, value: datetime | None) -> None:
-        if (session := self.session) is not None:
-            session.device_deadline = value
-
-    def _require(self, *statuses: SessionStatus) -> Session:
-        session = self.session
-        if session is None or session.status not in statuses:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="no_active_session",
-                translation_placeholders={"name": self._coordinator.name},
-            )
-        return session
-
-    async def _command_power(self, on: bool) -> float:
-        self._commanding = True
-        try:
-            return await self._coordinator.async_command(self._panel.set_power(on))
-        finally:
-            self._commanding = False
-
-    def _timer_seconds(self, seconds: float) -> int | None:
-        """The whole seconds to arm the panel's own countdown to (None: it has none)."""
-        capabilities = self._panel.capabilities
-        if not capabilities.hardware_timer:
-            return None
-        return min(math.ceil(seconds), capabilities.max_timer_s)
-
-    async def _arm_panel_timer(self, seconds: float) -> int | None:
-        """Set the running panel's own countdown; the armed whole seconds (None: no timer)."""
-        armed = self._timer_seconds(seconds)
-        if armed is not None:
-            await self._coordinator.async_command(self._panel.set_timer(armed))
-        return armed
-
-    async def _async_power_on_for(self, seconds: float) -> datetime:
-        """Switch on with the panel's own countdown (the safety net) armed; the acknowledged
-        time. The panel decides the order (``Panel.power_on_for``)."""
-        panel = self._panel
-        panel.keep_connected = True
-        armed = self._timer_seconds(seconds)
-        self._commanding = True
-        try:
-            on_at = _utc(await self._coordinator.async_command(panel.power_on_for(armed)))
-        except HomeAssistantError:
-            panel.keep_connected = False
-            raise
-        finally:
-            self._commanding = False
-        self._hw_deadline = on_at + timedelta(seconds=armed) if armed is not None else None
-        return on_at
-
-    def _read_after_failed_power_on(self) -> None:
-        """A power-on that failed may still have reached the panel (a device that applies a
-        write without answering it): read the panel once, so one that is on anyway becomes a
-        session under the limits (unplanned, or the paused one resumed) instead of emitting
-        unseen until the next poll."""
-
-        async def _read() -> None:
-            with contextlib.suppress(PanelError):
-                await self._panel.update()
-
-        self._coordinator.config_entry.async_create_background_task(
-            self._hass, _read(), "red_light_therapy read after a failed power-on"
-        )
-
-    def _schedule_end(self) -> None:
-        self._cancel_scheduled_end()
-        session = self.session
-        if session is not None and session.ends_at is not None:
-            self._cancel_end = async_track_point_in_utc_time(
-                self._hass, self._handle_end, session.ends_at
-            )
-
-    def _cancel_scheduled_end(self) -> None:
-        if self._cancel_end is not None:
-            self._cancel_end()
-            self._cancel_end = None
-
-    @callback
-    def _handle_end(self, _now: datetime) -> None:
-        self._cancel_end = None
-        self._background(self._async_end_due, "red_light_therapy end")
-
-    async def _async_end_due(self) -> None:
-        """The planned end: finish the session if it still runs and is due. A pause, stop or
-        extend that took the lock first changed that, and wins (an extension has its own end
-        scheduled)."""
-        session = self.session
-        if session is None or session.status is not SessionStatus.RUNNING:
-            return
-        if (ends_at := session.ends_at) is not None and ends_at > dt_util.utcnow():
-            return
-        await self._async_finish(SessionStatus.COMPLETED)
-
-    def _background(self, job: Callable[[], Coroutine[Any, Any, None]], name: str) -> None:
-        """Run ``job`` in the background under the panel's lock, after the command in hand.
-
-        Nobody awaits a background task, so its failure is logged here (once, with the
-        translated reason), never left as an exception nobody retrieved."""
-
-        async def _run() -> None:
-            async with self._lock:
-                try:
-                    await job()
-                except HomeAssistantError as err:
-                    _LOGGER.warning("%s: %s", self._coordinator.name, err)
-
-        self._coordinator.config_entry.async_create_background_task(self._hass, _run(), name)
-
-    async def _async_finish(self, status: SessionStatus, *, raise_fault: bool = False) -> None:
-        """Switch the panel off, then close and record the session at the acknowledged time."""
-        session = self.session
-        if session is None or self._ending:
-            return
-        self._cancel_scheduled_end()
-        self._ending = True
-        try:
-            if self._panel.state.is_on is False and session.status is SessionStatus.PAUSED:
-                off_at = dt_util.utcnow()
-            else:
-                try:
-                    off_at = _utc(await self._command_power(False))
-                except HomeAssistantError as err:
-                    self._not_confirmed_off(status, err)
-                    if raise_fault:
-                        raise
-                    return
-            await self._async_close(session, off_at, status)
-        finally:
-            self._ending = False
-
-    def _not_confirmed_off(self, status: SessionStatus, err: HomeAssistantError) -> None:
-        """Keep the session open, say so loudly, and try again."""
-        name = self._coordinator.name
-        if self._off_fault_logged:
-            _LOGGER.debug("%s still not confirmed off: %s; retrying", name, err)
-        else:  # once, not at every retry
-            _LOGGER.error("%s could not be confirmed off: %s; retrying", name, err)
-            self._off_fault_logged = True
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            f"not_confirmed_off_{self.panel_id}",
-            is_fixable=False,
-            severity=ir.IssueSeverity.CRITICAL,
-            translation_key="not_confirmed_off",
-            translation_placeholders={"name": name},
-        )
-        persistent_notification.async_create(
-            self._hass,
-            f"{name} could not be confirmed off at the end of its session. "
-            "Switch it off at the panel. Home Assistant keeps trying.",
-            title="Red Light Therapy",
-            notification_id=f"{DOMAIN}_not_off_{self.panel_id}",
-        )
-
-        @callback
-        def _retry(_now: datetime) -> None:
-            self._cancel_retry = None
-            self._background(partial(self._async_finish, status), "red_light_therapy retry off")
-
-        if self._cancel_retry is None:
-            self._cancel_retry = async_call_later(self._hass, OFF_RETRY_SECONDS, _retry)
-
-    def _clear_not_off(self) -> None:
-        if self._off_fault_logged:
-            _LOGGER.info("%s is confirmed off again", self._coordinator.name)
-            self._off_fault_logged = False
-        if self._cancel_retry is not None:
-            self._cancel_retry()
-            self._cancel_retry = None
-        ir.async_delete_issue(self._hass, DOMAIN, f"not_confirmed_off_{self.panel_id}")
-        persistent_notification.async_dismiss(self._hass, f"{DOMAIN}_not_off_{self.panel_id}")
-
-    async def _async_close(self, session: Session, off_at: datetime, status: SessionStatus) -> None:
-        self._cancel_scheduled_end()
-        self._clear_not_off()
-        if session.status is SessionStatus.RUNNING and session.device_deadline is not None:
-            # The panel's own countdown switched it off there, whatever we heard later.
-            off_at = min(off_at, session.device_deadline)
-        session.device_deadline = None
-        last = session.last_event_at
-        off_at = max(off_at, last) if last else off_at
-        if (
-            status is SessionStatus.STOPPED  # an aborted (refused) session never completes
-            and session.status is SessionStatus.RUNNING
-            and session.remaining_seconds(off_at) <= 1
-        ):
-            status = SessionStatus.COMPLETED
-        session.finish(off_at, status)
-        self._store.active.pop(self.panel_id, None)
-        record = SessionRecord.from_session(session) if session.started_at else None
-        if record is not None:
-            self.history.append(record)
-            self.last_session = record
-        await self._store.async_save()
-        self._panel.keep_connected = False
-        event = (
-            SessionEvent.COMPLETED if status is SessionStatus.COMPLETED else SessionEvent.STOPPED
-        )
-        self._fire(event, self._record_data(record))
-        self._changed(session.area)
-
-    @callback
-    def _handle_panel_state(self, state: PanelState) -> None:
-        """The panel switched on or off by itself: its countdown, its button, another app."""
-        if self._commanding or self._ending:
-            return
-        session = self.session
-        at = _utc(state.updated_at) if state.updated_at else dt_util.utcnow()
-        if session is not None and session.status is SessionStatus.RUNNING and state.is_on:
-            self._follow_levels(session, at)
-        if session is not None and session.status is SessionStatus.PAUSED and state.is_on:
-            self._background(
-                partial(self._async_resumed_at_panel, session, at), "red_light_therapy resume"
-            )
-        if session is not None and session.status is SessionStatus.RUNNING and state.is_on is False:
-            self._background(
-                partial(self._async_switched_off_at_panel, session, at),
-                "red_light_therapy panel off",
-            )
-        elif session is None and state.is_on:
-            self._background(
-                partial(self._async_unplanned, state, at), "red_light_therapy unplanned"
-            )
-
-    async def _async_switched_off_at_panel(self, session: Session, at: datetime) -> None:
-        """The running session's panel went dark by itself: close the session then (never
-        later than its planned end), unless a command in between already closed or paused
-        it, or switched the panel on again."""
-        if (
-            session is not self.session
-            or session.status is not SessionStatus.RUNNING
-            or self._panel.state.is_on
-        ):
-            return
-        ends_at = session.ends_at
-        await self._async_close(session, min(at, ends_at) if ends_at else at, SessionStatus.STOPPED)
-
-    def _follow_levels(self, session: Session, at: datetime) -> None:
-        """Channel levels changed mid-session: dose from here on at the new irradiance."""
-        if self._panel.capabilities.channels and not self._panel.state.levels:
-            return  # levels not read yet (a fresh link): nothing is known to have changed
-        try:
-            irradiance = self.profile.irradiance(session.distance_cm, self.levels())
-        except TherapyError:
-            return
-        last = session.last_event_at
-        if irradiance == session.irradiance or (last is not None and at < last):
-            return
-        session.change_irradiance(at, irradiance)
-        self._background(partial(self._async_refit, session, at), "red_light_therapy refit")
-
-    async def _async_refit(self, session: Session, at: datetime, *, arm: bool = False) -> None:
-        """Re-plan a running session at its new irradiance (``therapy.fit_running``): a dose
-        session still aims for its dose; nothing may go past a session or daily limit
-        (``limit_reached`` says which one cut it). The end, the panel's countdown (when the
-        plan changed, or ``arm``) and the store follow; with nothing left to run, it ends now."""
-        if session is not self.session or session.status is not SessionStatus.RUNNING:
-            return
-        before = session.planned_seconds
-        refit = fit_running(session, at, self._limits_history(at), self.limits(session.area))
-        fitted = refit.planned_seconds
-        limited = {"reasons": [refit.limited_by.value]} if refit.limited_by else None
-        if fitted - session.on_seconds(at) < 1.0:  # nothing left to run at these levels
-            session.replan(max(fitted, 1.0))
-            if limited is not None:
-                _LOGGER.warning(
-                    "%s: the session's limit is reached at these levels; ending it",
-                    self._coordinator.name,
-                )
-                self._fire(SessionEvent.LIMIT_REACHED, limited)
-            await self._async_finish(SessionStatus.COMPLETED)
-            return
-        session.replan(fitted)
-        self._schedule_end()
-        if limited is not None:
-            self._fire(SessionEvent.LIMIT_REACHED, limited)
-        if arm or abs(fitted - before) >= 1.0:
-            await self._async_arm_remaining(session, save=False)
-        await self._store.async_save()
-        self._changed(session.area)
-
-    async def _async_resumed_at_panel(self, session: Session, at: datetime) -> None:
-        """A paused session's panel was switched on at the panel (its button, another app):
-        that is a resume, under the same limits, with its countdown armed."""
-        if session is not self.session or session.status is not SessionStatus.PAUSED:
-            return
-        session.resume(max(at, session.last_event_at or at))
-        self._panel.keep_connected = True
-        _LOGGER.info(
-            "%s was switched on at the panel: resuming its session", self._coordinator.name
-        )
-        await self._async_refit(session, at, arm=True)
-
-    async def _async_unplanned(self, state: PanelState, at: datetime) -> None:
-        """A panel switched on outside the integration: the same limits govern it."""
-        if self.session is not None:
-            return
-        # The panel's own countdown tells how long it has been on already, when it has one.
-        if state.timer_set_s and state.timer_remaining_s is not None:
-            at -= timedelta(seconds=max(state.timer_set_s - state.timer_remaining_s, 0))
-        area = self.area
-        limits = self.limits(area)
-        irradiance = self.irradiance or self._irradiance()
-        verdict = check(
-            SessionRequest(area, limits.max_session_minutes * 60, irradiance, at),
-            self._limits_history(at),
-            limits,
-            tz=dt_util.get_default_time_zone(),
-        )
-        session = Session(
-            id=self._new_id(),
-            area=area,
-            distance_cm=self.distance_cm,
-            planned_seconds=max(verdict.allowed_seconds, 1.0),
-            irradiance=irradiance,
-            origin=SessionOrigin.UNPLANNED,
-            panel_id=self.panel_id,
-        )
-        session.start(at)
-        self._store.active[self.panel_id] = session
-        await self._store.async_save()
-        plan = SessionPlan(area, self.distance_cm, irradiance, session.planned_seconds, verdict)
-        if verdict.outcome is Outcome.REFUSED:
-            _LOGGER.warning(
-                "%s was switched on during a lockout; switching it off", self._coordinator.name
-            )
-            self._fire(SessionEvent.REFUSED, plan.as_dict())
-            await self._async_finish(SessionStatus.ABORTED)
-            return
-        self._panel.keep_connected = True
-        self._fire(SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value})
-        self._schedule_end()
-        await self._async_arm_remaining(session)
-        self._changed(session.area)
-
-    async def async_reconcile(self) -> None:
-        """After a restart: close an overdue session with what was delivered, re-arm the rest."""
-        session = self.session
-        if session is None:
-            return
-        now = dt_util.utcnow()
-        if session.status is SessionStatus.PLANNED:
-            # Saved, then Home Assistant stopped before the panel acknowledged: nothing ran.
-            _LOGGER.warning("%s: dropping a session that never started", self._coordinator.name)
-            self._store.active.pop(self.panel_id, None)
-            if self._panel.state.is_on:
-                await self._command_power(False)
-            await self._store.async_save()
-            return
-        if session.status is SessionStatus.PAUSED:
-            return
-        ends_at = session.ends_at
-        assert ends_at is not None
-        if ends_at <= now or not self._panel.state.is_on:
-            if self._panel.state.is_on:
-                await self._async_finish(SessionStatus.COMPLETED)
-                return
-            # Off already: the panel's countdown ended it at the planned end, or it went dark
-            # earlier; count up to the planned end or now, whichever came first.
-            await self._async_close(session, min(ends_at, now), SessionStatus.COMPLETED)
-            return
-        self._panel.keep_connected = True
-        self._schedule_end()
-        await self._async_arm_remaining(session)
-
-    async def _async_arm_remaining(self, session: Session, *, save: bool = True) -> None:
-        """Arm the panel's own countdown to what the running session has left (a session Home
-        Assistant did not switch on itself, or one that outlived a restart): the safety net if
-        Home Assistant stops. A failure is logged: the integration's own end still comes.
-        ``save`` False: the caller saves the session (with its countdown's deadline) itself."""
-        try:
-            now = dt_util.utcnow()
-            armed = await self._arm_panel_timer(session.remaining_seconds(now))
-            if armed is not None:
-                self._hw_deadline = now + timedelta(seconds=armed)
-                if save:
-                    await self._store.async_save()
-        except HomeAssistantError as err:
-            _LOGGER.warning("%s: could not arm its countdown: %s", self._coordinator.name, err)
-
     # -- events ----------------------------------------------------------------------------
 
     def _record_data(self, record: SessionRecord | None) -> dict[str, Any]:
@@ -1255,9 +449,6 @@ class SessionManager:
 
     @callback
     def async_unload(self) -> None:
-        self._cancel_scheduled_end()
-        if self._cancel_retry is not None:
-            self._cancel_retry()
-            self._cancel_retry = None
+        self.runner.async_unload()
         self._remove_push()
         self._remove_run_events()

@@ -195,13 +195,10 @@ class TherapyStore:
         runs are dropped. The history stays: it is the person's, not the panel's."""
         session = self.active.pop(panel_id, None)
         if session is not None and session.started_at is not None and not session.is_final:
-            end = dt_util.utcnow()
-            if session.status is SessionStatus.RUNNING:
-                for deadline in (session.ends_at, session.device_deadline):
-                    if deadline is not None:
-                        end = min(end, deadline)
-            last = session.last_event_at
-            session.finish(max(end, last) if last else end, SessionStatus.STOPPED)
+            now = dt_util.utcnow()
+            ends_at = session.ends_at
+            end = min(now, ends_at) if ends_at is not None else now
+            session.close(end, SessionStatus.STOPPED, stop_at_end_completes=False)
             self.history.append(SessionRecord.from_session(session))
         self.settings.pop(panel_id, None)
         for plan_id in [k for k, v in self.plans.items() if v.get("panel_id") == panel_id]:

@@ -240,7 +240,7 @@ async def test_countdown_turning_the_panel_off_is_pushed(
     clock: FakeClock,
     states: list[PanelState],
 ) -> None:
-    panel.keep_connected = True
+    panel.hold_connection()
     await panel.set_timer(60)
     await panel.set_power(True)
     clock.advance(61)
@@ -585,7 +585,7 @@ async def test_poll_leaves_an_open_link_as_it_is(
         assert emulator.connected  # the grace goes on
         await loop_clock.advance(0.3)
         assert not emulator.connected  # and ends when it was due, not 0.6 s after the look
-        panel.keep_connected = True
+        panel.hold_connection()
         await panel.connect()
         await panel.poll()
         assert emulator.connected  # a session's link stays
@@ -609,17 +609,18 @@ async def test_idle_disconnect(
         await panel.disconnect()
 
 
-async def test_keep_connected_holds_the_link_open(
+async def test_a_held_connection_stays_open(
     emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
 ) -> None:
     panel = make_panel(emulator, clock, idle_disconnect_s=0.05)
     try:
         await panel.update()
-        panel.keep_connected = True
-        panel.keep_connected = True
-        await loop_clock.advance(0.15)
-        assert emulator.connected
-        panel.keep_connected = False
+        with panel.connection_held():
+            with panel.connection_held():
+                await loop_clock.advance(0.15)
+                assert emulator.connected
+            await loop_clock.advance(0.15)
+            assert emulator.connected  # one hold is left
         await loop_clock.advance(0.15)
         assert not emulator.connected
     finally:
@@ -632,7 +633,7 @@ async def test_dropped_link_mid_session_reconnects_with_backoff(
     clock: FakeClock,
     states: list[PanelState],
 ) -> None:
-    panel.keep_connected = True
+    panel.hold_connection()
     await panel.set_timer(600)
     await panel.set_power(True)
     emulator.refuse_connections = 7
@@ -667,7 +668,7 @@ async def test_link_lost_mid_write_leaves_no_unretrieved_future(
 async def test_countdown_expiring_while_the_link_is_down_is_read_on_reconnect(
     panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator, clock: FakeClock
 ) -> None:
-    panel.keep_connected = True
+    panel.hold_connection()
     await panel.set_timer(60)
     await panel.set_power(True)
     clock.advance(59)  # the first backoff step (1 s) takes it past the deadline
@@ -679,7 +680,7 @@ async def test_countdown_expiring_while_the_link_is_down_is_read_on_reconnect(
 async def test_timeout_during_a_session_reconnects_in_the_background(
     panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator
 ) -> None:
-    panel.keep_connected = True
+    panel.hold_connection()
     await panel.update()
     emulator.unresponsive = True
     with pytest.raises(PanelTimeoutError):
@@ -692,12 +693,12 @@ async def test_timeout_during_a_session_reconnects_in_the_background(
 async def test_ending_the_session_stops_reconnecting(
     panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator
 ) -> None:
-    panel.keep_connected = True
+    release = panel.hold_connection()
     await panel.update()
     emulator.refuse_connections = 10**9
     emulator.drop_connection()
     await wait_until(lambda: emulator.connect_attempts > 3, rounds=5000)
-    panel.keep_connected = False
+    release()
     await settle()
     attempts = emulator.connect_attempts
     await settle(50)
@@ -709,12 +710,12 @@ async def test_session_ending_from_a_subscriber_during_reconnect(
 ) -> None:
     """A subscriber that ends the session while the reconnect task reads the state back (as
     the session manager does when the panel went dark) must not cancel that read."""
-    panel.keep_connected = True
+    release = panel.hold_connection()
     await panel.set_power(True)
 
     def on_state(state: PanelState) -> None:
         if state.is_on is False:
-            panel.keep_connected = False
+            release()
 
     panel.subscribe(on_state)
     emulator.drop_connection()
@@ -779,7 +780,7 @@ async def test_disconnect_leaves_nothing_running(
     panel = make_panel(emulator, clock)
     await panel.update()
     assert panel._idle_handle is not None
-    panel.keep_connected = True
+    panel.hold_connection()
     emulator.refuse_connections = 10**9
     emulator.drop_connection()
     await wait_until(lambda: emulator.connect_attempts > 2, rounds=5000)
@@ -816,7 +817,7 @@ async def test_disconnect_cancels_a_pending_idle_disconnect(
 async def test_reconnect_keeps_trying_while_the_panel_does_not_answer(
     panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator, clock: FakeClock
 ) -> None:
-    panel.keep_connected = True
+    panel.hold_connection()
     await panel.update()
     emulator.unresponsive = True
     emulator.drop_connection()
@@ -836,7 +837,7 @@ async def test_link_loss_reported_for_another_object_still_counts(
     down all the same, so it counts (and a session reconnects)."""
     panel = wrapped_panel(emulator, clock, {"callback_names_inner": True})
     try:
-        panel.keep_connected = True
+        panel.hold_connection()
         await panel.update()
         emulator.drop_connection()
         assert panel.state.connected is False

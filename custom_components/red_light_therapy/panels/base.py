@@ -8,7 +8,8 @@ themselves and tests can move time.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -123,8 +124,6 @@ class Panel(ABC):
     """
 
     capabilities: Capabilities
-    keep_connected: bool = False
-    """True while a session runs: hold the link open (and re-open it) instead of idling."""
     link_is_availability: bool = False
     """True when ``PanelState.connected`` is whether the panel can be used (a wrapped entity);
     otherwise it is only whether a link is open now, which a panel opened on demand closes
@@ -134,6 +133,46 @@ class Panel(ABC):
         self._clock = clock
         self._state = PanelState()
         self._subscribers = _Subscribers()
+        self._holds = 0
+
+    @property
+    def keep_connected(self) -> bool:
+        """True while the link is held (a session runs): kept open, and re-opened, instead
+        of idling."""
+        return self._holds > 0
+
+    def hold_connection(self) -> Callable[[], None]:
+        """Hold the link open until the returned release is called (once; again does
+        nothing). Holds count: the link idles again when the last one is released."""
+        self._holds += 1
+        if self._holds == 1:
+            self._connection_hold_changed(held=True)
+        released = False
+
+        def _release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self._holds -= 1
+            if self._holds == 0:
+                self._connection_hold_changed(held=False)
+
+        return _release
+
+    @contextmanager
+    def connection_held(self) -> Iterator[None]:
+        """The link held open for the duration of the ``with`` block."""
+        release = self.hold_connection()
+        try:
+            yield
+        finally:
+            release()
+
+    def _connection_hold_changed(self, *, held: bool) -> None:
+        """The first hold began (``held``) or the last one ended. A transport that opens its
+        link on demand keeps it, or lets it idle; the default has nothing to do."""
+        return
 
     @property
     def state(self) -> PanelState:

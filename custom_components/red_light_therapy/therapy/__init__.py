@@ -54,12 +54,14 @@ from .plans import (
     free_time_of_day,
 )
 from .protocols import PRESET_PROTOCOLS, EvidenceGrade, Protocol, validate_protocol
+from .reconcile import Reconciliation, RestartAction, reconcile
 from .session import (
     LOG_WINDOW_DAYS,
     Segment,
     Session,
     SessionOrigin,
     SessionStatus,
+    backdated_start,
     check_logged_start,
 )
 
@@ -91,7 +93,9 @@ __all__ = [
     "ProtocolPlanStatus",
     "Reason",
     "ReasonCode",
+    "Reconciliation",
     "Refit",
+    "RestartAction",
     "Segment",
     "Session",
     "SessionOrigin",
@@ -101,6 +105,7 @@ __all__ = [
     "SlotStatus",
     "TherapyError",
     "Verdict",
+    "backdated_start",
     "band_for_wavelength",
     "blockbluelight_profile",
     "check",
@@ -115,6 +120,7 @@ __all__ = [
     "fit_running",
     "free_time_of_day",
     "is_treatment",
+    "reconcile",
     "seconds_for_dose",
     "shares_skin",
     "single_channel_profile",

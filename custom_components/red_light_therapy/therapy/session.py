@@ -76,6 +76,17 @@ def check_logged_start(started_at: datetime, now: datetime) -> None:
         )
 
 
+def backdated_start(
+    seen_at: datetime, timer_set_s: int | None, timer_remaining_s: int | None
+) -> datetime:
+    """When a panel seen on at ``seen_at`` was switched on: its own countdown, armed to
+    ``timer_set_s`` with ``timer_remaining_s`` left, tells how long it has been on already
+    (never a start after it was seen on). Without a countdown, when it was seen."""
+    if timer_set_s and timer_remaining_s is not None:
+        return seen_at - timedelta(seconds=max(timer_set_s - timer_remaining_s, 0))
+    return seen_at
+
+
 class SessionOrigin(StrEnum):
     PLANNED = "planned"
     """Started by the integration."""
@@ -314,6 +325,32 @@ class Session:
             self._close_segment(at)
         self.status = status
         self.ended_at = at
+
+    def close(
+        self, off_at: datetime, status: SessionStatus, *, stop_at_end_completes: bool = True
+    ) -> SessionStatus:
+        """End the session as the panel went off at ``off_at``; the status recorded.
+
+        A running session is recorded as ending no later than the panel's own countdown
+        (``device_deadline``): the countdown switched it off there, whatever was heard later.
+        Never before the session's last event. With ``stop_at_end_completes``, a running
+        session stopped with at most a second of its planned on-time left completed it (an
+        aborted, refused, session never completes)."""
+        off_at = require_aware(off_at, "off_at")
+        if self.status is SessionStatus.RUNNING and self.device_deadline is not None:
+            off_at = min(off_at, self.device_deadline)
+        self.device_deadline = None
+        if (last := self.last_event_at) is not None:
+            off_at = max(off_at, last)
+        if (
+            stop_at_end_completes
+            and status is SessionStatus.STOPPED
+            and self.status is SessionStatus.RUNNING
+            and self.remaining_seconds(off_at) <= 1
+        ):
+            status = SessionStatus.COMPLETED
+        self.finish(off_at, status)
+        return status
 
     def _require_never_ran(self, status: SessionStatus) -> None:
         if status is SessionStatus.COMPLETED:

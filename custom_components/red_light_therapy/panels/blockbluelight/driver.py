@@ -2,9 +2,10 @@
 
 The link is opened on demand (every command connects first) and closed after
 ``idle_disconnect_s`` without commands (a short grace: a command or a session often follows
-another), unless ``keep_connected`` is set (a session is running): then the link stays open
-and is re-opened in the background, with exponential backoff, whenever it drops. ``poll``, the
-periodic look at an idle panel, is one status query on a link it closes again at once.
+another), unless it is held (``Panel.hold_connection``: a session is running): then the link
+stays open and is re-opened in the background, with exponential backoff, whenever it drops.
+``poll``, the periodic look at an idle panel, is one status query on a link it closes again at
+once.
 Commands are serialised; each one waits for its reply frame (the acknowledgement is the
 confirmation: nothing is read back, so a start is two round trips). Status frames the panel
 pushes on its own (its countdown ran out, its button was pressed) update ``state`` as well.
@@ -134,7 +135,6 @@ class BlockBlueLightPanel(Panel):
         self._levels_poll_s = levels_poll_s
         self._levels_read_at = float("-inf")
 
-        self._keep_connected = False
         self._client: BleClient | None = None
         self._decoder = FrameDecoder()
         self._dropped_earlier = 0
@@ -188,17 +188,9 @@ class BlockBlueLightPanel(Panel):
         """Use the newest ``BLEDevice`` (route) from advertisements for the next connection."""
         self._ble_device = ble_device
 
-    @property
-    def keep_connected(self) -> bool:
-        """True while a session runs: no idle disconnect, reconnect when the link drops."""
-        return self._keep_connected
-
-    @keep_connected.setter
-    def keep_connected(self, value: bool) -> None:
-        if value == self._keep_connected:
-            return
-        self._keep_connected = value
-        if value:
+    def _connection_hold_changed(self, *, held: bool) -> None:
+        """Held (a session runs): no idle disconnect, reconnect when the link drops."""
+        if held:
             self._cancel_idle_timer()
         else:
             # A reconnect waiting out its backoff stops now; one in the middle of reading
@@ -249,7 +241,7 @@ class BlockBlueLightPanel(Panel):
                 ):
                     await self._query_levels()
             finally:
-                if opened and not self._keep_connected:
+                if opened and not self.keep_connected:
                     await self._close_link()
         return self.state
 
@@ -467,7 +459,7 @@ class BlockBlueLightPanel(Panel):
             waiter.future.exception()
         self._cancel_idle_timer()
         self._publish(self._state.evolve(connected=False))
-        if self._keep_connected:
+        if self.keep_connected:
             self._start_reconnect()
 
     async def _close_link(self, *, reconnect: bool = False) -> None:
@@ -477,7 +469,7 @@ class BlockBlueLightPanel(Panel):
         if client is not None:
             self._publish(self._state.evolve(connected=False))
             await self._disconnect_client(client)
-        if reconnect and self._keep_connected:
+        if reconnect and self.keep_connected:
             self._start_reconnect()
 
     async def _disconnect_client(self, client: BleClient) -> None:
@@ -491,7 +483,7 @@ class BlockBlueLightPanel(Panel):
 
     def _schedule_idle(self) -> None:
         self._cancel_idle_timer()
-        if self._keep_connected or self._client is None:
+        if self.keep_connected or self._client is None:
             return
         self._idle_handle = asyncio.get_running_loop().call_later(
             self._idle_disconnect_s, self._idle_expired
@@ -511,7 +503,7 @@ class BlockBlueLightPanel(Panel):
     async def _idle_disconnect(self) -> None:
         try:
             async with self._command_lock:
-                if not self._keep_connected:
+                if not self.keep_connected:
                     _LOGGER.debug("%s: idle, closing the link", self.name)
                     await self._close_link()
         finally:

@@ -3,7 +3,8 @@
 ``TuyaPanel`` holds one persistent TCP connection per device once ``connect()`` succeeded (or
 the first command opened it): a heartbeat every ``heartbeat_interval_s`` (20 s) keeps it alive
 and proves it works, and whenever it drops it is re-opened in the background with exponential
-backoff until ``disconnect()``. Every opening reads the data points once; while the link is up
+backoff until ``disconnect()``, held or not (``Panel.hold_connection`` changes nothing here).
+Every opening reads the data points once; while the link is up
 nothing else is read (``poll`` sends nothing): the device pushes every change. Commands are
 serialised. A write counts as acknowledged when the
 device reports the data point back (its STATUS push, or a status query if no push comes), and

@@ -1,0 +1,154 @@
+"""The panel's settings: its treatment area, distance, default session length and
+calibration, and the irradiance they give at its channel levels now. Persisted with the
+therapy data; a change updates this panel's entities only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+import logging
+from typing import Any
+
+from .const import DEFAULT_DISTANCE_CM
+from .panels.base import Panel
+from .store import TherapyStore
+from .therapy import (
+    DEFAULT_PANEL_AREA,
+    BandIrradiance,
+    IrradianceProfile,
+    Limits,
+    TherapyError,
+    default_limits,
+    default_session_seconds,
+    validate_area,
+)
+from .words import therapy_error
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class PanelSettings:
+    """One panel's settings, kept in the store under its config entry id."""
+
+    def __init__(
+        self,
+        store: TherapyStore,
+        panel: Panel,
+        panel_id: str,
+        profile: IrradianceProfile,
+        changed: Callable[[], None],
+    ) -> None:
+        self._store = store
+        self._panel = panel
+        self._panel_id = panel_id
+        self._changed = changed
+        self._base_profile = profile
+        self.profile = profile
+        if (calibration := self._settings.get("calibration")) is not None:
+            try:
+                self.profile = profile.calibrated(
+                    calibration["distance_cm"], calibration["measured_mw_cm2"]
+                )
+            except TherapyError as err:
+                _LOGGER.warning("Ignoring a stored calibration that no longer fits: %s", err)
+
+    @property
+    def _settings(self) -> dict[str, Any]:
+        return self._store.settings.setdefault(self._panel_id, {})
+
+    @property
+    def default_duration(self) -> timedelta:
+        """The length of a session started without one (the light, the Start button): the
+        "Session duration" the user set, else the factory length fitted to the panel's area
+        at its irradiance now (``therapy.default_session_seconds``): what will run."""
+        return timedelta(seconds=self.default_seconds(self.area, self.irradiance))
+
+    @default_duration.setter
+    def default_duration(self, value: timedelta) -> None:
+        self._settings["minutes"] = value.total_seconds() / 60
+
+    def default_seconds(self, area: str, irradiance: BandIrradiance | None) -> float:
+        if (minutes := self._settings.get("minutes")) is not None:
+            return float(minutes) * 60
+        limits = self.limits(area)
+        return default_session_seconds(limits, irradiance or BandIrradiance(0.0, 0.0))
+
+    @property
+    def distance_cm(self) -> float:
+        return float(
+            self._settings.get(
+                "distance_cm", max(DEFAULT_DISTANCE_CM, self.profile.min_distance_cm)
+            )
+        )
+
+    @property
+    def area(self) -> str:
+        return str(self._settings.get("area", DEFAULT_PANEL_AREA.value))
+
+    async def async_calibrate(self, distance_cm: float, measured_mw_cm2: float) -> None:
+        """Scale the profile to a meter reading (total mW/cm² at full output, at a distance)."""
+        try:
+            profile = self._base_profile.calibrated(distance_cm, measured_mw_cm2)
+        except TherapyError as err:
+            raise therapy_error(err) from err
+        self.profile = profile
+        self._settings["calibration"] = {
+            "distance_cm": distance_cm,
+            "measured_mw_cm2": measured_mw_cm2,
+        }
+        self._store.async_delay_save()
+        self._changed()
+
+    def get(self, key: str) -> Any:
+        """The stored value of one setting, or None when it was never set."""
+        return self._settings.get(key)
+
+    async def async_set_setting(self, key: str, value: Any) -> None:
+        if key == "area":
+            value = self.validated_area(value)
+        elif key == "distance_cm":
+            self.irradiance_at(float(value))  # raises when outside the measured range
+        self._settings[key] = value
+        self._store.async_delay_save()
+        self._changed()
+
+    def limits(self, area: str) -> Limits:
+        return default_limits(area)
+
+    def levels(self, by_index: Mapping[int, int] | None = None) -> dict[str, int] | None:
+        """Channel levels keyed like the profile's channels (None: full output).
+
+        The panel's current levels, or ``by_index`` (levels by panel channel index, as a
+        session is about to set them) when given.
+        """
+        if by_index is not None:
+            levels: tuple[int, ...] | None = tuple(
+                by_index[c.index] for c in self._panel.capabilities.channels
+            )
+        else:
+            levels = self._panel.state.levels
+        channels = self.profile.channels
+        if not levels or len(levels) != len(channels):
+            return None
+        return {spec.key: level for spec, level in zip(channels, levels, strict=True)}
+
+    def irradiance_at(
+        self, distance_cm: float | None = None, levels: Mapping[int, int] | None = None
+    ) -> BandIrradiance:
+        try:
+            return self.profile.irradiance(distance_cm or self.distance_cm, self.levels(levels))
+        except TherapyError as err:
+            raise therapy_error(err) from err
+
+    @property
+    def irradiance(self) -> BandIrradiance | None:
+        try:
+            return self.profile.irradiance(self.distance_cm, self.levels())
+        except TherapyError:
+            return None
+
+    def validated_area(self, area: str) -> str:
+        try:
+            return validate_area(area).value
+        except TherapyError as err:
+            raise therapy_error(err) from err

@@ -1,0 +1,186 @@
+"""The panel switched by itself (its countdown, its button, another app), as its pushed state
+tells: a running session closed or re-fitted to new levels, a paused one resumed, and an
+unplanned session, under the same limits, when the panel was switched on at the panel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+import logging
+from typing import TYPE_CHECKING
+
+from homeassistant.core import callback
+from homeassistant.util import dt as dt_util
+
+from .panels.base import PanelState
+from .session_plan import SessionEvent, SessionPlan
+from .therapy import (
+    Outcome,
+    Session,
+    SessionOrigin,
+    SessionRequest,
+    SessionStatus,
+    TherapyError,
+    backdated_start,
+    check,
+    fit_running,
+)
+
+if TYPE_CHECKING:
+    from .session_manager import SessionManager
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class PanelWatch:
+    """Follows one panel's pushed state for what happens at the panel; acts through its
+    session manager, under the panel's lock (``SessionRunner._background``)."""
+
+    def __init__(self, sessions: SessionManager) -> None:
+        self._sessions = sessions
+
+    @callback
+    def handle_panel_state(self, state: PanelState) -> None:
+        """The panel switched on or off by itself: its countdown, its button, another app."""
+        if self._sessions.control.commanding or self._sessions.ending:
+            return
+        session = self._sessions.session
+        at = dt_util.utc_from_timestamp(state.updated_at) if state.updated_at else dt_util.utcnow()
+        if session is not None and session.status is SessionStatus.RUNNING and state.is_on:
+            self._follow_levels(session, at)
+        if session is not None and session.status is SessionStatus.PAUSED and state.is_on:
+            self._sessions.runner._background(
+                partial(self._async_resumed_at_panel, session, at), "red_light_therapy resume"
+            )
+        if session is not None and session.status is SessionStatus.RUNNING and state.is_on is False:
+            self._sessions.runner._background(
+                partial(self._async_switched_off_at_panel, session, at),
+                "red_light_therapy panel off",
+            )
+        elif session is None and state.is_on:
+            self._sessions.runner._background(
+                partial(self._async_unplanned, state, at), "red_light_therapy unplanned"
+            )
+
+    async def _async_switched_off_at_panel(self, session: Session, at: datetime) -> None:
+        """The running session's panel went dark by itself: close the session then (never
+        later than its planned end), unless a command in between already closed or paused
+        it, or switched the panel on again."""
+        if (
+            session is not self._sessions.session
+            or session.status is not SessionStatus.RUNNING
+            or self._sessions._panel.state.is_on
+        ):
+            return
+        ends_at = session.ends_at
+        await self._sessions.runner._async_close(
+            session, min(at, ends_at) if ends_at else at, SessionStatus.STOPPED
+        )
+
+    def _follow_levels(self, session: Session, at: datetime) -> None:
+        """Channel levels changed mid-session: dose from here on at the new irradiance."""
+        if self._sessions._panel.capabilities.channels and not self._sessions._panel.state.levels:
+            return  # levels not read yet (a fresh link): nothing is known to have changed
+        try:
+            irradiance = self._sessions.profile.irradiance(
+                session.distance_cm, self._sessions.levels()
+            )
+        except TherapyError:
+            return
+        last = session.last_event_at
+        if irradiance == session.irradiance or (last is not None and at < last):
+            return
+        session.change_irradiance(at, irradiance)
+        self._sessions.runner._background(
+            partial(self._async_refit, session, at), "red_light_therapy refit"
+        )
+
+    async def _async_refit(self, session: Session, at: datetime, *, arm: bool = False) -> None:
+        """Re-plan a running session at its new irradiance (``therapy.fit_running``): a dose
+        session still aims for its dose; nothing may go past a session or daily limit
+        (``limit_reached`` says which one cut it). The end, the panel's countdown (when the
+        plan changed, or ``arm``) and the store follow; with nothing left to run, it ends now."""
+        if session is not self._sessions.session or session.status is not SessionStatus.RUNNING:
+            return
+        before = session.planned_seconds
+        refit = fit_running(
+            session, at, self._sessions._limits_history(at), self._sessions.limits(session.area)
+        )
+        fitted = refit.planned_seconds
+        limited = {"reasons": [refit.limited_by.value]} if refit.limited_by else None
+        if fitted - session.on_seconds(at) < 1.0:  # nothing left to run at these levels
+            session.replan(max(fitted, 1.0))
+            if limited is not None:
+                _LOGGER.warning(
+                    "%s: the session's limit is reached at these levels; ending it",
+                    self._sessions._coordinator.name,
+                )
+                self._sessions._fire(SessionEvent.LIMIT_REACHED, limited)
+            await self._sessions.runner._async_finish(SessionStatus.COMPLETED)
+            return
+        session.replan(fitted)
+        self._sessions.runner._schedule_end()
+        if limited is not None:
+            self._sessions._fire(SessionEvent.LIMIT_REACHED, limited)
+        if arm or abs(fitted - before) >= 1.0:
+            await self._sessions.runner._async_arm_remaining(session, save=False)
+        await self._sessions._store.async_save()
+        self._sessions._changed(session.area)
+
+    async def _async_resumed_at_panel(self, session: Session, at: datetime) -> None:
+        """A paused session's panel was switched on at the panel (its button, another app):
+        that is a resume, under the same limits, with its countdown armed."""
+        if session is not self._sessions.session or session.status is not SessionStatus.PAUSED:
+            return
+        session.resume(max(at, session.last_event_at or at))
+        self._sessions.control.hold_link()
+        _LOGGER.info(
+            "%s was switched on at the panel: resuming its session",
+            self._sessions._coordinator.name,
+        )
+        await self._async_refit(session, at, arm=True)
+
+    async def _async_unplanned(self, state: PanelState, at: datetime) -> None:
+        """A panel switched on outside the integration: the same limits govern it."""
+        if self._sessions.session is not None:
+            return
+        at = backdated_start(at, state.timer_set_s, state.timer_remaining_s)
+        area = self._sessions.area
+        limits = self._sessions.limits(area)
+        irradiance = self._sessions.irradiance or self._sessions.panel_settings.irradiance_at()
+        verdict = check(
+            SessionRequest(area, limits.max_session_minutes * 60, irradiance, at),
+            self._sessions._limits_history(at),
+            limits,
+            tz=dt_util.get_default_time_zone(),
+        )
+        session = Session(
+            id=self._sessions._new_id(),
+            area=area,
+            distance_cm=self._sessions.distance_cm,
+            planned_seconds=max(verdict.allowed_seconds, 1.0),
+            irradiance=irradiance,
+            origin=SessionOrigin.UNPLANNED,
+            panel_id=self._sessions.panel_id,
+        )
+        session.start(at)
+        self._sessions._store.active[self._sessions.panel_id] = session
+        await self._sessions._store.async_save()
+        plan = SessionPlan(
+            area, self._sessions.distance_cm, irradiance, session.planned_seconds, verdict
+        )
+        if verdict.outcome is Outcome.REFUSED:
+            _LOGGER.warning(
+                "%s was switched on during a lockout; switching it off",
+                self._sessions._coordinator.name,
+            )
+            self._sessions._fire(SessionEvent.REFUSED, plan.as_dict())
+            await self._sessions.runner._async_finish(SessionStatus.ABORTED)
+            return
+        self._sessions.control.hold_link()
+        self._sessions._fire(
+            SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value}
+        )
+        self._sessions.runner._schedule_end()
+        await self._sessions.runner._async_arm_remaining(session)
+        self._sessions._changed(session.area)

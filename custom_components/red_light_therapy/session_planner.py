@@ -1,0 +1,137 @@
+"""What a session would be on one panel: dose <-> duration at its distance and levels, checked
+against the limits over the shared history (every panel's sessions count: it is the same
+person's skin), and a refusal in the words of its deciding limit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .coordinator import PanelCoordinator
+from .panel_settings import PanelSettings
+from .session_plan import SessionPlan
+from .store import TherapyStore
+from .therapy import (
+    BandIrradiance,
+    DoseBand,
+    History,
+    Outcome,
+    ReasonCode,
+    SessionRecord,
+    SessionRequest,
+    TherapyError,
+    Verdict,
+    check,
+    seconds_for_dose,
+)
+from .words import refusal_key, refusal_words, therapy_error
+
+
+class SessionPlanner:
+    """Plans sessions for one panel; changes nothing."""
+
+    def __init__(
+        self,
+        store: TherapyStore,
+        settings: PanelSettings,
+        panel_id: str,
+        coordinator: PanelCoordinator,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._panel_id = panel_id
+        self._coordinator = coordinator
+
+    def limits_history(self, now: datetime) -> History:
+        """The history the limits judge by: every recorded session, plus the *other* panels'
+        unfinished sessions as they will be recorded (``SessionRecord.as_planned``): it is the
+        same person's skin. Without other sessions, the history itself."""
+        others = [
+            SessionRecord.as_planned(session, now)
+            for panel_id, session in self._store.active.items()
+            if panel_id != self._panel_id
+            and session.started_at is not None
+            and not session.is_final
+        ]
+        if not others:
+            return self._store.history
+        history = History(self._store.history)
+        for record in others:
+            history.append(record)
+        return history
+
+    def lockout_until(self, now: datetime) -> datetime | None:
+        """When the panel's default area can next take a session, if it cannot now."""
+        verdict = check(
+            SessionRequest(
+                self._settings.area,
+                60.0,
+                self._settings.irradiance or BandIrradiance(1.0, 0.0),
+                now,
+            ),
+            self.limits_history(now),
+            self._settings.limits(self._settings.area),
+            tz=dt_util.get_default_time_zone(),
+        )
+        lockout = {ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS}
+        if verdict.outcome is Outcome.REFUSED and lockout & set(verdict.codes):
+            return verdict.next_allowed_at
+        return None
+
+    def plan(
+        self,
+        *,
+        minutes: float | None = None,
+        dose: float | None = None,
+        band: DoseBand = DoseBand.BOTH,
+        distance_cm: float | None = None,
+        area: str | None = None,
+        override_spacing: bool = False,
+        at: datetime | None = None,
+        levels: Mapping[int, int] | None = None,
+    ) -> SessionPlan:
+        """Dose <-> duration at this distance and levels, checked against the limits.
+
+        ``levels`` (by panel channel index) plans at those levels instead of the current ones.
+        """
+        if minutes is not None and dose is not None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key="dose_and_minutes"
+            )
+        area = self._settings.validated_area(area or self._settings.area)
+        distance = distance_cm or self._settings.distance_cm
+        irradiance = self._settings.irradiance_at(distance, levels)
+        try:
+            if dose is not None:
+                seconds = seconds_for_dose(irradiance, dose, band)
+            else:
+                seconds = (
+                    minutes * 60
+                    if minutes is not None
+                    else self._settings.default_seconds(area, irradiance)
+                )
+            when = at or dt_util.utcnow()
+            verdict = check(
+                SessionRequest(area, seconds, irradiance, when, override_spacing),
+                self.limits_history(when),
+                self._settings.limits(area),
+                tz=dt_util.get_default_time_zone(),
+            )
+        except TherapyError as err:
+            raise therapy_error(err) from err
+        return SessionPlan(area, distance, irradiance, seconds, verdict, dose, band)
+
+    def refusal(self, verdict: Verdict) -> ServiceValidationError:
+        """The refusal of ``verdict`` in the words of its deciding limit (``Verdict.deciding``:
+        the one whose next allowed time is latest), with that limit's own time."""
+        reason = verdict.deciding or verdict.reasons[0]
+        now = dt_util.utcnow()
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=refusal_key(reason, now),
+            translation_placeholders={"name": self._coordinator.name} | refusal_words(reason, now),
+        )

@@ -1,0 +1,166 @@
+"""Closing a session, backdating an unplanned start, and the restart decision: the rules the
+session manager carries out, tested without Home Assistant."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from hypothesis import given, settings, strategies as st
+import pytest
+
+from custom_components.red_light_therapy.therapy.irradiance import BandIrradiance
+from custom_components.red_light_therapy.therapy.reconcile import (
+    Reconciliation,
+    RestartAction,
+    reconcile,
+)
+from custom_components.red_light_therapy.therapy.session import (
+    Session,
+    SessionStatus,
+    backdated_start,
+)
+
+from .conftest import T0
+
+E = BandIrradiance(20.0, 30.0)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def running(planned: float = 600, *, started: float = 0, deadline: float | None = None) -> Session:
+    session = Session(id="s1", area="face", distance_cm=15, planned_seconds=planned, irradiance=E)
+    session.start(at(started))
+    if deadline is not None:
+        session.device_deadline = at(deadline)
+    return session
+
+
+# -- Session.close ---------------------------------------------------------------------------
+
+
+def test_close_is_capped_at_the_panels_countdown() -> None:
+    """The panel's countdown switched it off at 600 s: an off heard at 700 s records 600 s."""
+    session = running(deadline=600)
+    assert session.close(at(700), SessionStatus.STOPPED) is SessionStatus.COMPLETED
+    assert session.ended_at == at(600)
+    assert session.on_seconds(at(900)) == 600
+    assert session.device_deadline is None
+
+
+def test_close_before_the_countdown_keeps_the_time_heard() -> None:
+    session = running(deadline=600)
+    assert session.close(at(300), SessionStatus.STOPPED) is SessionStatus.STOPPED
+    assert session.ended_at == at(300)
+
+
+def test_close_never_goes_before_the_last_event() -> None:
+    """A countdown deadline earlier than the last event (a resume after it) is not obeyed."""
+    session = running(deadline=100)
+    session.pause(at(200))
+    session.resume(at(300))
+    session.device_deadline = at(250)
+    session.close(at(400), SessionStatus.STOPPED)
+    assert session.ended_at == at(300)
+
+
+def test_a_paused_session_ignores_the_countdown() -> None:
+    session = running(deadline=100)
+    session.pause(at(50))
+    session.device_deadline = at(100)
+    assert session.close(at(500), SessionStatus.STOPPED) is SessionStatus.STOPPED
+    assert session.ended_at == at(500)
+
+
+def test_a_stop_within_a_second_of_the_end_completes() -> None:
+    session = running(600)
+    assert session.close(at(599.5), SessionStatus.STOPPED) is SessionStatus.COMPLETED
+
+
+def test_an_aborted_session_never_completes() -> None:
+    session = running(600)
+    assert session.close(at(600), SessionStatus.ABORTED) is SessionStatus.ABORTED
+
+
+def test_a_stop_can_stay_a_stop_at_the_end() -> None:
+    """A removed panel's session is recorded as stopped, even at its planned end."""
+    session = running(600)
+    closed = session.close(at(600), SessionStatus.STOPPED, stop_at_end_completes=False)
+    assert closed is SessionStatus.STOPPED
+    assert session.status is SessionStatus.STOPPED
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    planned=st.floats(min_value=1, max_value=3600),
+    off=st.floats(min_value=0, max_value=7200),
+    deadline=st.one_of(st.none(), st.floats(min_value=0, max_value=7200)),
+)
+def test_close_records_the_earliest_off_the_panel_could_have_had(
+    planned: float, off: float, deadline: float | None
+) -> None:
+    """Whatever was heard, the recorded end is the off-time capped by the countdown and
+    floored by the start; the on-time recorded is exactly that."""
+    session = running(planned, deadline=deadline)
+    session.close(at(off), SessionStatus.STOPPED)
+    expected = min(off, deadline) if deadline is not None else off
+    assert session.ended_at == at(max(expected, 0))
+    assert session.on_seconds(at(10_000)) == pytest.approx(max(expected, 0), abs=1e-6)
+    assert session.is_final
+
+
+# -- backdated_start -------------------------------------------------------------------------
+
+
+def test_an_unplanned_start_is_backdated_by_its_countdown() -> None:
+    """A countdown set to 600 s with 540 s left has been on for a minute."""
+    assert backdated_start(at(100), 600, 540) == at(40)
+
+
+@pytest.mark.parametrize(("set_s", "remaining"), [(None, None), (0, 0), (600, None)])
+def test_without_a_countdown_the_start_is_when_it_was_seen(
+    set_s: int | None, remaining: int | None
+) -> None:
+    assert backdated_start(at(100), set_s, remaining) == at(100)
+
+
+@settings(max_examples=200, deadline=None)
+@given(set_s=st.integers(1, 86_400), remaining=st.integers(0, 100_000))
+def test_a_backdated_start_lies_within_the_countdown(set_s: int, remaining: int) -> None:
+    start = backdated_start(at(100_000), set_s, remaining)
+    assert at(100_000 - set_s) <= start <= at(100_000)
+
+
+# -- reconcile --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("panel_on", [True, False])
+def test_nothing_open_or_paused_is_kept(panel_on: bool) -> None:
+    assert reconcile(None, at(0), panel_on).action is RestartAction.KEEP
+    session = running()
+    session.pause(at(10))
+    assert reconcile(session, at(20), panel_on).action is RestartAction.KEEP
+
+
+@pytest.mark.parametrize("panel_on", [True, False])
+def test_a_session_that_never_started_is_dropped(panel_on: bool) -> None:
+    session = Session(id="s1", area="face", distance_cm=15, planned_seconds=60, irradiance=E)
+    assert reconcile(session, at(0), panel_on) == Reconciliation(
+        RestartAction.DROP, switch_off=panel_on
+    )
+
+
+def test_an_overdue_session_still_on_is_finished() -> None:
+    assert reconcile(running(600), at(600), True).action is RestartAction.FINISH
+
+
+def test_a_session_still_due_and_on_continues() -> None:
+    assert reconcile(running(600), at(599), True).action is RestartAction.CONTINUE
+
+
+@pytest.mark.parametrize(("now", "closed"), [(300, 300), (900, 600)])
+def test_a_session_off_already_is_closed_at_its_end_or_now(now: float, closed: float) -> None:
+    assert reconcile(running(600), at(now), False) == Reconciliation(
+        RestartAction.CLOSE, close_at=at(closed)
+    )
