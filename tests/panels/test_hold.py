@@ -3,7 +3,12 @@ go never lets the link idle under another; a release is good once."""
 
 from __future__ import annotations
 
-from custom_components.red_light_therapy.panels.base import Capabilities, Panel, PanelState
+from custom_components.red_light_therapy.panels.base import (
+    Capabilities,
+    Panel,
+    PanelIdentity,
+    PanelState,
+)
 
 
 class _Recorder(Panel):
@@ -29,6 +34,10 @@ class _Recorder(Panel):
 
     async def set_power(self, on: bool) -> float:
         return 0.0
+
+    @property
+    def identity(self) -> PanelIdentity:
+        return PanelIdentity(manufacturer="Test", model="Recorder")
 
 
 def held(panel: Panel) -> bool:
