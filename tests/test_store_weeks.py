@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 import copy
+from datetime import datetime
 import json
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from custom_components.red_light_therapy.store import (
     TherapyStore,
     _VersionedStore,
 )
-from custom_components.red_light_therapy.therapy import Plan, SessionRecord
+from custom_components.red_light_therapy.therapy import History, Plan, Session, SessionRecord
 from custom_components.red_light_therapy.therapy.stored import history_index, history_period
 
 from .common import inject_advertisement, saved_history, service_info, stored_files
@@ -185,9 +186,58 @@ async def test_an_unreadable_week_is_kept_aside_and_every_other_week_loads(
     assert kept  # the other week's sessions
     (backup,) = await hass.async_add_executor_job(_backups, storage_dir, f"{first}.unreadable-")
     assert await hass.async_add_executor_job(backup.read_text) == "[]"
-    issue = issue_registry.async_get_issue(DOMAIN, f"store_unreadable_{week.lower()}")
+    issue = issue_registry.async_get_issue(DOMAIN, f"history_week_unreadable_{week.lower()}")
     assert issue is not None
+    assert issue.translation_key == "history_week_unreadable"
     assert issue.translation_placeholders["backup"] == str(backup)
+    monday = datetime.strptime(f"{week}-1", "%G-W%V-%u").date()
+    assert issue.translation_placeholders["monday"] == monday.isoformat()
+    assert issue_registry.async_get_issue(DOMAIN, "store_unreadable") is None
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_an_unreadable_main_file_loses_only_what_it_held_not_the_history(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    storage_dir: Path,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    document = valid_document(config_entry.entry_id, dt_util.utcnow())
+    files = _version_2(document)
+    files[STORAGE_KEY] = "[]"
+    await hass.async_add_executor_job(_write_files, storage_dir, files)
+
+    await _set_up(hass, config_entry)
+
+    store = hass.data[DATA_STORE]
+    assert [r.to_dict() for r in store.history] == document["history"]["records"]
+    assert store.plans == {}
+    assert issue_registry.async_get_issue(DOMAIN, "store_unreadable") is not None
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_an_unreadable_index_is_kept_aside_and_the_weeks_are_found_in_the_folder(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    storage_dir: Path,
+    hass_storage: dict[str, Any],
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    document = valid_document(config_entry.entry_id, dt_util.utcnow())
+    files = _version_2(document)
+    files[HISTORY_KEY] = '{"version": 7, "minor_version": 1, "key": "x", "data": {}}'
+    await hass.async_add_executor_job(_write_files, storage_dir, files)
+
+    await _set_up(hass, config_entry)
+
+    assert [r.to_dict() for r in hass.data[DATA_STORE].history] == document["history"]["records"]
+    (backup,) = await hass.async_add_executor_job(_backups, storage_dir, f"{HISTORY_KEY}.unread")
+    assert await hass.async_add_executor_job(backup.read_text) == files[HISTORY_KEY]
+    assert not [issue for (domain, _), issue in issue_registry.issues.items() if domain == DOMAIN]
+    # The next save writes the index again.
+    await hass.data[DATA_STORE].async_save()
+    weeks = sorted(_weeks(document["history"]["records"]))
+    assert hass_storage[HISTORY_KEY]["data"] == {"periods": history_index(weeks)}
 
 
 def _week_of(record: dict[str, Any]) -> str:
@@ -350,6 +400,27 @@ async def test_recording_and_removing_a_session_write_only_its_week(
     assert hass_storage[old_week] == before or old_week == week
     assert "new" not in str(stored_files(hass_storage))
     assert [r.id for r in store.history] == [old.id]
+
+
+async def test_a_started_session_is_written_before_anything_else_and_a_new_history_whole(
+    hass: HomeAssistant, init_integration: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    store = hass.data[DATA_STORE]
+    document = valid_document(init_integration.entry_id, dt_util.utcnow())
+    session = Session.from_dict(document["active"][init_integration.entry_id])
+    await store.async_start_session(session)
+    stored = hass_storage[STORAGE_KEY]["data"]["active"][init_integration.entry_id]
+    assert stored == session.to_dict()
+    with pytest.raises(ValueError, match="belongs to a panel"):
+        await store.async_start_session(Session("x", "knee", 20.0, 60.0, session.irradiance))
+    # A whole new history (the old surface): every week, old and new, is written.
+    store.history = History(SessionRecord.from_dict(r) for r in document["history"]["records"])
+    await store.async_save()
+    assert saved_history(hass_storage) == document["history"]["records"]
+    store.history = History()
+    await store.async_save()
+    assert saved_history(hass_storage) == []
+    assert hass_storage[HISTORY_KEY]["data"] == {"periods": []}
 
 
 def _now() -> str:

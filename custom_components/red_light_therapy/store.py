@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 import json
 import logging
 import os
@@ -59,6 +59,7 @@ SETTINGS_SAVE_DELAY = 10
 
 
 _UNREAD = object()
+_INDEX = "index"
 
 
 class _VersionedStore(Store[dict[str, Any]]):
@@ -342,7 +343,7 @@ class TherapyStore:
         try:
             index = await self._index.async_load()
         except (HomeAssistantError, NotImplementedError, KeyError, TypeError, ValueError) as err:
-            await self._async_keep_aside(self._index.path, err, "index")
+            await self._async_keep_aside(self._index.path, err, _INDEX)
             index = None
         if index is not None:
             before = len(loaded.dropped)
@@ -424,17 +425,25 @@ class TherapyStore:
             await self.async_save()
 
     async def _async_keep_aside(self, path: str, err: Exception, period: str = "") -> None:
+        """Move an unreadable file aside and say so: the main file (the integration starts
+        empty), one week (the other weeks load) or the index (only logged: the weeks are
+        found in the folder too, and the index is written again)."""
         backup = f"{path}.unreadable-{_stamp()}"
         await self._hass.async_add_executor_job(_move_if_exists, path, backup)
         _LOGGER.error("Therapy data in %s could not be read (%s); kept as %s", path, err, backup)
+        if period == _INDEX:
+            return
+        placeholders = {"backup": backup, "error": str(err)}
         ir.async_create_issue(
             self._hass,
             DOMAIN,
-            f"store_unreadable_{period.lower()}" if period else "store_unreadable",
+            f"history_week_unreadable_{period.lower()}" if period else "store_unreadable",
             is_fixable=False,
             severity=ir.IssueSeverity.ERROR,
-            translation_key="store_unreadable",
-            translation_placeholders={"backup": backup, "error": str(err)},
+            translation_key="history_week_unreadable" if period else "store_unreadable",
+            translation_placeholders=(
+                {**placeholders, "monday": _monday(period).isoformat()} if period else placeholders
+            ),
         )
 
     # -- saving --------------------------------------------------------------------------------
@@ -519,6 +528,12 @@ class PanelSettings:
             area=data.get("area"),
             calibration=data.get("calibration"),
         )
+
+
+def _monday(period: str) -> date:
+    """The first day of a history week (``2026-W49``: 2026-11-30)."""
+    year, _, week = period.partition("-W")
+    return date.fromisocalendar(int(year), int(week), 1)
 
 
 def _stamp() -> str:
