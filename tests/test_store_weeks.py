@@ -30,7 +30,13 @@ from custom_components.red_light_therapy.store import (
     TherapyStore,
     _VersionedStore,
 )
-from custom_components.red_light_therapy.therapy import History, Plan, Session, SessionRecord
+from custom_components.red_light_therapy.therapy import (
+    History,
+    Plan,
+    Session,
+    SessionRecord,
+    SessionStatus,
+)
 from custom_components.red_light_therapy.therapy.stored import history_index, history_period
 
 from .common import inject_advertisement, saved_history, service_info, stored_files
@@ -413,10 +419,16 @@ async def test_a_started_session_is_written_before_anything_else_and_a_new_histo
     assert stored == session.to_dict()
     with pytest.raises(ValueError, match="belongs to a panel"):
         await store.async_start_session(Session("x", "knee", 20.0, 60.0, session.irradiance))
+    # Its record ends it: the active session is gone from the main file, the record is in
+    # its week.
+    session.finish(session.last_event_at, SessionStatus.STOPPED)
+    await store.async_record_session(SessionRecord.from_session(session))
+    assert hass_storage[STORAGE_KEY]["data"]["active"] == {}
+    assert [r["id"] for r in saved_history(hass_storage)] == [session.id]
     # A whole new history (the old surface): every week, old and new, is written.
     store.history = History(SessionRecord.from_dict(r) for r in document["history"]["records"])
     await store.async_save()
-    assert saved_history(hass_storage) == document["history"]["records"]
+    assert saved_history(hass_storage) == document["history"]["records"]  # the session's is gone
     store.history = History()
     await store.async_save()
     assert saved_history(hass_storage) == []
