@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import copy
 from datetime import datetime, timedelta
 import inspect
 import time
@@ -20,6 +21,8 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
+from custom_components.red_light_therapy.store import HISTORY_KEY, STORAGE_KEY
+from custom_components.red_light_therapy.therapy import SessionRecord
 
 ADDRESS = "3C:AB:72:5E:F5:22"
 NAME = "BLOCK3CAB725EF522"
@@ -102,3 +105,29 @@ def recorded_events(entry: MockConfigEntry) -> Iterator[Events]:
         yield fired
     finally:
         remove()
+
+
+# -- what the store holds (wherever it keeps it) ------------------------------------------
+
+
+def stored_files(storage: dict[str, Any]) -> dict[str, Any]:
+    """Every file of the integration's store in ``hass_storage`` (the main file, each
+    history week and their index), copied: compare two of these to prove nothing was written."""
+    return {
+        key: copy.deepcopy(value)
+        for key, value in storage.items()
+        if key in (STORAGE_KEY, HISTORY_KEY) or key.startswith(f"{HISTORY_KEY}.")
+    }
+
+
+def saved_history(storage: dict[str, Any]) -> list[dict[str, Any]]:
+    """The history as it is stored, each record as ``SessionRecord.to_dict``, oldest first:
+    read from the history weeks (and from an old layout's main file, if one is there)."""
+    rows: list[Any] = []
+    for key in sorted(storage):
+        if key.startswith(f"{HISTORY_KEY}."):
+            rows.extend(storage[key]["data"]["records"])
+    main = storage.get(STORAGE_KEY, {}).get("data") or {}
+    rows.extend(main.get("history", {}).get("records", []))
+    records = [SessionRecord.from_row(row) for row in rows]
+    return [r.to_dict() for r in sorted(records, key=lambda record: record.started_at)]

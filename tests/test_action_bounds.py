@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-import copy
 from datetime import datetime, timedelta
 import json
 import math
@@ -34,8 +33,9 @@ from custom_components.red_light_therapy import services, services_protocol
 from custom_components.red_light_therapy.bounds import BoundedNumber
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
-from custom_components.red_light_therapy.store import STORAGE_KEY
 from custom_components.red_light_therapy.therapy import Area
+
+from .common import stored_files
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -155,7 +155,7 @@ class Snapshot:
             if "blockbluelight_f522" in state.entity_id and state.domain != "event"
         }
         return (
-            copy.deepcopy(self.storage.get(STORAGE_KEY)),
+            stored_files(self.storage),
             states,
             len(self.emulator.commands),
             len(self.emulator.emission_log),

@@ -26,7 +26,6 @@ from custom_components.red_light_therapy.const import (
 )
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
-from custom_components.red_light_therapy.store import STORAGE_KEY
 
 from .bench.measure import (
     add_ble_panels,
@@ -315,14 +314,9 @@ STORE_BYTES_BUDGET = 4096
 @pytest.fixture
 def thousand_sessions(hass_storage: dict[str, Any]) -> None:
     """A store holding 1,000 recorded sessions, there before the integration loads it."""
-    hass_storage[STORAGE_KEY] = stored_history(1000)
+    hass_storage.update(stored_history(1000))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the history is still one file rewritten whole (some 265 KB at 1,000 "
-    "sessions) three times per session; a store of its own split by period is not done yet",
-)
 @pytest.mark.usefixtures("thousand_sessions")
 async def test_store_bytes_written_per_session(
     hass: HomeAssistant,

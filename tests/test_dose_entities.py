@@ -34,7 +34,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueL
 from custom_components.red_light_therapy.store import SETTINGS_SAVE_DELAY, STORAGE_KEY
 from custom_components.red_light_therapy.therapy import default_limits
 
-from .common import advance, move_to
+from .common import advance, move_to, stored_files
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -327,14 +327,14 @@ async def test_distance_nearer_than_the_profile_is_refused(
     hass: HomeAssistant, init_integration: MockConfigEntry, hass_storage: dict[str, Any]
 ) -> None:
     assert hass.states.get(DISTANCE).attributes["min"] == 15
-    stored = hass_storage.get(STORAGE_KEY)
+    stored = stored_files(hass_storage)
 
     with pytest.raises(ServiceValidationError):
         await _set_number(hass, DISTANCE, 10)
 
     assert _value(hass, DISTANCE) == 15
     assert _value(hass, IRRADIANCE) == 60.0
-    assert hass_storage.get(STORAGE_KEY) == stored
+    assert stored_files(hass_storage) == stored
     # The setting itself refuses it too, with the therapy error, for callers past the entity.
     sessions = init_integration.runtime_data.sessions
     with pytest.raises(ServiceValidationError) as err:

@@ -32,7 +32,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueL
 from custom_components.red_light_therapy.store import STORAGE_KEY, TherapyStore
 from custom_components.red_light_therapy.therapy import Session, SessionStatus
 
-from .common import inject_advertisement, service_info
+from .common import inject_advertisement, saved_history, service_info
 
 LIGHT = "light.blockbluelight_f522"
 TEN_MINUTES = 600.0
@@ -108,7 +108,7 @@ class Rig:
 
     @property
     def stored_history_ids(self) -> list[str]:
-        return [r["id"] for r in self.storage[STORAGE_KEY]["data"]["history"]["records"]]
+        return [record["id"] for record in saved_history(self.storage)]
 
     def assert_fault_reported(self, session: Session) -> None:
         issue = self.issue

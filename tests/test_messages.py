@@ -241,6 +241,7 @@ ISSUE_EXAMPLES = {
     "limit_minutes": "30",
     "delivered": "28",
     "count": "1",
+    "monday": "2026-11-30",
 }
 
 

@@ -21,7 +21,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.red_light_therapy.const import DEFAULT_SESSION_MINUTES
+from custom_components.red_light_therapy.const import DEFAULT_SESSION_MINUTES, DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.store import (
     SETTINGS_SAVE_DELAY,
@@ -130,7 +130,7 @@ async def test_session_duration_sets_the_length_of_the_next_session(
     async def _counting(self: storage.Store[Any], *args: Any, **kwargs: Any) -> None:
         # (path, data) on Home Assistant 2025.4; newer releases pass other arguments.
         nonlocal writes
-        writes += self.key == STORAGE_KEY
+        writes += self.key.startswith(DOMAIN)  # any of the store's files
         await write(self, *args, **kwargs)
 
     with patch.object(storage.Store, "_async_write_data", _counting):
@@ -172,9 +172,9 @@ async def test_session_duration_is_restored_after_a_restart(
         "minor_version": 1,
         "key": STORAGE_KEY,
         "data": {
-            "history": {"records": []},
             "active": {},
             "settings": {config_entry.entry_id: {"minutes": 25}},
+            "plans": {},
         },
     }
     inject_advertisement(hass, service_info())

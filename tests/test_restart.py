@@ -32,7 +32,14 @@ from custom_components.red_light_therapy.therapy import (
     default_limits,
 )
 
-from .common import ADDRESS, advance, inject_advertisement, move_to, service_info
+from .common import (
+    ADDRESS,
+    advance,
+    inject_advertisement,
+    move_to,
+    saved_history,
+    service_info,
+)
 
 LIGHT = "light.blockbluelight_f522"
 TIMER = "sensor.blockbluelight_f522_session_timer"
@@ -113,7 +120,6 @@ def _prefill(
         "minor_version": 1,
         "key": STORAGE_KEY,
         "data": {
-            "history": {"records": []},
             "active": {entry.entry_id: session},
             "settings": {},
             "plans": {},
@@ -172,7 +178,7 @@ async def test_a_session_that_ended_while_home_assistant_was_down_is_recorded(
     assert record.dose.total == pytest.approx(session.irradiance.total * TEN_MINUTES / 1000)
     data = hass_storage[STORAGE_KEY]["data"]
     assert data["active"] == {}
-    assert [r["id"] for r in data["history"]["records"]] == [session.id]
+    assert [r["id"] for r in saved_history(hass_storage)] == [session.id]
     assert hass.states.get(LIGHT).state == STATE_OFF
     assert hass.states.get(TIMER).state == "idle"
 

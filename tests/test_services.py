@@ -9,7 +9,6 @@ fixed (Wednesday 4 June 2025, 09:00 in US/Pacific) so no session crosses a midni
 from __future__ import annotations
 
 from collections.abc import Generator
-import copy
 from datetime import datetime, timedelta
 import math
 from typing import Any
@@ -30,10 +29,9 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
     codec,
 )
 from custom_components.red_light_therapy.session_manager import when_words
-from custom_components.red_light_therapy.store import STORAGE_KEY
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import ADDRESS, Events, advance, recorded_events
+from .common import ADDRESS, Events, advance, recorded_events, stored_files
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -104,7 +102,7 @@ class Unchanged:
     def __init__(self, hass: HomeAssistant, hass_storage: dict[str, Any]) -> None:
         self.hass = hass
         self.hass_storage = hass_storage
-        self.stored = copy.deepcopy(hass_storage.get(STORAGE_KEY))
+        self.stored = stored_files(hass_storage)
         self.written: list[str] = []
 
         @callback
@@ -116,7 +114,7 @@ class Unchanged:
     def check(self, *, allowed: tuple[str, ...] = ()) -> None:
         self._remove()
         assert [e for e in self.written if e not in allowed] == []
-        assert self.hass_storage.get(STORAGE_KEY) == self.stored
+        assert stored_files(self.hass_storage) == self.stored
 
 
 # -- start_session -------------------------------------------------------------------------

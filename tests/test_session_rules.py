@@ -31,9 +31,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.session_manager import when_words
-from custom_components.red_light_therapy.store import STORAGE_KEY
 
-from .common import Events, advance, recorded_events
+from .common import Events, advance, recorded_events, stored_files
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -174,7 +173,7 @@ async def test_remove_session_undoes_a_mistyped_log(
     assert _value(hass, TODAY) == 0
     assert _value(hass, WEEK) == 0
     assert hass.states.get(LOCKOUT).state == STATE_OFF
-    assert session_id not in str(hass_storage[STORAGE_KEY]["data"])
+    assert session_id not in str(stored_files(hass_storage))
     plan = await _call(hass, "calculate", minutes=2)
     assert plan[LIGHT]["refused"] is False
     # Gone is gone: a second removal is a translated error.
@@ -196,12 +195,12 @@ async def test_remove_session_by_start_time_and_its_refusals(
     sessions = init_integration.runtime_data.sessions
     assert sessions.session is not None
     assert sessions.session.id == session_id
-    stored = str(hass_storage[STORAGE_KEY]["data"])
+    stored = str(stored_files(hass_storage))
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "remove_session", session_id=session_id)
     assert err.value.translation_key == "remove_open_session"
     assert sessions.session is not None
-    assert str(hass_storage[STORAGE_KEY]["data"]) == stored
+    assert str(stored_files(hass_storage)) == stored
     for data in ({}, {"session_id": session_id, "started_at": dt_util.now().isoformat()}):
         with pytest.raises(ServiceValidationError) as err:
             await _call(hass, "remove_session", **data)

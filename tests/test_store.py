@@ -32,6 +32,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueL
 from custom_components.red_light_therapy.panels.blockbluelight.codec import Frame
 from custom_components.red_light_therapy.store import (
     _UNREAD,
+    HISTORY_KEY,
     STORAGE_KEY,
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
@@ -45,9 +46,9 @@ from custom_components.red_light_therapy.therapy import (
     SessionRecord,
     SessionStatus,
 )
-from custom_components.red_light_therapy.therapy.stored import read_stored
+from custom_components.red_light_therapy.therapy.stored import history_period, read_stored
 
-from .common import inject_advertisement, service_info
+from .common import inject_advertisement, saved_history, service_info, stored_files
 from .store_documents import (
     JSON_VALUES,
     OTHER_PANEL,
@@ -65,7 +66,11 @@ TODAY = "sensor.blockbluelight_f522_dose_today"
 _REAL_LOAD = storage.Store._async_load
 
 
-def _stored(data: Any, *, version: int = STORAGE_VERSION, minor: int = 1) -> dict[str, Any]:
+OLD_VERSION = 1
+"""The first layout: the history inside the main file (``history.records``)."""
+
+
+def _stored(data: Any, *, version: int = OLD_VERSION, minor: int = 1) -> dict[str, Any]:
     return {"version": version, "minor_version": minor, "key": STORAGE_KEY, "data": data}
 
 
@@ -151,12 +156,13 @@ async def test_a_refused_power_on_leaves_no_active_session_stored(
 
 @pytest.fixture
 def disk_file(tmp_path: Path) -> Generator[Path]:
-    """The therapy store read from a real file (every other store stays in ``hass_storage``)."""
+    """The therapy store read from real files (its main file is the one returned; every
+    other store stays in ``hass_storage``, and so do the writes)."""
     path = tmp_path / ".storage" / STORAGE_KEY
     path.parent.mkdir()
     with (
         patch.object(_VersionedStore, "_async_load", _REAL_LOAD),
-        patch.object(_VersionedStore, "path", property(lambda _self: str(path))),
+        patch.object(_VersionedStore, "path", property(lambda self: str(path.parent / self.key))),
     ):
         yield path
 
@@ -295,7 +301,7 @@ async def test_after_an_unreadable_store_new_sessions_are_saved_again(
         blocking=True,
     )
 
-    assert len(hass_storage[STORAGE_KEY]["data"]["history"]["records"]) == 1
+    assert len(saved_history(hass_storage)) == 1
 
 
 # -- untrusted records: left out, the file copied aside, reported, everything else loaded --
@@ -389,8 +395,8 @@ async def test_untrusted_records_are_left_out_and_everything_else_loads(
     assert issue.translation_placeholders == {"count": "1", "backup": str(backup)}
     assert issues.async_get_issue(DOMAIN, "store_unreadable") is None
     saved = hass_storage[STORAGE_KEY]["data"]
-    assert read_stored(saved, dt_util.utcnow()).dropped == []
-    assert len(saved["history"]["records"]) == records
+    assert read_stored(saved, dt_util.utcnow(), history=False).dropped == []
+    assert len(saved_history(hass_storage)) == records
 
 
 @pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
@@ -482,6 +488,8 @@ async def _reload_with(
     if entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(entry.entry_id)
     ir.async_get(hass).async_delete(DOMAIN, "store_repaired")
+    for key in stored_files(hass_storage):
+        del hass_storage[key]
     hass_storage[STORAGE_KEY] = _stored(document)
     hass.data[DATA_STORE] = store = TherapyStore(hass)
     await store.async_load()
@@ -554,8 +562,9 @@ async def test_an_older_minor_version_loads_with_missing_keys_filled(
     assert float(hass.states.get(TODAY).state) == pytest.approx(7.2)
     saved = hass_storage[STORAGE_KEY]
     assert (saved["version"], saved["minor_version"]) == (STORAGE_VERSION, STORAGE_MINOR_VERSION)
-    assert set(saved["data"]) >= {"history", "active", "settings", "plans"}
-    assert saved["data"]["history"]["records"] == [record]
+    assert set(saved["data"]) >= {"active", "settings", "plans"}
+    assert "history" not in saved["data"]
+    assert saved_history(hass_storage) == [record]
 
 
 @pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
@@ -564,14 +573,27 @@ async def test_a_newer_minor_version_loads(
 ) -> None:
     """Minor versions only add keys: a newer one is readable by this release."""
     record = _record(1, config_entry.entry_id, days_ago=3)
+    week = history_period(dt_util.parse_datetime(record["started_at"]))
+    hass_storage[f"{HISTORY_KEY}.{week}"] = {
+        "version": 1,
+        "minor_version": 2,
+        "key": f"{HISTORY_KEY}.{week}",
+        "data": {"records": [SessionRecord.from_dict(record).to_row()], "new": 1},
+    }
+    hass_storage[HISTORY_KEY] = {
+        "version": 1,
+        "minor_version": 2,
+        "key": HISTORY_KEY,
+        "data": {"periods": [week]},
+    }
     hass_storage[STORAGE_KEY] = _stored(
         {
-            "history": {"records": [record]},
             "active": {},
             "settings": {config_entry.entry_id: {"minutes": 12}},
             "plans": {},
             "something_new": {"x": 1},
         },
+        version=STORAGE_VERSION,
         minor=STORAGE_MINOR_VERSION + 1,
     )
 
@@ -688,6 +710,6 @@ async def test_an_older_minor_version_on_disk_is_migrated_and_saved(
 
     assert [r.id for r in hass.data[DATA_STORE].history] == ["record-00001"]
     saved = hass_storage[STORAGE_KEY]
-    assert saved["minor_version"] == STORAGE_MINOR_VERSION
-    assert saved["data"]["history"]["records"] == [record]
+    assert (saved["version"], saved["minor_version"]) == (STORAGE_VERSION, STORAGE_MINOR_VERSION)
+    assert saved_history(hass_storage) == [record]
     assert ir.async_get(hass).async_get_issue(DOMAIN, "store_repaired") is None

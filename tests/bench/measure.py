@@ -36,8 +36,9 @@ from homeassistant.const import ATTR_ENTITY_ID, CONF_ADDRESS, EVENT_STATE_CHANGE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, storage
 from homeassistant.helpers.entity import Entity
-from homeassistant.helpers.json import json_bytes
+from homeassistant.helpers.json import json_encoder_default
 from homeassistant.util import dt as dt_util
+import orjson
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.red_light_therapy.const import (
@@ -49,6 +50,8 @@ from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueL
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.panels.tuya.protocol import Command
 from custom_components.red_light_therapy.store import (
+    HISTORY_KEY,
+    HISTORY_VERSION,
     STORAGE_KEY,
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
@@ -67,6 +70,7 @@ from custom_components.red_light_therapy.therapy import (
     check,
     default_limits,
 )
+from custom_components.red_light_therapy.therapy.stored import history_period
 
 from ..common import inject_advertisement, service_info
 
@@ -335,15 +339,41 @@ def daily_records(sessions: int, now: datetime) -> list[dict[str, Any]]:
     return records
 
 
-def _write_store(path: Path, records: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = {
+def stored_files(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The store's documents (by key, as ``hass_storage`` holds them) for ``records``: the
+    main file, one history file per week and their index."""
+    weeks: dict[str, list[Any]] = {}
+    for item in records:
+        record = SessionRecord.from_dict(item)
+        weeks.setdefault(history_period(record.started_at), []).append(record.to_row())
+    files = {
+        f"{HISTORY_KEY}.{week}": {
+            "version": HISTORY_VERSION,
+            "minor_version": 1,
+            "key": f"{HISTORY_KEY}.{week}",
+            "data": {"records": rows},
+        }
+        for week, rows in weeks.items()
+    }
+    files[HISTORY_KEY] = {
+        "version": HISTORY_VERSION,
+        "minor_version": 1,
+        "key": HISTORY_KEY,
+        "data": {"periods": sorted(weeks)},
+    }
+    files[STORAGE_KEY] = {
         "version": STORAGE_VERSION,
         "minor_version": STORAGE_MINOR_VERSION,
         "key": STORAGE_KEY,
-        "data": {"history": {"records": records}, "active": {}, "settings": {}, "plans": {}},
+        "data": {"active": {}, "settings": {}, "plans": {}},
     }
-    path.write_text(json.dumps(document), encoding="utf-8")
+    return files
+
+
+def _write_store(path: Path, records: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for key, document in stored_files(records).items():
+        (path.parent / key).write_text(json.dumps(document, indent=2), encoding="utf-8")
 
 
 async def history_load(
@@ -368,7 +398,7 @@ async def history_load(
     with (
         patch.object(_VersionedStore, "_async_load", _REAL_LOAD),
         patch.object(_VersionedStore, "_async_write_data", _REAL_WRITE),
-        patch.object(_VersionedStore, "path", property(lambda _self: str(path))),
+        patch.object(_VersionedStore, "path", property(lambda self: str(path.parent / self.key))),
     ):
         for _ in range(repeats):
             store = TherapyStore(hass)
@@ -822,20 +852,19 @@ async def other_panel_state_changes(
 # -- what the store writes ---------------------------------------------------------------
 
 
-def stored_history(sessions: int) -> dict[str, Any]:
-    """A store document (as ``hass_storage`` holds it) with ``sessions`` daily records,
+def stored_history(sessions: int) -> dict[str, dict[str, Any]]:
+    """The store's files (as ``hass_storage`` holds them) with ``sessions`` daily records,
     the last a month ago (none of them keeps today's session out)."""
-    return {
-        "version": STORAGE_VERSION,
-        "minor_version": STORAGE_MINOR_VERSION,
-        "key": STORAGE_KEY,
-        "data": {
-            "history": {"records": daily_records(sessions, dt_util.utcnow() - timedelta(days=30))},
-            "active": {},
-            "settings": {},
-            "plans": {},
-        },
-    }
+    return stored_files(daily_records(sessions, dt_util.utcnow() - timedelta(days=30)))
+
+
+def _on_disk(document: dict[str, Any]) -> bytes:
+    """A store document as Home Assistant's ``save_json`` writes it: orjson, indented by 2."""
+    return orjson.dumps(
+        document,
+        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+        default=json_encoder_default,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -870,11 +899,13 @@ async def store_bytes_per_session(
 
     async def _counting(self: storage.Store[Any], *args: Any) -> None:
         # (path, data) on Home Assistant 2025.4, (data) on newer releases: the data is last.
+        # Written first: a delayed save's data is made then (``data_func``). Counted as
+        # Home Assistant's ``save_json`` puts it on disk (indented by two).
         nonlocal writes, written
+        await write(self, *args)
         if self.key.startswith(DOMAIN):
             writes += 1
-            written += len(json_bytes(args[-1]))
-        await write(self, *args)
+            written += len(_on_disk(args[-1]))
 
     with patch.object(storage.Store, "_async_write_data", _counting):
         await _call(hass, BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: start})

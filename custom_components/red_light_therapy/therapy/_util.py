@@ -109,6 +109,14 @@ def shown(value: object) -> str:
         return f"<a {type(value).__name__}>"
 
 
+def stored_person(value: object) -> str | None:
+    """A stored person (a person entity id); anything else (a number, an empty text, one
+    with spaces) is read as unassigned rather than lose the record it belongs to."""
+    if isinstance(value, str) and value and not any(char.isspace() for char in value):
+        return value
+    return None
+
+
 def stored_number(value: object, name: str, maximum: float) -> float:
     """A stored number: a real, finite ``0 <= value <= maximum`` (``bool`` and text refused)."""
     if not finite(value) or not 0 <= cast(float, value) <= maximum:

@@ -23,7 +23,7 @@ the overlap search, so windows cost O(log n + k) for years of history.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -34,14 +34,16 @@ from ._util import (
     load,
     parse_time,
     require_aware,
+    shown,
     start_of_local_day,
     stored_number,
     stored_optional_text,
+    stored_person,
     stored_text,
 )
 from .areas import shares_skin, validate_area
 from .dose import BandDose, dose_for_seconds
-from .errors import ErrorCode, HistoryError
+from .errors import ErrorCode, HistoryError, StoredDataError
 from .session import FINAL_STATUSES, Session, SessionOrigin, SessionStatus
 
 MIN_TREATMENT_SECONDS = 30.0
@@ -68,6 +70,8 @@ class SessionRecord:
     dose: BandDose
     status: SessionStatus
     on_seconds: float = 0.0
+    person: str | None = None
+    """The person entity treated (``person.ada``); None: unassigned."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "started_at", require_aware(self.started_at, "started_at"))
@@ -98,6 +102,7 @@ class SessionRecord:
             dose=session.delivered(ended),
             status=session.status,
             on_seconds=session.on_seconds(ended),
+            person=session.person,
         )
 
     @classmethod
@@ -136,10 +141,11 @@ class SessionRecord:
             dose=dose,
             status=SessionStatus.COMPLETED,
             on_seconds=on_seconds,
+            person=session.person,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "id": self.id,
             "panel_id": self.panel_id,
             "area": self.area,
@@ -150,6 +156,74 @@ class SessionRecord:
             "status": self.status.value,
             "on_seconds": self.on_seconds,
         }
+        if self.person is not None:
+            data["person"] = self.person
+        return data
+
+    def to_row(self) -> str | dict[str, Any]:
+        """The record as one line of a history file: its fields separated by spaces (see
+        ``ROW_FIELDS``), the end as seconds after the start, ``-`` for no panel or person.
+        A record whose text fields cannot be written that way (a space in an id, an id
+        ``-``) is stored as ``to_dict``; ``from_row`` reads either."""
+        texts = (self.id, self.panel_id, self.person)
+        if any(text is not None and (text == _NONE or _unsafe(text)) for text in texts):
+            return self.to_dict()
+        return " ".join(
+            (
+                self.id,
+                self.panel_id or _NONE,
+                self.area,
+                self.origin.value,
+                self.started_at.isoformat(),
+                repr((self.ended_at - self.started_at).total_seconds()),
+                repr(self.dose.red),
+                repr(self.dose.nir),
+                self.status.value,
+                repr(self.on_seconds),
+                self.person or _NONE,
+            )
+        )
+
+    @classmethod
+    def from_row(cls, row: object) -> SessionRecord:
+        """Read back what ``to_row`` wrote, trusting nothing (as ``from_dict``)."""
+        if not isinstance(row, str):
+            if not isinstance(row, Mapping):
+                raise StoredDataError(
+                    ErrorCode.INVALID_STORED_DATA, f"record: a {type(row).__name__}"
+                )
+            return cls.from_dict(row)
+        fields = row.split(" ")
+        if len(fields) != len(ROW_FIELDS):
+            raise StoredDataError(
+                ErrorCode.INVALID_STORED_DATA,
+                f"record: {len(fields)} fields, not {len(ROW_FIELDS)}",
+            )
+        d = dict(zip(ROW_FIELDS, fields, strict=True))
+        numbers: dict[str, float] = {}
+        for name in ("seconds", "red", "nir", "on_seconds"):
+            try:
+                numbers[name] = float(d[name])
+            except ValueError as err:
+                raise StoredDataError(
+                    ErrorCode.INVALID_STORED_DATA, f"{name}: {shown(d[name])} is not a number"
+                ) from err
+        started = parse_time(d["started_at"], "started_at")
+        seconds = stored_number(numbers["seconds"], "seconds", MAX_STORED_SECONDS)
+        return cls.from_dict(
+            {
+                "id": d["id"],
+                "panel_id": None if d["panel_id"] == _NONE else d["panel_id"],
+                "area": d["area"],
+                "origin": d["origin"],
+                "started_at": d["started_at"],
+                "ended_at": iso(started + timedelta(seconds=seconds)),
+                "dose": {"red": numbers["red"], "nir": numbers["nir"]},
+                "status": d["status"],
+                "on_seconds": numbers["on_seconds"],
+                "person": None if d["person"] == _NONE else d["person"],
+            }
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SessionRecord:
@@ -170,8 +244,31 @@ class SessionRecord:
                 on_seconds=stored_number(
                     d.get("on_seconds", 0.0), "on_seconds", MAX_STORED_SECONDS
                 ),
+                person=stored_person(d.get("person")),
             ),
         )
+
+
+ROW_FIELDS = (
+    "id",
+    "panel_id",
+    "area",
+    "origin",
+    "started_at",
+    "seconds",
+    "red",
+    "nir",
+    "status",
+    "on_seconds",
+    "person",
+)
+"""The fields of a record's line in a history file, in order."""
+
+_NONE = "-"
+
+
+def _unsafe(text: str) -> bool:
+    return not text or any(char.isspace() for char in text)
 
 
 def is_treatment(record: SessionRecord) -> bool:
@@ -204,6 +301,9 @@ class History:
         self._starts: list[datetime] = []
         self._ids: set[str] = set()
         self._longest = timedelta(0)
+        self.on_change: Callable[[SessionRecord, bool], None] | None = None
+        """Called with each record appended (True) or removed (False): the store writes
+        only the part of the history that changed."""
         for record in records:
             self.append(record)
 
@@ -217,6 +317,8 @@ class History:
         insort(self._starts, record.started_at)
         self._ids.add(record.id)
         self._longest = max(self._longest, record.ended_at - record.started_at)
+        if self.on_change is not None:
+            self.on_change(record, True)
 
     def remove(self, record_id: str) -> SessionRecord:
         """Take the record ``record_id`` out of the history and return it (unknown: raises)."""
@@ -228,6 +330,8 @@ class History:
                 self._longest = max(
                     (r.ended_at - r.started_at for r in self._records), default=timedelta(0)
                 )
+                if self.on_change is not None:
+                    self.on_change(record, False)
                 return record
         raise HistoryError(
             ErrorCode.UNKNOWN_RECORD, f"no record {record_id} is stored", id=record_id

@@ -64,6 +64,7 @@ from ._util import (
     parse_optional_time,
     parse_time,
     require_aware as _utc,
+    stored_person,
 )
 from .areas import Limits, default_limits, shares_skin, validate_area
 from .errors import ErrorCode, PlanError, StoredDataError
@@ -215,6 +216,8 @@ class ProtocolPlan:
     stopped_at: datetime | None = None
     limits: Limits | None = None
     created_at: datetime | None = None
+    person: str | None = None
+    """The person entity whose run this is (``person.ada``); None: unassigned."""
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -546,6 +549,7 @@ class ProtocolPlan:
             "stopped_at": iso(self.stopped_at),
             "limits": None if self.limits is None else self.limits.to_dict(),
             "created_at": iso(self.created_at),
+            **({} if self.person is None else {"person": self.person}),
         }
 
     @classmethod
@@ -577,6 +581,7 @@ class ProtocolPlan:
                 stopped_at=parse_optional_time(d.get("stopped_at"), "stopped_at"),
                 limits=None if limits is None else Limits.from_dict(limits),
                 created_at=parse_optional_time(d.get("created_at"), "created_at"),
+                person=stored_person(d.get("person")),
             )
 
         return load(data, "plan", build)

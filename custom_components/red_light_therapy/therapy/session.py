@@ -34,6 +34,7 @@ from ._util import (
     require_aware,
     stored_number,
     stored_optional_text,
+    stored_person,
     stored_text,
 )
 from .areas import validate_area
@@ -167,6 +168,8 @@ class Session:
     device_deadline: datetime | None = None
     """When the panel's own countdown switches it off (None: not armed, or no such timer).
     Kept with the session so the recorded end is capped there even after a restart."""
+    person: str | None = None
+    """The person entity treated (``person.ada``); None: unassigned."""
 
     def __post_init__(self) -> None:
         if not self.id or not self.area:
@@ -407,6 +410,7 @@ class Session:
             "segments": [s.to_dict() for s in self.segments],
             "ended_at": iso(self.ended_at),
             "device_deadline": iso(self.device_deadline),
+            **({} if self.person is None else {"person": self.person}),
         }
 
     @classmethod
@@ -435,6 +439,7 @@ class Session:
                 segments=[Segment.from_dict(s) for s in d["segments"]],
                 ended_at=parse_optional_time(d.get("ended_at"), "ended_at"),
                 device_deadline=parse_optional_time(d.get("device_deadline"), "device_deadline"),
+                person=stored_person(d.get("person")),
             )
             session._check_consistent()
             return session
