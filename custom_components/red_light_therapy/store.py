@@ -33,7 +33,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, MAX_DISTANCE_CM, MAX_SESSION_MINUTES
 from .therapy import History, Session, SessionRecord, SessionStatus, TherapyError, validate_area
 from .therapy._util import finite, shown, stored_person
-from .therapy.plans import Plan
+from .therapy.plans import ProtocolPlan
 from .therapy.stored import (
     StoredTherapy,
     history_index,
@@ -236,11 +236,11 @@ class TherapyStore:
         self.async_delay_save()
         return PanelSettings.from_dict(stored)
 
-    def runs(self) -> dict[str, Plan]:
+    def runs(self) -> dict[str, ProtocolPlan]:
         """The protocol runs, typed (every stored one was checked when it was loaded)."""
-        return {key: Plan.from_dict(value) for key, value in self.plans.items()}
+        return {key: ProtocolPlan.from_dict(value) for key, value in self.plans.items()}
 
-    async def async_save_run(self, plan: Plan) -> None:
+    async def async_save_run(self, plan: ProtocolPlan) -> None:
         """Add or replace a protocol run, written now."""
         self.plans[plan.id] = plan.to_dict()
         await self.async_save()
