@@ -32,7 +32,7 @@ from custom_components.red_light_therapy.store import (
 )
 from custom_components.red_light_therapy.therapy import (
     History,
-    Plan,
+    ProtocolPlan,
     Session,
     SessionRecord,
     SessionStatus,
@@ -451,7 +451,7 @@ async def test_settings_and_runs_through_the_store_api(
     with pytest.raises(TypeError):
         store.async_update_settings(panel, colour="red")
     document = valid_document(panel, dt_util.utcnow())
-    plan = Plan.from_dict(document["plans"]["plan-1"])
+    plan = ProtocolPlan.from_dict(document["plans"]["plan-1"])
     await store.async_save_run(plan)
     assert store.runs() == {"plan-1": plan}
     assert hass_storage[STORAGE_KEY]["data"]["plans"]["plan-1"] == plan.to_dict()
@@ -485,6 +485,6 @@ async def test_unassigned_history_sessions_and_runs_can_be_given_to_one_person(
     store = await _restart(hass, config_entry)
     assert [r.person for r in store.history] == ["person.bob"] + ["person.ada"] * 5
     assert {session.person for session in store.active.values()} == {"person.ada"}
-    assert {Plan.from_dict(run).person for run in store.plans.values()} == {"person.ada"}
+    assert {ProtocolPlan.from_dict(run).person for run in store.plans.values()} == {"person.ada"}
     assert saved_history(hass_storage)[1]["person"] == "person.ada"
     assert len(saved_history(hass_storage)) == 6

@@ -14,7 +14,7 @@ import pytest
 from custom_components.red_light_therapy.therapy import (
     BandDose,
     BandIrradiance,
-    Plan,
+    ProtocolPlan,
     Session,
     SessionOrigin,
     SessionRecord,
@@ -144,7 +144,7 @@ def test_a_person_that_is_not_an_entity_id_reads_as_unassigned(person: Any) -> N
     assert loaded.dropped == []
     assert loaded.history.records[0].person is None
     assert loaded.active["panel"].person is None
-    assert Plan.from_dict(loaded.plans["plan-1"]).person is None
+    assert ProtocolPlan.from_dict(loaded.plans["plan-1"]).person is None
 
 
 def test_persons_round_trip_on_records_sessions_and_runs() -> None:
@@ -158,8 +158,8 @@ def test_persons_round_trip_on_records_sessions_and_runs() -> None:
     assert SessionRecord.from_row(owned.to_row()) == owned
     session = Session("s", "knee", 20.0, 600.0, BandIrradiance(10.0, 5.0), person="person.bob")
     assert Session.from_dict(session.to_dict()).person == "person.bob"
-    plan = Plan.from_dict({**document["plans"]["plan-1"], "person": "person.ada"})
-    assert Plan.from_dict(plan.to_dict()).person == "person.ada"
+    plan = ProtocolPlan.from_dict({**document["plans"]["plan-1"], "person": "person.ada"})
+    assert ProtocolPlan.from_dict(plan.to_dict()).person == "person.ada"
     session.start(NOW)
     session.finish(NOW + timedelta(minutes=5), SessionStatus.COMPLETED)
     assert SessionRecord.from_session(session).person == "person.bob"
