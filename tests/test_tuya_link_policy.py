@@ -113,6 +113,12 @@ async def test_a_press_at_an_unwatched_panel_is_a_session_within_the_bound(
         LIGHT_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: LIGHT}, blocking=True
     )
     assert sessions.session is None
+    record = sessions.last_session
+    assert record is not None
+    assert record.origin is SessionOrigin.UNPLANNED  # recorded, with its dose
+    assert record.dose.total > 0
+    # What it emitted before the look saw it is not in the record: at most the bound.
+    assert 0 < emulator.on_seconds() - record.on_seconds <= DETECT_BOUND_S
     # A short grace after the session, never for good.
     await run_clock_with_sockets(hass, freezer, timedelta(seconds=IDLE_GRACE_S + 30), STEP)
     assert emulator.clients == 0
