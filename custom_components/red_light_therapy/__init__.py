@@ -20,7 +20,7 @@ from .discovery import (
 from .household_entities import async_follow_household
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .neighbours import async_learn_mac
-from .panel_factory import create_panel, entry_profile
+from .panel_factory import apply_link_policy, create_panel, entry_profile
 from .protocol_manager import ProtocolManager, undeliverable_issue_id
 from .services import async_setup_services
 from .services_protocol import async_setup_protocol_services
@@ -76,6 +76,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
     entry.runtime_data = RedLightTherapyData(panel, coordinator, sessions, protocols)
     entry.async_on_unload(sessions.async_unload)
     entry.async_on_unload(protocols.async_unload)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     try:
         await coordinator.async_config_entry_first_refresh()
     except (ConfigEntryNotReady, ConfigEntryAuthFailed):
@@ -88,6 +89,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
     # Persons added, removed or renamed: the per-person entities are made anew.
     entry.async_on_unload(async_follow_household(hass, entry))
     return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> None:
+    """Options changed: a Wi-Fi panel's link policy applies at once (protocols are read live)."""
+    apply_link_policy(entry.runtime_data.panel, entry)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> bool:

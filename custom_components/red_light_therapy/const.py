@@ -44,6 +44,8 @@ CONF_VERSION: Final = "version"
 # the form's field, which the UI calls the data-point profile) keeps the name "dp_profile";
 # "profile" holds the irradiance profile of an entry (CONF_PROFILE).
 CONF_DP_MAP: Final = "dp_profile"
+# The option of a Wi-Fi panel: hold its link, or open it to look (panels.link_policy).
+CONF_LINK_POLICY: Final = "link_policy"
 TUYA_VERSION_AUTO: Final = "auto"
 TUYA_VERSIONS: Final = ("3.3", "3.4", "3.5")
 # UDP ports Tuya devices broadcast on: 6666 plain (3.1), 6667 encrypted (3.3+), 7000 (3.5 apps).

@@ -1,4 +1,5 @@
-"""Options of a panel: the user's own protocols, defined and removed from the UI.
+"""Options of a panel: the user's own protocols, defined and removed from the UI, and how a
+Wi-Fi panel keeps its link (``panels.link_policy``).
 
 What a custom protocol is, how it is checked and where it is saved: ``saved_protocols``.
 """
@@ -21,6 +22,8 @@ from homeassistant.helpers.selector import (
 )
 import voluptuous as vol
 
+from .const import CONF_LINK_POLICY, CONF_PANEL_TYPE, PANEL_TYPE_TUYA
+from .panels.link_policy import DEFAULT_LINK_POLICY, LinkPolicy
 from .saved_protocols import (
     FIELD_AREA,
     FIELD_BAND,
@@ -102,7 +105,34 @@ class RedLightTherapyOptionsFlow(OptionsFlow):
         menu = ["add_protocol"]
         if self._saved:
             menu.append("remove_protocol")
+        if self.config_entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
+            menu.append(CONF_LINK_POLICY)
         return self.async_show_menu(step_id="init", menu_options=menu)
+
+    async def async_step_link_policy(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A Wi-Fi panel: hold its link (a press at the panel is seen at once) or connect to
+        look every few minutes (other local clients, the vendor's app, can reach it)."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={**self.config_entry.options, CONF_LINK_POLICY: user_input[CONF_LINK_POLICY]}
+            )
+        current = self.config_entry.options.get(CONF_LINK_POLICY, DEFAULT_LINK_POLICY)
+        return self.async_show_form(
+            step_id=CONF_LINK_POLICY,
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_LINK_POLICY, default=str(current)): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[policy.value for policy in LinkPolicy],
+                            mode=SelectSelectorMode.LIST,
+                            translation_key=CONF_LINK_POLICY,
+                        )
+                    )
+                }
+            ),
+        )
 
     async def async_step_add_protocol(
         self, user_input: dict[str, Any] | None = None

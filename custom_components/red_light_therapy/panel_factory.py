@@ -14,6 +14,7 @@ from homeassistant.util import dt as dt_util
 from .const import (
     CONF_DEVICE_ID,
     CONF_DP_MAP,
+    CONF_LINK_POLICY,
     CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_PROFILE,
@@ -25,6 +26,7 @@ from .const import (
 )
 from .panels.base import Panel
 from .panels.blockbluelight import BlockBlueLightPanel
+from .panels.link_policy import DEFAULT_LINK_POLICY, LinkPolicy
 from .therapy import IrradianceProfile, blockbluelight_profile
 from .wrapped import EntityPanel
 
@@ -57,6 +59,7 @@ def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
             data[CONF_LOCAL_KEY],
             data[CONF_VERSION],
             data[CONF_DP_MAP],
+            link_policy=link_policy(entry),
         )
     if panel_type == PANEL_TYPE_ENTITY:
         return _create_entity_panel(hass, entry)
@@ -65,6 +68,22 @@ def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
         translation_key="unknown_panel_type",
         translation_placeholders={"panel_type": str(panel_type)},
     )
+
+
+def link_policy(entry: ConfigEntry) -> LinkPolicy:
+    """How the entry's Wi-Fi panel keeps its link: the user's option, else the default."""
+    return LinkPolicy(entry.options.get(CONF_LINK_POLICY, DEFAULT_LINK_POLICY))
+
+
+def apply_link_policy(panel: Panel, entry: ConfigEntry) -> None:
+    """Give a Wi-Fi panel the link policy the entry's options now hold (at once: no reload, a
+    running session goes on)."""
+    if entry.data.get(CONF_PANEL_TYPE) != PANEL_TYPE_TUYA:
+        return
+    from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only when a Tuya panel exists)
+
+    if isinstance(panel, TuyaPanel):
+        panel.link_policy = link_policy(entry)
 
 
 def entry_profile(entry: ConfigEntry) -> IrradianceProfile:
@@ -120,9 +139,24 @@ def _create_blockbluelight(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
 
 
 def create_tuya_panel(
-    host: str, device_id: str, local_key: str, version: str, dp_map: str
+    host: str,
+    device_id: str,
+    local_key: str,
+    version: str,
+    dp_map: str,
+    *,
+    link_policy: LinkPolicy = DEFAULT_LINK_POLICY,
 ) -> TuyaPanel:
     """A Tuya Wi-Fi panel (the config flow tests its connection with the same one)."""
     from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only when a Tuya panel exists)
 
-    return TuyaPanel(host, device_id, local_key, version, dp_map, clock=clock, port=TUYA_PORT)
+    return TuyaPanel(
+        host,
+        device_id,
+        local_key,
+        version,
+        dp_map,
+        clock=clock,
+        port=TUYA_PORT,
+        link_policy=link_policy,
+    )

@@ -563,6 +563,31 @@ async def tuya_idle_day(
     )
 
 
+async def tuya_unplanned_detect_s(
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    step: timedelta = timedelta(seconds=1),
+) -> float:
+    """A Wi-Fi panel whose link is opened to look (``LinkPolicy.POLL``), the worst case for
+    use at its button: pressed just after a look closed the link, until the light shows it on
+    (a running session). Its only light is the panel's."""
+    await _advance_to_local_noon(hass, freezer)
+    (light,) = hass.states.async_entity_ids("light")
+    deadline = dt_util.utcnow() + timedelta(hours=1)
+    looks = emulator.connections
+    while emulator.connections == looks or emulator.clients:
+        assert dt_util.utcnow() < deadline, "the idle panel is never looked at"
+        await run_clock_with_sockets(hass, freezer, step, step)
+    emulator.press_button()
+    pressed = dt_util.utcnow()
+    while (state := hass.states.get(light)) is None or state.state != "on":
+        assert dt_util.utcnow() < deadline, "use at the panel was never noticed"
+        await run_clock_with_sockets(hass, freezer, step, step)
+    return (dt_util.utcnow() - pressed).total_seconds()
+
+
 async def unplanned_detect_s(
     hass: HomeAssistant,
     entry: ConfigEntry,

@@ -11,6 +11,12 @@ device reports the data point back (its STATUS push, or a status query if no pus
 ``set_power`` returns the clock time of that report. Data points the device pushes on its own
 (countdown ran out, button pressed, the app) update ``state`` at once.
 
+That is the default link policy, ``LinkPolicy.STAY_CONNECTED``. Under ``LinkPolicy.POLL`` (the
+user's choice: other local clients can reach the device) the link is held only while
+``keep_connected`` (a session) and for a grace after its last use; the heartbeat loop then
+closes it instead of beating, a dropped link is not re-opened, and ``poll`` opens the link,
+reads once and closes it at once (``panels.link_policy`` holds the rule).
+
 The countdown is the session's hardware safety net, and on a Tuya device it is a sharp one: a
 plug's countdown runs while the device is off too and *toggles* the switch at zero, and many
 devices clear a running countdown when they are switched on. So it is never armed while the
@@ -48,6 +54,7 @@ from ..base import (
     PanelState,
     PanelTimeoutError,
 )
+from ..link_policy import DEFAULT_LINK_POLICY, LinkPolicy, LinkRule
 from . import protocol
 from .connection import Received, TuyaConnection
 from .dp_maps import DpMap, finite_number, get_dp_map
@@ -110,6 +117,8 @@ class TuyaPanel(Panel):
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
         random_bytes: RandomBytes = os.urandom,
+        link_policy: LinkPolicy = DEFAULT_LINK_POLICY,
+        idle_grace_s: float | None = None,
     ) -> None:
         super().__init__(clock)
         self.host = host
@@ -127,6 +136,10 @@ class TuyaPanel(Panel):
         self._backoff_initial = backoff_initial_s
         self._backoff_max = backoff_max_s
         self._random = random_bytes
+        self._rule = (
+            LinkRule(link_policy) if idle_grace_s is None else LinkRule(link_policy, idle_grace_s)
+        )
+        self._last_used_at: float | None = None
 
         self._conn: TuyaConnection | None = None
         self._want_connected = False
@@ -167,6 +180,23 @@ class TuyaPanel(Panel):
     def connected(self) -> bool:
         return self._conn is not None and self._conn.connected
 
+    @property
+    def link_policy(self) -> LinkPolicy:
+        """Whether the idle link is held (``STAY_CONNECTED``) or opened to look (``POLL``)."""
+        return self._rule.policy
+
+    @link_policy.setter
+    def link_policy(self, policy: LinkPolicy) -> None:
+        """Takes effect at once: a link no longer held closes at the next heartbeat once its
+        grace has passed; one now held is opened by the next look."""
+        self._rule = LinkRule(policy, self._rule.grace_s)
+
+    def _connection_hold_changed(self, *, held: bool) -> None:
+        """A session holds the link (whatever the policy) while it runs; when the last hold
+        ends, the grace after its last use starts now."""
+        if not held:
+            self._last_used_at = self._clock()
+
     # Panel interface -----------------------------------------------------------------------
 
     async def connect(self) -> None:
@@ -193,15 +223,21 @@ class TuyaPanel(Panel):
                 await self._query(self._conn)
             else:
                 await self._link()
+            self._last_used_at = self._clock()
         return self._state
 
     async def poll(self) -> PanelState:
         """The periodic look: nothing to send while the link is up, as the device pushes every
-        change on it and the heartbeat proves it alive. A link that is down is opened again
-        (which reads the data points once) or the look fails."""
-        if self.connected:
-            return self._state
-        return await self.update()
+        change on it and the heartbeat proves it alive. A link that is down is opened (which
+        reads the data points once) or the look fails; under ``LinkPolicy.POLL`` a link opened
+        for the look is closed again at once, unless a session holds it."""
+        async with self._command_lock:
+            if self.connected:
+                return self._state
+            conn = await self._link()
+            if self._rule.close_after_look(opened=True, session=self.keep_connected):
+                await self._close_idle(conn)
+        return self._state
 
     async def set_power(self, on: bool) -> float:
         return await self._write({str(self.dp_map.switch_dp): bool(on)})
@@ -358,6 +394,7 @@ class TuyaPanel(Panel):
 
         async with self._command_lock:
             conn = await self._link()
+            self._last_used_at = self._clock()
             confirmed = conn.watch(_observe)
             try:
                 command = self.version.control_command
@@ -383,6 +420,7 @@ class TuyaPanel(Panel):
                         _observe(Message(0, 0), obj)
             finally:
                 conn.unwatch(confirmed)
+                self._last_used_at = self._clock()
         return report
 
     async def _query(self, conn: TuyaConnection) -> Received:
@@ -430,6 +468,7 @@ class TuyaPanel(Panel):
             await conn.close()
             raise
         self._conn = conn
+        self._last_used_at = self._clock()  # an opening is a use: its grace starts now
         self._heartbeat_task = asyncio.get_running_loop().create_task(
             self._heartbeat_loop(conn), name=f"tuya heartbeat {self.host}"
         )
@@ -444,14 +483,18 @@ class TuyaPanel(Panel):
         if self._heartbeat_task is not None and self._heartbeat_task is not asyncio.current_task():
             self._heartbeat_task.cancel()
         self._heartbeat_task = None
-        if self._want_connected and (self._reconnect_task is None or self._reconnect_task.done()):
+        if (
+            self._want_connected
+            and self._rule.holds(session=self.keep_connected)
+            and (self._reconnect_task is None or self._reconnect_task.done())
+        ):
             self._reconnect_task = asyncio.get_running_loop().create_task(
                 self._reconnect_loop(), name=f"tuya reconnect {self.host}"
             )
 
     async def _reconnect_loop(self) -> None:
         delay = self._backoff_initial
-        while self._want_connected:
+        while self._want_connected and self._rule.holds(session=self.keep_connected):
             await self._sleep(delay)
             try:
                 async with self._link_lock:
@@ -464,12 +507,34 @@ class TuyaPanel(Panel):
                 _LOGGER.debug("%s: reconnect failed: %s", self.host, err)
                 delay = min(delay * 2, self._backoff_max)
 
+    async def _close_idle(self, conn: TuyaConnection) -> None:
+        """Close a link the policy no longer holds (callers hold the command lock): no
+        reconnect follows; the next look or command opens it again."""
+        if conn is not self._conn:
+            return
+        _LOGGER.debug("%s: idle, closing the link", self.host)
+        self._conn = None
+        task, self._heartbeat_task = self._heartbeat_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        await conn.close()
+        self._publish_link(self._state.evolve(connected=False))
+
     async def _heartbeat_loop(self, conn: TuyaConnection) -> None:
+        """Every heartbeat interval: close the link if the policy no longer holds it (its
+        grace is over), else prove it alive."""
         while True:
             await self._sleep(self._heartbeat_interval)
             try:
                 async with self._command_lock:
                     if conn is not self._conn:
+                        return
+                    if self._rule.closes_now(
+                        session=self.keep_connected,
+                        last_used_at=self._last_used_at,
+                        now=self._clock(),
+                    ):
+                        await self._close_idle(conn)
                         return
                     await conn.request(
                         Command.HEART_BEAT,
