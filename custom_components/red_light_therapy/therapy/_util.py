@@ -12,7 +12,10 @@ from .errors import ErrorCode, StoredDataError, TherapyError, TimeOrderError
 
 
 def finite(value: object) -> bool:
-    """True for a real, finite number (``bool`` excluded; an int too large for a float too)."""
+    """Return True for a real, finite number.
+
+    ``bool`` is excluded, and so is an int too large for a float.
+    """
     if not isinstance(value, int | float) or isinstance(value, bool):
         return False
     try:
@@ -36,12 +39,12 @@ def require_aware(at: datetime, name: str = "time") -> datetime:
 
 
 def local_date(at: datetime, tz: tzinfo) -> date:
-    """The calendar date of ``at`` in ``tz``."""
+    """Return the calendar date of ``at`` in ``tz``."""
     return at.astimezone(tz).date()
 
 
 def local_datetime(day: date, at_time: time, tz: tzinfo) -> datetime:
-    """The aware instant of a local wall-clock time, safe across daylight-saving changes.
+    """Return the aware instant of a local wall-clock time, safe across daylight-saving changes.
 
     - Non-existent local time (the spring-forward gap, e.g. 02:30 on the last Sunday of March
       in Europe/Berlin): the wall clock jumps, so the instant is the same as the time read on
@@ -55,7 +58,7 @@ def local_datetime(day: date, at_time: time, tz: tzinfo) -> datetime:
 
 
 def start_of_local_day(day: date, tz: tzinfo) -> datetime:
-    """The first instant of ``day`` in ``tz`` (midnight, or later if midnight does not exist)."""
+    """Return the first instant of ``day`` in ``tz``: midnight, or later if there is no midnight."""
     return local_datetime(day, time(0, 0), tz)
 
 
@@ -110,15 +113,21 @@ def shown(value: object) -> str:
 
 
 def stored_person(value: object) -> str | None:
-    """A stored person (a person entity id); anything else (a number, an empty text, one
-    with spaces) is read as unassigned rather than lose the record it belongs to."""
+    """Return a stored person (a person entity id).
+
+    Anything else (a number, an empty text, one with spaces) is read as unassigned rather than lose
+    the record it belongs to.
+    """
     if isinstance(value, str) and value and not any(char.isspace() for char in value):
         return value
     return None
 
 
 def stored_number(value: object, name: str, maximum: float) -> float:
-    """A stored number: a real, finite ``0 <= value <= maximum`` (``bool`` and text refused)."""
+    """Return a stored number: a real, finite ``0 <= value <= maximum``.
+
+    ``bool`` and text are refused.
+    """
     if not finite(value) or not 0 <= cast(float, value) <= maximum:
         raise StoredDataError(
             ErrorCode.INVALID_STORED_DATA,
@@ -134,7 +143,7 @@ a week, where any session is minutes long."""
 
 
 def stored_text(value: object, name: str) -> str:
-    """A stored name or id: a non-empty string."""
+    """Return a stored name or id: a non-empty string."""
     if not isinstance(value, str) or not value:
         raise StoredDataError(
             ErrorCode.INVALID_STORED_DATA, f"{name}: {shown(value)} is not a name", field=name

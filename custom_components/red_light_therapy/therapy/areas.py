@@ -28,6 +28,8 @@ from .errors import AreaError, ErrorCode, LimitsError
 
 
 class Area(StrEnum):
+    """A treatment area of the body; the eyes are never one."""
+
     FACE = "face"
     SCALP = "scalp"
     NECK = "neck"
@@ -51,7 +53,7 @@ EYE_WORDS = ("eye", "ocular", "retina", "pupil", "orbit", "myopia", "vision", "m
 
 
 def validate_area(area: str) -> Area:
-    """The :class:`Area` named ``area``; eye areas and unknown names raise ``AreaError``."""
+    """Return the :class:`Area` named ``area``; eye areas and unknown names raise ``AreaError``."""
     name = str(area).strip().lower()
     if any(word in name for word in EYE_WORDS):
         raise AreaError(
@@ -66,7 +68,7 @@ def validate_area(area: str) -> Area:
 
 
 def shares_skin(a: str, b: str) -> bool:
-    """True when a session on ``a`` exposes skin that a session on ``b`` exposes too."""
+    """Return True when a session on ``a`` exposes skin that a session on ``b`` exposes too."""
     return a == b or Area.WHOLE_BODY in (a, b)
 
 
@@ -88,6 +90,7 @@ class Limits:
     max_sessions_per_week: int
 
     def __post_init__(self) -> None:
+        """Refuse a limit that is not a positive, finite number."""
         for name in ("max_session_dose", "max_session_minutes", "max_daily_dose"):
             value = getattr(self, name)
             if not finite(value) or value <= 0:
@@ -111,10 +114,11 @@ class Limits:
             )
 
     def with_changes(self, **changes: Any) -> Limits:
-        """A copy with some limits changed (validated)."""
+        """Return a copy with some limits changed (validated)."""
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the limits as stored."""
         return {
             "max_session_dose": self.max_session_dose,
             "max_session_minutes": self.max_session_minutes,
@@ -125,6 +129,7 @@ class Limits:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Limits:
+        """Read back stored limits; anything malformed raises ``StoredDataError``."""
         return load(
             data,
             "limits",
@@ -225,5 +230,5 @@ DEFAULT_LIMITS: Mapping[Area, Limits] = MappingProxyType(
 
 
 def default_limits(area: str) -> Limits:
-    """The default limits of ``area`` (validated: eye areas and unknown names raise)."""
+    """Return the default limits of ``area`` (validated: eye areas and unknown names raise)."""
     return DEFAULT_LIMITS[validate_area(area)]

@@ -39,6 +39,7 @@ class BandDose:
     nir: float = 0.0
 
     def __post_init__(self) -> None:
+        """Refuse a band's dose that is negative or not finite."""
         for name in ("red", "nir"):
             value = getattr(self, name)
             if not finite(value) or value < 0:
@@ -46,9 +47,11 @@ class BandDose:
 
     @property
     def total(self) -> float:
+        """Red and near-infrared together, in J/cm²."""
         return self.red + self.nir
 
     def for_band(self, band: DoseBand) -> float:
+        """Return the dose a target in ``band`` counts (both = total)."""
         if band is DoseBand.RED:
             return self.red
         if band is DoseBand.NIR:
@@ -56,10 +59,12 @@ class BandDose:
         return self.total
 
     def __add__(self, other: BandDose) -> BandDose:
+        """Add two doses band by band."""
         return BandDose(self.red + other.red, self.nir + other.nir)
 
     @staticmethod
     def sum(doses: Iterable[BandDose]) -> BandDose:
+        """Return the band-by-band sum of ``doses`` (zero for none)."""
         red = nir = 0.0
         for dose in doses:
             red += dose.red
@@ -67,6 +72,7 @@ class BandDose:
         return BandDose(red, nir)
 
     def to_dict(self) -> dict[str, float]:
+        """Return the dose as stored and shown: red, near-infrared and their total."""
         return {"red": self.red, "nir": self.nir, "total": self.total}
 
     @classmethod
@@ -94,7 +100,7 @@ def _check_seconds(seconds: float) -> float:
 
 
 def dose_for_seconds(irradiance: BandIrradiance, seconds: float) -> BandDose:
-    """The dose ``seconds`` of ``irradiance`` deliver, per band."""
+    """Return the dose ``seconds`` of ``irradiance`` deliver, per band."""
     t = _check_seconds(seconds)
     return BandDose(irradiance.red * t / MW_S_PER_J, irradiance.nir * t / MW_S_PER_J)
 

@@ -53,7 +53,10 @@ class ErrorCode(StrEnum):
 
 
 def _words(value: object) -> str:
-    """A placeholder as a person reads it: a number with at most two decimals ("7.5", "15")."""
+    """Return a placeholder as a person reads it.
+
+    A number gets at most two decimals ("7.5", "15").
+    """
     if isinstance(value, float):
         return f"{round(value, 2):g}"
     return str(value)
@@ -63,6 +66,7 @@ class TherapyError(ValueError):
     """Base class of every therapy error."""
 
     def __init__(self, code: ErrorCode, message: str, **placeholders: object) -> None:
+        """Keep the error's code and its placeholders, already in words."""
         super().__init__(message)
         self.code = code
         self.placeholders = {key: _words(value) for key, value in placeholders.items()}

@@ -74,6 +74,7 @@ class SessionRecord:
     """The person entity treated (``person.ada``); None: unassigned."""
 
     def __post_init__(self) -> None:
+        """Refuse a record without an id or area, or with naive or reversed times."""
         object.__setattr__(self, "started_at", require_aware(self.started_at, "started_at"))
         object.__setattr__(self, "ended_at", require_aware(self.ended_at, "ended_at"))
         if not self.id or not self.area:
@@ -85,7 +86,10 @@ class SessionRecord:
 
     @classmethod
     def from_session(cls, session: Session) -> SessionRecord:
-        """The record of a finished session that ran (a session that never started has none)."""
+        """Return the record of a finished session that ran.
+
+        A session that never started leaves none.
+        """
         started = session.started_at
         ended = session.ended_at
         if not session.is_final or started is None or ended is None:
@@ -107,12 +111,13 @@ class SessionRecord:
 
     @classmethod
     def as_planned(cls, session: Session, at: datetime) -> SessionRecord:
-        """The record an unfinished session will leave, seen at ``at``.
+        """Return the record an unfinished session will leave, seen at ``at``.
 
         A running one as if it runs to its planned end (what it delivered so far plus the
         planned rest; an overdue one ends at its planned end, not later); a paused one as what
         it delivered until it paused. Another panel's open session counts toward the limits
-        like this: it is the same person's skin."""
+        like this: it is the same person's skin.
+        """
         started = session.started_at
         if session.is_final or started is None:
             raise HistoryError(
@@ -145,6 +150,7 @@ class SessionRecord:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the record as a stored object (the form ``from_dict`` reads back)."""
         data = {
             "id": self.id,
             "panel_id": self.panel_id,
@@ -161,10 +167,12 @@ class SessionRecord:
         return data
 
     def to_row(self) -> str | dict[str, Any]:
-        """The record as one line of a history file: its fields separated by spaces (see
-        ``ROW_FIELDS``), the end as seconds after the start, ``-`` for no panel or person.
-        A record whose text fields cannot be written that way (a space in an id, an id
-        ``-``) is stored as ``to_dict``; ``from_row`` reads either."""
+        """Return the record as one line of a history file.
+
+        Its fields separated by spaces (see ``ROW_FIELDS``), the end as seconds after the start,
+        ``-`` for no panel or person. A record whose text fields cannot be written that way (a space
+        in an id, an id ``-``) is stored as ``to_dict``; ``from_row`` reads either.
+        """
         texts = (self.id, self.panel_id, self.person)
         if any(text is not None and (text == _NONE or _unsafe(text)) for text in texts):
             return self.to_dict()
@@ -227,8 +235,11 @@ class SessionRecord:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SessionRecord:
-        """Read back a stored record; anything malformed raises ``StoredDataError``: a missing
-        or mistyped field, an unknown or eye area, a time out of range, an absurd dose."""
+        """Read back a stored record.
+
+        Anything malformed raises ``StoredDataError``: a missing or mistyped field, an unknown or
+        eye area, a time out of range, an absurd dose.
+        """
         return load(
             data,
             "record",
@@ -297,6 +308,7 @@ class History:
     """
 
     def __init__(self, records: Iterable[SessionRecord] = ()) -> None:
+        """Hold ``records``, kept in order of their start."""
         self._records: list[SessionRecord] = []
         self._starts: list[datetime] = []
         self._ids: set[str] = set()
@@ -308,6 +320,7 @@ class History:
             self.append(record)
 
     def append(self, record: SessionRecord) -> None:
+        """Add ``record`` in order of its start; an id already stored is refused."""
         if record.id in self._ids:
             raise HistoryError(
                 ErrorCode.DUPLICATE_RECORD, f"record {record.id} is already stored", id=record.id
@@ -338,25 +351,30 @@ class History:
         )
 
     def __len__(self) -> int:
+        """Count the records."""
         return len(self._records)
 
     def __iter__(self) -> Iterator[SessionRecord]:
+        """Go through the records, earliest start first."""
         return iter(self._records)
 
     def __contains__(self, record_id: object) -> bool:
+        """Whether a record with this id is stored."""
         return record_id in self._ids
 
     @property
     def records(self) -> tuple[SessionRecord, ...]:
+        """Return every record, earliest start first."""
         return tuple(self._records)
 
     def records_for_area(self, area: str, *, related: bool = False) -> list[SessionRecord]:
+        """Return the records on ``area`` (with ``related``: on any area that shares its skin)."""
         return [r for r in self._records if _matches(r, area, related)]
 
     def records_started_between(
         self, start: datetime, end: datetime, area: str | None = None, *, related: bool = False
     ) -> list[SessionRecord]:
-        """Records that started in ``[start, end)``."""
+        """Return the records that started in ``[start, end)``."""
         lo = bisect_left(self._starts, require_aware(start, "start"))
         hi = bisect_left(self._starts, require_aware(end, "end"))
         return [r for r in self._records[lo:hi] if _matches(r, area, related)]
@@ -364,7 +382,10 @@ class History:
     def records_overlapping(
         self, start: datetime, end: datetime, area: str | None = None, *, related: bool = False
     ) -> list[SessionRecord]:
-        """Records with any part in ``[start, end)`` (a zero-length record at ``start`` counts)."""
+        """Return the records with any part in ``[start, end)``.
+
+        A zero-length record at ``start`` counts.
+        """
         start = require_aware(start, "start")
         lo = bisect_left(self._starts, start - self._longest)
         hi = bisect_left(self._starts, require_aware(end, "end"))
@@ -400,14 +421,14 @@ class History:
     def sessions_since(
         self, at: datetime, area: str | None = None, *, related: bool = False
     ) -> list[SessionRecord]:
-        """Records that started at or after ``at``."""
+        """Return the records that started at or after ``at``."""
         lo = bisect_left(self._starts, require_aware(at))
         return [r for r in self._records[lo:] if _matches(r, area, related)]
 
     def last_session(
         self, area: str | None = None, *, before: datetime | None = None, related: bool = False
     ) -> SessionRecord | None:
-        """The latest-starting record (that started before ``before``, when given)."""
+        """Return the latest-starting record (that started before ``before``, when given)."""
         hi = (
             len(self._records)
             if before is None
@@ -419,10 +440,12 @@ class History:
         return None
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the history as stored: its records as objects."""
         return {"records": [r.to_dict() for r in self._records]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> History:
+        """Read back a stored history; anything malformed raises ``StoredDataError``."""
         return load(
             data,
             "history",

@@ -51,9 +51,11 @@ from .history import History, SessionRecord
 
 
 def person_of(record: object) -> str | None:
-    """The person a record (or an active session, or a protocol run) carries, None when it
-    carries none. Works before the stored objects have a ``person`` field, and reads anything
-    but a non-empty string as unassigned."""
+    """Return the person a record carries, None when it carries none.
+
+    A record here is also an active session or a protocol run. Works before the stored objects have
+    a ``person`` field, and reads anything but a non-empty string as unassigned.
+    """
     person = getattr(record, "person", None)
     return person if isinstance(person, str) and person else None
 
@@ -65,6 +67,7 @@ class Household:
     persons: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        """Keep each named person once, sorted."""
         object.__setattr__(self, "persons", tuple(sorted({p for p in self.persons if p})))
 
     @property
@@ -73,9 +76,11 @@ class Household:
         return self.persons[0] if len(self.persons) == 1 else None
 
     def __contains__(self, person: object) -> bool:
+        """Whether ``person`` belongs to the household."""
         return person in self.persons
 
     def __len__(self) -> int:
+        """Count the household's persons."""
         return len(self.persons)
 
 
@@ -111,8 +116,11 @@ class Attribution:
 
 @dataclass(frozen=True, slots=True)
 class PersonRefusal:
-    """No person could be chosen: ``named`` is the unknown name (``UNKNOWN_PERSON``),
-    ``choices`` the household's persons the request could name."""
+    """No person could be chosen.
+
+    ``named`` is the unknown name (``UNKNOWN_PERSON``), ``choices`` the household's persons the
+    request could name.
+    """
 
     code: RefusalCode
     choices: tuple[str, ...]
@@ -137,7 +145,7 @@ class Request:
 
 
 def who_is_treated(household: Household, request: Request) -> Attribution | PersonRefusal:
-    """The person a session (or a question about a dose) is for; see the module docstring."""
+    """Return the person a session (or a question about a dose) is for; see the module docstring."""
     if request.named is not None:
         if request.named in household:
             return Attribution(request.named, Source.NAMED)
@@ -157,9 +165,11 @@ def who_is_treated(household: Household, request: Request) -> Attribution | Pers
 def panel_person(
     household: Household, panel_choice: str | None, last_user: str | None
 ) -> Attribution:
-    """Who uses the panel when the request does not say: the panel's choice, else the only
-    person, else the last person who used it, else nobody. Also the default of the panel's
-    "Who is using the panel" select (called with ``panel_choice=None``)."""
+    """Who uses the panel when the request does not say.
+
+    The panel's choice, else the only person, else the last person who used it, else nobody. Also
+    the default of the panel's "Who is using the panel" select (called with ``panel_choice=None``).
+    """
     if panel_choice in household:
         return Attribution(panel_choice, Source.PANEL_CHOICE)
     if household.only_person is not None:
@@ -170,7 +180,7 @@ def panel_person(
 
 
 def last_person_on_panel(history: History, panel_id: str, household: Household) -> str | None:
-    """The person of the latest record on ``panel_id`` who is still in the household."""
+    """Return the person of the latest record on ``panel_id`` who is still in the household."""
     for record in reversed(history.records):
         if record.panel_id == panel_id and (person := person_of(record)) in household:
             return person
@@ -185,7 +195,8 @@ def owner(record: object, household: Household) -> str | None:
 def counts_for_limits(record: object, person: str | None, household: Household) -> bool:
     """Whether ``record`` counts toward the limits of a session for ``person``.
 
-    Its owner's and, while unassigned, everyone's; a session for nobody counts everything."""
+    Its owner's and, while unassigned, everyone's; a session for nobody counts everything.
+    """
     if person is None:
         return True
     belongs_to = owner(record, household)
@@ -193,20 +204,22 @@ def counts_for_limits(record: object, person: str | None, household: Household) 
 
 
 def limits_view(history: History, person: str | None, household: Household) -> History:
-    """The history the safety limits (``limits.check``, ``check_extension``,
-    ``fit_running``) see for a session for ``person``."""
+    """Return the history the safety limits see for a session for ``person``.
+
+    Those are ``limits.check``, ``check_extension`` and ``fit_running``.
+    """
     if person is None:
         return history
     return History(r for r in history if counts_for_limits(r, person, household))
 
 
 def counting_for_limits[T](items: Iterable[T], person: str | None, household: Household) -> list[T]:
-    """The items (e.g. other panels' open sessions) that count toward ``person``'s limits."""
+    """Return the items (e.g. other panels' open sessions) that count toward ``person``'s limits."""
     return [item for item in items if counts_for_limits(item, person, household)]
 
 
 def records_of(history: History, person: str | None, household: Household) -> History:
-    """The records shown as ``person``'s (None: the unassigned ones)."""
+    """Return the records shown as ``person``'s (None: the unassigned ones)."""
     return History(r for r in history if owner(r, household) == person)
 
 
@@ -238,9 +251,12 @@ def last_session_of(
 
 
 def pseudonyms(people: Iterable[str | None]) -> dict[str, str]:
-    """Stand-ins for diagnostics: each person, in order of first appearance, becomes
-    "person 1", "person 2", …, so a reader sees which records share a person without
-    learning who (entity ids carry names). Unassigned (None) needs none."""
+    """Stand-ins for diagnostics.
+
+    Each person, in order of first appearance, becomes "person 1", "person 2", …, so a reader sees
+    which records share a person without learning who (entity ids carry names). Unassigned (None)
+    needs none.
+    """
     names: dict[str, str] = {}
     for person in people:
         if person is not None and person not in names:

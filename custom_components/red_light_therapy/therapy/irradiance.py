@@ -51,6 +51,7 @@ class BandIrradiance:
     nir: float
 
     def __post_init__(self) -> None:
+        """Refuse a band's irradiance that is negative or not finite."""
         for name in ("red", "nir"):
             value = getattr(self, name)
             if not finite(value) or value < 0:
@@ -60,10 +61,11 @@ class BandIrradiance:
 
     @property
     def total(self) -> float:
+        """Red and near-infrared together, in mW/cm²."""
         return self.red + self.nir
 
     def for_band(self, band: DoseBand) -> float:
-        """The irradiance a target in ``band`` counts (both = total)."""
+        """Return the irradiance a target in ``band`` counts (both = total)."""
         if band is DoseBand.RED:
             return self.red
         if band is DoseBand.NIR:
@@ -71,9 +73,11 @@ class BandIrradiance:
         return self.total
 
     def scaled(self, factor: float) -> BandIrradiance:
+        """Return this irradiance with both bands multiplied by ``factor``."""
         return BandIrradiance(self.red * factor, self.nir * factor)
 
     def to_dict(self) -> dict[str, float]:
+        """Return the irradiance as stored and shown: red, near-infrared and their total."""
         return {"red": self.red, "nir": self.nir, "total": self.total}
 
     @classmethod
@@ -106,6 +110,7 @@ class ChannelSpec:
     red_share: float | None = None
 
     def __post_init__(self) -> None:
+        """Refuse a channel without a key, or with both or neither of a wavelength and red share."""
         if not isinstance(self.key, str) or not self.key:
             raise ProfileError(ErrorCode.INVALID_CHANNEL, "a channel needs a key")
         if (self.wavelength_nm is None) == (self.red_share is None):
@@ -131,10 +136,12 @@ class ChannelSpec:
         return float(self.red_share)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the channel as stored."""
         return {"key": self.key, "wavelength_nm": self.wavelength_nm, "red_share": self.red_share}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ChannelSpec:
+        """Read back a stored channel; anything malformed raises ``StoredDataError``."""
         return load(
             data,
             "channel",
@@ -150,6 +157,7 @@ class MeasuredPoint:
     mw_cm2: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Refuse a point at no positive distance, or with a negative or non-finite reading."""
         if not finite(self.distance_cm) or self.distance_cm <= 0:
             raise ProfileError(
                 ErrorCode.INVALID_PROFILE,
@@ -169,10 +177,12 @@ class MeasuredPoint:
         object.__setattr__(self, "mw_cm2", MappingProxyType(values))
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the measured point as stored."""
         return {"distance_cm": self.distance_cm, "mw_cm2": dict(self.mw_cm2)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MeasuredPoint:
+        """Read back a stored measured point; anything malformed raises ``StoredDataError``."""
         return load(
             data,
             "measured point",
@@ -202,6 +212,10 @@ class IrradianceProfile:
     points: tuple[MeasuredPoint, ...]
 
     def __post_init__(self) -> None:
+        """Refuse a profile missing a name, channel or point, or repeating a key or distance.
+
+        Its points are kept sorted by distance.
+        """
         if not self.name:
             raise ProfileError(ErrorCode.INVALID_PROFILE, "a profile needs a name")
         channels = tuple(self.channels)
@@ -228,14 +242,17 @@ class IrradianceProfile:
 
     @property
     def channel_keys(self) -> tuple[str, ...]:
+        """The channels' keys, in the profile's order."""
         return tuple(c.key for c in self.channels)
 
     @property
     def min_distance_cm(self) -> float:
+        """The nearest distance measured, in cm."""
         return self.points[0].distance_cm
 
     @property
     def max_distance_cm(self) -> float:
+        """The farthest distance measured, in cm."""
         return self.points[-1].distance_cm
 
     def channel_irradiance(self, distance_cm: float) -> dict[str, float]:
@@ -308,7 +325,7 @@ class IrradianceProfile:
     def scaled(
         self, factor: float, name: str | None = None, source: str | None = None
     ) -> IrradianceProfile:
-        """The same profile with every measured value multiplied by ``factor``."""
+        """Return the same profile with every measured value multiplied by ``factor``."""
         if not finite(factor) or factor <= 0:
             raise ProfileError(ErrorCode.INVALID_CALIBRATION, f"scale factor {factor!r} is not > 0")
         return IrradianceProfile(
@@ -368,6 +385,7 @@ class IrradianceProfile:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the profile as stored."""
         return {
             "name": self.name,
             "source": self.source,
@@ -377,6 +395,7 @@ class IrradianceProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IrradianceProfile:
+        """Read back a stored profile; anything malformed raises ``StoredDataError``."""
         return load(
             data,
             "profile",
@@ -440,7 +459,7 @@ def _shape_points(
 
 
 def blockbluelight_profile() -> IrradianceProfile:
-    """The conservative default profile of a five-channel BlockBlueLight panel."""
+    """Return the conservative default profile of a five-channel BlockBlueLight panel."""
     per_channel = BLOCKBLUELIGHT_TOTAL_AT_15CM / len(BLOCKBLUELIGHT_CHANNELS)
     return IrradianceProfile(
         name="BlockBlueLight (conservative default)",
@@ -465,7 +484,10 @@ def single_channel_profile(
     red_share: float = DEFAULT_RED_SHARE,
     key: str = SINGLE_CHANNEL_KEY,
 ) -> IrradianceProfile:
-    """A profile for a wrapped light or switch: one channel, total mW/cm² by distance (cm)."""
+    """Return a profile for a wrapped light or switch.
+
+    It has one channel, and total mW/cm² by distance (cm).
+    """
     return IrradianceProfile(
         name=name,
         source=source,

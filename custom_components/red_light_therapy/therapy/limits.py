@@ -1,4 +1,4 @@
-"""The safety check: may this session run, for how long, and if not, when?
+"""The safety check: whether a session may run, for how long, and if not, when.
 
 :func:`check` answers for a new session, :func:`check_extension` for adding time to a running
 one. Both return a :class:`Verdict`: *allowed* (as asked), *clamped* (shortened to the most
@@ -93,7 +93,7 @@ def default_session_seconds(
     irradiance: BandIrradiance,
     preferred_minutes: float = DEFAULT_SESSION_MINUTES,
 ) -> float:
-    """The default length of a session at ``irradiance`` on an area with ``limits``.
+    """Return the default length of a session at ``irradiance`` on an area with ``limits``.
 
     ``preferred_minutes``, shortened to the per-session minutes and to the longest time
     within the per-session dose at this irradiance, in whole minutes (what a person reads on
@@ -113,6 +113,8 @@ def default_session_seconds(
 
 
 class Outcome(StrEnum):
+    """What the safety check answered: as asked, shortened, or not at all."""
+
     ALLOWED = "allowed"
     CLAMPED = "clamped"
     REFUSED = "refused"
@@ -142,8 +144,11 @@ REFUSING = frozenset({ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """One limit that clamped or refused. ``until``: for a refusing reason, when this limit
-    alone would allow the request (None: waiting does not help, or not a refusing reason)."""
+    """One limit that clamped or refused.
+
+    ``until``: for a refusing reason, when this limit alone would allow the request (None: waiting
+    does not help, or not a refusing reason).
+    """
 
     code: ReasonCode
     limit_value: float
@@ -189,10 +194,12 @@ class Verdict:
 
     @property
     def allowed(self) -> bool:
+        """Whether the session may run (as asked or shortened)."""
         return self.outcome is not Outcome.REFUSED
 
     @property
     def codes(self) -> tuple[ReasonCode, ...]:
+        """The codes of the limits that clamped or refused, in order."""
         return tuple(r.code for r in self.reasons)
 
 
@@ -208,7 +215,7 @@ def _deciding(reasons: list[Reason]) -> Reason:
 def _week_treatments(
     history: History, area: str, at: datetime, zone: tzinfo
 ) -> list[SessionRecord]:
-    """The treatments on skin ``area`` shares started in the last 7 local calendar days."""
+    """Return the treatments on skin ``area`` shares started in the last 7 local calendar days."""
     today = local_date(at, zone)
     window_start = start_of_local_day(today - timedelta(days=WEEK_LOCAL_DAYS - 1), zone)
     return [
@@ -221,10 +228,12 @@ def _week_treatments(
 
 
 def weekly_sessions(history: History, area: str, at: datetime, tz: tzinfo) -> int:
-    """How many sessions the weekly limit counts for ``area`` at ``at``: treatments on shared
-    skin started in the last 7 local calendar days (today and the six before), as
-    :func:`check` counts them. It changes only when a session is recorded or removed and at
-    local midnight."""
+    """How many sessions the weekly limit counts for ``area`` at ``at``.
+
+    Treatments on shared skin started in the last 7 local calendar days (today and the six before),
+    as :func:`check` counts them. It changes only when a session is recorded or removed and at local
+    midnight.
+    """
     return len(_week_treatments(history, area, require_aware(at, "at"), tz))
 
 
@@ -265,7 +274,7 @@ def _daily_free_at(
 def deliverable_dose(
     irradiance: BandIrradiance, dose_j_cm2: float, band: DoseBand, limits: Limits
 ) -> float:
-    """The dose in ``band`` one session can deliver toward ``dose_j_cm2`` within ``limits``.
+    """Return the dose in ``band`` one session can deliver toward ``dose_j_cm2`` within ``limits``.
 
     A session that aims for a dose in one band runs until that band has it, but the session
     caps count every band (red + NIR) and minutes: on a mixed panel the other band fills the
@@ -459,23 +468,25 @@ def check_extension(
 
 @dataclass(frozen=True, slots=True)
 class Refit:
-    """The answer of :func:`fit_running`: the planned on-time (total seconds, never below the
-    on-time already delivered: equal to it means "stop now") and the limit that made it shorter
-    than the session wanted (None: what it was started for fits)."""
+    """The answer of :func:`fit_running`.
+
+    The planned on-time (total seconds, never below the on-time already delivered: equal to it means
+    "stop now") and the limit that made it shorter than the session wanted (None: what it was
+    started for fits).
+    """
 
     planned_seconds: float
     limited_by: ReasonCode | None
 
 
 def fit_running(session: Session, at: datetime, history: History, limits: Limits) -> Refit:
-    """Re-plan an unfinished session at ``at`` at its *current* irradiance (after its channel
-    levels changed).
+    """Re-plan an unfinished session at ``at`` at its *current* irradiance.
 
-    It aims for what the session was started for: its target dose (in its band) when it has
-    one, so a brighter panel ends sooner and a dimmer one later; else its planned on-time. It
-    never goes beyond the per-session minutes, the per-session dose or the rolling 24 h dose
-    (other sessions on shared skin included). Spacing and the weekly count were checked at the
-    start and are not checked again.
+    That is after its channel levels changed. It aims for what the session was started for: its
+    target dose (in its band) when it has one, so a brighter panel ends sooner and a dimmer one
+    later; else its planned on-time. It never goes beyond the per-session minutes, the per-session
+    dose or the rolling 24 h dose (other sessions on shared skin included). Spacing and the weekly
+    count were checked at the start and are not checked again.
     """
     at = require_aware(at, "at")
     _require_unfinished(session, "re-plan", "replan")

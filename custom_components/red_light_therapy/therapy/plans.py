@@ -92,10 +92,12 @@ QUARTER_HOUR = 15
 
 
 def default_time_of_day(local_now: datetime) -> time:
-    """The time a run started now takes when none is given: ``local_now`` rounded UP to the
-    quarter hour, so the first session lies ahead (a minute or fourteen), never behind. Past
-    23:45 there is no later quarter today; then it is 23:59, and the run's first session is
-    today's only if it is still ahead (else the next planned day)."""
+    """Return the time a run started now takes when none is given.
+
+    ``local_now`` rounded UP to the quarter hour, so the first session lies ahead (a minute or
+    fourteen), never behind. Past 23:45 there is no later quarter today; then it is 23:59, and the
+    run's first session is today's only if it is still ahead (else the next planned day).
+    """
     minutes = local_now.hour * 60 + local_now.minute + (1 if local_now.second else 0)
     rounded = -(-minutes // QUARTER_HOUR) * QUARTER_HOUR
     if rounded >= 24 * 60:
@@ -106,10 +108,13 @@ def default_time_of_day(local_now: datetime) -> time:
 def free_time_of_day(
     local_now: datetime, minutes: float, busy: Iterable[tuple[time, float]] = ()
 ) -> time:
-    """The default time of a new run whose sessions take ``minutes``, on a panel whose other
-    unfinished runs start at ``busy`` (time of day, minutes each): the first quarter hour from
-    :func:`default_time_of_day` at which neither this session nor another overlaps (one panel
-    runs one session at a time). When none is left today, the plain default."""
+    """Return the default time of a new run whose sessions take ``minutes``.
+
+    The panel's other unfinished runs start at ``busy`` (time of day, minutes each). The answer is
+    the first quarter hour from :func:`default_time_of_day` at which neither this session nor
+    another overlaps (one panel runs one session at a time). When none is left today, the plain
+    default.
+    """
     first = default_time_of_day(local_now)
     taken = [(t.hour * 60 + t.minute, length) for t, length in busy]
     start = first.hour * 60 + first.minute
@@ -122,7 +127,7 @@ def free_time_of_day(
 
 
 def check_start_date(start_date: date, today: date) -> date:
-    """A new run's ``start_date``: from ``today`` to ``MAX_START_AHEAD_DAYS`` ahead."""
+    """Return a new run's ``start_date``: from ``today`` to ``MAX_START_AHEAD_DAYS`` ahead."""
     if start_date < today:
         raise PlanError(
             ErrorCode.START_DATE_IN_PAST,
@@ -142,6 +147,8 @@ def check_start_date(start_date: date, today: date) -> date:
 
 
 class ProtocolPlanStatus(StrEnum):
+    """Where a protocol run stands: running, paused, stopped by the user, or done."""
+
     ACTIVE = "active"
     PAUSED = "paused"
     STOPPED = "stopped"
@@ -149,11 +156,15 @@ class ProtocolPlanStatus(StrEnum):
 
 
 class MissedPolicy(StrEnum):
+    """What a run does with a missed session: let it go, or catch it up on a later day."""
+
     SKIP = "skip"
     CATCH_UP = "catch_up"
 
 
 class SlotStatus(StrEnum):
+    """What became of one planned session of a run."""
+
     DONE = "done"
     MISSED = "missed"
     SKIPPED = "skipped"
@@ -181,6 +192,8 @@ class PlannedSession:
 
 @dataclass(frozen=True, slots=True)
 class ProtocolPlanReport:
+    """A run's progress at a moment: its planned sessions, the next one due, and its counts."""
+
     sessions: tuple[PlannedSession, ...]
     next_due: PlannedSession | None
     total: int
@@ -220,6 +233,7 @@ class ProtocolPlan:
     """The person entity whose run this is (``person.ada``); None: unassigned."""
 
     def __post_init__(self) -> None:
+        """Refuse a run whose id, area, protocol, time zone, start date or weekdays do not fit."""
         if not self.id:
             raise _plan_error("a plan needs an id", "id")
         self.area = validate_area(self.area).value
@@ -260,6 +274,7 @@ class ProtocolPlan:
 
     @property
     def area_limits(self) -> Limits:
+        """The limits the run's sessions are checked against: its own, else the area's defaults."""
         return self.limits or default_limits(self.area)
 
     @property
@@ -319,6 +334,7 @@ class ProtocolPlan:
         self.status = ProtocolPlanStatus.PAUSED
 
     def resume(self, at: datetime) -> None:
+        """Resume a paused run at ``at``."""
         self._require("resume", ProtocolPlanStatus.PAUSED)
         start, _ = self.pauses[-1]
         self.pauses[-1] = (start, self._after_last_change(at))
@@ -383,7 +399,7 @@ class ProtocolPlan:
                 open_by_day[day] = open_by_day.get(day, 0) + 1
 
         def take(day: date) -> SessionRecord | None:
-            """The first unused qualifying session of local ``day`` (each is used once)."""
+            """Return the first unused qualifying session of local ``day`` (each is used once)."""
             candidates = by_day.get(day)
             return candidates.pop(0) if candidates else None
 
@@ -464,7 +480,7 @@ class ProtocolPlan:
         taken: set[date],
         related: list[SessionRecord],
     ) -> date | None:
-        """The day a missed session may be caught up on, from what was known when it was missed.
+        """Return the day a missed session may be caught up on.
 
         Only facts fixed at the end of the missed day are used (the regular calendar and the
         sessions before it), so the answer does not change as time passes.
@@ -533,6 +549,7 @@ class ProtocolPlan:
     # -- storage -------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the run as stored."""
         return {
             "id": self.id,
             "protocol": self.protocol.to_dict(),
@@ -554,6 +571,8 @@ class ProtocolPlan:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProtocolPlan:
+        """Read back a stored run; anything malformed raises ``StoredDataError``."""
+
         def build(d: Mapping[str, Any]) -> ProtocolPlan:
             try:
                 zone = ZoneInfo(str(d["tz"]))

@@ -27,6 +27,8 @@ HOURS_PER_WEEK = 7 * 24
 
 
 class EvidenceGrade(StrEnum):
+    """How strong the evidence behind a protocol is."""
+
     STRONG = "strong"
     MODERATE = "moderate"
     LIMITED = "limited"
@@ -51,6 +53,7 @@ class Protocol:
     notes: str = ""
 
     def __post_init__(self) -> None:
+        """Refuse a protocol with an empty text, or a dose, week count or spacing out of range."""
         for name in ("key", "name", "indication", "source"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise _invalid(f"{name} must not be empty", name)
@@ -74,12 +77,15 @@ class Protocol:
 
     @property
     def total_sessions(self) -> int:
+        """How many sessions the whole protocol has."""
         return self.sessions_per_week * self.weeks
 
     def with_changes(self, **changes: Any) -> Protocol:
+        """Return a copy with some fields changed (validated again)."""
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the protocol as stored."""
         return {
             "key": self.key,
             "name": self.name,
@@ -97,6 +103,7 @@ class Protocol:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Protocol:
+        """Read back a stored protocol; anything malformed raises ``StoredDataError``."""
         return load(
             data,
             "protocol",

@@ -44,8 +44,10 @@ class Reconciliation:
 
 
 def reconcile(session: Session | None, now: datetime, panel_on: bool) -> Reconciliation:
-    """What to do at ``now`` with ``session`` (the panel's open one) when the panel is on or
-    not (``panel_on``; unknown counts as off)."""
+    """Return what to do at ``now`` with ``session``, the panel's open one.
+
+    ``panel_on`` says whether the panel is on; unknown counts as off.
+    """
     now = require_aware(now, "now")
     if session is None or session.status is SessionStatus.PAUSED or session.is_final:
         return Reconciliation(RestartAction.KEEP)

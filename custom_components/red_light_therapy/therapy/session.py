@@ -48,6 +48,8 @@ MAX_STORED_DISTANCE = 10_000.0
 
 
 class SessionStatus(StrEnum):
+    """Where a session stands, from planned to one of its final statuses."""
+
     PLANNED = "planned"
     RUNNING = "running"
     PAUSED = "paused"
@@ -68,7 +70,7 @@ in 1970) is a typing error, not a session to record."""
 
 
 def check_logged_start(started_at: datetime, now: datetime) -> None:
-    """A logged session may start at most :data:`LOG_WINDOW_DAYS` days before ``now``."""
+    """Refuse a logged session that starts more than :data:`LOG_WINDOW_DAYS` days before ``now``."""
     if require_aware(started_at, "started_at") < now - timedelta(days=LOG_WINDOW_DAYS):
         raise TimeOrderError(
             ErrorCode.LOGGED_TOO_OLD,
@@ -80,15 +82,19 @@ def check_logged_start(started_at: datetime, now: datetime) -> None:
 def backdated_start(
     seen_at: datetime, timer_set_s: int | None, timer_remaining_s: int | None
 ) -> datetime:
-    """When a panel seen on at ``seen_at`` was switched on: its own countdown, armed to
-    ``timer_set_s`` with ``timer_remaining_s`` left, tells how long it has been on already
-    (never a start after it was seen on). Without a countdown, when it was seen."""
+    """When a panel seen on at ``seen_at`` was switched on.
+
+    Its own countdown, armed to ``timer_set_s`` with ``timer_remaining_s`` left, tells how long it
+    has been on already (never a start after it was seen on). Without a countdown, when it was seen.
+    """
     if timer_set_s and timer_remaining_s is not None:
         return seen_at - timedelta(seconds=max(timer_set_s - timer_remaining_s, 0))
     return seen_at
 
 
 class SessionOrigin(StrEnum):
+    """Who switched the panel on for a session."""
+
     PLANNED = "planned"
     """Started by the integration."""
     UNPLANNED = "unplanned"
@@ -106,6 +112,7 @@ class Segment:
     irradiance: BandIrradiance
 
     def __post_init__(self) -> None:
+        """Refuse naive times."""
         object.__setattr__(self, "start", require_aware(self.start, "start"))
         if self.end is not None:
             object.__setattr__(self, "end", require_aware(self.end, "end"))
@@ -116,6 +123,7 @@ class Segment:
         return max((end - self.start).total_seconds(), 0.0)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the segment as stored."""
         return {
             "start": iso(self.start),
             "end": iso(self.end),
@@ -124,6 +132,7 @@ class Segment:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Segment:
+        """Read back a stored segment; anything malformed raises ``StoredDataError``."""
         return load(
             data,
             "segment",
@@ -172,6 +181,7 @@ class Session:
     """The person entity treated (``person.ada``); None: unassigned."""
 
     def __post_init__(self) -> None:
+        """Refuse a session without id or area, or with a duration, distance or dose not above 0."""
         if not self.id or not self.area:
             raise SessionStateError(ErrorCode.INVALID_SESSION, "a session needs an id and area")
         _positive_seconds(self.planned_seconds, "planned duration")
@@ -190,10 +200,12 @@ class Session:
 
     @property
     def started_at(self) -> datetime | None:
+        """When the panel first switched on for this session (None before it did)."""
         return self.segments[0].start if self.segments else None
 
     @property
     def is_final(self) -> bool:
+        """Whether the session has ended: completed, stopped or aborted."""
         return self.status in FINAL_STATUSES
 
     @property
@@ -220,10 +232,12 @@ class Session:
         )
 
     def planned_dose(self, at: datetime | None = None) -> BandDose:
-        """The dose at the planned end: what was delivered up to ``at`` (default: the latest
-        change), plus the planned on-time still to go at the current irradiance. The same at
-        any ``at`` while the irradiance stays, so it changes only when the session does (start,
-        pause, extend, new levels): never a tick to show."""
+        """Return the dose at the planned end.
+
+        What was delivered up to ``at`` (default: the latest change), plus the planned on-time still
+        to go at the current irradiance. The same at any ``at`` while the irradiance stays, so it
+        changes only when the session does (start, pause, extend, new levels): never a tick to show.
+        """
         if at is None:
             at = self.last_event_at
             if at is None:
@@ -274,19 +288,19 @@ class Session:
         self.segments[-1] = Segment(last.start, at, last.irradiance)
 
     def start(self, at: datetime) -> None:
-        """The panel acknowledged switching on at ``at``."""
+        """Record that the panel acknowledged switching on at ``at``."""
         self._require("start", SessionStatus.PLANNED)
         self.segments.append(Segment(self._check_time(at), None, self.irradiance))
         self.status = SessionStatus.RUNNING
 
     def pause(self, at: datetime) -> None:
-        """The panel acknowledged switching off at ``at``; the session can resume."""
+        """Record that the panel acknowledged switching off at ``at``; the session can resume."""
         self._require("pause", SessionStatus.RUNNING)
         self._close_segment(self._check_time(at))
         self.status = SessionStatus.PAUSED
 
     def resume(self, at: datetime) -> None:
-        """The panel acknowledged switching back on at ``at``."""
+        """Record that the panel acknowledged switching back on at ``at``."""
         self._require("resume", SessionStatus.PAUSED)
         self.segments.append(Segment(self._check_time(at), None, self.irradiance))
         self.status = SessionStatus.RUNNING
@@ -338,7 +352,8 @@ class Session:
         (``device_deadline``): the countdown switched it off there, whatever was heard later.
         Never before the session's last event. With ``stop_at_end_completes``, a running
         session stopped with at most a second of its planned on-time left completed it (an
-        aborted, refused, session never completes)."""
+        aborted, refused, session never completes).
+        """
         off_at = require_aware(off_at, "off_at")
         if self.status is SessionStatus.RUNNING and self.device_deadline is not None:
             off_at = min(off_at, self.device_deadline)
@@ -378,7 +393,7 @@ class Session:
         distance_cm: float,
         panel_id: str | None = None,
     ) -> Session:
-        """A completed session the user enters after the fact."""
+        """Return a completed session the user enters after the fact."""
         started_at = require_aware(started_at, "started_at")
         ended_at = require_aware(ended_at, "ended_at")
         seconds = (ended_at - started_at).total_seconds()
@@ -396,6 +411,7 @@ class Session:
         return session
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the session as stored."""
         return {
             "id": self.id,
             "area": self.area,
@@ -415,9 +431,12 @@ class Session:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Session:
-        """Read back a stored session; anything malformed raises ``StoredDataError``: a
-        mistyped field, an unknown or eye area, a time out of range, absurd numbers, or
-        segments that contradict the status (a running session with none, say)."""
+        """Read back a stored session.
+
+        Anything malformed raises ``StoredDataError``: a mistyped field, an unknown or eye area, a
+        time out of range, absurd numbers, or segments that contradict the status (a running session
+        with none, say).
+        """
 
         def build(d: Mapping[str, Any]) -> Session:
             target = d.get("target_dose")
@@ -447,7 +466,7 @@ class Session:
         return load(data, "session", build)
 
     def _check_consistent(self) -> None:
-        """The segments and end fit the status, and follow each other in time."""
+        """Check that the segments and end fit the status, and follow each other in time."""
         segments = self.segments
         last_open = bool(segments) and segments[-1].end is None
         last_end = segments[-1].end if segments else None

@@ -51,16 +51,21 @@ _PERIOD = re.compile(r"[0-9]{4}-W[0-9]{2}")
 
 
 def history_period(at: datetime) -> str:
-    """The history file a session started at ``at`` is kept in: its ISO week in UTC
-    (``2026-W49``). A week, not a month: a file holds some seven daily sessions, so writing
-    it after each session stays small (issue 12); UTC, so a change of time zone moves none."""
+    """Return the history file a session started at ``at`` is kept in.
+
+    Its ISO week in UTC (``2026-W49``). A week, not a month: a file holds some seven daily sessions,
+    so writing it after each session stays small (issue 12); UTC, so a change of time zone moves
+    none.
+    """
     year, week, _ = at.astimezone(UTC).isocalendar()
     return f"{year:04d}-W{week:02d}"
 
 
 def is_period(value: object) -> bool:
-    """Whether ``value`` names a history period as ``history_period`` writes it: a week
-    that exists, in the years a stored time can have."""
+    """Whether ``value`` names a history period as ``history_period`` writes it.
+
+    A week that exists, in the years a stored time can have.
+    """
     if not isinstance(value, str) or _PERIOD.fullmatch(value) is None:
         return False
     year, _, week = value.partition("-W")
@@ -74,12 +79,14 @@ def is_period(value: object) -> bool:
 
 
 def read_stored(data: object, now: datetime, *, history: bool = True) -> StoredTherapy:
-    """Every trustworthy record of ``data`` (the store's ``data`` object); ``now`` checks that a
-    stored protocol run can be evaluated at all (its dates do not overflow).
+    """Every trustworthy record of ``data`` (the store's ``data`` object).
+
+    ``now`` checks that a stored protocol run can be evaluated at all (its dates do not overflow).
 
     ``history``: the first layout, which kept the history in the same object
     (``history.records``); the current one keeps it in files of its own, read with
-    ``read_history_index`` and ``read_history_files``."""
+    ``read_history_index`` and ``read_history_files``.
+    """
     result = StoredTherapy()
     if not isinstance(data, Mapping):
         result.dropped.append(f"the therapy data is a {type(data).__name__}, not an object")
@@ -95,7 +102,10 @@ def read_stored(data: object, now: datetime, *, history: bool = True) -> StoredT
 
 
 def _sections(value: object, what: str, result: StoredTherapy) -> dict[str, dict[str, Any]]:
-    """An object of objects (``settings`` by panel): each entry that is not one is left out."""
+    """Return an object of objects (``settings`` by panel).
+
+    Each entry that is not one is left out.
+    """
     if not isinstance(value, Mapping):
         result.dropped.append(f"{what} is a {type(value).__name__}, not an object")
         return {}
@@ -109,9 +119,11 @@ def _sections(value: object, what: str, result: StoredTherapy) -> dict[str, dict
 
 
 def read_history_index(data: object, result: StoredTherapy) -> None:
-    """The weeks the history index (``{"periods": [...]}``, as ``history_index`` writes it)
-    names into ``result.periods``; an entry that is neither a week nor a range of weeks is
-    left out and reported."""
+    """Read the weeks the history index names into ``result.periods``.
+
+    The index is ``{"periods": [...]}``, as ``history_index`` writes it. An entry that is neither a
+    week nor a range of weeks is left out and reported.
+    """
     value = data.get("periods") if isinstance(data, Mapping) else data
     if not isinstance(value, list):
         result.dropped.append(f"the list of history files is a {type(value).__name__}")
@@ -133,8 +145,11 @@ def read_history_index(data: object, result: StoredTherapy) -> None:
 
 
 def history_index(periods: Iterable[str]) -> list[str]:
-    """The index of the history files: runs of consecutive weeks as ``first..last``, so
-    years of daily use are a line or two, whatever their number of weeks."""
+    """Return the index of the history files.
+
+    Runs of consecutive weeks as ``first..last``, so years of daily use are a line or two, whatever
+    their number of weeks.
+    """
     runs: list[list[str]] = []
     previous = None
     for period in sorted(set(periods)):
@@ -164,9 +179,12 @@ def _read_history(value: object, result: StoredTherapy) -> None:
 
 
 def read_history_files(files: Mapping[str, object], result: StoredTherapy) -> None:
-    """The records of the history files (``data`` of each, by period) into ``result``, each
-    trusted or left out on its own as in the old layout; a file that is not an object of
-    ``records`` is reported and read as empty. Ids are unique across every file."""
+    """Read the records of the history files into ``result``.
+
+    ``files`` holds the ``data`` of each, by period. Each record is trusted or left out on its own
+    as in the old layout; a file that is not an object of ``records`` is reported and read as empty.
+    Ids are unique across every file.
+    """
     rows: list[tuple[str | None, int, object]] = []
     for period in sorted(files):
         data = files[period]
@@ -180,8 +198,10 @@ def read_history_files(files: Mapping[str, object], result: StoredTherapy) -> No
 
 
 def _read_records(rows: Iterable[tuple[str | None, int, object]], result: StoredTherapy) -> None:
-    """``(period file, index, stored record)`` of either layout (period None: the old one,
-    whose records go where their start puts them)."""
+    """Read ``(period file, index, stored record)`` of either layout into ``result``.
+
+    Period None is the old layout, whose records go where their start puts them.
+    """
     good: dict[str, SessionRecord] = {}
     for period, index, item in rows:
         where = f"history record {index}" if period is None else f"history {period} record {index}"
