@@ -1,0 +1,1 @@
+"""The panels the integration drives, behind one interface; no Home Assistant here."""

@@ -46,8 +46,11 @@ CONNECTION_MAC = "mac"
 
 @dataclass(frozen=True, slots=True)
 class PanelIdentity:
-    """Who made the panel and how the world knows it, as plain data: the integration makes
-    its device entry of it (adding the name the user gave and its own identifier)."""
+    """Who made the panel and how the world knows it, as plain data.
+
+    The integration makes its device entry of it (adding the name the user gave and its own
+    identifier).
+    """
 
     manufacturer: str | None = None
     model: str | None = None
@@ -72,6 +75,7 @@ class PanelState:
     updated_at: float | None = field(default=None, compare=False)
 
     def evolve(self, **changes: object) -> PanelState:
+        """Return a copy of the state with ``changes`` applied."""
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
@@ -130,6 +134,7 @@ class Panel(ABC):
     between uses, and the integration's entities do not show it."""
 
     def __init__(self, clock: Clock) -> None:
+        """Start unconnected, with an empty state, reading time from ``clock``."""
         self._clock = clock
         self._state = PanelState()
         self._subscribers = _Subscribers()
@@ -137,13 +142,17 @@ class Panel(ABC):
 
     @property
     def keep_connected(self) -> bool:
-        """True while the link is held (a session runs): kept open, and re-opened, instead
-        of idling."""
+        """True while the link is held (a session runs).
+
+        Kept open, and re-opened, instead of idling.
+        """
         return self._holds > 0
 
     def hold_connection(self) -> Callable[[], None]:
-        """Hold the link open until the returned release is called (once; again does
-        nothing). Holds count: the link idles again when the last one is released."""
+        """Hold the link open until the returned release is called (once; again does nothing).
+
+        Holds count: the link idles again when the last one is released.
+        """
         self._holds += 1
         if self._holds == 1:
             self._connection_hold_changed(held=True)
@@ -162,7 +171,7 @@ class Panel(ABC):
 
     @contextmanager
     def connection_held(self) -> Iterator[None]:
-        """The link held open for the duration of the ``with`` block."""
+        """Hold the link open for the duration of the ``with`` block."""
         release = self.hold_connection()
         try:
             yield
@@ -170,12 +179,16 @@ class Panel(ABC):
             release()
 
     def _connection_hold_changed(self, *, held: bool) -> None:
-        """The first hold began (``held``) or the last one ended. A transport that opens its
-        link on demand keeps it, or lets it idle; the default has nothing to do."""
+        """React to the first hold beginning (``held``) or the last one ending.
+
+        A transport that opens its link on demand keeps it, or lets it idle; the default has nothing
+        to do.
+        """
         return
 
     @property
     def state(self) -> PanelState:
+        """The panel's last known state."""
         return self._state
 
     def subscribe(self, callback: StateCallback) -> Callable[[], None]:
@@ -195,8 +208,10 @@ class Panel(ABC):
         """The panel's maker, model, firmware and connections, for its device entry."""
 
     def diagnostics(self) -> dict[str, Any]:
-        """What a maintainer needs to see of the panel, as plain data; a driver adds its
-        own link's details. Secrets and addresses are the caller's to redact."""
+        """Return what a maintainer needs to see of the panel, as plain data.
+
+        A driver adds its own link's details. Secrets and addresses are the caller's to redact.
+        """
         return {"capabilities": asdict(self.capabilities), "state": asdict(self.state)}
 
     @abstractmethod
@@ -212,8 +227,11 @@ class Panel(ABC):
         """Ask the panel for its state."""
 
     async def poll(self) -> PanelState:
-        """The periodic look at an idle panel; a driver may make it cheaper than ``update``
-        (Bluetooth: one status query on a link closed again at once)."""
+        """Take the periodic look at an idle panel and return its state.
+
+        A driver may make it cheaper than ``update`` (Bluetooth: one status query on a link closed
+        again at once).
+        """
         return await self.update()
 
     @abstractmethod
@@ -229,8 +247,9 @@ class Panel(ABC):
         raise PanelError("this panel has no hardware timer")
 
     async def power_on_for(self, seconds: int | None) -> float:
-        """Switch on with the own countdown armed to ``seconds`` (None: no countdown);
-        returns the acknowledged clock time of the power-on.
+        """Switch on with the own countdown armed to ``seconds`` (None: no countdown).
+
+        Returns the acknowledged clock time of the power-on.
 
         The default arms first and switches on second: right for panels whose countdown
         only runs while they emit (BlockBlueLight). A device whose countdown runs while off

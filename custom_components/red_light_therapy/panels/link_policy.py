@@ -56,13 +56,18 @@ class LinkRule:
     grace_s: float = IDLE_GRACE_S
 
     def holds(self, *, session: bool) -> bool:
-        """Whether the link is held for good now (and re-opened when it drops): always when
-        staying connected, only while a session runs when polling."""
+        """Whether the link is held for good now (and re-opened when it drops).
+
+        Always when staying connected, only while a session runs when polling.
+        """
         return self.policy is LinkPolicy.STAY_CONNECTED or session
 
     def close_at(self, *, session: bool, last_used_at: float | None) -> float | None:
-        """When an open link is to be closed: None while it is held, else the end of the grace
-        after its last use (at once when it was never used)."""
+        """When an open link is to be closed.
+
+        None while it is held, else the end of the grace after its last use (at once when it was
+        never used).
+        """
         if self.holds(session=session):
             return None
         return (last_used_at if last_used_at is not None else float("-inf")) + self.grace_s
@@ -73,7 +78,9 @@ class LinkRule:
         return close_at is not None and now >= close_at
 
     def close_after_look(self, *, opened: bool, session: bool) -> bool:
-        """Whether a look closes the link at once: only one it opened itself and that is not
-        held. A link found open (a session, a grace) is left as it was: a look is no use, it
-        neither ends nor extends the grace."""
+        """Whether a look closes the link at once.
+
+        Only one it opened itself and that is not held. A link found open (a session, a grace) is
+        left as it was: a look is no use, it neither ends nor extends the grace.
+        """
         return opened and not self.holds(session=session)

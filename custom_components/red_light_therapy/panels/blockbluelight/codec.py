@@ -58,6 +58,7 @@ class Frame:
     payload: bytes = b""
 
     def __post_init__(self) -> None:
+        """Refuse a frame whose start byte, command or payload does not fit the protocol."""
         if self.start not in START_BYTES:
             raise FrameError(f"start byte must be 0x3A or 0x2A, not {self.start:#04x}")
         if not 0 <= self.command <= 0xFF:
@@ -67,6 +68,7 @@ class Frame:
 
     @property
     def from_panel(self) -> bool:
+        """Whether the panel sent this frame (rather than the host)."""
         return self.start == START_PANEL
 
 
@@ -85,7 +87,7 @@ def checksum(body: Iterable[int]) -> int:
 
 
 def encode(frame: Frame) -> bytes:
-    """The bytes of ``frame`` on the wire."""
+    """Return the bytes of ``frame`` on the wire."""
     size = len(frame.payload)
     body = bytes((HEADER_BYTE, frame.command, size >> 8, size & 0xFF)) + frame.payload
     return bytes((frame.start,)) + body + bytes((checksum(body), END_BYTE))
@@ -95,10 +97,12 @@ def encode(frame: Frame) -> bytes:
 
 
 def status_query() -> Frame:
+    """Return the host's question for the panel's power and countdown."""
     return Frame(START_HOST, CMD_STATUS)
 
 
 def power(on: bool) -> Frame:
+    """Return the command that switches the panel on or off."""
     return Frame(START_HOST, CMD_POWER, bytes((1 if on else 0,)))
 
 
@@ -110,6 +114,7 @@ def set_timer(seconds: int) -> Frame:
 
 
 def levels_query() -> Frame:
+    """Return the host's question for the channels' levels."""
     return Frame(START_HOST, CMD_LEVELS)
 
 
@@ -130,6 +135,7 @@ def pulse(setting: bytes = b"\x00\x00") -> Frame:
 
 
 def status_reply(on: bool, timer_set_s: int, timer_remaining_s: int) -> Frame:
+    """Return the panel's answer to a status query (as the emulator sends it)."""
     for value in (timer_set_s, timer_remaining_s):
         if not 0 <= value <= MAX_TIMER_S:
             raise FrameError(f"timer values must be 0..{MAX_TIMER_S} s, not {value}")
@@ -142,14 +148,17 @@ def status_reply(on: bool, timer_set_s: int, timer_remaining_s: int) -> Frame:
 
 
 def power_ack() -> Frame:
+    """Return the panel's acknowledgement of a power command."""
     return Frame(START_PANEL, CMD_POWER)
 
 
 def timer_ack() -> Frame:
+    """Return the panel's acknowledgement of a countdown command."""
     return Frame(START_PANEL, CMD_TIMER)
 
 
 def levels_reply(levels: Sequence[int], tail: bytes = b"\x00\x00") -> Frame:
+    """Return the panel's answer to a levels query (as the emulator sends it)."""
     if len(levels) != CHANNEL_COUNT:
         raise FrameError(f"expected {CHANNEL_COUNT} levels, got {len(levels)}")
     for channel, level in enumerate(levels):
@@ -237,6 +246,7 @@ class FrameDecoder:
     """
 
     def __init__(self) -> None:
+        """Start with nothing buffered and nothing dropped."""
         self._buffer = bytearray()
         self.dropped_bytes: int = 0
 

@@ -26,5 +26,5 @@ does not publish which wavelength each one drives. Override per panel model."""
 
 
 def local_name(address: str) -> str:
-    """The name a panel with this MAC address advertises."""
+    """Return the name a panel with this MAC address advertises."""
     return LOCAL_NAME_PREFIX + address.replace(":", "").replace("-", "").upper()

@@ -62,20 +62,23 @@ class BleClient(Protocol):
     """The part of ``bleak.BleakClient`` this driver uses."""
 
     @property
-    def address(self) -> str: ...
+    def address(self) -> str:
+        """The device's Bluetooth address."""
 
     @property
-    def is_connected(self) -> bool: ...
+    def is_connected(self) -> bool:
+        """Whether the link is up."""
 
     async def start_notify(
         self, char_specifier: str, callback: Callable[[Any, bytearray], None]
-    ) -> None: ...
+    ) -> None:
+        """Call ``callback`` with each notification of the characteristic."""
 
-    async def write_gatt_char(
-        self, char_specifier: str, data: bytes, response: bool = ...
-    ) -> None: ...
+    async def write_gatt_char(self, char_specifier: str, data: bytes, response: bool = ...) -> None:
+        """Write ``data`` to the characteristic."""
 
-    async def disconnect(self) -> Any: ...
+    async def disconnect(self) -> Any:
+        """Close the link."""
 
 
 ClientFactory = Callable[[BLEDevice, Callable[[Any], None]], Awaitable[BleClient]]
@@ -111,6 +114,11 @@ class BlockBlueLightPanel(Panel):
         reconnect_max_s: float = 30.0,
         levels_poll_s: float = 1800.0,
     ) -> None:
+        """Drive the panel behind ``ble_device``; nothing connects before it is used.
+
+        The timeouts, back-off and polling interval are in seconds; ``client_factory`` and ``sleep``
+        let tests use the emulator and the frozen clock.
+        """
         super().__init__(clock)
         if len(channel_wavelengths_nm) != codec.CHANNEL_COUNT:
             raise ValueError(f"a BlockBlueLight panel has {codec.CHANNEL_COUNT} channels")
@@ -150,10 +158,12 @@ class BlockBlueLightPanel(Panel):
 
     @property
     def address(self) -> str:
+        """The panel's Bluetooth address."""
         return self._ble_device.address
 
     @property
     def name(self) -> str:
+        """The panel's advertised name, else the name its address gives it."""
         return self._ble_device.name or local_name(self._ble_device.address)
 
     @property
@@ -166,7 +176,7 @@ class BlockBlueLightPanel(Panel):
         )
 
     def diagnostics(self) -> dict[str, Any]:
-        """The base's, and whether the link is open and how much garbage it carried."""
+        """Return the base's, and whether the link is open and how much garbage it carried."""
         return {
             **super().diagnostics(),
             "bluetooth": {
@@ -182,6 +192,7 @@ class BlockBlueLightPanel(Panel):
 
     @property
     def connected(self) -> bool:
+        """Whether the Bluetooth link is up."""
         return self._client is not None and self._client.is_connected
 
     def set_ble_device(self, ble_device: BLEDevice) -> None:
@@ -203,10 +214,12 @@ class BlockBlueLightPanel(Panel):
     # Panel interface ---------------------------------------------------------------------
 
     async def connect(self) -> None:
+        """Open the link now, rather than on the first command."""
         async with self._exclusive():
             await self._ensure_connected()
 
     async def disconnect(self) -> None:
+        """Close the link and stop reconnecting."""
         self._cancel_idle_timer()
         await self._cancel_and_wait(self._reconnect_task)
         await self._cancel_and_wait(self._idle_task)
@@ -215,6 +228,7 @@ class BlockBlueLightPanel(Panel):
             self._cancel_idle_timer()
 
     async def update(self) -> PanelState:
+        """Read the panel's power and countdown (and its levels, once) and return its state."""
         async with self._exclusive():
             await self._query_status()
             if not self._levels_read:
@@ -246,18 +260,21 @@ class BlockBlueLightPanel(Panel):
         return self.state
 
     async def set_power(self, on: bool) -> float:
+        """Switch the panel on or off; return the time it acknowledged, by its clock."""
         async with self._exclusive():
             _ack, acked_at = await self._exchange(codec.power(on), codec.CMD_POWER)
             self._publish(self._state.evolve(is_on=on, updated_at=acked_at))
         return acked_at
 
     async def set_timer(self, seconds: int) -> None:
+        """Arm the panel's own countdown to ``seconds`` (0..65535)."""
         if not 0 <= seconds <= codec.MAX_TIMER_S:
             raise ValueError(f"timer must be 0..{codec.MAX_TIMER_S} s, not {seconds}")
         async with self._exclusive():
             await self._exchange(codec.set_timer(seconds), codec.CMD_TIMER)
 
     async def set_levels(self, levels: Mapping[int, int]) -> None:
+        """Set the channels' levels (0..100 each), by channel index."""
         for index, level in levels.items():
             if not 0 <= index < codec.CHANNEL_COUNT:
                 raise ValueError(f"channel index must be 0..{codec.CHANNEL_COUNT - 1}")
@@ -411,7 +428,7 @@ class BlockBlueLightPanel(Panel):
         return client
 
     async def _ensure_connected(self) -> BleClient:
-        """The open link, or a new one. Callers hold the command lock."""
+        """Return the open link, or a new one. Callers hold the command lock."""
         client = self._client
         if client is not None and client.is_connected:
             return client
@@ -442,7 +459,7 @@ class BlockBlueLightPanel(Panel):
         return client
 
     def _on_disconnected(self, client: Any) -> None:
-        """bleak's disconnected callback; only an unexpected loss of the current link counts.
+        """Bleak's disconnected callback; only an unexpected loss of the current link counts.
 
         A callback naming another client is a link closed on purpose or an old one, unless
         the current link is down too (a wrapper reporting a different object).

@@ -64,7 +64,10 @@ class EmulatedCharacteristic:
 
 
 def normalize_uuid(char_specifier: object) -> str:
-    """A characteristic specifier as a full lower-case UUID string; BleakError if unusable."""
+    """Return a characteristic specifier as a full lower-case UUID string.
+
+    ``BleakError`` when it names no characteristic.
+    """
     value = getattr(char_specifier, "uuid", char_specifier)
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -79,7 +82,7 @@ def normalize_uuid(char_specifier: object) -> str:
 
 
 def make_ble_device(address: str, name: str | None, rssi: int = -60) -> BLEDevice:
-    """A ``BLEDevice`` on both bleak 0.22 (takes rssi) and bleak 1.x+ (does not)."""
+    """Return a ``BLEDevice`` on both bleak 0.22 (takes rssi) and bleak 1.x+ (does not)."""
     extra: dict[str, Any] = {}
     if "rssi" in inspect.signature(BLEDevice).parameters:  # bleak < 1.0 requires it
         extra["rssi"] = rssi
@@ -99,6 +102,7 @@ class EmulatedBleakClient:
         emulator: BlockBlueLightEmulator,
         disconnected_callback: DisconnectedCallback | None,
     ) -> None:
+        """Start a live link to ``emulator``; ``disconnected_callback`` hears when it ends."""
         self._emulator = emulator
         self._disconnected_callback = disconnected_callback
         self._connected = True
@@ -111,14 +115,17 @@ class EmulatedBleakClient:
 
     @property
     def address(self) -> str:
+        """The emulated panel's address."""
         return self._emulator.address
 
     @property
     def is_connected(self) -> bool:
+        """Whether the link is up."""
         return self._connected
 
     @property
     def notifying(self) -> bool:
+        """Whether a notification callback is registered."""
         return self._notify is not None
 
     @property
@@ -129,11 +136,13 @@ class EmulatedBleakClient:
     async def start_notify(
         self, char_specifier: object, callback: NotifyCallback, **_kwargs: Any
     ) -> None:
+        """Send the panel's notifications to ``callback``."""
         self._check_connected()
         self._check_char(char_specifier, NOTIFY_CHAR, "notify")
         self._notify = callback
 
     async def stop_notify(self, char_specifier: object) -> None:
+        """Stop sending notifications."""
         self._check_connected()
         self._check_char(char_specifier, NOTIFY_CHAR, "notify")
         self._notify = None
@@ -141,6 +150,7 @@ class EmulatedBleakClient:
     async def write_gatt_char(
         self, char_specifier: object, data: bytes | bytearray | memoryview, response: bool = False
     ) -> None:
+        """Hand ``data`` to the emulated panel, as a write to its command characteristic."""
         self._check_connected()
         self._check_char(char_specifier, WRITE_CHAR, "write")
         if self._emulator.drop_on_next_write:
@@ -155,6 +165,7 @@ class EmulatedBleakClient:
         self._emulator._receive(self, payload)
 
     async def disconnect(self) -> bool:
+        """End the link."""
         self._end_link()
         return True
 
@@ -193,7 +204,7 @@ class EmulatedBleakClient:
                 _LOGGER.exception("%s: notification callback failed", self._emulator.name)
 
     def _end_link(self, *, call_back: bool = True) -> None:
-        """The link is gone (either side ended it): stop, then tell the owner once."""
+        """End the link (either side ended it): stop, then tell the owner once."""
         if not self._connected:
             return
         self._connected = False
@@ -205,12 +216,12 @@ class EmulatedBleakClient:
 
 
 class BlockBlueLightEmulator:
-    """A BlockBlueLight panel in memory. Time comes from ``clock``; latency uses ``sleep``.
+    r"""A BlockBlueLight panel in memory. Time comes from ``clock``; latency uses ``sleep``.
 
     Fault injection (set at any time): ``latency_s`` (each way), ``split_notifications``
     (each frame arrives as two notifications, the tail 0x0A alone), ``join_notifications``
     (the frames of one answer arrive in one notification), ``inject_garbage`` (bytes sent
-    before every frame, e.g. ``b"\\x2a"`` for a doubled start byte), ``unresponsive``
+    before every frame, e.g. ``b"\x2a"`` for a doubled start byte), ``unresponsive``
     (commands are received and ignored), ``refuse_connections`` (the next N connection
     attempts fail), ``drop_connection()`` (the link is lost) and ``drop_on_next_write`` (the
     link is lost during the next write, which fails).
@@ -227,6 +238,10 @@ class BlockBlueLightEmulator:
         timer_set_s: int = 0,
         refuse_connections: int = 0,
     ) -> None:
+        """Create a panel at ``address``, off, with ``levels`` and a countdown of ``timer_set_s``.
+
+        ``refuse_connections`` connection attempts fail before one succeeds.
+        """
         if len(levels) != codec.CHANNEL_COUNT or not all(
             0 <= level <= codec.MAX_LEVEL for level in levels
         ):
@@ -271,23 +286,28 @@ class BlockBlueLightEmulator:
 
     @property
     def name(self) -> str:
+        """The name the panel advertises."""
         return local_name(self.address)
 
     @property
     def service_uuids(self) -> list[str]:
+        """The service the panel advertises."""
         return [SERVICE_UUID]
 
     @property
     def is_on(self) -> bool:
+        """Whether the panel is on now (its countdown may have switched it off)."""
         self.tick()
         return self._on
 
     @property
     def levels(self) -> tuple[int, ...]:
+        """The channels' levels, 0..100 each."""
         return tuple(self._levels)
 
     @property
     def timer_set_s(self) -> int:
+        """The countdown the panel is armed with, in seconds."""
         return self._timer_set_s
 
     @property
@@ -303,11 +323,14 @@ class BlockBlueLightEmulator:
 
     @property
     def connected(self) -> bool:
+        """Whether a client is connected."""
         return self._client is not None
 
     def link_seconds(self) -> float:
-        """Seconds the panel's radio was taken by a central (the link and its setup): while
-        it is, the vendor's app cannot connect and a Bluetooth proxy's slot is in use."""
+        """Seconds the panel's radio was taken by a central (the link and its setup).
+
+        While it is, the vendor's app cannot connect and a Bluetooth proxy's slot is in use.
+        """
         held = self.link_seconds_closed
         if self._link_started is not None:
             held += self.clock() - self._link_started
@@ -348,7 +371,7 @@ class BlockBlueLightEmulator:
         self._push_status()
 
     def drop_connection(self) -> None:
-        """The radio link is lost: the client sees its disconnected callback."""
+        """Lose the radio link: the client sees its disconnected callback."""
         if self._client is not None:
             self._client._end_link()
 
@@ -383,7 +406,7 @@ class BlockBlueLightEmulator:
     async def client_factory(
         self, ble_device: BLEDevice, disconnected_callback: Callable[[Any], None]
     ) -> EmulatedBleakClient:
-        """A driver ``client_factory`` that connects to this emulator."""
+        """Return a driver ``client_factory`` that connects to this emulator."""
         if ble_device.address.upper() != self.address.upper():
             raise BleakError(f"{ble_device.address} is not {self.address}")
         return await self.connect(disconnected_callback)

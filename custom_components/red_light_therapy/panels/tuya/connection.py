@@ -50,6 +50,10 @@ class TuyaConnection:
         on_lost: LostCallback,
         random_bytes: RandomBytes = os.urandom,
     ) -> None:
+        """Prepare a connection to ``host``:``port``; nothing is opened until it connects.
+
+        ``on_message`` hears every message the device sends, ``on_lost`` the end of the link.
+        """
         self.host = host
         self.port = port
         self.version = version
@@ -70,6 +74,7 @@ class TuyaConnection:
 
     @property
     def connected(self) -> bool:
+        """Whether the link is up and not closing."""
         return self._writer is not None and self._lost is None and not self._closing
 
     @property
@@ -154,7 +159,7 @@ class TuyaConnection:
                 self._waiters.remove(waiter)
 
     def watch(self, predicate: Predicate) -> asyncio.Future[Received]:
-        """A future for the next received message that satisfies ``predicate``.
+        """Return a future for the next received message that satisfies ``predicate``.
 
         Registered at once, so a reply racing the command that causes it is not missed.
         It fails with the link's error if the link ends; ``unwatch`` it when done.
@@ -167,6 +172,7 @@ class TuyaConnection:
         return future
 
     def unwatch(self, future: asyncio.Future[Received]) -> None:
+        """Stop waiting for ``future`` and cancel it."""
         self._watchers = [item for item in self._watchers if item[1] is not future]
         future.cancel()
 

@@ -60,7 +60,7 @@ DiscoveryCallback = Callable[[DiscoveredDevice], None]
 def parse_broadcast(
     data: bytes, sender_ip: str, *, port: int = 0, now: float = 0.0
 ) -> DiscoveredDevice | None:
-    """The device in one datagram; None for app broadcasts and anything unreadable.
+    """Return the device in one datagram; None for app broadcasts and anything unreadable.
 
     Its address is ``sender_ip``, whatever ``ip`` the payload claims (anyone on the LAN can
     send a broadcast naming any address).
@@ -136,6 +136,11 @@ class TuyaDiscovery:
         every_broadcast: bool = False,
         max_devices: int = MAX_DEVICES,
     ) -> None:
+        """Prepare a listener that calls ``callback`` for each device heard on ``ports``.
+
+        It calls it when a device is first heard or its address, version or product key changes
+        (with ``every_broadcast``: for every broadcast), and remembers at most ``max_devices``.
+        """
         self._callback = callback
         self._ports = tuple(ports)
         self._host = host
@@ -152,10 +157,12 @@ class TuyaDiscovery:
 
     @property
     def bound_ports(self) -> tuple[int, ...]:
+        """The ports actually bound (the system picks them for port 0)."""
         return tuple(int(transport.get_extra_info("sockname")[1]) for transport in self._transports)
 
     @property
     def running(self) -> bool:
+        """Whether it is listening."""
         return bool(self._transports)
 
     async def start(self) -> None:
@@ -177,6 +184,7 @@ class TuyaDiscovery:
         self.started_at = self._clock()
 
     async def stop(self) -> None:
+        """Stop listening."""
         self.started_at = None
         transports, self._transports = self._transports, []
         for transport in transports:
@@ -184,10 +192,12 @@ class TuyaDiscovery:
         await asyncio.sleep(0)  # let the transports finish closing
 
     async def __aenter__(self) -> TuyaDiscovery:
+        """Start listening for the ``async with`` block."""
         await self.start()
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
+        """Stop listening at the end of the ``async with`` block."""
         await self.stop()
 
     def forget(self, device_id: str) -> None:

@@ -33,11 +33,13 @@ class ChannelDp:
     max_value: int = 100
 
     def to_raw(self, level: int) -> int:
+        """Return the raw value for ``level`` (0..100), within the data point's range."""
         if not 0 <= level <= 100:
             raise ValueError("a level is 0..100")
         return max(self.min_value, min(self.max_value, round(level * self.max_value / 100)))
 
     def to_level(self, raw: int) -> int:
+        """Return the level (0..100) a raw value stands for."""
         return max(0, min(100, round(raw * 100 / self.max_value)))
 
 
@@ -58,6 +60,7 @@ class DpMap:
 
     @property
     def capabilities(self) -> Capabilities:
+        """What a panel with this map can do: its channels, dimming, the countdown and pulse."""
         return Capabilities(
             channels=tuple(
                 Channel(index, channel.key, channel.wavelength_nm)
@@ -69,7 +72,7 @@ class DpMap:
         )
 
     def default_dps(self) -> dict[str, Any]:
-        """Data points of a device of this kind fresh out of the box (off, full level)."""
+        """Return data points of a device of this kind fresh out of the box (off, full level)."""
         dps: dict[str, Any] = {str(self.switch_dp): False}
         for channel in self.channels:
             dps[str(channel.dp)] = channel.max_value
@@ -78,7 +81,7 @@ class DpMap:
         return dps
 
     def clean_dps(self, dps: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """What a device reported, made safe to use: ``(clean, rejected)``.
+        """Return what a device reported, made safe to use: ``(clean, rejected)``.
 
         Device data is untrusted: the switch must be a boolean, a level or the countdown a
         finite number (clamped to the channel's raw range, or ``0..countdown_max_s``, as an
@@ -112,8 +115,11 @@ class DpMap:
 
 
 def finite_number(value: Any) -> int | float | None:
-    """A reported value as a finite number; None for anything else (bools, NaN, infinities,
-    lists, objects, null, and strings other than a short whole number such as ``"599"``)."""
+    """Return a reported value as a finite number.
+
+    None for anything else (bools, NaN, infinities, lists, objects, null, and strings other than a
+    short whole number such as ``"599"``).
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -134,7 +140,10 @@ def clamp_int(value: int | float, low: int, high: int) -> int:
 
 
 def dp_map_from_dict(name: str, data: Mapping[str, Any]) -> DpMap:
-    """A data-point map from its JSON form; ValueError with the reason when it is malformed."""
+    """Return a data-point map from its JSON form.
+
+    ``ValueError`` with the reason when it is malformed.
+    """
     try:
         channels = tuple(
             ChannelDp(
@@ -186,7 +195,10 @@ multi-channel one."""
 
 
 def get_dp_map(dp_map: str | DpMap) -> DpMap:
-    """A built-in data-point map by name (or the map itself); KeyError for an unknown name."""
+    """Return a built-in data-point map by name (or the map itself).
+
+    ``KeyError`` for an unknown name.
+    """
     if isinstance(dp_map, DpMap):
         return dp_map
     try:

@@ -76,16 +76,21 @@ ends the link within the command timeout."""
 
 
 def countdown_runs(value: Any, seconds: int) -> bool:
-    """A reported countdown that is running and not longer than the ``seconds`` written
-    (any other value, a string, NaN or an infinity included, is not)."""
+    """Whether a reported countdown is running and not longer than the ``seconds`` written.
+
+    Any other value, a string, NaN or an infinity included, is not.
+    """
     remaining = finite_number(value)
     return remaining is not None and 0 < remaining <= seconds
 
 
 @dataclass(slots=True)
 class _Report:
-    """What the device reported about a write: the values, when each was first reported
-    (clock time), and whether (and when) they satisfied the write's condition."""
+    """What the device reported about a write.
+
+    The values, when each was first reported (clock time), and whether (and when) they satisfied the
+    write's condition.
+    """
 
     dps: dict[str, Any] = field(default_factory=dict)
     at: dict[str, float] = field(default_factory=dict)
@@ -120,6 +125,11 @@ class TuyaPanel(Panel):
         link_policy: LinkPolicy = DEFAULT_LINK_POLICY,
         idle_grace_s: float | None = None,
     ) -> None:
+        """Drive the Tuya device ``device_id`` at ``host``; nothing connects before it is used.
+
+        ``dp_map`` says which data point does what; the timeouts, back-off and heartbeat are in
+        seconds, and ``link_policy`` says whether the link stays open when idle.
+        """
         super().__init__(clock)
         self.host = host
         self.port = port
@@ -159,13 +169,18 @@ class TuyaPanel(Panel):
 
     @property
     def identity(self) -> PanelIdentity:
-        """A Tuya device; its model is what its data-point map calls this kind of panel.
-        The local protocol never carries its MAC: the integration learns that elsewhere."""
+        """A Tuya device.
+
+        Its model is what its data-point map calls this kind of panel. The local protocol never
+        carries its MAC: the integration learns that elsewhere.
+        """
         return PanelIdentity(manufacturer=MANUFACTURER, model=self.dp_map.display_name)
 
     def diagnostics(self) -> dict[str, Any]:
-        """The base's, and every data point the device reports: what a new data-point map is
-        written from."""
+        """Return the base's, and every data point the device reports.
+
+        What a new data-point map is written from.
+        """
         return {
             **super().diagnostics(),
             "tuya": {
@@ -178,6 +193,7 @@ class TuyaPanel(Panel):
 
     @property
     def connected(self) -> bool:
+        """Whether the link to the device is up."""
         return self._conn is not None and self._conn.connected
 
     @property
@@ -187,22 +203,29 @@ class TuyaPanel(Panel):
 
     @link_policy.setter
     def link_policy(self, policy: LinkPolicy) -> None:
-        """Takes effect at once: a link no longer held closes at the next heartbeat once its
-        grace has passed; one now held is opened by the next look."""
+        """Take effect at once.
+
+        A link no longer held closes at the next heartbeat once its grace has passed; one now held
+        is opened by the next look.
+        """
         self._rule = LinkRule(policy, self._rule.grace_s)
 
     def _connection_hold_changed(self, *, held: bool) -> None:
-        """A session holds the link (whatever the policy) while it runs; when the last hold
-        ends, the grace after its last use starts now."""
+        """Keep the link while a session holds it, whatever the policy.
+
+        When the last hold ends, the grace after its last use starts now.
+        """
         if not held:
             self._last_used_at = self._clock()
 
     # Panel interface -----------------------------------------------------------------------
 
     async def connect(self) -> None:
+        """Open the link now, rather than on the first command."""
         await self._link()
 
     async def disconnect(self) -> None:
+        """Close the link and stop reconnecting and sending heartbeats."""
         self._want_connected = False
         for task in (self._reconnect_task, self._heartbeat_task):
             if task is not None and task is not asyncio.current_task():
@@ -216,8 +239,11 @@ class TuyaPanel(Panel):
         self._publish_link(self._state.evolve(connected=False))
 
     async def update(self) -> PanelState:
-        """Read the data points: once, whether the link was open or is opened for it (a fresh
-        link's first message is that read)."""
+        """Read the data points.
+
+        Once, whether the link was open or is opened for it (a fresh link's first message is that
+        read).
+        """
         async with self._command_lock:
             if self._conn is not None and self._conn.connected:
                 await self._query(self._conn)
@@ -227,10 +253,13 @@ class TuyaPanel(Panel):
         return self._state
 
     async def poll(self) -> PanelState:
-        """The periodic look: nothing to send while the link is up, as the device pushes every
-        change on it and the heartbeat proves it alive. A link that is down is opened (which
-        reads the data points once) or the look fails; under ``LinkPolicy.POLL`` a link opened
-        for the look is closed again at once, unless a session holds it."""
+        """Take the periodic look and return the state.
+
+        Nothing to send while the link is up, as the device pushes every change on it and the
+        heartbeat proves it alive. A link that is down is opened (which reads the data points once)
+        or the look fails; under ``LinkPolicy.POLL`` a link opened for the look is closed again at
+        once, unless a session holds it.
+        """
         async with self._command_lock:
             if self.connected:
                 return self._state
@@ -240,6 +269,7 @@ class TuyaPanel(Panel):
         return self._state
 
     async def set_power(self, on: bool) -> float:
+        """Switch the panel on or off; return the time the device confirmed it, by its clock."""
         return await self._write({str(self.dp_map.switch_dp): bool(on)})
 
     async def power_on_for(self, seconds: int | None) -> float:
@@ -283,6 +313,7 @@ class TuyaPanel(Panel):
         return on_at
 
     async def set_levels(self, levels: Mapping[int, int]) -> None:
+        """Set the channels' levels (0..100 each), by channel index."""
         channels = self.dp_map.channels
         if not channels:
             raise PanelError(f"dp_map {self.dp_map.name} has no dimmable channels")
@@ -320,8 +351,10 @@ class TuyaPanel(Panel):
             )
 
     async def set_dps(self, dps: Mapping[str | int, Any]) -> float:
-        """Write raw data points (for the data-point maps' extras); returns the acknowledged
-        clock time."""
+        """Write raw data points (for the data-point maps' extras).
+
+        Returns the acknowledged clock time.
+        """
         return await self._write({str(k): v for k, v in dps.items()})
 
     # Commands ------------------------------------------------------------------------------
@@ -349,7 +382,7 @@ class TuyaPanel(Panel):
         return report.accepted
 
     async def _off_without_safety_net(self, countdown: str, cause: PanelError | None) -> NoReturn:
-        """The panel is on but its countdown does not run: switch it off, and raise."""
+        """Switch off a panel that is on without its countdown running, and raise."""
         reason = f"{self.host} switched on but its countdown (DP {countdown}) does not run"
         try:
             await self.set_power(False)
@@ -373,9 +406,10 @@ class TuyaPanel(Panel):
     async def _command(
         self, dps: dict[str, Any], accept: Callable[[Mapping[str, Any]], bool]
     ) -> _Report:
-        """Write data points and collect what the device reports until ``accept`` holds for
-        the reported values (pushes since the write, merged), or, failing that within the
-        confirm timeout, until a status read says what the device really holds.
+        """Write data points and collect what the device reports until ``accept`` holds.
+
+        ``accept`` is asked about the reported values (pushes since the write, merged), or, failing
+        that within the confirm timeout, about a status read that says what the device really holds.
 
         Raises when the write is rejected, or neither acknowledged nor reported.
         """
@@ -433,7 +467,7 @@ class TuyaPanel(Panel):
     # The link ------------------------------------------------------------------------------
 
     async def _link(self) -> TuyaConnection:
-        """The open connection, opened now if there is none."""
+        """Return the open connection, opened now if there is none."""
         async with self._link_lock:
             if self._conn is not None and self._conn.connected:
                 return self._conn
@@ -508,8 +542,10 @@ class TuyaPanel(Panel):
                 delay = min(delay * 2, self._backoff_max)
 
     async def _close_idle(self, conn: TuyaConnection) -> None:
-        """Close a link the policy no longer holds (callers hold the command lock): no
-        reconnect follows; the next look or command opens it again."""
+        """Close a link the policy no longer holds (callers hold the command lock).
+
+        No reconnect follows; the next look or command opens it again.
+        """
         if conn is not self._conn:
             return
         _LOGGER.debug("%s: idle, closing the link", self.host)
@@ -521,8 +557,10 @@ class TuyaPanel(Panel):
         self._publish_link(self._state.evolve(connected=False))
 
     async def _heartbeat_loop(self, conn: TuyaConnection) -> None:
-        """Every heartbeat interval: close the link if the policy no longer holds it (its
-        grace is over), else prove it alive."""
+        """Every heartbeat interval.
+
+        Close the link if the policy no longer holds it (its grace is over), else prove it alive.
+        """
         while True:
             await self._sleep(self._heartbeat_interval)
             try:
@@ -552,17 +590,22 @@ class TuyaPanel(Panel):
     # State -----------------------------------------------------------------------------------
 
     def _publish_link(self, state: PanelState) -> None:
-        """Tell subscribers the link came or went. A subscriber's fault is logged here, not
-        raised: it must not stop a reconnect or a disconnect. (On a message it ends the link,
-        in the reader, which then re-opens it.)"""
+        """Tell subscribers the link came or went.
+
+        A subscriber's fault is logged here, not raised: it must not stop a reconnect or a
+        disconnect. (On a message it ends the link, in the reader, which then re-opens it.)
+        """
         try:
             self._set_state(state)
         except Exception:
             _LOGGER.exception("%s: a state subscriber failed", self.host)
 
     def _reported_dps(self, obj: Mapping[str, Any]) -> dict[str, Any]:
-        """The data points of a message, cleaned by the data-point map: a bad value (wrong type,
-        NaN, an infinity) is dropped and logged, an out-of-range one clamped; the rest applies."""
+        """Return the data points of a message, cleaned by the data-point map.
+
+        A bad value (wrong type, NaN, an infinity) is dropped and logged, an out-of-range one
+        clamped; the rest applies.
+        """
         dps = protocol.extract_dps(obj)
         if not dps:
             return {}

@@ -1,4 +1,4 @@
-"""An emulated Tuya Wi-Fi panel: a real TCP server speaking protocol 3.3, 3.4 or 3.5.
+r"""An emulated Tuya Wi-Fi panel: a real TCP server speaking protocol 3.3, 3.4 or 3.5.
 
 ``TuyaEmulator`` listens on a real socket with real encryption, so the driver, tinytuya or the
 Smart Life integration of someone's choosing talks to it exactly as to a device. Its data
@@ -40,7 +40,7 @@ the link without a word
 
 Run it on its own::
 
-    python -m custom_components.red_light_therapy.panels.tuya.emulator \\
+    python -m custom_components.red_light_therapy.panels.tuya.emulator \
         --host 127.0.0.1 --port 6668 --version 3.4 --device-id ID --local-key KEY
 """
 
@@ -133,6 +133,12 @@ class TuyaEmulator:
         countdown_toggles: bool = False,
         power_on_clears_countdown: bool = False,
     ) -> None:
+        """Create a device ``device_id`` with ``local_key``, speaking ``version``.
+
+        Nothing listens until it starts. ``broadcast_address`` makes it announce itself as real
+        devices do; ``wrong_key_behaviour``, ``countdown_toggles`` and ``power_on_clears_countdown``
+        pick how it behaves where devices differ.
+        """
         self.device_id = device_id
         self.local_key = protocol.key_bytes(local_key)
         self.version = parse_version(version)
@@ -208,6 +214,7 @@ class TuyaEmulator:
         return len(self._clients)
 
     async def start(self) -> None:
+        """Listen for clients, and start broadcasting when there is an address for it."""
         if self._server is not None:
             return
         self._server = await asyncio.start_server(self._serve, self.host, self._requested_port)
@@ -241,21 +248,25 @@ class TuyaEmulator:
             await server.wait_closed()
 
     async def __aenter__(self) -> TuyaEmulator:
+        """Start the device for the ``async with`` block."""
         await self.start()
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
+        """Stop the device at the end of the ``async with`` block."""
         await self.stop()
 
     # What the panel is doing --------------------------------------------------------------------
 
     @property
     def is_on(self) -> bool:
+        """Whether the device is on now (its countdown may have switched it)."""
         self.tick()
         return bool(self._dps.get(str(self.dp_map.switch_dp)))
 
     @property
     def levels(self) -> tuple[int, ...]:
+        """The channels' levels, 0..100 each."""
         return tuple(
             channel.to_level(int(self._dps.get(str(channel.dp), 0)))
             for channel in self.dp_map.channels
@@ -283,8 +294,11 @@ class TuyaEmulator:
     # Things that happen at the panel --------------------------------------------------------
 
     def tick(self) -> None:
-        """Notice a countdown that ran out: the panel switched at its deadline, not now (off;
-        from off to on only with ``countdown_toggles``)."""
+        """Notice a countdown that ran out.
+
+        The panel switched at its deadline, not now (off; from off to on only with
+        ``countdown_toggles``).
+        """
         if self._deadline is not None and self.clock() >= self._deadline:
             deadline = self._deadline
             self._deadline = None
@@ -308,7 +322,7 @@ class TuyaEmulator:
         self.apply_local({str(self.dp_map.switch_dp): not self.is_on})
 
     def apply_local(self, dps: Mapping[str | int, Any]) -> None:
-        """Data points changed at the device (button, app, cloud): apply and push them."""
+        """Return data points changed at the device (button, app, cloud): apply and push them."""
         changed = self._apply({str(k): v for k, v in dps.items()})
         self._push(changed)
 
@@ -329,7 +343,7 @@ class TuyaEmulator:
         self.broadcasts_sent += 1
 
     def broadcast_packet(self) -> bytes:
-        """The discovery packet, as the device broadcasts it."""
+        """Return the discovery packet, as the device broadcasts it."""
         info = {
             "ip": self.advertised_ip or self.host,
             "gwId": self.device_id,
@@ -370,7 +384,7 @@ class TuyaEmulator:
                 await writer.wait_closed()
 
     async def _read(self, reader: asyncio.StreamReader) -> bytes:
-        """The next bytes from a client; none once it closed or stayed silent too long."""
+        """Return the next bytes from a client; none once it closed or stayed silent too long."""
         if self.idle_timeout_s is None:
             return await reader.read(4096)
         try:
@@ -478,8 +492,10 @@ class TuyaEmulator:
             raise _Close(reason)
 
     def _answer_unreadable(self, client: _Client, frame: bytes) -> None:
-        """Answer a frame it cannot read under its own key (``wrong_key_behaviour="answer"``):
-        a session-key answer to a 3.4/3.5 client, an encrypted error to a 3.3 one."""
+        """Answer a frame it cannot read under its own key (``wrong_key_behaviour="answer"``).
+
+        A session-key answer to a 3.4/3.5 client, an encrypted error to a 3.3 one.
+        """
         if self.wrong_key_behaviour != "answer":
             return
         offset = 6 if frame[:4] == protocol.PREFIX_6699 else 4
@@ -592,6 +608,7 @@ class TuyaEmulator:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Return the command line of ``python -m …panels.tuya.emulator``."""
     parser = argparse.ArgumentParser(description="Serve an emulated Tuya therapy panel.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=6668)

@@ -1,11 +1,11 @@
-"""The Tuya local protocol, versions 3.3, 3.4 and 3.5, as pure functions and classes.
+r"""The Tuya local protocol, versions 3.3, 3.4 and 3.5, as pure functions and classes.
 
 No I/O here: framing, encryption, session-key negotiation, JSON payloads and the discovery
 broadcast. The wire facts (public, documented by the tinytuya project among others):
 
 * 3.3: ``000055AA`` frames ``seqno cmd length [retcode] payload crc32 0000AA55``; the payload is
   AES-128-ECB (PKCS#7) with the device's local key; commands other than queries, heartbeats and
-  the negotiation carry a ``b"3.3" + 12 * b"\\0"`` version header in front of the ciphertext.
+  the negotiation carry a ``b"3.3" + 12 * b"\0"`` version header in front of the ciphertext.
 * 3.4: the same frame with an HMAC-SHA256 (32 bytes) instead of the CRC; the version header sits
   inside the ECB ciphertext. A session key is negotiated first with the local key: the client
   sends a 16-byte nonce, the device answers its own nonce and HMAC(local key, client nonce),
@@ -111,10 +111,12 @@ class Version(StrEnum):
 
     @property
     def query_command(self) -> Command:
+        """The command that reads the data points in this version."""
         return Command.DP_QUERY if self is Version.V33 else Command.DP_QUERY_NEW
 
     @property
     def control_command(self) -> Command:
+        """The command that writes data points in this version."""
         return Command.CONTROL if self is Version.V33 else Command.CONTROL_NEW
 
 
@@ -149,7 +151,7 @@ class Message:
 
 
 def key_bytes(key: str | bytes) -> bytes:
-    """A 16-byte AES key from a local key string as the Tuya app shows it."""
+    """Return a 16-byte AES key from a local key string as the Tuya app shows it."""
     raw = key.encode("latin-1") if isinstance(key, str) else bytes(key)
     if len(raw) != 16:
         raise ValueError("a Tuya local key is 16 characters")
@@ -157,6 +159,7 @@ def key_bytes(key: str | bytes) -> bytes:
 
 
 def ecb_encrypt(key: bytes, data: bytes, *, pad: bool = True) -> bytes:
+    """Return ``data`` encrypted with AES-ECB (PKCS#7 padded unless ``pad`` is false)."""
     if pad:
         fill = 16 - len(data) % 16
         data += bytes([fill]) * fill
@@ -184,6 +187,7 @@ def gcm_encrypt(key: bytes, iv: bytes, plaintext: bytes, aad: bytes | None) -> b
 
 
 def gcm_decrypt(key: bytes, iv: bytes, ciphertext_and_tag: bytes, aad: bytes | None) -> bytes:
+    """Return the plain text of an AES-GCM message; ``TuyaIntegrityError`` when its tag fails."""
     try:
         return AESGCM(key).decrypt(iv, ciphertext_and_tag, aad)
     except InvalidTag:
@@ -194,7 +198,7 @@ def gcm_decrypt(key: bytes, iv: bytes, ciphertext_and_tag: bytes, aad: bytes | N
 
 
 def pack_55aa(message: Message, hmac_key: bytes | None = None) -> bytes:
-    """A 55AA frame around an already encrypted payload; CRC32, or HMAC-SHA256 with a key."""
+    """Return a 55AA frame around an already encrypted payload; CRC32, or HMAC-SHA256 with a key."""
     body = message.payload
     if message.retcode is not None:
         body = RETCODE.pack(message.retcode) + body
@@ -211,7 +215,7 @@ def pack_55aa(message: Message, hmac_key: bytes | None = None) -> bytes:
 
 
 def unpack_55aa(frame: bytes, hmac_key: bytes | None = None, *, retcode: bool) -> Message:
-    """The message of one complete 55AA frame; TuyaIntegrityError if its CRC/HMAC fails."""
+    """Return the message of one complete 55AA frame; TuyaIntegrityError if its CRC/HMAC fails."""
     if len(frame) < HEADER_55AA.size or frame[:4] != PREFIX_55AA:
         raise TuyaProtocolError("not a 55AA frame")
     _prefix, seqno, cmd, length = HEADER_55AA.unpack_from(frame)
@@ -235,7 +239,10 @@ def unpack_55aa(frame: bytes, hmac_key: bytes | None = None, *, retcode: bool) -
 
 
 def pack_6699(message: Message, key: bytes, iv: bytes) -> bytes:
-    """A 6699 frame: the (retcode and) payload AES-GCM encrypted, the header authenticated."""
+    """Return a 6699 frame.
+
+    The (retcode and) payload are AES-GCM encrypted, the header authenticated.
+    """
     if len(iv) != GCM_IV_LEN:
         raise ValueError("a GCM IV is 12 bytes")
     plain = message.payload
@@ -247,7 +254,7 @@ def pack_6699(message: Message, key: bytes, iv: bytes) -> bytes:
 
 
 def unpack_6699(frame: bytes, key: bytes, *, retcode: bool) -> Message:
-    """The message of one complete 6699 frame; TuyaIntegrityError if its tag fails."""
+    """Return the message of one complete 6699 frame; TuyaIntegrityError if its tag fails."""
     if len(frame) < HEADER_6699.size or frame[:4] != PREFIX_6699:
         raise TuyaProtocolError("not a 6699 frame")
     _prefix, _reserved, seqno, cmd, length = HEADER_6699.unpack_from(frame)
@@ -286,10 +293,12 @@ class FrameSplitter:
     """Cuts a TCP byte stream into whole frames, skipping bytes before a frame prefix."""
 
     def __init__(self) -> None:
+        """Start with nothing buffered and nothing dropped."""
         self._buffer = b""
         self.dropped_bytes = 0
 
     def feed(self, data: bytes) -> list[bytes]:
+        """Buffer ``data`` and return the whole frames found so far."""
         self._buffer += data
         frames: list[bytes] = []
         while True:
@@ -338,6 +347,7 @@ class TuyaSession:
         from_device: bool = False,
         random_bytes: RandomBytes = os.urandom,
     ) -> None:
+        """Start a session speaking ``version`` with ``local_key``."""
         self.version = version
         self.local_key = key_bytes(local_key)
         self.key = self.local_key
@@ -346,10 +356,12 @@ class TuyaSession:
         self._seqno = 0
 
     def next_seqno(self) -> int:
+        """Return the next sequence number (wrapping at 32 bits)."""
         self._seqno = (self._seqno + 1) & 0xFFFFFFFF
         return self._seqno
 
     def set_session_key(self, key: bytes) -> None:
+        """Use the negotiated session key from now on."""
         self.key = key_bytes(key)
 
     def reset(self) -> None:
@@ -373,7 +385,10 @@ class TuyaSession:
         return pack_55aa(Message(number, cmd, body, code))
 
     def decode(self, frame: bytes) -> Message:
-        """The plain message in one whole frame (TuyaIntegrityError: wrong key or tampered)."""
+        """Return the plain message in one whole frame.
+
+        ``TuyaIntegrityError`` for a wrong key or a tampered frame.
+        """
         with_code = not self.from_device
         if self.version is Version.V35:
             if frame[:4] != PREFIX_6699:
@@ -402,12 +417,12 @@ def _hmac(key: bytes, data: bytes) -> bytes:
 
 
 def negotiation_response(local_key: bytes, client_nonce: bytes, device_nonce: bytes) -> bytes:
-    """The device's answer to SESS_KEY_NEG_START: its nonce and proof it knows the key."""
+    """Return the device's answer to SESS_KEY_NEG_START: its nonce and proof it knows the key."""
     return device_nonce + _hmac(local_key, client_nonce)
 
 
 def check_negotiation_response(local_key: bytes, client_nonce: bytes, payload: bytes) -> bytes:
-    """The device nonce from its answer; TuyaIntegrityError if the proof is wrong."""
+    """Return the device nonce from its answer; TuyaIntegrityError if the proof is wrong."""
     if len(payload) < NONCE_LEN + HMAC_LEN:
         raise TuyaIntegrityError("session key answer too short")
     if not hmac.compare_digest(
@@ -418,11 +433,12 @@ def check_negotiation_response(local_key: bytes, client_nonce: bytes, payload: b
 
 
 def negotiation_finish(local_key: bytes, device_nonce: bytes) -> bytes:
-    """The client's SESS_KEY_NEG_FINISH payload."""
+    """Return the client's SESS_KEY_NEG_FINISH payload."""
     return _hmac(local_key, device_nonce)
 
 
 def check_negotiation_finish(local_key: bytes, device_nonce: bytes, payload: bytes) -> None:
+    """Check the client's SESS_KEY_NEG_FINISH payload; ``TuyaIntegrityError`` for a wrong key."""
     if not hmac.compare_digest(payload[:HMAC_LEN], _hmac(local_key, device_nonce)):
         raise TuyaIntegrityError("session key confirmation fails its HMAC: wrong local key")
 
@@ -430,7 +446,7 @@ def check_negotiation_finish(local_key: bytes, device_nonce: bytes, payload: byt
 def session_key(
     version: Version, local_key: bytes, client_nonce: bytes, device_nonce: bytes
 ) -> bytes:
-    """The negotiated 16-byte session key."""
+    """Return the negotiated 16-byte session key."""
     mixed = bytes(a ^ b for a, b in zip(client_nonce, device_nonce, strict=True))
     if version is Version.V34:
         return ecb_encrypt(local_key, mixed, pad=False)
@@ -443,11 +459,15 @@ def session_key(
 
 
 def dumps(obj: Mapping[str, Any]) -> bytes:
+    """Return ``obj`` as compact JSON bytes."""
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
 def parse_json(payload: bytes) -> dict[str, Any]:
-    """The JSON object in a payload; TuyaIntegrityError when it is none (wrong key for 3.3)."""
+    """Return the JSON object in a payload.
+
+    ``TuyaIntegrityError`` when it is none (a wrong key, for 3.3).
+    """
     try:
         obj = json.loads(payload.rstrip(b"\x00").decode())
     except (UnicodeDecodeError, ValueError):
@@ -458,7 +478,7 @@ def parse_json(payload: bytes) -> dict[str, Any]:
 
 
 def extract_dps(obj: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The ``dps`` of a status or query answer (top level, or under ``data`` in 3.4+)."""
+    """Return the ``dps`` of a status or query answer (top level, or under ``data`` in 3.4+)."""
     dps = obj.get("dps")
     if dps is None and isinstance(obj.get("data"), dict):
         dps = obj["data"].get("dps")
@@ -483,18 +503,19 @@ def control_payload(version: Version, device_id: str, dps: Mapping[str, Any], no
 
 
 def heartbeat_payload(device_id: str) -> bytes:
+    """Return the heartbeat payload for ``device_id``."""
     return dumps({"gwId": device_id, "devId": device_id})
 
 
 def status_payload(version: Version, device_id: str, dps: Mapping[str, Any], now: float) -> bytes:
-    """What a device pushes (STATUS) when data points change."""
+    """Return what a device pushes (STATUS) when data points change."""
     if version is Version.V33:
         return dumps({"devId": device_id, "dps": dict(dps), "t": int(now)})
     return dumps({"protocol": 4, "t": int(now), "data": {"dps": dict(dps)}})
 
 
 def query_reply_payload(version: Version, device_id: str, dps: Mapping[str, Any]) -> bytes:
-    """What a device answers to a status query."""
+    """Return what a device answers to a status query."""
     if version is Version.V33:
         return dumps({"devId": device_id, "dps": dict(dps)})
     return dumps({"dps": dict(dps)})
@@ -506,8 +527,11 @@ def query_reply_payload(version: Version, device_id: str, dps: Mapping[str, Any]
 def encode_broadcast(
     info: Mapping[str, Any], version: Version | None, *, random_bytes: RandomBytes = os.urandom
 ) -> bytes:
-    """A device's discovery broadcast: plaintext 55AA for 3.1 (``version`` None), 55AA with
-    the UDP key (ECB) for 3.3/3.4, 6699 GCM with the UDP key for 3.5."""
+    """Return a device's discovery broadcast.
+
+    Plaintext 55AA for 3.1 (``version`` None), 55AA with the UDP key (ECB) for 3.3/3.4, 6699 GCM
+    with the UDP key for 3.5.
+    """
     payload = dumps(info)
     if version is None:
         return pack_55aa(Message(0, Command.UDP_NEW, payload, 0))
@@ -517,7 +541,7 @@ def encode_broadcast(
 
 
 def decode_broadcast(data: bytes) -> dict[str, Any]:
-    """The JSON of a discovery broadcast, whatever its form; TuyaProtocolError if unreadable.
+    """Return the JSON of a discovery broadcast, whatever its form; TuyaProtocolError if unreadable.
 
     Accepts 55AA frames with a plain or UDP-key encrypted payload, 6699 GCM frames, and bare
     ECB ciphertext (some firmwares send it unframed).
