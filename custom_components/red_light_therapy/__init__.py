@@ -105,9 +105,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEn
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> None:
-    """A removed panel's open session is recorded, its settings and runs are dropped (so it
-    neither locks other panels out nor keeps its areas busy); the listener forgets a removed
-    Wi-Fi panel: its next broadcast is discovered again."""
+    """Record a removed panel's open session and drop its settings and runs.
+
+    So it neither locks other panels out nor keeps its areas busy. The listener forgets a
+    removed Wi-Fi panel: its next broadcast is discovered again.
+    """
     if (store := hass.data.get(DATA_STORE)) is not None:
         for plan_id, plan in store.plans.items():
             if plan.get("panel_id") == entry.entry_id:

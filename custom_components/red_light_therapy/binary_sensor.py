@@ -22,6 +22,7 @@ async def async_setup_entry(
     entry: RedLightTherapyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    """Add the panel's lockout sensor."""
     async_add_entities([LockoutBinarySensor(entry.runtime_data)])
 
 
@@ -34,6 +35,7 @@ class LockoutBinarySensor(RedLightTherapyEntity, BinarySensorEntity):
     _attr_translation_key = "lockout"
 
     def __init__(self, data: RedLightTherapyData) -> None:
+        """Start with no lockout known and no end scheduled."""
         super().__init__(data, "lockout")
         self._until: datetime | None = None
         self._cancel: CALLBACK_TYPE | None = None
@@ -57,6 +59,7 @@ class LockoutBinarySensor(RedLightTherapyEntity, BinarySensorEntity):
         super()._handle_coordinator_update()
 
     async def async_added_to_hass(self) -> None:
+        """Read the lockout, and cancel its scheduled end when the entity goes."""
         await super().async_added_to_hass()
         self._refresh()
         self.async_on_remove(self._cancel_timer)
@@ -68,10 +71,12 @@ class LockoutBinarySensor(RedLightTherapyEntity, BinarySensorEntity):
 
     @property
     def is_on(self) -> bool:
+        """Whether a new session would be refused now."""
         return self._until is not None
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
+        """The treatment area and when the lockout ends."""
         return {
             "area": self._data.sessions.area,
             "until": self._until.isoformat() if self._until else None,

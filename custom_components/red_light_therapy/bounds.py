@@ -1,5 +1,7 @@
-"""Every number an action takes is checked in the action's schema, against the same range as
-its field's selector in ``services.yaml`` (a test keeps the two equal).
+"""The range checks of the numbers an action takes, in the action's schema.
+
+Each number is checked against the same range as its field's selector in ``services.yaml`` (a
+test keeps the two equal).
 
 A value out of range, not finite, not a number at all (``None``, ``True``, a list, ``"nan"``,
 ``"1e999"``), too large to convert (``10**400``) or, for a whole-number field, with a fraction
@@ -21,8 +23,10 @@ from .const import DOMAIN
 
 
 def _as_number(value: Any) -> int | float | None:
-    """The number a value stands for, or None: a bool is not a number, and neither is text
-    that does not read as a finite one."""
+    """Return the number a value stands for, or None.
+
+    A bool is not a number, and neither is text that does not read as a finite one.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -39,9 +43,12 @@ def _as_number(value: Any) -> int | float | None:
 
 @dataclass(frozen=True)
 class BoundedNumber:
-    """A schema validator: a number from ``minimum`` to ``maximum`` (a whole one if ``whole``),
-    else ``ServiceValidationError`` with ``key`` (the field's translated message, its range as
-    the ``min`` and ``max`` placeholders)."""
+    """A schema validator.
+
+    A number from ``minimum`` to ``maximum`` (a whole one if ``whole``), else
+    ``ServiceValidationError`` with ``key`` (the field's translated message, its range as the
+    ``min`` and ``max`` placeholders).
+    """
 
     minimum: float
     maximum: float
@@ -49,6 +56,7 @@ class BoundedNumber:
     whole: bool = False
 
     def __call__(self, value: Any) -> float:
+        """Return ``value`` as a number in range, else raise the field's translated error."""
         number = _as_number(value)
         if (
             number is None
@@ -66,13 +74,16 @@ class BoundedNumber:
 def bounded_number(
     minimum: float, maximum: float, key: str, *, whole: bool = False
 ) -> BoundedNumber:
-    """The validator of one numeric action field (see :class:`BoundedNumber`)."""
+    """Return the validator of one numeric action field (see :class:`BoundedNumber`)."""
     return BoundedNumber(minimum, maximum, key, whole)
 
 
 def slot(bound: BoundedNumber) -> Callable[[Any], float]:
-    """The same bound for an Assist slot: there Home Assistant answers a ``vol.Invalid`` by
-    naming the slot (``InvalidSlotInfo``), so the refusal is raised as one."""
+    """Return the same bound for an Assist slot.
+
+    There Home Assistant answers a ``vol.Invalid`` by naming the slot (``InvalidSlotInfo``), so the
+    refusal is raised as one.
+    """
 
     def _check(value: Any) -> float:
         try:

@@ -1,5 +1,4 @@
-"""Start and stop a session, and skip the next session of the protocol run the panel shows,
-from a dashboard."""
+"""Buttons to start and stop a session, and to skip the shown protocol run's next session."""
 
 from __future__ import annotations
 
@@ -25,8 +24,10 @@ class RedLightButtonEntityDescription(ButtonEntityDescription):
 
 
 async def _skip_protocol_session(data: RedLightTherapyData) -> None:
-    """Skip the shown run's next session (the due one, else the next planned one), like
-    ``skip_session``: it counts neither done nor missed."""
+    """Skip the shown run's next session, the due one, else the next planned one.
+
+    Like ``skip_session``: it counts neither done nor missed.
+    """
     run = shown_protocol_run(data)
     await data.protocols.async_skip(run.plan.area)
 
@@ -57,6 +58,7 @@ async def async_setup_entry(
     entry: RedLightTherapyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    """Add the panel's buttons."""
     data = entry.runtime_data
     async_add_entities(RedLightButton(data, description) for description in BUTTONS)
 
@@ -69,8 +71,10 @@ class RedLightButton(RedLightTherapyEntity, ButtonEntity):
     def __init__(
         self, data: RedLightTherapyData, description: RedLightButtonEntityDescription
     ) -> None:
+        """Make the button ``description`` describes."""
         super().__init__(data, description.key)
         self.entity_description = description
 
     async def async_press(self) -> None:
+        """Do what the button is for."""
         await self.entity_description.press_fn(self._data)

@@ -41,6 +41,7 @@ class RedLightTherapyConfigFlow(EntityFlowMixin, TuyaFlowMixin, ConfigFlow, doma
     VERSION = 1
 
     def __init__(self) -> None:
+        """Start with no Bluetooth panel discovered."""
         self._discovery: BluetoothServiceInfoBleak | None = None
         self._discovered: dict[str, BluetoothServiceInfoBleak] = {}
 
@@ -53,7 +54,7 @@ class RedLightTherapyConfigFlow(EntityFlowMixin, TuyaFlowMixin, ConfigFlow, doma
     async def async_step_bluetooth(
         self, discovery_info: BluetoothServiceInfoBleak
     ) -> ConfigFlowResult:
-        """A BlockBlueLight panel advertised itself."""
+        """Offer a BlockBlueLight panel that advertised itself."""
         await self.async_set_unique_id(discovery_info.address)
         self._abort_if_unique_id_configured()
         if not _is_blockbluelight(discovery_info):

@@ -61,7 +61,9 @@ MEASURED_POINTS: Final = 4
 
 
 def event_signal(entry_id: str) -> str:
-    """The dispatcher signal a panel's protocol runs send their events on (``session_due``,
-    ``session_missed``, ``protocol_completed``, with their data); the panel's session manager
-    fires them with its own, on the session event entity."""
+    """Return the dispatcher signal a panel's protocol runs send their events on.
+
+    The events are ``session_due``, ``session_missed`` and ``protocol_completed``, with their
+    data; the panel's session manager fires them with its own, on the session event entity.
+    """
     return f"{DOMAIN}_{entry_id}_event"

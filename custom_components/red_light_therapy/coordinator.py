@@ -39,6 +39,7 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
     def __init__(
         self, hass: HomeAssistant, entry: RedLightTherapyConfigEntry, panel: Panel
     ) -> None:
+        """Follow ``panel``: its pushes at once, and a look at it while idle."""
         bluetooth = (
             entry.data.get(CONF_PANEL_TYPE, PANEL_TYPE_BLOCKBLUELIGHT) == PANEL_TYPE_BLOCKBLUELIGHT
         )
@@ -99,7 +100,7 @@ class PanelCoordinator(DataUpdateCoordinator[PanelState]):
             self.async_update_listeners()
 
     def _shown(self, state: PanelState) -> PanelState:
-        """What the entities show of ``state``."""
+        """Return what the entities show of ``state``."""
         return state if self.panel.link_is_availability else state.evolve(connected=False)
 
     @callback

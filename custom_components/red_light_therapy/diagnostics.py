@@ -35,6 +35,7 @@ TO_REDACT = {
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: RedLightTherapyConfigEntry
 ) -> dict[str, Any]:
+    """Return what a maintainer needs to see of a panel; persons are pseudonyms."""
     data = entry.runtime_data
     panel = data.panel
     session = data.sessions.session

@@ -71,7 +71,7 @@ _DATA_PROBE: HassKey[list[asyncio.DatagramTransport]] = HassKey(f"{DOMAIN}_tuya_
 
 
 def discovery_data(device: DiscoveredDevice) -> dict[str, Any]:
-    """What a discovery flow gets about one device."""
+    """Return what a discovery flow gets about one device."""
     return {
         CONF_DEVICE_ID: device.device_id,
         CONF_HOST: device.ip,
@@ -163,7 +163,10 @@ async def async_start_tuya_discovery(hass: HomeAssistant) -> bool:
 
 
 def _log_off(hass: HomeAssistant, err: Exception) -> None:
-    """A warning the first time discovery cannot listen; the flow's scan tries again quietly."""
+    """Log a warning the first time discovery cannot listen.
+
+    The flow's scan tries again quietly.
+    """
     log = _LOGGER.debug if hass.data.get(_DATA_OFF_LOGGED) else _LOGGER.warning
     hass.data[_DATA_OFF_LOGGED] = True
     log(
@@ -185,7 +188,7 @@ class _Probe(asyncio.DatagramProtocol):
 
 
 def _probe_socket(port: int) -> socket.socket:
-    """A UDP socket on ``port`` that the listener can bind too (``SO_REUSEPORT``)."""
+    """Return a UDP socket on ``port`` that the listener can bind too (``SO_REUSEPORT``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -200,8 +203,11 @@ def _probe_socket(port: int) -> socket.socket:
 
 
 async def async_probe_tuya_discovery(hass: HomeAssistant) -> bool:
-    """Bluetooth-only: wait for a Tuya broadcast without loading the Tuya code; the first
-    datagram starts the listener. False when the ports cannot be bound (discovery is off)."""
+    """Wait for a Tuya broadcast without loading the Tuya code (a Bluetooth-only install).
+
+    The first datagram starts the listener. False when the ports cannot be bound (discovery is
+    off).
+    """
     if DATA_TUYA_DISCOVERY in hass.data or _DATA_PROBE in hass.data:
         return True
     if not DISCOVERY_PORTS:
@@ -238,7 +244,7 @@ async def async_probe_tuya_discovery(hass: HomeAssistant) -> bool:
 
 
 def probe_ports(hass: HomeAssistant) -> tuple[int, ...]:
-    """The ports the probe listens on (none when it does not)."""
+    """Return the ports the probe listens on (none when it does not)."""
     return tuple(
         int(transport.get_extra_info("sockname")[1]) for transport in hass.data.get(_DATA_PROBE, [])
     )
@@ -289,7 +295,7 @@ def async_forget_tuya_device(hass: HomeAssistant, device_id: str) -> None:
 
 
 def discovered_version(hass: HomeAssistant, device_id: str) -> str | None:
-    """The protocol version a device broadcast, if the listener heard it."""
+    """Return the protocol version a device broadcast, if the listener heard it."""
     listener = hass.data.get(DATA_TUYA_DISCOVERY)
     if listener is None or (device := listener.devices.get(device_id)) is None:
         return None

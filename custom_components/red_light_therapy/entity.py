@@ -21,20 +21,22 @@ LIGHT_KEY = "light"
 
 
 def entity_unique_id(entry: ConfigEntry, key: str) -> str:
-    """The unique id of the panel entity ``key`` of ``entry``."""
+    """Return the unique id of the panel entity ``key`` of ``entry``."""
     return f"{entry.unique_id or entry.entry_id}_{key}"
 
 
 def light_entity_id(hass: HomeAssistant, entry: ConfigEntry) -> str | None:
-    """The entity id of the panel's light, None while the light is not registered."""
+    """Return the entity id of the panel's light, None while the light is not registered."""
     return er.async_get(hass).async_get_entity_id(
         Platform.LIGHT, DOMAIN, entity_unique_id(entry, LIGHT_KEY)
     )
 
 
 def shown_protocol_run(data: RedLightTherapyData) -> Run:
-    """The protocol run a panel's entities show, for a command of its Protocol run switch or
-    Skip button; a translated refusal when there is none."""
+    """Return the protocol run a panel's entities show, for its switch or Skip button.
+
+    A translated refusal when there is none.
+    """
     run = data.protocols.current
     if run is None:
         raise ServiceValidationError(
@@ -51,6 +53,7 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
     _attr_has_entity_name = True
 
     def __init__(self, data: RedLightTherapyData, key: str) -> None:
+        """Make the entity ``key`` of the panel behind ``data``."""
         super().__init__(data.coordinator)
         self._data = data
         entry = data.coordinator.config_entry
@@ -62,6 +65,7 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
 
     @property
     def available(self) -> bool:
+        """Whether the panel answers; a wrapped entity's own availability is the panel's."""
         # A wrapped entity is followed, not polled: its own availability is the panel's.
         return super().available and (
             not self._link_is_availability or self.coordinator.data.connected
@@ -76,8 +80,11 @@ _CONNECTION_KINDS = {
 
 
 def _device_info(entry: ConfigEntry, panel: Panel) -> DeviceInfo:
-    """The panel's device: its identity, the name the user gave it, and the MAC learnt for a
-    network panel (DHCP follows it by that; the panel itself cannot tell it)."""
+    """Return the panel's device.
+
+    Its identity, the name the user gave it, and the MAC learnt for a network panel (DHCP follows it
+    by that; the panel itself cannot tell it).
+    """
     identity = panel.identity
     connections = {(_CONNECTION_KINDS[kind], value) for kind, value in identity.connections}
     if mac := entry.data.get(CONF_MAC):

@@ -20,6 +20,7 @@ async def async_setup_entry(
     entry: RedLightTherapyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    """Add the panel's session event entity."""
     async_add_entities([SessionEventEntity(entry.runtime_data)])
 
 
@@ -30,9 +31,11 @@ class SessionEventEntity(RedLightTherapyEntity, EventEntity):
     _attr_event_types = [event.value for event in SessionEvent]
 
     def __init__(self, data: RedLightTherapyData) -> None:
+        """Make the panel's session event entity."""
         super().__init__(data, "session_event")
 
     async def async_added_to_hass(self) -> None:
+        """Fire each session event the panel's session manager sends."""
         await super().async_added_to_hass()
         self.async_on_remove(self._data.sessions.async_add_event_listener(self._handle_event))
 

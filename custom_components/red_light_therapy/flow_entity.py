@@ -40,7 +40,7 @@ class EntityFlowMixin(ProfileFlowMixin):
         return [e.entity_id for e in registry.entities.values() if e.platform == DOMAIN]
 
     def _check_wrappable(self, value: str) -> tuple[str, str | None]:
-        """The entity id (a registry id resolved) and the form error, if any."""
+        """Return the entity id (a registry id resolved) and the form error, if any."""
         registry = er.async_get(self.hass)
         try:
             entity_id = er.async_validate_entity_id(registry, value)

@@ -55,10 +55,12 @@ _RED_SHARE_ERRORS: Mapping[ErrorCode, str] = {
 
 
 def distance_field(n: int) -> str:
+    """Return the form field of the ``n``-th measured distance."""
     return f"distance_{n}"
 
 
 def irradiance_field(n: int) -> str:
+    """Return the form field of the irradiance measured at the ``n``-th distance."""
     return f"irradiance_{n}"
 
 
@@ -95,7 +97,7 @@ def _measured_schema() -> vol.Schema:
 def measured_profile(
     title: str, user_input: Mapping[str, Any]
 ) -> tuple[IrradianceProfile | None, dict[str, str]]:
-    """The profile of the measured points and red share, or the form errors by field."""
+    """Return the profile of the measured points and red share, or the form errors by field."""
     errors: dict[str, str] = {}
     points: dict[float, float] = {}
     fields_by_distance: dict[float, str] = {}
@@ -154,7 +156,7 @@ class ProfileFlowMixin(ConfigFlow):
         measured: Callable[[], Awaitable[ConfigFlowResult]],
         chosen: ProfileChosen,
     ) -> ConfigFlowResult:
-        """A preset (then ``chosen``), or "measured" (then the ``measured`` step)."""
+        """Ask for a preset (then ``chosen``), or "measured" (then the ``measured`` step)."""
         if user_input is not None:
             preset = user_input[CONF_PRESET]
             if preset == PRESET_MEASURED:

@@ -82,9 +82,11 @@ def _title(device_id: str) -> str:
 
 
 def dp_map_label(dp_map: DpMap) -> str:
-    """A data-point map as a person reads it: what the device is and what the panel
-    controls of it ("Dimmable Wi-Fi light panel: on and off, brightness, and its own timer"),
-    not its key and data-point numbers."""
+    """Return a data-point map as a person reads it.
+
+    What the device is and what the panel controls of it ("Dimmable Wi-Fi light panel: on and off,
+    brightness, and its own timer"), not its key and data-point numbers.
+    """
     controls = ["on and off"]
     if len(dp_map.channels) == 1:
         controls.append("brightness")
@@ -97,8 +99,10 @@ def dp_map_label(dp_map: DpMap) -> str:
 
 
 def _dp_map_selector() -> SelectSelector:
-    """The built-in data-point maps (examples left out), labelled in words; translated
-    where strings.json has the map's key (``selector.dp_profile``), else the label."""
+    """Return the built-in data-point maps (examples left out), labelled in words.
+
+    Translated where strings.json has the map's key (``selector.dp_profile``), else the label.
+    """
     from .panels.tuya import DP_MAPS  # noqa: PLC0415  (the Tuya code, when adding one)
 
     options = [
@@ -233,7 +237,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
     async def async_step_tuya_pick(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """The devices the scan heard that are not set up, or the address by hand."""
+        """Offer the devices the scan heard that are not set up, or the address by hand."""
         heard = {
             device.device_id: device
             for device in discovery.heard_devices(self.hass)
@@ -316,7 +320,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
     async def async_step_integration_discovery(
         self, discovery_info: DiscoveryInfoType
     ) -> ConfigFlowResult:
-        """The integration's UDP listener heard a Tuya device."""
+        """Offer a Tuya device the integration's UDP listener heard."""
         device_id = str(discovery_info[CONF_DEVICE_ID])
         host = str(discovery_info[CONF_HOST])
         version = str(discovery_info[CONF_VERSION])
@@ -370,7 +374,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
     async def async_step_tuya_profile(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """The connection works: how bright is the panel (a preset, or measured points)?"""
+        """Ask how bright the panel is (a preset, or measured points), now the connection works."""
         return await self._async_profile_step(
             "tuya_profile",
             user_input,
@@ -402,7 +406,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
     # An entry's panel refused its key ----------------------------------------------------------
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
-        """The panel of an entry no longer accepts its local key."""
+        """Ask for a new local key: the panel of an entry no longer accepts its own."""
         return await self.async_step_reauth_confirm()
 
     async def async_step_reauth_confirm(
@@ -506,7 +510,7 @@ class TuyaFlowMixin(ProfileFlowMixin):
     # Shared ------------------------------------------------------------------------------------
 
     def _versions(self, device_id: str, chosen: str) -> list[str]:
-        """The versions to try: the chosen one, else the one broadcast, else all."""
+        """Return the versions to try: the chosen one, else the one broadcast, else all."""
         if chosen != TUYA_VERSION_AUTO:
             return [chosen]
         heard = discovered_version(self.hass, device_id)

@@ -39,7 +39,7 @@ def normalise_mac(value: str) -> str | None:
 
 
 def read_neighbour_mac(addresses: Collection[str]) -> str | None:
-    """The MAC of the first complete neighbour entry for one of ``addresses`` (blocking)."""
+    """Return the MAC of the first complete neighbour entry for one of ``addresses`` (blocking)."""
     try:
         with open(ARP_TABLE, encoding="ascii", errors="replace") as table:
             lines = table.read().splitlines()[1:]  # the first line names the columns
@@ -59,7 +59,10 @@ def read_neighbour_mac(addresses: Collection[str]) -> str | None:
 
 
 async def async_neighbour_mac(hass: HomeAssistant, host: str) -> str | None:
-    """The MAC of ``host`` (an address or a name) from the neighbour table, if it is there."""
+    """Return the MAC of ``host`` (an address or a name) from the neighbour table.
+
+    None when it is not there.
+    """
     try:
         infos = await hass.loop.getaddrinfo(host, None, family=socket.AF_INET)
     except OSError:

@@ -24,6 +24,7 @@ async def async_setup_entry(
     entry: RedLightTherapyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    """Add the panel's numbers: session minutes, distance, and each channel's level when it dims."""
     data = entry.runtime_data
     entities: list[RedLightTherapyEntity] = [SessionDurationNumber(data), DistanceNumber(data)]
     if data.panel.capabilities.dimming:
@@ -32,7 +33,7 @@ async def async_setup_entry(
 
 
 def _as_read(value: float) -> float:
-    """A whole number as a whole number ("5 min", "15 cm", not "5.0"); others to 0.1."""
+    """Return a whole number as a whole number ("5 min", "15 cm", not "5.0"); others to 0.1."""
     rounded = round(value, 1)
     return int(rounded) if rounded.is_integer() else rounded
 
@@ -48,6 +49,7 @@ class ChannelLevelNumber(RedLightTherapyEntity, NumberEntity):
     _attr_mode = NumberMode.SLIDER
 
     def __init__(self, data: RedLightTherapyData, channel: Channel) -> None:
+        """Make the level number of ``channel``."""
         super().__init__(data, f"channel_{channel.index + 1}_level")
         self._channel = channel
         self._attr_translation_placeholders = {
@@ -57,17 +59,21 @@ class ChannelLevelNumber(RedLightTherapyEntity, NumberEntity):
 
     @property
     def suggested_object_id(self) -> str:
-        """The entity id a new install gets names the wavelength
-        (``number.<panel>_channel_1_630_nm``), so automations, blueprints and the README's
-        examples keep working. Existing installs keep theirs in the entity registry anyway."""
+        """The name a new install's entity id is made from: it names the wavelength.
+
+        That is ``number.<panel>_channel_1_630_nm``, so automations, blueprints and the README's
+        examples keep working. Existing installs keep theirs in the entity registry anyway.
+        """
         return f"channel {self._channel.index + 1} {self._channel.wavelength_nm} nm"
 
     @property
     def native_value(self) -> float | None:
+        """The channel's level, 0..100 (unknown until the panel reported it)."""
         levels = self.coordinator.data.levels
         return levels[self._channel.index] if self._channel.index < len(levels) else None
 
     async def async_set_native_value(self, value: float) -> None:
+        """Set the channel's level on the panel."""
         await self.coordinator.async_command(
             self._data.panel.set_levels({self._channel.index: round(value)})
         )
@@ -86,13 +92,16 @@ class SessionDurationNumber(RedLightTherapyEntity, NumberEntity):
     _attr_mode = NumberMode.BOX
 
     def __init__(self, data: RedLightTherapyData) -> None:
+        """Make the session length number."""
         super().__init__(data, "session_duration")
 
     @property
     def native_value(self) -> float:
+        """The minutes a session started without a length runs."""
         return _as_read(self._data.sessions.default_duration.total_seconds() / 60)
 
     async def async_set_native_value(self, value: float) -> None:
+        """Save the minutes a session started without a length runs."""
         await self._data.sessions.async_set_setting("minutes", value)
 
 
@@ -108,13 +117,16 @@ class DistanceNumber(RedLightTherapyEntity, NumberEntity):
     _attr_mode = NumberMode.BOX
 
     def __init__(self, data: RedLightTherapyData) -> None:
+        """Make the distance number, from the nearest to the farthest measured distance."""
         super().__init__(data, "distance")
         # Nearer than the nearest measured point is refused (the dose would be underestimated).
         self._attr_native_min_value = data.sessions.profile.min_distance_cm
 
     @property
     def native_value(self) -> float:
+        """The distance to the panel, in cm."""
         return _as_read(self._data.sessions.distance_cm)
 
     async def async_set_native_value(self, value: float) -> None:
+        """Save the distance to the panel."""
         await self._data.sessions.async_set_setting("distance_cm", value)

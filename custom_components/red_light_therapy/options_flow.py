@@ -1,5 +1,7 @@
-"""Options of a panel: the user's own protocols, defined and removed from the UI, and how a
-Wi-Fi panel keeps its link (``panels.link_policy``).
+"""Options of a panel.
+
+The user's own protocols, defined and removed from the UI, and how a Wi-Fi panel keeps its link
+(``panels.link_policy``).
 
 What a custom protocol is, how it is checked and where it is saved: ``saved_protocols``.
 """
@@ -102,6 +104,7 @@ class RedLightTherapyOptionsFlow(OptionsFlow):
         )
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the options: add or remove a protocol, and a Wi-Fi panel's link."""
         menu = ["add_protocol"]
         if self._saved:
             menu.append("remove_protocol")
@@ -112,8 +115,11 @@ class RedLightTherapyOptionsFlow(OptionsFlow):
     async def async_step_link_policy(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """A Wi-Fi panel: hold its link (a press at the panel is seen at once) or connect to
-        look every few minutes (other local clients, the vendor's app, can reach it)."""
+        """Choose how a Wi-Fi panel keeps its link.
+
+        Hold its link (a press at the panel is seen at once) or connect to look every few minutes
+        (other local clients, the vendor's app, can reach it).
+        """
         if user_input is not None:
             return self.async_create_entry(
                 data={**self.config_entry.options, CONF_LINK_POLICY: user_input[CONF_LINK_POLICY]}

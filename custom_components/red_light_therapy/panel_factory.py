@@ -39,12 +39,12 @@ TUYA_PORT = 6668
 
 
 def clock() -> float:
-    """The integration's clock for the device layer: Home Assistant's UTC now."""
+    """Return the integration's clock for the device layer: Home Assistant's UTC now."""
     return dt_util.utcnow().timestamp()
 
 
 def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
-    """The panel of ``entry``; raises ConfigEntryNotReady when it cannot be reached yet.
+    """Return the panel of ``entry``; raises ConfigEntryNotReady when it cannot be reached yet.
 
     A kind of panel this version does not know raises ConfigEntryError: no retry can help.
     """
@@ -76,8 +76,10 @@ def link_policy(entry: ConfigEntry) -> LinkPolicy:
 
 
 def apply_link_policy(panel: Panel, entry: ConfigEntry) -> None:
-    """Give a Wi-Fi panel the link policy the entry's options now hold (at once: no reload, a
-    running session goes on)."""
+    """Give a Wi-Fi panel the link policy the entry's options now hold.
+
+    At once: no reload, and a running session goes on.
+    """
     if entry.data.get(CONF_PANEL_TYPE) != PANEL_TYPE_TUYA:
         return
     from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only when a Tuya panel exists)
@@ -87,7 +89,7 @@ def apply_link_policy(panel: Panel, entry: ConfigEntry) -> None:
 
 
 def entry_profile(entry: ConfigEntry) -> IrradianceProfile:
-    """The entry's irradiance profile, as chosen or measured in the flow.
+    """Return the entry's irradiance profile, as chosen or measured in the flow.
 
     BlockBlueLight entries have none (the panel's own default profile), nor have Tuya entries
     created before the flow asked for one: they keep that default too.
@@ -98,7 +100,10 @@ def entry_profile(entry: ConfigEntry) -> IrradianceProfile:
 
 
 def _create_entity_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
-    """A wrapped light or switch; not ready until its entity exists (its integration loads)."""
+    """Return a wrapped light or switch.
+
+    Not ready until its entity exists (its integration loads).
+    """
     entity_id: str = entry.data[CONF_ENTITY_ID]
     if hass.states.get(entity_id) is None:
         raise ConfigEntryNotReady(
@@ -147,7 +152,7 @@ def create_tuya_panel(
     *,
     link_policy: LinkPolicy = DEFAULT_LINK_POLICY,
 ) -> TuyaPanel:
-    """A Tuya Wi-Fi panel (the config flow tests its connection with the same one)."""
+    """Return a Tuya Wi-Fi panel (the config flow tests its connection with the same one)."""
     from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only when a Tuya panel exists)
 
     return TuyaPanel(

@@ -30,7 +30,7 @@ class Person:
 
 
 def _words(text: str) -> str:
-    """A name as compared: case and spacing ignored."""
+    """Return a name as compared: case and spacing ignored."""
     return " ".join(text.casefold().split())
 
 
@@ -48,21 +48,23 @@ def async_persons(hass: HomeAssistant) -> list[Person]:
 
 @callback
 def async_household(hass: HomeAssistant) -> Household:
-    """The household the therapy rules decide with (keys: person entity ids)."""
+    """Return the household the therapy rules decide with (keys: person entity ids)."""
     return Household(tuple(p.entity_id for p in async_persons(hass)))
 
 
 @callback
 def async_only_person(hass: HomeAssistant) -> Person | None:
-    """The household's person when there is exactly one."""
+    """Return the household's person when there is exactly one."""
     persons = async_persons(hass)
     return persons[0] if len(persons) == 1 else None
 
 
 @callback
 def async_person_for_user(hass: HomeAssistant, user_id: str | None) -> Person | None:
-    """The person linked to the login ``user_id`` (Assist: ``intent.context.user_id``);
-    None for no login, or a login no person is linked to."""
+    """Return the person linked to the login ``user_id`` (Assist: ``intent.context.user_id``).
+
+    None for no login, or a login no person is linked to.
+    """
     if user_id is None:
         return None
     return next((p for p in async_persons(hass) if p.user_id == user_id), None)
@@ -70,8 +72,11 @@ def async_person_for_user(hass: HomeAssistant, user_id: str | None) -> Person | 
 
 @callback
 def async_find_person(hass: HomeAssistant, text: str) -> Person | None:
-    """The person ``text`` names: an entity id, or a name as a person says or types it (case
-    and spacing ignored). None when nobody, or more than one person, has that name."""
+    """Return the person ``text`` names.
+
+    An entity id, or a name as a person says or types it (case and spacing ignored). None when
+    nobody, or more than one person, has that name.
+    """
     persons = async_persons(hass)
     if (by_id := next((p for p in persons if p.entity_id == text.strip()), None)) is not None:
         return by_id
@@ -81,7 +86,9 @@ def async_find_person(hass: HomeAssistant, text: str) -> Person | None:
 
 @callback
 def async_person_name(hass: HomeAssistant, entity_id: str) -> str | None:
-    """The name of the person ``entity_id`` for a message; None when that person has been
-    removed (the records keep the entity id: the caller says "a person no longer in this
-    home" rather than show a key)."""
+    """Return the name of the person ``entity_id`` for a message.
+
+    None when that person has been removed (the records keep the entity id: the caller says "a
+    person no longer in this home" rather than show a key).
+    """
     return next((p.name for p in async_persons(hass) if p.entity_id == entity_id), None)

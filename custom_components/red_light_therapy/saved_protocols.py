@@ -39,11 +39,15 @@ FIELD_SPACING = "min_spacing_hours"
 
 
 def custom_key(name: str) -> str:
+    """Return the option key of the custom protocol ``name``."""
     return f"{CUSTOM_PREFIX}{slugify(name)}"
 
 
 def saved_protocols(entry: ConfigEntry) -> dict[str, Protocol]:
-    """The custom protocols saved in ``entry``'s options, by key (unreadable ones left out)."""
+    """Return the custom protocols saved in ``entry``'s options, by key.
+
+    Unreadable ones are left out.
+    """
     saved: Mapping[str, Any] = entry.options.get(OPTION_PROTOCOLS, {})
     protocols: dict[str, Protocol] = {}
     for key, data in saved.items():
@@ -55,8 +59,10 @@ def saved_protocols(entry: ConfigEntry) -> dict[str, Protocol]:
 
 
 def build_custom(data: Mapping[str, Any]) -> Protocol:
-    """A custom protocol from the form's (or an action's) fields; raises ``TherapyError`` when
-    it is invalid."""
+    """Return a custom protocol from the form's (or an action's) fields.
+
+    Raises ``TherapyError`` when it is invalid.
+    """
     name = str(data[FIELD_NAME]).strip()
     if not any(char.isalnum() for char in name):
         raise ProtocolError(

@@ -53,6 +53,7 @@ async def async_setup_entry(
     entry: RedLightTherapyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    """Add the panel's selects: treatment area, protocol, and who uses it (two persons or more)."""
     entities: list[SelectEntity] = [
         TreatmentAreaSelect(entry.runtime_data),
         ProtocolSelect(entry.runtime_data),
@@ -74,26 +75,34 @@ class TreatmentAreaSelect(RedLightTherapyEntity, SelectEntity):
     _attr_options = [area.value for area in Area]
 
     def __init__(self, data: RedLightTherapyData) -> None:
+        """Make the treatment area select."""
         super().__init__(data, "treatment_area")
 
     @property
     def current_option(self) -> str:
+        """The panel's treatment area."""
         return self._data.sessions.area
 
     async def async_select_option(self, option: str) -> None:
+        """Save the panel's treatment area."""
         await self._data.sessions.async_set_setting("area", option)
 
 
 class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
-    """Pick the protocol to follow. Picking one starts a run with the defaults (today, the
-    sessions spread over the week, now rounded); "none" stops the current run."""
+    """Pick the protocol to follow.
+
+    Picking one starts a run with the defaults (today, the sessions spread over the week, now
+    rounded); "none" stops the current run.
+    """
 
     _attr_translation_key = "protocol"
 
     def __init__(self, data: RedLightTherapyData) -> None:
+        """Make the protocol select."""
         super().__init__(data, "protocol")
 
     async def async_added_to_hass(self) -> None:
+        """Show the saved protocols again whenever the options change."""
         await super().async_added_to_hass()
         entry = self.coordinator.config_entry
 
@@ -103,8 +112,11 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
         self.async_on_remove(entry.add_update_listener(_options_changed))
 
     def _choices(self) -> dict[str, Protocol]:
-        """Option -> protocol: presets by key, then the user's saved protocols and the
-        protocols of unfinished runs that are not presets, by name."""
+        """Return the protocol behind each option.
+
+        Presets by key, then the user's saved protocols and the protocols of unfinished runs that
+        are not presets, by name.
+        """
         choices: dict[str, Protocol] = dict(PRESET_PROTOCOLS)
         custom = [
             *saved_protocols(self.coordinator.config_entry).values(),
@@ -125,10 +137,12 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
 
     @property
     def options(self) -> list[str]:
+        """The option "none", then every protocol that can be followed."""
         return [NO_PROTOCOL, *self._choices()]
 
     @property
     def current_option(self) -> str:
+        """The protocol of the shown run, "none" without one."""
         run = self._data.protocols.current
         return self._option(run.plan.protocol.key) if run else NO_PROTOCOL
 
@@ -142,6 +156,11 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
         return {"runs": [run_summary(run) for run in runs]}
 
     async def async_select_option(self, option: str) -> None:
+        """Follow the chosen protocol, or stop the current run for "none".
+
+        A protocol with an unfinished run shows that run; otherwise a run starts with the defaults.
+        The panel's treatment area becomes the run's.
+        """
         protocols = self._data.protocols
         sessions = self._data.sessions
         if option == NO_PROTOCOL:
@@ -160,12 +179,16 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
 
 
 class CurrentPersonSelect(RedLightTherapyEntity, SelectEntity):
-    """Who is using the panel: whose session its button, the light and actions without a
-    ``person`` start. Options are the persons' names; nothing chosen shows as unknown."""
+    """Who is using the panel.
+
+    Whose session its button, the light and actions without a ``person`` start. Options are the
+    persons' names; nothing chosen shows as unknown.
+    """
 
     _attr_translation_key = CURRENT_PERSON_KEY
 
     def __init__(self, data: RedLightTherapyData) -> None:
+        """Make the select of who is using the panel."""
         super().__init__(data, CURRENT_PERSON_KEY)
 
     def _labels(self) -> dict[str, str]:
@@ -173,21 +196,24 @@ class CurrentPersonSelect(RedLightTherapyEntity, SelectEntity):
 
     @property
     def options(self) -> list[str]:
+        """The household's persons, by name."""
         return list(self._labels().values())
 
     @property
     def current_option(self) -> str | None:
+        """The name of the person using the panel, unknown when nobody is."""
         person = current_person(self._data)
         return None if person is None else self._labels().get(person)
 
     async def async_select_option(self, option: str) -> None:
+        """Save who is using the panel."""
         # Home Assistant checks the option is one of ``options`` before calling this.
         person = next(key for key, label in self._labels().items() if label == option)
         await self._data.sessions.async_set_setting(SETTING_PERSON, person)
 
 
 def run_summary(run: Run) -> dict[str, Any]:
-    """What the select says about one run."""
+    """Return what the select says about one run."""
     plan, report = run.plan, run.report
     due = report.next_due
     return {

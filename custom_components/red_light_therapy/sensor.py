@@ -1,6 +1,8 @@
-"""The panel's sensors, each from a description: the session timer (modelled on Home
-Assistant's timer helper), its end and dose, the dose today and this week, the irradiance,
-and the protocol run the panel shows (next session, progress, adherence, streak).
+"""The panel's sensors, each from a description.
+
+The session timer (modelled on Home Assistant's timer helper), its end and dose, the dose today and
+this week, the irradiance, and the protocol run the panel shows (next session, progress, adherence,
+streak).
 
 A sensor is its description: what it shows (``value_fn``), its attributes (``attrs_fn``) and,
 for a dose over a calendar period, where the period starts (``period_start_fn``; such a sensor
@@ -73,6 +75,7 @@ async def async_setup_entry(
     entry: RedLightTherapyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    """Add the panel's sensors, and each person's doses when there are two persons or more."""
     data = entry.runtime_data
     descriptions = list(SENSORS)
     persons = async_persons(hass)
@@ -97,23 +100,28 @@ class RedLightSensor(RedLightTherapyEntity, SensorEntity):
     def __init__(
         self, data: RedLightTherapyData, description: RedLightSensorEntityDescription
     ) -> None:
+        """Make the sensor ``description`` describes."""
         super().__init__(data, description.key)
         self.entity_description = description
 
     @property
     def native_value(self) -> str | float | datetime | None:
+        """The sensor's value, from its description."""
         return self.entity_description.value_fn(self._data)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The sensor's attributes, from its description."""
         return self.entity_description.attrs_fn(self._data)
 
     @property
     def last_reset(self) -> datetime | None:
+        """The start of the sensor's period (today, this week), for a dose that resets."""
         period_start = self.entity_description.period_start_fn
         return None if period_start is None else period_start(dt_util.now())
 
     async def async_added_to_hass(self) -> None:
+        """Write the state again at local midnight when the sensor's period resets then."""
         await super().async_added_to_hass()
         if self.entity_description.period_start_fn is not None:
             # The period changes at local midnight: one write a day, not a tick.
@@ -163,10 +171,13 @@ def _session_end(data: RedLightTherapyData) -> datetime | None:
 
 
 def _session_dose(data: RedLightTherapyData) -> float | None:
-    """While a session runs or is paused, the dose it is heading for (its planned end at the
-    current levels), not the dose as of its last change (0 all through a session that is
-    never changed): without a write per second, no state can show the dose so far truly.
-    Otherwise the dose the last session delivered. ``planned`` says which one is shown."""
+    """Return the dose of the session: the one it is heading for, or the last one's.
+
+    While a session runs or is paused, the dose it is heading for (its planned end at the
+    current levels), not the dose as of its last change (0 all through a session that is never
+    changed): without a write per second, no state can show the dose so far truly. Otherwise
+    the dose the last session delivered. ``planned`` says which one is shown.
+    """
     sessions = data.sessions
     session = sessions.session
     if session is not None and session.started_at is not None:
@@ -195,9 +206,12 @@ def _period_dose(
     period_start: Callable[[datetime], datetime],
     person: str | None = None,
 ) -> Callable[[RedLightTherapyData], float]:
-    """The dose recorded since ``period_start`` on skin the panel's treatment area shares (the
-    area and whole body: every session when the area is whole body), on every panel; with a
-    ``person``, only the records that are that person's (``household.records_of``)."""
+    """Return the dose recorded since ``period_start`` on skin the treatment area shares.
+
+    That is the area and whole body (every session when the area is whole body), on every
+    panel; with a ``person``, only the records that are that person's
+    (``household.records_of``).
+    """
 
     def _dose(data: RedLightTherapyData) -> float:
         now = dt_util.now()
@@ -212,8 +226,10 @@ def _period_dose(
 
 
 def _daily_limits(data: RedLightTherapyData) -> dict[str, Any]:
-    """The treatment area's daily limits (for a card's "x / y"): they change only with the
-    area, which writes the sensor's state anyway."""
+    """Return the treatment area's daily limits (for a card's "x / y").
+
+    They change only with the area, which writes the sensor's state anyway.
+    """
     limits = data.sessions.limits(data.sessions.area)
     return {
         "max_daily_dose": limits.max_daily_dose,
@@ -222,9 +238,12 @@ def _daily_limits(data: RedLightTherapyData) -> dict[str, Any]:
 
 
 def _weekly_limits(data: RedLightTherapyData) -> dict[str, Any]:
-    """The treatment area's weekly limit and what it counts now (recorded sessions on shared
-    skin started in the last 7 local days): that count changes only when a session is
-    recorded or removed, or at local midnight, when the sensor is written anyway."""
+    """Return the treatment area's weekly limit and what it counts now.
+
+    It counts recorded sessions on shared skin started in the last 7 local days: that count
+    changes only when a session is recorded or removed, or at local midnight, when the sensor
+    is written anyway.
+    """
     return _weekly_limits_of(data, data.sessions.history)
 
 
@@ -239,8 +258,10 @@ def _weekly_limits_of(data: RedLightTherapyData, history: History) -> dict[str, 
 
 
 def _person_weekly_limits(person: str) -> Callable[[RedLightTherapyData], dict[str, Any]]:
-    """The weekly limit, counting what ``person``'s limits count (``household.limits_view``:
-    their own records and the unassigned ones)."""
+    """Return the weekly limit, counting what ``person``'s limits count.
+
+    That is ``household.limits_view``: their own records and the unassigned ones.
+    """
 
     def _attributes(data: RedLightTherapyData) -> dict[str, Any]:
         household = async_household(data.coordinator.hass)
@@ -252,8 +273,11 @@ def _person_weekly_limits(person: str) -> Callable[[RedLightTherapyData], dict[s
 def person_sensors(
     person: str, name: str
 ) -> tuple[RedLightSensorEntityDescription, RedLightSensorEntityDescription]:
-    """``person``'s "Dose today" and "Dose this week" (keys end with the person entity id;
-    ``name`` is the person's name, in the entity's name)."""
+    """Return ``person``'s "Dose today" and "Dose this week" sensors.
+
+    Their keys end with the person entity id; ``name`` is the person's name, in the entity's
+    name.
+    """
     return (
         RedLightSensorEntityDescription(
             key=f"dose_today_{person}",
@@ -324,7 +348,7 @@ def _next_session_attributes(data: RedLightTherapyData) -> dict[str, Any] | None
 def _run_value(
     value: Callable[[Run], float | int | None],
 ) -> Callable[[RedLightTherapyData], float | int | None]:
-    """A figure of the shown run; unknown without one."""
+    """Return a figure of the shown run; unknown without one."""
 
     def _value(data: RedLightTherapyData) -> float | int | None:
         run = data.protocols.current

@@ -34,9 +34,12 @@ _EXTRACT_TAKES_HASS = "hass" in inspect.signature(async_extract_config_entry_ids
 
 
 def _refuse_other_entities(hass: HomeAssistant, call: ServiceCall) -> None:
-    """A panel is targeted by its light or its device: an action aimed at one of its other
-    entities (its irradiance sensor, a channel number) is refused, not run on the panel
-    behind it. Entities of other integrations are ignored."""
+    """Refuse an action aimed at a panel's entity other than its light.
+
+    A panel is targeted by its light or its device. An action aimed at one of its other entities
+    (its irradiance sensor, a channel number) is refused, not run on the panel behind it. Entities
+    of other integrations are ignored.
+    """
     named = call.data.get(ATTR_ENTITY_ID)
     if not isinstance(named, list):  # none, or "all" (every panel)
         return
@@ -54,8 +57,11 @@ def _refuse_other_entities(hass: HomeAssistant, call: ServiceCall) -> None:
 async def async_targeted_entries(
     hass: HomeAssistant, call: ServiceCall
 ) -> list[RedLightTherapyConfigEntry]:
-    """The loaded panel entries an action targets; translated errors when it targets none, a
-    panel's entity other than its light, or a panel that is not loaded."""
+    """Return the loaded panel entries an action targets.
+
+    Translated errors when it targets none, a panel's entity other than its light, or a panel that
+    is not loaded.
+    """
     _refuse_other_entities(hass, call)
     ids: set[str] = await (_EXTRACT(hass, call) if _EXTRACT_TAKES_HASS else _EXTRACT(call))
     entries = [
@@ -77,6 +83,8 @@ async def async_targeted_entries(
 
 
 def response_key(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> str:
-    """A panel's key in an action's response: its light entity id, or its title when the light
-    is not registered."""
+    """Return a panel's key in an action's response.
+
+    Its light entity id, or its title when the light is not registered.
+    """
     return light_entity_id(hass, entry) or entry.title

@@ -127,9 +127,11 @@ class TherapyStore:
 
     ``history``, ``active``, ``settings`` and ``plans`` are still read and changed in place
     by the session and protocol managers; the methods below (``async_start_session``,
-    ``async_record_session``, ``async_update_settings``, ...) are the way to change them."""
+    ``async_record_session``, ``async_update_settings``, ...) are the way to change them.
+    """
 
     def __init__(self, hass: HomeAssistant) -> None:
+        """Prepare the store; nothing is read until it loads."""
         self._hass = hass
         self._store = _VersionedStore(
             hass, STORAGE_VERSION, STORAGE_KEY, minor_version=STORAGE_MINOR_VERSION
@@ -157,7 +159,7 @@ class TherapyStore:
 
     @history.setter
     def history(self, history: History) -> None:
-        """A whole new history (a reassignment): every week is written again."""
+        """Replace the whole history (a reassignment): every week is written again."""
         self._dirty.update(self._periods)
         self._adopt(history, *_grouped(history, {}))
         self._dirty.update(self._periods)
@@ -194,8 +196,10 @@ class TherapyStore:
     # -- the API -------------------------------------------------------------------------------
 
     async def async_start_session(self, session: Session) -> None:
-        """``session`` is the panel's active one, written now (before the panel switches on,
-        so a restart finds it)."""
+        """Make ``session`` the panel's active one, and write it now.
+
+        That is before the panel switches on, so a restart finds it.
+        """
         if session.panel_id is None:
             raise ValueError("an active session belongs to a panel")
         self.active[session.panel_id] = session
@@ -217,13 +221,15 @@ class TherapyStore:
         return record
 
     def panel_settings(self, panel_id: str) -> PanelSettings:
-        """The panel's settings, typed (what was never set is None)."""
+        """Return the panel's settings, typed (what was never set is None)."""
         return PanelSettings.from_dict(self.settings.get(panel_id, {}))
 
     @callback
     def async_update_settings(self, panel_id: str, **changes: Any) -> PanelSettings:
-        """Change some of the panel's settings (``minutes=12``; None forgets one) and write
-        them within ``SETTINGS_SAVE_DELAY``: a slider drag writes once."""
+        """Change some of the panel's settings (``minutes=12``; None forgets one).
+
+        They are written within ``SETTINGS_SAVE_DELAY``: a slider drag writes once.
+        """
         unknown = set(changes) - set(PanelSettings.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown settings {sorted(unknown)}")
@@ -237,7 +243,7 @@ class TherapyStore:
         return PanelSettings.from_dict(stored)
 
     def runs(self) -> dict[str, ProtocolPlan]:
-        """The protocol runs, typed (every stored one was checked when it was loaded)."""
+        """Return the protocol runs, typed (every stored one was checked when it was loaded)."""
         return {key: ProtocolPlan.from_dict(value) for key, value in self.plans.items()}
 
     async def async_save_run(self, plan: ProtocolPlan) -> None:
@@ -251,9 +257,12 @@ class TherapyStore:
             await self.async_save()
 
     def assign_unassigned(self, person: str) -> int:
-        """Give every record, active session and protocol run that belongs to no one to
-        ``person`` (a person entity id), for the household's migration; how many changed.
-        The history weeks that changed are written by the next save."""
+        """Give everything that belongs to no one to ``person``; return how many changed.
+
+        That is every record, active session and protocol run, for the household's migration;
+        ``person`` is a person entity id. The history weeks that changed are written by the
+        next save.
+        """
         person = person.strip()
         if not person or stored_person(person) != person:
             raise ValueError(f"{person!r} is not a person entity id")
@@ -280,10 +289,12 @@ class TherapyStore:
     # -- loading -------------------------------------------------------------------------------
 
     async def async_load(self) -> None:
-        """Load what can be trusted. An unreadable file is moved aside, reported, and replaced
-        by empty data; a readable one with untrusted records is copied aside, reported, and
-        loaded without them. The same holds for each history file on its own, and the
-        history is read even when the main file is lost."""
+        """Load what can be trusted.
+
+        An unreadable file is moved aside, reported, and replaced by empty data; a readable one with
+        untrusted records is copied aside, reported, and loaded without them. The same holds for
+        each history file on its own, and the history is read even when the main file is lost.
+        """
         loaded = StoredTherapy()
         repaired: list[str] = []
         old_layout = False
@@ -336,10 +347,12 @@ class TherapyStore:
             await self.async_save()
 
     async def _async_load_history(self, loaded: StoredTherapy, repaired: list[str]) -> None:
-        """Every history file the index names or the storage folder holds, and the weeks a
-        crash between writing a week and the index could have left unnamed (this one, and
-        those the active sessions started in); a missing named one is reported, an
-        unreadable one (or index) kept aside."""
+        """Load every history file the index names or the storage folder holds.
+
+        Also the weeks a crash between writing a week and the index could have left unnamed
+        (this one, and those the active sessions started in); a missing named one is reported,
+        an unreadable one (or index) kept aside.
+        """
         try:
             index = await self._index.async_load()
         except (HomeAssistantError, NotImplementedError, KeyError, TypeError, ValueError) as err:
@@ -384,9 +397,11 @@ class TherapyStore:
         await self._hass.async_add_executor_job(_read_history_boxed, box, loaded)
 
     async def _async_report_repaired(self, loaded: StoredTherapy, paths: list[str]) -> None:
-        """Copy each file (``paths``) as it was aside, say so, and save the cleaned data (so
-        the next start does not repair again). Without a copy the original is not
-        overwritten."""
+        """Copy each file (``paths``) aside as it was, say so, and save the cleaned data.
+
+        So the next start does not repair again. Without a copy the original is not
+        overwritten.
+        """
         stamp = _stamp()
         backups: list[str] = []
         copied = True
@@ -425,9 +440,11 @@ class TherapyStore:
             await self.async_save()
 
     async def _async_keep_aside(self, path: str, err: Exception, period: str = "") -> None:
-        """Move an unreadable file aside and say so: the main file (the integration starts
-        empty), one week (the other weeks load) or the index (only logged: the weeks are
-        found in the folder too, and the index is written again)."""
+        """Move an unreadable file aside and say so.
+
+        The main file (the integration starts empty), one week (the other weeks load) or the index
+        (only logged: the weeks are found in the folder too, and the index is written again).
+        """
         backup = f"{path}.unreadable-{_stamp()}"
         await self._hass.async_add_executor_job(_move_if_exists, path, backup)
         _LOGGER.error("Therapy data in %s could not be read (%s); kept as %s", path, err, backup)
@@ -449,9 +466,12 @@ class TherapyStore:
     # -- saving --------------------------------------------------------------------------------
 
     async def async_forget_panel(self, panel_id: str) -> None:
-        """A removed panel: its open session is recorded (stopped, with what it delivered up
-        to now, never past its planned end or its own countdown), its settings and protocol
-        runs are dropped. The history stays: it is the person's, not the panel's."""
+        """Forget a removed panel.
+
+        Its open session is recorded (stopped, with what it delivered up to now, never past its
+        planned end or its own countdown), its settings and protocol runs are dropped. The history
+        stays: it is the person's, not the panel's.
+        """
         session = self.active.pop(panel_id, None)
         if session is not None and session.started_at is not None and not session.is_final:
             now = dt_util.utcnow()
@@ -470,7 +490,8 @@ class TherapyStore:
         A week is written before the main file drops a session it holds (an ended session
         leaves the active ones as its record joins the history), so a crash between the two
         writes finds the session twice at worst, never lost; the week is loaded even
-        before the main file names it."""
+        before the main file names it.
+        """
         while self._dirty:
             period = min(self._dirty)
             self._dirty.discard(period)
@@ -490,16 +511,20 @@ class TherapyStore:
 
     @callback
     def async_delay_save(self) -> None:
-        """Write the main file within ``SETTINGS_SAVE_DELAY`` seconds: a setting changed.
-        Moving a slider through ten steps writes the file once; a save before that (a
-        session) takes the setting along, and Home Assistant writes a pending save when
-        it stops."""
+        """Write the main file within ``SETTINGS_SAVE_DELAY`` seconds.
+
+        A setting changed. Moving a slider through ten steps writes the file once; a save before
+        that (a session) takes the setting along, and Home Assistant writes a pending save when it
+        stops.
+        """
         self._store.async_delay_save(self._main_data, SETTINGS_SAVE_DELAY)
 
     @callback
     def _main_data(self) -> dict[str, Any]:
-        """Everything but the history's records, copied: the file is written in the executor
-        while the event loop may change the settings and runs."""
+        """Everything but the history's records, copied.
+
+        The file is written in the executor while the event loop may change the settings and runs.
+        """
         return {
             "active": {key: session.to_dict() for key, session in self.active.items()},
             "settings": {key: dict(value) for key, value in self.settings.items()},
@@ -528,7 +553,7 @@ class PanelSettings:
 
 
 def _monday(period: str) -> date:
-    """The first day of a history week (``2026-W49``: 2026-11-30)."""
+    """Return the first day of a history week (``2026-W49``: 2026-11-30)."""
     year, _, week = period.partition("-W")
     return date.fromisocalendar(int(year), int(week), 1)
 
@@ -538,7 +563,7 @@ def _stamp() -> str:
 
 
 def _periods_on_disk(folder: str) -> set[str]:
-    """The weeks of the history files in ``folder`` (none when it cannot be listed)."""
+    """Return the weeks of the history files in ``folder`` (none when it cannot be listed)."""
     prefix = f"{HISTORY_KEY}."
     try:
         names = os.listdir(folder)
@@ -564,9 +589,11 @@ def _copy_if_exists(path: str, backup: str) -> bool:
 
 
 def _read_boxed(box: list[Any], now: datetime, old_layout: bool) -> StoredTherapy:
-    """Run in the executor: read the data (``old_layout``: of the first layout, with the
-    history), then free its records one at a time (freeing a list of 20,000 dicts at once
-    is one long C call that holds the GIL)."""
+    """Read the stored data, in the executor.
+
+    Read the data (``old_layout``: of the first layout, with the history), then free its records one
+    at a time (freeing a list of 20,000 dicts at once is one long C call that holds the GIL).
+    """
     data = box.pop()
     loaded = _read(data, now, old_layout)
     history = data.get("history") if isinstance(data, dict) else None
@@ -580,7 +607,9 @@ def _grouped(
     history: History, placement: Mapping[str, str]
 ) -> tuple[dict[str, str], dict[str, dict[str, SessionRecord]]]:
     """Each record's week file (``placement``'s, else its start's), and the records by week.
-    Run in the executor for a loaded history: years of records."""
+
+    Run in the executor for a loaded history: years of records.
+    """
     where: dict[str, str] = {}
     periods: dict[str, dict[str, SessionRecord]] = {}
     for record in history:
@@ -606,9 +635,11 @@ def _read(data: object, now: datetime, history: bool = True) -> StoredTherapy:
 
 
 def _trust_settings(panel_id: str, settings: dict[str, Any], dropped: list[str]) -> None:
-    """Each panel's settings as the entities can show them: a number that is not one (text,
-    infinite) or an unknown or eye area falls back to its default; a number out of the
-    entity's range is clamped into it. Keys this release does not know are kept."""
+    """Each panel's settings as the entities can show them.
+
+    A number that is not one (text, infinite) or an unknown or eye area falls back to its default; a
+    number out of the entity's range is clamped into it. Keys this release does not know are kept.
+    """
 
     def number(key: str, low: float, high: float) -> None:
         if key not in settings:
@@ -655,7 +686,7 @@ def _skip(text: str, index: int) -> int:
 
 
 def _decode(text: str, index: int, depth: int) -> tuple[Any, int]:
-    """The JSON value at ``index`` and the index after it."""
+    """Return the JSON value at ``index`` and the index after it."""
     opening = text[index]
     if depth >= _SHALLOW or opening not in "{[":
         return _DECODER.raw_decode(text, index)
@@ -684,12 +715,15 @@ def _decode(text: str, index: int, depth: int) -> tuple[Any, int]:
 
 
 def _load_json_in_pieces(path: str) -> Any:
-    """The file's JSON, decoded record by record; ``_UNREAD`` when it is missing or not
-    valid JSON (Home Assistant's own loader then reports it the usual way).
+    """Return the file's JSON, decoded record by record.
+
+    ``_UNREAD`` when it is missing or not valid JSON (Home Assistant's own loader then reports it
+    the usual way).
 
     Run in the executor. Home Assistant's loader (orjson) decodes the whole file in one call
     that holds the GIL, so the event loop waits for it too: about 130 ms for 20,000 records
-    here. Decoded in pieces, the thread hands the GIL back between records."""
+    here. Decoded in pieces, the thread hands the GIL back between records.
+    """
     try:
         with open(path, encoding="utf-8") as file:
             text = file.read()

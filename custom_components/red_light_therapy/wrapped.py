@@ -1,6 +1,8 @@
-"""A panel that is an existing light or switch entity (a panel on a smart plug, an ESPHome or
-Zigbee panel). It lives in the glue layer because it drives Home Assistant entities, but it
-implements the same Panel interface as the device drivers.
+"""A panel that is an existing light or switch entity.
+
+That is a panel on a smart plug, or an ESPHome or Zigbee panel. It lives in the glue layer
+because it drives Home Assistant entities, but it implements the same Panel interface as the
+device drivers.
 
 There is no hardware countdown: the integration switches the entity off at the end of a
 session, and if Home Assistant is down nothing does.
@@ -56,6 +58,7 @@ class EntityPanel(Panel):
     link_is_availability = True
 
     def __init__(self, hass: HomeAssistant, entity_id: str, *, clock: Clock) -> None:
+        """Drive the light or switch ``entity_id``."""
         super().__init__(clock)
         self._hass = hass
         self.entity_id = entity_id
@@ -65,8 +68,10 @@ class EntityPanel(Panel):
 
     @property
     def identity(self) -> PanelIdentity:
-        """The maker and model of the wrapped entity's device, if it has one; else a "Wrapped
-        light" or "Wrapped switch" of no known maker."""
+        """The maker and model of the wrapped entity's device, if it has one.
+
+        Else a "Wrapped light" or "Wrapped switch" of no known maker.
+        """
         model = f"Wrapped {self._domain}"
         if (
             (entity := er.async_get(self._hass).async_get(self.entity_id))
@@ -77,7 +82,7 @@ class EntityPanel(Panel):
         return PanelIdentity(model=model)
 
     def diagnostics(self) -> dict[str, Any]:
-        """The base's, and the kind of entity wrapped (its id is in the entry)."""
+        """Return the base's, and the kind of entity wrapped (its id is in the entry)."""
         return {**super().diagnostics(), "wrapped": {"domain": self._domain}}
 
     def _state_from(self, state: State | None) -> PanelState:
@@ -101,6 +106,7 @@ class EntityPanel(Panel):
             self._follow(self._hass.states.get(self.entity_id))
 
     async def disconnect(self) -> None:
+        """Stop following the entity; a power change still awaited fails."""
         if self._unsub is not None:
             self._unsub()
             self._unsub = None
@@ -117,6 +123,7 @@ class EntityPanel(Panel):
                 waiter.set_result(self._clock())
 
     async def update(self) -> PanelState:
+        """Read the entity's state; raise when it is unavailable or does not exist."""
         await self.connect()
         self._follow(self._hass.states.get(self.entity_id))
         if not self.state.connected:
