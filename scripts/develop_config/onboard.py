@@ -40,6 +40,10 @@ def _running(pid: int | None) -> bool:
 
 
 def main(base_url: str, hass_pid: int | None = None) -> int:
+    """Wait for Home Assistant at ``base_url`` and create the user if none exists.
+
+    The exit code is 0 when done, 1 when Home Assistant stopped or gave no answer first.
+    """
     deadline = time.monotonic() + WAIT_S
     while True:
         try:

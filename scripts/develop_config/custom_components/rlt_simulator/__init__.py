@@ -1,5 +1,7 @@
-"""Development only: simulated BlockBlueLight panels behind a simulated Bluetooth proxy, and
-simulated Tuya Wi-Fi panels on loopback.
+"""Simulated panels, for development only.
+
+Simulated BlockBlueLight panels behind a simulated Bluetooth proxy, and simulated Tuya Wi-Fi
+panels on loopback.
 
 ``scripts/develop`` loads this next to the Red Light Therapy integration. It registers a
 remote scanner with Home Assistant's Bluetooth stack (the way ESPHome Bluetooth proxies do)
@@ -118,16 +120,18 @@ class Simulator:
 
     @property
     def panels(self) -> list[BlockBlueLightEmulator]:
+        """The simulated Bluetooth panels."""
         return list(self.scanner.panels.values())
 
     @callback
     def advertise(self, _now: object = None) -> None:
+        """Advertise each panel, unless it is connected and connected panels stay quiet."""
         for panel in self.panels:
             if self.advertise_while_connected or not panel.connected:
                 self.scanner.advertise(panel)
 
     def targets(self, call: ServiceCall) -> list[BlockBlueLightEmulator]:
-        """The BLE panels a service call names (all when it names no panel)."""
+        """Return the BLE panels a service call names (all when it names no panel)."""
         address: str | None = call.data.get(CONF_ADDRESS)
         if address is None:
             return [] if CONF_DEVICE_ID in call.data else self.panels
@@ -136,7 +140,7 @@ class Simulator:
         return [panel]
 
     def tuya_targets(self, call: ServiceCall) -> list[TuyaEmulator]:
-        """The Tuya panels a service call names (all when it names no panel)."""
+        """Return the Tuya panels a service call names (all when it names no panel)."""
         device_id: str | None = call.data.get(CONF_DEVICE_ID)
         if device_id is None:
             return [] if CONF_ADDRESS in call.data else list(self.tuya_panels)
@@ -147,7 +151,7 @@ class Simulator:
 
 
 def panel_status(panel: BlockBlueLightEmulator) -> dict[str, Any]:
-    """What the emulated panel is doing right now."""
+    """Return what the emulated panel is doing right now."""
     return {
         "address": panel.address,
         "name": panel.name,

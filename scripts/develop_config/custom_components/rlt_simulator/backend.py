@@ -64,6 +64,7 @@ class SimulatedService(BleakGATTService):
     """The panel's vendor service FFF0."""
 
     def __init__(self, uuid_: str, handle: int) -> None:
+        """Make the service ``uuid_`` at ``handle``, with no characteristics yet."""
         base_init: Callable[..., None] = super().__init__
         if GATT_OBJECTS_CARRY_IDENTITY:
             base_init(None, handle, uuid_)
@@ -76,17 +77,21 @@ class SimulatedService(BleakGATTService):
 
     @property
     def handle(self) -> int:
+        """The service's handle."""
         return self._handle
 
     @property
     def uuid(self) -> str:
+        """The service's UUID."""
         return self._uuid
 
     @property
     def characteristics(self) -> list[BleakGATTCharacteristic]:
+        """The service's characteristics."""
         return list(self._characteristics.values())
 
     def add_characteristic(self, characteristic: BleakGATTCharacteristic) -> None:
+        """Add ``characteristic`` to the service."""
         self._characteristics[characteristic.handle] = characteristic
 
 
@@ -96,6 +101,7 @@ class SimulatedCharacteristic(BleakGATTCharacteristic):
     def __init__(
         self, service: SimulatedService, uuid_: str, handle: int, properties: list[str]
     ) -> None:
+        """Make the characteristic ``uuid_`` of ``service`` at ``handle``, with ``properties``."""
         base_init: Callable[..., None] = super().__init__
         if GATT_OBJECTS_CARRY_IDENTITY:
             base_init(None, handle, uuid_, properties, _max_write_without_response, service)
@@ -108,37 +114,45 @@ class SimulatedCharacteristic(BleakGATTCharacteristic):
 
     @property
     def service_uuid(self) -> str:
+        """The UUID of the characteristic's service."""
         return self._service.uuid
 
     @property
     def service_handle(self) -> int:
+        """The handle of the characteristic's service."""
         return self._service.handle
 
     @property
     def handle(self) -> int:
+        """The characteristic's handle."""
         return self._handle
 
     @property
     def uuid(self) -> str:
+        """The characteristic's UUID."""
         return self._uuid
 
     @property
     def properties(self) -> list[str]:
+        """What the characteristic allows ("write", "notify", ...)."""
         return self._properties
 
     @property
     def descriptors(self) -> list[BleakGATTDescriptor]:
+        """None: the panel has no descriptors."""
         return []
 
     def get_descriptor(self, specifier: int | str | UUID) -> BleakGATTDescriptor | None:
+        """Return None: the panel has no descriptors."""
         return None
 
     def add_descriptor(self, descriptor: BleakGATTDescriptor) -> None:
+        """Refuse: the simulated panel has no descriptors."""
         raise NotImplementedError("the simulated panel has no descriptors")
 
 
 def panel_services() -> BleakGATTServiceCollection:
-    """The GATT table a BlockBlueLight panel presents (what service discovery finds)."""
+    """Return the GATT table a BlockBlueLight panel presents (what service discovery finds)."""
     collection = BleakGATTServiceCollection()
     service = SimulatedService(SERVICE_UUID, SERVICE_HANDLE)
     collection.add_service(service)
@@ -164,6 +178,7 @@ class SimulatedBleakClient(BaseBleakClient):
     find_panel: ClassVar[PanelLookup]
 
     def __init__(self, address_or_ble_device: BLEDevice | str, **kwargs: Any) -> None:
+        """Make a client for the panel at ``address_or_ble_device``; it links on connect."""
         super().__init__(address_or_ble_device, **kwargs)
         self._link: EmulatedBleakClient | None = None
 
@@ -175,13 +190,16 @@ class SimulatedBleakClient(BaseBleakClient):
 
     @property
     def mtu_size(self) -> int:
+        """The default ATT MTU."""
         return ATT_DEFAULT_MTU
 
     @property
     def is_connected(self) -> bool:
+        """Whether the link to the emulated panel is up."""
         return self._link is not None and self._link.is_connected
 
     async def connect(self, *_args: Any, **kwargs: Any) -> bool:
+        """Link to the emulated panel; ``BleakError`` when no simulated panel has the address."""
         # bleak >= 1 passes ``pair`` positionally and ignores the result; bleak 0.22 wants True.
         if self.is_connected:
             return True
@@ -194,6 +212,7 @@ class SimulatedBleakClient(BaseBleakClient):
         return True
 
     async def disconnect(self) -> bool:
+        """End the link, if there is one."""
         link = self._link
         if link is not None:
             await link.disconnect()
@@ -208,12 +227,15 @@ class SimulatedBleakClient(BaseBleakClient):
             callback()
 
     async def pair(self, *args: Any, **kwargs: Any) -> bool:
+        """Succeed: the panel has no pairing."""
         return True  # the panel has no pairing
 
     async def unpair(self) -> bool:
+        """Succeed: the panel has no pairing."""
         return True
 
     async def get_services(self, **kwargs: Any) -> BleakGATTServiceCollection:
+        """Return the panel's services; ``BleakError`` while not connected."""
         if self.services is None:
             raise BleakError("Not connected")
         return self.services
@@ -221,11 +243,13 @@ class SimulatedBleakClient(BaseBleakClient):
     async def read_gatt_char(
         self, char_specifier: BleakGATTCharacteristic | int | str | UUID, **kwargs: Any
     ) -> bytearray:
+        """Refuse: the panel has no readable characteristic."""
         raise BleakError("The panel has no readable characteristic")
 
     async def read_gatt_descriptor(
         self, handle: BleakGATTDescriptor | int, **kwargs: Any
     ) -> bytearray:
+        """Refuse: the panel has no descriptors."""
         # bleak 0.22 passes the handle, bleak >= 1 the descriptor; the panel has none either way.
         raise BleakError(f"Descriptor {getattr(handle, 'handle', handle)} was not found")
 
@@ -235,9 +259,11 @@ class SimulatedBleakClient(BaseBleakClient):
         data: Buffer,
         response: bool,
     ) -> None:
+        """Write ``data`` to the emulated panel's characteristic."""
         await self._connected_link().write_gatt_char(characteristic.uuid, bytes(data), response)
 
     async def write_gatt_descriptor(self, handle: BleakGATTDescriptor | int, data: Buffer) -> None:
+        """Refuse: the panel has no descriptors."""
         raise BleakError(f"Descriptor {getattr(handle, 'handle', handle)} was not found")
 
     async def start_notify(
@@ -246,12 +272,15 @@ class SimulatedBleakClient(BaseBleakClient):
         callback: Callable[[bytearray], None],
         **kwargs: Any,
     ) -> None:
+        """Send the panel's notifications of ``characteristic`` to ``callback``."""
+
         def deliver(_sender: object, data: bytearray) -> None:
             callback(data)
 
         await self._connected_link().start_notify(characteristic.uuid, deliver)
 
     async def stop_notify(self, char_specifier: BleakGATTCharacteristic | int | str | UUID) -> None:
+        """Stop the panel's notifications."""
         specifier = getattr(char_specifier, "uuid", char_specifier)
         await self._connected_link().stop_notify(specifier)
 
@@ -262,7 +291,7 @@ class SimulatedBleakClient(BaseBleakClient):
 
 
 def client_class_for(find_panel: PanelLookup) -> type[SimulatedBleakClient]:
-    """A backend class bound to one simulator's panels."""
+    """Return a backend class bound to one simulator's panels."""
     return type(
         "BoundSimulatedBleakClient",
         (SimulatedBleakClient,),

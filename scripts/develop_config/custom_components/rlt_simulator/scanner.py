@@ -30,6 +30,7 @@ class SimulatedScanner(BaseHaRemoteScanner):
     """A connectable remote scanner that sees only the simulated panels."""
 
     def __init__(self, panels: Iterable[BlockBlueLightEmulator], rssi: int) -> None:
+        """See ``panels`` at ``rssi``, through a connector whose clients reach the emulators."""
         self.panels = {panel.address.upper(): panel for panel in panels}
         self.rssi = rssi
         connector = HaBluetoothConnector(
@@ -40,7 +41,7 @@ class SimulatedScanner(BaseHaRemoteScanner):
         super().__init__(SCANNER_SOURCE, SCANNER_NAME, connector, True)
 
     def find_panel(self, address: str) -> BlockBlueLightEmulator | None:
-        """The emulator answering at ``address``."""
+        """Return the emulator answering at ``address``."""
         return self.panels.get(address.upper())
 
     def advertise(self, panel: BlockBlueLightEmulator) -> None:

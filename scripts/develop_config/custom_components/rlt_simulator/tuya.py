@@ -71,7 +71,7 @@ TUYA_PANEL_SCHEMA: Final = vol.Schema(
 
 
 def build_emulator(conf: dict[str, Any], latency_s: float) -> TuyaEmulator:
-    """The emulator of one configured panel (not started)."""
+    """Return the emulator of one configured panel (not started)."""
     return TuyaEmulator(
         conf[CONF_DEVICE_ID],
         conf[CONF_LOCAL_KEY],
@@ -117,7 +117,7 @@ async def async_start(emulator: TuyaEmulator) -> bool:
 
 
 def tuya_status(emulator: TuyaEmulator) -> dict[str, Any]:
-    """What the emulated Tuya panel is doing right now."""
+    """Return what the emulated Tuya panel is doing right now."""
     return {
         "device_id": emulator.device_id,
         "version": emulator.version.value,
