@@ -43,7 +43,7 @@ def _as_number(value: Any) -> int | float | None:
 
 @dataclass(frozen=True)
 class BoundedNumber:
-    """A schema validator.
+    """A schema validator for one numeric action field.
 
     A number from ``minimum`` to ``maximum`` (a whole one if ``whole``), else
     ``ServiceValidationError`` with ``key`` (the field's translated message, its range as the

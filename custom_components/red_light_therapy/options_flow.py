@@ -1,4 +1,4 @@
-"""Options of a panel.
+"""The options of a panel.
 
 The user's own protocols, defined and removed from the UI, and how a Wi-Fi panel keeps its link
 (``panels.link_policy``).

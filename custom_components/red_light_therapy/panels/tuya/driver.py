@@ -169,7 +169,7 @@ class TuyaPanel(Panel):
 
     @property
     def identity(self) -> PanelIdentity:
-        """A Tuya device.
+        """Who the panel is: a Tuya device.
 
         Its model is what its data-point map calls this kind of panel. The local protocol never
         carries its MAC: the integration learns that elsewhere.
@@ -203,7 +203,7 @@ class TuyaPanel(Panel):
 
     @link_policy.setter
     def link_policy(self, policy: LinkPolicy) -> None:
-        """Take effect at once.
+        """Change the link policy; it takes effect at once.
 
         A link no longer held closes at the next heartbeat once its grace has passed; one now held
         is opened by the next look.
@@ -239,7 +239,7 @@ class TuyaPanel(Panel):
         self._publish_link(self._state.evolve(connected=False))
 
     async def update(self) -> PanelState:
-        """Read the data points.
+        """Read the data points and return the state.
 
         Once, whether the link was open or is opened for it (a fresh link's first message is that
         read).
@@ -557,7 +557,7 @@ class TuyaPanel(Panel):
         self._publish_link(self._state.evolve(connected=False))
 
     async def _heartbeat_loop(self, conn: TuyaConnection) -> None:
-        """Every heartbeat interval.
+        """Look after the link every heartbeat interval.
 
         Close the link if the policy no longer holds it (its grace is over), else prove it alive.
         """
