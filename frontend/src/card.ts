@@ -12,7 +12,9 @@ import {
   decidingReason,
   formatClock,
   errorText,
+  household,
   isRefused,
+  sessionPerson,
   panelDevices,
   panelEntities,
   planOf,
@@ -61,6 +63,7 @@ export class RedLightTherapyCard extends LitElement {
     _message: { state: true },
     _weeks: { state: true },
     _bars: { state: true },
+    _uniqueIds: { state: true },
   };
 
   declare hass: Hass | undefined;
@@ -72,6 +75,9 @@ export class RedLightTherapyCard extends LitElement {
   declare _message: string;
   declare _weeks: 1 | 4;
   declare _bars: { start: number; dose: number }[] | null;
+  /** Unique ids of the panel's per-person sensors (entity registry), to tell whose each is. */
+  declare _uniqueIds: Record<string, string>;
+  private _uniqueIdsFor = "";
   private _tick: number | undefined;
   private _chartFor = "";
 
@@ -84,6 +90,7 @@ export class RedLightTherapyCard extends LitElement {
     this._message = "";
     this._weeks = 1;
     this._bars = null;
+    this._uniqueIds = {};
   }
 
   static getConfigElement(): HTMLElement {
@@ -133,12 +140,67 @@ export class RedLightTherapyCard extends LitElement {
     return id ? this.hass?.states[id] : undefined;
   }
 
+  /** The household on the panel (two persons or more), else null. */
+  private get _household() {
+    return this.hass ? household(this._entities, this.hass.states, this._uniqueIds) : null;
+  }
+
+  /** The "dose today" the card shows and charts: the chosen person's in a household. */
+  private get _todayId(): string | undefined {
+    return this._household?.today ?? this._entities.byKey.dose_today;
+  }
+
   protected updated(changed: PropertyValues): void {
-    if ((changed.has("hass") || changed.has("_weeks")) && this._config?.show_chart) this._loadChart();
+    if (changed.has("hass")) this._loadUniqueIds();
+    if ((changed.has("hass") || changed.has("_weeks") || changed.has("_uniqueIds")) && this._config?.show_chart) {
+      this._loadChart();
+    }
+  }
+
+  /** Read the per-person sensors' unique ids once per set of sensors (households only). */
+  private async _loadUniqueIds(): Promise<void> {
+    const ids = this._entities;
+    const wanted = [...ids.personToday, ...ids.personWeek];
+    const key = wanted.join(",");
+    if (!this.hass || key === this._uniqueIdsFor) return;
+    this._uniqueIdsFor = key;
+    if (!wanted.length) {
+      this._uniqueIds = {};
+      return;
+    }
+    try {
+      const entries = await this.hass.callWS<Record<string, { unique_id?: string } | null>>({
+        type: "config/entity_registry/get_entries",
+        entity_ids: wanted,
+      });
+      const found: Record<string, string> = {};
+      for (const [id, entry] of Object.entries(entries ?? {})) if (entry?.unique_id) found[id] = entry.unique_id;
+      this._uniqueIds = found;
+    } catch {
+      // The sensors' names still tell whose each is.
+    }
+  }
+
+  private _choose(person: string): void {
+    const chosen = this._household;
+    if (!this.hass || !chosen || person === chosen.current) return;
+    this._message = "";
+    this._plan = null; // a preview was for the person before
+    this.hass
+      .callWS({
+        type: "call_service",
+        domain: "select",
+        service: "select_option",
+        service_data: { option: person },
+        target: { entity_id: chosen.select },
+      })
+      .catch((err) => {
+        this._message = this._t("error", { message: errorText(err) });
+      });
   }
 
   private async _loadChart(): Promise<void> {
-    const today = this._entities.byKey.dose_today;
+    const today = this._todayId;
     if (!this.hass || !today) return;
     const midnight = new Date();
     midnight.setHours(0, 0, 0, 0);
@@ -237,6 +299,15 @@ export class RedLightTherapyCard extends LitElement {
         : nothing}</dd>`;
   }
 
+  /** Who is using the panel: one chip per person (the select's options), the chosen pressed. */
+  private _persons(options: string[], current: string | null): TemplateResult {
+    return html`<div class="row persons" role="group" aria-label=${this._t("who")}>
+      <span class="muted">${this._t("who")}</span>
+      ${options.map((person) => html`<button class="chip" aria-pressed=${person === current}
+        @click=${() => this._choose(person)}>${person}</button>`)}
+    </div>`;
+  }
+
   private _ring(fraction: number, label: string, sub: string): TemplateResult {
     const r = 52;
     const c = 2 * Math.PI * r;
@@ -300,7 +371,8 @@ export class RedLightTherapyCard extends LitElement {
   }
 
   private _chart(): TemplateResult {
-    const bars = withToday(this._bars ?? [], Number(this._state("dose_today")?.state));
+    const todayId = this._todayId;
+    const bars = withToday(this._bars ?? [], Number(todayId ? this.hass?.states[todayId]?.state : undefined));
     const max = Math.max(0.001, ...bars.map((bar) => bar.dose));
     const w = 280;
     const h = 80;
@@ -341,13 +413,18 @@ export class RedLightTherapyCard extends LitElement {
     const delivered = live ? live.delivered : this._state("session_dose")?.state;
     const target = live ? live.target : this._plan && !isRefused(this._plan) ? this._plan.expected_dose_j_cm2 : undefined;
     const protocol = shownProtocol(this._state("protocol"));
-    const today = this._state("dose_today");
-    const week = this._state("dose_week");
+    // In a household, the chosen person's numbers against their limits (same attributes).
+    const home = this._household;
+    const today = home?.today ? this.hass.states[home.today] : this._state("dose_today");
+    const week = home?.week ? this.hass.states[home.week] : this._state("dose_week");
+    const whose = sessionPerson(timer, light);
     const showLimits = this._config.show_limits !== false;
     const spacing = today?.attributes.min_hours_between;
     return html`<ha-card>
       <div class="pad">
         <div class="row head"><h2>${name}</h2><span class="badge ${status}">${this._t(status as StringKey)}</span></div>
+        ${whose && count.status !== "idle" ? html`<p class="whose">${this._t("session_of", { person: whose })}</p>` : nothing}
+        ${home ? this._persons(home.options, home.current) : nothing}
         <div class="row main">
           ${this._ring(
             count.status === "idle" ? 0 : count.fraction,
@@ -358,8 +435,8 @@ export class RedLightTherapyCard extends LitElement {
             <dt>${this._t("delivered")}</dt><dd>${round(delivered, 2)} J/cm²</dd>
             ${target !== undefined ? html`<dt>${this._t("target")}</dt><dd>${round(target, 2)} J/cm²</dd>` : nothing}
             <dt>${this._t("area")}</dt><dd>${area}</dd>
-            ${this._against(this._t("today"), today?.state, today?.attributes.max_daily_dose, "J/cm²", 2)}
-            <dt>${this._t("week")}</dt><dd>${round(week?.state, 2)} J/cm²</dd>
+            ${this._against(home?.today ? this._t("person_today", { person: home.current ?? "" }) : this._t("today"), today?.state, today?.attributes.max_daily_dose, "J/cm²", 2)}
+            <dt>${home?.week ? this._t("person_week", { person: home.current ?? "" }) : this._t("week")}</dt><dd>${round(week?.state, 2)} J/cm²</dd>
             ${showLimits && week?.attributes.max_sessions_per_week !== undefined
               ? this._against(this._t("sessions_7_days"), week.attributes.sessions_in_7_days, week.attributes.max_sessions_per_week, "", 0)
               : nothing}
@@ -424,6 +501,9 @@ export class RedLightTherapyCard extends LitElement {
     button.primary { background: var(--primary-color); color: var(--text-primary-color, #fff); border-color: transparent; }
     button:focus-visible, input:focus-visible, summary:focus-visible { outline: 2px solid var(--primary-color); outline-offset: 2px; }
     button[disabled] { opacity: 0.5; cursor: default; }
+    .whose { margin: 4px 0 0; font-weight: 500; }
+    .persons { margin-top: 8px; gap: 6px; }
+    .persons .chip { padding: 2px 10px; border-radius: 14px; }
     .chip[aria-pressed="true"] { background: var(--primary-color); color: var(--text-primary-color, #fff); }
     input[type="number"] { width: 6em; font: inherit; padding: 4px; color: var(--primary-text-color); background: var(--card-background-color); border: 1px solid var(--divider-color, #ccc); border-radius: 4px; }
     .amount { display: flex; gap: 6px; align-items: center; }

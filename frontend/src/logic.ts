@@ -33,12 +33,16 @@ export const KEYS = [
   "protocol_progress",
   "protocol_adherence",
   "protocol_streak",
+  "current_person",
 ] as const;
 export type Key = (typeof KEYS)[number];
 
 export interface PanelEntities {
   byKey: Partial<Record<Key, string>>;
   channels: string[];
+  /** Every person's "dose today" / "dose this week" sensors of the panel (households only). */
+  personToday: string[];
+  personWeek: string[];
 }
 
 /** The panel's entities: this integration's entities of the device, found by translation key. */
@@ -46,12 +50,14 @@ export function panelEntities(
   entities: Record<string, EntityEntry> | undefined,
   deviceId: string | undefined,
 ): PanelEntities {
-  const found: PanelEntities = { byKey: {}, channels: [] };
+  const found: PanelEntities = { byKey: {}, channels: [], personToday: [], personWeek: [] };
   if (!entities || !deviceId) return found;
   for (const entry of Object.values(entities)) {
     if (entry.platform !== DOMAIN || entry.device_id !== deviceId) continue;
     const key = entry.translation_key ?? "";
     if (key === "channel_level") found.channels.push(entry.entity_id);
+    else if (key === "person_dose_today") found.personToday.push(entry.entity_id);
+    else if (key === "person_dose_week") found.personWeek.push(entry.entity_id);
     else if ((KEYS as readonly string[]).includes(key)) found.byKey[key as Key] = entry.entity_id;
   }
   found.channels.sort();
@@ -267,4 +273,88 @@ export function errorText(err: unknown): string {
   const text = raw.replace(/^(Validation error|Error|Failed to perform the action [\w.]+):\s*/i, "").trim();
   if (!text) return "";
   return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** A state that carries no value: missing, unknown or unavailable. */
+function blank(state: HassState | undefined): boolean {
+  return !state || state.state === "unknown" || state.state === "unavailable" || state.state === "";
+}
+
+/**
+ * Which of `candidates` (every person's "dose today", or "dose this week", sensors of the
+ * panel) is the person `label`'s: the name the "Who is using the panel" select shows.
+ *
+ * First by the sensor's unique id (from the entity registry, when the card has it), which ends
+ * with the person's entity id: that person's name is the label and no other of these persons
+ * has it. Else by the sensor's name, which holds the person's label in every language: the
+ * sensor whose longest household label in its name is this one ("Ann" is not "Anna" nor
+ * "Ann (2)"). Undefined when none is the person's.
+ */
+export function personSensor(
+  candidates: string[],
+  states: Record<string, HassState>,
+  label: string | null | undefined,
+  labels: string[],
+  uniqueIds: Record<string, string> = {},
+): string | undefined {
+  if (!label) return undefined;
+  const personOf = (id: string) => /_(person\.[^.]+)$/.exec(uniqueIds[id] ?? "")?.[1];
+  const nameOf = (id: string | undefined) => (id ? states[id]?.attributes.friendly_name : undefined);
+  const byId = candidates.filter((id) => nameOf(personOf(id)) === label);
+  if (byId.length === 1) return byId[0];
+  return candidates.find((id) => {
+    const name = nameOf(id);
+    if (typeof name !== "string") return false;
+    const held = labels.filter((other) => name.includes(other)).sort((a, b) => b.length - a.length);
+    return held[0] === label;
+  });
+}
+
+export interface Household {
+  /** The "Who is using the panel" select. */
+  select: string;
+  /** The household's persons, by the names the select offers. */
+  options: string[];
+  /** Who is using the panel; null while nobody is chosen. */
+  current: string | null;
+  /** The chosen person's dose sensors; undefined when not found (the card shows the panel's). */
+  today?: string;
+  week?: string;
+}
+
+/**
+ * The household on the panel, when it has one: the select exists (two persons or more) and
+ * offers persons. Null for one person or none, so the card shows what it always showed.
+ */
+export function household(
+  ids: PanelEntities,
+  states: Record<string, HassState>,
+  uniqueIds: Record<string, string> = {},
+): Household | null {
+  const select = ids.byKey.current_person;
+  const state = select ? states[select] : undefined;
+  const options = state?.attributes.options;
+  if (!select || !state || state.state === "unavailable" || !Array.isArray(options) || options.length < 2) return null;
+  const labels = options.filter((option): option is string => typeof option === "string");
+  const current = blank(state) || !labels.includes(state.state) ? null : state.state;
+  return {
+    select,
+    options: labels,
+    current,
+    today: personSensor(ids.personToday, states, current, labels, uniqueIds),
+    week: personSensor(ids.personWeek, states, current, labels, uniqueIds),
+  };
+}
+
+/**
+ * Whose session runs: the `person` (a name) the session timer or the light carries while a
+ * session runs; null when idle or when neither says.
+ */
+export function sessionPerson(timer: HassState | undefined, light: HassState | undefined): string | null {
+  if (!timer || (timer.state !== "active" && timer.state !== "paused")) return null;
+  for (const state of [timer, light]) {
+    const person = state?.attributes.person;
+    if (typeof person === "string" && person.trim()) return person.trim();
+  }
+  return null;
 }

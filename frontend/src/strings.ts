@@ -41,6 +41,10 @@ const en = {
   four_weeks: "4 weeks",
   no_history: "No recorded sessions yet.",
   channels: "Channels",
+  who: "Who is using the panel",
+  session_of: "{person}'s session",
+  person_today: "{person} today",
+  person_week: "{person} this week",
   error: "Could not do that: {message}",
   editor_device: "Panel",
   editor_show_controls: "Show the controls",
@@ -70,6 +74,10 @@ const de: Partial<Record<StringKey, string>> = {
   today: "Heute",
   week: "Diese Woche",
   sessions_7_days: "Sitzungen (7 Tage)",
+  who: "Wer nutzt das Panel",
+  session_of: "Sitzung von {person}",
+  person_today: "{person} heute",
+  person_week: "{person} diese Woche",
 };
 const LANGUAGES: Record<string, Partial<Record<StringKey, string>>> = { en, de };
 

@@ -163,3 +163,81 @@ test("an error reads as the integration's sentence, without the frontend's prefi
   assert.equal(logic.errorText({ message: "Minutes must be a number from 0.5 to 60." }), "Minutes must be a number from 0.5 to 60.");
   assert.equal(logic.errorText(new Error("")), "");
 });
+
+// A household: the panel's "Who is using the panel" select and every person's dose sensors.
+const P = "red_light_therapy";
+const householdEntities = {
+  ...entities,
+  "select.panel_who": { entity_id: "select.panel_who", device_id: DEVICE, platform: P, translation_key: "current_person" },
+  "sensor.panel_ann_today": { entity_id: "sensor.panel_ann_today", device_id: DEVICE, platform: P, translation_key: "person_dose_today" },
+  "sensor.panel_anna_today": { entity_id: "sensor.panel_anna_today", device_id: DEVICE, platform: P, translation_key: "person_dose_today" },
+  "sensor.panel_ann_week": { entity_id: "sensor.panel_ann_week", device_id: DEVICE, platform: P, translation_key: "person_dose_week" },
+  "sensor.panel_anna_week": { entity_id: "sensor.panel_anna_week", device_id: DEVICE, platform: P, translation_key: "person_dose_week" },
+  "sensor.other_ann_today": { entity_id: "sensor.other_ann_today", device_id: "dev2", platform: P, translation_key: "person_dose_today" },
+};
+const st = (entity_id, state, attributes = {}) => ({ entity_id, state, attributes });
+function householdStates(chosen, names = {}) {
+  return {
+    "select.panel_who": st("select.panel_who", chosen, { options: ["Ann", "Anna"] }),
+    "person.ann": st("person.ann", "home", { friendly_name: "Ann" }),
+    "person.anna": st("person.anna", "home", { friendly_name: "Anna" }),
+    "sensor.panel_ann_today": st("sensor.panel_ann_today", "1.5", { friendly_name: names.annToday ?? "Panel Ann's dose today", max_daily_dose: 6 }),
+    "sensor.panel_anna_today": st("sensor.panel_anna_today", "4", { friendly_name: names.annaToday ?? "Panel Anna's dose today", max_daily_dose: 6 }),
+    "sensor.panel_ann_week": st("sensor.panel_ann_week", "3", { friendly_name: "Panel Ann's dose this week" }),
+    "sensor.panel_anna_week": st("sensor.panel_anna_week", "8", { friendly_name: "Panel Anna's dose this week" }),
+  };
+}
+
+test("a household: the select's persons, who is chosen, and that person's own dose sensors", () => {
+  const ids = logic.panelEntities(householdEntities, DEVICE);
+  assert.equal(ids.byKey.current_person, "select.panel_who");
+  assert.deepEqual(ids.personToday.sort(), ["sensor.panel_ann_today", "sensor.panel_anna_today"]);
+  // "Ann" is found in both names; the sensor of "Ann" is the one whose longest label is Ann.
+  const ann = logic.household(ids, householdStates("Ann"));
+  assert.deepEqual(ann, {
+    select: "select.panel_who",
+    options: ["Ann", "Anna"],
+    current: "Ann",
+    today: "sensor.panel_ann_today",
+    week: "sensor.panel_ann_week",
+  });
+  const anna = logic.household(ids, householdStates("Anna"));
+  assert.equal(anna.today, "sensor.panel_anna_today");
+  assert.equal(anna.week, "sensor.panel_anna_week");
+  // Nobody chosen yet: the chooser, no person's numbers (the card shows the panel's).
+  const nobody = logic.household(ids, householdStates("unknown"));
+  assert.equal(nobody.current, null);
+  assert.equal(nobody.today, undefined);
+});
+
+test("a person's sensor renamed by the user is still found by its unique id", () => {
+  const ids = logic.panelEntities(householdEntities, DEVICE);
+  const renamed = householdStates("Ann", { annToday: "Morning light", annaToday: "Anna's red light" });
+  assert.equal(logic.household(ids, renamed).today, undefined);
+  const uniqueIds = {
+    "sensor.panel_ann_today": "AA:BB_dose_today_person.ann",
+    "sensor.panel_anna_today": "AA:BB_dose_today_person.anna",
+  };
+  assert.equal(logic.household(ids, renamed, uniqueIds).today, "sensor.panel_ann_today");
+  assert.equal(logic.household(ids, householdStates("Anna", { annaToday: "x" }), uniqueIds).today, "sensor.panel_anna_today");
+});
+
+test("one person or none: no household, the card is as it always was", () => {
+  assert.equal(logic.household(logic.panelEntities(entities, DEVICE), {}), null);
+  const ids = logic.panelEntities(householdEntities, DEVICE);
+  const gone = { ...householdStates("Ann") };
+  delete gone["select.panel_who"];
+  assert.equal(logic.household(ids, gone), null);
+  assert.equal(logic.household(ids, { ...gone, "select.panel_who": st("select.panel_who", "unavailable", { options: ["Ann", "Anna"] }) }), null);
+  assert.equal(logic.household(ids, { ...gone, "select.panel_who": st("select.panel_who", "Ann", { options: ["Ann"] }) }), null);
+});
+
+test("whose session runs: the timer's or the light's person while a session runs, else nobody", () => {
+  const light = st("light.panel", "on", { person: "Ben" });
+  assert.equal(logic.sessionPerson(st("t", "active", { person: "Ann" }), light), "Ann");
+  assert.equal(logic.sessionPerson(st("t", "paused", {}), light), "Ben");
+  assert.equal(logic.sessionPerson(st("t", "idle", { person: "Ann" }), light), null);
+  assert.equal(logic.sessionPerson(st("t", "active", {}), st("light.panel", "on", {})), null);
+  assert.equal(logic.sessionPerson(undefined, light), null);
+  assert.equal(strings.t("en", "session_of", { person: "Ann" }), "Ann's session");
+});
