@@ -17,6 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+from custom_components.red_light_therapy.sensor import _async_at_midnight
 
 END = "sensor.blockbluelight_f522_session_end"
 DOSE = "sensor.blockbluelight_f522_session_dose"
@@ -121,3 +122,27 @@ async def test_dose_today_is_written_once_at_midnight(
     await _advance(hass, freezer, timedelta(seconds=1))
     assert [float(value) for value in writes] == [0.0]
     assert dt_util.parse_datetime(hass.states.get(TODAY).attributes["last_reset"]) == midnight
+
+
+async def test_period_sensors_share_one_midnight_timer(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """The period sensors of every panel turn on one midnight timer: one of them removed
+    (its panel unloaded), the others still turn at midnight; the last removed, the timer
+    goes (the test harness fails on a timer left behind)."""
+    calls: list[str] = []
+    remove_first = _async_at_midnight(hass, lambda: calls.append("first"))
+    remove_second = _async_at_midnight(hass, lambda: calls.append("second"))
+    remove_first()
+
+    now = dt_util.now()
+    midnight = dt_util.start_of_local_day(now + timedelta(days=1))
+    await _advance(hass, freezer, midnight - now - timedelta(seconds=1))
+    assert calls == []
+    await _advance(hass, freezer, timedelta(seconds=1))
+    assert calls == ["second"]
+    await _advance(hass, freezer, timedelta(days=1))
+    assert calls == ["second", "second"]
+    remove_second()
+    await _advance(hass, freezer, timedelta(days=1))
+    assert calls == ["second", "second"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from typing import Any
+
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_MAC, Platform
 from homeassistant.core import HomeAssistant
@@ -9,6 +13,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from propcache.api import cached_property
 
 from .const import DOMAIN
 from .coordinator import PanelCoordinator
@@ -47,10 +52,35 @@ def shown_protocol_run(data: RedLightTherapyData) -> Run:
     return run
 
 
+_CACHED_PROPERTIES = (cached_property, functools.cached_property)
+
+
+def _uncache_properties(cls: type) -> None:
+    """Make the cached properties ``cls`` inherits from Home Assistant plain properties.
+
+    Home Assistant caches each entity property in the instance's ``__dict__`` (about 25 of
+    them per entity), which takes an entity past the 30 attributes CPython keeps inline in the
+    object: its attributes then move to a dict of 1.9 KiB instead of about 0.3 KiB (issue 12:
+    some 40 KiB per panel of 27 entities). The values are the same: each is computed by Home
+    Assistant's own getter, just not kept; they are cheap (an ``_attr_`` or the entity
+    description), read at a state write."""
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith("homeassistant."):
+            continue  # the integration's own cached properties stay cached
+        for name, attr in vars(klass).items():
+            # Only the one ``cls`` resolves to: not one a subclass overrides.
+            if isinstance(attr, _CACHED_PROPERTIES) and inspect.getattr_static(cls, name) is attr:
+                setattr(cls, name, property(attr.func))
+
+
 class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
     """An entity of one panel."""
 
     _attr_has_entity_name = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _uncache_properties(cls)
 
     def __init__(self, data: RedLightTherapyData, key: str) -> None:
         """Make the entity ``key`` of the panel behind ``data``."""
