@@ -24,11 +24,8 @@ from homeassistant.helpers import entity_registry as er
 
 from .entity import entity_unique_id
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
-from .persons import PERSON_DOMAIN, Person, async_household, async_persons
-from .therapy.household import last_person_on_panel, panel_person
-
-SETTING_PERSON = "person"
-"""The panel's settings key of its "Who is using the panel" choice (a person entity id)."""
+from .panel_settings import SETTING_PERSON
+from .persons import PERSON_DOMAIN, Person, async_persons
 
 PERSON_KEY_PREFIXES = ("dose_today_person.", "dose_week_person.")
 """The keys of the per-person sensors start with these (the key ends with the person)."""
@@ -51,12 +48,9 @@ def current_person(data: RedLightTherapyData) -> str | None:
 
     ``household.panel_person``: the panel's choice while that person is in the household,
     else the only person, else the last person who used the panel, else nobody. A choice of
-    a person who has been deleted reads as nothing chosen."""
-    hass = data.coordinator.hass
-    household = async_household(hass)
-    panel_id = data.coordinator.config_entry.entry_id
-    last_user = last_person_on_panel(data.sessions.history, panel_id, household)
-    return panel_person(household, stored_choice(data), last_user).person
+    a person who has been deleted reads as nothing chosen (``SessionManager.current_person``,
+    which the session start paths use)."""
+    return data.sessions.current_person()
 
 
 def person_labels(persons: list[Person]) -> dict[str, str]:
