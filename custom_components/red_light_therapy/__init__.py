@@ -7,7 +7,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
-from homeassistant.util.hass_dict import HassKey
 
 from .card import async_register_card
 from .const import CONF_DEVICE_ID, CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_TUYA
@@ -21,14 +20,14 @@ from .household_entities import async_follow_household
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .neighbours import async_learn_mac
 from .panel_factory import apply_link_policy, create_panel, entry_profile
+from .persons import async_only_person
 from .protocol_manager import ProtocolManager, undeliverable_issue_id
 from .services import async_setup_services
 from .services_protocol import async_setup_protocol_services
 from .session_manager import SessionManager, async_panels_changed
-from .store import TherapyStore
+from .store import DATA_STORE, TherapyStore
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-DATA_STORE: HassKey[TherapyStore] = HassKey(DOMAIN)
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -84,11 +83,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
         raise
     if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
         await async_learn_mac(hass, entry)  # the panel just answered: its MAC, for DHCP
+    await _async_give_to_only_person(hass, hass.data[DATA_STORE])
     await sessions.async_reconcile()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Persons added, removed or renamed: the per-person entities are made anew.
     entry.async_on_unload(async_follow_household(hass, entry))
     return True
+
+
+async def _async_give_to_only_person(hass: HomeAssistant, store: TherapyStore) -> None:
+    """The household's migration: with exactly one person, the sessions (and runs) that
+    belong to nobody (recorded before households, or with no person set up) are theirs; the
+    next save writes them. With several persons they stay unassigned until the
+    ``assign_person`` action gives them to someone; nothing is dropped. Written at once."""
+    if (only := async_only_person(hass)) is not None and store.assign_unassigned(only.entity_id):
+        await store.async_save()
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> None:

@@ -29,6 +29,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, MAX_DISTANCE_CM, MAX_SESSION_MINUTES
 from .therapy import History, Session, SessionRecord, SessionStatus, TherapyError, validate_area
@@ -276,6 +277,26 @@ class TherapyStore:
                 run["person"] = person
                 changed += 1
         return changed
+
+    def assign_session(self, session_id: str, person: str) -> bool:
+        """Give the record or open session ``session_id`` to ``person`` (a person entity id),
+        whoever it belonged to (the ``assign_person`` action); False when there is none.
+        The history week that changed is written by the next save."""
+        if stored_person(person) != person:
+            raise ValueError(f"{person!r} is not a person entity id")
+        for session in self.active.values():
+            if session.id == session_id:
+                session.person = person
+                return True
+        records = list(self.history.records)
+        for index, record in enumerate(records):
+            if record.id == session_id:
+                records[index] = replace(record, person=person)
+                self._dirty.add(self._placement.get(record.id) or history_period(record.started_at))
+                history = History(records)
+                self._adopt(history, *_grouped(history, self._placement))
+                return True
+        return False
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -699,3 +720,7 @@ def _load_json_in_pieces(path: str) -> Any:
     except (OSError, UnicodeDecodeError, ValueError, IndexError, RecursionError):
         return _UNREAD
     return value
+
+
+DATA_STORE: HassKey[TherapyStore] = HassKey(DOMAIN)
+"""Where the one store shared by every panel is kept (``hass.data``)."""

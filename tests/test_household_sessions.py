@@ -1,0 +1,214 @@
+"""Sessions for a person: the actions' ``person``, limits per person, the panel's entities
+showing whose session runs, the migration of a one-person store and ``assign_person``.
+
+Persons come from Home Assistant's real person integration; sessions run on the emulated
+panel through the actions, the light and the Start button, with the frozen clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.red_light_therapy.const import DOMAIN
+from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+
+from .common import advance, recorded_events, settle, stored_files
+
+PACIFIC = ZoneInfo("US/Pacific")
+LIGHT = "light.blockbluelight_f522"
+TIMER = "sensor.blockbluelight_f522_session_timer"
+START = "button.blockbluelight_f522_start_session"
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(freezer: FrozenDateTimeFactory) -> None:
+    freezer.move_to(datetime(2025, 6, 4, 9, 0, tzinfo=PACIFIC))
+
+
+async def persons(hass: HomeAssistant, *names: str) -> dict[str, str]:
+    """Create persons through the person integration; name -> entity id."""
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    for name in names:
+        await async_create_person(hass, name)
+    await settle(hass)
+    return {state.name: state.entity_id for state in hass.states.async_all(PERSON_DOMAIN)}
+
+
+async def call(hass: HomeAssistant, service: str, *, target: bool = True, **data: Any) -> Any:
+    result = await hass.services.async_call(
+        DOMAIN,
+        service,
+        ({ATTR_ENTITY_ID: LIGHT} if target else {}) | data,
+        blocking=True,
+        return_response=True,
+    )
+    await settle(hass)
+    return result
+
+
+async def to_end(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    assert session.ends_at is not None
+    await advance(hass, freezer, session.ends_at - dt_util.utcnow())
+
+
+async def test_start_session_for_a_named_person_is_theirs_in_answer_event_and_record(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    people = await persons(hass, "Alice", "Bob")
+    with recorded_events(init_integration) as events:
+        answer = await call(hass, "start_session", dose=10, person="alice")
+        assert answer[LIGHT]["person"] == people["Alice"]
+        assert answer[LIGHT]["person_name"] == "Alice"
+        assert init_integration.runtime_data.sessions.session.person == people["Alice"]
+        await to_end(hass, freezer, init_integration)
+    started = dict(events)["session_started"]
+    completed = dict(events)["session_completed"]
+    assert (started["person"], started["person_name"]) == (people["Alice"], "Alice")
+    assert (completed["person"], completed["person_name"]) == (people["Alice"], "Alice")
+    assert [r.person for r in init_integration.runtime_data.sessions.history] == [people["Alice"]]
+
+
+@pytest.mark.parametrize("service", ["start_session", "calculate", "log_session"])
+async def test_an_unknown_person_is_refused_and_changes_nothing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    hass_storage: dict[str, Any],
+    service: str,
+) -> None:
+    await persons(hass, "Alice", "Bob")
+    stored = stored_files(hass_storage)
+    data: dict[str, Any] = {"minutes": 5, "person": "Carol"}
+    if service == "log_session":
+        data["started_at"] = dt_util.now() - timedelta(hours=3)
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, service, **data)
+    assert err.value.translation_key == "unknown_person"
+    assert err.value.translation_placeholders == {"name": "Carol", "names": "Alice, Bob"}
+    assert str(err.value) == (
+        "Carol is not one of the people in this home. Choose one of: Alice, Bob"
+    )
+    assert not emulator.is_on
+    assert init_integration.runtime_data.sessions.session is None
+    assert len(init_integration.runtime_data.sessions.history) == 0
+    assert stored_files(hass_storage) == stored
+
+
+async def test_a_person_named_with_no_persons_set_up_is_refused(
+    hass: HomeAssistant, init_integration: MockConfigEntry, emulator: BlockBlueLightEmulator
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "start_session", minutes=5, person="Alice")
+    assert err.value.translation_key == "no_persons"
+    assert not emulator.is_on
+    assert init_integration.runtime_data.sessions.session is None
+
+
+async def test_one_persons_session_never_refuses_anothers_and_each_has_their_own_limits(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Whole body: 20 hours between sessions. Alice's session does not space Bob's; her own
+    next one two hours later is refused by her spacing; calculate says the same for each."""
+    people = await persons(hass, "Alice", "Bob")
+    await call(hass, "start_session", dose=10, person=people["Alice"])
+    await to_end(hass, freezer, init_integration)
+    await advance(hass, freezer, timedelta(hours=2))
+
+    for_bob = await call(hass, "calculate", minutes=2, person="Bob")
+    for_alice = await call(hass, "calculate", minutes=2, person="Alice")
+    assert for_bob[LIGHT]["refused"] is False
+    assert for_alice[LIGHT]["refused"] is True
+    assert for_alice[LIGHT]["deciding"]["code"] == "spacing"
+
+    await call(hass, "start_session", dose=10, person="Bob")
+    await to_end(hass, freezer, init_integration)
+    await advance(hass, freezer, timedelta(hours=2))
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "start_session", dose=10, person="Alice")
+    assert err.value.translation_key == "refused_spacing"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "start_session", dose=10, person="Bob")
+    assert err.value.translation_key == "refused_spacing"
+    history = init_integration.runtime_data.sessions.history
+    assert [r.person for r in history] == [people["Alice"], people["Bob"]]
+
+
+async def test_an_unassigned_record_counts_for_everyones_limits(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A session nobody was chosen for (several persons, no choice, nobody used the panel)
+    may be anyone's skin: it spaces both persons until it is assigned."""
+    people = await persons(hass, "Alice", "Bob")
+    answer = await call(hass, "start_session", dose=10)
+    assert answer[LIGHT]["person"] is None
+    await to_end(hass, freezer, init_integration)
+    await advance(hass, freezer, timedelta(hours=2))
+    for name in ("Alice", "Bob"):
+        plan = await call(hass, "calculate", minutes=2, person=name)
+        assert plan[LIGHT]["refused"] is True
+
+    given = await call(hass, "assign_person", target=False, person="Alice")
+    record = init_integration.runtime_data.sessions.history.records[0]
+    assert given == {
+        "person": people["Alice"],
+        "person_name": "Alice",
+        "sessions": [record.id],
+        "runs": 0,
+    }
+    assert record.person == people["Alice"]
+    assert (await call(hass, "calculate", minutes=2, person="Bob"))[LIGHT]["refused"] is False
+    assert (await call(hass, "calculate", minutes=2, person="Alice"))[LIGHT]["refused"] is True
+
+
+async def test_log_session_for_a_person_and_reassign_it_by_id(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    people = await persons(hass, "Alice", "Bob")
+    logged = await call(
+        hass,
+        "log_session",
+        started_at=dt_util.now() - timedelta(hours=3),
+        minutes=2,
+        person="Bob",
+    )
+    assert (logged[LIGHT]["person"], logged[LIGHT]["person_name"]) == (people["Bob"], "Bob")
+    session_id = logged[LIGHT]["session_id"]
+
+    given = await call(
+        hass, "assign_person", target=False, person=people["Alice"], session_id=session_id
+    )
+    assert given["sessions"] == [session_id]
+    assert [r.person for r in init_integration.runtime_data.sessions.history] == [people["Alice"]]
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "assign_person", target=False, person="Alice", session_id="01NOPE")
+    assert err.value.translation_key == "assign_session_not_found"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "assign_person", target=False, person="Zed", session_id=session_id)
+    assert err.value.translation_key == "unknown_person"
+    assert [r.person for r in init_integration.runtime_data.sessions.history] == [people["Alice"]]
+    # remove_session still works on a person's session.
+    await call(hass, "remove_session", session_id=session_id)
+    assert len(init_integration.runtime_data.sessions.history) == 0
