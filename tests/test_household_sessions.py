@@ -12,16 +12,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.components.light import DOMAIN as LIGHT_DOMAIN
 from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.components.select import (
+    ATTR_OPTION,
+    DOMAIN as SELECT_DOMAIN,
+    SERVICE_SELECT_OPTION,
+)
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DOMAIN
+from custom_components.red_light_therapy.entity import entity_unique_id
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 
 from .common import advance, recorded_events, settle, stored_files
@@ -212,3 +221,70 @@ async def test_log_session_for_a_person_and_reassign_it_by_id(
     # remove_session still works on a person's session.
     await call(hass, "remove_session", session_id=session_id)
     assert len(init_integration.runtime_data.sessions.history) == 0
+
+
+def _select(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    unique_id = entity_unique_id(entry, "current_person")
+    entity_id = er.async_get(hass).async_get_entity_id("select", DOMAIN, unique_id)
+    assert entity_id is not None
+    return entity_id
+
+
+async def _choose(hass: HomeAssistant, entry: MockConfigEntry, name: str) -> None:
+    await hass.services.async_call(
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: _select(hass, entry), ATTR_OPTION: name},
+        blocking=True,
+    )
+    await settle(hass)
+
+
+async def test_light_start_button_and_the_panels_own_button_follow_the_panels_person(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Each start without a person is for the panel's "Who is using the panel" choice, and
+    the light and the session timer show that person's name (never the entity id) while the
+    session runs; each person's own spacing then refuses only their own next session."""
+    people = await persons(hass, "Alice", "Bob", "Carol")
+    entry = dimmed_integration
+
+    await _choose(hass, entry, "Alice")
+    await hass.services.async_call(
+        LIGHT_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: LIGHT}, blocking=True
+    )
+    await settle(hass)
+    assert entry.runtime_data.sessions.session.person == people["Alice"]
+    assert hass.states.get(LIGHT).attributes["person"] == "Alice"
+    assert hass.states.get(TIMER).attributes["person"] == "Alice"
+    await to_end(hass, freezer, entry)
+    assert "person" not in hass.states.get(TIMER).attributes
+
+    await _choose(hass, entry, "Bob")
+    await hass.services.async_call(
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: START}, blocking=True
+    )
+    await settle(hass)
+    assert hass.states.get(TIMER).attributes["person"] == "Bob"
+    await to_end(hass, freezer, entry)
+
+    await _choose(hass, entry, "Carol")
+    emulator.press_button()  # at the panel itself
+    await settle(hass)
+    assert entry.runtime_data.sessions.session.person == people["Carol"]
+    assert hass.states.get(LIGHT).attributes["person"] == "Carol"
+    await to_end(hass, freezer, entry)
+
+    history = entry.runtime_data.sessions.history
+    assert [r.person for r in history] == [people["Alice"], people["Bob"], people["Carol"]]
+    # Carol's turn is over; Alice's choice again: her own spacing refuses her at the light.
+    await _choose(hass, entry, "Alice")
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            LIGHT_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: LIGHT}, blocking=True
+        )
+    assert err.value.translation_key == "refused_spacing"
+    assert not emulator.is_on
