@@ -7,11 +7,15 @@ panel through the actions, the light and the Start button, with the frozen clock
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+import pathlib
+import shutil
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import conversation
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
 from homeassistant.components.light import DOMAIN as LIGHT_DOMAIN
 from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
@@ -21,7 +25,7 @@ from homeassistant.components.select import (
     SERVICE_SELECT_OPTION,
 )
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -39,6 +43,10 @@ PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
 TIMER = "sensor.blockbluelight_f522_session_timer"
 START = "button.blockbluelight_f522_start_session"
+NAME = "BlockBlueLight F522"
+SENTENCES = (
+    pathlib.Path(__file__).parent.parent / "custom_sentences" / "en" / "red_light_therapy.yaml"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -288,3 +296,92 @@ async def test_light_start_button_and_the_panels_own_button_follow_the_panels_pe
         )
     assert err.value.translation_key == "refused_spacing"
     assert not emulator.is_on
+
+
+# -- Assist ------------------------------------------------------------------------------
+
+
+async def users_and_persons(hass: HomeAssistant, *names: str) -> dict[str, tuple[str, str]]:
+    """Persons linked to logins: name -> (person entity id, user id)."""
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    linked: dict[str, str] = {}
+    for name in names:
+        user = await hass.auth.async_create_user(name)
+        await async_create_person(hass, name, user_id=user.id)
+        linked[name] = user.id
+    await settle(hass)
+    return {
+        state.name: (state.entity_id, linked[state.name])
+        for state in hass.states.async_all(PERSON_DOMAIN)
+    }
+
+
+@pytest.fixture
+async def say(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry, tmp_path: pathlib.Path
+) -> Callable[..., Awaitable[str]]:
+    """Assist with custom_sentences/en/red_light_therapy.yaml installed as the README says;
+    ``user_id``: the speaking user (None: a satellite with no login)."""
+    hass.config.config_dir = str(tmp_path)
+    target = tmp_path / "custom_sentences" / "en"
+    target.mkdir(parents=True)
+    shutil.copy(SENTENCES, target / "red_light_therapy.yaml")
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "intent", {})
+    assert await async_setup_component(hass, "conversation", {})
+    await settle(hass)
+
+    async def _say(text: str, user_id: str | None = None) -> str:
+        result = await conversation.async_converse(
+            hass, text, None, Context(user_id=user_id), language="en"
+        )
+        await settle(hass)
+        speech: str = result.response.speech["plain"]["speech"]
+        return speech
+
+    return _say
+
+
+async def test_voice_starts_the_speakers_session_and_asks_who_when_it_cannot_tell(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    people = await users_and_persons(hass, "Alice", "Bob")
+    alice, alice_user = people["Alice"]
+    bob, bob_user = people["Bob"]
+    entry = dimmed_integration
+    await _choose(hass, entry, "Bob")  # the panel's choice never decides a voice request
+
+    said = await say("start my red light session", alice_user)
+    assert said.startswith(f"Started 10 minutes on {NAME} for Alice, about")
+    assert entry.runtime_data.sessions.session.person == alice
+    assert hass.states.get(TIMER).attributes["person"] == "Alice"
+    await to_end(hass, freezer, entry)
+    assert (await say("what's my dose today", alice_user)).startswith("Alice's dose today is 7.2")
+    assert (await say("what's my dose today", bob_user)).startswith("Bob's dose today is 0.0")
+
+    # An unknown speaker (a satellite): Assist says how to name the person; nothing starts.
+    said = await say("start my red light session")
+    assert said == 'Who is the session for? Say, for example, "start a red light session for Alice"'
+    assert entry.runtime_data.sessions.session is None
+    assert not emulator.is_on
+    said = await say("what's my dose today")
+    assert said.startswith("Whose dose? Say, for example")
+    said = await say("what's the dose today for alice")
+    assert said.startswith("Alice's dose today is 7.2")
+
+    # Named: Bob's session, although Alice's spacing still runs on the same area.
+    await advance(hass, freezer, timedelta(hours=1))
+    said = await say("start a red light session for bob")
+    assert said.startswith(f"Started 10 minutes on {NAME} for Bob")
+    assert entry.runtime_data.sessions.session.person == bob
+    await to_end(hass, freezer, entry)
+    said = await say("start a red light session for Carol")
+    assert said.startswith("Carol is not one of the people in this home")
+    # Alice's own spacing refuses her, in words.
+    said = await say("start my red light session", alice_user)
+    assert said.startswith(f"Refused on {NAME}: the last session on this skin ended 1.2 hours")
+    assert entry.runtime_data.sessions.session is None
