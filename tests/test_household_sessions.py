@@ -37,7 +37,7 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.entity import entity_unique_id
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 
-from .common import advance, recorded_events, settle, stored_files
+from .common import advance, move_to, recorded_events, settle, stored_files
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -385,3 +385,69 @@ async def test_voice_starts_the_speakers_session_and_asks_who_when_it_cannot_tel
     said = await say("start my red light session", alice_user)
     assert said.startswith(f"Refused on {NAME}: the last session on this skin ended 1.2 hours")
     assert entry.runtime_data.sessions.session is None
+
+
+# -- the household over a week -----------------------------------------------------------
+
+
+async def test_a_two_person_household_shares_one_panel_for_a_week(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    """Alice starts by voice on her login, Bob with the panel's Start button (the panel's
+    choice is Bob), both on the whole body (20 hours apart, 5 sessions a week) every morning,
+    one right after the other: neither ever refuses the other. Bob skips Saturday. Each is
+    refused by their own limits: Alice's second session on the first morning by her spacing,
+    Alice on Tuesday by her weekly count while Bob (one session fewer) still starts, Bob on
+    Wednesday by his."""
+    people = await users_and_persons(hass, "Alice", "Bob")
+    alice, alice_user = people["Alice"]
+    bob = people["Bob"][0]
+    entry = dimmed_integration
+    await _choose(hass, entry, "Bob")
+    started: dict[str, list[int]] = {alice: [], bob: []}
+
+    for day in range(7):  # Thursday 5 June to Wednesday 11 June 2025
+        await move_to(hass, freezer, datetime(2025, 6, 5 + day, 7, 0, tzinfo=PACIFIC))
+        said = await say("start my red light session", alice_user)
+        if day < 5:
+            assert said.startswith(f"Started 10 minutes on {NAME} for Alice"), (day, said)
+            started[alice].append(day)
+            await to_end(hass, freezer, entry)
+        else:
+            assert said.startswith(f"Refused on {NAME}: the weekly limit on this skin is reached")
+            assert not emulator.is_on
+        if day == 0:  # her own spacing, an hour on the same morning
+            await advance(hass, freezer, timedelta(minutes=50))
+            said = await say("start my red light session", alice_user)
+            assert said.startswith(f"Refused on {NAME}: the last session on this skin ended 50")
+        if day == 2:
+            continue  # Bob skips Saturday
+        if day < 6:
+            await hass.services.async_call(
+                BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: START}, blocking=True
+            )
+            await settle(hass)
+            assert hass.states.get(TIMER).attributes["person"] == "Bob"
+            started[bob].append(day)
+            await to_end(hass, freezer, entry)
+        else:
+            with pytest.raises(ServiceValidationError) as err:
+                await hass.services.async_call(
+                    BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: START}, blocking=True
+                )
+            assert err.value.translation_key == "refused_weekly_sessions"
+            assert not emulator.is_on
+
+    assert started == {alice: [0, 1, 2, 3, 4], bob: [0, 1, 3, 4, 5]}
+    history = entry.runtime_data.sessions.history
+    assert [r.person for r in history].count(alice) == 5
+    assert [r.person for r in history].count(bob) == 5
+    assert len(history) == 10
+    # Each person's dose today is their own; the panel's own sensor stays the household's.
+    assert (await say("what's my dose today", alice_user)).startswith("Alice's dose today is 0.0")
+    said = await say("what's the dose today for bob")
+    assert said.startswith("Bob's dose today is 0.0")
