@@ -8,6 +8,7 @@ panel through the actions, the light and the Start button, with the frozen clock
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 import pathlib
 import shutil
@@ -37,7 +38,16 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.entity import entity_unique_id
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 
-from .common import advance, move_to, recorded_events, settle, stored_files
+from .common import (
+    advance,
+    inject_advertisement,
+    move_to,
+    recorded_events,
+    saved_history,
+    service_info,
+    settle,
+    stored_files,
+)
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -451,3 +461,90 @@ async def test_a_two_person_household_shares_one_panel_for_a_week(
     assert (await say("what's my dose today", alice_user)).startswith("Alice's dose today is 0.0")
     said = await say("what's the dose today for bob")
     assert said.startswith("Bob's dose today is 0.0")
+
+
+# -- migration -----------------------------------------------------------------------------
+
+
+async def _sessions_before_households(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> list[str]:
+    """Sessions made with no persons set up (unassigned): one logged, two recorded over two
+    days, and one still running; their ids."""
+    logged = await call(
+        hass, "log_session", started_at=dt_util.now() - timedelta(days=3), minutes=5
+    )
+    ids = [logged[LIGHT]["session_id"]]
+    for _ in range(2):
+        answer = await call(hass, "start_session", minutes=5)
+        ids.append(answer[LIGHT]["session_id"])
+        await to_end(hass, freezer, entry)
+        await advance(hass, freezer, timedelta(days=1))
+    answer = await call(hass, "start_session", minutes=10)
+    ids.append(answer[LIGHT]["session_id"])
+    await advance(hass, freezer, timedelta(minutes=2))
+    history = entry.runtime_data.sessions.history
+    assert [r.person for r in history] == [None, None, None]
+    assert entry.runtime_data.sessions.session.person is None
+    return ids
+
+
+async def test_a_one_person_store_migrates_with_every_record_kept(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A store from before households, then the home's one person is added: at the next
+    setup every unassigned record and the running session are theirs, written at once;
+    every record is kept as it was but for its person, and the session carries on."""
+    entry = dimmed_integration
+    ids = await _sessions_before_households(hass, entry, freezer)
+    before = list(entry.runtime_data.sessions.history)
+    saved_before = saved_history(hass_storage)
+    people = await persons(hass, "Ada")
+    ada = people["Ada"]
+
+    inject_advertisement(hass, service_info())  # days have passed: the panel is heard again
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+
+    sessions = entry.runtime_data.sessions
+    after = list(sessions.history)
+    assert [r.id for r in after] == [r.id for r in before] == ids[:3]
+    assert after == [replace(r, person=ada) for r in before]
+    assert sessions.session is not None
+    assert sessions.session.id == ids[3]
+    assert sessions.session.person == ada
+    assert hass.states.get(TIMER).attributes["person"] == "Ada"
+    saved = saved_history(hass_storage)
+    assert [row["person"] for row in saved] == [ada] * 3
+    assert [{k: v for k, v in row.items() if k != "person"} for row in saved] == saved_before
+    await to_end(hass, freezer, entry)
+    assert [r.person for r in sessions.history] == [ada] * 4
+    assert [r.id for r in sessions.history] == ids
+
+
+async def test_with_several_persons_old_sessions_stay_unassigned_until_assigned(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    entry = dimmed_integration
+    ids = await _sessions_before_households(hass, entry, freezer)
+    inject_advertisement(hass, service_info())  # days have passed: the panel is heard again
+    people = await persons(hass, "Alice", "Bob")  # two persons: the entry reloads
+    await settle(hass)
+    sessions = entry.runtime_data.sessions
+    assert [r.person for r in sessions.history] == [None, None, None]
+    assert sessions.session.person is None
+
+    given = await call(hass, "assign_person", target=False, person="Bob")
+    assert given["sessions"] == ids
+    assert given["person_name"] == "Bob"
+    assert [r.person for r in sessions.history] == [people["Bob"]] * 3
+    assert sessions.session.person == people["Bob"]
+    # Nothing left to give: an empty answer, nothing changed.
+    again = await call(hass, "assign_person", target=False, person="Alice")
+    assert again["sessions"] == []
+    assert [r.person for r in sessions.history] == [people["Bob"]] * 3
