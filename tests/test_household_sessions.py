@@ -37,6 +37,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.entity import entity_unique_id
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+from custom_components.red_light_therapy.store import DATA_STORE
+from custom_components.red_light_therapy.therapy import BandIrradiance, Session
 
 from .common import (
     advance,
@@ -548,3 +550,40 @@ async def test_with_several_persons_old_sessions_stay_unassigned_until_assigned(
     again = await call(hass, "assign_person", target=False, person="Alice")
     assert again["sessions"] == []
     assert [r.person for r in sessions.history] == [people["Bob"]] * 3
+
+
+async def test_another_panels_running_session_counts_only_for_its_own_person(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Alice's session running on another panel (the garage's, on her whole body) spaces
+    her own next session here, never Bob's; an unassigned one there spaces both. Assigning
+    it by its id gives it to Bob and moves the refusal with it."""
+    people = await persons(hass, "Alice", "Bob")
+    garage = Session(
+        id="01GARAGE",
+        area="whole_body",
+        distance_cm=15.0,
+        planned_seconds=600.0,
+        irradiance=BandIrradiance(24.0, 36.0),
+        panel_id="garage",
+        person=people["Alice"],
+    )
+    garage.start(dt_util.utcnow())
+    hass.data[DATA_STORE].active["garage"] = garage
+
+    async def refused(name: str) -> bool:
+        plan = await call(hass, "calculate", minutes=2, person=name)
+        return bool(plan[LIGHT]["refused"])
+
+    assert await refused("Alice")
+    assert not await refused("Bob")
+    garage.person = None
+    assert await refused("Alice")
+    assert await refused("Bob")
+
+    await call(hass, "assign_person", target=False, person="Bob", session_id="01GARAGE")
+    assert garage.person == people["Bob"]
+    assert not await refused("Alice")
+    assert await refused("Bob")
+    with pytest.raises(ValueError, match="not a person entity id"):
+        hass.data[DATA_STORE].assign_session("01GARAGE", "Bob Smith")
