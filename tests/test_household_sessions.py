@@ -31,6 +31,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -38,7 +39,14 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.entity import entity_unique_id
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.store import DATA_STORE
-from custom_components.red_light_therapy.therapy import BandIrradiance, Session
+from custom_components.red_light_therapy.therapy import (
+    BandDose,
+    BandIrradiance,
+    Session,
+    SessionOrigin,
+    SessionRecord,
+    SessionStatus,
+)
 
 from .common import (
     advance,
@@ -587,3 +595,69 @@ async def test_another_panels_running_session_counts_only_for_its_own_person(
     assert await refused("Bob")
     with pytest.raises(ValueError, match="not a person entity id"):
         hass.data[DATA_STORE].assign_session("01GARAGE", "Bob Smith")
+
+
+def _record(rid: str, start: datetime, minutes: float, person: str | None) -> SessionRecord:
+    seconds = minutes * 60
+    return SessionRecord(
+        id=rid,
+        panel_id="somewhere",
+        area="whole_body",
+        origin=SessionOrigin.PLANNED,
+        started_at=start,
+        ended_at=start + timedelta(seconds=seconds),
+        dose=BandDose(24.0 * seconds / 1000, 36.0 * seconds / 1000),
+        status=SessionStatus.COMPLETED,
+        on_seconds=seconds,
+        person=person,
+    )
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    sessions=st.lists(
+        st.tuples(
+            st.sampled_from(["Alice", "Bob", None]),
+            st.integers(10, 8 * 24 * 60),  # minutes before now
+            st.integers(1, 20),  # minutes long
+        ),
+        max_size=8,
+    )
+)
+async def test_bobs_sessions_never_change_what_alice_may_do(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    sessions: list[tuple[str | None, int, int]],
+) -> None:
+    """Whatever Bob's history, ``calculate`` for Alice answers as if he had none: his records
+    neither refuse nor shorten her session; hers and the unassigned ones do."""
+    # The persons are made once: Home Assistant is shared by every example.
+    people = {s.name: s.entity_id for s in hass.states.async_all(PERSON_DOMAIN)}
+    if not people:
+        people = await persons(hass, "Alice", "Bob")
+    history = hass.data[DATA_STORE].history
+    now = dt_util.utcnow()
+    records = [
+        _record(f"01REC{index}", now - timedelta(minutes=ago), long, people.get(name or ""))
+        for index, (name, ago, long) in enumerate(sessions)
+    ]
+
+    async def for_alice() -> dict[str, Any]:
+        plan = await call(hass, "calculate", minutes=15, person="Alice")
+        return dict(plan[LIGHT])
+
+    try:
+        for record in records:
+            history.append(record)
+        with_bob = await for_alice()
+        for record in records:
+            if record.person == people["Bob"]:
+                history.remove(record.id)
+        without_bob = await for_alice()
+    finally:
+        for record in records:
+            if record.id in history:
+                history.remove(record.id)
+    assert with_bob == without_bob
