@@ -661,3 +661,15 @@ async def test_bobs_sessions_never_change_what_alice_may_do(
             if record.id in history:
                 history.remove(record.id)
     assert with_bob == without_bob
+
+
+async def test_in_a_one_person_home_an_unknown_speaker_is_that_person(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    """A satellite without a login, one person at home: the session is theirs, no question."""
+    people = await persons(hass, "Ada")
+    said = await say("start my red light session")
+    assert said.startswith(f"Started 10 minutes on {NAME} for Ada, about")
+    assert dimmed_integration.runtime_data.sessions.session.person == people["Ada"]
