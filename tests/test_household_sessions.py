@@ -673,3 +673,50 @@ async def test_in_a_one_person_home_an_unknown_speaker_is_that_person(
     said = await say("start my red light session")
     assert said.startswith(f"Started 10 minutes on {NAME} for Ada, about")
     assert dimmed_integration.runtime_data.sessions.session.person == people["Ada"]
+
+
+async def _course(hass: HomeAssistant, area: str) -> None:
+    """A protocol run on ``area``, started with nobody chosen (unassigned)."""
+    await hass.services.async_call(
+        DOMAIN,
+        "start_protocol",
+        {
+            ATTR_ENTITY_ID: LIGHT,
+            "name": f"{area.title()} course",
+            "dose": 3,
+            "sessions_per_week": 1,
+            "weeks": 4,
+            "area": area,
+        },
+        blocking=True,
+    )
+    await settle(hass)
+
+
+def _run_persons(entry: MockConfigEntry) -> dict[str, str | None]:
+    return {run.plan.area: run.plan.person for run in entry.runtime_data.protocols.runs}
+
+
+async def test_unassigned_runs_migrate_and_are_assigned_where_the_panel_reads_them(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The panel's protocol runs are read at setup: a one-person migration happens before,
+    and ``assign_person`` has the panels read them again, so a run is never kept (and saved
+    back) without its person."""
+    entry = init_integration
+    await _course(hass, "knee")
+    assert _run_persons(entry) == {"knee": None}
+    people = await persons(hass, "Ada")
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+    assert _run_persons(entry) == {"knee": people["Ada"]}
+
+    people = await persons(hass, "Bob")  # two persons now: the panel reloads
+    await _course(hass, "back")
+    assert _run_persons(entry) == {"knee": people["Ada"], "back": None}
+    given = await call(hass, "assign_person", target=False, person="Bob")
+    assert (given["sessions"], given["runs"]) == ([], 1)
+    await settle(hass)
+    assert _run_persons(entry) == {"knee": people["Ada"], "back": people["Bob"]}
+    stored = {plan["area"]: plan.get("person") for plan in hass.data[DATA_STORE].plans.values()}
+    assert stored == {"knee": people["Ada"], "back": people["Bob"]}

@@ -60,6 +60,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> bool:
     """Connect to the panel, read its state, reconcile a session that outlived a restart."""
+    # Before the session and protocol managers read the store: they see the migrated data.
+    await _async_give_to_only_person(hass, hass.data[DATA_STORE])
     panel = create_panel(hass, entry)
     coordinator = PanelCoordinator(hass, entry, panel)
     sessions = SessionManager(hass, coordinator, hass.data[DATA_STORE], entry_profile(entry))
@@ -83,7 +85,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
         raise
     if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
         await async_learn_mac(hass, entry)  # the panel just answered: its MAC, for DHCP
-    await _async_give_to_only_person(hass, hass.data[DATA_STORE])
     await sessions.async_reconcile()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Persons added, removed or renamed: the per-person entities are made anew.

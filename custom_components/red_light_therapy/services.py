@@ -32,7 +32,7 @@ from .const import DOMAIN
 from .models import RedLightTherapyConfigEntry
 from .persons import async_named_person, async_person_name
 from .service_targets import TARGET_SCHEMA, Handler, async_targeted_entries, response_key
-from .session_manager import async_panels_changed, therapy_error
+from .session_manager import therapy_error
 from .store import DATA_STORE
 from .therapy import (
     LOG_WINDOW_DAYS,
@@ -338,7 +338,11 @@ async def _assign(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         runs = changed - len(given)
     if given or runs:
         await store.async_save()
-        async_panels_changed(hass)
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+            if runs:  # the protocol runs are read at setup: read them again
+                hass.config_entries.async_schedule_reload(entry.entry_id)
+            else:
+                entry.runtime_data.sessions.async_persons_changed()
     return {
         "person": person.entity_id,
         "person_name": person.name,

@@ -435,6 +435,13 @@ class SessionManager:
         self._changed(record.area)
         return record
 
+    @callback
+    def async_persons_changed(self) -> None:
+        """Sessions were given to another person (``assign_person``, a renamed person): the
+        last record is read again and the panel's entities follow."""
+        self.last_session = self._last_record()
+        self._coordinator.async_update_listeners()
+
     def removed_data(self, record: SessionRecord) -> dict[str, Any]:
         """What ``remove_session`` answers about the record it removed."""
         return self._record_data(record) | {
