@@ -25,6 +25,7 @@ from homeassistant.components.select import (
     DOMAIN as SELECT_DOMAIN,
     SERVICE_SELECT_OPTION,
 )
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -720,3 +721,41 @@ async def test_unassigned_runs_migrate_and_are_assigned_where_the_panel_reads_th
     assert _run_persons(entry) == {"knee": people["Ada"], "back": people["Bob"]}
     stored = {plan["area"]: plan.get("person") for plan in hass.data[DATA_STORE].plans.values()}
     assert stored == {"knee": people["Ada"], "back": people["Bob"]}
+
+
+async def test_a_persons_renamed_entity_id_keeps_their_sessions_and_limits(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Alice's entity id is changed under Settings → Entities: her sessions, her running
+    session, her run and the panel's choice follow it, so her spacing still holds her and
+    the panel still names her."""
+    entry = dimmed_integration
+    people = await persons(hass, "Alice", "Bob")
+    await _choose(hass, entry, "Alice")
+    await _course(hass, "knee")
+    await call(hass, "start_session", minutes=5, area="face")
+    await to_end(hass, freezer, entry)
+    await advance(hass, freezer, timedelta(hours=1))
+    await call(hass, "start_session", minutes=5, area="knee", person="Alice")
+    # The run as a run started for Alice is stored (runs per person are protocol_manager's).
+    for plan in hass.data[DATA_STORE].plans.values():
+        plan["person"] = people["Alice"]
+
+    inject_advertisement(hass, service_info())  # an hour on: the panel is heard again
+    er.async_get(hass).async_update_entity(people["Alice"], new_entity_id="person.alice_smith")
+    await settle(hass)
+    assert entry.state is ConfigEntryState.LOADED, entry.state
+
+    sessions = entry.runtime_data.sessions
+    assert [r.person for r in sessions.history] == ["person.alice_smith"]
+    assert sessions.session.person == "person.alice_smith"
+    assert hass.states.get(TIMER).attributes["person"] == "Alice"
+    assert _run_persons(entry) == {"knee": "person.alice_smith"}
+    assert hass.states.get(_select(hass, entry)).state == "Alice"
+    assert saved_history(hass_storage)[0]["person"] == "person.alice_smith"
+    await to_end(hass, freezer, entry)
+    assert (await call(hass, "calculate", minutes=2, person="Alice"))[LIGHT]["refused"]
+    assert not (await call(hass, "calculate", minutes=2, person="Bob"))[LIGHT]["refused"]

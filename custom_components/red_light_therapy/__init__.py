@@ -16,7 +16,7 @@ from .discovery import (
     async_probe_tuya_discovery,
     async_start_tuya_discovery,
 )
-from .household_entities import async_follow_household
+from .household_entities import async_follow_household, async_follow_person_renames
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .neighbours import async_learn_mac
 from .panel_factory import apply_link_policy, create_panel, entry_profile
@@ -47,6 +47,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     store = TherapyStore(hass)
     await store.async_load()
     hass.data[DATA_STORE] = store
+    async_follow_person_renames(hass, store)
     async_setup_services(hass)
     async_setup_protocol_services(hass)
     entries = hass.config_entries.async_entries(DOMAIN)

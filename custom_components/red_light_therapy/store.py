@@ -298,6 +298,33 @@ class TherapyStore:
                 return True
         return False
 
+    def rename_person(self, old: str, new: str) -> int:
+        """A person's entity id changed from ``old`` to ``new``: every record, open session,
+        protocol run and panel choice of ``old`` follows, so nothing reads as a departed
+        person's; how many changed. The history weeks that changed are written by the next
+        save."""
+        if stored_person(new) != new:
+            raise ValueError(f"{new!r} is not a person entity id")
+        changed = 0
+        records = list(self.history.records)
+        for index, record in enumerate(records):
+            if record.person == old:
+                records[index] = replace(record, person=new)
+                self._dirty.add(self._placement.get(record.id) or history_period(record.started_at))
+                changed += 1
+        if changed:
+            history = History(records)
+            self._adopt(history, *_grouped(history, self._placement))
+        for session in self.active.values():
+            if session.person == old:
+                session.person = new
+                changed += 1
+        for container in (*self.plans.values(), *self.settings.values()):
+            if container.get("person") == old:
+                container["person"] = new
+                changed += 1
+        return changed
+
     # -- loading -------------------------------------------------------------------------------
 
     async def async_load(self) -> None:
