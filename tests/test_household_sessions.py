@@ -759,3 +759,29 @@ async def test_a_persons_renamed_entity_id_keeps_their_sessions_and_limits(
     await to_end(hass, freezer, entry)
     assert (await call(hass, "calculate", minutes=2, person="Alice"))[LIGHT]["refused"]
     assert not (await call(hass, "calculate", minutes=2, person="Bob"))[LIGHT]["refused"]
+
+
+async def test_each_persons_24_hour_dose_limits_only_their_own_session(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Bob had 25 J/cm² on his whole body 22 hours ago (spacing passed, the 30 J/cm² rolling
+    24-hour cap not): his 15-minute session is cut to what his cap leaves, Alice's session
+    and her extension are not."""
+    people = await persons(hass, "Alice", "Bob")
+    minutes = 25 * 1000 / 60.0 / 60  # 25 J/cm² at full output (24 + 36 mW/cm²)
+    hass.data[DATA_STORE].history.append(
+        _record("01BOB", dt_util.utcnow() - timedelta(hours=22), minutes, people["Bob"])
+    )
+    for_alice = (await call(hass, "calculate", minutes=15, person="Alice"))[LIGHT]
+    for_bob = (await call(hass, "calculate", minutes=15, person="Bob"))[LIGHT]
+    assert for_alice["verdict"] == "allowed"
+    assert for_alice["expected_dose_j_cm2"] == pytest.approx(10.8)
+    assert for_bob["verdict"] == "clamped"
+    assert for_bob["expected_dose_j_cm2"] == pytest.approx(5.0, abs=0.01)  # whole seconds
+    assert "daily_dose" in [reason["code"] for reason in for_bob["reasons"]]
+
+    # Alice's extension is checked against her own 24 hours: Bob's 25 J/cm² would cut it.
+    await call(hass, "start_session", minutes=4, person="Alice")  # 2.88 J/cm²
+    extended = await call(hass, "extend_session", minutes=10)  # 10.08 J/cm² in all
+    assert extended[LIGHT]["verdict"] == "allowed"
+    assert dimmed_integration.runtime_data.sessions.session.planned_seconds == 14 * 60
