@@ -643,7 +643,10 @@ async def test_extend_is_clamped_at_the_session_limit(
     assert answer[LIGHT]["verdict"] == "clamped"
     assert answer[LIGHT]["added_minutes"] == 5
     assert emulator.timer_set_s == 20 * 60
-    assert events[-1] == ("limit_reached", {"reasons": ["session_minutes"]})
+    assert events[-1] == (
+        "limit_reached",
+        {"reasons": ["session_minutes"], "person": None, "person_name": None},
+    )
     assert hass.states.get(EVENT).attributes["event_type"] == "limit_reached"
 
     await advance(hass, freezer, timedelta(minutes=20))

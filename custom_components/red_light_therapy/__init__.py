@@ -7,7 +7,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
-from homeassistant.util.hass_dict import HassKey
 
 from .card import async_register_card
 from .const import CONF_DEVICE_ID, CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_TUYA
@@ -17,18 +16,18 @@ from .discovery import (
     async_probe_tuya_discovery,
     async_start_tuya_discovery,
 )
-from .household_entities import async_follow_household
+from .household_entities import async_follow_household, async_follow_person_renames
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .neighbours import async_learn_mac
 from .panel_factory import apply_link_policy, create_panel, entry_profile
+from .persons import async_only_person
 from .protocol_manager import ProtocolManager, undeliverable_issue_id
 from .services import async_setup_services
 from .services_protocol import async_setup_protocol_services
 from .session_manager import SessionManager, async_panels_changed
-from .store import TherapyStore
+from .store import DATA_STORE, TherapyStore
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-DATA_STORE: HassKey[TherapyStore] = HassKey(DOMAIN)
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -48,6 +47,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     store = TherapyStore(hass)
     await store.async_load()
     hass.data[DATA_STORE] = store
+    async_follow_person_renames(hass, store)
     async_setup_services(hass)
     async_setup_protocol_services(hass)
     entries = hass.config_entries.async_entries(DOMAIN)
@@ -61,6 +61,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> bool:
     """Connect to the panel, read its state, reconcile a session that outlived a restart."""
+    # Before the session and protocol managers read the store: they see the migrated data.
+    await _async_give_to_only_person(hass, hass.data[DATA_STORE])
     panel = create_panel(hass, entry)
     coordinator = PanelCoordinator(hass, entry, panel)
     sessions = SessionManager(hass, coordinator, hass.data[DATA_STORE], entry_profile(entry))
@@ -89,6 +91,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
     # Persons added, removed or renamed: the per-person entities are made anew.
     entry.async_on_unload(async_follow_household(hass, entry))
     return True
+
+
+async def _async_give_to_only_person(hass: HomeAssistant, store: TherapyStore) -> None:
+    """The household's migration: with exactly one person, the sessions (and runs) that
+    belong to nobody (recorded before households, or with no person set up) are theirs; the
+    next save writes them. With several persons they stay unassigned until the
+    ``assign_person`` action gives them to someone; nothing is dropped. Written at once."""
+    if (only := async_only_person(hass)) is not None and store.assign_unassigned(only.entity_id):
+        await store.async_save()
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> None:

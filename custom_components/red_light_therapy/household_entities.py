@@ -22,13 +22,12 @@ from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 
+from .const import DOMAIN
 from .entity import entity_unique_id
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
-from .persons import PERSON_DOMAIN, Person, async_household, async_persons
-from .therapy.household import last_person_on_panel, panel_person
-
-SETTING_PERSON = "person"
-"""The panel's settings key of its "Who is using the panel" choice (a person entity id)."""
+from .panel_settings import SETTING_PERSON
+from .persons import PERSON_DOMAIN, Person, async_persons
+from .store import TherapyStore
 
 PERSON_KEY_PREFIXES = ("dose_today_person.", "dose_week_person.")
 """The keys of the per-person sensors start with these (the key ends with the person)."""
@@ -51,12 +50,9 @@ def current_person(data: RedLightTherapyData) -> str | None:
 
     ``household.panel_person``: the panel's choice while that person is in the household,
     else the only person, else the last person who used the panel, else nobody. A choice of
-    a person who has been deleted reads as nothing chosen."""
-    hass = data.coordinator.hass
-    household = async_household(hass)
-    panel_id = data.coordinator.config_entry.entry_id
-    last_user = last_person_on_panel(data.sessions.history, panel_id, household)
-    return panel_person(household, stored_choice(data), last_user).person
+    a person who has been deleted reads as nothing chosen (``SessionManager.current_person``,
+    which the session start paths use)."""
+    return data.sessions.current_person()
 
 
 def person_labels(persons: list[Person]) -> dict[str, str]:
@@ -99,6 +95,33 @@ def async_follow_household(hass: HomeAssistant, entry: RedLightTherapyConfigEntr
         return event_data["entity_id"].startswith(f"{PERSON_DOMAIN}.")
 
     return hass.bus.async_listen(EVENT_STATE_CHANGED, _person_event, event_filter=_is_person)
+
+
+@callback
+def async_follow_person_renames(hass: HomeAssistant, store: TherapyStore) -> CALLBACK_TYPE:
+    """When a person's entity id is changed (Settings → Entities), their records, open
+    sessions, runs and panel choices follow it (``TherapyStore.rename_person``), written at
+    once; every panel is reloaded to read its runs again. Without this they would read as a
+    departed person's."""
+
+    @callback
+    def _is_person_rename(event_data: er.EventEntityRegistryUpdatedData) -> bool:
+        return (
+            event_data["action"] == "update"
+            and "old_entity_id" in event_data
+            and event_data["old_entity_id"].startswith(f"{PERSON_DOMAIN}.")
+        )
+
+    async def _renamed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        data: dict[str, Any] = dict(event.data)  # an update with old_entity_id (the filter)
+        if store.rename_person(data["old_entity_id"], data["entity_id"]):
+            await store.async_save()
+            for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+                hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    return hass.bus.async_listen(
+        er.EVENT_ENTITY_REGISTRY_UPDATED, _renamed, event_filter=_is_person_rename
+    )
 
 
 @callback

@@ -1,5 +1,11 @@
 """Assist intents: start a session by dose or minutes, stop it, today's dose, next session.
 
+Voice is for a person: the speaking user's person (``intent_obj.context.user_id`` ->
+``persons.async_person_for_user``), or the person the sentence names ("start a red light
+session for Alice", the ``person`` slot). A voice request is never given to the panel's
+"Who is using the panel" choice: with an unknown speaker (a satellite has no login) and
+several persons, Assist says how to name them (``household.who_is_treated``).
+
 Home Assistant's ``intent`` component loads this platform. An integration cannot ship
 sentences; users add the ones in ``custom_sentences/en/red_light_therapy.yaml`` (see the
 README) to their configuration. "Turn on/off the <panel>" keeps working through the built-in
@@ -28,7 +34,16 @@ import voluptuous as vol
 from . import bounds
 from .const import DOMAIN
 from .models import RedLightTherapyConfigEntry
+from .persons import (
+    Person,
+    async_household,
+    async_named_person,
+    async_person_for_user,
+    async_person_name,
+    async_persons,
+)
 from .session_manager import when_words
+from .therapy.household import PersonRefusal, Request, dose_today, who_is_treated
 
 INTENT_START = "RedLightTherapyStartSession"
 INTENT_STOP = "RedLightTherapyStopSession"
@@ -195,6 +210,24 @@ def _panel(hass: HomeAssistant, name: str | None) -> RedLightTherapyConfigEntry:
     return panels[0]
 
 
+def _speakers_person(intent_obj: intent.Intent, named: str | None, refusal: str) -> str | None:
+    """Whose session (or dose) a voice request is about: the person the sentence names
+    (refused when not one of the household), else the speaker's person, else the only
+    person; None with no persons set up (as before households). An unknown speaker in a home
+    of several persons is refused with ``refusal``, which says how to name them."""
+    hass = intent_obj.hass
+    if named is not None:
+        return async_named_person(hass, named).entity_id
+    speaker: Person | None = async_person_for_user(hass, intent_obj.context.user_id)
+    decided = who_is_treated(
+        async_household(hass),
+        Request(voice=True, speaker=speaker.entity_id if speaker else None),
+    )
+    if isinstance(decided, PersonRefusal):
+        raise _error(refusal, name=async_persons(hass)[0].name)
+    return decided.person
+
+
 class _Handler(intent.IntentHandler):
     """Answers every failure (a refusal by the limits, no such panel, nothing running) in
     words: Assist speaks the reason instead of a generic "unexpected error".
@@ -227,7 +260,8 @@ class _Handler(intent.IntentHandler):
 
 
 class StartHandler(_Handler):
-    """Start a session by minutes or dose; neither: the active protocol's dose, else default."""
+    """Start a session for the speaker (or the person named) by minutes or dose; neither:
+    their active protocol run's dose, else the default length."""
 
     intent_type = INTENT_START
     description = "Starts a red light therapy session by dose (J/cm²) or minutes"
@@ -235,22 +269,26 @@ class StartHandler(_Handler):
         vol.Optional("name"): cv.string,
         vol.Optional("minutes"): bounds.slot(bounds.MINUTES),
         vol.Optional("dose"): bounds.slot(bounds.DOSE),
+        vol.Optional("person"): cv.string,
     }
 
     async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         slots = self._slots(intent_obj)
         entry = _panel(intent_obj.hass, slots.get("name"))
+        person = _speakers_person(intent_obj, slots.get("person"), "who_is_speaking")
         minutes = slots.get("minutes")
         plan = await entry.runtime_data.sessions.async_start(
             timedelta(minutes=minutes) if minutes is not None else None,
             dose=slots.get("dose"),
+            person=person,
         )
         response = intent_obj.create_response()
         planned = plan.verdict.allowed_seconds / 60
         dose = plan.verdict.expected_dose.total
+        whose = f" for {plan.person_name}" if plan.person_name else ""
         response.async_set_speech(
-            f"Started {planned:.0f} minutes on {entry.title}, about {dose:.1f} joules per "
-            "square centimetre."
+            f"Started {planned:.0f} minutes on {entry.title}{whose}, about {dose:.1f} joules "
+            "per square centimetre."
         )
         return response
 
@@ -274,19 +312,31 @@ class StopHandler(_Handler):
 
 
 class DoseTodayHandler(_Handler):
-    """Today's dose over every panel (the history is shared)."""
+    """Today's dose of the speaker (or the person named) over every panel and area (the
+    history is shared); the whole history's when no persons are set up."""
 
     intent_type = INTENT_DOSE_TODAY
     description = "Tells today's red light therapy dose"
+    slot_schema = {vol.Optional("person"): cv.string}
 
     async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
-        panels = _loaded_panels(intent_obj.hass)
+        hass = intent_obj.hass
+        panels = _loaded_panels(hass)
+        slots = self._slots(intent_obj)
+        person = _speakers_person(intent_obj, slots.get("person"), "who_is_asking")
         now = dt_util.now()
+        tz = dt_util.get_default_time_zone()
         history = panels[0].runtime_data.sessions.history
-        dose = history.dose_on_day(now.date(), dt_util.get_default_time_zone())
+        if person is None:
+            dose = history.dose_on_day(now.date(), tz)
+            whose = "Today's dose is"
+        else:
+            dose = dose_today(history, person, async_household(hass), now, tz)
+            name = async_person_name(hass, person)
+            whose = f"{name}'s dose today is" if name else "Your dose today is"
         response = intent_obj.create_response()
         response.async_set_speech(
-            f"Today's dose is {dose.total:.1f} joules per square centimetre "
+            f"{whose} {dose.total:.1f} joules per square centimetre "
             f"({dose.red:.1f} red, {dose.nir:.1f} near-infrared)."
         )
         return response

@@ -60,7 +60,8 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """What the open session does (nothing when idle): its area (a key, translated by
         the frontend), the dose it will deliver in J/cm² (total; ``target_band`` when it aims
-        for a dose in a band) and, while running, when it ends.
+        for a dose in a band), while running, when it ends, and whose session it is
+        (``person``: the person's name, when the session has a person).
         Gone as soon as the session is being ended: the panel's "off" and the recorded
         session then make one state write, not two."""
         sessions = self._data.sessions
@@ -77,6 +78,8 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
             attributes["target_band"] = session.target_band.value
         if (ends_at := session.ends_at) is not None:
             attributes["ends_at"] = ends_at.isoformat()
+        if (name := sessions.person_name(session.person)) is not None:
+            attributes["person"] = name  # whose session it is, by name
         return attributes
 
     async def async_turn_on(self, **kwargs: Any) -> None:

@@ -26,6 +26,9 @@ from .words import therapy_error
 
 _LOGGER = logging.getLogger(__name__)
 
+SETTING_PERSON = "person"
+"""The settings key of the panel's "Who is using the panel" choice (a person entity id)."""
+
 
 class PanelSettings:
     """One panel's settings, kept in the store under its config entry id."""

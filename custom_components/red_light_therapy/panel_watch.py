@@ -104,7 +104,10 @@ class PanelWatch:
             return
         before = session.planned_seconds
         refit = fit_running(
-            session, at, self._sessions._limits_history(at), self._sessions.limits(session.area)
+            session,
+            at,
+            self._sessions._limits_history(at, session.person),
+            self._sessions.limits(session.area),
         )
         fitted = refit.planned_seconds
         limited = {"reasons": [refit.limited_by.value]} if refit.limited_by else None
@@ -146,11 +149,12 @@ class PanelWatch:
             return
         at = backdated_start(at, state.timer_set_s, state.timer_remaining_s)
         area = self._sessions.area
+        person = self._sessions.current_person()
         limits = self._sessions.limits(area)
         irradiance = self._sessions.irradiance or self._sessions.panel_settings.irradiance_at()
         verdict = check(
             SessionRequest(area, limits.max_session_minutes * 60, irradiance, at),
-            self._sessions._limits_history(at),
+            self._sessions._limits_history(at, person),
             limits,
             tz=dt_util.get_default_time_zone(),
         )
@@ -162,12 +166,19 @@ class PanelWatch:
             irradiance=irradiance,
             origin=SessionOrigin.UNPLANNED,
             panel_id=self._sessions.panel_id,
+            person=person,
         )
         session.start(at)
         self._sessions._store.active[self._sessions.panel_id] = session
         await self._sessions._store.async_save()
         plan = SessionPlan(
-            area, self._sessions.distance_cm, irradiance, session.planned_seconds, verdict
+            area,
+            self._sessions.distance_cm,
+            irradiance,
+            session.planned_seconds,
+            verdict,
+            person=person,
+            person_name=self._sessions.person_name(person),
         )
         if verdict.outcome is Outcome.REFUSED:
             _LOGGER.warning(

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
 
+from .const import DOMAIN
 from .therapy.household import Household
 
 PERSON_DOMAIN = "person"
@@ -92,3 +94,23 @@ def async_person_name(hass: HomeAssistant, entity_id: str) -> str | None:
     person no longer in this home" rather than show a key).
     """
     return next((p.name for p in async_persons(hass) if p.entity_id == entity_id), None)
+
+
+@callback
+def async_named_person(hass: HomeAssistant, text: str) -> Person:
+    """The person an action's ``person`` field (or a name said to Assist) names: an entity
+    id, or a name (``async_find_person``). Refused, never guessed: ``unknown_person`` with the
+    household's names to choose from, ``no_persons`` when no persons are set up at all."""
+    if (person := async_find_person(hass, text)) is not None:
+        return person
+    persons = async_persons(hass)
+    if not persons:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_persons")
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_person",
+        translation_placeholders={
+            "name": " ".join(text.split()) or '""',
+            "names": ", ".join(p.name for p in persons),
+        },
+    )

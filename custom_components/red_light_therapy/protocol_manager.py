@@ -199,7 +199,9 @@ class ProtocolManager:
         assert session is not None
         return run, session
 
-    def run_defaults(self, area: str | None) -> tuple[float, DoseBand, str] | None:
+    def run_defaults(
+        self, area: str | None, person: str | None = None
+    ) -> tuple[float, DoseBand, str] | None:
         """The dose, band and area a session started now with no dose or minutes takes: the
         active run's on ``area`` (any area when None), the most urgent of several; None when
         no run is active there."""

@@ -30,13 +30,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import RedLightTherapyEntity
 from .household_entities import (
-    SETTING_PERSON,
     async_remove_departed,
     current_person,
     has_person_entities,
     person_labels,
 )
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
+from .panel_settings import SETTING_PERSON
 from .persons import async_persons
 from .protocol_manager import Run
 from .saved_protocols import saved_protocols

@@ -194,6 +194,8 @@ def _timer_attributes(data: RedLightTherapyData) -> dict[str, Any]:
     }
     if session.ends_at is not None:
         attributes["finishes_at"] = session.ends_at.isoformat()
+    if (name := sessions.person_name(session.person)) is not None:
+        attributes["person"] = name  # whose session runs, by name (never an entity id)
     return attributes
 
 

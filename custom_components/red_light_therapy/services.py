@@ -1,5 +1,10 @@
 """Actions (services): plan, start, pause, resume, extend, stop, calculate, log and remove
-sessions.
+sessions, and give sessions to a person (``assign_person``).
+
+``start_session``, ``calculate`` and ``log_session`` take an optional ``person`` (a person
+entity id, or a name as a person writes it): the session is that person's and is checked
+against their limits; without it, the panel's current person's. A ``person`` that is not one
+of the household's is refused before anything happens.
 
 Registered once in ``async_setup``; each call targets panels (their light entity, or their
 device). Answers are keyed by the panel's light entity id, like ``weather.get_forecasts``.
@@ -25,8 +30,10 @@ import voluptuous as vol
 from . import bounds
 from .const import DOMAIN
 from .models import RedLightTherapyConfigEntry
+from .persons import async_named_person, async_person_name
 from .service_targets import TARGET_SCHEMA, Handler, async_targeted_entries, response_key
 from .session_manager import therapy_error
+from .store import DATA_STORE
 from .therapy import (
     LOG_WINDOW_DAYS,
     DoseBand,
@@ -46,6 +53,7 @@ ATTR_OVERRIDE_SPACING = "override_spacing"
 ATTR_STARTED_AT = "started_at"
 ATTR_LEVELS = "levels"
 ATTR_SESSION_ID = "session_id"
+ATTR_PERSON = "person"
 
 # Every number is bounded in the schema itself, as its selector in services.yaml (bounds.py).
 START_SCHEMA = TARGET_SCHEMA.extend(
@@ -57,6 +65,7 @@ START_SCHEMA = TARGET_SCHEMA.extend(
         vol.Optional(ATTR_AREA): cv.string,
         vol.Optional(ATTR_OVERRIDE_SPACING, default=False): cv.boolean,
         vol.Optional(ATTR_LEVELS): vol.All(cv.ensure_list, [bounds.LEVEL]),
+        vol.Optional(ATTR_PERSON): cv.string,
     }
 )
 CALCULATE_SCHEMA = START_SCHEMA
@@ -69,12 +78,26 @@ LOG_SCHEMA = TARGET_SCHEMA.extend(
         vol.Required(ATTR_MINUTES): bounds.LOGGED_MINUTES,
         vol.Optional(ATTR_AREA): cv.string,
         vol.Optional(ATTR_DISTANCE): bounds.DISTANCE,
+        vol.Optional(ATTR_PERSON): cv.string,
     }
 )
 
 REMOVE_SCHEMA = TARGET_SCHEMA.extend(
     {vol.Optional(ATTR_SESSION_ID): cv.string, vol.Optional(ATTR_STARTED_AT): cv.datetime}
 )
+
+
+ASSIGN_SCHEMA = vol.Schema(
+    {vol.Required(ATTR_PERSON): cv.string, vol.Optional(ATTR_SESSION_ID): cv.string}
+)
+
+
+def _call_person(hass: HomeAssistant, call: ServiceCall) -> str | None:
+    """The person entity id the call's ``person`` names (None: not given, the panel's
+    current person); refused ``unknown_person`` / ``no_persons`` before anything happens."""
+    if (named := call.data.get(ATTR_PERSON)) is None:
+        return None
+    return async_named_person(hass, named).entity_id
 
 
 def _not_both(call: ServiceCall) -> None:
@@ -121,10 +144,12 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Neither a dose nor minutes: the active protocol run's dose and area, else the default
     length (``SessionManager.async_start``, as for the light and the Start button)."""
     _not_both(call)
+    person = _call_person(hass, call)
     entries = await async_targeted_entries(hass, call)
     levels = _call_levels(call, entries)
     minutes = call.data.get(ATTR_MINUTES)
     options: dict[str, Any] = {
+        "person": person,
         "dose": call.data.get(ATTR_DOSE),
         "band": DoseBand(call.data[ATTR_BAND]),
         "distance_cm": call.data.get(ATTR_DISTANCE),
@@ -188,6 +213,7 @@ async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     ``levels`` are planned at and never set: the panel stays as it is.
     """
     _dose_or_minutes(call)
+    person = _call_person(hass, call)
     entries = await async_targeted_entries(hass, call)
     levels = _call_levels(call, entries)
     return {
@@ -199,6 +225,7 @@ async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             area=call.data.get(ATTR_AREA),
             override_spacing=call.data[ATTR_OVERRIDE_SPACING],
             levels=levels.get(entry.entry_id),
+            person=person,
         ).as_dict()
         for entry in entries
     }
@@ -243,6 +270,7 @@ def _logged_start(value: datetime) -> datetime:
 
 async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     started_at = _logged_start(call.data[ATTR_STARTED_AT])
+    person = _call_person(hass, call)
     result: dict[str, Any] = {}
     for entry in await async_targeted_entries(hass, call):
         record = await entry.runtime_data.sessions.async_log(
@@ -250,10 +278,13 @@ async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             minutes=call.data[ATTR_MINUTES],
             area=call.data.get(ATTR_AREA),
             distance_cm=call.data.get(ATTR_DISTANCE),
+            person=person,
         )
         result[response_key(hass, entry)] = {
             "session_id": record.id,
             "dose_j_cm2": round(record.dose.total, 3),
+            "person": record.person,
+            "person_name": async_person_name(hass, record.person) if record.person else None,
         }
     return result
 
@@ -282,6 +313,42 @@ async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         )
         result[response_key(hass, entry)] = {"removed": sessions.removed_data(record)}
     return result
+
+
+async def _assign(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Give a recorded or open session (``session_id``), or every one that belongs to
+    nobody (and every unassigned protocol run), to a person; answer what changed. The limits,
+    dose sensors and runs of every panel follow at once."""
+    person = async_named_person(hass, call.data[ATTR_PERSON])
+    store = hass.data[DATA_STORE]
+    session_id = call.data.get(ATTR_SESSION_ID)
+    if session_id is not None:
+        if not store.assign_session(session_id, person.entity_id):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="assign_session_not_found",
+                translation_placeholders={"session": session_id},
+            )
+        given = [session_id]
+        runs = 0
+    else:
+        given = [r.id for r in store.history if r.person is None]
+        given += [s.id for s in store.active.values() if s.person is None]
+        changed = store.assign_unassigned(person.entity_id)
+        runs = changed - len(given)
+    if given or runs:
+        await store.async_save()
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+            if runs:  # the protocol runs are read at setup: read them again
+                hass.config_entries.async_schedule_reload(entry.entry_id)
+            else:
+                entry.runtime_data.sessions.async_persons_changed()
+    return {
+        "person": person.entity_id,
+        "person_name": person.name,
+        "sessions": given,
+        "runs": runs,
+    }
 
 
 ATTR_MEASURED = "measured_mw_cm2"
@@ -319,6 +386,7 @@ SERVICES: dict[str, tuple[vol.Schema, Handler, SupportsResponse]] = {
     "log_session": (LOG_SCHEMA, _log, SupportsResponse.OPTIONAL),
     "remove_session": (REMOVE_SCHEMA, _remove, SupportsResponse.OPTIONAL),
     "calibrate": (CALIBRATE_SCHEMA, _calibrate, SupportsResponse.NONE),
+    "assign_person": (ASSIGN_SCHEMA, _assign, SupportsResponse.OPTIONAL),
 }
 
 

@@ -23,8 +23,9 @@ from homeassistant.util import dt as dt_util, ulid as ulid_util
 from .const import DOMAIN, event_signal
 from .coordinator import PanelCoordinator
 from .panel_control import PanelControl
-from .panel_settings import PanelSettings
+from .panel_settings import SETTING_PERSON, PanelSettings
 from .panel_watch import PanelWatch
+from .persons import async_household
 from .session_plan import (
     REFUSING,
     RunDefaults,
@@ -49,6 +50,7 @@ from .therapy import (
     Verdict,
     shares_skin,
 )
+from .therapy.household import last_person_on_panel, panel_person
 from .words import (
     _same_minute,
     date_words,
@@ -200,12 +202,29 @@ class SessionManager:
             pass
         return new
 
-    def _limits_history(self, now: datetime) -> History:
-        return self.planner.limits_history(now)
+    def current_person(self) -> str | None:
+        """Who uses the panel when a request does not say (a person entity id; None:
+        unassigned): the panel's "Who is using the panel" choice while that person is in the
+        household, else the only person, else the last person who used the panel, else
+        nobody (``household.panel_person``). The panel's button, the light, use at the panel
+        and actions without ``person`` are for them."""
+        household = async_household(self._hass)
+        choice = self.panel_settings.get(SETTING_PERSON)
+        chosen = choice if isinstance(choice, str) and choice else None
+        last_user = last_person_on_panel(self.history, self.panel_id, household)
+        return panel_person(household, chosen, last_user).person
+
+    def person_name(self, person: str | None) -> str | None:
+        """The name of ``person`` as the panel's entities and answers show it."""
+        return self.planner.person_name(person)
+
+    def _limits_history(self, now: datetime, person: str | None) -> History:
+        return self.planner.limits_history(now, person)
 
     def lockout_until(self, now: datetime) -> datetime | None:
-        """When the panel's default area can next take a session, if it cannot now."""
-        return self.planner.lockout_until(now)
+        """When the panel's default area can next take a session for the panel's current
+        person, if it cannot now."""
+        return self.planner.lockout_until(now, self.current_person())
 
     def plan(
         self,
@@ -218,8 +237,10 @@ class SessionManager:
         override_spacing: bool = False,
         at: datetime | None = None,
         levels: Mapping[int, int] | None = None,
+        person: str | None = None,
     ) -> SessionPlan:
-        """What a session would be (``SessionPlanner.plan``)."""
+        """What a session for ``person`` (None: the panel's current person) would be
+        (``SessionPlanner.plan``)."""
         return self.planner.plan(
             minutes=minutes,
             dose=dose,
@@ -229,6 +250,7 @@ class SessionManager:
             override_spacing=override_spacing,
             at=at,
             levels=levels,
+            person=person if person is not None else self.current_person(),
         )
 
     def _refusal(self, verdict: Verdict) -> ServiceValidationError:
@@ -246,17 +268,23 @@ class SessionManager:
         area: str | None = None,
         override_spacing: bool = False,
         levels: Mapping[int, int] | None = None,
+        person: str | None = None,
     ) -> SessionPlan:
         """What ``async_start`` would start, changing nothing (an active protocol run's dose
         and area when neither a dose nor a duration is given). Raises when a session is
-        running already or the input is bad; a refusal is in the plan's verdict."""
+        running already or the input is bad; a refusal is in the plan's verdict.
+
+        ``person``: whose session it is (a person entity id the caller has checked is in the
+        household); None: the panel's current person (``current_person``)."""
         if self.session is not None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="session_already_running",
                 translation_placeholders={"name": self._coordinator.name},
             )
-        if self.run_defaults is not None and (run := self.run_defaults(area)) is not None:
+        if person is None:
+            person = self.current_person()
+        if self.run_defaults is not None and (run := self.run_defaults(area, person)) is not None:
             if duration is None and dose is None:
                 dose, band = run[0], run[1]
             area = area or run[2]
@@ -269,6 +297,7 @@ class SessionManager:
             area=area,
             override_spacing=override_spacing,
             levels=levels,
+            person=person,
         )
 
     def report_refusal(self, plan: SessionPlan) -> ServiceValidationError:
@@ -289,8 +318,11 @@ class SessionManager:
         area: str | None = None,
         override_spacing: bool = False,
         levels: Mapping[int, int] | None = None,
+        person: str | None = None,
     ) -> SessionPlan:
-        """Start a session by duration (default length when omitted) or by dose."""
+        """Start a session by duration (default length when omitted) or by dose, for
+        ``person`` (a person entity id the caller has checked; None: the panel's current
+        person), checked against that person's limits."""
         return await self.runner.async_start(
             duration,
             dose=dose,
@@ -299,6 +331,7 @@ class SessionManager:
             area=area,
             override_spacing=override_spacing,
             levels=levels,
+            person=person,
         )
 
     async def async_pause(self) -> None:
@@ -327,8 +360,10 @@ class SessionManager:
         minutes: float,
         area: str | None = None,
         distance_cm: float | None = None,
+        person: str | None = None,
     ) -> SessionRecord:
-        """Record a session done away from Home Assistant; it counts toward the limits."""
+        """Record a session done away from Home Assistant for ``person`` (None: the panel's
+        current person); it counts toward their limits."""
         area = self.panel_settings.validated_area(area or self.area)
         distance = distance_cm or self.distance_cm
         irradiance = self.panel_settings.irradiance_at(distance)
@@ -345,6 +380,7 @@ class SessionManager:
                 distance_cm=distance,
                 panel_id=self.panel_id,
             )
+            session.person = person if person is not None else self.current_person()
             record = SessionRecord.from_session(session)
         except TherapyError as err:
             raise therapy_error(err) from err
@@ -399,6 +435,13 @@ class SessionManager:
         self._changed(record.area)
         return record
 
+    @callback
+    def async_persons_changed(self) -> None:
+        """Sessions were given to another person (``assign_person``, a renamed person): the
+        last record is read again and the panel's entities follow."""
+        self.last_session = self._last_record()
+        self._coordinator.async_update_listeners()
+
     def removed_data(self, record: SessionRecord) -> dict[str, Any]:
         """What ``remove_session`` answers about the record it removed."""
         return self._record_data(record) | {
@@ -420,6 +463,8 @@ class SessionManager:
             "dose_j_cm2": round(record.dose.total, 3),
             "red_dose_j_cm2": round(record.dose.red, 3),
             "nir_dose_j_cm2": round(record.dose.nir, 3),
+            "person": record.person,
+            "person_name": self.person_name(record.person),
         }
 
     @callback

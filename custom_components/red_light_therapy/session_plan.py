@@ -37,8 +37,9 @@ class SessionEvent(StrEnum):
 REFUSING = frozenset({ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode.BELOW_MINIMUM})
 
 SessionEventListener = Callable[[SessionEvent, dict[str, Any]], None]
-RunDefaults = Callable[[str | None], tuple[float, DoseBand, str] | None]
-"""(area asked for) -> (dose, band, area) of the active protocol run to use, if any."""
+RunDefaults = Callable[[str | None, str | None], tuple[float, DoseBand, str] | None]
+"""(area asked for, person the session is for) -> (dose, band, area) of the active protocol
+run to use, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,10 @@ class SessionPlan:
     target_dose: float | None = None
     """The dose (J/cm² in ``target_band``) a session by dose aims for; None for one by time."""
     target_band: DoseBand = DoseBand.BOTH
+    person: str | None = None
+    """Whose session it is (a person entity id); None: unassigned."""
+    person_name: str | None = None
+    """That person's name, as messages and answers show it; None: unassigned or departed."""
 
     def as_dict(self) -> dict[str, Any]:
         """The plan as an action answers it and the session events carry it.
@@ -79,6 +84,8 @@ class SessionPlan:
             "refused": refused,
             "refused_until": _iso(verdict.next_allowed_at) if refused else None,
             "deciding": _reason_dict(verdict.deciding) if verdict.deciding else None,
+            "person": self.person,
+            "person_name": self.person_name,
         }
 
 

@@ -1,6 +1,7 @@
 """What a session would be on one panel: dose <-> duration at its distance and levels, checked
-against the limits over the shared history (every panel's sessions count: it is the same
-person's skin), and a refusal in the words of its deciding limit."""
+against the limits of the session's person (their records and the unassigned ones, on every
+panel: ``household.limits_view``; another person's sessions never count), and a refusal in the
+words of its deciding limit."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN
 from .coordinator import PanelCoordinator
 from .panel_settings import PanelSettings
+from .persons import async_household, async_person_name
 from .session_plan import SessionPlan
 from .store import TherapyStore
 from .therapy import (
@@ -28,6 +30,7 @@ from .therapy import (
     check,
     seconds_for_dose,
 )
+from .therapy.household import counting_for_limits, limits_view
 from .words import refusal_key, refusal_words, therapy_error
 
 
@@ -46,10 +49,13 @@ class SessionPlanner:
         self._panel_id = panel_id
         self._coordinator = coordinator
 
-    def limits_history(self, now: datetime) -> History:
-        """The history the limits judge by: every recorded session, plus the *other* panels'
-        unfinished sessions as they will be recorded (``SessionRecord.as_planned``): it is the
-        same person's skin. Without other sessions, the history itself."""
+    def limits_history(self, now: datetime, person: str | None) -> History:
+        """The history the limits of a session for ``person`` judge by: the recorded sessions
+        that count for that person (``household.limits_view``: their own and the unassigned
+        ones; all of them for a session for nobody), plus the *other* panels' unfinished
+        sessions that count for them (``counting_for_limits``), as they will be recorded
+        (``SessionRecord.as_planned``). Without other sessions, that history itself."""
+        household = async_household(self._coordinator.hass)
         others = [
             SessionRecord.as_planned(session, now)
             for panel_id, session in self._store.active.items()
@@ -57,15 +63,23 @@ class SessionPlanner:
             and session.started_at is not None
             and not session.is_final
         ]
+        history = limits_view(self._store.history, person, household)
+        others = counting_for_limits(others, person, household)
         if not others:
-            return self._store.history
-        history = History(self._store.history)
+            return history
+        history = History(history)
         for record in others:
             history.append(record)
         return history
 
-    def lockout_until(self, now: datetime) -> datetime | None:
-        """When the panel's default area can next take a session, if it cannot now."""
+    def person_name(self, person: str | None) -> str | None:
+        """The name of ``person`` for answers and the panel's entities (None: unassigned,
+        or a person no longer in the home)."""
+        return None if person is None else async_person_name(self._coordinator.hass, person)
+
+    def lockout_until(self, now: datetime, person: str | None) -> datetime | None:
+        """When the panel's default area can next take a session for ``person``, if it
+        cannot now."""
         verdict = check(
             SessionRequest(
                 self._settings.area,
@@ -73,7 +87,7 @@ class SessionPlanner:
                 self._settings.irradiance or BandIrradiance(1.0, 0.0),
                 now,
             ),
-            self.limits_history(now),
+            self.limits_history(now, person),
             self._settings.limits(self._settings.area),
             tz=dt_util.get_default_time_zone(),
         )
@@ -93,8 +107,10 @@ class SessionPlanner:
         override_spacing: bool = False,
         at: datetime | None = None,
         levels: Mapping[int, int] | None = None,
+        person: str | None = None,
     ) -> SessionPlan:
-        """Dose <-> duration at this distance and levels, checked against the limits.
+        """Dose <-> duration at this distance and levels, checked against the limits of
+        ``person`` (a person entity id; None: unassigned, checked against everything).
 
         ``levels`` (by panel channel index) plans at those levels instead of the current ones.
         """
@@ -117,13 +133,23 @@ class SessionPlanner:
             when = at or dt_util.utcnow()
             verdict = check(
                 SessionRequest(area, seconds, irradiance, when, override_spacing),
-                self.limits_history(when),
+                self.limits_history(when, person),
                 self._settings.limits(area),
                 tz=dt_util.get_default_time_zone(),
             )
         except TherapyError as err:
             raise therapy_error(err) from err
-        return SessionPlan(area, distance, irradiance, seconds, verdict, dose, band)
+        return SessionPlan(
+            area,
+            distance,
+            irradiance,
+            seconds,
+            verdict,
+            dose,
+            band,
+            person=person,
+            person_name=self.person_name(person),
+        )
 
     def refusal(self, verdict: Verdict) -> ServiceValidationError:
         """The refusal of ``verdict`` in the words of its deciding limit (``Verdict.deciding``:

@@ -117,8 +117,10 @@ class SessionRunner:
         area: str | None = None,
         override_spacing: bool = False,
         levels: Mapping[int, int] | None = None,
+        person: str | None = None,
     ) -> SessionPlan:
-        """Start a session by duration (default length when omitted) or by dose.
+        """Start a session by duration (default length when omitted) or by dose, for
+        ``person`` (None: the panel's current person).
 
         ``levels`` (by panel channel index) are planned for and set only once the limits
         allow the session: a refused start leaves the panel as it was. Concurrent starts
@@ -133,6 +135,7 @@ class SessionRunner:
             area=area,
             override_spacing=override_spacing,
             levels=levels,
+            person=person,
         )
         verdict = plan.verdict
         if verdict.outcome is Outcome.REFUSED:
@@ -153,6 +156,7 @@ class SessionRunner:
             target_band=plan.target_band,
             origin=SessionOrigin.PLANNED,
             panel_id=self.panel_id,
+            person=plan.person,
         )
         # Saved before the panel is switched on: a crash from here on is reconciled at start-up.
         self._store.active[self.panel_id] = session
@@ -226,7 +230,7 @@ class SessionRunner:
                 session,
                 extra,
                 now,
-                self._sessions._limits_history(now),
+                self._sessions._limits_history(now, session.person),
                 self._sessions.limits(session.area),
             )
         except TherapyError as err:
@@ -242,7 +246,12 @@ class SessionRunner:
         await self._store.async_save()
         if verdict.outcome is Outcome.CLAMPED:
             self._sessions._fire(
-                SessionEvent.LIMIT_REACHED, {"reasons": [r.code.value for r in verdict.reasons]}
+                SessionEvent.LIMIT_REACHED,
+                {
+                    "reasons": [r.code.value for r in verdict.reasons],
+                    "person": session.person,
+                    "person_name": self._sessions.person_name(session.person),
+                },
             )
         self._sessions._changed(session.area)
         return verdict

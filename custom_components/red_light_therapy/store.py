@@ -29,6 +29,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, MAX_DISTANCE_CM, MAX_SESSION_MINUTES
 from .therapy import History, Session, SessionRecord, SessionStatus, TherapyError, validate_area
@@ -283,6 +284,53 @@ class TherapyStore:
         for run in self.plans.values():
             if stored_person(run.get("person")) is None:
                 run["person"] = person
+                changed += 1
+        return changed
+
+    def assign_session(self, session_id: str, person: str) -> bool:
+        """Give the record or open session ``session_id`` to ``person`` (a person entity id),
+        whoever it belonged to (the ``assign_person`` action); False when there is none.
+        The history week that changed is written by the next save."""
+        if stored_person(person) != person:
+            raise ValueError(f"{person!r} is not a person entity id")
+        for session in self.active.values():
+            if session.id == session_id:
+                session.person = person
+                return True
+        records = list(self.history.records)
+        for index, record in enumerate(records):
+            if record.id == session_id:
+                records[index] = replace(record, person=person)
+                self._dirty.add(self._placement.get(record.id) or history_period(record.started_at))
+                history = History(records)
+                self._adopt(history, *_grouped(history, self._placement))
+                return True
+        return False
+
+    def rename_person(self, old: str, new: str) -> int:
+        """A person's entity id changed from ``old`` to ``new``: every record, open session,
+        protocol run and panel choice of ``old`` follows, so nothing reads as a departed
+        person's; how many changed. The history weeks that changed are written by the next
+        save."""
+        if stored_person(new) != new:
+            raise ValueError(f"{new!r} is not a person entity id")
+        changed = 0
+        records = list(self.history.records)
+        for index, record in enumerate(records):
+            if record.person == old:
+                records[index] = replace(record, person=new)
+                self._dirty.add(self._placement.get(record.id) or history_period(record.started_at))
+                changed += 1
+        if changed:
+            history = History(records)
+            self._adopt(history, *_grouped(history, self._placement))
+        for session in self.active.values():
+            if session.person == old:
+                session.person = new
+                changed += 1
+        for container in (*self.plans.values(), *self.settings.values()):
+            if container.get("person") == old:
+                container["person"] = new
                 changed += 1
         return changed
 
@@ -733,3 +781,7 @@ def _load_json_in_pieces(path: str) -> Any:
     except (OSError, UnicodeDecodeError, ValueError, IndexError, RecursionError):
         return _UNREAD
     return value
+
+
+DATA_STORE: HassKey[TherapyStore] = HassKey(DOMAIN)
+"""Where the one store shared by every panel is kept (``hass.data``)."""

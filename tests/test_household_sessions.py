@@ -1,0 +1,787 @@
+"""Sessions for a person: the actions' ``person``, limits per person, the panel's entities
+showing whose session runs, the migration of a one-person store and ``assign_person``.
+
+Persons come from Home Assistant's real person integration; sessions run on the emulated
+panel through the actions, the light and the Start button, with the frozen clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+import pathlib
+import shutil
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import conversation
+from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.components.light import DOMAIN as LIGHT_DOMAIN
+from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
+from homeassistant.components.select import (
+    ATTR_OPTION,
+    DOMAIN as SELECT_DOMAIN,
+    SERVICE_SELECT_OPTION,
+)
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.red_light_therapy.const import DOMAIN
+from custom_components.red_light_therapy.entity import entity_unique_id
+from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+from custom_components.red_light_therapy.store import DATA_STORE
+from custom_components.red_light_therapy.therapy import (
+    BandDose,
+    BandIrradiance,
+    Session,
+    SessionOrigin,
+    SessionRecord,
+    SessionStatus,
+)
+
+from .common import (
+    advance,
+    inject_advertisement,
+    move_to,
+    recorded_events,
+    saved_history,
+    service_info,
+    settle,
+    stored_files,
+)
+
+PACIFIC = ZoneInfo("US/Pacific")
+LIGHT = "light.blockbluelight_f522"
+TIMER = "sensor.blockbluelight_f522_session_timer"
+START = "button.blockbluelight_f522_start_session"
+NAME = "BlockBlueLight F522"
+SENTENCES = (
+    pathlib.Path(__file__).parent.parent / "custom_sentences" / "en" / "red_light_therapy.yaml"
+)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(freezer: FrozenDateTimeFactory) -> None:
+    freezer.move_to(datetime(2025, 6, 4, 9, 0, tzinfo=PACIFIC))
+
+
+async def persons(hass: HomeAssistant, *names: str) -> dict[str, str]:
+    """Create persons through the person integration; name -> entity id."""
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    for name in names:
+        await async_create_person(hass, name)
+    await settle(hass)
+    return {state.name: state.entity_id for state in hass.states.async_all(PERSON_DOMAIN)}
+
+
+async def call(hass: HomeAssistant, service: str, *, target: bool = True, **data: Any) -> Any:
+    result = await hass.services.async_call(
+        DOMAIN,
+        service,
+        ({ATTR_ENTITY_ID: LIGHT} if target else {}) | data,
+        blocking=True,
+        return_response=True,
+    )
+    await settle(hass)
+    return result
+
+
+async def to_end(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    assert session.ends_at is not None
+    await advance(hass, freezer, session.ends_at - dt_util.utcnow())
+
+
+async def test_start_session_for_a_named_person_is_theirs_in_answer_event_and_record(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    people = await persons(hass, "Alice", "Bob")
+    with recorded_events(init_integration) as events:
+        answer = await call(hass, "start_session", dose=10, person="alice")
+        assert answer[LIGHT]["person"] == people["Alice"]
+        assert answer[LIGHT]["person_name"] == "Alice"
+        assert init_integration.runtime_data.sessions.session.person == people["Alice"]
+        await to_end(hass, freezer, init_integration)
+    started = dict(events)["session_started"]
+    completed = dict(events)["session_completed"]
+    assert (started["person"], started["person_name"]) == (people["Alice"], "Alice")
+    assert (completed["person"], completed["person_name"]) == (people["Alice"], "Alice")
+    assert [r.person for r in init_integration.runtime_data.sessions.history] == [people["Alice"]]
+
+
+@pytest.mark.parametrize("service", ["start_session", "calculate", "log_session"])
+async def test_an_unknown_person_is_refused_and_changes_nothing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    hass_storage: dict[str, Any],
+    service: str,
+) -> None:
+    await persons(hass, "Alice", "Bob")
+    stored = stored_files(hass_storage)
+    data: dict[str, Any] = {"minutes": 5, "person": "Carol"}
+    if service == "log_session":
+        data["started_at"] = dt_util.now() - timedelta(hours=3)
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, service, **data)
+    assert err.value.translation_key == "unknown_person"
+    assert err.value.translation_placeholders == {"name": "Carol", "names": "Alice, Bob"}
+    assert str(err.value) == (
+        "Carol is not one of the people in this home. Choose one of: Alice, Bob"
+    )
+    assert not emulator.is_on
+    assert init_integration.runtime_data.sessions.session is None
+    assert len(init_integration.runtime_data.sessions.history) == 0
+    assert stored_files(hass_storage) == stored
+
+
+async def test_a_person_named_with_no_persons_set_up_is_refused(
+    hass: HomeAssistant, init_integration: MockConfigEntry, emulator: BlockBlueLightEmulator
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "start_session", minutes=5, person="Alice")
+    assert err.value.translation_key == "no_persons"
+    assert not emulator.is_on
+    assert init_integration.runtime_data.sessions.session is None
+
+
+async def test_one_persons_session_never_refuses_anothers_and_each_has_their_own_limits(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Whole body: 20 hours between sessions. Alice's session does not space Bob's; her own
+    next one two hours later is refused by her spacing; calculate says the same for each."""
+    people = await persons(hass, "Alice", "Bob")
+    await call(hass, "start_session", dose=10, person=people["Alice"])
+    await to_end(hass, freezer, init_integration)
+    await advance(hass, freezer, timedelta(hours=2))
+
+    for_bob = await call(hass, "calculate", minutes=2, person="Bob")
+    for_alice = await call(hass, "calculate", minutes=2, person="Alice")
+    assert for_bob[LIGHT]["refused"] is False
+    assert for_alice[LIGHT]["refused"] is True
+    assert for_alice[LIGHT]["deciding"]["code"] == "spacing"
+
+    await call(hass, "start_session", dose=10, person="Bob")
+    await to_end(hass, freezer, init_integration)
+    await advance(hass, freezer, timedelta(hours=2))
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "start_session", dose=10, person="Alice")
+    assert err.value.translation_key == "refused_spacing"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "start_session", dose=10, person="Bob")
+    assert err.value.translation_key == "refused_spacing"
+    history = init_integration.runtime_data.sessions.history
+    assert [r.person for r in history] == [people["Alice"], people["Bob"]]
+
+
+async def test_an_unassigned_record_counts_for_everyones_limits(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A session nobody was chosen for (several persons, no choice, nobody used the panel)
+    may be anyone's skin: it spaces both persons until it is assigned."""
+    people = await persons(hass, "Alice", "Bob")
+    answer = await call(hass, "start_session", dose=10)
+    assert answer[LIGHT]["person"] is None
+    await to_end(hass, freezer, init_integration)
+    await advance(hass, freezer, timedelta(hours=2))
+    for name in ("Alice", "Bob"):
+        plan = await call(hass, "calculate", minutes=2, person=name)
+        assert plan[LIGHT]["refused"] is True
+
+    given = await call(hass, "assign_person", target=False, person="Alice")
+    record = init_integration.runtime_data.sessions.history.records[0]
+    assert given == {
+        "person": people["Alice"],
+        "person_name": "Alice",
+        "sessions": [record.id],
+        "runs": 0,
+    }
+    assert record.person == people["Alice"]
+    assert (await call(hass, "calculate", minutes=2, person="Bob"))[LIGHT]["refused"] is False
+    assert (await call(hass, "calculate", minutes=2, person="Alice"))[LIGHT]["refused"] is True
+
+
+async def test_log_session_for_a_person_and_reassign_it_by_id(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    people = await persons(hass, "Alice", "Bob")
+    logged = await call(
+        hass,
+        "log_session",
+        started_at=dt_util.now() - timedelta(hours=3),
+        minutes=2,
+        person="Bob",
+    )
+    assert (logged[LIGHT]["person"], logged[LIGHT]["person_name"]) == (people["Bob"], "Bob")
+    session_id = logged[LIGHT]["session_id"]
+
+    given = await call(
+        hass, "assign_person", target=False, person=people["Alice"], session_id=session_id
+    )
+    assert given["sessions"] == [session_id]
+    assert [r.person for r in init_integration.runtime_data.sessions.history] == [people["Alice"]]
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "assign_person", target=False, person="Alice", session_id="01NOPE")
+    assert err.value.translation_key == "assign_session_not_found"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "assign_person", target=False, person="Zed", session_id=session_id)
+    assert err.value.translation_key == "unknown_person"
+    assert [r.person for r in init_integration.runtime_data.sessions.history] == [people["Alice"]]
+    # remove_session still works on a person's session.
+    await call(hass, "remove_session", session_id=session_id)
+    assert len(init_integration.runtime_data.sessions.history) == 0
+
+
+def _select(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    unique_id = entity_unique_id(entry, "current_person")
+    entity_id = er.async_get(hass).async_get_entity_id("select", DOMAIN, unique_id)
+    assert entity_id is not None
+    return entity_id
+
+
+async def _choose(hass: HomeAssistant, entry: MockConfigEntry, name: str) -> None:
+    await hass.services.async_call(
+        SELECT_DOMAIN,
+        SERVICE_SELECT_OPTION,
+        {ATTR_ENTITY_ID: _select(hass, entry), ATTR_OPTION: name},
+        blocking=True,
+    )
+    await settle(hass)
+
+
+async def test_light_start_button_and_the_panels_own_button_follow_the_panels_person(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Each start without a person is for the panel's "Who is using the panel" choice, and
+    the light and the session timer show that person's name (never the entity id) while the
+    session runs; each person's own spacing then refuses only their own next session."""
+    people = await persons(hass, "Alice", "Bob", "Carol")
+    entry = dimmed_integration
+
+    await _choose(hass, entry, "Alice")
+    await hass.services.async_call(
+        LIGHT_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: LIGHT}, blocking=True
+    )
+    await settle(hass)
+    assert entry.runtime_data.sessions.session.person == people["Alice"]
+    assert hass.states.get(LIGHT).attributes["person"] == "Alice"
+    assert hass.states.get(TIMER).attributes["person"] == "Alice"
+    await to_end(hass, freezer, entry)
+    assert "person" not in hass.states.get(TIMER).attributes
+
+    await _choose(hass, entry, "Bob")
+    await hass.services.async_call(
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: START}, blocking=True
+    )
+    await settle(hass)
+    assert hass.states.get(TIMER).attributes["person"] == "Bob"
+    await to_end(hass, freezer, entry)
+
+    await _choose(hass, entry, "Carol")
+    emulator.press_button()  # at the panel itself
+    await settle(hass)
+    assert entry.runtime_data.sessions.session.person == people["Carol"]
+    assert hass.states.get(LIGHT).attributes["person"] == "Carol"
+    await to_end(hass, freezer, entry)
+
+    history = entry.runtime_data.sessions.history
+    assert [r.person for r in history] == [people["Alice"], people["Bob"], people["Carol"]]
+    # Carol's turn is over; Alice's choice again: her own spacing refuses her at the light.
+    await _choose(hass, entry, "Alice")
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            LIGHT_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: LIGHT}, blocking=True
+        )
+    assert err.value.translation_key == "refused_spacing"
+    assert not emulator.is_on
+
+
+# -- Assist ------------------------------------------------------------------------------
+
+
+async def users_and_persons(hass: HomeAssistant, *names: str) -> dict[str, tuple[str, str]]:
+    """Persons linked to logins: name -> (person entity id, user id)."""
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    linked: dict[str, str] = {}
+    for name in names:
+        user = await hass.auth.async_create_user(name)
+        await async_create_person(hass, name, user_id=user.id)
+        linked[name] = user.id
+    await settle(hass)
+    return {
+        state.name: (state.entity_id, linked[state.name])
+        for state in hass.states.async_all(PERSON_DOMAIN)
+    }
+
+
+@pytest.fixture
+async def say(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry, tmp_path: pathlib.Path
+) -> Callable[..., Awaitable[str]]:
+    """Assist with custom_sentences/en/red_light_therapy.yaml installed as the README says;
+    ``user_id``: the speaking user (None: a satellite with no login)."""
+    hass.config.config_dir = str(tmp_path)
+    target = tmp_path / "custom_sentences" / "en"
+    target.mkdir(parents=True)
+    shutil.copy(SENTENCES, target / "red_light_therapy.yaml")
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "intent", {})
+    assert await async_setup_component(hass, "conversation", {})
+    await settle(hass)
+
+    async def _say(text: str, user_id: str | None = None) -> str:
+        result = await conversation.async_converse(
+            hass, text, None, Context(user_id=user_id), language="en"
+        )
+        await settle(hass)
+        speech: str = result.response.speech["plain"]["speech"]
+        return speech
+
+    return _say
+
+
+async def test_voice_starts_the_speakers_session_and_asks_who_when_it_cannot_tell(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    people = await users_and_persons(hass, "Alice", "Bob")
+    alice, alice_user = people["Alice"]
+    bob, bob_user = people["Bob"]
+    entry = dimmed_integration
+    await _choose(hass, entry, "Bob")  # the panel's choice never decides a voice request
+
+    said = await say("start my red light session", alice_user)
+    assert said.startswith(f"Started 10 minutes on {NAME} for Alice, about")
+    assert entry.runtime_data.sessions.session.person == alice
+    assert hass.states.get(TIMER).attributes["person"] == "Alice"
+    await to_end(hass, freezer, entry)
+    assert (await say("what's my dose today", alice_user)).startswith("Alice's dose today is 7.2")
+    assert (await say("what's my dose today", bob_user)).startswith("Bob's dose today is 0.0")
+
+    # An unknown speaker (a satellite): Assist says how to name the person; nothing starts.
+    said = await say("start my red light session")
+    assert said == 'Who is the session for? Say, for example, "start a red light session for Alice"'
+    assert entry.runtime_data.sessions.session is None
+    assert not emulator.is_on
+    said = await say("what's my dose today")
+    assert said.startswith("Whose dose? Say, for example")
+    said = await say("what's the dose today for alice")
+    assert said.startswith("Alice's dose today is 7.2")
+
+    # Named: Bob's session, although Alice's spacing still runs on the same area.
+    await advance(hass, freezer, timedelta(hours=1))
+    said = await say("start a red light session for bob")
+    assert said.startswith(f"Started 10 minutes on {NAME} for Bob")
+    assert entry.runtime_data.sessions.session.person == bob
+    await to_end(hass, freezer, entry)
+    said = await say("start a red light session for Carol")
+    assert said.startswith("Carol is not one of the people in this home")
+    # Alice's own spacing refuses her, in words.
+    said = await say("start my red light session", alice_user)
+    assert said.startswith(f"Refused on {NAME}: the last session on this skin ended 1.2 hours")
+    assert entry.runtime_data.sessions.session is None
+
+
+# -- the household over a week -----------------------------------------------------------
+
+
+async def test_a_two_person_household_shares_one_panel_for_a_week(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    """Alice starts by voice on her login, Bob with the panel's Start button (the panel's
+    choice is Bob), both on the whole body (20 hours apart, 5 sessions a week) every morning,
+    one right after the other: neither ever refuses the other. Bob skips Saturday. Each is
+    refused by their own limits: Alice's second session on the first morning by her spacing,
+    Alice on Tuesday by her weekly count while Bob (one session fewer) still starts, Bob on
+    Wednesday by his."""
+    people = await users_and_persons(hass, "Alice", "Bob")
+    alice, alice_user = people["Alice"]
+    bob = people["Bob"][0]
+    entry = dimmed_integration
+    await _choose(hass, entry, "Bob")
+    started: dict[str, list[int]] = {alice: [], bob: []}
+
+    for day in range(7):  # Thursday 5 June to Wednesday 11 June 2025
+        await move_to(hass, freezer, datetime(2025, 6, 5 + day, 7, 0, tzinfo=PACIFIC))
+        said = await say("start my red light session", alice_user)
+        if day < 5:
+            assert said.startswith(f"Started 10 minutes on {NAME} for Alice"), (day, said)
+            started[alice].append(day)
+            await to_end(hass, freezer, entry)
+        else:
+            assert said.startswith(f"Refused on {NAME}: the weekly limit on this skin is reached")
+            assert not emulator.is_on
+        if day == 0:  # her own spacing, an hour on the same morning
+            await advance(hass, freezer, timedelta(minutes=50))
+            said = await say("start my red light session", alice_user)
+            assert said.startswith(f"Refused on {NAME}: the last session on this skin ended 50")
+        if day == 2:
+            continue  # Bob skips Saturday
+        if day < 6:
+            await hass.services.async_call(
+                BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: START}, blocking=True
+            )
+            await settle(hass)
+            assert hass.states.get(TIMER).attributes["person"] == "Bob"
+            started[bob].append(day)
+            await to_end(hass, freezer, entry)
+        else:
+            with pytest.raises(ServiceValidationError) as err:
+                await hass.services.async_call(
+                    BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: START}, blocking=True
+                )
+            assert err.value.translation_key == "refused_weekly_sessions"
+            assert not emulator.is_on
+
+    assert started == {alice: [0, 1, 2, 3, 4], bob: [0, 1, 3, 4, 5]}
+    history = entry.runtime_data.sessions.history
+    assert [r.person for r in history].count(alice) == 5
+    assert [r.person for r in history].count(bob) == 5
+    assert len(history) == 10
+    # Each person's dose today is their own; the panel's own sensor stays the household's.
+    assert (await say("what's my dose today", alice_user)).startswith("Alice's dose today is 0.0")
+    said = await say("what's the dose today for bob")
+    assert said.startswith("Bob's dose today is 0.0")
+
+
+# -- migration -----------------------------------------------------------------------------
+
+
+async def _sessions_before_households(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> list[str]:
+    """Sessions made with no persons set up (unassigned): one logged, two recorded over two
+    days, and one still running; their ids."""
+    logged = await call(
+        hass, "log_session", started_at=dt_util.now() - timedelta(days=3), minutes=5
+    )
+    ids = [logged[LIGHT]["session_id"]]
+    for _ in range(2):
+        answer = await call(hass, "start_session", minutes=5)
+        ids.append(answer[LIGHT]["session_id"])
+        await to_end(hass, freezer, entry)
+        await advance(hass, freezer, timedelta(days=1))
+    answer = await call(hass, "start_session", minutes=10)
+    ids.append(answer[LIGHT]["session_id"])
+    await advance(hass, freezer, timedelta(minutes=2))
+    history = entry.runtime_data.sessions.history
+    assert [r.person for r in history] == [None, None, None]
+    assert entry.runtime_data.sessions.session.person is None
+    return ids
+
+
+async def test_a_one_person_store_migrates_with_every_record_kept(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A store from before households, then the home's one person is added: at the next
+    setup every unassigned record and the running session are theirs, written at once;
+    every record is kept as it was but for its person, and the session carries on."""
+    entry = dimmed_integration
+    ids = await _sessions_before_households(hass, entry, freezer)
+    before = list(entry.runtime_data.sessions.history)
+    saved_before = saved_history(hass_storage)
+    people = await persons(hass, "Ada")
+    ada = people["Ada"]
+
+    inject_advertisement(hass, service_info())  # days have passed: the panel is heard again
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+
+    sessions = entry.runtime_data.sessions
+    after = list(sessions.history)
+    assert [r.id for r in after] == [r.id for r in before] == ids[:3]
+    assert after == [replace(r, person=ada) for r in before]
+    assert sessions.session is not None
+    assert sessions.session.id == ids[3]
+    assert sessions.session.person == ada
+    assert hass.states.get(TIMER).attributes["person"] == "Ada"
+    saved = saved_history(hass_storage)
+    assert [row["person"] for row in saved] == [ada] * 3
+    assert [{k: v for k, v in row.items() if k != "person"} for row in saved] == saved_before
+    await to_end(hass, freezer, entry)
+    assert [r.person for r in sessions.history] == [ada] * 4
+    assert [r.id for r in sessions.history] == ids
+
+
+async def test_with_several_persons_old_sessions_stay_unassigned_until_assigned(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    entry = dimmed_integration
+    ids = await _sessions_before_households(hass, entry, freezer)
+    inject_advertisement(hass, service_info())  # days have passed: the panel is heard again
+    people = await persons(hass, "Alice", "Bob")  # two persons: the entry reloads
+    await settle(hass)
+    sessions = entry.runtime_data.sessions
+    assert [r.person for r in sessions.history] == [None, None, None]
+    assert sessions.session.person is None
+
+    given = await call(hass, "assign_person", target=False, person="Bob")
+    assert given["sessions"] == ids
+    assert given["person_name"] == "Bob"
+    assert [r.person for r in sessions.history] == [people["Bob"]] * 3
+    assert sessions.session.person == people["Bob"]
+    # Nothing left to give: an empty answer, nothing changed.
+    again = await call(hass, "assign_person", target=False, person="Alice")
+    assert again["sessions"] == []
+    assert [r.person for r in sessions.history] == [people["Bob"]] * 3
+
+
+async def test_another_panels_running_session_counts_only_for_its_own_person(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """Alice's session running on another panel (the garage's, on her whole body) spaces
+    her own next session here, never Bob's; an unassigned one there spaces both. Assigning
+    it by its id gives it to Bob and moves the refusal with it."""
+    people = await persons(hass, "Alice", "Bob")
+    garage = Session(
+        id="01GARAGE",
+        area="whole_body",
+        distance_cm=15.0,
+        planned_seconds=600.0,
+        irradiance=BandIrradiance(24.0, 36.0),
+        panel_id="garage",
+        person=people["Alice"],
+    )
+    garage.start(dt_util.utcnow())
+    hass.data[DATA_STORE].active["garage"] = garage
+
+    async def refused(name: str) -> bool:
+        plan = await call(hass, "calculate", minutes=2, person=name)
+        return bool(plan[LIGHT]["refused"])
+
+    assert await refused("Alice")
+    assert not await refused("Bob")
+    garage.person = None
+    assert await refused("Alice")
+    assert await refused("Bob")
+
+    await call(hass, "assign_person", target=False, person="Bob", session_id="01GARAGE")
+    assert garage.person == people["Bob"]
+    assert not await refused("Alice")
+    assert await refused("Bob")
+    with pytest.raises(ValueError, match="not a person entity id"):
+        hass.data[DATA_STORE].assign_session("01GARAGE", "Bob Smith")
+
+
+def _record(rid: str, start: datetime, minutes: float, person: str | None) -> SessionRecord:
+    seconds = minutes * 60
+    return SessionRecord(
+        id=rid,
+        panel_id="somewhere",
+        area="whole_body",
+        origin=SessionOrigin.PLANNED,
+        started_at=start,
+        ended_at=start + timedelta(seconds=seconds),
+        dose=BandDose(24.0 * seconds / 1000, 36.0 * seconds / 1000),
+        status=SessionStatus.COMPLETED,
+        on_seconds=seconds,
+        person=person,
+    )
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    sessions=st.lists(
+        st.tuples(
+            st.sampled_from(["Alice", "Bob", None]),
+            st.integers(10, 8 * 24 * 60),  # minutes before now
+            st.integers(1, 20),  # minutes long
+        ),
+        max_size=8,
+    )
+)
+async def test_bobs_sessions_never_change_what_alice_may_do(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    sessions: list[tuple[str | None, int, int]],
+) -> None:
+    """Whatever Bob's history, ``calculate`` for Alice answers as if he had none: his records
+    neither refuse nor shorten her session; hers and the unassigned ones do."""
+    # The persons are made once: Home Assistant is shared by every example.
+    people = {s.name: s.entity_id for s in hass.states.async_all(PERSON_DOMAIN)}
+    if not people:
+        people = await persons(hass, "Alice", "Bob")
+    history = hass.data[DATA_STORE].history
+    now = dt_util.utcnow()
+    records = [
+        _record(f"01REC{index}", now - timedelta(minutes=ago), long, people.get(name or ""))
+        for index, (name, ago, long) in enumerate(sessions)
+    ]
+
+    async def for_alice() -> dict[str, Any]:
+        plan = await call(hass, "calculate", minutes=15, person="Alice")
+        return dict(plan[LIGHT])
+
+    try:
+        for record in records:
+            history.append(record)
+        with_bob = await for_alice()
+        for record in records:
+            if record.person == people["Bob"]:
+                history.remove(record.id)
+        without_bob = await for_alice()
+    finally:
+        for record in records:
+            if record.id in history:
+                history.remove(record.id)
+    assert with_bob == without_bob
+
+
+async def test_in_a_one_person_home_an_unknown_speaker_is_that_person(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    """A satellite without a login, one person at home: the session is theirs, no question."""
+    people = await persons(hass, "Ada")
+    said = await say("start my red light session")
+    assert said.startswith(f"Started 10 minutes on {NAME} for Ada, about")
+    assert dimmed_integration.runtime_data.sessions.session.person == people["Ada"]
+
+
+async def _course(hass: HomeAssistant, area: str) -> None:
+    """A protocol run on ``area``, started with nobody chosen (unassigned)."""
+    await hass.services.async_call(
+        DOMAIN,
+        "start_protocol",
+        {
+            ATTR_ENTITY_ID: LIGHT,
+            "name": f"{area.title()} course",
+            "dose": 3,
+            "sessions_per_week": 1,
+            "weeks": 4,
+            "area": area,
+        },
+        blocking=True,
+    )
+    await settle(hass)
+
+
+def _run_persons(entry: MockConfigEntry) -> dict[str, str | None]:
+    return {run.plan.area: run.plan.person for run in entry.runtime_data.protocols.runs}
+
+
+async def test_unassigned_runs_migrate_and_are_assigned_where_the_panel_reads_them(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    """The panel's protocol runs are read at setup: a one-person migration happens before,
+    and ``assign_person`` has the panels read them again, so a run is never kept (and saved
+    back) without its person."""
+    entry = init_integration
+    await _course(hass, "knee")
+    assert _run_persons(entry) == {"knee": None}
+    people = await persons(hass, "Ada")
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await settle(hass)
+    assert _run_persons(entry) == {"knee": people["Ada"]}
+
+    people = await persons(hass, "Bob")  # two persons now: the panel reloads
+    await _course(hass, "back")
+    assert _run_persons(entry) == {"knee": people["Ada"], "back": None}
+    given = await call(hass, "assign_person", target=False, person="Bob")
+    assert (given["sessions"], given["runs"]) == ([], 1)
+    await settle(hass)
+    assert _run_persons(entry) == {"knee": people["Ada"], "back": people["Bob"]}
+    stored = {plan["area"]: plan.get("person") for plan in hass.data[DATA_STORE].plans.values()}
+    assert stored == {"knee": people["Ada"], "back": people["Bob"]}
+
+
+async def test_a_persons_renamed_entity_id_keeps_their_sessions_and_limits(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Alice's entity id is changed under Settings → Entities: her sessions, her running
+    session, her run and the panel's choice follow it, so her spacing still holds her and
+    the panel still names her."""
+    entry = dimmed_integration
+    people = await persons(hass, "Alice", "Bob")
+    await _choose(hass, entry, "Alice")
+    await _course(hass, "knee")
+    await call(hass, "start_session", minutes=5, area="face")
+    await to_end(hass, freezer, entry)
+    await advance(hass, freezer, timedelta(hours=1))
+    await call(hass, "start_session", minutes=5, area="knee", person="Alice")
+    # The run as a run started for Alice is stored (runs per person are protocol_manager's).
+    for plan in hass.data[DATA_STORE].plans.values():
+        plan["person"] = people["Alice"]
+
+    inject_advertisement(hass, service_info())  # an hour on: the panel is heard again
+    er.async_get(hass).async_update_entity(people["Alice"], new_entity_id="person.alice_smith")
+    await settle(hass)
+    assert entry.state is ConfigEntryState.LOADED, entry.state
+
+    sessions = entry.runtime_data.sessions
+    assert [r.person for r in sessions.history] == ["person.alice_smith"]
+    assert sessions.session.person == "person.alice_smith"
+    assert hass.states.get(TIMER).attributes["person"] == "Alice"
+    assert _run_persons(entry) == {"knee": "person.alice_smith"}
+    assert hass.states.get(_select(hass, entry)).state == "Alice"
+    assert saved_history(hass_storage)[0]["person"] == "person.alice_smith"
+    await to_end(hass, freezer, entry)
+    assert (await call(hass, "calculate", minutes=2, person="Alice"))[LIGHT]["refused"]
+    assert not (await call(hass, "calculate", minutes=2, person="Bob"))[LIGHT]["refused"]
+
+
+async def test_each_persons_24_hour_dose_limits_only_their_own_session(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Bob had 25 J/cm² on his whole body 22 hours ago (spacing passed, the 30 J/cm² rolling
+    24-hour cap not): his 15-minute session is cut to what his cap leaves, Alice's session
+    and her extension are not."""
+    people = await persons(hass, "Alice", "Bob")
+    minutes = 25 * 1000 / 60.0 / 60  # 25 J/cm² at full output (24 + 36 mW/cm²)
+    hass.data[DATA_STORE].history.append(
+        _record("01BOB", dt_util.utcnow() - timedelta(hours=22), minutes, people["Bob"])
+    )
+    for_alice = (await call(hass, "calculate", minutes=15, person="Alice"))[LIGHT]
+    for_bob = (await call(hass, "calculate", minutes=15, person="Bob"))[LIGHT]
+    assert for_alice["verdict"] == "allowed"
+    assert for_alice["expected_dose_j_cm2"] == pytest.approx(10.8)
+    assert for_bob["verdict"] == "clamped"
+    assert for_bob["expected_dose_j_cm2"] == pytest.approx(5.0, abs=0.01)  # whole seconds
+    assert "daily_dose" in [reason["code"] for reason in for_bob["reasons"]]
+
+    # Alice's extension is checked against her own 24 hours: Bob's 25 J/cm² would cut it.
+    await call(hass, "start_session", minutes=4, person="Alice")  # 2.88 J/cm²
+    extended = await call(hass, "extend_session", minutes=10)  # 10.08 J/cm² in all
+    assert extended[LIGHT]["verdict"] == "allowed"
+    assert dimmed_integration.runtime_data.sessions.session.planned_seconds == 14 * 60
