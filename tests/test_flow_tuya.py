@@ -42,7 +42,7 @@ from custom_components.red_light_therapy.const import (
     PANEL_TYPE_TUYA,
     PRESET_MEASURED,
 )
-from custom_components.red_light_therapy.flow_tuya import PICK_MANUAL
+from custom_components.red_light_therapy.flow_tuya_form import PICK_MANUAL
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
 from custom_components.red_light_therapy.panels.tuya import (
     DP_MAPS,
@@ -141,7 +141,9 @@ def mock_setup_entry() -> Generator[AsyncMock]:
 
 @pytest.fixture
 def fast_panel() -> Generator[None]:
-    with patch("custom_components.red_light_therapy.flow_tuya.create_tuya_panel", short_timeouts):
+    with patch(
+        "custom_components.red_light_therapy.flow_tuya_check.create_tuya_panel", short_timeouts
+    ):
         yield
 
 
@@ -1099,7 +1101,7 @@ async def test_the_data_point_maps_read_as_words(hass: HomeAssistant) -> None:
 
 def test_a_dp_map_label_says_what_is_controlled() -> None:
     """Several channels, one, none; a timer or not: each in words."""
-    from custom_components.red_light_therapy.flow_tuya import dp_map_label
+    from custom_components.red_light_therapy.flow_tuya_form import dp_map_label
     from custom_components.red_light_therapy.panels.tuya import DP_MAPS
     from custom_components.red_light_therapy.panels.tuya.dp_maps import (
         DpMap,

@@ -31,14 +31,16 @@ from custom_components.red_light_therapy.const import (
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
 from custom_components.red_light_therapy.panels.blockbluelight.codec import Frame
 from custom_components.red_light_therapy.store import (
-    _UNREAD,
     HISTORY_KEY,
     STORAGE_KEY,
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
     TherapyStore,
+)
+from custom_components.red_light_therapy.store_files import (
+    _UNREAD,
+    VersionedStore,
     _load_json_in_pieces,
-    _VersionedStore,
 )
 from custom_components.red_light_therapy.therapy import (
     BandDose,
@@ -161,8 +163,8 @@ def disk_file(tmp_path: Path) -> Generator[Path]:
     path = tmp_path / ".storage" / STORAGE_KEY
     path.parent.mkdir()
     with (
-        patch.object(_VersionedStore, "_async_load", _REAL_LOAD),
-        patch.object(_VersionedStore, "path", property(lambda self: str(path.parent / self.key))),
+        patch.object(VersionedStore, "_async_load", _REAL_LOAD),
+        patch.object(VersionedStore, "path", property(lambda self: str(path.parent / self.key))),
     ):
         yield path
 
@@ -413,7 +415,7 @@ async def test_without_a_copy_the_damaged_file_is_not_overwritten(
     content = json.dumps(_stored(document))
     _write(disk_file, content)
 
-    with patch("custom_components.red_light_therapy.store.shutil.copy2", side_effect=OSError):
+    with patch("custom_components.red_light_therapy.store_load.shutil.copy2", side_effect=OSError):
         await _set_up(hass, config_entry)
 
     assert len(hass.data[DATA_STORE].history) == 5

@@ -28,8 +28,8 @@ from custom_components.red_light_therapy.store import (
     STORAGE_KEY,
     STORAGE_VERSION,
     TherapyStore,
-    _VersionedStore,
 )
+from custom_components.red_light_therapy.store_files import VersionedStore
 from custom_components.red_light_therapy.therapy import (
     History,
     ProtocolPlan,
@@ -159,8 +159,8 @@ def storage_dir(tmp_path: Path) -> Generator[Path]:
     folder = tmp_path / ".storage"
     folder.mkdir()
     with (
-        patch.object(_VersionedStore, "_async_load", _REAL_LOAD),
-        patch.object(_VersionedStore, "path", property(lambda self: str(folder / self.key))),
+        patch.object(VersionedStore, "_async_load", _REAL_LOAD),
+        patch.object(VersionedStore, "path", property(lambda self: str(folder / self.key))),
     ):
         yield folder
 
@@ -351,7 +351,7 @@ async def test_any_damage_to_the_week_files_never_stops_the_panel(
         hass_storage[STORAGE_KEY] = copy.deepcopy(main)
         ir.async_get(hass).async_delete(DOMAIN, "store_repaired")
 
-        with patch("custom_components.red_light_therapy.store._periods_on_disk", _on_disk):
+        with patch("custom_components.red_light_therapy.store_load._periods_on_disk", _on_disk):
             store = await _restart(hass, config_entry)
 
         assert config_entry.state is ConfigEntryState.LOADED, case

@@ -1,120 +1,50 @@
 """Persistent therapy data: the history of every panel, each panel's active session and settings.
 
-One versioned ``Store`` for the whole integration, because limits are about a person's skin,
-not about a panel: a session on one panel counts against the next one on another.
-
-The file is untrusted. One that cannot be read at all (not JSON, not an object, a newer major
-version) is moved aside, a ``store_unreadable`` repair says so and the integration starts
-empty. Otherwise it is read record by record (``therapy.read_stored``, in the executor: years
-of history must not hold the event loop): what cannot be trusted is left out or reset, the file
-as it was is copied aside, a ``store_repaired`` repair says how many records and where the copy
-is, and the cleaned data is saved. Nothing valid is lost, nothing is silently dropped.
+One store for the whole integration, because limits are about a person's skin, not about a
+panel: a session on one panel counts against the next one on another. ``TherapyStore`` is the
+API the rest of the integration changes the data through, and it saves: the main file and only
+the history weeks that changed. Which files there are is ``store_files.py``'s; loading them
+untrusted and repairing them, ``store_load.py``'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from copy import deepcopy
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-import json
-import logging
-import os
-import re
-import shutil
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN, MAX_DISTANCE_CM, MAX_SESSION_MINUTES
-from .therapy import History, Session, SessionRecord, SessionStatus, TherapyError, validate_area
-from .therapy._util import finite, shown, stored_person
-from .therapy.plans import ProtocolPlan
-from .therapy.stored import (
-    StoredTherapy,
-    history_index,
-    history_period,
-    is_period,
-    read_history_files,
-    read_history_index,
-    read_stored,
+from .const import DOMAIN
+from .store_files import (
+    HISTORY_KEY,
+    HISTORY_VERSION,
+    STORAGE_KEY,
+    STORAGE_MINOR_VERSION,
+    STORAGE_VERSION,
+    TherapyFiles,
 )
+from .store_load import async_load_files, async_report_repaired
+from .therapy import History, Session, SessionRecord, SessionStatus
+from .therapy._util import stored_person
+from .therapy.plans import ProtocolPlan
+from .therapy.stored import history_index, history_period
 
-_LOGGER = logging.getLogger(__name__)
+__all__ = [
+    "HISTORY_KEY",
+    "HISTORY_VERSION",
+    "SETTINGS_SAVE_DELAY",
+    "STORAGE_KEY",
+    "STORAGE_MINOR_VERSION",
+    "STORAGE_VERSION",
+    "PanelSettings",
+    "TherapyStore",
+]
 
-STORAGE_KEY = f"{DOMAIN}.therapy"
-STORAGE_VERSION = 2
-STORAGE_MINOR_VERSION = 1
-HISTORY_KEY = f"{DOMAIN}.history"
-"""History files are ``red_light_therapy.history.<ISO week>`` (``history_period``); the file
-``red_light_therapy.history`` itself is their index (``{"periods": [...]}``), written only
-when a week is added or emptied."""
-HISTORY_VERSION = 1
 SETTINGS_SAVE_DELAY = 10
 """Seconds a changed setting waits before the file is written (``async_delay_save``)."""
-
-
-_UNREAD = object()
-_INDEX = "index"
-
-
-class _VersionedStore(Store[dict[str, Any]]):
-    loaded_version: int | None = None
-    """The major version of the file last loaded (None: none was)."""
-
-    """Reads its file in pieces (``_load_json_in_pieces``) so years of history never hold the
-    event loop; pending data, a missing or undecodable file go Home Assistant's way.
-
-    The layout of version 1 (the history inside this file) is returned as it is, sections
-    completed: ``TherapyStore`` moves its history into files of their own and only then
-    saves this file, so a crash half-way loses nothing."""
-
-    async def _async_load_data(self) -> Any:
-        if self._data is not None:
-            # A pending write (or the tests' storage): read like a file, migrated the same
-            # way (Home Assistant's own migration would save the old layout at once).
-            pending = self._data
-            if "data_func" in pending:
-                pending["data"] = pending.pop("data_func")()
-            document = deepcopy(pending)
-        else:
-            document = await self.hass.async_add_executor_job(_load_json_in_pieces, self.path)
-        if document is _UNREAD or not isinstance(document, dict) or not document:
-            return await super()._async_load_data()  # type: ignore[no-untyped-call]
-        version = document["version"]
-        minor = document.setdefault("minor_version", 1)
-        self.loaded_version = version
-        if (version, minor) == (self.version, self.minor_version):
-            return document["data"]
-        return await self._async_migrate_func(version, minor, document["data"])
-
-    async def _async_migrate_func(
-        self, old_major_version: int, old_minor_version: int, old_data: Any
-    ) -> Any:
-        if old_major_version > self.version:
-            raise NotImplementedError(
-                f"stored therapy data is version {old_major_version}; this release reads "
-                f"up to {self.version}"
-            )
-        if (
-            not isinstance(old_data, dict)
-            or self.key != STORAGE_KEY
-            or (old_major_version, old_minor_version) >= (1, 1)
-        ):
-            # The wrong shape (read_stored says what it is), or a layout whose sections are
-            # all there: one missing was lost, and is reported.
-            return old_data
-        # 1.0 kept only the history.
-        old_data.setdefault("history", {"records": []})
-        old_data.setdefault("active", {})
-        old_data.setdefault("settings", {})
-        old_data.setdefault("plans", {})
-        return old_data
 
 
 class TherapyStore:
@@ -134,15 +64,11 @@ class TherapyStore:
     def __init__(self, hass: HomeAssistant) -> None:
         """Prepare the store; nothing is read until it loads."""
         self._hass = hass
-        self._store = _VersionedStore(
-            hass, STORAGE_VERSION, STORAGE_KEY, minor_version=STORAGE_MINOR_VERSION
-        )
+        self._files = TherapyFiles(hass)
         self._history = History()
         self._history.on_change = self._history_changed
         self._placement: dict[str, str] = {}
         self._periods: dict[str, dict[str, SessionRecord]] = {}
-        self._period_stores: dict[str, _VersionedStore] = {}
-        self._index = _VersionedStore(hass, HISTORY_VERSION, HISTORY_KEY)
         self._indexed: set[str] | None = set()
         """The weeks the index file names (None: it must be written again)."""
         self._dirty: set[str] = set()
@@ -187,12 +113,6 @@ class TherapyStore:
             period = self._placement.pop(record.id, "") or history_period(record.started_at)
             self._periods.get(period, {}).pop(record.id, None)
         self._dirty.add(period)
-
-    def _period_store(self, period: str) -> _VersionedStore:
-        if (store := self._period_stores.get(period)) is None:
-            store = _VersionedStore(self._hass, HISTORY_VERSION, f"{HISTORY_KEY}.{period}")
-            self._period_stores[period] = store
-        return store
 
     # -- the API -------------------------------------------------------------------------------
 
@@ -337,46 +257,16 @@ class TherapyStore:
     # -- loading -------------------------------------------------------------------------------
 
     async def async_load(self) -> None:
-        """Load what can be trusted.
+        """Load what can be trusted (``store_load.async_load_files``).
 
         An unreadable file is moved aside, reported, and replaced by empty data; a readable one with
-        untrusted records is copied aside, reported, and loaded without them. The same holds for
-        each history file on its own, and the history is read even when the main file is lost.
+        untrusted records is copied aside, reported, and loaded without them, and the cleaned data
+        is saved. The same holds for each history file on its own, and the history is read even
+        when the main file is lost.
         """
-        loaded = StoredTherapy()
-        repaired: list[str] = []
-        old_layout = False
-        try:
-            data = await self._store.async_load()
-        except (
-            HomeAssistantError,
-            NotImplementedError,  # a newer major version than this release reads
-            KeyError,  # no version or no data
-            TypeError,  # not an object
-            ValueError,
-        ) as err:
-            await self._async_keep_aside(self._store.path, err)
-        else:
-            if data is None:
-                # No file yet; or one holding nothing (``{}``, or null data): the latter
-                # was lost.
-                if await self._hass.async_add_executor_job(os.path.isfile, self._store.path):
-                    await self._async_keep_aside(
-                        self._store.path, ValueError("the file holds no therapy data")
-                    )
-            else:
-                old_layout = self._store.loaded_version == 1
-                # Handed over in a box the executor empties: freeing years of records is
-                # work too, and it happens where the last reference goes.
-                box = [data]
-                del data
-                loaded = await self._hass.async_add_executor_job(
-                    _read_boxed, box, dt_util.utcnow(), old_layout
-                )
-                if loaded.dropped:
-                    repaired.append(self._store.path)
-        if not old_layout:
-            await self._async_load_history(loaded, repaired)
+        files = await async_load_files(self._hass, self._files)
+        loaded = files.therapy
+        self._indexed = files.indexed
         grouped = await self._hass.async_add_executor_job(
             _grouped, loaded.history, loaded.placement
         )
@@ -384,132 +274,18 @@ class TherapyStore:
         self.active = loaded.active
         self.settings = loaded.settings
         self.plans = loaded.plans
-        if old_layout:
+        if files.old_layout:
             # Version 1: every week is written before the main file stops holding them.
             self._dirty.update(self._periods)
         self._dirty.update(loaded.rewrite)
         if loaded.dropped:
-            repaired += [self._period_store(period).path for period in sorted(loaded.rewrite)]
-            await self._async_report_repaired(loaded, repaired)
-        elif old_layout:
+            repaired = files.repaired + [
+                self._files.week(period).path for period in sorted(loaded.rewrite)
+            ]
+            if await async_report_repaired(self._hass, self._files, loaded.dropped, repaired):
+                await self.async_save()
+        elif files.old_layout:
             await self.async_save()
-
-    async def _async_load_history(self, loaded: StoredTherapy, repaired: list[str]) -> None:
-        """Load every history file the index names or the storage folder holds.
-
-        Also the weeks a crash between writing a week and the index could have left unnamed
-        (this one, and those the active sessions started in); a missing named one is reported,
-        an unreadable one (or index) kept aside.
-        """
-        try:
-            index = await self._index.async_load()
-        except (HomeAssistantError, NotImplementedError, KeyError, TypeError, ValueError) as err:
-            await self._async_keep_aside(self._index.path, err, _INDEX)
-            index = None
-        if index is not None:
-            before = len(loaded.dropped)
-            read_history_index(index, loaded)
-            if len(loaded.dropped) > before:
-                repaired.append(self._index.path)
-        self._indexed = set(loaded.periods) if not repaired else None
-        now = dt_util.utcnow()
-        wanted = set(loaded.periods) | {history_period(now)}
-        wanted |= {
-            history_period(session.started_at)
-            for session in loaded.active.values()
-            if session.started_at is not None
-        }
-        folder = os.path.dirname(self._store.path)
-        wanted |= await self._hass.async_add_executor_job(_periods_on_disk, folder)
-        files: dict[str, object] = {}
-        for period in sorted(wanted):
-            store = self._period_store(period)
-            try:
-                data = await store.async_load()
-            except (
-                HomeAssistantError,
-                NotImplementedError,
-                KeyError,
-                TypeError,
-                ValueError,
-            ) as err:
-                await self._async_keep_aside(store.path, err, period)
-                continue
-            if data is None:
-                if period in loaded.periods:
-                    loaded.dropped.append(f"history {period}: the file is missing")
-                continue
-            files[period] = data
-        box = [files]
-        del files
-        await self._hass.async_add_executor_job(_read_history_boxed, box, loaded)
-
-    async def _async_report_repaired(self, loaded: StoredTherapy, paths: list[str]) -> None:
-        """Copy each file (``paths``) aside as it was, say so, and save the cleaned data.
-
-        So the next start does not repair again. Without a copy the original is not
-        overwritten.
-        """
-        stamp = _stamp()
-        backups: list[str] = []
-        copied = True
-        for path in paths:
-            backup = f"{path}.before-repair-{stamp}"
-            try:
-                if await self._hass.async_add_executor_job(_copy_if_exists, path, backup):
-                    backups.append(backup)
-            except OSError as err:
-                _LOGGER.error("Could not copy %s to %s: %s", path, backup, err)
-                copied = False
-        dropped = loaded.dropped
-        _LOGGER.error(
-            "Therapy data in %s: %d stored records could not be trusted and were left out or "
-            "reset (%s); %s",
-            ", ".join(paths) or self._store.path,
-            len(dropped),
-            "; ".join(dropped),
-            f"the files as they were are kept as {', '.join(backups)}"
-            if copied and backups
-            else "the files are unchanged",
-        )
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            "store_repaired",
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="store_repaired",
-            translation_placeholders={
-                "count": str(len(dropped)),
-                "backup": ", ".join(backups) if copied and backups else self._store.path,
-            },
-        )
-        if copied:
-            await self.async_save()
-
-    async def _async_keep_aside(self, path: str, err: Exception, period: str = "") -> None:
-        """Move an unreadable file aside and say so.
-
-        The main file (the integration starts empty), one week (the other weeks load) or the index
-        (only logged: the weeks are found in the folder too, and the index is written again).
-        """
-        backup = f"{path}.unreadable-{_stamp()}"
-        await self._hass.async_add_executor_job(_move_if_exists, path, backup)
-        _LOGGER.error("Therapy data in %s could not be read (%s); kept as %s", path, err, backup)
-        if period == _INDEX:
-            return
-        placeholders = {"backup": backup, "error": str(err)}
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            f"history_week_unreadable_{period.lower()}" if period else "store_unreadable",
-            is_fixable=False,
-            severity=ir.IssueSeverity.ERROR,
-            translation_key="history_week_unreadable" if period else "store_unreadable",
-            translation_placeholders=(
-                {**placeholders, "monday": _monday(period).isoformat()} if period else placeholders
-            ),
-        )
 
     # -- saving --------------------------------------------------------------------------------
 
@@ -544,7 +320,7 @@ class TherapyStore:
             period = min(self._dirty)
             self._dirty.discard(period)
             records = self._periods.get(period)
-            store = self._period_store(period)
+            store = self._files.week(period)
             if records:
                 rows = sorted(records.values(), key=lambda record: record.started_at)
                 await store.async_save({"records": [record.to_row() for record in rows]})
@@ -553,9 +329,9 @@ class TherapyStore:
                 await store.async_remove()
         periods = {period for period, records in self._periods.items() if records}
         if periods != self._indexed:
-            await self._index.async_save({"periods": history_index(periods)})
+            await self._files.index.async_save({"periods": history_index(periods)})
             self._indexed = periods
-        await self._store.async_save(self._main_data())
+        await self._files.main.async_save(self._main_data())
 
     @callback
     def async_delay_save(self) -> None:
@@ -565,7 +341,7 @@ class TherapyStore:
         that (a session) takes the setting along, and Home Assistant writes a pending save when it
         stops.
         """
-        self._store.async_delay_save(self._main_data, SETTINGS_SAVE_DELAY)
+        self._files.main.async_delay_save(self._main_data, SETTINGS_SAVE_DELAY)
 
     @callback
     def _main_data(self) -> dict[str, Any]:
@@ -591,64 +367,13 @@ class PanelSettings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PanelSettings:
-        """From the stored settings (already made safe by ``_trust_settings``)."""
+        """From the stored settings (already made safe by ``store_load._trust_settings``)."""
         return cls(
             minutes=data.get("minutes"),
             distance_cm=data.get("distance_cm"),
             area=data.get("area"),
             calibration=data.get("calibration"),
         )
-
-
-def _monday(period: str) -> date:
-    """Return the first day of a history week (``2026-W49``: 2026-11-30)."""
-    year, _, week = period.partition("-W")
-    return date.fromisocalendar(int(year), int(week), 1)
-
-
-def _stamp() -> str:
-    return dt_util.utcnow().strftime("%Y%m%dT%H%M%S")
-
-
-def _periods_on_disk(folder: str) -> set[str]:
-    """Return the weeks of the history files in ``folder`` (none when it cannot be listed)."""
-    prefix = f"{HISTORY_KEY}."
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return set()
-    return {
-        name.removeprefix(prefix)
-        for name in names
-        if name.startswith(prefix) and is_period(name.removeprefix(prefix))
-    }
-
-
-def _move_if_exists(path: str, backup: str) -> None:
-    if os.path.exists(path):
-        os.replace(path, backup)
-
-
-def _copy_if_exists(path: str, backup: str) -> bool:
-    if not os.path.isfile(path):
-        return False
-    shutil.copy2(path, backup)
-    return True
-
-
-def _read_boxed(box: list[Any], now: datetime, old_layout: bool) -> StoredTherapy:
-    """Read the stored data, in the executor.
-
-    Read the data (``old_layout``: of the first layout, with the history), then free its records one
-    at a time (freeing a list of 20,000 dicts at once is one long C call that holds the GIL).
-    """
-    data = box.pop()
-    loaded = _read(data, now, old_layout)
-    history = data.get("history") if isinstance(data, dict) else None
-    records = history.get("records") if isinstance(history, dict) else None
-    while isinstance(records, list) and records:
-        records.pop()
-    return loaded
 
 
 def _grouped(
@@ -665,122 +390,6 @@ def _grouped(
         where[record.id] = period
         periods.setdefault(period, {})[record.id] = record
     return where, periods
-
-
-def _read_history_boxed(box: list[dict[str, object]], loaded: StoredTherapy) -> None:
-    """Run in the executor: the history files' records into ``loaded``."""
-    files = box.pop()
-    read_history_files(files, loaded)
-    files.clear()
-
-
-def _read(data: object, now: datetime, history: bool = True) -> StoredTherapy:
-    """Run in the executor: every trusted record, and each panel's settings made safe."""
-    loaded = read_stored(data, now, history=history)
-    for panel_id, settings in loaded.settings.items():
-        _trust_settings(panel_id, settings, loaded.dropped)
-    return loaded
-
-
-def _trust_settings(panel_id: str, settings: dict[str, Any], dropped: list[str]) -> None:
-    """Each panel's settings as the entities can show them.
-
-    A number that is not one (text, infinite) or an unknown or eye area falls back to its default; a
-    number out of the entity's range is clamped into it. Keys this release does not know are kept.
-    """
-
-    def number(key: str, low: float, high: float) -> None:
-        if key not in settings:
-            return
-        value = settings[key]
-        if not finite(value) or value <= 0:
-            del settings[key]
-            dropped.append(f"setting {key} of {panel_id}: {shown(value)} reset to its default")
-        elif not low <= value <= high:
-            settings[key] = min(max(float(value), low), high)
-            dropped.append(
-                f"setting {key} of {panel_id}: {shown(value)} clamped into {low}..{high}"
-            )
-
-    number("minutes", 1, MAX_SESSION_MINUTES)
-    number("distance_cm", 1, MAX_DISTANCE_CM)
-    if "area" in settings:
-        try:
-            settings["area"] = validate_area(settings["area"]).value
-        except TherapyError:
-            dropped.append(f"setting area of {panel_id}: {shown(settings.pop('area'))} reset")
-    calibration = settings.get("calibration")
-    if calibration is not None and not (
-        isinstance(calibration, Mapping)
-        and all(finite(calibration.get(key)) for key in ("distance_cm", "measured_mw_cm2"))
-    ):
-        del settings["calibration"]
-        dropped.append(f"calibration of {panel_id}: {shown(calibration)} ignored")
-
-
-# -- reading the file without holding the event loop -------------------------------------
-
-_DECODER = json.JSONDecoder()
-_SPACE = re.compile(r"[ \t\n\r]*")
-_SHALLOW = 4
-"""Containers nearer the root than this (the document, ``data``, ``history``, its list of
-records) are walked here; everything deeper (one record) is decoded in one C call."""
-
-
-def _skip(text: str, index: int) -> int:
-    match = _SPACE.match(text, index)
-    assert match is not None  # ``*`` matches the empty string
-    return match.end()
-
-
-def _decode(text: str, index: int, depth: int) -> tuple[Any, int]:
-    """Return the JSON value at ``index`` and the index after it."""
-    opening = text[index]
-    if depth >= _SHALLOW or opening not in "{[":
-        return _DECODER.raw_decode(text, index)
-    closing = "}" if opening == "{" else "]"
-    members: dict[str, Any] = {}
-    items: list[Any] = []
-    index = _skip(text, index + 1)
-    if text[index] == closing:
-        return (members if opening == "{" else items), index + 1
-    while True:
-        if opening == "{":
-            key, index = _DECODER.raw_decode(text, index)
-            index = _skip(text, index)
-            if not isinstance(key, str) or text[index] != ":":
-                raise ValueError(f"expected a key and ':' at {index}")
-            members[key], index = _decode(text, _skip(text, index + 1), depth + 1)
-        else:
-            item, index = _decode(text, index, depth + 1)
-            items.append(item)
-        index = _skip(text, index)
-        if text[index] == closing:
-            return (members if opening == "{" else items), index + 1
-        if text[index] != ",":
-            raise ValueError(f"expected ',' or {closing!r} at {index}")
-        index = _skip(text, index + 1)
-
-
-def _load_json_in_pieces(path: str) -> Any:
-    """Return the file's JSON, decoded record by record.
-
-    ``_UNREAD`` when it is missing or not valid JSON (Home Assistant's own loader then reports it
-    the usual way).
-
-    Run in the executor. Home Assistant's loader (orjson) decodes the whole file in one call
-    that holds the GIL, so the event loop waits for it too: about 130 ms for 20,000 records
-    here. Decoded in pieces, the thread hands the GIL back between records.
-    """
-    try:
-        with open(path, encoding="utf-8") as file:
-            text = file.read()
-        value, end = _decode(text, _skip(text, 0), 0)
-        if _skip(text, end) != len(text):
-            raise ValueError("extra data after the document")
-    except (OSError, UnicodeDecodeError, ValueError, IndexError, RecursionError):
-        return _UNREAD
-    return value
 
 
 DATA_STORE: HassKey[TherapyStore] = HassKey(DOMAIN)

@@ -56,8 +56,8 @@ from custom_components.red_light_therapy.store import (
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
     TherapyStore,
-    _VersionedStore,
 )
+from custom_components.red_light_therapy.store_files import VersionedStore
 from custom_components.red_light_therapy.therapy import (
     Area,
     BandDose,
@@ -396,9 +396,9 @@ async def history_load(
     load_blocks: list[float] = []
     save_blocks: list[float] = []
     with (
-        patch.object(_VersionedStore, "_async_load", _REAL_LOAD),
-        patch.object(_VersionedStore, "_async_write_data", _REAL_WRITE),
-        patch.object(_VersionedStore, "path", property(lambda self: str(path.parent / self.key))),
+        patch.object(VersionedStore, "_async_load", _REAL_LOAD),
+        patch.object(VersionedStore, "_async_write_data", _REAL_WRITE),
+        patch.object(VersionedStore, "path", property(lambda self: str(path.parent / self.key))),
     ):
         for _ in range(repeats):
             store = TherapyStore(hass)
