@@ -29,7 +29,9 @@ from custom_components.red_light_therapy.therapy.plans import (
     default_time_of_day,
 )
 from custom_components.red_light_therapy.therapy.protocols import PRESET_PROTOCOLS
-from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
+from custom_components.red_light_therapy.therapy.session import SessionStatus
+
+from .records import session_record
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SKIN = PRESET_PROTOCOLS["skin_rejuvenation"]  # 2 a week, 15 weeks, 40 h
@@ -61,15 +63,14 @@ def session_on(
     area: str = "face",
 ) -> SessionRecord:
     start = datetime.combine(day, at, tzinfo=BERLIN)
-    return SessionRecord(
-        id=rid or f"{area}-{day.isoformat()}-{at}",
-        panel_id="panel",
-        area=area,
-        origin=SessionOrigin.PLANNED,
-        started_at=start,
-        ended_at=start + timedelta(minutes=5),
+    return session_record(
+        rid or f"{area}-{day.isoformat()}-{at}",
+        start,
+        length=timedelta(minutes=5),
         dose=BandDose(dose / 2, dose / 2),
+        area=area,
         status=status,
+        panel_id="panel",
     )
 
 
