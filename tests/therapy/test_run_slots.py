@@ -187,8 +187,9 @@ def minutes_of(t: time) -> int:
 
 
 def overlaps(a: int, a_length: float, b: int, b_length: float) -> bool:
-    """Whether sessions starting at minute ``a`` and ``b`` of the day share any moment."""
-    return a < b + b_length and b < a + a_length
+    """Whether daily sessions starting at minute ``a`` and ``b`` of the day share any moment
+    (one that runs past midnight goes on into the next day)."""
+    return any(a < b + shift + b_length and b + shift < a + a_length for shift in (-1440, 0, 1440))
 
 
 def test_a_run_started_without_a_time_keeps_clear_of_the_panels_other_run() -> None:
@@ -207,6 +208,12 @@ def test_a_run_that_ends_as_another_begins_does_not_overlap() -> None:
     now = at(MONDAY, 7, 20)
     assert free_time_of_day(now, 15, [(time(7, 45), 15.0)]) == time(7, 30)
     assert free_time_of_day(now, 20, [(time(7, 30), 30.0)]) == time(8, 0)
+
+
+def test_a_session_running_past_midnight_is_kept_clear_of_too() -> None:
+    """Just after midnight, another run's 23:55 session runs on until 00:15: a new 10-minute
+    run takes 00:15, not 00:00."""
+    assert free_time_of_day(at(MONDAY, 0), 10, [(time(23, 55), 20.0)]) == time(0, 15)
 
 
 def test_with_no_quarter_hour_left_today_the_run_takes_the_plain_default() -> None:
