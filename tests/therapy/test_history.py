@@ -20,7 +20,7 @@ from custom_components.red_light_therapy.therapy.session import (
     SessionStatus,
 )
 
-from .records import session_record
+from .builders import session_record
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -31,26 +31,12 @@ from custom_components.red_light_therapy.therapy.plans import (
 from custom_components.red_light_therapy.therapy.protocols import PRESET_PROTOCOLS
 from custom_components.red_light_therapy.therapy.session import SessionStatus
 
-from .records import session_record
+from .builders import session_record, skin_run as plan
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SKIN = PRESET_PROTOCOLS["skin_rejuvenation"]  # 2 a week, 15 weeks, 40 h
 HAIR = PRESET_PROTOCOLS["hair_growth"]  # 3 a week, 16 weeks
 MON, WED, THU, FRI, SUN = 0, 2, 3, 4, 6
-
-
-def plan(**kw: object) -> ProtocolPlan:
-    base: dict[str, object] = {
-        "id": "plan1",
-        "protocol": SKIN,
-        "area": "face",
-        "panel_id": "panel",
-        "start_date": date(2025, 3, 3),
-        "weekdays": frozenset({MON, THU}),
-        "time_of_day": time(7, 30),
-        "tz": BERLIN,
-    }
-    return ProtocolPlan(**(base | kw))  # type: ignore[arg-type]
 
 
 def session_on(

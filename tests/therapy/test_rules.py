@@ -31,7 +31,7 @@ from custom_components.red_light_therapy.therapy.limits import (
 )
 from custom_components.red_light_therapy.therapy.session import SessionStatus
 
-from .records import session_record
+from .builders import session_record
 
 T = datetime(2025, 1, 8, 8, 0, tzinfo=UTC)  # a Wednesday
 FULL = BandIrradiance(24.0, 36.0)  # the default BlockBlueLight profile at 15 cm, full output

@@ -4,7 +4,6 @@ time of day a run started without one takes (clear of the panel's other runs).""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -14,34 +13,14 @@ from custom_components.red_light_therapy.therapy.history import History, Session
 from custom_components.red_light_therapy.therapy.plans import (
     PENDING,
     MissedPolicy,
-    ProtocolPlan,
     SlotStatus,
     default_time_of_day,
     free_time_of_day,
 )
-from custom_components.red_light_therapy.therapy.protocols import PRESET_PROTOCOLS
 
-from .records import session_record
+from .builders import BERLIN, SKIN, session_record, skin_run
 
-BERLIN = ZoneInfo("Europe/Berlin")
-SKIN = PRESET_PROTOCOLS["skin_rejuvenation"]  # 2 a week, 40 h apart
-MONDAY = date(2025, 3, 3)  # a week without a daylight-saving change
-MON, THU = 0, 3
-
-
-def run(**kw: object) -> ProtocolPlan:
-    """A skin run on the face, Mondays and Thursdays at 07:30 Berlin time, from ``MONDAY``."""
-    base: dict[str, object] = {
-        "id": "run",
-        "protocol": SKIN,
-        "area": "face",
-        "panel_id": "panel",
-        "start_date": MONDAY,
-        "weekdays": frozenset({MON, THU}),
-        "time_of_day": time(7, 30),
-        "tz": BERLIN,
-    }
-    return ProtocolPlan(**(base | kw))  # type: ignore[arg-type]
+MONDAY = date(2025, 3, 3)  # the runs' start, in a week without a daylight-saving change
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -66,10 +45,10 @@ def test_a_session_open_on_the_area_makes_the_due_slot_in_progress() -> None:
     """Monday 07:40: the 07:30 session is due; with a face session running since 07:35 it is
     in progress instead, still the next one to do, and counts neither as done nor missed."""
     now = at(MONDAY, 7, 40)
-    without = run().evaluate(History(), now)
+    without = skin_run().evaluate(History(), now)
     assert without.sessions[0].status is SlotStatus.DUE
 
-    report = run().evaluate(History(), now, [("face", at(MONDAY, 7, 35))])
+    report = skin_run().evaluate(History(), now, [("face", at(MONDAY, 7, 35))])
     first = report.sessions[0]
     assert first.status is SlotStatus.IN_PROGRESS
     assert first.record_id is None
@@ -80,7 +59,7 @@ def test_a_session_open_on_the_area_makes_the_due_slot_in_progress() -> None:
 
 def test_a_session_opened_before_the_planned_time_is_the_slot_in_progress() -> None:
     """Monday 07:10, a face session started at 07:05: the 07:30 slot is being done early."""
-    report = run().evaluate(History(), at(MONDAY, 7, 10), [("face", at(MONDAY, 7, 5))])
+    report = skin_run().evaluate(History(), at(MONDAY, 7, 10), [("face", at(MONDAY, 7, 5))])
     assert report.sessions[0].status is SlotStatus.IN_PROGRESS
 
 
@@ -95,14 +74,14 @@ def test_a_session_opened_before_the_planned_time_is_the_slot_in_progress() -> N
 def test_an_open_session_that_is_not_the_slot_leaves_it_due(
     area: str, opened: datetime, created: datetime | None
 ) -> None:
-    report = run(created_at=created).evaluate(History(), at(MONDAY, 7, 40), [(area, opened)])
+    report = skin_run(created_at=created).evaluate(History(), at(MONDAY, 7, 40), [(area, opened)])
     assert report.sessions[0].status is SlotStatus.DUE
 
 
 def test_a_recorded_session_wins_over_an_open_one() -> None:
     """Done at 07:35, and another face session open since 07:50: the slot is done, and the
     open session does not turn Thursday's slot into anything but upcoming."""
-    report = run().evaluate(
+    report = skin_run().evaluate(
         History([done_on(MONDAY)]), at(MONDAY, 8), [("face", at(MONDAY, 7, 50))]
     )
     assert report.sessions[0].status is SlotStatus.DONE
@@ -112,7 +91,7 @@ def test_a_recorded_session_wins_over_an_open_one() -> None:
 def test_a_session_running_past_midnight_keeps_its_slot_from_being_missed() -> None:
     """Started Monday 23:55 for a 23:50 slot and still open at 00:05 Tuesday: in progress on
     Monday, where without it Monday is missed and caught up on Tuesday."""
-    plan = run(time_of_day=time(23, 50), missed_policy=MissedPolicy.CATCH_UP)
+    plan = skin_run(time_of_day=time(23, 50), missed_policy=MissedPolicy.CATCH_UP)
     now = at(MONDAY + timedelta(days=1), 0, 5)
     without = plan.evaluate(History(), now).sessions[0]
     assert (without.catch_up, without.date) == (True, MONDAY + timedelta(days=1))
@@ -126,7 +105,7 @@ def test_a_session_running_past_midnight_keeps_its_slot_from_being_missed() -> N
 
 def test_an_open_session_on_the_catch_up_day_is_the_catch_up_in_progress() -> None:
     """Monday missed; Tuesday 07:30 is its catch-up, and a face session open since 07:35 is it."""
-    plan = run(missed_policy=MissedPolicy.CATCH_UP)
+    plan = skin_run(missed_policy=MissedPolicy.CATCH_UP)
     tuesday = MONDAY + timedelta(days=1)
     report = plan.evaluate(History(), at(tuesday, 7, 40), [("face", at(tuesday, 7, 35))])
     first = report.sessions[0]
@@ -135,7 +114,7 @@ def test_an_open_session_on_the_catch_up_day_is_the_catch_up_in_progress() -> No
 
 
 def test_a_stopped_run_drops_the_slot_in_progress() -> None:
-    plan = run()
+    plan = skin_run()
     plan.stop(at(MONDAY, 7, 45))
     report = plan.evaluate(History(), at(MONDAY, 7, 50), [("face", at(MONDAY, 7, 35))])
     assert report.sessions == ()
@@ -162,7 +141,7 @@ def test_an_open_session_makes_only_its_days_slot_in_progress_never_due(
     now = at(MONDAY, 0) + timedelta(minutes=now_minute)
     opened = max(now - timedelta(minutes=opened_before), at(MONDAY, 0))
     history = History([done_on(MONDAY)] if done_monday else [])
-    plan = run()
+    plan = skin_run()
     without = plan.evaluate(history, now)
     report = plan.evaluate(history, now, [(area, opened)])
     if area != "face":
