@@ -84,6 +84,23 @@ class Rig:
         assert session is not None
         return session
 
+    async def start_timed(self, minutes: float) -> tuple[Session, datetime]:
+        """Start a session of ``minutes``; return it and its planned end."""
+        session = await self.start(minutes)
+        assert session.ends_at is not None
+        return session, session.ends_at
+
+    async def fall_silent_at_the_end(
+        self, ends_at: datetime, monkeypatch: pytest.MonkeyPatch | None = None
+    ) -> None:
+        """Ten seconds before ``ends_at`` the panel stops answering commands (with
+        ``monkeypatch``, it stops reporting on its own too); then the clock reaches the end."""
+        await self.move_to(ends_at - timedelta(seconds=10))
+        self.emulator.unresponsive = True
+        if monkeypatch is not None:
+            monkeypatch.setattr(self.emulator, "_push_status", lambda: None)
+        await self.move_to(ends_at)
+
     @property
     def power_offs(self) -> int:
         """Power-off frames the panel received (answered or not)."""
@@ -163,14 +180,8 @@ async def test_silent_panel_at_the_end_keeps_the_session_and_retries_until_confi
     rig: Rig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The panel takes commands but says nothing at all (no answer, no report of its own)."""
-    session = await rig.start(10)
-    ends_at = session.ends_at
-    assert ends_at is not None
-    await rig.move_to(ends_at - timedelta(seconds=10))
-    rig.emulator.unresponsive = True
-    monkeypatch.setattr(rig.emulator, "_push_status", lambda: None)
-
-    await rig.move_to(ends_at)
+    session, ends_at = await rig.start_timed(10)
+    await rig.fall_silent_at_the_end(ends_at, monkeypatch)
     assert rig.power_offs == 1  # sent at the planned end, unanswered
     assert rig.issue is None  # not yet: still waiting for the answer
     await rig.advance(COMMAND_TIMEOUT)
@@ -205,12 +216,8 @@ async def test_unanswered_off_but_the_panel_reported_off_closes_at_the_planned_e
     end while the integration was waiting for that answer. The fault is raised when the
     command times out; when the link is re-opened, that report closes the session at the
     planned end and clears the issue, with no further power-off needed."""
-    session = await rig.start(10)
-    ends_at = session.ends_at
-    assert ends_at is not None
-    await rig.move_to(ends_at - timedelta(seconds=10))
-    rig.emulator.unresponsive = True
-    await rig.move_to(ends_at)
+    session, ends_at = await rig.start_timed(10)
+    await rig.fall_silent_at_the_end(ends_at)
     await rig.advance(COMMAND_TIMEOUT)
     rig.assert_fault_reported(session)
 
@@ -223,9 +230,7 @@ async def test_unanswered_off_but_the_panel_reported_off_closes_at_the_planned_e
 
 
 async def test_link_lost_just_before_the_end_is_retried_and_recorded(rig: Rig) -> None:
-    session = await rig.start(10)
-    ends_at = session.ends_at
-    assert ends_at is not None
+    session, ends_at = await rig.start_timed(10)
     await rig.move_to(ends_at - timedelta(seconds=5))
     rig.emulator.refuse_connections = 1_000_000
     rig.emulator.drop_connection()
@@ -248,9 +253,7 @@ async def test_link_lost_just_before_the_end_is_retried_and_recorded(rig: Rig) -
 async def test_link_lost_mid_session_never_loses_the_session(rig: Rig) -> None:
     """Out of reach from minute 3 to well after the end: the user's stop fails loudly, the
     panel's countdown ends the session, and it is recorded once the panel is back."""
-    session = await rig.start(10)
-    ends_at = session.ends_at
-    assert ends_at is not None
+    session, ends_at = await rig.start_timed(10)
     await rig.advance(timedelta(minutes=3), step=timedelta(minutes=3))
     rig.emulator.refuse_connections = 1_000_000
     rig.emulator.drop_connection()
@@ -287,9 +290,7 @@ async def test_link_lost_mid_session_never_loses_the_session(rig: Rig) -> None:
 
 
 async def test_link_lost_and_back_mid_session_the_session_runs_on(rig: Rig) -> None:
-    session = await rig.start(10)
-    ends_at = session.ends_at
-    assert ends_at is not None
+    session, ends_at = await rig.start_timed(10)
     await rig.advance(timedelta(minutes=3), step=timedelta(minutes=3))
     rig.emulator.drop_connection()
     await rig.advance(timedelta(seconds=10))
@@ -312,13 +313,8 @@ async def test_not_confirmed_off_then_restart_reconciles_and_clears_the_issue(
 ) -> None:
     """Home Assistant restarts while the fault is open: the stored session is reconciled at
     start-up (the panel answers again) and the issue and notification go away."""
-    session = await rig.start(10)
-    ends_at = session.ends_at
-    assert ends_at is not None
-    await rig.move_to(ends_at - timedelta(seconds=10))
-    rig.emulator.unresponsive = True
-    monkeypatch.setattr(rig.emulator, "_push_status", lambda: None)
-    await rig.move_to(ends_at)
+    session, ends_at = await rig.start_timed(10)
+    await rig.fall_silent_at_the_end(ends_at, monkeypatch)
     await rig.advance(COMMAND_TIMEOUT)
     rig.assert_fault_reported(session)
 
@@ -342,9 +338,7 @@ async def test_after_a_restart_the_panel_countdown_still_caps_the_recorded_end(
     each way) and the power-off is acknowledged 4 s late. The panel's own countdown, armed
     before the restart, switched it off at the planned end: the record stops there, not when
     the acknowledgement came."""
-    session = await rig.start(10)
-    ends_at = session.ends_at
-    assert ends_at is not None
+    session, ends_at = await rig.start_timed(10)
     await rig.advance(timedelta(minutes=3), step=timedelta(minutes=1))
 
     # Restart: unload, read the therapy data back from disk, set up again.

@@ -67,25 +67,23 @@ TYPED = {"override_spacing", "log_session", "start_session", "remove_session"}
 AREA_LIST_KEY = "therapy_unknown_area"  # lists the area names to type, whole_body among them
 
 
+WRITTEN_BY_NO_ONE = (
+    (r"[{}]", "unfilled placeholder"),
+    (r"\d\.\d{3,}", "unrounded number"),
+    (r"(?<![\d.])0 (h|s|min|hours|minutes)\b", "a zero duration"),
+    (r"(?<![\d.])1 (hours|minutes|sessions|seconds)\b", "one with a plural"),
+    (r"\s-(?:[.,;]|\s|$)", "a dash for a missing value"),
+    (r"\ba [aeiou]", "'a' before a vowel"),
+    (r"\bboth (band|irradiance|light)\b", "'both' as a band name"),
+)
+"""Patterns of what a person would not write, each with the problem it names."""
+
+
 def _sentence_problems(text: str, typed: set[str] = TYPED) -> list[str]:
     """What a person would not write: unfilled placeholders, long floats, "0 h", "1 minutes",
     "a active", raw keys, no capital. (Home Assistant drops an exception's final full stop
     when it renders it, so the full stop is checked on the template.)"""
-    problems = []
-    if re.search(r"[{}]", text):
-        problems.append("unfilled placeholder")
-    if re.search(r"\d\.\d{3,}", text):
-        problems.append("unrounded number")
-    if re.search(r"(?<![\d.])0 (h|s|min|hours|minutes)\b", text):
-        problems.append("a zero duration")
-    if re.search(r"(?<![\d.])1 (hours|minutes|sessions|seconds)\b", text):
-        problems.append("one with a plural")
-    if re.search(r"\s-(?:[.,;]|\s|$)", text):
-        problems.append("a dash for a missing value")
-    if re.search(r"\ba [aeiou]", text):
-        problems.append("'a' before a vowel")
-    if re.search(r"\bboth (band|irradiance|light)\b", text):
-        problems.append("'both' as a band name")
+    problems = [problem for pattern, problem in WRITTEN_BY_NO_ONE if re.search(pattern, text)]
     if set(re.findall(r"(?<![.\w])[a-z]+(?:_[a-z]+)+\b", text)) - typed:
         problems.append("raw key")
     if re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}|T\d{2}:", text):

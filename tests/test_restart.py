@@ -59,11 +59,15 @@ def emulator() -> Generator[BlockBlueLightEmulator]:
     panel.close()
 
 
-async def _start(hass: HomeAssistant, minutes: float) -> None:
+async def _start(hass: HomeAssistant, entry: MockConfigEntry, minutes: float) -> Session:
+    """Start a session of ``minutes`` on the light; return it as the entry runs it."""
     await hass.services.async_call(
         DOMAIN, "start_session", {"entity_id": LIGHT, "minutes": minutes}, blocking=True
     )
     await hass.async_block_till_done(wait_background_tasks=True)
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    return session
 
 
 async def _stop_home_assistant(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -153,9 +157,7 @@ async def test_a_session_that_ended_while_home_assistant_was_down_is_recorded(
 ) -> None:
     """Overdue at start-up: the panel's own countdown ended it at the planned end, so the
     session is closed there, with the dose of the ten minutes it really emitted."""
-    await _start(hass, 10)
-    session = dimmed_integration.runtime_data.sessions.session
-    assert session is not None
+    session = await _start(hass, dimmed_integration, 10)
     ends_at = session.ends_at
     await advance(hass, freezer, timedelta(minutes=3))
 
@@ -190,9 +192,7 @@ async def test_a_running_session_is_rearmed_and_recorded_once(
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
 ) -> None:
-    await _start(hass, 10)
-    session = dimmed_integration.runtime_data.sessions.session
-    assert session is not None
+    session = await _start(hass, dimmed_integration, 10)
     ends_at = session.ends_at
     assert ends_at is not None
     await advance(hass, freezer, timedelta(minutes=3))
@@ -234,9 +234,7 @@ async def test_a_panel_out_of_reach_at_start_up_is_reconciled_when_it_is_back(
 ) -> None:
     """Setup waits for the panel (its countdown is the safety net meanwhile); once it answers,
     the session that ended meanwhile is closed at its planned end."""
-    await _start(hass, 10)
-    session = dimmed_integration.runtime_data.sessions.session
-    assert session is not None
+    session = await _start(hass, dimmed_integration, 10)
     ends_at = session.ends_at
     await _stop_home_assistant(hass, dimmed_integration)
     emulator.refuse_connections = 1000

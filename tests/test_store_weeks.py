@@ -170,6 +170,20 @@ def _write_files(folder: Path, files: dict[str, Any]) -> None:
         (folder / key).write_text(value if isinstance(value, str) else json.dumps(value))
 
 
+def _valid_files(entry: MockConfigEntry) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A valid store for ``entry`` now, and the files of version 2 that hold it, by key."""
+    document = valid_document(entry.entry_id, dt_util.utcnow())
+    return document, _version_2(document)
+
+
+async def _set_up_on(
+    hass: HomeAssistant, entry: MockConfigEntry, storage_dir: Path, files: dict[str, Any]
+) -> None:
+    """Write ``files`` into the storage folder and set the panel up on them."""
+    await hass.async_add_executor_job(_write_files, storage_dir, files)
+    await _set_up(hass, entry)
+
+
 @pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
 async def test_an_unreadable_week_is_kept_aside_and_every_other_week_loads(
     hass: HomeAssistant,
@@ -177,13 +191,10 @@ async def test_an_unreadable_week_is_kept_aside_and_every_other_week_loads(
     storage_dir: Path,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    document = valid_document(config_entry.entry_id, dt_util.utcnow())
-    files = _version_2(document)
+    document, files = _valid_files(config_entry)
     first, _ = sorted(key for key in files if key.startswith(f"{HISTORY_KEY}."))
     files[first] = "[]"
-    await hass.async_add_executor_job(_write_files, storage_dir, files)
-
-    await _set_up(hass, config_entry)
+    await _set_up_on(hass, config_entry, storage_dir, files)
 
     assert config_entry.state is ConfigEntryState.LOADED
     week = first.removeprefix(f"{HISTORY_KEY}.")
@@ -208,12 +219,9 @@ async def test_an_unreadable_main_file_loses_only_what_it_held_not_the_history(
     storage_dir: Path,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    document = valid_document(config_entry.entry_id, dt_util.utcnow())
-    files = _version_2(document)
+    document, files = _valid_files(config_entry)
     files[STORAGE_KEY] = "[]"
-    await hass.async_add_executor_job(_write_files, storage_dir, files)
-
-    await _set_up(hass, config_entry)
+    await _set_up_on(hass, config_entry, storage_dir, files)
 
     store = hass.data[DATA_STORE]
     assert [r.to_dict() for r in store.history] == document["history"]["records"]
@@ -229,12 +237,9 @@ async def test_an_unreadable_index_is_kept_aside_and_the_weeks_are_found_in_the_
     hass_storage: dict[str, Any],
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    document = valid_document(config_entry.entry_id, dt_util.utcnow())
-    files = _version_2(document)
+    document, files = _valid_files(config_entry)
     files[HISTORY_KEY] = '{"version": 7, "minor_version": 1, "key": "x", "data": {}}'
-    await hass.async_add_executor_job(_write_files, storage_dir, files)
-
-    await _set_up(hass, config_entry)
+    await _set_up_on(hass, config_entry, storage_dir, files)
 
     assert [r.to_dict() for r in hass.data[DATA_STORE].history] == document["history"]["records"]
     (backup,) = await hass.async_add_executor_job(_backups, storage_dir, f"{HISTORY_KEY}.unread")
@@ -264,14 +269,11 @@ async def test_a_bad_record_in_a_week_is_left_out_and_that_week_copied_and_rewri
     hass_storage: dict[str, Any],
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    document = valid_document(config_entry.entry_id, dt_util.utcnow())
-    files = _version_2(document)
+    document, files = _valid_files(config_entry)
     key = max(key for key in files if key.startswith(f"{HISTORY_KEY}."))
     files[key]["data"]["records"].append("record-x panel eyes planned 2026 1 1 1 done 1 -")
     original = json.dumps(files[key])
-    await hass.async_add_executor_job(_write_files, storage_dir, files)
-
-    await _set_up(hass, config_entry)
+    await _set_up_on(hass, config_entry, storage_dir, files)
 
     assert [r.to_dict() for r in hass.data[DATA_STORE].history] == document["history"]["records"]
     (backup,) = await hass.async_add_executor_job(_backups, storage_dir, f"{key}.before-repair-")
@@ -321,8 +323,7 @@ async def test_any_damage_to_the_week_files_never_stops_the_panel(
     value, keys and list items removed): the panel always sets up, every record in a file
     the damage did not touch loads, and a record left out always raises a repair."""
     await _set_up(hass, config_entry)
-    document = valid_document(config_entry.entry_id, dt_util.utcnow())
-    files = _version_2(document)
+    _, files = _valid_files(config_entry)
     main = files.pop(STORAGE_KEY)
     valid = {key: value["data"] for key, value in files.items()}
 

@@ -7,7 +7,9 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from .blockbluelight_helpers import LoopClock
+from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
+
+from .blockbluelight_helpers import FakeClock, LoopClock, settle
 
 
 @pytest.fixture
@@ -16,3 +18,18 @@ async def loop_clock() -> AsyncGenerator[LoopClock]:
     moved = LoopClock(asyncio.get_running_loop())
     yield moved
     moved.restore()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A BlockBlueLight panel's clock, moved on by hand (the Tuya tests have their own)."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def emulator(clock: FakeClock) -> AsyncGenerator[BlockBlueLightEmulator]:
+    """A BlockBlueLight panel on ``clock``, closed after the test."""
+    emu = BlockBlueLightEmulator(clock=clock, sleep=clock.sleep)
+    yield emu
+    emu.close()
+    await settle()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import asynccontextmanager
 import gc
 import logging
 from typing import Any
@@ -37,25 +38,21 @@ from .blockbluelight_helpers import T0, FakeClock, LoopClock, settle, wait_until
 TIMEOUT_S = 0.3
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def emulator(clock: FakeClock) -> AsyncGenerator[BlockBlueLightEmulator]:
-    emu = BlockBlueLightEmulator(clock=clock, sleep=clock.sleep)
-    yield emu
-    emu.close()
-    await settle()
-
-
 def make_panel(
     emulator: BlockBlueLightEmulator, clock: FakeClock, **kwargs: Any
 ) -> BlockBlueLightPanel:
     kwargs.setdefault("client_factory", emulator.client_factory)
     kwargs.setdefault("command_timeout_s", TIMEOUT_S)
     return BlockBlueLightPanel(emulator.ble_device(), clock=clock, sleep=clock.sleep, **kwargs)
+
+
+@asynccontextmanager
+async def disconnected_after(panel: BlockBlueLightPanel) -> AsyncIterator[BlockBlueLightPanel]:
+    """Use ``panel``, then disconnect it, whatever the block raised."""
+    try:
+        yield panel
+    finally:
+        await panel.disconnect()
 
 
 @pytest.fixture
@@ -450,26 +447,20 @@ def wrapped_panel(
 async def test_failed_write_is_retried_once_on_a_new_link(
     emulator: BlockBlueLightEmulator, clock: FakeClock
 ) -> None:
-    panel = wrapped_panel(emulator, clock, {"write_failures": 1})
-    try:
+    async with disconnected_after(wrapped_panel(emulator, clock, {"write_failures": 1})) as panel:
         await panel.set_power(True)
         assert emulator.is_on
         assert emulator.connections == 2
-    finally:
-        await panel.disconnect()
 
 
 async def test_failed_write_twice_is_a_connection_error(
     emulator: BlockBlueLightEmulator, clock: FakeClock
 ) -> None:
-    panel = wrapped_panel(emulator, clock, {"write_failures": 2})
-    try:
+    async with disconnected_after(wrapped_panel(emulator, clock, {"write_failures": 2})) as panel:
         with pytest.raises(PanelConnectionError, match="lost the link"):
             await panel.set_power(True)
         assert not emulator.is_on
         assert not emulator.connected
-    finally:
-        await panel.disconnect()
 
 
 @pytest.mark.parametrize(
@@ -482,14 +473,11 @@ async def test_failed_write_twice_is_a_connection_error(
 async def test_subscription_failures(
     emulator: BlockBlueLightEmulator, clock: FakeClock, plan: dict[str, Any], message: str
 ) -> None:
-    panel = wrapped_panel(emulator, clock, plan)
-    try:
+    async with disconnected_after(wrapped_panel(emulator, clock, plan)) as panel:
         with pytest.raises(PanelConnectionError, match=message):
             await panel.update()
         assert not emulator.connected
         assert panel.state.connected is False
-    finally:
-        await panel.disconnect()
 
 
 async def test_cancelled_while_subscribing_closes_the_link(
@@ -577,8 +565,7 @@ async def test_poll_leaves_an_open_link_as_it_is(
     emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
 ) -> None:
     """A look during the grace after a command neither ends nor extends it."""
-    panel = make_panel(emulator, clock, idle_disconnect_s=0.6)
-    try:
+    async with disconnected_after(make_panel(emulator, clock, idle_disconnect_s=0.6)) as panel:
         await panel.update()
         await loop_clock.advance(0.35)
         await panel.poll()
@@ -589,15 +576,12 @@ async def test_poll_leaves_an_open_link_as_it_is(
         await panel.connect()
         await panel.poll()
         assert emulator.connected  # a session's link stays
-    finally:
-        await panel.disconnect()
 
 
 async def test_idle_disconnect(
     emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
 ) -> None:
-    panel = make_panel(emulator, clock, idle_disconnect_s=0.05)
-    try:
+    async with disconnected_after(make_panel(emulator, clock, idle_disconnect_s=0.05)) as panel:
         await panel.update()
         assert emulator.connected
         await loop_clock.advance(0.15)
@@ -605,15 +589,12 @@ async def test_idle_disconnect(
         assert panel.state.connected is False
         await panel.update()  # connects again on demand
         assert emulator.connections == 2
-    finally:
-        await panel.disconnect()
 
 
 async def test_a_held_connection_stays_open(
     emulator: BlockBlueLightEmulator, clock: FakeClock, loop_clock: LoopClock
 ) -> None:
-    panel = make_panel(emulator, clock, idle_disconnect_s=0.05)
-    try:
+    async with disconnected_after(make_panel(emulator, clock, idle_disconnect_s=0.05)) as panel:
         await panel.update()
         with panel.connection_held():
             with panel.connection_held():
@@ -623,8 +604,6 @@ async def test_a_held_connection_stays_open(
             assert emulator.connected  # one hold is left
         await loop_clock.advance(0.15)
         assert not emulator.connected
-    finally:
-        await panel.disconnect()
 
 
 async def test_dropped_link_mid_session_reconnects_with_backoff(
@@ -757,8 +736,9 @@ async def test_default_client_factory_uses_bleak_retry_connector(
 
     monkeypatch.setattr(driver_module, "establish_connection", fake_establish)
     first = emulator.ble_device()
-    panel = BlockBlueLightPanel(first, clock=clock, command_timeout_s=TIMEOUT_S)
-    try:
+    async with disconnected_after(
+        BlockBlueLightPanel(first, clock=clock, command_timeout_s=TIMEOUT_S)
+    ) as panel:
         await panel.update()
         newer = emulator.ble_device(rssi=-40)
         panel.set_ble_device(newer)
@@ -769,8 +749,6 @@ async def test_default_client_factory_uses_bleak_retry_connector(
         assert call["ble_device_callback"]() is newer  # retries use the freshest route
         emulator.drop_connection()  # the callback given to bleak reaches the driver
         assert panel.state.connected is False
-    finally:
-        await panel.disconnect()
 
 
 async def test_disconnect_leaves_nothing_running(
@@ -835,16 +813,15 @@ async def test_link_loss_reported_for_another_object_still_counts(
 ) -> None:
     """A wrapper may report the loss with a different client object: the current link is
     down all the same, so it counts (and a session reconnects)."""
-    panel = wrapped_panel(emulator, clock, {"callback_names_inner": True})
-    try:
+    async with disconnected_after(
+        wrapped_panel(emulator, clock, {"callback_names_inner": True})
+    ) as panel:
         panel.hold_connection()
         await panel.update()
         emulator.drop_connection()
         assert panel.state.connected is False
         await wait_until(lambda: panel.connected, rounds=5000)
         assert emulator.connections == 2
-    finally:
-        await panel.disconnect()
 
 
 async def test_failing_subscriber_does_not_break_commands(

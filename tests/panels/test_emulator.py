@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any
 import uuid
@@ -33,19 +32,6 @@ from custom_components.red_light_therapy.panels.blockbluelight.emulator import (
 from .blockbluelight_helpers import T0, FakeClock, Sink, settle
 
 ADDRESS = "3C:AB:72:5E:F5:22"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-async def emulator(clock: FakeClock) -> AsyncGenerator[BlockBlueLightEmulator]:
-    emu = BlockBlueLightEmulator(clock=clock, sleep=clock.sleep)
-    yield emu
-    emu.close()
-    await settle()
 
 
 async def linked(emulator: BlockBlueLightEmulator) -> tuple[EmulatedBleakClient, Sink]:

@@ -17,9 +17,10 @@ from custom_components.red_light_therapy.therapy.history import History, Session
 from custom_components.red_light_therapy.therapy.irradiance import BandIrradiance
 from custom_components.red_light_therapy.therapy.session import (
     Session,
-    SessionOrigin,
     SessionStatus,
 )
+
+from .builders import session_record
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -33,15 +34,12 @@ def rec(
     red: float = 1.0,
     nir: float = 2.0,
 ) -> SessionRecord:
-    return SessionRecord(
-        id=rid,
-        panel_id="p",
-        area=area,
-        origin=SessionOrigin.PLANNED,
-        started_at=start,
-        ended_at=start + timedelta(minutes=minutes),
+    return session_record(
+        rid,
+        start,
+        length=timedelta(minutes=minutes),
         dose=BandDose(red, nir),
-        status=SessionStatus.COMPLETED,
+        area=area,
         on_seconds=minutes * 60,
     )
 

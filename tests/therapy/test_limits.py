@@ -45,6 +45,8 @@ from custom_components.red_light_therapy.therapy.session import (
     SessionStatus,
 )
 
+from .builders import session_record
+
 BERLIN = ZoneInfo("Europe/Berlin")
 LIMITS = Limits(
     max_session_dose=20.0,
@@ -60,15 +62,8 @@ T = datetime(2025, 1, 8, 8, 0, tzinfo=BERLIN)  # Wednesday
 def rec(
     rid: str, start: datetime, dose: float = 10.0, area: str = "face", minutes: float = 5
 ) -> SessionRecord:
-    return SessionRecord(
-        id=rid,
-        panel_id="p",
-        area=area,
-        origin=SessionOrigin.PLANNED,
-        started_at=start,
-        ended_at=start + timedelta(minutes=minutes),
-        dose=BandDose(dose / 2, dose / 2),
-        status=SessionStatus.COMPLETED,
+    return session_record(
+        rid, start, length=timedelta(minutes=minutes), dose=BandDose(dose / 2, dose / 2), area=area
     )
 
 

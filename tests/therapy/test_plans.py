@@ -29,26 +29,14 @@ from custom_components.red_light_therapy.therapy.plans import (
     default_time_of_day,
 )
 from custom_components.red_light_therapy.therapy.protocols import PRESET_PROTOCOLS
-from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
+from custom_components.red_light_therapy.therapy.session import SessionStatus
+
+from .builders import session_record, skin_run as plan
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SKIN = PRESET_PROTOCOLS["skin_rejuvenation"]  # 2 a week, 15 weeks, 40 h
 HAIR = PRESET_PROTOCOLS["hair_growth"]  # 3 a week, 16 weeks
 MON, WED, THU, FRI, SUN = 0, 2, 3, 4, 6
-
-
-def plan(**kw: object) -> ProtocolPlan:
-    base: dict[str, object] = {
-        "id": "plan1",
-        "protocol": SKIN,
-        "area": "face",
-        "panel_id": "panel",
-        "start_date": date(2025, 3, 3),
-        "weekdays": frozenset({MON, THU}),
-        "time_of_day": time(7, 30),
-        "tz": BERLIN,
-    }
-    return ProtocolPlan(**(base | kw))  # type: ignore[arg-type]
 
 
 def session_on(
@@ -61,15 +49,14 @@ def session_on(
     area: str = "face",
 ) -> SessionRecord:
     start = datetime.combine(day, at, tzinfo=BERLIN)
-    return SessionRecord(
-        id=rid or f"{area}-{day.isoformat()}-{at}",
-        panel_id="panel",
-        area=area,
-        origin=SessionOrigin.PLANNED,
-        started_at=start,
-        ended_at=start + timedelta(minutes=5),
+    return session_record(
+        rid or f"{area}-{day.isoformat()}-{at}",
+        start,
+        length=timedelta(minutes=5),
         dose=BandDose(dose / 2, dose / 2),
+        area=area,
         status=status,
+        panel_id="panel",
     )
 
 

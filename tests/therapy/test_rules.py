@@ -29,7 +29,9 @@ from custom_components.red_light_therapy.therapy.limits import (
     check,
     default_session_seconds,
 )
-from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
+from custom_components.red_light_therapy.therapy.session import SessionStatus
+
+from .builders import session_record
 
 T = datetime(2025, 1, 8, 8, 0, tzinfo=UTC)  # a Wednesday
 FULL = BandIrradiance(24.0, 36.0)  # the default BlockBlueLight profile at 15 cm, full output
@@ -45,14 +47,12 @@ def rec(
     area: str = "whole_body",
     status: SessionStatus = SessionStatus.COMPLETED,
 ) -> SessionRecord:
-    return SessionRecord(
-        id=rid,
-        panel_id="p",
-        area=area,
-        origin=SessionOrigin.PLANNED,
-        started_at=start,
-        ended_at=start + timedelta(seconds=seconds),
+    return session_record(
+        rid,
+        start,
+        length=timedelta(seconds=seconds),
         dose=dose_for_seconds(e, seconds),
+        area=area,
         status=status,
         on_seconds=seconds,
     )

@@ -112,13 +112,16 @@ def free_time_of_day(
 
     The panel's other unfinished runs start at ``busy`` (time of day, minutes each). The answer is
     the first quarter hour from :func:`default_time_of_day` at which neither this session nor
-    another overlaps (one panel runs one session at a time). When none is left today, the plain
-    default.
+    another overlaps (one panel runs one session at a time), a session that runs past midnight
+    included. When none is left today, the plain default.
     """
     first = default_time_of_day(local_now)
-    taken = [(t.hour * 60 + t.minute, length) for t, length in busy]
+    day = 24 * 60
+    taken = [
+        (t.hour * 60 + t.minute + shift, length) for t, length in busy for shift in (-day, 0, day)
+    ]
     start = first.hour * 60 + first.minute
-    for candidate in range(start, 24 * 60, QUARTER_HOUR):
+    for candidate in range(start, day, QUARTER_HOUR):
         if all(
             candidate >= other + length or candidate + minutes <= other for other, length in taken
         ):

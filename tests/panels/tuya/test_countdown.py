@@ -98,6 +98,13 @@ def never_switched_itself_on(emulator: TuyaEmulator, start: float) -> bool:
     )
 
 
+def assert_never_switches_itself_on(clock: FakeClock, emulator: TuyaEmulator, start: float) -> None:
+    """Run past every countdown: the device is off and emitted at most until the countdown
+    from ``start`` ended it."""
+    run_past_every_countdown(clock, emulator)
+    assert never_switched_itself_on(emulator, start)
+
+
 # The emulator's plug behaviour, without a loop ---------------------------------------------
 
 
@@ -160,8 +167,7 @@ async def test_power_on_for_arms_in_one_message_and_the_plug_ends_it(
     assert emulator.timer_remaining_s == SECONDS
     assert panel.state.is_on
     assert panel.state.timer_set_s == panel.state.timer_remaining_s == SECONDS
-    run_past_every_countdown(clock, emulator)
-    assert never_switched_itself_on(emulator, on_at)
+    assert_never_switches_itself_on(clock, emulator, on_at)
     assert emulator.on_seconds() == SECONDS
 
 
@@ -201,8 +207,7 @@ async def test_a_power_on_that_clears_the_countdown_keeps_the_safety_net(
     assert emulator.is_on
     assert emulator.timer_remaining_s == SECONDS
     assert panel.state.timer_remaining_s == SECONDS
-    run_past_every_countdown(clock, emulator)
-    assert never_switched_itself_on(emulator, on_at)
+    assert_never_switches_itself_on(clock, emulator, on_at)
 
 
 async def test_a_countdown_lost_at_the_power_on_is_armed_again(
@@ -217,8 +222,7 @@ async def test_a_countdown_lost_at_the_power_on_is_armed_again(
     assert emulator.emission_log[0].start == on_at
     assert emulator.timer_remaining_s == SECONDS
     assert panel.state.timer_remaining_s == SECONDS
-    run_past_every_countdown(clock, emulator)
-    assert never_switched_itself_on(emulator, on_at)
+    assert_never_switches_itself_on(clock, emulator, on_at)
 
 
 async def test_no_session_without_a_running_countdown(
@@ -294,8 +298,7 @@ async def test_a_countdown_without_the_power_on_is_cancelled(
     assert emulator.writes[-1] == {COUNTDOWN: 0}
     assert emulator.timer_remaining_s == 0
     start = clock.now
-    run_past_every_countdown(clock, emulator)
-    assert never_switched_itself_on(emulator, start)
+    assert_never_switches_itself_on(clock, emulator, start)
     assert emulator.emission_log == []
 
 
@@ -321,8 +324,7 @@ async def test_a_failed_power_on_never_switches_the_plug_on_later(
         emulator.drop_connections()
     with pytest.raises(PanelConnectionError if fault == "link_dropped" else PanelTimeoutError):
         await switching_on
-    run_past_every_countdown(clock, emulator)
-    assert never_switched_itself_on(emulator, start)
+    assert_never_switches_itself_on(clock, emulator, start)
 
 
 async def test_the_old_order_let_a_failed_power_on_switch_the_plug_on_later(
@@ -353,8 +355,7 @@ async def test_the_base_order_is_refused_on_a_tuya_panel(
         await known_off.set_timer(SECONDS)
     assert emulator.writes == []  # nothing sent
     start = clock.now
-    run_past_every_countdown(clock, emulator)
-    assert never_switched_itself_on(emulator, start)
+    assert_never_switches_itself_on(clock, emulator, start)
     assert emulator.emission_log == []
 
 
@@ -367,8 +368,7 @@ async def test_pausing_leaves_no_countdown(
     clock.advance(60)
     await panel.set_power(False)
     assert emulator.timer_remaining_s == 0
-    run_past_every_countdown(clock, emulator)
-    assert never_switched_itself_on(emulator, on_at)
+    assert_never_switches_itself_on(clock, emulator, on_at)
     assert emulator.on_seconds() == 60
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from custom_components.red_light_therapy.panels.tuya import (
     TuyaPanel,
     protocol,
 )
+from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.panels.tuya.protocol import Command
 
 from ...waiting import wait_until
@@ -44,6 +46,20 @@ async def _scripted_device(
         await panel.disconnect()
         server.close()
         await server.wait_closed()
+
+
+async def _connected(
+    make_emulator: EmulatorFactory,
+    make_panel: PanelFactory,
+    version: str,
+    clock: FakeClock,
+    **panel_kwargs: Any,
+) -> tuple[TuyaEmulator, TuyaPanel]:
+    """An emulated panel of ``version`` on ``clock``, and a driver connected to it."""
+    emulator = await make_emulator(version, clock=clock)
+    panel = make_panel(emulator, **panel_kwargs)
+    await panel.connect()
+    return emulator, panel
 
 
 async def test_connect_reads_status(
@@ -140,9 +156,7 @@ async def test_level_and_timer_validation(
 async def test_countdown_arms_and_switches_off(
     version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
-    emulator = await make_emulator(version, clock=clock)
-    panel = make_panel(emulator)
-    await panel.connect()
+    emulator, panel = await _connected(make_emulator, make_panel, version, clock)
     on_at = await panel.power_on_for(120)
     assert on_at == clock.now
     assert emulator.writes == [{"20": True, "26": 120}]  # one message
@@ -186,9 +200,7 @@ async def test_power_off_clears_countdown(
 async def test_pushes_update_state(
     version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
-    emulator = await make_emulator(version, clock=clock)
-    panel = make_panel(emulator)
-    await panel.connect()
+    emulator, panel = await _connected(make_emulator, make_panel, version, clock)
     seen: list[PanelState] = []
     unsubscribe = panel.subscribe(seen.append)
     clock.advance(5)
@@ -227,9 +239,7 @@ async def test_write_not_taken_raises(
 async def test_reconnects_after_drop(
     version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
-    emulator = await make_emulator(version, clock=clock)
-    panel = make_panel(emulator)
-    await panel.connect()
+    emulator, panel = await _connected(make_emulator, make_panel, version, clock)
     seen: list[bool] = []
     panel.subscribe(lambda state: seen.append(state.connected))
     emulator.drop_connections()
@@ -303,9 +313,9 @@ async def test_undecryptable_reply_is_an_auth_error(socket_enabled: None, clock:
 async def test_unresponsive_times_out(
     version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
-    emulator = await make_emulator(version, clock=clock)
-    panel = make_panel(emulator, command_timeout_s=0.1)
-    await panel.connect()
+    emulator, panel = await _connected(
+        make_emulator, make_panel, version, clock, command_timeout_s=0.1
+    )
     emulator.unresponsive = True
     with pytest.raises(PanelTimeoutError):
         await panel.set_power(True)
@@ -384,9 +394,9 @@ async def test_failed_heartbeat_reconnects(
 async def test_disconnect_is_clean(
     version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
-    emulator = await make_emulator(version, clock=clock)
-    panel = make_panel(emulator, heartbeat_interval_s=0.01)
-    await panel.connect()
+    emulator, panel = await _connected(
+        make_emulator, make_panel, version, clock, heartbeat_interval_s=0.01
+    )
     emulator.drop_connections()
     await panel.disconnect()
     await panel.disconnect()
