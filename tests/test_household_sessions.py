@@ -578,7 +578,7 @@ async def test_another_panels_running_session_counts_only_for_its_own_person(
         person=people["Alice"],
     )
     garage.start(dt_util.utcnow())
-    hass.data[DATA_STORE].active["garage"] = garage
+    await hass.data[DATA_STORE].async_start_session(garage)
 
     async def refused(name: str) -> bool:
         plan = await call(hass, "calculate", minutes=2, person=name)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Generator
 import copy
-from datetime import datetime
+from datetime import datetime, timedelta
 import json
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir, storage
@@ -25,6 +26,7 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.store import (
     HISTORY_KEY,
     HISTORY_VERSION,
+    SETTINGS_SAVE_DELAY,
     STORAGE_KEY,
     STORAGE_VERSION,
     TherapyStore,
@@ -39,7 +41,7 @@ from custom_components.red_light_therapy.therapy import (
 )
 from custom_components.red_light_therapy.therapy.stored import history_index, history_period
 
-from .common import inject_advertisement, saved_history, service_info, stored_files
+from .common import advance, inject_advertisement, saved_history, service_info, stored_files
 from .store_documents import OTHER_PANEL, damaged_documents, valid_document
 
 LIGHT = "light.blockbluelight_f522"
@@ -459,6 +461,43 @@ async def test_settings_and_runs_through_the_store_api(
     await store.async_remove_run("plan-1")
     assert store.runs() == {}
     assert hass_storage[STORAGE_KEY]["data"]["plans"] == {}
+
+
+async def test_open_sessions_and_settings_change_only_through_the_store_api(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Nobody outside the store changes its open sessions or settings behind its back (a
+    change it would not save): its views refuse a change, its methods make and save it."""
+    store = hass.data[DATA_STORE]
+    panel = init_integration.entry_id
+    document = valid_document(panel, dt_util.utcnow())
+    session = Session.from_dict(document["active"][panel])
+    with pytest.raises(TypeError):
+        store.active[panel] = session  # type: ignore[index]
+    store.async_set_setting(panel, "person", "person.ada")
+    assert store.setting(panel, "person") == "person.ada"
+    assert store.settings[panel]["person"] == "person.ada"
+    with pytest.raises(TypeError):
+        store.settings[panel]["minutes"] = 12  # type: ignore[index]
+    assert store.setting(panel, "minutes") is None
+    await advance(hass, freezer, timedelta(seconds=SETTINGS_SAVE_DELAY + 1))
+    assert hass_storage[STORAGE_KEY]["data"]["settings"][panel]["person"] == "person.ada"
+    await store.async_start_session(session)
+    assert store.active[panel] is session
+    # A session that never ran ends without a record; one that ran leaves its record.
+    await store.async_end_session(panel)
+    assert panel not in store.active
+    assert hass_storage[STORAGE_KEY]["data"]["active"] == {}
+    await store.async_start_session(session)
+    session.finish(session.last_event_at, SessionStatus.STOPPED)
+    record = SessionRecord.from_session(session)
+    await store.async_end_session(panel, record)
+    assert panel not in store.active
+    assert hass_storage[STORAGE_KEY]["data"]["active"] == {}
+    assert record.id in [r["id"] for r in saved_history(hass_storage)]
 
 
 # -- persons ----------------------------------------------------------------------------------

@@ -47,17 +47,13 @@ class PanelSettings:
         self._changed = changed
         self._base_profile = profile
         self.profile = profile
-        if (calibration := self._settings.get("calibration")) is not None:
+        if (calibration := self.get("calibration")) is not None:
             try:
                 self.profile = profile.calibrated(
                     calibration["distance_cm"], calibration["measured_mw_cm2"]
                 )
             except TherapyError as err:
                 _LOGGER.warning("Ignoring a stored calibration that no longer fits: %s", err)
-
-    @property
-    def _settings(self) -> dict[str, Any]:
-        return self._store.settings.setdefault(self._panel_id, {})
 
     @property
     def default_duration(self) -> timedelta:
@@ -68,25 +64,25 @@ class PanelSettings:
 
     @default_duration.setter
     def default_duration(self, value: timedelta) -> None:
-        self._settings["minutes"] = value.total_seconds() / 60
+        self._store.async_set_setting(self._panel_id, "minutes", value.total_seconds() / 60)
 
     def default_seconds(self, area: str, irradiance: BandIrradiance | None) -> float:
-        if (minutes := self._settings.get("minutes")) is not None:
+        if (minutes := self.get("minutes")) is not None:
             return float(minutes) * 60
         limits = self.limits(area)
         return default_session_seconds(limits, irradiance or BandIrradiance(0.0, 0.0))
 
     @property
     def distance_cm(self) -> float:
-        return float(
-            self._settings.get(
-                "distance_cm", max(DEFAULT_DISTANCE_CM, self.profile.min_distance_cm)
-            )
-        )
+        distance = self.get("distance_cm")
+        if distance is None:
+            distance = max(DEFAULT_DISTANCE_CM, self.profile.min_distance_cm)
+        return float(distance)
 
     @property
     def area(self) -> str:
-        return str(self._settings.get("area", DEFAULT_PANEL_AREA.value))
+        area = self.get("area")
+        return str(DEFAULT_PANEL_AREA.value if area is None else area)
 
     async def async_calibrate(self, distance_cm: float, measured_mw_cm2: float) -> None:
         """Scale the profile to a meter reading (total mW/cm² at full output, at a distance)."""
@@ -95,24 +91,23 @@ class PanelSettings:
         except TherapyError as err:
             raise therapy_error(err) from err
         self.profile = profile
-        self._settings["calibration"] = {
-            "distance_cm": distance_cm,
-            "measured_mw_cm2": measured_mw_cm2,
-        }
-        self._store.async_delay_save()
+        self._store.async_set_setting(
+            self._panel_id,
+            "calibration",
+            {"distance_cm": distance_cm, "measured_mw_cm2": measured_mw_cm2},
+        )
         self._changed()
 
     def get(self, key: str) -> Any:
         """The stored value of one setting, or None when it was never set."""
-        return self._settings.get(key)
+        return self._store.setting(self._panel_id, key)
 
     async def async_set_setting(self, key: str, value: Any) -> None:
         if key == "area":
             value = self.validated_area(value)
         elif key == "distance_cm":
             self.irradiance_at(float(value))  # raises when outside the measured range
-        self._settings[key] = value
-        self._store.async_delay_save()
+        self._store.async_set_setting(self._panel_id, key, value)
         self._changed()
 
     def limits(self, area: str) -> Limits:

@@ -169,8 +169,7 @@ class PanelWatch:
             person=person,
         )
         session.start(at)
-        self._sessions._store.active[self._sessions.panel_id] = session
-        await self._sessions._store.async_save()
+        await self._sessions._store.async_start_session(session)
         plan = SessionPlan(
             area,
             self._sessions.distance_cm,

@@ -159,13 +159,11 @@ class SessionRunner:
             person=plan.person,
         )
         # Saved before the panel is switched on: a crash from here on is reconciled at start-up.
-        self._store.active[self.panel_id] = session
-        await self._store.async_save()
+        await self._store.async_start_session(session)
         try:
             on_at = await self._async_power_on_for(verdict.allowed_seconds)
         except HomeAssistantError:
-            self._store.active.pop(self.panel_id, None)
-            await self._store.async_save()
+            await self._store.async_end_session(self.panel_id)
             self.control.read_after_failed_power_on()
             raise
         session.start(on_at)
@@ -365,12 +363,10 @@ class SessionRunner:
         self._cancel_scheduled_end()
         self._off_retry.clear()
         status = session.close(off_at, status)
-        self._store.active.pop(self.panel_id, None)
         record = SessionRecord.from_session(session) if session.started_at else None
         if record is not None:
-            self._sessions.history.append(record)
             self._sessions.last_session = record
-        await self._store.async_save()
+        await self._store.async_end_session(self.panel_id, record)
         self.control.release_link()
         event = (
             SessionEvent.COMPLETED if status is SessionStatus.COMPLETED else SessionEvent.STOPPED
@@ -387,10 +383,9 @@ class SessionRunner:
             return
         if action is RestartAction.DROP:
             _LOGGER.warning("%s: dropping a session that never started", self._coordinator.name)
-            self._store.active.pop(self.panel_id, None)
+            await self._store.async_end_session(self.panel_id)
             if decision.switch_off:
                 await self.control.power(False)
-            await self._store.async_save()
         elif action is RestartAction.FINISH:
             await self._async_finish(SessionStatus.COMPLETED)
         elif action is RestartAction.CLOSE:

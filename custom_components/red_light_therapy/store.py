@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
@@ -56,9 +57,10 @@ class TherapyStore:
     records changed: a session writes its start, its end and this week's few records,
     whatever the years before it hold.
 
-    ``history``, ``active``, ``settings`` and ``plans`` are still read and changed in place
-    by the session and protocol managers; the methods below (``async_start_session``,
-    ``async_record_session``, ``async_update_settings``, ...) are the way to change them.
+    ``active`` and ``settings`` are read-only views: the methods below
+    (``async_start_session``, ``async_end_session``, ``async_record_session``,
+    ``async_set_setting``, ``async_update_settings``, ...) are the way to change them.
+    ``history`` and ``plans`` are still changed in place by the session and protocol managers.
     """
 
     def __init__(self, hass: HomeAssistant) -> None:
@@ -72,10 +74,22 @@ class TherapyStore:
         self._indexed: set[str] | None = set()
         """The weeks the index file names (None: it must be written again)."""
         self._dirty: set[str] = set()
-        self.active: dict[str, Session] = {}
-        self.settings: dict[str, dict[str, Any]] = {}
+        self._active: dict[str, Session] = {}
+        self._settings: dict[str, dict[str, Any]] = {}
         # Protocol runs by id (``therapy.ProtocolPlan.to_dict``); read by ``protocol_manager``.
         self.plans: dict[str, dict[str, Any]] = {}
+
+    @property
+    def active(self) -> Mapping[str, Session]:
+        """Each panel's open session by panel id (read-only: see ``async_start_session``)."""
+        return MappingProxyType(self._active)
+
+    @property
+    def settings(self) -> Mapping[str, Mapping[str, Any]]:
+        """Each panel's stored settings by panel id (read-only: see ``async_set_setting``)."""
+        return MappingProxyType(
+            {key: MappingProxyType(value) for key, value in self._settings.items()}
+        )
 
     # -- the history and where each record is kept ------------------------------------------
 
@@ -123,15 +137,25 @@ class TherapyStore:
         """
         if session.panel_id is None:
             raise ValueError("an active session belongs to a panel")
-        self.active[session.panel_id] = session
+        self._active[session.panel_id] = session
+        await self.async_save()
+
+    async def async_end_session(self, panel_id: str, record: SessionRecord | None = None) -> None:
+        """End the panel's open session, its ``record`` (if it ran) joining the history; write now.
+
+        A panel without an open session changes nothing but the record's joining.
+        """
+        self._active.pop(panel_id, None)
+        if record is not None:
+            self.history.append(record)
         await self.async_save()
 
     async def async_record_session(self, record: SessionRecord) -> None:
         """``record`` joins the history and its panel's active session (same id) ends."""
         if record.panel_id is not None:
-            active = self.active.get(record.panel_id)
+            active = self._active.get(record.panel_id)
             if active is not None and active.id == record.id:
-                del self.active[record.panel_id]
+                del self._active[record.panel_id]
         self.history.append(record)
         await self.async_save()
 
@@ -143,7 +167,20 @@ class TherapyStore:
 
     def panel_settings(self, panel_id: str) -> PanelSettings:
         """Return the panel's settings, typed (what was never set is None)."""
-        return PanelSettings.from_dict(self.settings.get(panel_id, {}))
+        return PanelSettings.from_dict(self._settings.get(panel_id, {}))
+
+    def setting(self, panel_id: str, key: str) -> Any:
+        """Return the stored value of one of the panel's settings, or None when never set."""
+        return self._settings.get(panel_id, {}).get(key)
+
+    @callback
+    def async_set_setting(self, panel_id: str, key: str, value: Any) -> None:
+        """Store one of the panel's settings under ``key`` (any key, ``person`` too) as given.
+
+        It is written within ``SETTINGS_SAVE_DELAY``: a slider drag writes once.
+        """
+        self._settings.setdefault(panel_id, {})[key] = value
+        self.async_delay_save()
 
     @callback
     def async_update_settings(self, panel_id: str, **changes: Any) -> PanelSettings:
@@ -154,7 +191,7 @@ class TherapyStore:
         unknown = set(changes) - set(PanelSettings.__dataclass_fields__)
         if unknown:
             raise TypeError(f"unknown settings {sorted(unknown)}")
-        stored = self.settings.setdefault(panel_id, {})
+        stored = self._settings.setdefault(panel_id, {})
         for key, value in changes.items():
             if value is None:
                 stored.pop(key, None)
@@ -197,7 +234,7 @@ class TherapyStore:
         if changed:
             history = History(records)
             self._adopt(history, *_grouped(history, self._placement))
-        for session in self.active.values():
+        for session in self._active.values():
             if session.person is None:
                 session.person = person
                 changed += 1
@@ -213,7 +250,7 @@ class TherapyStore:
         The history week that changed is written by the next save."""
         if stored_person(person) != person:
             raise ValueError(f"{person!r} is not a person entity id")
-        for session in self.active.values():
+        for session in self._active.values():
             if session.id == session_id:
                 session.person = person
                 return True
@@ -244,11 +281,11 @@ class TherapyStore:
         if changed:
             history = History(records)
             self._adopt(history, *_grouped(history, self._placement))
-        for session in self.active.values():
+        for session in self._active.values():
             if session.person == old:
                 session.person = new
                 changed += 1
-        for container in (*self.plans.values(), *self.settings.values()):
+        for container in (*self.plans.values(), *self._settings.values()):
             if container.get("person") == old:
                 container["person"] = new
                 changed += 1
@@ -271,8 +308,8 @@ class TherapyStore:
             _grouped, loaded.history, loaded.placement
         )
         self._adopt(loaded.history, *grouped)
-        self.active = loaded.active
-        self.settings = loaded.settings
+        self._active = loaded.active
+        self._settings = loaded.settings
         self.plans = loaded.plans
         if files.old_layout:
             # Version 1: every week is written before the main file stops holding them.
@@ -296,14 +333,14 @@ class TherapyStore:
         planned end or its own countdown), its settings and protocol runs are dropped. The history
         stays: it is the person's, not the panel's.
         """
-        session = self.active.pop(panel_id, None)
+        session = self._active.pop(panel_id, None)
         if session is not None and session.started_at is not None and not session.is_final:
             now = dt_util.utcnow()
             ends_at = session.ends_at
             end = min(now, ends_at) if ends_at is not None else now
             session.close(end, SessionStatus.STOPPED, stop_at_end_completes=False)
             self.history.append(SessionRecord.from_session(session))
-        self.settings.pop(panel_id, None)
+        self._settings.pop(panel_id, None)
         for plan_id in [k for k, v in self.plans.items() if v.get("panel_id") == panel_id]:
             del self.plans[plan_id]
         await self.async_save()
@@ -350,8 +387,8 @@ class TherapyStore:
         The file is written in the executor while the event loop may change the settings and runs.
         """
         return {
-            "active": {key: session.to_dict() for key, session in self.active.items()},
-            "settings": {key: dict(value) for key, value in self.settings.items()},
+            "active": {key: session.to_dict() for key, session in self._active.items()},
+            "settings": {key: dict(value) for key, value in self._settings.items()},
             "plans": {key: dict(value) for key, value in self.plans.items()},
         }
 
