@@ -94,10 +94,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
 
 
 async def _async_give_to_only_person(hass: HomeAssistant, store: TherapyStore) -> None:
-    """The household's migration: with exactly one person, the sessions (and runs) that
-    belong to nobody (recorded before households, or with no person set up) are theirs; the
-    next save writes them. With several persons they stay unassigned until the
-    ``assign_person`` action gives them to someone; nothing is dropped. Written at once."""
+    """Give every session and run that belongs to nobody to the only person, if there is one.
+
+    The household's migration: with exactly one person, the sessions (and runs) that belong to
+    nobody (recorded before households, or with no person set up) are theirs; the next save writes
+    them. With several persons they stay unassigned until the ``assign_person`` action gives them to
+    someone; nothing is dropped. Written at once.
+    """
     if (only := async_only_person(hass)) is not None and store.assign_unassigned(only.entity_id):
         await store.async_save()
 

@@ -63,7 +63,8 @@ def _uncache_properties(cls: type) -> None:
     object: its attributes then move to a dict of 1.9 KiB instead of about 0.3 KiB (issue 12:
     some 40 KiB per panel of 27 entities). The values are the same: each is computed by Home
     Assistant's own getter, just not kept; they are cheap (an ``_attr_`` or the entity
-    description), read at a state write."""
+    description), read at a state write.
+    """
     for klass in cls.__mro__:
         if not klass.__module__.startswith("homeassistant."):
             continue  # the integration's own cached properties stay cached
@@ -79,6 +80,7 @@ class RedLightTherapyEntity(CoordinatorEntity[PanelCoordinator]):
     _attr_has_entity_name = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Make the cached properties a new entity class inherits plain ones."""
         super().__init_subclass__(**kwargs)
         _uncache_properties(cls)
 

@@ -39,7 +39,7 @@ def has_person_entities(persons: list[Person]) -> bool:
 
 
 def stored_choice(data: RedLightTherapyData) -> str | None:
-    """The panel's "Who is using the panel" choice as stored (possibly a departed person)."""
+    """Return the panel's "Who is using the panel" choice as stored (possibly a departed person)."""
     # The settings dict the number and select entities write through ``async_set_setting``.
     choice = data.sessions.panel_settings.get(SETTING_PERSON)
     return choice if isinstance(choice, str) and choice else None
@@ -51,7 +51,8 @@ def current_person(data: RedLightTherapyData) -> str | None:
     ``household.panel_person``: the panel's choice while that person is in the household,
     else the only person, else the last person who used the panel, else nobody. A choice of
     a person who has been deleted reads as nothing chosen (``SessionManager.current_person``,
-    which the session start paths use)."""
+    which the session start paths use).
+    """
     return data.sessions.current_person()
 
 
@@ -70,7 +71,7 @@ def person_labels(persons: list[Person]) -> dict[str, str]:
 
 
 def _roster(hass: HomeAssistant) -> tuple[tuple[str, str], ...]:
-    """The persons the per-person entities are made for (entity id, name); none below two."""
+    """Return the persons the per-person entities are made for (entity id, name); none below two."""
     persons = async_persons(hass)
     if not has_person_entities(persons):
         return ()
@@ -99,10 +100,12 @@ def async_follow_household(hass: HomeAssistant, entry: RedLightTherapyConfigEntr
 
 @callback
 def async_follow_person_renames(hass: HomeAssistant, store: TherapyStore) -> CALLBACK_TYPE:
-    """When a person's entity id is changed (Settings → Entities), their records, open
-    sessions, runs and panel choices follow it (``TherapyStore.rename_person``), written at
-    once; every panel is reloaded to read its runs again. Without this they would read as a
-    departed person's."""
+    """Follow a person's changed entity id in the records, sessions, runs and panel choices.
+
+    When a person's entity id is changed (Settings → Entities), their records, open sessions, runs
+    and panel choices follow it (``TherapyStore.rename_person``), written at once; every panel is
+    reloaded to read its runs again. Without this they would read as a departed person's.
+    """
 
     @callback
     def _is_person_rename(event_data: er.EventEntityRegistryUpdatedData) -> bool:
@@ -132,8 +135,10 @@ def async_remove_departed(
     is_person_key: Callable[[str], bool],
     keep: set[str],
 ) -> None:
-    """Remove ``entry``'s registered per-person entities of ``domain`` whose key is not in
-    ``keep`` (a person who left, or every one when the household is down to one person)."""
+    """Remove ``entry``'s per-person entities of ``domain`` whose key is not in ``keep``.
+
+    Those of a person who left, or every one when the household is down to one person.
+    """
     registry = er.async_get(hass)
     prefix = entity_unique_id(entry, "")
     for registered in er.async_entries_for_config_entry(registry, entry.entry_id):

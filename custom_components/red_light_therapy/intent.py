@@ -99,8 +99,7 @@ def _async_say_panel_failures(hass: HomeAssistant) -> None:
 
 
 class SaysPanelFailures(intent.IntentHandler):
-    """A built-in light intent (turn on / off, set brightness), unchanged for every light,
-    whose answer says a panel's failure in words.
+    """A built-in light intent whose answer says a panel's failure in words.
 
     Home Assistant's service intents wait a moment (``service_timeout``, 0.2 s) for the
     service call, then answer "Turned on" whatever became of it, leaving a failed call's
@@ -111,6 +110,7 @@ class SaysPanelFailures(intent.IntentHandler):
     """
 
     def __init__(self, inner: intent.IntentHandler) -> None:
+        """Wrap the built-in light intent handler ``inner``."""
         self.inner = inner
         self.intent_type = inner.intent_type
         self.description = inner.description
@@ -118,13 +118,16 @@ class SaysPanelFailures(intent.IntentHandler):
 
     @property
     def slot_schema(self) -> dict[Any, Any] | None:  # what Assist's LLM tools describe
+        """The built-in handler's slot schema, unchanged."""
         return self.inner.slot_schema
 
     @callback
     def async_can_handle(self, intent_obj: intent.Intent) -> bool:
+        """Return whether the built-in handler can handle ``intent_obj``."""
         return self.inner.async_can_handle(intent_obj)
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        """Handle ``intent_obj`` with the built-in handler, a panel's failure said in words."""
         calls = intent_obj.hass.data.setdefault(ASSIST_CALLS, {})
         key = intent_obj.context.id
         call = calls[key] = _AssistCall()
@@ -144,15 +147,18 @@ class SaysPanelFailures(intent.IntentHandler):
 
 
 def _sentence(err: HomeAssistantError) -> str:
-    """The translated reason, as Assist says it (Home Assistant drops the full stop)."""
+    """Return the translated reason, as Assist says it (Home Assistant drops the full stop)."""
     return str(err) or "That did not work."
 
 
 @asynccontextmanager
 async def async_assist_command(hass: HomeAssistant, context: Context | None) -> AsyncIterator[None]:
-    """Around a panel light's command: when a built-in light intent asked for it, a failure
-    goes to that intent's answer (or, once it has answered, to the log) instead of being
-    raised into a task Home Assistant does not retrieve. Otherwise it is raised as usual."""
+    """Send a panel light's failure to the light intent that asked for it, if one did.
+
+    Around a panel light's command: when a built-in light intent asked for it, a failure goes to
+    that intent's answer (or, once it has answered, to the log) instead of being raised into a task
+    Home Assistant does not retrieve. Otherwise it is raised as usual.
+    """
     calls = hass.data.get(ASSIST_CALLS)
     call = calls.get(context.id) if calls is not None and context is not None else None
     if calls is None or context is None or call is None:
@@ -181,7 +187,7 @@ def _panels(hass: HomeAssistant) -> list[RedLightTherapyConfigEntry]:
 
 
 def _error(key: str, **placeholders: str) -> HomeAssistantError:
-    """A translated failure; ``_Handler.async_handle`` speaks it (in English, see there)."""
+    """Return a translated failure; ``_Handler.async_handle`` speaks it (in English, see there)."""
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key=key,
@@ -190,7 +196,7 @@ def _error(key: str, **placeholders: str) -> HomeAssistantError:
 
 
 def _loaded_panels(hass: HomeAssistant) -> list[RedLightTherapyConfigEntry]:
-    """The loaded panels; none is a failure said in words."""
+    """Return the loaded panels; none is a failure said in words."""
     panels = _panels(hass)
     if not panels:
         raise _error("intent_no_panels")
@@ -198,7 +204,7 @@ def _loaded_panels(hass: HomeAssistant) -> list[RedLightTherapyConfigEntry]:
 
 
 def _panel(hass: HomeAssistant, name: str | None) -> RedLightTherapyConfigEntry:
-    """The loaded panel called ``name`` (its title), or the only one when no name is given."""
+    """Return the loaded panel called ``name`` (its title), or the only one without a name."""
     panels = _loaded_panels(hass)
     if name is not None:
         wanted = name.strip().casefold()
@@ -211,10 +217,12 @@ def _panel(hass: HomeAssistant, name: str | None) -> RedLightTherapyConfigEntry:
 
 
 def _speakers_person(intent_obj: intent.Intent, named: str | None, refusal: str) -> str | None:
-    """Whose session (or dose) a voice request is about: the person the sentence names
-    (refused when not one of the household), else the speaker's person, else the only
-    person; None with no persons set up (as before households). An unknown speaker in a home
-    of several persons is refused with ``refusal``, which says how to name them."""
+    """Return whose session (or dose) a voice request is about.
+
+    The person the sentence names (refused when not one of the household), else the speaker's
+    person, else the only person; None with no persons set up (as before households). An unknown
+    speaker in a home of several persons is refused with ``refusal``, which says how to name them.
+    """
     hass = intent_obj.hass
     if named is not None:
         return async_named_person(hass, named).entity_id
@@ -229,8 +237,10 @@ def _speakers_person(intent_obj: intent.Intent, named: str | None, refusal: str)
 
 
 class _Handler(intent.IntentHandler):
-    """Answers every failure (a refusal by the limits, no such panel, nothing running) in
-    words: Assist speaks the reason instead of a generic "unexpected error".
+    """An Assist intent handler that says every failure in words.
+
+    A refusal by the limits, no such panel, nothing running: Assist speaks the reason instead of a
+    generic "unexpected error".
 
     The reason is ``str(err)`` of a translated error: Home Assistant renders it from this
     integration's English translations (``exceptions``), whatever the user's language.
@@ -260,8 +270,10 @@ class _Handler(intent.IntentHandler):
 
 
 class StartHandler(_Handler):
-    """Start a session for the speaker (or the person named) by minutes or dose; neither:
-    their active protocol run's dose, else the default length."""
+    """Start a session for the speaker (or the person named) by minutes or dose.
+
+    Neither: their active protocol run's dose, else the default length.
+    """
 
     intent_type = INTENT_START
     description = "Starts a red light therapy session by dose (J/cm²) or minutes"
@@ -294,6 +306,8 @@ class StartHandler(_Handler):
 
 
 class StopHandler(_Handler):
+    """Stop the session on a panel (Assist)."""
+
     intent_type = INTENT_STOP
     description = "Stops the red light therapy session"
     slot_schema = {vol.Optional("name"): cv.string}
@@ -312,8 +326,10 @@ class StopHandler(_Handler):
 
 
 class DoseTodayHandler(_Handler):
-    """Today's dose of the speaker (or the person named) over every panel and area (the
-    history is shared); the whole history's when no persons are set up."""
+    """Say today's dose of the speaker (or the person named) over every panel and area.
+
+    The history is shared; the whole history's dose when no persons are set up.
+    """
 
     intent_type = INTENT_DOSE_TODAY
     description = "Tells today's red light therapy dose"
@@ -343,6 +359,8 @@ class DoseTodayHandler(_Handler):
 
 
 class NextSessionHandler(_Handler):
+    """Say when the next session of a protocol run is due (Assist)."""
+
     intent_type = INTENT_NEXT_SESSION
     description = "Tells when the next session of a red light therapy protocol is due"
     slot_schema = {vol.Optional("name"): cv.string}

@@ -21,14 +21,17 @@ async def async_setup_entry(
     entry: RedLightTherapyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    """Set up the panel's light: on is a session, brightness the panel's level."""
     async_add_entities([PanelLight(entry.runtime_data)])
 
 
 def level_to_brightness(level: int) -> int:
+    """Return the light's brightness (0..255) for a panel level (0..100)."""
     return round(level * 255 / 100)
 
 
 def brightness_to_level(brightness: int) -> int:
+    """Return the panel level (1..100) for a light brightness (1..255)."""
     return max(1, round(brightness * 100 / 255))
 
 
@@ -39,6 +42,7 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
     _attr_translation_key = "panel"
 
     def __init__(self, data: RedLightTherapyData) -> None:
+        """Make the light of the panel in ``data``, dimmable when its channels are."""
         super().__init__(data, LIGHT_KEY)
         dimmable = data.panel.capabilities.dimming and bool(data.panel.capabilities.channels)
         mode = ColorMode.BRIGHTNESS if dimmable else ColorMode.ONOFF
@@ -47,10 +51,12 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
 
     @property
     def is_on(self) -> bool | None:
+        """Whether the panel is on."""
         return self.coordinator.data.is_on
 
     @property
     def brightness(self) -> int | None:
+        """The panel's level as a light brightness (None: unknown)."""
         levels = self.coordinator.data.levels
         if self._attr_color_mode is not ColorMode.BRIGHTNESS or not levels:
             return None
@@ -58,12 +64,14 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """What the open session does (nothing when idle): its area (a key, translated by
-        the frontend), the dose it will deliver in J/cm² (total; ``target_band`` when it aims
-        for a dose in a band), while running, when it ends, and whose session it is
-        (``person``: the person's name, when the session has a person).
-        Gone as soon as the session is being ended: the panel's "off" and the recorded
-        session then make one state write, not two."""
+        """What the open session does (nothing when idle).
+
+        Its area (a key, translated by the frontend), the dose it will deliver in J/cm² (total;
+        ``target_band`` when it aims for a dose in a band), while running, when it ends, and whose
+        session it is (``person``: the person's name, when the session has a person). Gone as soon
+        as the session is being ended: the panel's "off" and the recorded session then make one
+        state write, not two.
+        """
         sessions = self._data.sessions
         session = sessions.session
         if session is None or session.started_at is None or sessions.ending:
@@ -83,9 +91,12 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
         return attributes
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        """Off: start a session of the default length, at the brightness asked for (set only
-        once the session is allowed: a refused start changes nothing on the panel). On: set
-        the brightness of every channel; the running session is re-planned at it."""
+        """Start a session of the default length, or set the brightness of a session that runs.
+
+        Off: start a session of the default length, at the brightness asked for (set only once the
+        session is allowed: a refused start changes nothing on the panel). On: set the brightness of
+        every channel; the running session is re-planned at it.
+        """
         panel = self._data.panel
         levels = None
         if ATTR_BRIGHTNESS in kwargs and self._attr_color_mode is ColorMode.BRIGHTNESS:

@@ -1,6 +1,8 @@
-"""A panel that could not be confirmed off at the end of its session: say so loudly (a
-critical repair issue, a notification, one error in the log) and try again every
-``OFF_RETRY_SECONDS`` until it is confirmed off."""
+"""A panel that could not be confirmed off at the end of its session.
+
+Say so loudly (a critical repair issue, a notification, one error in the log) and try again every
+``OFF_RETRY_SECONDS`` until it is confirmed off.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ class OffRetry:
     """The off-retry of one panel, with its repair issue and notification."""
 
     def __init__(self, hass: HomeAssistant, coordinator: PanelCoordinator, panel_id: str) -> None:
+        """Retry the panel of ``coordinator``; nothing is due until a switch-off fails."""
         self._hass = hass
         self._coordinator = coordinator
         self._panel_id = panel_id
@@ -31,8 +34,10 @@ class OffRetry:
         self._fault_logged = False
 
     def not_confirmed(self, err: HomeAssistantError, retry: Callable[[], None]) -> None:
-        """The session is kept open: say so, and call ``retry`` in ``OFF_RETRY_SECONDS``
-        (unless a retry is already due)."""
+        """Keep the session open, say so, and call ``retry`` in ``OFF_RETRY_SECONDS``.
+
+        Unless a retry is already due.
+        """
         name = self._coordinator.name
         if self._fault_logged:
             _LOGGER.debug("%s still not confirmed off: %s; retrying", name, err)
@@ -65,8 +70,10 @@ class OffRetry:
             self._cancel_retry = async_call_later(self._hass, OFF_RETRY_SECONDS, _retry)
 
     def clear(self) -> None:
-        """The panel is confirmed off (or its session closed): withdraw the issue, the
-        notification and any retry still due."""
+        """Withdraw the issue, the notification and any retry still due: the panel is off.
+
+        The panel is confirmed off, or its session was closed.
+        """
         if self._fault_logged:
             _LOGGER.info("%s is confirmed off again", self._coordinator.name)
             self._fault_logged = False

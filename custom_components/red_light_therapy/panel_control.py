@@ -1,6 +1,9 @@
-"""The session's commands to its panel: power, the panel's own countdown (the safety net if
-Home Assistant stops), and the link held open while a session runs. Knows when it is the one
-switching the panel, so its own commands are not mistaken for a person at the panel."""
+"""The session's commands to its panel: power, its own countdown and its link.
+
+Power, the panel's own countdown (the safety net if Home Assistant stops), and the link held open
+while a session runs. Knows when it is the one switching the panel, so its own commands are not
+mistaken for a person at the panel.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ class PanelControl:
     """Commands one panel on behalf of its session manager."""
 
     def __init__(self, hass: HomeAssistant, coordinator: PanelCoordinator) -> None:
+        """Command the panel of ``coordinator``."""
         self._hass = hass
         self._coordinator = coordinator
         self._panel = coordinator.panel
@@ -41,7 +45,7 @@ class PanelControl:
             self._commanding = False
 
     def timer_seconds(self, seconds: float) -> int | None:
-        """The whole seconds to arm the panel's own countdown to (None: it has none)."""
+        """Return the whole seconds to arm the panel's own countdown to (None: it has none)."""
         capabilities = self._panel.capabilities
         if not capabilities.hardware_timer:
             return None
@@ -55,9 +59,11 @@ class PanelControl:
         return armed
 
     async def power_on_for(self, seconds: float) -> tuple[datetime, int | None]:
-        """Switch on with the panel's own countdown (the safety net) armed, holding the link;
-        the acknowledged time and the armed whole seconds. The panel decides the order
-        (``Panel.power_on_for``). A failure lets the link go again."""
+        """Switch on with the panel's own countdown armed, holding the link.
+
+        The acknowledged time and the armed whole seconds. The panel decides the order
+        (``Panel.power_on_for``). A failure lets the link go again.
+        """
         self.hold_link()
         armed = self.timer_seconds(seconds)
         self._commanding = True
@@ -71,21 +77,26 @@ class PanelControl:
         return dt_util.utc_from_timestamp(acked), armed
 
     def hold_link(self) -> None:
-        """Hold the panel's link open while the session runs (once: a second hold while one
-        is held does nothing); ``release_link`` lets it idle again."""
+        """Hold the panel's link open while the session runs.
+
+        Once: a second hold while one is held does nothing; ``release_link`` lets it idle again.
+        """
         if self._release_hold is None:
             self._release_hold = self._panel.hold_connection()
 
     def release_link(self) -> None:
+        """Let the panel's link idle again (after ``hold_link``)."""
         if (release := self._release_hold) is not None:
             self._release_hold = None
             release()
 
     def read_after_failed_power_on(self) -> None:
-        """A power-on that failed may still have reached the panel (a device that applies a
-        write without answering it): read the panel once, so one that is on anyway becomes a
-        session under the limits (unplanned, or the paused one resumed) instead of emitting
-        unseen until the next poll."""
+        """Read the panel once after a power-on that failed, which may still have reached it.
+
+        A device may apply a write without answering it: one that is on anyway becomes a session
+        under the limits (unplanned, or the paused one resumed) instead of emitting unseen until the
+        next poll.
+        """
 
         async def _read() -> None:
             with contextlib.suppress(PanelError):

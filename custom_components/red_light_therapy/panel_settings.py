@@ -1,6 +1,8 @@
-"""The panel's settings: its treatment area, distance, default session length and
-calibration, and the irradiance they give at its channel levels now. Persisted with the
-therapy data; a change updates this panel's entities only."""
+"""The panel's settings, and the irradiance they give at its channel levels now.
+
+Its treatment area, distance, default session length and calibration. Persisted with the therapy
+data; a change updates this panel's entities only.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ class PanelSettings:
         profile: IrradianceProfile,
         changed: Callable[[], None],
     ) -> None:
+        """Read the panel's settings from ``store``; ``changed`` tells its entities."""
         self._store = store
         self._panel = panel
         self._panel_id = panel_id
@@ -57,9 +60,11 @@ class PanelSettings:
 
     @property
     def default_duration(self) -> timedelta:
-        """The length of a session started without one (the light, the Start button): the
-        "Session duration" the user set, else the factory length fitted to the panel's area
-        at its irradiance now (``therapy.default_session_seconds``): what will run."""
+        """The length of a session started without one (the light, the Start button).
+
+        The "Session duration" the user set, else the factory length fitted to the panel's area at
+        its irradiance now (``therapy.default_session_seconds``): what will run.
+        """
         return timedelta(seconds=self.default_seconds(self.area, self.irradiance))
 
     @default_duration.setter
@@ -67,6 +72,7 @@ class PanelSettings:
         self._store.async_set_setting(self._panel_id, "minutes", value.total_seconds() / 60)
 
     def default_seconds(self, area: str, irradiance: BandIrradiance | None) -> float:
+        """Return the default length in seconds of a session on ``area`` at ``irradiance``."""
         if (minutes := self.get("minutes")) is not None:
             return float(minutes) * 60
         limits = self.limits(area)
@@ -74,6 +80,7 @@ class PanelSettings:
 
     @property
     def distance_cm(self) -> float:
+        """The distance to the panel in cm the user set, else the default for its profile."""
         distance = self.get("distance_cm")
         if distance is None:
             distance = max(DEFAULT_DISTANCE_CM, self.profile.min_distance_cm)
@@ -81,6 +88,7 @@ class PanelSettings:
 
     @property
     def area(self) -> str:
+        """The panel's default treatment area (an ``Area`` value)."""
         area = self.get("area")
         return str(DEFAULT_PANEL_AREA.value if area is None else area)
 
@@ -99,10 +107,11 @@ class PanelSettings:
         self._changed()
 
     def get(self, key: str) -> Any:
-        """The stored value of one setting, or None when it was never set."""
+        """Return the stored value of one setting, or None when it was never set."""
         return self._store.setting(self._panel_id, key)
 
     async def async_set_setting(self, key: str, value: Any) -> None:
+        """Store one setting after checking it (an area, a distance the profile covers)."""
         if key == "area":
             value = self.validated_area(value)
         elif key == "distance_cm":
@@ -111,6 +120,7 @@ class PanelSettings:
         self._changed()
 
     def limits(self, area: str) -> Limits:
+        """Return the limits of a session on ``area``."""
         return default_limits(area)
 
     def levels(self, by_index: Mapping[int, int] | None = None) -> dict[str, int] | None:
@@ -133,6 +143,7 @@ class PanelSettings:
     def irradiance_at(
         self, distance_cm: float | None = None, levels: Mapping[int, int] | None = None
     ) -> BandIrradiance:
+        """Return the irradiance at a distance (the panel's by default) and channel levels."""
         try:
             return self.profile.irradiance(distance_cm or self.distance_cm, self.levels(levels))
         except TherapyError as err:
@@ -140,12 +151,14 @@ class PanelSettings:
 
     @property
     def irradiance(self) -> BandIrradiance | None:
+        """The irradiance at the panel's distance and levels now (None: outside the profile)."""
         try:
             return self.profile.irradiance(self.distance_cm, self.levels())
         except TherapyError:
             return None
 
     def validated_area(self, area: str) -> str:
+        """Return ``area`` checked as a treatment area's key (refused when unknown)."""
         try:
             return validate_area(area).value
         except TherapyError as err:

@@ -1,6 +1,9 @@
-"""The panel switched by itself (its countdown, its button, another app), as its pushed state
-tells: a running session closed or re-fitted to new levels, a paused one resumed, and an
-unplanned session, under the same limits, when the panel was switched on at the panel."""
+"""Sessions the panel changed by itself, as its pushed state tells.
+
+Its countdown, its button or another app switched it: a running session is closed or re-fitted to
+new levels, a paused one resumed, and an unplanned session started, under the same limits, when the
+panel was switched on at the panel.
+"""
 
 from __future__ import annotations
 
@@ -33,15 +36,18 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class PanelWatch:
-    """Follows one panel's pushed state for what happens at the panel; acts through its
-    session manager, under the panel's lock (``SessionRunner._background``)."""
+    """Follow one panel's pushed state for what happens at the panel.
+
+    It acts through its session manager, under the panel's lock (``SessionRunner._background``).
+    """
 
     def __init__(self, sessions: SessionManager) -> None:
+        """Watch the panel of ``sessions``; nothing happens until its state is pushed."""
         self._sessions = sessions
 
     @callback
     def handle_panel_state(self, state: PanelState) -> None:
-        """The panel switched on or off by itself: its countdown, its button, another app."""
+        """Act on the panel switching by itself: its countdown, its button, another app."""
         if self._sessions.control.commanding or self._sessions.ending:
             return
         session = self._sessions.session
@@ -63,9 +69,11 @@ class PanelWatch:
             )
 
     async def _async_switched_off_at_panel(self, session: Session, at: datetime) -> None:
-        """The running session's panel went dark by itself: close the session then (never
-        later than its planned end), unless a command in between already closed or paused
-        it, or switched the panel on again."""
+        """Close the running session whose panel went dark by itself.
+
+        Closed then, never later than its planned end, unless a command in between already closed or
+        paused it, or switched the panel on again.
+        """
         if (
             session is not self._sessions.session
             or session.status is not SessionStatus.RUNNING
@@ -96,10 +104,12 @@ class PanelWatch:
         )
 
     async def _async_refit(self, session: Session, at: datetime, *, arm: bool = False) -> None:
-        """Re-plan a running session at its new irradiance (``therapy.fit_running``): a dose
-        session still aims for its dose; nothing may go past a session or daily limit
-        (``limit_reached`` says which one cut it). The end, the panel's countdown (when the
-        plan changed, or ``arm``) and the store follow; with nothing left to run, it ends now."""
+        """Re-plan a running session at its new irradiance (``therapy.fit_running``).
+
+        A dose session still aims for its dose; nothing may go past a session or daily limit
+        (``limit_reached`` says which one cut it). The end, the panel's countdown (when the plan
+        changed, or ``arm``) and the store follow; with nothing left to run, it ends now.
+        """
         if session is not self._sessions.session or session.status is not SessionStatus.RUNNING:
             return
         before = session.planned_seconds
@@ -131,8 +141,11 @@ class PanelWatch:
         self._sessions._changed(session.area)
 
     async def _async_resumed_at_panel(self, session: Session, at: datetime) -> None:
-        """A paused session's panel was switched on at the panel (its button, another app):
-        that is a resume, under the same limits, with its countdown armed."""
+        """Resume a paused session whose panel was switched on at the panel.
+
+        Its button or another app switched it on: that is a resume, under the same limits, with its
+        countdown armed.
+        """
         if session is not self._sessions.session or session.status is not SessionStatus.PAUSED:
             return
         session.resume(max(at, session.last_event_at or at))
@@ -144,7 +157,7 @@ class PanelWatch:
         await self._async_refit(session, at, arm=True)
 
     async def _async_unplanned(self, state: PanelState, at: datetime) -> None:
-        """A panel switched on outside the integration: the same limits govern it."""
+        """Start an unplanned session, under the same limits, for a panel switched on elsewhere."""
         if self._sessions.session is not None:
             return
         at = backdated_start(at, state.timer_set_s, state.timer_remaining_s)

@@ -98,9 +98,11 @@ def async_person_name(hass: HomeAssistant, entity_id: str) -> str | None:
 
 @callback
 def async_named_person(hass: HomeAssistant, text: str) -> Person:
-    """The person an action's ``person`` field (or a name said to Assist) names: an entity
-    id, or a name (``async_find_person``). Refused, never guessed: ``unknown_person`` with the
-    household's names to choose from, ``no_persons`` when no persons are set up at all."""
+    """Return the person an action's ``person`` field (or a name said to Assist) names.
+
+    An entity id, or a name (``async_find_person``). Refused, never guessed: ``unknown_person`` with
+    the household's names to choose from, ``no_persons`` when no persons are set up at all.
+    """
     if (person := async_find_person(hass, text)) is not None:
         return person
     persons = async_persons(hass)

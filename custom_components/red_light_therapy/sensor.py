@@ -134,8 +134,10 @@ _MIDNIGHT: HassKey[_Midnight] = HassKey(f"{DOMAIN}_midnight")
 
 
 class _Midnight:
-    """One local-midnight timer for the period sensors of every panel: a timer each cost
-    1.5 KiB a sensor (issue 12, setup memory)."""
+    """One local-midnight timer shared by the period sensors of every panel.
+
+    A timer each cost 1.5 KiB a sensor (issue 12, setup memory).
+    """
 
     __slots__ = ("actions", "cancel")
 

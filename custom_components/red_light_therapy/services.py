@@ -1,5 +1,7 @@
-"""Actions (services): plan, start, pause, resume, extend, stop, calculate, log and remove
-sessions, and give sessions to a person (``assign_person``).
+"""The integration's actions (services).
+
+Plan, start, pause, resume, extend, stop, calculate, log and remove sessions, and give sessions to a
+person (``assign_person``).
 
 ``start_session``, ``calculate`` and ``log_session`` take an optional ``person`` (a person
 entity id, or a name as a person writes it): the session is that person's and is checked
@@ -93,15 +95,18 @@ ASSIGN_SCHEMA = vol.Schema(
 
 
 def _call_person(hass: HomeAssistant, call: ServiceCall) -> str | None:
-    """The person entity id the call's ``person`` names (None: not given, the panel's
-    current person); refused ``unknown_person`` / ``no_persons`` before anything happens."""
+    """Return the person entity id the call's ``person`` names (None: not given).
+
+    Not given: the panel's current person. Refused ``unknown_person`` / ``no_persons`` before
+    anything happens.
+    """
     if (named := call.data.get(ATTR_PERSON)) is None:
         return None
     return async_named_person(hass, named).entity_id
 
 
 def _not_both(call: ServiceCall) -> None:
-    """A dose and minutes together contradict each other."""
+    """Refuse a dose and minutes given together: they contradict each other."""
     if ATTR_DOSE in call.data and ATTR_MINUTES in call.data:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="dose_and_minutes")
 
@@ -141,8 +146,11 @@ def _call_levels(
 
 
 async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    """Neither a dose nor minutes: the active protocol run's dose and area, else the default
-    length (``SessionManager.async_start``, as for the light and the Start button)."""
+    """Start a session on every targeted panel, by minutes, by dose, or by the default.
+
+    Neither a dose nor minutes: the active protocol run's dose and area, else the default length
+    (``SessionManager.async_start``, as for the light and the Start button).
+    """
     _not_both(call)
     person = _call_person(hass, call)
     entries = await async_targeted_entries(hass, call)
@@ -179,10 +187,13 @@ def _preflight(
     options: dict[str, Any],
     levels: dict[str, dict[int, int]],
 ) -> None:
-    """Several panels at once: every one must be able to start before any does, so a refused
-    call changes nothing. Each panel alone (its own limits, a session already running), then
-    together: two of them on shared skin would be two sessions at once on it, which the
-    spacing refuses (unless overridden)."""
+    """Check that every targeted panel can start before any does.
+
+    Several panels at once: every one must be able to start before any does, so a refused call
+    changes nothing. Each panel alone (its own limits, a session already running), then together:
+    two of them on shared skin would be two sessions at once on it, which the spacing refuses
+    (unless overridden).
+    """
     areas: list[tuple[RedLightTherapyConfigEntry, str]] = []
     for entry in entries:
         sessions = entry.runtime_data.sessions
@@ -208,7 +219,7 @@ def _preflight(
 
 
 async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    """A conversion (dose for minutes, minutes for a dose): it needs exactly one of them.
+    """Convert a dose to minutes or minutes to a dose: it needs exactly one of them.
 
     ``levels`` are planned at and never set: the panel stays as it is.
     """
@@ -250,9 +261,11 @@ async def _extend(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 def _logged_start(value: datetime) -> datetime:
-    """The start of a logged session in UTC (local time when it has no zone), within the
-    window a session may be logged in: not in the future, not older than the therapy rule's
-    window. Checked first, so no later step overflows on a start in year 1 or 9999."""
+    """Return the start of a logged session in UTC, within the window a session may be logged in.
+
+    Not in the future, not older than the therapy rule's window. Checked first, so no later step
+    overflows on a start in year 1 or 9999.
+    """
     aware = value if value.tzinfo else value.replace(tzinfo=dt_util.get_default_time_zone())
     now = dt_util.utcnow()
     if aware > now:  # compared as is: converting year 9999 to UTC may overflow
@@ -290,15 +303,18 @@ async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 def _local(when: Any) -> Any:
-    """A time of an action's field in UTC; one without a zone is Home Assistant's local time."""
+    """Return a time of an action's field in UTC (without a zone: Home Assistant's local time)."""
     return dt_util.as_utc(
         when if when.tzinfo else when.replace(tzinfo=dt_util.get_default_time_zone())
     )
 
 
 async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    """Take a recorded or logged session out of the history: by the ``session_id`` that
-    log_session, start_session and the session events give, or by when it started."""
+    """Take a recorded or logged session out of the history, by its id or by when it started.
+
+    By the ``session_id`` that log_session, start_session and the session events give, or by when it
+    started.
+    """
     session_id = call.data.get(ATTR_SESSION_ID)
     started_at = call.data.get(ATTR_STARTED_AT)
     if (session_id is None) == (started_at is None):
@@ -316,9 +332,11 @@ async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 async def _assign(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    """Give a recorded or open session (``session_id``), or every one that belongs to
-    nobody (and every unassigned protocol run), to a person; answer what changed. The limits,
-    dose sensors and runs of every panel follow at once."""
+    """Give a recorded or open session, or everything that belongs to nobody, to a person.
+
+    The session ``session_id``, or every one that belongs to nobody and every unassigned protocol
+    run; answer what changed. The limits, dose sensors and runs of every panel follow at once.
+    """
     person = async_named_person(hass, call.data[ATTR_PERSON])
     store = hass.data[DATA_STORE]
     session_id = call.data.get(ATTR_SESSION_ID)
@@ -366,7 +384,7 @@ async def _calibrate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 def _session_action(action: str) -> Handler:
-    """A handler that calls the session manager's ``action`` of every targeted panel."""
+    """Return a handler that calls the session manager's ``action`` of every targeted panel."""
 
     async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         for entry in await async_targeted_entries(hass, call):

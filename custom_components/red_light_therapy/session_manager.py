@@ -1,5 +1,7 @@
-"""Dose-aware sessions on one panel: the one object the light, the buttons, the actions,
-Assist, the sensors and the protocol runs talk to.
+"""Dose-aware sessions on one panel: the object every entity, action and Assist talks to.
+
+The one object the light, the buttons, the actions, Assist, the sensors and the protocol runs talk
+to.
 
 ``SessionManager`` holds the parts, each with one job, and answers for them: the panel's
 settings (``PanelSettings``), planning a session against the limits (``SessionPlanner``),
@@ -90,7 +92,8 @@ def async_panels_changed(
     ``area``: only a session on that area changed, so only panels that show something it
     counts against are updated: those whose treatment area, or the area of one of whose
     unfinished protocol runs, shares skin with it (``therapy.shares_skin``). The others'
-    dose, lockout and runs cannot have changed."""
+    dose, lockout and runs cannot have changed.
+    """
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
         if entry.entry_id == but:
             continue
@@ -113,6 +116,7 @@ class SessionManager:
         store: TherapyStore,
         profile: IrradianceProfile,
     ) -> None:
+        """Wire the panel's settings, planner, control, runner and watch together."""
         self._hass = hass
         self._coordinator = coordinator
         self._panel = coordinator.panel
@@ -137,10 +141,12 @@ class SessionManager:
 
     @property
     def profile(self) -> IrradianceProfile:
+        """The panel's irradiance profile (calibrated when a meter reading was given)."""
         return self.panel_settings.profile
 
     @property
     def default_duration(self) -> timedelta:
+        """The length of a session started without one (``PanelSettings.default_duration``)."""
         return self.panel_settings.default_duration
 
     @default_duration.setter
@@ -149,36 +155,45 @@ class SessionManager:
 
     @property
     def distance_cm(self) -> float:
+        """The distance to the panel in cm the user set, else the default."""
         return self.panel_settings.distance_cm
 
     @property
     def area(self) -> str:
+        """The panel's default treatment area (an ``Area`` value)."""
         return self.panel_settings.area
 
     @property
     def irradiance(self) -> BandIrradiance | None:
+        """The irradiance at the panel's distance and levels now (None: outside the profile)."""
         return self.panel_settings.irradiance
 
     def limits(self, area: str) -> Limits:
+        """Return the limits of a session on ``area``."""
         return self.panel_settings.limits(area)
 
     def levels(self, by_index: Mapping[int, int] | None = None) -> dict[str, int] | None:
+        """Return the channel levels keyed like the profile's channels."""
         return self.panel_settings.levels(by_index)
 
     async def async_calibrate(self, distance_cm: float, measured_mw_cm2: float) -> None:
+        """Scale the panel's profile to a meter reading (``PanelSettings.async_calibrate``)."""
         await self.panel_settings.async_calibrate(distance_cm, measured_mw_cm2)
 
     async def async_set_setting(self, key: str, value: Any) -> None:
+        """Store one of the panel's settings (``PanelSettings.async_set_setting``)."""
         await self.panel_settings.async_set_setting(key, value)
 
     # -- queries ---------------------------------------------------------------------------
 
     @property
     def session(self) -> Session | None:
+        """The panel's open session (planned, running or paused), None when idle."""
         return self._store.active.get(self.panel_id)
 
     @property
     def history(self) -> History:
+        """Every recorded session of every panel (the history is shared)."""
         return self._store.history
 
     @property
@@ -188,26 +203,32 @@ class SessionManager:
 
     @property
     def timer_state(self) -> TimerState:
+        """The state of the panel's timer: idle, active or paused."""
         session = self.session
         if session is None or session.status is SessionStatus.PLANNED:
             return TimerState.IDLE
         return TimerState.PAUSED if session.status is SessionStatus.PAUSED else TimerState.ACTIVE
 
     def _new_id(self) -> str:
-        """A session id no stored or open session has. ULIDs are time and randomness, but two
-        made in the same millisecond from a reseeded generator (a test's frozen clock, a
-        restored snapshot) can repeat: a repeat would refuse to record the session."""
+        """Return a session id no stored or open session has.
+
+        ULIDs are time and randomness, but two made in the same millisecond from a reseeded
+        generator (a test's frozen clock, a restored snapshot) can repeat: a repeat would refuse to
+        record the session.
+        """
         taken = {session.id for session in self._store.active.values()}
         while (new := ulid_util.ulid_now()) in self.history or new in taken:
             pass
         return new
 
     def current_person(self) -> str | None:
-        """Who uses the panel when a request does not say (a person entity id; None:
-        unassigned): the panel's "Who is using the panel" choice while that person is in the
-        household, else the only person, else the last person who used the panel, else
-        nobody (``household.panel_person``). The panel's button, the light, use at the panel
-        and actions without ``person`` are for them."""
+        """Return who uses the panel when a request does not say (a person entity id or None).
+
+        The panel's "Who is using the panel" choice while that person is in the household, else the
+        only person, else the last person who used the panel, else nobody
+        (``household.panel_person``). The panel's button, the light, use at the panel and actions
+        without ``person`` are for them.
+        """
         household = async_household(self._hass)
         choice = self.panel_settings.get(SETTING_PERSON)
         chosen = choice if isinstance(choice, str) and choice else None
@@ -215,15 +236,17 @@ class SessionManager:
         return panel_person(household, chosen, last_user).person
 
     def person_name(self, person: str | None) -> str | None:
-        """The name of ``person`` as the panel's entities and answers show it."""
+        """Return the name of ``person`` as the panel's entities and answers show it."""
         return self.planner.person_name(person)
 
     def _limits_history(self, now: datetime, person: str | None) -> History:
         return self.planner.limits_history(now, person)
 
     def lockout_until(self, now: datetime) -> datetime | None:
-        """When the panel's default area can next take a session for the panel's current
-        person, if it cannot now."""
+        """Return when the panel's default area can next take a session, if it cannot now.
+
+        For the panel's current person.
+        """
         return self.planner.lockout_until(now, self.current_person())
 
     def plan(
@@ -239,8 +262,10 @@ class SessionManager:
         levels: Mapping[int, int] | None = None,
         person: str | None = None,
     ) -> SessionPlan:
-        """What a session for ``person`` (None: the panel's current person) would be
-        (``SessionPlanner.plan``)."""
+        """Return what a session for ``person`` (None: the panel's current person) would be.
+
+        See ``SessionPlanner.plan``.
+        """
         return self.planner.plan(
             minutes=minutes,
             dose=dose,
@@ -270,12 +295,14 @@ class SessionManager:
         levels: Mapping[int, int] | None = None,
         person: str | None = None,
     ) -> SessionPlan:
-        """What ``async_start`` would start, changing nothing (an active protocol run's dose
-        and area when neither a dose nor a duration is given). Raises when a session is
-        running already or the input is bad; a refusal is in the plan's verdict.
+        """Return what ``async_start`` would start, changing nothing.
+
+        An active protocol run's dose and area when neither a dose nor a duration is given. Raises
+        when a session is running already or the input is bad; a refusal is in the plan's verdict.
 
         ``person``: whose session it is (a person entity id the caller has checked is in the
-        household); None: the panel's current person (``current_person``)."""
+        household); None: the panel's current person (``current_person``).
+        """
         if self.session is not None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -301,8 +328,11 @@ class SessionManager:
         )
 
     def report_refusal(self, plan: SessionPlan) -> ServiceValidationError:
-        """Report a refused start to both audiences: fire ``session_refused`` for automations,
-        and return the error that tells the person why, for the caller to raise."""
+        """Report a refused start: fire ``session_refused`` and return the error for the caller.
+
+        Fire ``session_refused`` for automations, and return the error that tells the person why,
+        for the caller to raise.
+        """
         self._fire(SessionEvent.REFUSED, plan.as_dict())
         return self._refusal(plan.verdict)
 
@@ -320,9 +350,11 @@ class SessionManager:
         levels: Mapping[int, int] | None = None,
         person: str | None = None,
     ) -> SessionPlan:
-        """Start a session by duration (default length when omitted) or by dose, for
-        ``person`` (a person entity id the caller has checked; None: the panel's current
-        person), checked against that person's limits."""
+        """Start a session by duration (the default when omitted) or by dose, for ``person``.
+
+        ``person`` is a person entity id the caller has checked (None: the panel's current person);
+        the session is checked against that person's limits.
+        """
         return await self.runner.async_start(
             duration,
             dose=dose,
@@ -335,12 +367,15 @@ class SessionManager:
         )
 
     async def async_pause(self) -> None:
+        """Pause the running session (``SessionRunner.async_pause``)."""
         await self.runner.async_pause()
 
     async def async_resume(self) -> None:
+        """Resume the paused session (``SessionRunner.async_resume``)."""
         await self.runner.async_resume()
 
     async def async_stop(self) -> None:
+        """Stop the open session and record it (``SessionRunner.async_stop``)."""
         await self.runner.async_stop()
 
     async def async_extend(
@@ -362,8 +397,10 @@ class SessionManager:
         distance_cm: float | None = None,
         person: str | None = None,
     ) -> SessionRecord:
-        """Record a session done away from Home Assistant for ``person`` (None: the panel's
-        current person); it counts toward their limits."""
+        """Record a session done away from Home Assistant for ``person``.
+
+        ``person`` None: the panel's current person. The session counts toward their limits.
+        """
         area = self.panel_settings.validated_area(area or self.area)
         distance = distance_cm or self.distance_cm
         irradiance = self.panel_settings.irradiance_at(distance)
@@ -393,10 +430,12 @@ class SessionManager:
     async def async_remove(
         self, *, session_id: str | None = None, started_at: datetime | None = None
     ) -> SessionRecord:
-        """Take a recorded or logged session out of the history (a test, a typo in
-        ``log_session``): by its id (any panel's: the history is shared), or by the minute
-        it started on this panel. The sensors, the lockout and the limits follow at once.
-        A session still open (running or paused) is refused: stop it first."""
+        """Take a recorded or logged session out of the history, by its id or its start.
+
+        By its id (any panel's: the history is shared), or by the minute it started on this panel.
+        The sensors, the lockout and the limits follow at once. A session still open (running or
+        paused) is refused: stop it first.
+        """
         open_session = self.session
         if open_session is not None and (
             open_session.id == session_id
@@ -437,13 +476,15 @@ class SessionManager:
 
     @callback
     def async_persons_changed(self) -> None:
-        """Sessions were given to another person (``assign_person``, a renamed person): the
-        last record is read again and the panel's entities follow."""
+        """Read the last record again after sessions were given to another person.
+
+        After ``assign_person`` or a renamed person; the panel's entities follow.
+        """
         self.last_session = self._last_record()
         self._coordinator.async_update_listeners()
 
     def removed_data(self, record: SessionRecord) -> dict[str, Any]:
-        """What ``remove_session`` answers about the record it removed."""
+        """Return what ``remove_session`` answers about the record it removed."""
         return self._record_data(record) | {
             "status": record.status.value,
             "started_at": dt_util.as_local(record.started_at).isoformat(),
@@ -469,6 +510,7 @@ class SessionManager:
 
     @callback
     def async_add_event_listener(self, listener: SessionEventListener) -> CALLBACK_TYPE:
+        """Listen to this panel's changes; return the function that stops listening."""
         self._event_listeners.append(listener)
         return lambda: self._event_listeners.remove(listener)
 
@@ -484,16 +526,19 @@ class SessionManager:
         return None
 
     def _changed(self, area: str | None = None) -> None:
-        """Tell this panel's entities; and when a session on ``area`` changed, every other
-        panel's that shares skin with it: the history and the limits are shared (dose today,
-        a lockout by this panel's session). A setting changes this panel only. Entities whose
-        state did not change write nothing."""
+        """Tell this panel's entities, and every other panel's that shares skin with ``area``.
+
+        The others only when a session on ``area`` changed: the history and the limits are shared
+        (dose today, a lockout by this panel's session). A setting changes this panel only. Entities
+        whose state did not change write nothing.
+        """
         self._coordinator.async_update_listeners()
         if area is not None:
             async_panels_changed(self._hass, but=self.panel_id, area=area)
 
     @callback
     def async_unload(self) -> None:
+        """Stop the runner, the panel watch and the run events when the panel unloads."""
         self.runner.async_unload()
         self._remove_push()
         self._remove_run_events()

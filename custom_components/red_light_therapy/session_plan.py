@@ -1,5 +1,7 @@
-"""What a session is planned to be, and what the session manager tells entities and
-automations: the timer's states, the events, and a plan as actions answer it."""
+"""What a session is planned to be, and what the session manager tells entities.
+
+The timer's states, the events, and a plan as actions answer it.
+"""
 
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ class SessionPlan:
     """That person's name, as messages and answers show it; None: unassigned or departed."""
 
     def as_dict(self) -> dict[str, Any]:
-        """The plan as an action answers it and the session events carry it.
+        """Return the plan as an action answers it and the session events carry it.
 
         The minutes and doses are what the session runs and delivers; for a refused plan,
         what it would run and deliver once allowed (``Verdict.deliverable_*``), with
@@ -94,7 +96,7 @@ def _iso(when: datetime | None) -> str | None:
 
 
 def _reason_dict(reason: Reason) -> dict[str, Any]:
-    """A reason as answers and events carry it, its numbers rounded as a person reads them."""
+    """Return a reason as answers and events carry it, its numbers rounded for a person."""
     data: dict[str, Any] = {
         "code": reason.code.value,
         "limit": round(reason.limit_value, 2),

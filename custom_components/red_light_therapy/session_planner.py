@@ -1,7 +1,9 @@
-"""What a session would be on one panel: dose <-> duration at its distance and levels, checked
-against the limits of the session's person (their records and the unassigned ones, on every
-panel: ``household.limits_view``; another person's sessions never count), and a refusal in the
-words of its deciding limit."""
+"""What a session would be on one panel, checked against its person's limits.
+
+Dose <-> duration at its distance and levels, checked against the limits of the session's person
+(their records and the unassigned ones, on every panel: ``household.limits_view``; another person's
+sessions never count), and a refusal in the words of its deciding limit.
+"""
 
 from __future__ import annotations
 
@@ -44,17 +46,20 @@ class SessionPlanner:
         panel_id: str,
         coordinator: PanelCoordinator,
     ) -> None:
+        """Plan the sessions of the panel ``panel_id`` with its ``settings``."""
         self._store = store
         self._settings = settings
         self._panel_id = panel_id
         self._coordinator = coordinator
 
     def limits_history(self, now: datetime, person: str | None) -> History:
-        """The history the limits of a session for ``person`` judge by: the recorded sessions
-        that count for that person (``household.limits_view``: their own and the unassigned
-        ones; all of them for a session for nobody), plus the *other* panels' unfinished
-        sessions that count for them (``counting_for_limits``), as they will be recorded
-        (``SessionRecord.as_planned``). Without other sessions, that history itself."""
+        """Return the history the limits of a session for ``person`` judge by.
+
+        The recorded sessions that count for that person (``household.limits_view``: their own and
+        the unassigned ones; all of them for a session for nobody), plus the *other* panels'
+        unfinished sessions that count for them (``counting_for_limits``), as they will be recorded
+        (``SessionRecord.as_planned``). Without other sessions, that history itself.
+        """
         household = async_household(self._coordinator.hass)
         others = [
             SessionRecord.as_planned(session, now)
@@ -73,13 +78,17 @@ class SessionPlanner:
         return history
 
     def person_name(self, person: str | None) -> str | None:
-        """The name of ``person`` for answers and the panel's entities (None: unassigned,
-        or a person no longer in the home)."""
+        """Return the name of ``person`` for answers and the panel's entities.
+
+        None: unassigned, or a person no longer in the home.
+        """
         return None if person is None else async_person_name(self._coordinator.hass, person)
 
     def lockout_until(self, now: datetime, person: str | None) -> datetime | None:
-        """When the panel's default area can next take a session for ``person``, if it
-        cannot now."""
+        """Return when the panel's default area can next take a session for ``person``.
+
+        Only when it cannot take one now.
+        """
         verdict = check(
             SessionRequest(
                 self._settings.area,
@@ -109,8 +118,10 @@ class SessionPlanner:
         levels: Mapping[int, int] | None = None,
         person: str | None = None,
     ) -> SessionPlan:
-        """Dose <-> duration at this distance and levels, checked against the limits of
-        ``person`` (a person entity id; None: unassigned, checked against everything).
+        """Plan a session by dose or duration, checked against the limits of ``person``.
+
+        Dose <-> duration at this distance and levels, checked against the limits of ``person`` (a
+        person entity id; None: unassigned, checked against everything).
 
         ``levels`` (by panel channel index) plans at those levels instead of the current ones.
         """
@@ -152,8 +163,11 @@ class SessionPlanner:
         )
 
     def refusal(self, verdict: Verdict) -> ServiceValidationError:
-        """The refusal of ``verdict`` in the words of its deciding limit (``Verdict.deciding``:
-        the one whose next allowed time is latest), with that limit's own time."""
+        """Return the refusal of ``verdict`` in the words of its deciding limit.
+
+        The deciding limit is ``Verdict.deciding``, the one whose next allowed time is latest; the
+        refusal gives that limit's own time.
+        """
         reason = verdict.deciding or verdict.reasons[0]
         now = dt_util.utcnow()
         return ServiceValidationError(

@@ -1,6 +1,8 @@
-"""Runs a session on one panel: start, pause, resume, stop and extend under the panel's lock,
-the one callback at the planned end, switching off and recording the session, and picking it
-up again after a restart (``therapy.reconcile`` decides; this carries it out).
+"""Running a session on one panel, from its start to its record, and after a restart.
+
+Start, pause, resume, stop and extend under the panel's lock, the one callback at the planned end,
+switching off and recording the session, and picking it up again after a restart
+(``therapy.reconcile`` decides; this carries it out).
 
 Plan (``SessionPlanner``) -> limits check -> save the session -> arm the panel's own countdown
 -> power on -> count from the acknowledged on-time -> one callback at the planned end -> power
@@ -59,9 +61,11 @@ def _utc(ts: float) -> datetime:
 def _serialised[**P, R](
     method: Callable[Concatenate[SessionRunner, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[SessionRunner, P], Coroutine[Any, Any, R]]:
-    """Run a session command under the panel's lock, taken before its first await: each
-    command (and the scheduled end) sees the session the one before it left, so a second
-    start is "already running" and a pause racing the end finds the session closed."""
+    """Run a session command under the panel's lock, taken before its first await.
+
+    Each command (and the scheduled end) sees the session the one before it left, so a second start
+    is "already running" and a pause racing the end finds the session closed.
+    """
 
     @functools.wraps(method)
     async def locked(runner: SessionRunner, /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -82,6 +86,7 @@ class SessionRunner:
         sessions: SessionManager,
         control: PanelControl,
     ) -> None:
+        """Run the sessions of ``sessions``' panel; nothing is scheduled until one starts."""
         self._hass = hass
         self._coordinator = coordinator
         self._panel = coordinator.panel
@@ -103,6 +108,7 @@ class SessionRunner:
 
     @callback
     def async_unload(self) -> None:
+        """Cancel the scheduled end and any off-retry when the panel unloads."""
         self._cancel_scheduled_end()
         self._off_retry.cancel()
 
@@ -119,8 +125,9 @@ class SessionRunner:
         levels: Mapping[int, int] | None = None,
         person: str | None = None,
     ) -> SessionPlan:
-        """Start a session by duration (default length when omitted) or by dose, for
-        ``person`` (None: the panel's current person).
+        """Start a session by duration (the default when omitted) or by dose, for ``person``.
+
+        ``person`` None: the panel's current person.
 
         ``levels`` (by panel channel index) are planned for and set only once the limits
         allow the session: a refused start leaves the panel as it was. Concurrent starts
@@ -177,6 +184,7 @@ class SessionRunner:
 
     @_serialised
     async def async_pause(self) -> None:
+        """Pause the running session: switch the panel off and stop its clock."""
         session = self._require(SessionStatus.RUNNING)
         self._cancel_scheduled_end()
         try:
@@ -191,6 +199,7 @@ class SessionRunner:
 
     @_serialised
     async def async_resume(self) -> None:
+        """Resume the paused session: switch the panel on for what it has left."""
         session = self._require(SessionStatus.PAUSED)
         try:
             on_at = await self._async_power_on_for(session.remaining_seconds(dt_util.utcnow()))
@@ -204,6 +213,7 @@ class SessionRunner:
 
     @_serialised
     async def async_stop(self) -> None:
+        """Stop the open session: switch the panel off and record what it delivered."""
         self._require(SessionStatus.RUNNING, SessionStatus.PAUSED)
         await self._async_finish(SessionStatus.STOPPED, raise_fault=True)
 
@@ -260,7 +270,8 @@ class SessionRunner:
     def _hw_deadline(self) -> datetime | None:
         """When the panel's own countdown will switch it off (None: not armed / no timer).
 
-        Kept on the stored session, so it survives a restart."""
+        Kept on the stored session, so it survives a restart.
+        """
         session = self._sessions.session
         return session.device_deadline if session is not None else None
 
@@ -280,8 +291,10 @@ class SessionRunner:
         return session
 
     async def _async_power_on_for(self, seconds: float) -> datetime:
-        """Switch on with the panel's own countdown armed (``PanelControl.power_on_for``);
-        the acknowledged time. The countdown's deadline is kept on the session."""
+        """Switch on with the panel's own countdown armed; return the acknowledged time.
+
+        The countdown's deadline is kept on the session.
+        """
         on_at, armed = await self.control.power_on_for(seconds)
         self._hw_deadline = on_at + timedelta(seconds=armed) if armed is not None else None
         return on_at
@@ -305,9 +318,11 @@ class SessionRunner:
         self._background(self._async_end_due, "red_light_therapy end")
 
     async def _async_end_due(self) -> None:
-        """The planned end: finish the session if it still runs and is due. A pause, stop or
-        extend that took the lock first changed that, and wins (an extension has its own end
-        scheduled)."""
+        """Finish the session at its planned end if it still runs and is due.
+
+        A pause, stop or extend that took the lock first changed that, and wins (an extension has
+        its own end scheduled).
+        """
         session = self._sessions.session
         if session is None or session.status is not SessionStatus.RUNNING:
             return
@@ -319,7 +334,8 @@ class SessionRunner:
         """Run ``job`` in the background under the panel's lock, after the command in hand.
 
         Nobody awaits a background task, so its failure is logged here (once, with the
-        translated reason), never left as an exception nobody retrieved."""
+        translated reason), never left as an exception nobody retrieved.
+        """
 
         async def _run() -> None:
             async with self._lock:
@@ -397,10 +413,12 @@ class SessionRunner:
             await self._async_arm_remaining(session)
 
     async def _async_arm_remaining(self, session: Session, *, save: bool = True) -> None:
-        """Arm the panel's own countdown to what the running session has left (a session Home
-        Assistant did not switch on itself, or one that outlived a restart): the safety net if
-        Home Assistant stops. A failure is logged: the integration's own end still comes.
-        ``save`` False: the caller saves the session (with its countdown's deadline) itself."""
+        """Arm the panel's own countdown to what the running session has left.
+
+        For a session Home Assistant did not switch on itself, or one that outlived a restart: the
+        safety net if Home Assistant stops. A failure is logged: the integration's own end still
+        comes. ``save`` False: the caller saves the session (with its countdown's deadline) itself.
+        """
         try:
             now = dt_util.utcnow()
             armed = await self.control.arm_timer(session.remaining_seconds(now))

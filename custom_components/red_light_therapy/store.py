@@ -245,9 +245,11 @@ class TherapyStore:
         return changed
 
     def assign_session(self, session_id: str, person: str) -> bool:
-        """Give the record or open session ``session_id`` to ``person`` (a person entity id),
-        whoever it belonged to (the ``assign_person`` action); False when there is none.
-        The history week that changed is written by the next save."""
+        """Give the record or open session ``session_id`` to ``person``; False when there is none.
+
+        ``person`` is a person entity id; whoever the session belonged to does not matter (the
+        ``assign_person`` action). The history week that changed is written by the next save.
+        """
         if stored_person(person) != person:
             raise ValueError(f"{person!r} is not a person entity id")
         for session in self._active.values():
@@ -265,10 +267,12 @@ class TherapyStore:
         return False
 
     def rename_person(self, old: str, new: str) -> int:
-        """A person's entity id changed from ``old`` to ``new``: every record, open session,
-        protocol run and panel choice of ``old`` follows, so nothing reads as a departed
-        person's; how many changed. The history weeks that changed are written by the next
-        save."""
+        """Move everything of person ``old`` to ``new``; return how many changed.
+
+        A person's entity id changed from ``old`` to ``new``: every record, open session, protocol
+        run and panel choice of ``old`` follows, so nothing reads as a departed person's; how many
+        changed. The history weeks that changed are written by the next save.
+        """
         if stored_person(new) != new:
             raise ValueError(f"{new!r} is not a person entity id")
         changed = 0

@@ -1,5 +1,7 @@
-"""Durations, dates, refusals and therapy errors in the words a person reads (and Assist
-speaks): the one place every message takes its numbers and times from."""
+"""Durations, dates, refusals and therapy errors in the words a person reads.
+
+The one place every message takes its numbers and times from.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ def _count(value: float, one: str, many: str) -> str:
 
 
 def duration_words(seconds: float) -> str:
-    """A duration as a person says it: "less than a minute", "6 minutes", "19.5 hours"."""
+    """Return a duration as a person says it: "less than a minute", "6 minutes", "19.5 hours"."""
     if seconds < 59.5:
         return "less than a minute"
     if seconds < 3600 - 30:
@@ -28,7 +30,7 @@ def duration_words(seconds: float) -> str:
 
 
 def _amount(value: float) -> str:
-    """A dose or length limit with at most one decimal ("20", "19.5")."""
+    """Return a dose or length limit with at most one decimal ("20", "19.5")."""
     return f"{round(value, 1):g}"
 
 
@@ -42,8 +44,10 @@ def _same_minute(first: datetime | None, second: datetime | None) -> bool:
 
 
 def date_words(day: date, today: date) -> str:
-    """A local date as a person says it: "today", "tomorrow", "yesterday", else "Thursday
-    3 December" (with the year when it is not ``today``'s)."""
+    """Return a local date as a person says it: "today", "tomorrow", else "Thursday 3 December".
+
+    Also "yesterday"; with the year when it is not ``today``'s.
+    """
     delta = (day - today).days
     if delta in (-1, 0, 1):
         return ("yesterday", "today", "tomorrow")[delta + 1]
@@ -52,18 +56,24 @@ def date_words(day: date, today: date) -> str:
 
 
 def when_words(when: datetime, now: datetime | None = None) -> str:
-    """A moment as a person reads it, in Home Assistant's time zone: "today at 23:43",
-    "tomorrow at 07:00", "Thursday 3 December at 23:43". The one helper for every date and
-    time put into a message (refusals, Assist's answers, calendar labels, repairs)."""
+    """Return a moment as a person reads it, in Home Assistant's time zone.
+
+    For example "today at 23:43", "tomorrow at 07:00", "Thursday 3 December at 23:43". The one
+    helper for every date and time put into a message (refusals, Assist's answers, calendar labels,
+    repairs).
+    """
     local = dt_util.as_local(when)
     today = dt_util.as_local(now or dt_util.utcnow()).date()
     return f"{date_words(local.date(), today)} at {local:%H:%M}"
 
 
 def _running_until(reason: Reason, now: datetime | None) -> datetime | None:
-    """For a spacing refusal at ``now``, the end of the session on the same skin that has not
-    ended yet (running, here or on another panel, and counted to its planned end); else None.
-    The spacing's ``until`` is that end plus the spacing."""
+    """Return the end of a running session on the same skin that a spacing refusal waits for.
+
+    For a spacing refusal at ``now``, the end of the session on the same skin that has not ended yet
+    (running, here or on another panel, and counted to its planned end); else None. The spacing's
+    ``until`` is that end plus the spacing.
+    """
     if now is None or reason.code is not ReasonCode.SPACING or reason.until is None:
         return None
     last_end = reason.until - timedelta(hours=reason.limit_value)
@@ -71,9 +81,12 @@ def _running_until(reason: Reason, now: datetime | None) -> datetime | None:
 
 
 def refusal_key(reason: Reason, now: datetime | None = None) -> str:
-    """The translation key of a refusal by ``reason`` at ``now``: below the minimum with no
-    time at which waiting helps is a panel too bright for even a minute here; spacing from a
-    session on the same skin that is still running says so (not "ended ... ago")."""
+    """Return the translation key of a refusal by ``reason`` at ``now``.
+
+    Below the minimum with no time at which waiting helps is a panel too bright for even a minute
+    here; spacing from a session on the same skin that is still running says so (not "ended ...
+    ago").
+    """
     if reason.code is ReasonCode.BELOW_MINIMUM and reason.until is None:
         return "refused_too_bright"
     if _running_until(reason, now) is not None:
@@ -82,9 +95,11 @@ def refusal_key(reason: Reason, now: datetime | None = None) -> str:
 
 
 def refusal_words(reason: Reason, now: datetime | None = None) -> dict[str, str]:
-    """The placeholders of a refusal by ``reason`` at ``now``, as a person reads them (Assist
-    says them aloud): "6 minutes", "20 hours", "5", "19.5" J/cm², a local date and time; for
-    a session on the same skin still running, ``ends_at``, the local time it ends."""
+    """Return the placeholders of a refusal by ``reason`` at ``now``, as a person reads them.
+
+    Assist says them aloud: "6 minutes", "20 hours", "5", "19.5" J/cm², a local date and time; for a
+    session on the same skin still running, ``ends_at``, the local time it ends.
+    """
     code = reason.code
     if code in (ReasonCode.SPACING, ReasonCode.SPACING_OVERRIDDEN):
         limit = duration_words(reason.limit_value * 3600)
@@ -112,9 +127,11 @@ def refusal_words(reason: Reason, now: datetime | None = None) -> dict[str, str]
 
 
 def therapy_error(err: TherapyError) -> ServiceValidationError:
-    """A therapy-layer validation error as a translated Home Assistant error. No message of
-    its own: ``str()`` of it is the translated sentence (what Assist speaks and the log shows),
-    not the therapy layer's English fallback."""
+    """Return a therapy-layer validation error as a translated Home Assistant error.
+
+    No message of its own: ``str()`` of it is the translated sentence (what Assist speaks and the
+    log shows), not the therapy layer's English fallback.
+    """
     return ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key=f"therapy_{err.code.value}",
