@@ -421,8 +421,7 @@ class SessionManager:
             record = SessionRecord.from_session(session)
         except TherapyError as err:
             raise therapy_error(err) from err
-        self.history.append(record)
-        await self._store.async_save()
+        await self._store.async_record_session(record)
         self.last_session = self._last_record()
         self._changed(record.area)
         return record
@@ -468,8 +467,7 @@ class SessionManager:
                 translation_key="session_ambiguous",
                 translation_placeholders={"session": asked, "count": str(len(found))},
             )
-        record = self.history.remove(found[0].id)
-        await self._store.async_save()
+        record = await self._store.async_remove_session(found[0].id)
         self.last_session = self._last_record()
         self._changed(record.area)
         return record
