@@ -494,7 +494,10 @@ async def test_weekly_report_per_person(
         )
     )
     async_panels_changed(hass)
-    await move_to(hass, freezer, datetime(2025, 3, 9, 19, 0, tzinfo=BERLIN))
+    # The week goes by an evening at a time (Bob's Thursday session due, then missed; each
+    # evening's report time passes on its own day), then Sunday evening.
+    for day, hour in ((6, 9), (6, 20), (7, 20), (8, 20), (9, 19)):
+        await move_to(hass, freezer, datetime(2025, 3, day, hour, 0, tzinfo=BERLIN))
     assert (len(alice_phone), len(bob_phone)) == (1, 1)
     assert alice_phone[0].data["title"] == "Red light therapy this week for Alice"
     alice = " ".join(alice_phone[0].data["message"].split())
