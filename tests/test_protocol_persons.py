@@ -227,3 +227,50 @@ async def test_events_and_calendar_name_the_person(
         "Alice: Knees (due)",
         "Bob: Bob's knees (due)",
     ]
+
+
+async def _calendar_names(hass: HomeAssistant) -> list[str]:
+    answer = await hass.services.async_call(
+        CALENDAR_DOMAIN,
+        "get_events",
+        {
+            "entity_id": CALENDAR,
+            "start_date_time": MONDAY.isoformat(),
+            "end_date_time": (MONDAY + timedelta(days=1)).isoformat(),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    return [e["summary"] for e in answer[CALENDAR]["events"]]
+
+
+async def test_a_run_from_before_persons_stays_reachable(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """A run started before anyone was set up is unassigned once the home has two persons:
+    the calendar says so, and Alice (who has no run of her own) can still stop it."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    await _call(hass, "start_protocol", **COURSE, name="Knees")
+    assert await _calendar_names(hass) == ["Knees (planned)"]
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    for name in ("Alice", "Bob"):
+        await async_create_person(hass, name)
+    await settle(hass)  # the panel reloads for the household
+    assert await _calendar_names(hass) == ["Unassigned: Knees (planned)"]
+    stopped = await _call(hass, "stop_protocol", person="Alice")
+    assert (stopped[LIGHT]["person"], stopped[LIGHT]["status"]) == (None, "stopped")
+
+
+async def test_a_departed_persons_run_is_named_without_a_key(
+    hass: HomeAssistant, household: None, dimmed_integration: MockConfigEntry
+) -> None:
+    await async_create_person(hass, "Carol")
+    await settle(hass)
+    await _call(hass, "start_protocol", **COURSE, name="Carol's knees", person="Carol")
+    storage = hass.data[PERSON_DOMAIN][1]
+    carol = next(item for item in storage.async_items() if item["name"] == "Carol")
+    await storage.async_delete_item(carol["id"])
+    await settle(hass)
+    assert await _calendar_names(hass) == [
+        "Someone no longer in this home: Carol's knees (planned)"
+    ]
