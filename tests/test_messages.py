@@ -168,6 +168,7 @@ def _examples(key: str, template: str) -> list[dict[str, str]]:
         "session": "today at 07:30",
         "distance_cm": "7.5",
         "min_distance_cm": "15",
+        "names": "Alice, Bob",  # the household's persons (unknown_person)
     }
     sets = [base]
     if "band" in names:
