@@ -146,6 +146,13 @@ async def test_a_person_has_one_course_per_area(
     assert [run.plan.person for run in protocols.unfinished] == [ALICE]
     await _call(hass, "start_protocol", **COURSE, name="Knees", person=BOB)
     assert sorted(run.plan.person or "" for run in protocols.unfinished) == [ALICE, BOB]
+    # Kept across a reload (as across a restart): each run is still its person's.
+    assert await hass.config_entries.async_reload(dimmed_integration.entry_id)
+    await settle(hass)
+    protocols = dimmed_integration.runtime_data.protocols
+    assert sorted(run.plan.person or "" for run in protocols.unfinished) == [ALICE, BOB]
+    with pytest.raises(ServiceValidationError):
+        await _call(hass, "start_protocol", **COURSE, name="Knees again", person=BOB)
 
 
 async def test_unknown_person_is_refused_and_changes_nothing(
