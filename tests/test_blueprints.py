@@ -509,3 +509,29 @@ async def test_weekly_report_per_person(
     assert "adherence 0.0 %." in bob
     assert "Next session: Monday 08:00." in bob
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_a_one_person_home_is_reminded_and_started_as_before(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+) -> None:
+    """With one person the reminder names them, and Start starts the session as before
+    households (the session is theirs: they are the only person)."""
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    await async_create_person(hass, "Alice")
+    await hass.async_block_till_done()
+    await _automation(hass, "session_reminder.yaml", REMINDER)
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
+    (run,) = dimmed_integration.runtime_data.protocols.unfinished
+    assert run.plan.person == ALICE
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    assert notified[0].data["title"] == "Red light therapy for Alice"
+    _press(hass, notified[0], "start")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sessions = dimmed_integration.runtime_data.sessions
+    assert sessions.session is not None
+    assert sessions.session.area == "knee"
+    await sessions.async_stop()
+    await hass.async_block_till_done(wait_background_tasks=True)
