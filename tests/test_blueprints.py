@@ -432,6 +432,29 @@ async def test_each_person_is_reminded_of_their_own_session(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def test_auto_start_starts_only_its_persons_sessions(
+    hass: HomeAssistant,
+    household: None,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Bob's auto-start leaves Alice's due session alone and acts on Bob's."""
+    hass.states.async_set(OCCUPIED, "on")
+    await _automations(hass, ("auto_start.yaml", AUTO_START | {"person": BOB}))
+    await _two_courses(hass)
+    await move_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    assert dimmed_integration.runtime_data.sessions.session is None
+    assert hass.states.get("automation.automation_0").attributes["last_triggered"] is None
+    # Bob's session: the automation acts (whose session it starts: see the reminder's
+    # Start, below).
+    await move_to(hass, freezer, datetime(2025, 3, 3, 8, 0, tzinfo=BERLIN))
+    assert hass.states.get("automation.automation_0").attributes["last_triggered"] is not None
+    sessions = dimmed_integration.runtime_data.sessions
+    if sessions.session is not None:
+        await sessions.async_stop()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
 @pytest.mark.xfail(
     strict=True, reason="start_session takes person once the session wiring (helper W1) is in"
 )
