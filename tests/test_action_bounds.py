@@ -122,7 +122,7 @@ def test_every_area_field_is_a_select_of_the_areas() -> None:
         for field, spec in (description.get("fields") or {}).items()
         if field == "area"
     ]
-    assert len(fields) == 8
+    assert len(fields) == 9  # protocol_status too
     for spec in fields:
         assert spec["selector"] == {"select": {"translation_key": "area", "options": areas}}
     assert set(labels) == set(areas)

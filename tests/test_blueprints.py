@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.blueprint import models
+from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -22,7 +23,12 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
 )
 
+from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.const import DOMAIN
+from custom_components.red_light_therapy.session_manager import async_panels_changed
+from custom_components.red_light_therapy.therapy.dose import BandDose
+from custom_components.red_light_therapy.therapy.history import SessionRecord
+from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
 
 from .common import move_to
 
@@ -342,4 +348,210 @@ async def test_a_restored_event_is_not_a_new_one(
     else:
         assert sessions.session is not None
         await sessions.async_stop()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+# -- a household: each person's reminders and report ----------------------------------------
+
+ALICE, BOB = "person.alice", "person.bob"
+
+
+@pytest.fixture
+async def household(hass: HomeAssistant) -> None:
+    """Alice and Bob, before the panel is set up."""
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    for name in ("Alice", "Bob"):
+        await async_create_person(hass, name)
+    await hass.async_block_till_done()
+
+
+async def _automations(hass: HomeAssistant, *blueprints: tuple[str, dict[str, Any]]) -> None:
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": [
+                {
+                    "id": f"{path}_{n}",
+                    "use_blueprint": {"path": f"red_light_therapy/{path}", "input": inputs},
+                }
+                for n, (path, inputs) in enumerate(blueprints)
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+
+
+async def _two_courses(hass: HomeAssistant) -> None:
+    """Alice's knee course at 7:30 and Bob's at 8:00, on the same panel and area."""
+    await hass.services.async_call(
+        DOMAIN, "start_protocol", KNEE | {"name": "Alice's knees", "person": ALICE}, blocking=True
+    )
+    bob = KNEE | {"name": "Bob's knees", "person": BOB, "time_of_day": "08:00:00"}
+    await hass.services.async_call(DOMAIN, "start_protocol", bob, blocking=True)
+
+
+def _press(hass: HomeAssistant, call: ServiceCall, kind: str) -> None:
+    action = next(a["action"] for a in call.data["data"]["actions"] if a["action"].endswith(kind))
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+
+
+async def test_each_person_is_reminded_of_their_own_session(
+    hass: HomeAssistant,
+    household: None,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """One reminder per person: Alice's phone hears of Alice's session only, Bob's of Bob's;
+    Bob's Skip skips Bob's session and leaves Alice's."""
+    alice_phone = async_mock_service(hass, "notify", "alice_phone")
+    bob_phone = async_mock_service(hass, "notify", "bob_phone")
+    await _automations(
+        hass,
+        (
+            "session_reminder.yaml",
+            REMINDER | {"person": ALICE, "notify_action": "notify.alice_phone"},
+        ),
+        ("session_reminder.yaml", REMINDER | {"person": BOB, "notify_action": "notify.bob_phone"}),
+    )
+    await _two_courses(hass)
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    assert (len(alice_phone), len(bob_phone)) == (1, 0)
+    assert alice_phone[0].data["title"] == "Red light therapy for Alice"
+    assert alice_phone[0].data["message"].startswith("Alice's knees: 3.0 J/cm² on the knee")
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 8, 0, tzinfo=BERLIN))
+    assert (len(alice_phone), len(bob_phone)) == (1, 1)
+    assert bob_phone[0].data["title"] == "Red light therapy for Bob"
+    _press(hass, bob_phone[0], "skip")
+    for _ in range(50):
+        await asyncio.sleep(0)  # (Alice's reminder still waits for her answer)
+    runs = {run.plan.person: run.plan for run in dimmed_integration.runtime_data.protocols.runs}
+    assert date(2025, 3, 3) in runs[BOB].skipped_dates
+    assert date(2025, 3, 3) not in runs[ALICE].skipped_dates
+    _press(hass, alice_phone[0], "skip")
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_auto_start_starts_only_its_persons_sessions(
+    hass: HomeAssistant,
+    household: None,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Bob's auto-start leaves Alice's due session alone and acts on Bob's."""
+    hass.states.async_set(OCCUPIED, "on")
+    await _automations(hass, ("auto_start.yaml", AUTO_START | {"person": BOB}))
+    await _two_courses(hass)
+    await move_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    assert dimmed_integration.runtime_data.sessions.session is None
+    assert hass.states.get("automation.automation_0").attributes["last_triggered"] is None
+    # Bob's session: the automation acts (whose session it starts: see the reminder's
+    # Start, below).
+    await move_to(hass, freezer, datetime(2025, 3, 3, 8, 0, tzinfo=BERLIN))
+    assert hass.states.get("automation.automation_0").attributes["last_triggered"] is not None
+    sessions = dimmed_integration.runtime_data.sessions
+    if sessions.session is not None:
+        await sessions.async_stop()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_start_in_a_reminder_starts_that_persons_session(
+    hass: HomeAssistant,
+    household: None,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    bob_phone = async_mock_service(hass, "notify", "bob_phone")
+    await _automations(
+        hass,
+        ("session_reminder.yaml", REMINDER | {"person": BOB, "notify_action": "notify.bob_phone"}),
+    )
+    await _two_courses(hass)
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 8, 0, tzinfo=BERLIN))
+    _press(hass, bob_phone[0], "start")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sessions = dimmed_integration.runtime_data.sessions
+    try:
+        assert sessions.session is not None
+        assert (sessions.session.person, sessions.session.area) == (BOB, "knee")
+    finally:
+        if sessions.session is not None:
+            await sessions.async_stop()
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_weekly_report_per_person(
+    hass: HomeAssistant,
+    household: None,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Each person's report gives their own figures: Alice's Thursday session is hers."""
+    alice_phone = async_mock_service(hass, "notify", "alice_phone")
+    bob_phone = async_mock_service(hass, "notify", "bob_phone")
+    report = {"panel": LIGHT, "weekday": "sun", "at": "19:00:00"}
+    await _automations(
+        hass,
+        ("weekly_report.yaml", report | {"person": ALICE, "notify_action": "notify.alice_phone"}),
+        ("weekly_report.yaml", report | {"person": BOB, "notify_action": "notify.bob_phone"}),
+    )
+    await _two_courses(hass)
+    thursday = datetime(2025, 3, 6, 7, 35, tzinfo=BERLIN)
+    await move_to(hass, freezer, thursday + timedelta(minutes=10))
+    hass.data[DATA_STORE].history.append(
+        SessionRecord(
+            id="alice-thursday",
+            panel_id=dimmed_integration.entry_id,
+            area="knee",
+            origin=SessionOrigin.LOGGED,
+            started_at=thursday,
+            ended_at=thursday + timedelta(minutes=5),
+            dose=BandDose(1.5, 1.5),
+            status=SessionStatus.COMPLETED,
+            on_seconds=300,
+            person=ALICE,
+        )
+    )
+    async_panels_changed(hass)
+    # The week goes by an evening at a time (Bob's Thursday session due, then missed; each
+    # evening's report time passes on its own day), then Sunday evening.
+    for day, hour in ((6, 9), (6, 20), (7, 20), (8, 20), (9, 19)):
+        await move_to(hass, freezer, datetime(2025, 3, day, hour, 0, tzinfo=BERLIN))
+    assert (len(alice_phone), len(bob_phone)) == (1, 1)
+    assert alice_phone[0].data["title"] == "Red light therapy this week for Alice"
+    alice = " ".join(alice_phone[0].data["message"].split())
+    assert alice.startswith("Alice's knees: 1 of 24 sessions done (4 %), 1 missed,")
+    assert "adherence 50.0 %." in alice
+    assert "Next session: Monday 07:30." in alice
+    bob = " ".join(bob_phone[0].data["message"].split())
+    assert bob.startswith("Bob's knees: 0 of 24 sessions done (0 %), 2 missed,")
+    assert "adherence 0.0 %." in bob
+    assert "Next session: Monday 08:00." in bob
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_a_one_person_home_is_reminded_and_started_as_before(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+) -> None:
+    """With one person the reminder names them, and Start starts the session as before
+    households (the session is theirs: they are the only person)."""
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    await async_create_person(hass, "Alice")
+    await hass.async_block_till_done()
+    await _automation(hass, "session_reminder.yaml", REMINDER)
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
+    (run,) = dimmed_integration.runtime_data.protocols.unfinished
+    assert run.plan.person == ALICE
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    assert notified[0].data["title"] == "Red light therapy for Alice"
+    _press(hass, notified[0], "start")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sessions = dimmed_integration.runtime_data.sessions
+    assert sessions.session is not None
+    assert sessions.session.area == "knee"
+    await sessions.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)

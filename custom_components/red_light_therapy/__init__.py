@@ -16,7 +16,11 @@ from .discovery import (
     async_probe_tuya_discovery,
     async_start_tuya_discovery,
 )
-from .household_entities import async_follow_household, async_follow_person_renames
+from .household_entities import (
+    async_follow_household,
+    async_follow_person_renames,
+    current_person,
+)
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .neighbours import async_learn_mac
 from .panel_factory import apply_link_policy, create_panel, entry_profile
@@ -72,6 +76,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
         hass.data[DATA_STORE],
         treatment_area=lambda: sessions.area,
         irradiance=lambda: sessions.irradiance,
+        current_person=lambda: current_person(entry.runtime_data),
     )
     # A session started with no dose or minutes during a run takes the run's dose and area.
     sessions.run_defaults = protocols.run_defaults

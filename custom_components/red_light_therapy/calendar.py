@@ -4,6 +4,12 @@ Done sessions show when they really ran; the others at their planned time, as lo
 protocol dose takes at the panel's distance and levels (``ProtocolManager.session_minutes``,
 which a new run's free time of day is chosen by too). ``event`` is the next pending session,
 so calendar triggers and cards work.
+
+In a home with two or more persons every event is named with the person whose run it is
+("Alice: Knee course (planned)"; an unassigned run's "Unassigned: …"), so one calendar per
+panel shows the whole household. One calendar per person would add an entity per person and
+panel, and a calendar card can still filter by the name. With one person or none the names
+are as before.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from homeassistant.util import dt as dt_util
 
 from .entity import RedLightTherapyEntity
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
-from .protocol_manager import Run
+from .persons import async_persons
+from .protocol_manager import ANYONE, Run
 from .session_manager import date_words
 from .therapy import (
     DoseBand,
@@ -63,6 +70,17 @@ class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
     def _length(self, run: Run) -> timedelta:
         return timedelta(minutes=self._data.protocols.session_minutes(run.plan))
 
+    def _whose(self, run: Run) -> str:
+        """ "Alice: " before an event's name in a home of several persons, else nothing."""
+        persons = async_persons(self.hass)
+        if len(persons) < 2:
+            return ""
+        person = self._data.protocols.person_of(run.plan)
+        if person is None:
+            return "Unassigned: "
+        name = next((p.name for p in persons if p.entity_id == person), None)
+        return f"{name or 'Someone no longer in this home'}: "
+
     def _event(
         self, run: Run, session: PlannedSession, records: dict[str, SessionRecord]
     ) -> CalendarEvent:
@@ -80,7 +98,7 @@ class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
         return CalendarEvent(
             start=dt_util.as_local(start),
             end=dt_util.as_local(end),
-            summary=f"{protocol.name} ({label})",
+            summary=f"{self._whose(run)}{protocol.name} ({label})",
             description=(
                 f"{protocol.dose_j_cm2:g} J/cm² of {LIGHT_WORDS[protocol.band]} on the "
                 f"{plan.area.replace('_', ' ')}; "
@@ -94,7 +112,7 @@ class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
 
     @property
     def event(self) -> CalendarEvent | None:
-        found = self._data.protocols.next_session
+        found = self._data.protocols.next_session_of(ANYONE)
         if found is None:
             return None
         return self._event(found[0], found[1], {})

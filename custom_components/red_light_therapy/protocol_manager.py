@@ -1,9 +1,18 @@
 """Protocol runs of one panel: plans kept in the store, one callback at the next change.
 
-A run is a ``therapy.ProtocolPlan`` (a protocol on a calendar). Several runs may coexist on
-one panel on different areas; an area has at most one unfinished run (on any panel: history
-is shared, and two runs on one area would count the same sessions). Runs are saved in the
-shared ``TherapyStore`` under ``plans`` and survive restarts.
+A run is a ``therapy.ProtocolPlan`` (a protocol on a calendar) and belongs to a person (its
+``person``, a person entity id; None: unassigned, which in a one-person home is that person's,
+``household.owner``). Its next session, progress, adherence and streak are computed from that
+person's records only (``household.records_of``). Several runs may coexist on one panel; a
+person has at most one unfinished run per area (on any panel: history is shared, and two of
+their runs on one area would count the same sessions), while two persons may each run one on
+the same area of the same panel. Runs are saved in the shared ``TherapyStore`` under ``plans``
+and survive restarts.
+
+Commands and the panel's entities act on the runs of one person: the one named, else the
+panel's current person (``current_person``, the "Who is using the panel" choice). A person
+without a run of their own there also reaches the unassigned runs (runs from before
+households in a home of several), so those can still be stopped.
 
 Time is never ticked: after every change the manager evaluates its runs and schedules ONE
 callback at the next moment a session becomes due or its day ends (missed). Events fire for
@@ -35,6 +44,7 @@ from homeassistant.util import dt as dt_util, ulid as ulid_util
 
 from .const import DOMAIN, event_signal
 from .coordinator import PanelCoordinator
+from .persons import async_household, async_person_name
 from .session_manager import SessionEvent, therapy_error
 from .store import TherapyStore
 from .therapy import (
@@ -54,7 +64,8 @@ from .therapy import (
     free_time_of_day,
     seconds_for_dose,
 )
-from .therapy._util import start_of_local_day
+from .therapy._util import start_of_local_day, stored_person
+from .therapy.household import Household, owner, records_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,6 +82,19 @@ BAND_WORDS = {
 }
 
 
+class _Current:
+    """The ``person`` default: the panel's current person."""
+
+    def __repr__(self) -> str:
+        return "CURRENT"
+
+
+CURRENT: Any = _Current()
+"""``person=CURRENT``: whoever is using the panel now (``current_person``)."""
+ANYONE: Any = _Current()
+"""``person=ANYONE`` (queries): every person's runs."""
+
+
 def spread_weekdays(first: int, per_week: int) -> frozenset[int]:
     """``per_week`` weekdays spread evenly over the week, starting on ``first``."""
     return frozenset((first + (i * 7) // per_week) % 7 for i in range(per_week))
@@ -81,11 +105,20 @@ def undeliverable_issue_id(plan_id: str) -> str:
     return f"protocol_undeliverable_{plan_id}"
 
 
-def session_data(plan: ProtocolPlan, session: PlannedSession | None) -> dict[str, Any]:
-    """What an event, a calendar entry or an answer says about a run and one of its sessions."""
+def session_data(
+    plan: ProtocolPlan,
+    session: PlannedSession | None,
+    person: str | None = None,
+    person_name: str | None = None,
+) -> dict[str, Any]:
+    """What an event, a calendar entry or an answer says about a run and one of its sessions;
+    ``person`` the run's person (entity id) and ``person_name`` their name (None: unassigned,
+    or a person no longer in the home)."""
     protocol = plan.protocol
     data: dict[str, Any] = {
         "run_id": plan.id,
+        "person": person,
+        "person_name": person_name,
         "protocol": protocol.key,
         "protocol_name": protocol.name,
         "area": plan.area,
@@ -125,12 +158,14 @@ class ProtocolManager:
         *,
         treatment_area: Callable[[], str],
         irradiance: Callable[[], BandIrradiance | None],
+        current_person: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._hass = hass
         self._coordinator = coordinator
         self._store = store
         self._treatment_area = treatment_area
         self._irradiance = irradiance
+        self._current_person = current_person
         self.panel_id = coordinator.config_entry.entry_id
         self._plans: dict[str, ProtocolPlan] = {}
         self._reports: dict[str, ProtocolPlanReport] = {}
@@ -159,15 +194,54 @@ class ProtocolManager:
 
     @property
     def unfinished(self) -> list[Run]:
+        """Every person's unfinished runs on this panel."""
         return [run for run in self.runs if run.plan.status in UNFINISHED]
+
+    def household(self) -> Household:
+        return async_household(self._hass)
+
+    def person_of(self, plan: ProtocolPlan) -> str | None:
+        """Whose run ``plan`` is: its person, else the only person of the home, else None."""
+        return owner(plan, self.household())
+
+    def person_fields(self, plan: ProtocolPlan) -> tuple[str | None, str | None]:
+        """The run's person (entity id) and their name, for events and answers."""
+        person = self.person_of(plan)
+        return person, None if person is None else async_person_name(self._hass, person)
+
+    def describe(self, plan: ProtocolPlan, session: PlannedSession | None) -> dict[str, Any]:
+        """``session_data`` with the run's person and their name."""
+        return session_data(plan, session, *self.person_fields(plan))
+
+    def resolve(self, person: str | None) -> str | None:
+        """``person``, or the panel's current person for ``CURRENT``."""
+        return self._current_person() if person is CURRENT else person
+
+    def runs_of(self, person: str | None = CURRENT) -> list[Run]:
+        """The unfinished runs of ``person`` (default: the panel's current person; ``ANYONE``:
+        all). A person without a run of their own reaches the unassigned ones."""
+        runs = self.unfinished
+        if person is ANYONE:
+            return runs
+        person = self.resolve(person)
+        household = self.household()
+        own = [run for run in runs if owner(run.plan, household) == person]
+        if own or person is None:
+            return own
+        return [run for run in runs if owner(run.plan, household) is None]
+
+    @property
+    def current_runs(self) -> list[Run]:
+        """The unfinished runs the panel's entities offer: the current person's."""
+        return self.runs_of(CURRENT)
 
     @property
     def current(self) -> Run | None:
-        """The run the entities show and the select stops: the unfinished run on the panel's
-        treatment area, else the one a session started now belongs to (see
-        ``_most_urgent_run``). The Treatment area select therefore chooses which of several runs
-        the entities show."""
-        runs = self.unfinished
+        """The run the entities show and the select stops: the current person's unfinished
+        run on the panel's treatment area, else the one of theirs a session started now
+        belongs to (see ``_most_urgent_run``). The Treatment area select therefore chooses
+        which of several runs the entities show."""
+        runs = self.current_runs
         on_area = [run for run in runs if run.plan.area == self._treatment_area()]
         return on_area[0] if on_area else self._most_urgent_run(runs)
 
@@ -191,8 +265,14 @@ class ProtocolManager:
 
     @property
     def next_session(self) -> tuple[Run, PlannedSession] | None:
-        """The soonest pending session of the active runs."""
-        pending = [(run, run.report.next_due) for run in self.unfinished if run.report.next_due]
+        """The soonest pending session of the current person's runs."""
+        return self.next_session_of(CURRENT)
+
+    def next_session_of(self, person: str | None = ANYONE) -> tuple[Run, PlannedSession] | None:
+        """The soonest pending session of ``person``'s runs (``ANYONE``: of every run)."""
+        pending = [
+            (run, run.report.next_due) for run in self.runs_of(person) if run.report.next_due
+        ]
         if not pending:
             return None
         run, session = min(pending, key=lambda p: dt_util.as_utc(p[1].scheduled_at))
@@ -200,14 +280,14 @@ class ProtocolManager:
         return run, session
 
     def run_defaults(
-        self, area: str | None, person: str | None = None
+        self, area: str | None, person: str | None = CURRENT
     ) -> tuple[float, DoseBand, str] | None:
-        """The dose, band and area a session started now with no dose or minutes takes: the
-        active run's on ``area`` (any area when None), the most urgent of several; None when
-        no run is active there."""
+        """The dose, band and area a session for ``person`` (default: the panel's current
+        person) started now with no dose or minutes takes: their active run's on ``area``
+        (any area when None), the most urgent of several; None when no run is active there."""
         runs = [
             run
-            for run in self.unfinished
+            for run in self.runs_of(person)
             if run.plan.status is ProtocolPlanStatus.ACTIVE
             and (area is None or run.plan.area == area)
         ]
@@ -217,9 +297,10 @@ class ProtocolManager:
         protocol = run.plan.protocol
         return protocol.dose_j_cm2, protocol.band, run.plan.area
 
-    def find(self, area: str | None = None) -> Run:
-        """The unfinished run on ``area``, or the only one; translated errors otherwise."""
-        runs = [r for r in self.unfinished if area is None or r.plan.area == area]
+    def find(self, area: str | None = None, person: str | None = CURRENT) -> Run:
+        """``person``'s unfinished run on ``area``, or their only one; translated errors
+        otherwise."""
+        runs = [r for r in self.runs_of(person) if area is None or r.plan.area == area]
         name = self._coordinator.name
         if not runs:
             raise ServiceValidationError(
@@ -249,10 +330,13 @@ class ProtocolManager:
         weekdays: Iterable[int] | None = None,
         time_of_day: time | None = None,
         missed_policy: MissedPolicy = MissedPolicy.SKIP,
+        person: str | None = CURRENT,
     ) -> Run:
-        """Start a run; defaults: today, the sessions spread over the week, now (rounded)."""
+        """Start a run for ``person`` (default: the panel's current person); defaults: today,
+        the sessions spread over the week, now (rounded)."""
         plan = self.prepare(
             protocol,
+            person=person,
             area=area,
             start_date=start_date,
             weekdays=weekdays,
@@ -347,8 +431,11 @@ class ProtocolManager:
         weekdays: Iterable[int] | None = None,
         time_of_day: time | None = None,
         missed_policy: MissedPolicy = MissedPolicy.SKIP,
+        person: str | None = CURRENT,
     ) -> ProtocolPlan:
-        """The run ``async_start`` would start, checked (its area free), changing nothing."""
+        """The run ``async_start`` would start, checked (the person has no other unfinished
+        run on its area), changing nothing."""
+        person = self.resolve(person)
         now = dt_util.utcnow()
         tz = ZoneInfo(self._hass.config.time_zone)
         local_now = now.astimezone(tz)
@@ -370,6 +457,7 @@ class ProtocolManager:
                 tz=tz,
                 missed_policy=missed_policy,
                 created_at=now,
+                person=person,
             )
         except TherapyError as err:
             raise therapy_error(err) from err
@@ -381,8 +469,14 @@ class ProtocolManager:
                 if other.status in UNFINISHED
             ]
             plan.time_of_day = free_time_of_day(local_now, self.session_minutes(plan), busy)
+        household = self.household()
         for other in self._store.plans.values():
-            if other.get("area") == plan.area and other.get("status") in UNFINISHED:
+            whose = stored_person(other.get("person")) or household.only_person
+            if (
+                other.get("area") == plan.area
+                and other.get("status") in UNFINISHED
+                and whose == owner(plan, household)
+            ):
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
                     translation_key="protocol_area_busy",
@@ -393,18 +487,21 @@ class ProtocolManager:
                 )
         return plan
 
-    async def async_pause(self, area: str | None = None) -> Run:
-        return await self._async_change(area, lambda plan, now: plan.pause(now))
+    async def async_pause(self, area: str | None = None, person: str | None = CURRENT) -> Run:
+        return await self._async_change(area, person, lambda plan, now: plan.pause(now))
 
-    async def async_resume(self, area: str | None = None) -> Run:
-        return await self._async_change(area, lambda plan, now: plan.resume(now))
+    async def async_resume(self, area: str | None = None, person: str | None = CURRENT) -> Run:
+        return await self._async_change(area, person, lambda plan, now: plan.resume(now))
 
-    async def async_stop(self, area: str | None = None) -> Run:
-        return await self._async_change(area, lambda plan, now: plan.stop(now))
+    async def async_stop(self, area: str | None = None, person: str | None = CURRENT) -> Run:
+        return await self._async_change(area, person, lambda plan, now: plan.stop(now))
 
-    async def async_skip(self, area: str | None = None, day: date | None = None) -> date:
-        """Skip the session on ``day`` (default: the next pending one)."""
-        run = self.find(area)
+    async def async_skip(
+        self, area: str | None = None, day: date | None = None, person: str | None = CURRENT
+    ) -> date:
+        """Skip the session on ``day`` (default: the next pending one) of ``person``'s run."""
+        person = self.resolve(person)
+        run = self.find(area, person)
         paused = run.plan.status is ProtocolPlanStatus.PAUSED
         pending = [
             s
@@ -431,11 +528,11 @@ class ProtocolManager:
         # A catch-up is the missed session given another day: skipping it skips that session
         # (by its own date), so it counts as skipped, not missed.
         target = pending[0]
-        await self._async_change(area, lambda plan, _now: plan.skip(target.original_date))
+        await self._async_change(area, person, lambda plan, _now: plan.skip(target.original_date))
         return target.date
 
-    async def _async_change(self, area: str | None, change: Any) -> Run:
-        run = self.find(area)
+    async def _async_change(self, area: str | None, person: str | None, change: Any) -> Run:
+        run = self.find(area, person)
         try:
             change(run.plan, dt_util.utcnow())
         except TherapyError as err:
@@ -477,9 +574,10 @@ class ProtocolManager:
         """
         now = dt_util.utcnow()
         history = self._store.history
+        household = self.household()
         # Sessions not ended yet, on every panel: the slot they do is in progress, not due.
         open_sessions = [
-            (session.area, session.started_at)
+            (owner(session, household), session.area, session.started_at)
             for session in self._store.active.values()
             if session.started_at is not None and not session.is_final
         ]
@@ -488,7 +586,14 @@ class ProtocolManager:
             previous = self._reports.get(plan.id)
             if previous is not None and plan.status not in UNFINISHED and plan.id != only:
                 continue
-            report = plan.evaluate(history, now, open_sessions)
+            # A run counts only its person's sessions: another person's on the same area
+            # neither does its slots nor holds them in progress.
+            person = owner(plan, household)
+            report = plan.evaluate(
+                records_of(history, person, household),
+                now,
+                [(area, at) for whose, area, at in open_sessions if whose == person],
+            )
             self._reports[plan.id] = report
             if fire and previous is not None and plan.id != only:
                 self._fire_changes(plan, previous, report)
@@ -500,14 +605,14 @@ class ProtocolManager:
             self._store.plans[plan.id] = plan.to_dict()
             self._send(
                 SessionEvent.PROTOCOL_COMPLETED,
-                session_data(plan, None) | self._report_data(self._reports[plan.id]),
+                self.describe(plan, None) | self.figures(self._reports[plan.id]),
             )
         if completed:
             self._hass.async_create_task(self._store.async_save(), eager_start=True)
         self._schedule(now)
 
     @staticmethod
-    def _report_data(report: ProtocolPlanReport) -> dict[str, Any]:
+    def figures(report: ProtocolPlanReport) -> dict[str, Any]:
         """A run's progress figures as event data, percentages rounded to one decimal."""
         return {
             "done": report.done,
@@ -533,7 +638,7 @@ class ProtocolManager:
                 or old.status not in (SlotStatus.DUE, SlotStatus.IN_PROGRESS)
                 or old.date != session.date
             ):
-                self._send(SessionEvent.SESSION_DUE, session_data(plan, session))
+                self._send(SessionEvent.SESSION_DUE, self.describe(plan, session))
             missed_now = session.status is SlotStatus.MISSED and (
                 old is None or old.status is not SlotStatus.MISSED
             )
@@ -541,7 +646,7 @@ class ProtocolManager:
                 session.catch_up and old is not None and not old.catch_up and not missed_now
             )
             if missed_now or caught_up_later:
-                data = session_data(plan, old or session)
+                data = self.describe(plan, old or session)
                 if caught_up_later:
                     data["catch_up_on"] = session.date.isoformat()
                 self._send(SessionEvent.SESSION_MISSED, data)

@@ -120,7 +120,7 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
         choices: dict[str, Protocol] = dict(PRESET_PROTOCOLS)
         custom = [
             *saved_protocols(self.coordinator.config_entry).values(),
-            *(run.plan.protocol for run in self._data.protocols.unfinished),
+            *(run.plan.protocol for run in self._data.protocols.current_runs),
         ]
         known = set(choices)
         for protocol in custom:
@@ -152,7 +152,7 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
         protocols = self._data.protocols
         current = protocols.current
         shown = current.plan.id if current else None
-        runs = sorted(protocols.unfinished, key=lambda run: run.plan.id != shown)
+        runs = sorted(protocols.current_runs, key=lambda run: run.plan.id != shown)
         return {"runs": [run_summary(run) for run in runs]}
 
     async def async_select_option(self, option: str) -> None:
@@ -169,7 +169,7 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
             return
         protocol = self._choices()[option]
         running = next(
-            (run for run in protocols.unfinished if run.plan.protocol.key == protocol.key), None
+            (run for run in protocols.current_runs if run.plan.protocol.key == protocol.key), None
         )
         if running is None:
             running = await protocols.async_start(protocol)

@@ -8,6 +8,10 @@ changed (even only its name) is a custom protocol of the run, keyed ``<preset>_c
 answer says so (``custom``, ``based_on``, ``changed``). A run the panel cannot deliver within
 the area's limits at its distance and levels says so too (``deliverable_dose_j_cm2`` and a
 ``warning``), beside the repair issue the manager raises.
+
+Every protocol action takes an optional ``person`` (a person entity id or a person's name):
+the run is that person's; without it, the panel's current person's ("Who is using the
+panel"). ``protocol_status`` answers a person's runs with their figures (the weekly report).
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ import voluptuous as vol
 from . import bounds
 from .const import DOMAIN
 from .models import RedLightTherapyConfigEntry
-from .protocol_manager import Run, session_data
+from .persons import async_find_person, async_persons
+from .protocol_manager import CURRENT, ProtocolManager, Run
 from .saved_protocols import build_custom, saved_protocols
 from .service_targets import TARGET_SCHEMA, Handler, async_targeted_entries, response_key
 from .session_manager import therapy_error
@@ -60,6 +65,7 @@ ATTR_WEEKDAYS = "weekdays"
 ATTR_TIME = "time_of_day"
 ATTR_MISSED_POLICY = "missed_policy"
 ATTR_DATE = "date"
+ATTR_PERSON = "person"
 
 CUSTOM_FIELDS = (ATTR_NAME, ATTR_DOSE, ATTR_PER_WEEK, ATTR_WEEKS, ATTR_AREA)
 CHANGE_FIELDS = (ATTR_NAME, ATTR_DOSE, ATTR_BAND, ATTR_PER_WEEK, ATTR_WEEKS, ATTR_SPACING)
@@ -81,9 +87,12 @@ START_PROTOCOL_SCHEMA = TARGET_SCHEMA.extend(
         vol.Optional(ATTR_MISSED_POLICY, default=MissedPolicy.SKIP.value): vol.In(
             [p.value for p in MissedPolicy]
         ),
+        vol.Optional(ATTR_PERSON): cv.string,
     }
 )
-RUN_SCHEMA = TARGET_SCHEMA.extend({vol.Optional(ATTR_AREA): cv.string})
+RUN_SCHEMA = TARGET_SCHEMA.extend(
+    {vol.Optional(ATTR_AREA): cv.string, vol.Optional(ATTR_PERSON): cv.string}
+)
 SKIP_SCHEMA = RUN_SCHEMA.extend({vol.Optional(ATTR_DATE): cv.date})
 
 
@@ -143,9 +152,31 @@ def protocol_from_call(
         raise therapy_error(err) from err
 
 
-def run_answer(run: Run) -> dict[str, Any]:
+def named_person(hass: HomeAssistant, data: Mapping[str, Any]) -> str | None:
+    """The person a call names (entity id or name), or ``CURRENT`` when it names nobody:
+    each panel's current person. A name that is not a household person is refused."""
+    if (text := data.get(ATTR_PERSON)) is None:
+        return CURRENT  # type: ignore[no-any-return]
+    if (person := async_find_person(hass, text)) is not None:
+        return person.entity_id
+    persons = async_persons(hass)
+    if not persons:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_persons", translation_placeholders={}
+        )
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_person",
+        translation_placeholders={
+            "name": text,
+            "names": ", ".join(person.name for person in persons),
+        },
+    )
+
+
+def run_answer(protocols: ProtocolManager, run: Run) -> dict[str, Any]:
     plan, report = run.plan, run.report
-    return session_data(plan, None) | {
+    return protocols.describe(plan, None) | {
         "status": plan.status.value,
         "start_date": plan.start_date.isoformat(),
         "weekdays": [WEEKDAYS[d] for d in sorted(plan.weekdays)],
@@ -194,6 +225,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             check_start_date(start_date, dt_util.now().date())
         except TherapyError as err:
             raise therapy_error(err) from err
+    person = named_person(hass, call.data)
     entries = await async_targeted_entries(hass, call)
     # Every panel's protocol first: a bad call changes nothing on any panel.
     protocols = {
@@ -210,26 +242,30 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             weekdays=None if weekdays is None else [WEEKDAYS.index(d) for d in weekdays],
             time_of_day=call.data.get(ATTR_TIME),
             missed_policy=MissedPolicy(call.data[ATTR_MISSED_POLICY]),
+            person=person,
         )
         for entry in entries
     }
-    by_area: dict[str, str] = {}
+    # One person's two runs on one area would count the same sessions.
+    by_area: dict[tuple[str | None, str], str] = {}
     for plan in plans.values():
-        if plan.area in by_area:
+        key = (plan.person, plan.area)
+        if key in by_area:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="protocol_area_busy",
                 translation_placeholders={
                     "area": plan.area.replace("_", " "),
-                    "protocol": by_area[plan.area],
+                    "protocol": by_area[key],
                 },
             )
-        by_area[plan.area] = plan.protocol.name
+        by_area[key] = plan.protocol.name
     result: dict[str, Any] = {}
     for entry in entries:
-        run = await entry.runtime_data.protocols.async_adopt(plans[entry.entry_id])
+        manager = entry.runtime_data.protocols
+        run = await manager.async_adopt(plans[entry.entry_id])
         result[response_key(hass, entry)] = (
-            run_answer(run)
+            run_answer(manager, run)
             | custom_answer(call.data, run.plan.protocol)
             | await shortfall_answer(hass, entry, run)
         )
@@ -241,24 +277,46 @@ def _run_action(action: str) -> Handler:
     panel and answers with each run's state."""
 
     async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+        person = named_person(hass, call.data)
         entries: list[RedLightTherapyConfigEntry] = await async_targeted_entries(hass, call)
         result: dict[str, Any] = {}
         for entry in entries:
-            method = getattr(entry.runtime_data.protocols, action)
-            run = await method(call.data.get(ATTR_AREA))
-            result[response_key(hass, entry)] = run_answer(run)
+            protocols = entry.runtime_data.protocols
+            method = getattr(protocols, action)
+            run = await method(call.data.get(ATTR_AREA), person)
+            result[response_key(hass, entry)] = run_answer(protocols, run)
         return result
 
     return _handler
 
 
 async def _skip(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    person = named_person(hass, call.data)
     result: dict[str, Any] = {}
     for entry in await async_targeted_entries(hass, call):
         skipped = await entry.runtime_data.protocols.async_skip(
-            call.data.get(ATTR_AREA), call.data.get(ATTR_DATE)
+            call.data.get(ATTR_AREA), call.data.get(ATTR_DATE), person
         )
         result[response_key(hass, entry)] = {"skipped": skipped.isoformat()}
+    return result
+
+
+async def _status(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """A person's unfinished runs on each targeted panel, with their figures (none: [])."""
+    person = named_person(hass, call.data)
+    result: dict[str, Any] = {}
+    for entry in await async_targeted_entries(hass, call):
+        protocols = entry.runtime_data.protocols
+        area = call.data.get(ATTR_AREA)
+        result[response_key(hass, entry)] = {
+            "runs": [
+                run_answer(protocols, run)
+                | protocols.figures(run.report)
+                | {"streak": run.report.streak}
+                for run in protocols.runs_of(person)
+                if area is None or run.plan.area == area
+            ]
+        }
     return result
 
 
@@ -268,6 +326,7 @@ SERVICES: dict[str, tuple[vol.Schema, Handler]] = {
     "resume_protocol": (RUN_SCHEMA, _run_action("async_resume")),
     "stop_protocol": (RUN_SCHEMA, _run_action("async_stop")),
     "skip_session": (SKIP_SCHEMA, _skip),
+    "protocol_status": (RUN_SCHEMA, _status),
 }
 
 
@@ -280,5 +339,12 @@ def async_setup_protocol_services(hass: HomeAssistant) -> None:
             return await handler(hass, call)
 
         hass.services.async_register(
-            DOMAIN, name, _call, schema=schema, supports_response=SupportsResponse.OPTIONAL
+            DOMAIN,
+            name,
+            _call,
+            schema=schema,
+            # A question, not a command: it is asked for its answer.
+            supports_response=SupportsResponse.ONLY
+            if name == "protocol_status"
+            else SupportsResponse.OPTIONAL,
         )
