@@ -56,6 +56,7 @@ async def async_setup_entry(
     entry: RedLightTherapyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
+    """Add the panel's protocol calendar."""
     async_add_entities([ProtocolCalendar(entry.runtime_data)])
 
 
@@ -65,13 +66,14 @@ class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
     _attr_translation_key = "protocol"
 
     def __init__(self, data: RedLightTherapyData) -> None:
+        """Make the protocol calendar."""
         super().__init__(data, "protocol_calendar")
 
     def _length(self, run: Run) -> timedelta:
         return timedelta(minutes=self._data.protocols.session_minutes(run.plan))
 
     def _whose(self, run: Run) -> str:
-        """ "Alice: " before an event's name in a home of several persons, else nothing."""
+        """Return "Alice: " to put before an event's name in a home of several persons, else ""."""
         persons = async_persons(self.hass)
         if len(persons) < 2:
             return ""
@@ -112,6 +114,7 @@ class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
 
     @property
     def event(self) -> CalendarEvent | None:
+        """The soonest pending session of any run, or None when nothing is planned."""
         found = self._data.protocols.next_session_of(ANYONE)
         if found is None:
             return None
@@ -120,6 +123,11 @@ class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
     ) -> list[CalendarEvent]:
+        """Return the sessions of every run that overlap ``start_date`` to ``end_date``.
+
+        A session that ran shows the times it really ran (from the session history); the
+        others show the time they were planned for, lasting one session.
+        """
         records = self._records()
         events = [
             self._event(run, session, records)

@@ -96,12 +96,12 @@ ANYONE: Any = _Current()
 
 
 def spread_weekdays(first: int, per_week: int) -> frozenset[int]:
-    """``per_week`` weekdays spread evenly over the week, starting on ``first``."""
+    """Return ``per_week`` weekdays spread evenly over the week, starting on ``first``."""
     return frozenset((first + (i * 7) // per_week) % 7 for i in range(per_week))
 
 
 def undeliverable_issue_id(plan_id: str) -> str:
-    """The repair issue of a run the panel cannot deliver."""
+    """Return the id of the repair issue of a run the panel cannot deliver."""
     return f"protocol_undeliverable_{plan_id}"
 
 
@@ -111,9 +111,11 @@ def session_data(
     person: str | None = None,
     person_name: str | None = None,
 ) -> dict[str, Any]:
-    """What an event, a calendar entry or an answer says about a run and one of its sessions;
-    ``person`` the run's person (entity id) and ``person_name`` their name (None: unassigned,
-    or a person no longer in the home)."""
+    """Return what an event, a calendar entry or an answer says about a run and a session.
+
+    ``person`` is the run's person (entity id) and ``person_name`` their name (None:
+    unassigned, or a person no longer in the home).
+    """
     protocol = plan.protocol
     data: dict[str, Any] = {
         "run_id": plan.id,
@@ -160,6 +162,7 @@ class ProtocolManager:
         irradiance: Callable[[], BandIrradiance | None],
         current_person: Callable[[], str | None] = lambda: None,
     ) -> None:
+        """Read the panel's runs from ``store`` and follow the panel's updates."""
         self._hass = hass
         self._coordinator = coordinator
         self._store = store
@@ -198,28 +201,32 @@ class ProtocolManager:
         return [run for run in self.runs if run.plan.status in UNFINISHED]
 
     def household(self) -> Household:
+        """Return the persons who may use the panels, whom the runs belong to."""
         return async_household(self._hass)
 
     def person_of(self, plan: ProtocolPlan) -> str | None:
-        """Whose run ``plan`` is: its person, else the only person of the home, else None."""
+        """Return whose run ``plan`` is: its person, else the home's only person, else None."""
         return owner(plan, self.household())
 
     def person_fields(self, plan: ProtocolPlan) -> tuple[str | None, str | None]:
-        """The run's person (entity id) and their name, for events and answers."""
+        """Return the run's person (entity id) and their name, for events and answers."""
         person = self.person_of(plan)
         return person, None if person is None else async_person_name(self._hass, person)
 
     def describe(self, plan: ProtocolPlan, session: PlannedSession | None) -> dict[str, Any]:
-        """``session_data`` with the run's person and their name."""
+        """Return ``session_data`` with the run's person and their name."""
         return session_data(plan, session, *self.person_fields(plan))
 
     def resolve(self, person: str | None) -> str | None:
-        """``person``, or the panel's current person for ``CURRENT``."""
+        """Return ``person``, or the panel's current person for ``CURRENT``."""
         return self._current_person() if person is CURRENT else person
 
     def runs_of(self, person: str | None = CURRENT) -> list[Run]:
-        """The unfinished runs of ``person`` (default: the panel's current person; ``ANYONE``:
-        all). A person without a run of their own reaches the unassigned ones."""
+        """Return the unfinished runs of ``person``.
+
+        ``person`` defaults to the panel's current person; ``ANYONE`` gives every run. A
+        person without a run of their own reaches the unassigned ones.
+        """
         runs = self.unfinished
         if person is ANYONE:
             return runs
@@ -237,16 +244,19 @@ class ProtocolManager:
 
     @property
     def current(self) -> Run | None:
-        """The run the entities show and the select stops: the current person's unfinished
-        run on the panel's treatment area, else the one of theirs a session started now
-        belongs to (see ``_most_urgent_run``). The Treatment area select therefore chooses
-        which of several runs the entities show."""
+        """The run the entities show and the select stops.
+
+        That is the current person's unfinished run on the panel's treatment area, else
+        the one of theirs a session started now belongs to (see ``_most_urgent_run``).
+        The Treatment area select therefore chooses which of several runs the entities
+        show.
+        """
         runs = self.current_runs
         on_area = [run for run in runs if run.plan.area == self._treatment_area()]
         return on_area[0] if on_area else self._most_urgent_run(runs)
 
     def _most_urgent_run(self, runs: list[Run]) -> Run | None:
-        """A run with a session due, else the one on the panel's area, else the soonest."""
+        """Return a run with a session due, else the one on the panel's area, else the soonest."""
         if not runs:
             return None
         for run in runs:
@@ -269,7 +279,7 @@ class ProtocolManager:
         return self.next_session_of(CURRENT)
 
     def next_session_of(self, person: str | None = ANYONE) -> tuple[Run, PlannedSession] | None:
-        """The soonest pending session of ``person``'s runs (``ANYONE``: of every run)."""
+        """Return the soonest pending session of ``person``'s runs (``ANYONE``: of every run)."""
         pending = [
             (run, run.report.next_due) for run in self.runs_of(person) if run.report.next_due
         ]
@@ -282,9 +292,12 @@ class ProtocolManager:
     def run_defaults(
         self, area: str | None, person: str | None = CURRENT
     ) -> tuple[float, DoseBand, str] | None:
-        """The dose, band and area a session for ``person`` (default: the panel's current
-        person) started now with no dose or minutes takes: their active run's on ``area``
-        (any area when None), the most urgent of several; None when no run is active there."""
+        """Return the dose, band and area of a session started now without dose or minutes.
+
+        They are those of ``person``'s active run on ``area`` (any area when None), the
+        most urgent of several; ``person`` defaults to the panel's current person. None
+        when no run is active there.
+        """
         runs = [
             run
             for run in self.runs_of(person)
@@ -298,8 +311,10 @@ class ProtocolManager:
         return protocol.dose_j_cm2, protocol.band, run.plan.area
 
     def find(self, area: str | None = None, person: str | None = CURRENT) -> Run:
-        """``person``'s unfinished run on ``area``, or their only one; translated errors
-        otherwise."""
+        """Return ``person``'s unfinished run on ``area``, or their only one.
+
+        Raise a translated error when there is none, or several and no area says which.
+        """
         runs = [r for r in self.runs_of(person) if area is None or r.plan.area == area]
         name = self._coordinator.name
         if not runs:
@@ -332,8 +347,11 @@ class ProtocolManager:
         missed_policy: MissedPolicy = MissedPolicy.SKIP,
         person: str | None = CURRENT,
     ) -> Run:
-        """Start a run for ``person`` (default: the panel's current person); defaults: today,
-        the sessions spread over the week, now (rounded)."""
+        """Start a run for ``person`` (default: the panel's current person).
+
+        Unless given, it starts today, with the sessions spread over the week, at the
+        time of day it is now (rounded).
+        """
         plan = self.prepare(
             protocol,
             person=person,
@@ -353,8 +371,11 @@ class ProtocolManager:
         return Run(plan, self._reports[plan.id])
 
     def deliverable(self, plan: ProtocolPlan) -> float | None:
-        """The dose in the run's band one session delivers at the panel's distance and levels
-        now, within the run's area limits (None: the irradiance is not known)."""
+        """Return the dose in the run's band one session delivers now.
+
+        That is at the panel's distance and levels now, within the run's area limits;
+        None when the irradiance is not known.
+        """
         irradiance = self._irradiance()
         if irradiance is None:
             return None
@@ -362,8 +383,10 @@ class ProtocolManager:
         return deliverable_dose(irradiance, protocol.dose_j_cm2, protocol.band, plan.area_limits)
 
     def session_minutes(self, plan: ProtocolPlan) -> float:
-        """How long one session of ``plan`` takes at the panel's distance and levels now,
-        within the area's minutes."""
+        """Return the minutes one session of ``plan`` takes.
+
+        That is at the panel's distance and levels now, within the area's minutes.
+        """
         irradiance = self._irradiance()
         protocol = plan.protocol
         if irradiance is None:
@@ -375,13 +398,14 @@ class ProtocolManager:
         return min(seconds / 60, plan.area_limits.max_session_minutes)
 
     def shortfall(self, plan: ProtocolPlan) -> float | None:
-        """The deliverable dose when it falls short of the protocol's, else None."""
+        """Return the deliverable dose when it falls short of the protocol's, else None."""
         delivered = self.deliverable(plan)
         if delivered is None or delivered >= plan.protocol.dose_j_cm2 - SHORTFALL_TOLERANCE:
             return None
         return delivered
 
     def shortfall_placeholders(self, plan: ProtocolPlan, delivered: float) -> dict[str, str]:
+        """Return the words of a shortfall warning: what ``plan`` asks for, and ``delivered``."""
         protocol = plan.protocol
         return {
             "name": self._coordinator.name,
@@ -395,8 +419,10 @@ class ProtocolManager:
         }
 
     def _report_shortfall(self, plan: ProtocolPlan) -> None:
-        """A repair issue naming the dose each session of ``plan`` will really deliver; kept
-        until the run ends (``_clear_shortfall``)."""
+        """Raise a repair issue naming the dose each session of ``plan`` will really deliver.
+
+        It is kept until the run ends (``_clear_shortfall``).
+        """
         delivered = self.shortfall(plan)
         if delivered is None:
             return
@@ -416,8 +442,11 @@ class ProtocolManager:
             ir.async_delete_issue(self._hass, DOMAIN, undeliverable_issue_id(plan.id))
 
     def _new_id(self) -> str:
-        """A run id no stored run has: runs are kept by id, so a repeat (two ULIDs made in
-        the same millisecond from a reseeded generator) would replace another run."""
+        """Return a run id no stored run has.
+
+        Runs are kept by id, so a repeat (two ULIDs made in the same millisecond from a
+        reseeded generator) would replace another run.
+        """
         while (new := ulid_util.ulid_now()) in self._store.plans:
             pass
         return new
@@ -433,8 +462,10 @@ class ProtocolManager:
         missed_policy: MissedPolicy = MissedPolicy.SKIP,
         person: str | None = CURRENT,
     ) -> ProtocolPlan:
-        """The run ``async_start`` would start, checked (the person has no other unfinished
-        run on its area), changing nothing."""
+        """Return the run ``async_start`` would start, checked, changing nothing.
+
+        The check: the person has no other unfinished run on its area.
+        """
         person = self.resolve(person)
         now = dt_util.utcnow()
         tz = ZoneInfo(self._hass.config.time_zone)
@@ -488,12 +519,15 @@ class ProtocolManager:
         return plan
 
     async def async_pause(self, area: str | None = None, person: str | None = CURRENT) -> Run:
+        """Pause ``person``'s run on ``area`` (see ``find``) and return it."""
         return await self._async_change(area, person, lambda plan, now: plan.pause(now))
 
     async def async_resume(self, area: str | None = None, person: str | None = CURRENT) -> Run:
+        """Resume ``person``'s paused run on ``area`` (see ``find``) and return it."""
         return await self._async_change(area, person, lambda plan, now: plan.resume(now))
 
     async def async_stop(self, area: str | None = None, person: str | None = CURRENT) -> Run:
+        """Stop ``person``'s run on ``area`` (see ``find``) for good and return it."""
         return await self._async_change(area, person, lambda plan, now: plan.stop(now))
 
     async def async_skip(
@@ -551,13 +585,13 @@ class ProtocolManager:
 
     @callback
     def _handle_update(self) -> None:
-        """Something changed (a session recorded or logged, a panel state): look again."""
+        """Look at the runs again after a change (a session recorded or logged, a panel state)."""
         if not self._refreshing:
             self._refresh()
 
     @callback
     def _scheduled_refresh(self, _now: datetime) -> None:
-        """The time ``_schedule`` asked for has come: evaluate the runs and show the result."""
+        """Evaluate the runs and show the result, at the time ``_schedule`` asked for."""
         self._cancel_scheduled_refresh = None
         self._refresh()
         self._refreshing = True
@@ -613,7 +647,7 @@ class ProtocolManager:
 
     @staticmethod
     def figures(report: ProtocolPlanReport) -> dict[str, Any]:
-        """A run's progress figures as event data, percentages rounded to one decimal."""
+        """Return a run's progress figures as event data, percentages rounded to one decimal."""
         return {
             "done": report.done,
             "missed": report.missed,
@@ -656,7 +690,7 @@ class ProtocolManager:
         async_dispatcher_send(self._hass, event_signal(self.panel_id), event, data)
 
     def _schedule(self, now: datetime) -> None:
-        """One callback at the earliest moment a session becomes due or its day ends."""
+        """Schedule one callback at the earliest moment a session becomes due or its day ends."""
         if self._cancel_scheduled_refresh is not None:
             self._cancel_scheduled_refresh()
             self._cancel_scheduled_refresh = None
@@ -678,6 +712,7 @@ class ProtocolManager:
 
     @callback
     def async_unload(self) -> None:
+        """Stop the scheduled evaluation and stop following the panel."""
         if self._cancel_scheduled_refresh is not None:
             self._cancel_scheduled_refresh()
             self._cancel_scheduled_refresh = None

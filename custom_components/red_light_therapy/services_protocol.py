@@ -99,7 +99,7 @@ SKIP_SCHEMA = RUN_SCHEMA.extend({vol.Optional(ATTR_DATE): cv.date})
 def protocol_from_call(
     data: dict[str, Any], saved: Mapping[str, Protocol] | None = None
 ) -> Protocol:
-    """The protocol a ``start_protocol`` call asks for (validated field by field).
+    """Return the protocol a ``start_protocol`` call asks for, validated field by field.
 
     ``protocol`` names a preset or one of ``saved`` (the panel's own, from its options).
     """
@@ -153,8 +153,11 @@ def protocol_from_call(
 
 
 def named_person(hass: HomeAssistant, data: Mapping[str, Any]) -> str | None:
-    """The person a call names (entity id or name), or ``CURRENT`` when it names nobody:
-    each panel's current person. A name that is not a household person is refused."""
+    """Return the person a call names (entity id or name), or ``CURRENT`` when it names nobody.
+
+    ``CURRENT`` stands for each panel's current person. A name that is not a household
+    person is refused with a translated error.
+    """
     if (text := data.get(ATTR_PERSON)) is None:
         return CURRENT  # type: ignore[no-any-return]
     if (person := async_find_person(hass, text)) is not None:
@@ -175,6 +178,7 @@ def named_person(hass: HomeAssistant, data: Mapping[str, Any]) -> str | None:
 
 
 def run_answer(protocols: ProtocolManager, run: Run) -> dict[str, Any]:
+    """Return what an action answers about ``run``: whose it is, its plan and its progress."""
     plan, report = run.plan, run.report
     return protocols.describe(plan, None) | {
         "status": plan.status.value,
@@ -190,7 +194,7 @@ def run_answer(protocols: ProtocolManager, run: Run) -> dict[str, Any]:
 
 
 def custom_answer(data: Mapping[str, Any], protocol: Protocol) -> dict[str, Any]:
-    """Whether a run's protocol is the user's own, what it is based on and what changed."""
+    """Return whether a run's protocol is the user's own, what it is based on and what changed."""
     based_on = data.get(ATTR_PROTOCOL)
     changed = [field for field in CHANGE_FIELDS if field in data] if based_on else []
     return {
@@ -203,7 +207,7 @@ def custom_answer(data: Mapping[str, Any], protocol: Protocol) -> dict[str, Any]
 async def shortfall_answer(
     hass: HomeAssistant, entry: RedLightTherapyConfigEntry, run: Run
 ) -> dict[str, Any]:
-    """The dose a session of ``run`` delivers, and a warning when it falls short."""
+    """Return the dose a session of ``run`` delivers, and a warning when it falls short."""
     protocols = entry.runtime_data.protocols
     delivered = protocols.deliverable(run.plan)
     answer: dict[str, Any] = {
@@ -273,8 +277,11 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 def _run_action(action: str) -> Handler:
-    """A handler that calls the protocol manager's ``action`` on the run of every targeted
-    panel and answers with each run's state."""
+    """Return a handler that calls the protocol manager's ``action`` on each targeted panel.
+
+    It acts on the named person's run on every targeted panel and answers with each run's
+    state.
+    """
 
     async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         person = named_person(hass, call.data)
@@ -302,7 +309,10 @@ async def _skip(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 async def _status(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    """A person's unfinished runs on each targeted panel, with their figures (none: [])."""
+    """Answer with a person's unfinished runs on each targeted panel and their figures.
+
+    A panel where the person has no run answers with an empty list.
+    """
     person = named_person(hass, call.data)
     result: dict[str, Any] = {}
     for entry in await async_targeted_entries(hass, call):
