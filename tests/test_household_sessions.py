@@ -741,8 +741,9 @@ async def test_a_persons_renamed_entity_id_keeps_their_sessions_and_limits(
     await advance(hass, freezer, timedelta(hours=1))
     await call(hass, "start_session", minutes=5, area="knee", person="Alice")
     # The run as a run started for Alice is stored (runs per person are protocol_manager's).
-    for plan in hass.data[DATA_STORE].plans.values():
-        plan["person"] = people["Alice"]
+    for plan in hass.data[DATA_STORE].runs().values():
+        plan.person = people["Alice"]
+        await hass.data[DATA_STORE].async_save_run(plan)
 
     inject_advertisement(hass, service_info())  # an hour on: the panel is heard again
     er.async_get(hass).async_update_entity(people["Alice"], new_entity_id="person.alice_smith")

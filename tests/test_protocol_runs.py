@@ -151,9 +151,9 @@ async def test_a_stored_run_off_the_calendar_no_longer_breaks_the_entry(
     entry = dimmed_integration
     await _call(hass, "start_protocol", **KNEE_COURSE)
     store: TherapyStore = hass.data[DATA_STORE]
-    (plan_id,) = store.plans
-    store.plans[plan_id]["start_date"] = "9999-12-31"
-    await store.async_save()
+    (plan,) = store.runs().values()
+    plan.start_date = date(9999, 12, 31)
+    await store.async_save_run(plan)
     assert await hass.config_entries.async_unload(entry.entry_id)
     await settle(hass)
     inject_advertisement(hass, service_info())
@@ -341,7 +341,7 @@ async def _skip(hass: HomeAssistant) -> None:
 
 
 def _stored(hass: HomeAssistant) -> dict[str, Any]:
-    return copy.deepcopy(hass.data[DATA_STORE].plans)
+    return copy.deepcopy({key: dict(run) for key, run in hass.data[DATA_STORE].plans.items()})
 
 
 async def test_every_run_is_paused_resumed_and_skipped_from_the_switch_and_the_button(

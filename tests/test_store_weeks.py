@@ -458,9 +458,19 @@ async def test_settings_and_runs_through_the_store_api(
     await store.async_save_run(plan)
     assert store.runs() == {"plan-1": plan}
     assert hass_storage[STORAGE_KEY]["data"]["plans"]["plan-1"] == plan.to_dict()
+    # Nobody outside the store changes a run behind its back (a change it would not save).
+    assert store.plans == {"plan-1": plan.to_dict()}
+    with pytest.raises(TypeError):
+        store.plans["plan-1"]["status"] = "stopped"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        store.plans["plan-2"] = plan.to_dict()  # type: ignore[index]
     await store.async_remove_run("plan-1")
     assert store.runs() == {}
     assert hass_storage[STORAGE_KEY]["data"]["plans"] == {}
+    # A caller that cannot wait (a run completed by a session) has it written by a task.
+    store.async_save_runs_later([plan])
+    await hass.async_block_till_done()
+    assert hass_storage[STORAGE_KEY]["data"]["plans"]["plan-1"] == plan.to_dict()
 
 
 async def test_open_sessions_and_settings_change_only_through_the_store_api(

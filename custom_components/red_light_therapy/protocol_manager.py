@@ -576,8 +576,7 @@ class ProtocolManager:
 
     async def _async_save(self, plan: ProtocolPlan) -> None:
         self._clear_shortfall(plan)
-        self._store.plans[plan.id] = plan.to_dict()
-        await self._store.async_save()
+        await self._store.async_save_run(plan)
         self._refresh(fire=False, only=plan.id)
         self._coordinator.async_update_listeners()
 
@@ -636,13 +635,12 @@ class ProtocolManager:
                 completed.append(plan)
         for plan in completed:
             self._clear_shortfall(plan)
-            self._store.plans[plan.id] = plan.to_dict()
             self._send(
                 SessionEvent.PROTOCOL_COMPLETED,
                 self.describe(plan, None) | self.figures(self._reports[plan.id]),
             )
         if completed:
-            self._hass.async_create_task(self._store.async_save(), eager_start=True)
+            self._store.async_save_runs_later(completed)
         self._schedule(now)
 
     @staticmethod

@@ -9,7 +9,7 @@ untrusted and repairing them, ``store_load.py``'s.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
@@ -57,10 +57,11 @@ class TherapyStore:
     records changed: a session writes its start, its end and this week's few records,
     whatever the years before it hold.
 
-    ``active`` and ``settings`` are read-only views: the methods below
+    ``active``, ``settings`` and ``plans`` are read-only views: the methods below
     (``async_start_session``, ``async_end_session``, ``async_record_session``,
-    ``async_set_setting``, ``async_update_settings``, ...) are the way to change them.
-    ``history`` and ``plans`` are still changed in place by the session and protocol managers.
+    ``async_set_setting``, ``async_update_settings``, ``async_save_run``, ...) are the way to
+    change them. ``history`` may still be changed in place (``History.on_change`` tells the
+    store which weeks to write).
     """
 
     def __init__(self, hass: HomeAssistant) -> None:
@@ -77,12 +78,19 @@ class TherapyStore:
         self._active: dict[str, Session] = {}
         self._settings: dict[str, dict[str, Any]] = {}
         # Protocol runs by id (``therapy.ProtocolPlan.to_dict``); read by ``protocol_manager``.
-        self.plans: dict[str, dict[str, Any]] = {}
+        self._plans: dict[str, dict[str, Any]] = {}
 
     @property
     def active(self) -> Mapping[str, Session]:
         """Each panel's open session by panel id (read-only: see ``async_start_session``)."""
         return MappingProxyType(self._active)
+
+    @property
+    def plans(self) -> Mapping[str, Mapping[str, Any]]:
+        """Each protocol run as stored, by run id (read-only: see ``async_save_run``)."""
+        return MappingProxyType(
+            {key: MappingProxyType(value) for key, value in self._plans.items()}
+        )
 
     @property
     def settings(self) -> Mapping[str, Mapping[str, Any]]:
@@ -202,16 +210,26 @@ class TherapyStore:
 
     def runs(self) -> dict[str, ProtocolPlan]:
         """Return the protocol runs, typed (every stored one was checked when it was loaded)."""
-        return {key: ProtocolPlan.from_dict(value) for key, value in self.plans.items()}
+        return {key: ProtocolPlan.from_dict(value) for key, value in self._plans.items()}
 
     async def async_save_run(self, plan: ProtocolPlan) -> None:
         """Add or replace a protocol run, written now."""
-        self.plans[plan.id] = plan.to_dict()
+        self._plans[plan.id] = plan.to_dict()
         await self.async_save()
+
+    @callback
+    def async_save_runs_later(self, plans: Iterable[ProtocolPlan]) -> None:
+        """Add or replace protocol runs now, written by one save in a task.
+
+        For a caller that cannot wait, such as a run completed by a session recorded.
+        """
+        for plan in plans:
+            self._plans[plan.id] = plan.to_dict()
+        self._hass.async_create_task(self.async_save(), eager_start=True)
 
     async def async_remove_run(self, plan_id: str) -> None:
         """Forget a protocol run (an unknown id changes nothing), written now."""
-        if self.plans.pop(plan_id, None) is not None:
+        if self._plans.pop(plan_id, None) is not None:
             await self.async_save()
 
     def assign_unassigned(self, person: str) -> int:
@@ -238,7 +256,7 @@ class TherapyStore:
             if session.person is None:
                 session.person = person
                 changed += 1
-        for run in self.plans.values():
+        for run in self._plans.values():
             if stored_person(run.get("person")) is None:
                 run["person"] = person
                 changed += 1
@@ -289,7 +307,7 @@ class TherapyStore:
             if session.person == old:
                 session.person = new
                 changed += 1
-        for container in (*self.plans.values(), *self._settings.values()):
+        for container in (*self._plans.values(), *self._settings.values()):
             if container.get("person") == old:
                 container["person"] = new
                 changed += 1
@@ -314,7 +332,7 @@ class TherapyStore:
         self._adopt(loaded.history, *grouped)
         self._active = loaded.active
         self._settings = loaded.settings
-        self.plans = loaded.plans
+        self._plans = loaded.plans
         if files.old_layout:
             # Version 1: every week is written before the main file stops holding them.
             self._dirty.update(self._periods)
@@ -345,8 +363,8 @@ class TherapyStore:
             session.close(end, SessionStatus.STOPPED, stop_at_end_completes=False)
             self.history.append(SessionRecord.from_session(session))
         self._settings.pop(panel_id, None)
-        for plan_id in [k for k, v in self.plans.items() if v.get("panel_id") == panel_id]:
-            del self.plans[plan_id]
+        for plan_id in [k for k, v in self._plans.items() if v.get("panel_id") == panel_id]:
+            del self._plans[plan_id]
         await self.async_save()
 
     async def async_save(self) -> None:
@@ -393,7 +411,7 @@ class TherapyStore:
         return {
             "active": {key: session.to_dict() for key, session in self._active.items()},
             "settings": {key: dict(value) for key, value in self._settings.items()},
-            "plans": {key: dict(value) for key, value in self.plans.items()},
+            "plans": {key: dict(value) for key, value in self._plans.items()},
         }
 
 
