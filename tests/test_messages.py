@@ -137,10 +137,12 @@ def _examples(key: str, template: str) -> list[dict[str, str]]:
     """Realistic placeholder sets for the message ``key``."""
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     if key.startswith("refused_"):
+        for_person = key.endswith("_for_person")
+        whose = {"person": "Bob"} if for_person else {}
         return [
-            {"name": "BlockBlueLight F522"} | refusal_words(reason, AT)
+            {"name": "BlockBlueLight F522"} | whose | refusal_words(reason, AT)
             for reason in REASONS
-            if refusal_key(reason, AT) == key
+            if refusal_key(reason, AT, for_person=for_person) == key
         ]
     base = {
         "name": "BlockBlueLight F522",
@@ -167,7 +169,12 @@ def _examples(key: str, template: str) -> list[dict[str, str]]:
         "distance_cm": "7.5",
         "min_distance_cm": "15",
         "names": "Alice, Bob",
+        "person": "Bob",
+        "minutes": "3",
+        "dose": "5",
     }
+    if key == "ambiguous_person":
+        base = base | {"count": "Two", "name": "Carl", "names": "Carl or Carl (2)"}
     sets = [base]
     if "band" in names:
         sets = [base | {"band": word} for word in BAND_WORDS.values()]
@@ -286,6 +293,10 @@ async def test_every_refusal_reads_as_a_sentence(
         return
     text = _render(key, {"name": "BlockBlueLight F522"} | refusal_words(reason))
     assert _sentence_problems(text) == [], text
+    whose = {"name": "BlockBlueLight F522", "person": "Bob"} | refusal_words(reason)
+    text = _render(refusal_key(reason, for_person=True), whose)
+    assert _sentence_problems(text) == [], text
+    assert text.startswith("Refused for Bob on BlockBlueLight F522: "), text
 
 
 @pytest.mark.parametrize(
@@ -328,7 +339,7 @@ async def test_therapy_errors_carry_readable_placeholders(
 
 def test_refusal_examples_cover_every_refusal_key() -> None:
     refusals = {key for key in EXCEPTIONS if key.startswith("refused_")}
-    assert {refusal_key(r, AT) for r in REASONS} == refusals
+    assert {refusal_key(r, AT, for_person=f) for r in REASONS for f in (False, True)} == refusals
     assert timedelta(0) < timedelta(seconds=1)
 
 
