@@ -43,6 +43,7 @@ from custom_components.red_light_therapy.therapy import (
     seconds_for_dose,
 )
 from custom_components.red_light_therapy.therapy.dose import BAND_WORDS
+from custom_components.red_light_therapy.words import dose_today_words
 
 STRINGS = json.loads(
     (Path(__file__).parent.parent / "custom_components" / DOMAIN / "strings.json").read_text()
@@ -385,3 +386,34 @@ async def test_area_and_status_attributes_read_as_words_on_every_entity(
     assert "binary_sensor.area=whole_body" in seen
     assert "sensor.status=paused" in seen
     assert {"switch.area=leg", "switch.area=scalp"} & seen
+
+
+@pytest.mark.parametrize(
+    ("name", "total", "red", "nir", "said"),
+    [
+        (None, 0.0, 0.0, 0.0, "There has been no red light today."),
+        ("You", 0.0, 0.0, 0.0, "You have had no red light today."),
+        ("Alice", 0.0, 0.0, 0.0, "Alice has had no red light today."),
+        (
+            "Alice",
+            7.2345,
+            5.0012,
+            2.2333,
+            "Alice's dose today is 7.2 joules per square centimetre (5 red, 2.2 near-infrared).",
+        ),
+        ("You", 1.0, 1.0, 0.0, "Your dose today is 1 joule per square centimetre (all red)."),
+        (
+            None,
+            0.04,
+            0.0,
+            0.04,
+            "Today's dose is less than 0.1 joules per square centimetre (all near-infrared).",
+        ),
+    ],
+)
+def test_todays_dose_is_said_as_a_person_reads_it(
+    name: str | None, total: float, red: float, nir: float, said: str
+) -> None:
+    """Assist said "0.0 joules per square centimetre (0.0 red, 0.0 near-infrared)"."""
+    assert dose_today_words(name, total, red, nir) == said
+    assert _sentence_problems(said) == [], said
