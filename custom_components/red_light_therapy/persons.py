@@ -177,8 +177,9 @@ def async_named_person(hass: HomeAssistant, text: str) -> Person:
 
 
 _NUMBERS = {2: "Two", 3: "Three", 4: "Four", 5: "Five"}
+"""How many people share a name, as the start of a sentence says it (else the digits)."""
 
 
 def _choices(labels: list[str]) -> str:
-    """Return labels as a person lists alternatives: "Carl or Carl (2)", "A, B or C"."""
-    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} or {labels[-1]}"
+    """Return two or more labels as a person lists alternatives: "Carl or Carl (2)", "A, B or C"."""
+    return f"{', '.join(labels[:-1])} or {labels[-1]}"
