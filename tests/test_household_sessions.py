@@ -150,6 +150,108 @@ async def test_an_unknown_person_is_refused_and_changes_nothing(
     assert stored_files(hass_storage) == stored
 
 
+async def test_persons_whose_names_match_are_named_as_the_select_shows_them(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Issue 13's play-through: with "bob" next to "Bob", ``person: "Bob"`` was refused ("Bob is
+    not one of the people in this home. Choose one of: Alice, Bob, bob"); of two "Carl"s, not
+    even "Carl (2)", what the select shows, named the second. Each label names its person; a
+    name said in a case two persons share is refused saying so, with the labels to say."""
+    await persons(hass, "Alice", "Bob", "bob", "Carl", "Carl")
+    ids = {s.entity_id for s in hass.states.async_all(PERSON_DOMAIN)}
+    assert {"person.bob", "person.bob_2", "person.carl", "person.carl_2"} <= ids
+    select = hass.states.get(_select(hass, init_integration))
+    assert select is not None
+    assert {"Bob", "bob", "Carl", "Carl (2)"} <= set(select.attributes["options"])
+    named = {}
+    for text in ("Bob", "bob", "Carl", "Carl (2)", "carl (2)", "Carl 2"):
+        named[text] = (await call(hass, "calculate", minutes=2, person=text))[LIGHT]["person"]
+    assert named == {
+        "Bob": "person.bob",
+        "bob": "person.bob_2",
+        "Carl": "person.carl",
+        "Carl (2)": "person.carl_2",
+        "carl (2)": "person.carl_2",
+        "Carl 2": "person.carl_2",
+    }
+
+    stored = stored_files(hass_storage)
+    for text, said in (
+        ("carl", "Two people are called Carl: say Carl or Carl (2)"),
+        ("BOB", "Two people are called Bob: say Bob or bob"),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await call(hass, "start_session", minutes=2, person=text)
+        assert err.value.translation_key == "ambiguous_person"
+        assert str(err.value) == said
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "calculate", minutes=2, person="Dave")
+    assert str(err.value) == (
+        "Dave is not one of the people in this home. Choose one of: Alice, Bob, bob, Carl, Carl (2)"
+    )
+    assert not emulator.is_on
+    assert init_integration.runtime_data.sessions.session is None
+    assert stored_files(hass_storage) == stored
+
+
+@pytest.mark.parametrize("service", ["start_session", "calculate", "assign_person"])
+async def test_a_blank_person_is_refused_asking_for_a_name(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    hass_storage: dict[str, Any],
+    service: str,
+) -> None:
+    """``person: "  "`` was refused as '"" is not one of the people in this home'."""
+    await persons(hass, "Alice", "Bob")
+    stored = stored_files(hass_storage)
+    data: dict[str, Any] = {"person": "  "}
+    if service != "assign_person":
+        data["minutes"] = 2
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, service, target=service != "assign_person", **data)
+    assert err.value.translation_key == "blank_person"
+    assert str(err.value) == "No person was named. Give one of these names: Alice, Bob"
+    assert not emulator.is_on
+    assert init_integration.runtime_data.sessions.session is None
+    assert stored_files(hass_storage) == stored
+
+
+@pytest.mark.parametrize(
+    ("names", "refused"),
+    [
+        (("Alice",), f"Refused on {NAME}: the last session on this skin ended 2 hours ago"),
+        (
+            ("Alice", "Bob"),
+            f"Refused for Alice on {NAME}: the last session on this skin ended 2 hours ago",
+        ),
+    ],
+)
+async def test_a_refusal_says_whose_limit_it_is_only_in_a_household(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    names: tuple[str, ...],
+    refused: str,
+) -> None:
+    """ "Refused on BlockBlueLight F522: the last session on this skin ended ..." did not say
+    whose spacing it was when two people share the panel; with one person it still reads as
+    before households."""
+    await persons(hass, *names)
+    await call(hass, "start_session", dose=10, person="Alice")
+    await to_end(hass, freezer, init_integration)
+    await advance(hass, freezer, timedelta(hours=2))
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "start_session", dose=10, person="Alice")
+    whose = "_for_person" if len(names) > 1 else ""
+    assert err.value.translation_key == f"refused_spacing{whose}"
+    assert str(err.value).startswith(refused)
+    assert init_integration.runtime_data.sessions.session is None
+
+
 async def test_a_person_named_with_no_persons_set_up_is_refused(
     hass: HomeAssistant, init_integration: MockConfigEntry, emulator: BlockBlueLightEmulator
 ) -> None:
@@ -183,10 +285,12 @@ async def test_one_persons_session_never_refuses_anothers_and_each_has_their_own
     await advance(hass, freezer, timedelta(hours=2))
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "start_session", dose=10, person="Alice")
-    assert err.value.translation_key == "refused_spacing"
+    assert err.value.translation_key == "refused_spacing_for_person"
+    assert str(err.value).startswith(f"Refused for Alice on {NAME}: the last session")
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, "start_session", dose=10, person="Bob")
-    assert err.value.translation_key == "refused_spacing"
+    assert err.value.translation_key == "refused_spacing_for_person"
+    assert str(err.value).startswith(f"Refused for Bob on {NAME}: the last session")
     history = init_integration.runtime_data.sessions.history
     assert [r.person for r in history] == [people["Alice"], people["Bob"]]
 
@@ -315,7 +419,7 @@ async def test_light_start_button_and_the_panels_own_button_follow_the_panels_pe
         await hass.services.async_call(
             LIGHT_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: LIGHT}, blocking=True
         )
-    assert err.value.translation_key == "refused_spacing"
+    assert err.value.translation_key == "refused_spacing_for_person"
     assert not emulator.is_on
 
 
@@ -382,7 +486,7 @@ async def test_voice_starts_the_speakers_session_and_asks_who_when_it_cannot_tel
     assert hass.states.get(TIMER).attributes["person"] == "Alice"
     await to_end(hass, freezer, entry)
     assert (await say("what's my dose today", alice_user)).startswith("Alice's dose today is 7.2")
-    assert (await say("what's my dose today", bob_user)).startswith("Bob's dose today is 0.0")
+    assert (await say("what's my dose today", bob_user)) == "Bob has had no red light today."
 
     # An unknown speaker (a satellite): Assist says how to name the person; nothing starts.
     said = await say("start my red light session")
@@ -404,8 +508,70 @@ async def test_voice_starts_the_speakers_session_and_asks_who_when_it_cannot_tel
     assert said.startswith("Carol is not one of the people in this home")
     # Alice's own spacing refuses her, in words.
     said = await say("start my red light session", alice_user)
-    assert said.startswith(f"Refused on {NAME}: the last session on this skin ended 1.2 hours")
+    assert said.startswith(f"Refused for Alice on {NAME}: the last session on this skin ended 1.2")
     assert entry.runtime_data.sessions.session is None
+
+
+async def test_an_unknown_speaker_is_told_how_to_ask_for_a_length_or_dose_for_a_person(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    """From a satellite, "start a 3 minute red light session" and "give me 5 joules" were
+    answered 'Say ... "start a red light session for Alice"', and following that hint started
+    the default length. The hint repeats the request with a name, and saying it does that."""
+    await users_and_persons(hass, "Alice", "Bob")
+    entry = dimmed_integration
+
+    said = await say("start a 3 minute red light session")
+    assert said == (
+        'Who is the session for? Say, for example, "start a 3 minute red light session for Alice"'
+    )
+    assert entry.runtime_data.sessions.session is None
+    said = await say("start a 3 minute red light session for Alice")
+    assert said.startswith(f"Started 3 minutes on {NAME} for Alice, about")
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    assert session.planned_seconds == 180
+    await to_end(hass, freezer, entry)
+
+    said = await say("give me 5 joules")
+    assert said == 'Who is the session for? Say, for example, "give me 5 joules for Alice"'
+    assert entry.runtime_data.sessions.session is None
+    said = await say("give me 5 joules for bob")
+    assert said.startswith("Started ")
+    assert f"on {NAME} for Bob, about" in said
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    assert session.person == "person.bob"
+    assert emulator.is_on
+
+
+async def test_voice_says_today_s_dose_as_a_person_would(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    """ "0.0 joules per square centimetre (0.0 red, 0.0 near-infrared)" for someone who had no
+    light today; numbers rounded as read."""
+    people = await users_and_persons(hass, "Alice", "Bob")
+    _alice, alice_user = people["Alice"]
+    assert await say("what's my dose today", alice_user) == "Alice has had no red light today."
+    assert await say("what's the dose today for bob") == "Bob has had no red light today."
+    await say("start a 3 minute red light session for Alice")
+    await to_end(hass, freezer, dimmed_integration)
+    said = await say("what's my dose today", alice_user)
+    record = list(dimmed_integration.runtime_data.sessions.history)[-1]
+    red, nir = f"{round(record.dose.red, 1):g}", f"{round(record.dose.nir, 1):g}"
+    total = f"{round(record.dose.total, 1):g}"
+    assert said == (
+        f"Alice's dose today is {total} joules per square centimetre "
+        f"({red} red, {nir} near-infrared)."
+    )
+    assert ".0 " not in said
 
 
 # -- the household over a week -----------------------------------------------------------
@@ -439,12 +605,12 @@ async def test_a_two_person_household_shares_one_panel_for_a_week(
             started[alice].append(day)
             await to_end(hass, freezer, entry)
         else:
-            assert said.startswith(f"Refused on {NAME}: the weekly limit on this skin is reached")
+            assert said.startswith(f"Refused for Alice on {NAME}: the weekly limit on this skin")
             assert not emulator.is_on
         if day == 0:  # her own spacing, an hour on the same morning
             await advance(hass, freezer, timedelta(minutes=50))
             said = await say("start my red light session", alice_user)
-            assert said.startswith(f"Refused on {NAME}: the last session on this skin ended 50")
+            assert said.startswith(f"Refused for Alice on {NAME}: the last session on this skin")
         if day == 2:
             continue  # Bob skips Saturday
         if day < 6:
@@ -460,7 +626,7 @@ async def test_a_two_person_household_shares_one_panel_for_a_week(
                 await hass.services.async_call(
                     BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: START}, blocking=True
                 )
-            assert err.value.translation_key == "refused_weekly_sessions"
+            assert err.value.translation_key == "refused_weekly_sessions_for_person"
             assert not emulator.is_on
 
     assert started == {alice: [0, 1, 2, 3, 4], bob: [0, 1, 3, 4, 5]}
@@ -469,9 +635,9 @@ async def test_a_two_person_household_shares_one_panel_for_a_week(
     assert [r.person for r in history].count(bob) == 5
     assert len(history) == 10
     # Each person's dose today is their own; the panel's own sensor stays the household's.
-    assert (await say("what's my dose today", alice_user)).startswith("Alice's dose today is 0.0")
+    assert (await say("what's my dose today", alice_user)) == "Alice has had no red light today."
     said = await say("what's the dose today for bob")
-    assert said.startswith("Bob's dose today is 0.0")
+    assert said == "Bob has had no red light today."
 
 
 # -- migration -----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from custom_components.red_light_therapy.therapy import (
     seconds_for_dose,
 )
 from custom_components.red_light_therapy.therapy.dose import BAND_WORDS
+from custom_components.red_light_therapy.words import dose_today_words
 
 STRINGS = json.loads(
     (Path(__file__).parent.parent / "custom_components" / DOMAIN / "strings.json").read_text()
@@ -137,10 +138,12 @@ def _examples(key: str, template: str) -> list[dict[str, str]]:
     """Realistic placeholder sets for the message ``key``."""
     names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
     if key.startswith("refused_"):
+        for_person = key.endswith("_for_person")
+        whose = {"person": "Bob"} if for_person else {}
         return [
-            {"name": "BlockBlueLight F522"} | refusal_words(reason, AT)
+            {"name": "BlockBlueLight F522"} | whose | refusal_words(reason, AT)
             for reason in REASONS
-            if refusal_key(reason, AT) == key
+            if refusal_key(reason, AT, for_person=for_person) == key
         ]
     base = {
         "name": "BlockBlueLight F522",
@@ -167,7 +170,12 @@ def _examples(key: str, template: str) -> list[dict[str, str]]:
         "distance_cm": "7.5",
         "min_distance_cm": "15",
         "names": "Alice, Bob",
+        "person": "Bob",
+        "minutes": "3",
+        "dose": "5",
     }
+    if key == "ambiguous_person":
+        base = base | {"count": "Two", "name": "Carl", "names": "Carl or Carl (2)"}
     sets = [base]
     if "band" in names:
         sets = [base | {"band": word} for word in BAND_WORDS.values()]
@@ -286,6 +294,10 @@ async def test_every_refusal_reads_as_a_sentence(
         return
     text = _render(key, {"name": "BlockBlueLight F522"} | refusal_words(reason))
     assert _sentence_problems(text) == [], text
+    whose = {"name": "BlockBlueLight F522", "person": "Bob"} | refusal_words(reason)
+    text = _render(refusal_key(reason, for_person=True), whose)
+    assert _sentence_problems(text) == [], text
+    assert text.startswith("Refused for Bob on BlockBlueLight F522: "), text
 
 
 @pytest.mark.parametrize(
@@ -328,7 +340,7 @@ async def test_therapy_errors_carry_readable_placeholders(
 
 def test_refusal_examples_cover_every_refusal_key() -> None:
     refusals = {key for key in EXCEPTIONS if key.startswith("refused_")}
-    assert {refusal_key(r, AT) for r in REASONS} == refusals
+    assert {refusal_key(r, AT, for_person=f) for r in REASONS for f in (False, True)} == refusals
     assert timedelta(0) < timedelta(seconds=1)
 
 
@@ -374,3 +386,34 @@ async def test_area_and_status_attributes_read_as_words_on_every_entity(
     assert "binary_sensor.area=whole_body" in seen
     assert "sensor.status=paused" in seen
     assert {"switch.area=leg", "switch.area=scalp"} & seen
+
+
+@pytest.mark.parametrize(
+    ("name", "total", "red", "nir", "said"),
+    [
+        (None, 0.0, 0.0, 0.0, "There has been no red light today."),
+        ("You", 0.0, 0.0, 0.0, "You have had no red light today."),
+        ("Alice", 0.0, 0.0, 0.0, "Alice has had no red light today."),
+        (
+            "Alice",
+            7.2345,
+            5.0012,
+            2.2333,
+            "Alice's dose today is 7.2 joules per square centimetre (5 red, 2.2 near-infrared).",
+        ),
+        ("You", 1.0, 1.0, 0.0, "Your dose today is 1 joule per square centimetre (all red)."),
+        (
+            None,
+            0.04,
+            0.0,
+            0.04,
+            "Today's dose is less than 0.1 joules per square centimetre (all near-infrared).",
+        ),
+    ],
+)
+def test_todays_dose_is_said_as_a_person_reads_it(
+    name: str | None, total: float, red: float, nir: float, said: str
+) -> None:
+    """Assist said "0.0 joules per square centimetre (0.0 red, 0.0 near-infrared)"."""
+    assert dose_today_words(name, total, red, nir) == said
+    assert _sentence_problems(said) == [], said

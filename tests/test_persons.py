@@ -105,9 +105,16 @@ async def test_persons_added_later_are_seen(hass: HomeAssistant, hass_admin_user
     assert bob.name == "Bob"
 
 
-async def test_a_name_two_persons_share_names_nobody(hass: HomeAssistant) -> None:
+async def test_names_that_differ_in_case_are_each_named_as_spelt(hass: HomeAssistant) -> None:
+    """ "Sam" next to "sam": each is named by its own spelling (what the select shows); said in
+    another case, the name is shared and nobody is guessed."""
     await _setup_persons(hass, [{"id": "sam1", "name": "Sam"}, {"id": "sam2", "name": "sam"}])
-    assert async_find_person(hass, "Sam") is None
+    spelt = {text: async_find_person(hass, text) for text in ("Sam", " sam ", "SAM")}
+    assert {text: p.name if p else None for text, p in spelt.items()} == {
+        "Sam": "Sam",
+        " sam ": "sam",
+        "SAM": None,
+    }
     found = async_find_person(hass, "person.sam_2")
     assert found is not None
     assert found.name == "sam"

@@ -168,6 +168,27 @@ async def test_unknown_person_is_refused_and_changes_nothing(
     assert dimmed_integration.runtime_data.protocols.unfinished == []
 
 
+async def test_a_second_person_of_the_same_name_starts_a_course_by_their_label(
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
+) -> None:
+    """Two "Carl"s: "Carl (2)", as "Who is using the panel" shows the second, was refused as
+    not one of the people in this home; "carl" is refused saying which to write."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    for name in ("Carl", "Carl"):
+        await async_create_person(hass, name)
+    await settle(hass)
+    with pytest.raises(ServiceValidationError) as refused:
+        await _call(hass, "start_protocol", **COURSE, name="Knees", person="carl")
+    assert refused.value.translation_key == "ambiguous_person"
+    assert str(refused.value) == "Two people are called Carl: say Carl or Carl (2)"
+    assert dimmed_integration.runtime_data.protocols.unfinished == []
+    await _call(hass, "start_protocol", **COURSE, name="Knees", person="Carl (2)")
+    await settle(hass)
+    (run,) = dimmed_integration.runtime_data.protocols.unfinished
+    assert run.plan.person == "person.carl_2"
+
+
 async def test_naming_a_person_without_persons_is_refused(
     hass: HomeAssistant, dimmed_integration: MockConfigEntry
 ) -> None:

@@ -26,7 +26,7 @@ from .const import DOMAIN
 from .entity import entity_unique_id
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .panel_settings import SETTING_PERSON
-from .persons import PERSON_DOMAIN, Person, async_persons
+from .persons import PERSON_DOMAIN, Person, async_persons, person_labels as _person_labels
 from .store import TherapyStore
 
 PERSON_KEY_PREFIXES = ("dose_today_person.", "dose_week_person.")
@@ -56,18 +56,8 @@ def current_person(data: RedLightTherapyData) -> str | None:
     return data.sessions.current_person()
 
 
-def person_labels(persons: list[Person]) -> dict[str, str]:
-    """Person entity id -> the name shown for it; a name two persons share gets a number."""
-    labels: dict[str, str] = {}
-    taken: set[str] = set()
-    for person in persons:
-        label, n = person.name, 1
-        while label in taken:
-            n += 1
-            label = f"{person.name} ({n})"
-        taken.add(label)
-        labels[person.entity_id] = label
-    return labels
+person_labels = _person_labels
+"""Person entity id -> the name shown for it (``persons.person_labels``, where it now lives)."""
 
 
 def _roster(hass: HomeAssistant) -> tuple[tuple[str, str], ...]:

@@ -44,6 +44,7 @@ from .persons import (
 )
 from .session_manager import when_words
 from .therapy.household import PersonRefusal, Request, dose_today, who_is_treated
+from .words import dose_today_words
 
 INTENT_START = "RedLightTherapyStartSession"
 INTENT_STOP = "RedLightTherapyStopSession"
@@ -216,12 +217,15 @@ def _panel(hass: HomeAssistant, name: str | None) -> RedLightTherapyConfigEntry:
     return panels[0]
 
 
-def _speakers_person(intent_obj: intent.Intent, named: str | None, refusal: str) -> str | None:
+def _speakers_person(
+    intent_obj: intent.Intent, named: str | None, refusal: str, **request: str
+) -> str | None:
     """Return whose session (or dose) a voice request is about.
 
     The person the sentence names (refused when not one of the household), else the speaker's
     person, else the only person; None with no persons set up (as before households). An unknown
-    speaker in a home of several persons is refused with ``refusal``, which says how to name them.
+    speaker in a home of several persons is refused with ``refusal``, which says how to name them:
+    the example sentence repeats the ``request`` (its ``minutes`` or ``dose``) with a name.
     """
     hass = intent_obj.hass
     if named is not None:
@@ -232,7 +236,7 @@ def _speakers_person(intent_obj: intent.Intent, named: str | None, refusal: str)
         Request(voice=True, speaker=speaker.entity_id if speaker else None),
     )
     if isinstance(decided, PersonRefusal):
-        raise _error(refusal, name=async_persons(hass)[0].name)
+        raise _error(refusal, name=async_persons(hass)[0].name, **request)
     return decided.person
 
 
@@ -287,8 +291,9 @@ class StartHandler(_Handler):
     async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         slots = self._slots(intent_obj)
         entry = _panel(intent_obj.hass, slots.get("name"))
-        person = _speakers_person(intent_obj, slots.get("person"), "who_is_speaking")
         minutes = slots.get("minutes")
+        refusal, request = _who_is_speaking(slots)
+        person = _speakers_person(intent_obj, slots.get("person"), refusal, **request)
         plan = await entry.runtime_data.sessions.async_start(
             timedelta(minutes=minutes) if minutes is not None else None,
             dose=slots.get("dose"),
@@ -303,6 +308,19 @@ class StartHandler(_Handler):
             "per square centimetre."
         )
         return response
+
+
+def _who_is_speaking(slots: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """Return the refusal asking whose session it is, and its placeholders, for this request.
+
+    Its example sentence asks for what was asked: "start a 3 minute red light session for Alice",
+    "give me 5 joules for Alice", else "start a red light session for Alice".
+    """
+    if (minutes := slots.get("minutes")) is not None:
+        return "who_is_speaking_minutes", {"minutes": f"{minutes:g}"}
+    if (dose := slots.get("dose")) is not None:
+        return "who_is_speaking_dose", {"dose": f"{dose:g}"}
+    return "who_is_speaking", {}
 
 
 class StopHandler(_Handler):
@@ -343,18 +361,14 @@ class DoseTodayHandler(_Handler):
         now = dt_util.now()
         tz = dt_util.get_default_time_zone()
         history = panels[0].runtime_data.sessions.history
+        name: str | None = None
         if person is None:
             dose = history.dose_on_day(now.date(), tz)
-            whose = "Today's dose is"
         else:
             dose = dose_today(history, person, async_household(hass), now, tz)
-            name = async_person_name(hass, person)
-            whose = f"{name}'s dose today is" if name else "Your dose today is"
+            name = async_person_name(hass, person) or "You"
         response = intent_obj.create_response()
-        response.async_set_speech(
-            f"{whose} {dose.total:.1f} joules per square centimetre "
-            f"({dose.red:.1f} red, {dose.nir:.1f} near-infrared)."
-        )
+        response.async_set_speech(dose_today_words(name, dose.total, dose.red, dose.nir))
         return response
 
 

@@ -72,18 +72,57 @@ def async_person_for_user(hass: HomeAssistant, user_id: str | None) -> Person | 
     return next((p for p in async_persons(hass) if p.user_id == user_id), None)
 
 
+def person_labels(persons: list[Person]) -> dict[str, str]:
+    """Return person entity id -> the name shown for it; a name two persons share gets a number.
+
+    In ``async_persons``' order: the first "Carl" is "Carl", the next "Carl (2)". What the "Who is
+    using the panel" select and the per-person sensors show, and what an action or Assist may say.
+    """
+    labels: dict[str, str] = {}
+    taken: set[str] = set()
+    for person in persons:
+        label, n = person.name, 1
+        while label in taken:
+            n += 1
+            label = f"{person.name} ({n})"
+        taken.add(label)
+        labels[person.entity_id] = label
+    return labels
+
+
+def _spoken(text: str) -> str:
+    """Return a name or label as said: case, spacing and brackets ignored ("carl 2")."""
+    return _words(text.replace("(", " ").replace(")", " "))
+
+
+def _shared(persons: list[Person], text: str) -> list[Person]:
+    """Return the persons ``text`` could mean when it is not exactly one's label."""
+    labels = person_labels(persons)
+    spoken = _spoken(text)
+    named = [p for p in persons if _words(p.name) == _words(text)]
+    by_label = [p for p in persons if _spoken(labels[p.entity_id]) == spoken]
+    return named if len(named) > 1 else by_label
+
+
 @callback
 def async_find_person(hass: HomeAssistant, text: str) -> Person | None:
     """Return the person ``text`` names.
 
-    An entity id, or a name as a person says or types it (case and spacing ignored). None when
-    nobody, or more than one person, has that name.
+    In this order: an entity id; a label as shown (``person_labels``: "Carl", "Carl (2)", exact
+    case; "bob" next to "Bob" is the one spelt so); a name or label said with other case, spacing
+    or no brackets, when only one person has it. None when nobody, or more than one person, has
+    that name (``async_named_person`` says which).
     """
     persons = async_persons(hass)
-    if (by_id := next((p for p in persons if p.entity_id == text.strip()), None)) is not None:
+    wanted = text.strip()
+    if (by_id := next((p for p in persons if p.entity_id == wanted), None)) is not None:
         return by_id
-    named = [p for p in persons if _words(p.name) == _words(text)]
-    return named[0] if len(named) == 1 else None
+    labels = person_labels(persons)
+    exact = " ".join(wanted.split())
+    if (shown := next((p for p in persons if labels[p.entity_id] == exact), None)) is not None:
+        return shown
+    candidates = _shared(persons, text)
+    return candidates[0] if len(candidates) == 1 else None
 
 
 @callback
@@ -100,19 +139,47 @@ def async_person_name(hass: HomeAssistant, entity_id: str) -> str | None:
 def async_named_person(hass: HomeAssistant, text: str) -> Person:
     """Return the person an action's ``person`` field (or a name said to Assist) names.
 
-    An entity id, or a name (``async_find_person``). Refused, never guessed: ``unknown_person`` with
-    the household's names to choose from, ``no_persons`` when no persons are set up at all.
+    An entity id, a label or a name (``async_find_person``). Refused, never guessed: ``no_persons``
+    when no persons are set up at all; ``blank_person`` for a blank name; ``ambiguous_person``
+    with the labels to say when several persons share that name; else ``unknown_person`` with the
+    household's labels to choose from.
     """
     if (person := async_find_person(hass, text)) is not None:
         return person
     persons = async_persons(hass)
     if not persons:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_persons")
+    labels = person_labels(persons)
+    if not text.strip():
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="blank_person",
+            translation_placeholders={"names": ", ".join(labels.values())},
+        )
+    if len(shared := _shared(persons, text)) > 1:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="ambiguous_person",
+            translation_placeholders={
+                "count": _NUMBERS.get(len(shared), str(len(shared))),
+                "name": shared[0].name,
+                "names": _choices([labels[p.entity_id] for p in shared]),
+            },
+        )
     raise ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key="unknown_person",
         translation_placeholders={
-            "name": " ".join(text.split()) or '""',
-            "names": ", ".join(p.name for p in persons),
+            "name": " ".join(text.split()),
+            "names": ", ".join(labels.values()),
         },
     )
+
+
+_NUMBERS = {2: "Two", 3: "Three", 4: "Four", 5: "Five"}
+"""How many people share a name, as the start of a sentence says it (else the digits)."""
+
+
+def _choices(labels: list[str]) -> str:
+    """Return two or more labels as a person lists alternatives: "Carl or Carl (2)", "A, B or C"."""
+    return f"{', '.join(labels[:-1])} or {labels[-1]}"

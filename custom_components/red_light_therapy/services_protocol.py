@@ -36,7 +36,7 @@ import voluptuous as vol
 from . import bounds
 from .const import DOMAIN
 from .models import RedLightTherapyConfigEntry
-from .persons import async_find_person, async_persons
+from .persons import async_named_person
 from .protocol_manager import CURRENT, ProtocolManager, Run
 from .saved_protocols import build_custom, saved_protocols
 from .service_targets import TARGET_SCHEMA, Handler, async_targeted_entries, response_key
@@ -160,21 +160,7 @@ def named_person(hass: HomeAssistant, data: Mapping[str, Any]) -> str | None:
     """
     if (text := data.get(ATTR_PERSON)) is None:
         return CURRENT  # type: ignore[no-any-return]
-    if (person := async_find_person(hass, text)) is not None:
-        return person.entity_id
-    persons = async_persons(hass)
-    if not persons:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_persons", translation_placeholders={}
-        )
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="unknown_person",
-        translation_placeholders={
-            "name": text,
-            "names": ", ".join(person.name for person in persons),
-        },
-    )
+    return async_named_person(hass, text).entity_id
 
 
 def run_answer(protocols: ProtocolManager, run: Run) -> dict[str, Any]:

@@ -278,8 +278,8 @@ class SessionManager:
             person=person if person is not None else self.current_person(),
         )
 
-    def _refusal(self, verdict: Verdict) -> ServiceValidationError:
-        return self.planner.refusal(verdict)
+    def _refusal(self, verdict: Verdict, person: str | None) -> ServiceValidationError:
+        return self.planner.refusal(verdict, person)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -334,7 +334,7 @@ class SessionManager:
         for the caller to raise.
         """
         self._fire(SessionEvent.REFUSED, plan.as_dict())
-        return self._refusal(plan.verdict)
+        return self._refusal(plan.verdict, plan.person)
 
     # -- running a session (SessionRunner) ------------------------------------------------
 

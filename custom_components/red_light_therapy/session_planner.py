@@ -162,16 +162,22 @@ class SessionPlanner:
             person_name=self.person_name(person),
         )
 
-    def refusal(self, verdict: Verdict) -> ServiceValidationError:
-        """Return the refusal of ``verdict`` in the words of its deciding limit.
+    def refusal(self, verdict: Verdict, person: str | None = None) -> ServiceValidationError:
+        """Return the refusal of ``verdict`` for ``person`` in the words of its deciding limit.
 
         The deciding limit is ``Verdict.deciding``, the one whose next allowed time is latest; the
-        refusal gives that limit's own time.
+        refusal gives that limit's own time. In a household of several persons it says whose limit
+        it is ("Refused for Bob on ..."); with one person or none (or a person no longer in the
+        home), the wording of a home without persons.
         """
         reason = verdict.deciding or verdict.reasons[0]
         now = dt_util.utcnow()
+        placeholders = {"name": self._coordinator.name} | refusal_words(reason, now)
+        name = self.person_name(person)
+        if name is not None and async_household(self._coordinator.hass).is_shared:
+            placeholders["person"] = name
         return ServiceValidationError(
             translation_domain=DOMAIN,
-            translation_key=refusal_key(reason, now),
-            translation_placeholders={"name": self._coordinator.name} | refusal_words(reason, now),
+            translation_key=refusal_key(reason, now, for_person="person" in placeholders),
+            translation_placeholders=placeholders,
         )

@@ -244,7 +244,7 @@ class SessionRunner:
         except TherapyError as err:
             raise therapy_error(err) from err
         if verdict.outcome is Outcome.REFUSED:
-            raise self._sessions._refusal(verdict)
+            raise self._sessions._refusal(verdict, session.person)
         session.extend(verdict.allowed_seconds)
         if session.status is SessionStatus.RUNNING:
             armed = await self.control.arm_timer(session.remaining_seconds(now))

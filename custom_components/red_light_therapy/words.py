@@ -34,6 +34,38 @@ def _amount(value: float) -> str:
     return f"{round(value, 1):g}"
 
 
+def _dose_amount(value: float) -> str:
+    """Return a dose as a person reads it: "7.2", "3", "less than 0.1" (never "0" for a little)."""
+    words = _amount(value)
+    return "less than 0.1" if words == "0" and value > 0 else words
+
+
+def dose_today_words(name: str | None, total: float, red: float, nir: float) -> str:
+    """Return today's dose as Assist says it, for the person ``name`` ("You"; None: the home).
+
+    "Alice has had no red light today."; "Alice's dose today is 7.2 joules per square centimetre
+    (5 red, 2.2 near-infrared)."; one band alone is "all red" / "all near-infrared".
+    """
+    if total <= 0:
+        if name is None:
+            return "There has been no red light today."
+        return f"{name} {'have' if name == 'You' else 'has'} had no red light today."
+    whose = (
+        "Today's dose"
+        if name is None
+        else "Your dose today"
+        if name == "You"
+        else f"{name}'s dose today"
+    )
+    amount = _dose_amount(total)
+    unit = "joule" if amount == "1" else "joules"
+    if red > 0 and nir > 0:
+        bands = f"{_dose_amount(red)} red, {_dose_amount(nir)} near-infrared"
+    else:
+        bands = "all red" if red > 0 else "all near-infrared"
+    return f"{whose} is {amount} {unit} per square centimetre ({bands})."
+
+
 def _same_minute(first: datetime | None, second: datetime | None) -> bool:
     """Whether two times fall in the same minute (how a person reads a start time)."""
     if first is None or second is None:
@@ -80,18 +112,21 @@ def _running_until(reason: Reason, now: datetime | None) -> datetime | None:
     return last_end if last_end > now else None
 
 
-def refusal_key(reason: Reason, now: datetime | None = None) -> str:
+def refusal_key(reason: Reason, now: datetime | None = None, *, for_person: bool = False) -> str:
     """Return the translation key of a refusal by ``reason`` at ``now``.
 
     Below the minimum with no time at which waiting helps is a panel too bright for even a minute
     here; spacing from a session on the same skin that is still running says so (not "ended ...
-    ago").
+    ago"). ``for_person``: the wording that says whose limit it is ("Refused for Bob on ...", the
+    ``_for_person`` key with a ``person`` placeholder), for a household of several persons.
     """
     if reason.code is ReasonCode.BELOW_MINIMUM and reason.until is None:
-        return "refused_too_bright"
-    if _running_until(reason, now) is not None:
-        return "refused_spacing_running"
-    return f"refused_{reason.code.value}"
+        key = "refused_too_bright"
+    elif _running_until(reason, now) is not None:
+        key = "refused_spacing_running"
+    else:
+        key = f"refused_{reason.code.value}"
+    return f"{key}_for_person" if for_person else key
 
 
 def refusal_words(reason: Reason, now: datetime | None = None) -> dict[str, str]:

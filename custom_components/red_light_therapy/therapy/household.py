@@ -75,6 +75,11 @@ class Household:
         """The household's person when it has exactly one, else None."""
         return self.persons[0] if len(self.persons) == 1 else None
 
+    @property
+    def is_shared(self) -> bool:
+        """Whether several persons share the panels: a refusal then says whose limit it is."""
+        return len(self.persons) > 1
+
     def __contains__(self, person: object) -> bool:
         """Whether ``person`` belongs to the household."""
         return person in self.persons
