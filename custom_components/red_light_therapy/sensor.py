@@ -46,6 +46,7 @@ from .household_entities import (
     async_remove_departed,
     has_person_entities,
     person_labels,
+    person_shown,
 )
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .persons import async_household, async_persons
@@ -196,7 +197,7 @@ def _timer_attributes(data: RedLightTherapyData) -> dict[str, Any]:
     }
     if session.ends_at is not None:
         attributes["finishes_at"] = session.ends_at.isoformat()
-    if (name := sessions.person_name(session.person)) is not None:
+    if (name := person_shown(data.coordinator.hass, session.person)) is not None:
         attributes["person"] = name  # whose session runs, by name (never an entity id)
     return attributes
 
