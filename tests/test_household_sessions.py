@@ -884,3 +884,44 @@ async def test_a_new_person_never_inherits_a_deleted_persons_sessions(
     assert not (await call(hass, "calculate", minutes=2, area="face", person="Alice"))[LIGHT][
         "refused"
     ]
+
+
+async def test_unassigned_sessions_are_shown_and_can_be_given_by_their_id(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """In a home of two with nobody chosen, a session belongs to nobody: the running one reads
+    "Unassigned", and the diagnostic "Unassigned sessions" counts and lists them, latest first,
+    with the ids ``assign_person`` takes."""
+    entry = dimmed_integration
+    inject_advertisement(hass, service_info())
+    await persons(hass, "Alice", "Bob")
+    sensor = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, entity_unique_id(entry, "unassigned_sessions")
+    )
+    assert sensor is not None
+    assert hass.states.get(sensor).state == "0"
+    logged = await call(
+        hass, "log_session", started_at=dt_util.now() - timedelta(days=2), minutes=5
+    )
+    running = await call(hass, "start_session", minutes=5)
+    assert running[LIGHT]["person"] is None
+    assert hass.states.get(TIMER).attributes["person"] == "Unassigned"
+    assert hass.states.get(LIGHT).attributes["person"] == "Unassigned"
+    state = hass.states.get(sensor)
+    assert state.state == "2"
+    assert [s["session_id"] for s in state.attributes["sessions"]] == [
+        running[LIGHT]["session_id"],
+        logged[LIGHT]["session_id"],
+    ]
+    assert state.attributes["sessions"][1]["started_at"] == (
+        (dt_util.now() - timedelta(days=2)).replace(microsecond=0).isoformat()
+    )
+
+    await call(
+        hass, "assign_person", target=False, person="Bob", session_id=logged[LIGHT]["session_id"]
+    )
+    state = hass.states.get(sensor)
+    assert state.state == "1"
+    assert [s["session_id"] for s in state.attributes["sessions"]] == [running[LIGHT]["session_id"]]
