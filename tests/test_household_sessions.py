@@ -856,6 +856,9 @@ async def test_a_new_person_never_inherits_a_deleted_persons_sessions(
     await settle(hass)
     await call(hass, "start_session", minutes=5, area="face", person="Bob")
     running = entry.runtime_data.sessions.session.id
+    await _choose(hass, entry, "Bob")
+    await _course(hass, "knee")  # Robert's course
+    assert _run_persons(entry) == {"knee": bob}
 
     inject_advertisement(hass, service_info())
     await _delete_person(hass, "Bob")
@@ -868,6 +871,10 @@ async def test_a_new_person_never_inherits_a_deleted_persons_sessions(
     assert len(sessions.history) == 2  # nothing lost
     assert {r.person for r in sessions.history} == {"departed"}
     assert {row["person"] for row in saved_history(hass_storage)} == {"departed"}
+    # Robert's course is kept, his, stopped: nobody follows it any more.
+    (run,) = entry.runtime_data.protocols.runs
+    assert (run.plan.person, run.plan.status.value) == ("departed", "stopped")
+    assert hass.states.get(TIMER).state == "idle"
 
     inject_advertisement(hass, service_info())
     people = await persons(hass, "Bob")
@@ -884,6 +891,12 @@ async def test_a_new_person_never_inherits_a_deleted_persons_sessions(
     assert not (await call(hass, "calculate", minutes=2, area="face", person="Alice"))[LIGHT][
         "refused"
     ]
+    # The new Bob starts his own course on the knee.
+    await _choose(hass, entry, "Bob")
+    await _course(hass, "knee")
+    assert sorted(
+        (run.plan.person or "", run.plan.status.value) for run in entry.runtime_data.protocols.runs
+    ) == [("departed", "stopped"), (bob, "active")]
 
 
 async def test_unassigned_sessions_are_shown_and_can_be_given_by_their_id(

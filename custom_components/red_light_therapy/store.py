@@ -31,7 +31,7 @@ from .store_load import async_load_files, async_report_repaired
 from .therapy import History, Session, SessionRecord, SessionStatus
 from .therapy._util import stored_person
 from .therapy.household import DEPARTED
-from .therapy.plans import ProtocolPlan
+from .therapy.plans import ProtocolPlan, ProtocolPlanStatus
 from .therapy.stored import history_index, history_period
 
 __all__ = [
@@ -293,10 +293,19 @@ class TherapyStore:
         """Re-key everything of the deleted ``person`` to ``DEPARTED``; return how many changed.
 
         Their records, open sessions and runs are kept, but belong to nobody: a new person who gets
-        the same entity id starts empty. A panel's choice of them is forgotten. The history weeks
-        that changed are written by the next save.
+        the same entity id starts empty. Their unfinished runs are stopped now (nobody follows
+        them any more: no next session, no reminder), and a panel's choice of them is forgotten.
+        The history weeks that changed are written by the next save.
         """
         changed = self.rename_person(person, DEPARTED)
+        now = dt_util.utcnow()
+        for plan_id, stored in self.plans.items():
+            if stored.get("person") != DEPARTED:
+                continue
+            plan = ProtocolPlan.from_dict(stored)
+            if plan.status in (ProtocolPlanStatus.ACTIVE, ProtocolPlanStatus.PAUSED):
+                plan.stop(now)
+                self.plans[plan_id] = plan.to_dict()
         for settings in self._settings.values():
             if settings.get("person") == DEPARTED:
                 del settings["person"]
