@@ -11,6 +11,11 @@ made for change (a second person added, one removed, a person renamed), each pan
 reloaded once and its entities are created for the household as it now is; those of a person
 who left are removed from the entity registry. A one-person home never reloads, and a person
 merely coming home or leaving (a state change) changes nothing.
+
+A person's changed entity id is followed in the store (``async_follow_person_renames``); a
+deleted person's records, sessions and runs go to ``household.DEPARTED``
+(``async_follow_person_removals``), so a new person given the same entity id starts empty.
+``person_shown`` is the ``person`` attribute of the light and the Session timer, in words.
 """
 
 from __future__ import annotations
