@@ -136,7 +136,8 @@ async def test_one_person_adds_no_entity_and_a_second_person_adds_the_household_
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     """A home without persons, then with one: the same entities. A second person brings the
-    select and both persons' dose sensors; back to one person, exactly the first list."""
+    select, both persons' dose sensors and the unassigned sessions; back to one person,
+    exactly the first list."""
     before = _entities(hass, init_integration)
     await _persons(hass, "Alice")
     assert _entities(hass, init_integration) == before
@@ -153,6 +154,7 @@ async def test_one_person_adds_no_entity_and_a_second_person_adds_the_household_
         "dose_week_person.alice",
         "dose_today_person.bob",
         "dose_week_person.bob",
+        "unassigned_sessions",
     }
     for key in added:
         assert hass.states.get(_entity_id(hass, init_integration, key)) is not None

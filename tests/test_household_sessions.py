@@ -39,7 +39,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.entity import entity_unique_id
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
-from custom_components.red_light_therapy.store import DATA_STORE
+from custom_components.red_light_therapy.store import DATA_STORE, STORAGE_KEY
 from custom_components.red_light_therapy.therapy import (
     BandDose,
     BandIrradiance,
@@ -681,6 +681,9 @@ async def test_a_one_person_store_migrates_with_every_record_kept(
     saved_before = saved_history(hass_storage)
     people = await persons(hass, "Ada")
     ada = people["Ada"]
+    # The integration's store was set up with nobody, so its migration has run; this one is
+    # from before households (version 2.1: no ``households_migrated``).
+    hass.data[DATA_STORE].households_migrated = False
 
     inject_advertisement(hass, service_info())  # days have passed: the panel is heard again
     assert await hass.config_entries.async_reload(entry.entry_id)
@@ -874,6 +877,7 @@ async def test_unassigned_runs_migrate_and_are_assigned_where_the_panel_reads_th
     await _course(hass, "knee")
     assert _run_persons(entry) == {"knee": None}
     people = await persons(hass, "Ada")
+    hass.data[DATA_STORE].households_migrated = False  # a store from before households
     assert await hass.config_entries.async_reload(entry.entry_id)
     await settle(hass)
     assert _run_persons(entry) == {"knee": people["Ada"]}
@@ -952,3 +956,152 @@ async def test_each_persons_24_hour_dose_limits_only_their_own_session(
     extended = await call(hass, "extend_session", minutes=10)  # 10.08 J/cm² in all
     assert extended[LIGHT]["verdict"] == "allowed"
     assert dimmed_integration.runtime_data.sessions.session.planned_seconds == 14 * 60
+
+
+# -- the migration runs once; a deleted person's sessions; unassigned sessions shown --------
+
+
+async def _delete_person(hass: HomeAssistant, name: str) -> None:
+    storage = hass.data[PERSON_DOMAIN][1]
+    item = next(item for item in storage.async_items() if item["name"] == name)
+    await storage.async_delete_item(item["id"])
+    await settle(hass)
+
+
+async def test_the_migration_runs_once_and_never_gives_sessions_away_later(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Sessions recorded with nobody set up are not rewritten when the first person is added
+    (the migration ran at the first setup) but read as theirs, and they stay unassigned when
+    a home of two goes down to one person (the panel reloads): never silently given away."""
+    entry = dimmed_integration
+    ids = await _sessions_before_households(hass, entry, freezer)
+    await to_end(hass, freezer, entry)
+    assert hass_storage[STORAGE_KEY]["data"]["households_migrated"] is True
+    people = await persons(hass, "Ada")  # 0 -> 1: nothing rewritten, shown as Ada's
+    await advance(hass, freezer, timedelta(days=1))
+    inject_advertisement(hass, service_info())
+    await settle(hass)
+    await call(hass, "start_session", minutes=5)
+    assert hass.states.get(TIMER).attributes["person"] == "Ada"
+    await to_end(hass, freezer, entry)
+    sessions = entry.runtime_data.sessions
+    assert [r.person for r in sessions.history] == [None, None, None, None, people["Ada"]]
+
+    await advance(hass, freezer, timedelta(days=1))
+    inject_advertisement(hass, service_info())
+    await persons(hass, "Bob")  # two persons: the panel reloads
+    assert [r.person for r in sessions.history][:4] == [None] * 4
+    inject_advertisement(hass, service_info())
+    await _delete_person(hass, "Bob")  # one person again: the panel reloads
+    assert entry.state is ConfigEntryState.LOADED
+    sessions = entry.runtime_data.sessions
+    assert [r.id for r in sessions.history][:4] == ids
+    assert [r.person for r in sessions.history] == [None, None, None, None, people["Ada"]]
+    assert [row.get("person") for row in saved_history(hass_storage)][:4] == [None] * 4
+
+
+async def test_a_new_person_never_inherits_a_deleted_persons_sessions(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Robert (person.bob) is deleted with a session recorded and one running; a new "Bob"
+    gets person.bob again and starts empty: no dose, no spacing, no run of Robert's. Robert's
+    sessions are kept, shown as someone no longer in this home, and count for nobody."""
+    entry = dimmed_integration
+    people = await persons(hass, "Alice", "Bob")
+    bob = people["Bob"]
+    await call(hass, "start_session", minutes=5, area="face", person="Bob")
+    await to_end(hass, freezer, entry)
+    await advance(hass, freezer, timedelta(days=1))
+    inject_advertisement(hass, service_info())
+    await settle(hass)
+    await call(hass, "start_session", minutes=5, area="face", person="Bob")
+    running = entry.runtime_data.sessions.session.id
+    await _choose(hass, entry, "Bob")
+    await _course(hass, "knee")  # Robert's course
+    assert _run_persons(entry) == {"knee": bob}
+
+    inject_advertisement(hass, service_info())
+    await _delete_person(hass, "Bob")
+    assert entry.state is ConfigEntryState.LOADED
+    sessions = entry.runtime_data.sessions
+    assert sessions.session.id == running
+    assert hass.states.get(TIMER).attributes["person"] == "Someone no longer in this home"
+    assert hass.states.get(LIGHT).attributes["person"] == "Someone no longer in this home"
+    await to_end(hass, freezer, entry)
+    assert len(sessions.history) == 2  # nothing lost
+    assert {r.person for r in sessions.history} == {"departed"}
+    assert {row["person"] for row in saved_history(hass_storage)} == {"departed"}
+    # Robert's course is kept, his, stopped: nobody follows it any more.
+    (run,) = entry.runtime_data.protocols.runs
+    assert (run.plan.person, run.plan.status.value) == ("departed", "stopped")
+    assert hass.states.get(TIMER).state == "idle"
+
+    inject_advertisement(hass, service_info())
+    people = await persons(hass, "Bob")
+    assert people["Bob"] == bob  # Home Assistant gives the new Bob the same entity id
+    today = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, entity_unique_id(entry, f"dose_today_{bob}")
+    )
+    assert today is not None
+    assert float(hass.states.get(today).state) == 0
+    # Robert's spacing holds neither the new Bob nor Alice.
+    assert not (await call(hass, "calculate", minutes=2, area="face", person="Bob"))[LIGHT][
+        "refused"
+    ]
+    assert not (await call(hass, "calculate", minutes=2, area="face", person="Alice"))[LIGHT][
+        "refused"
+    ]
+    # The new Bob starts his own course on the knee.
+    await _choose(hass, entry, "Bob")
+    await _course(hass, "knee")
+    assert sorted(
+        (run.plan.person or "", run.plan.status.value) for run in entry.runtime_data.protocols.runs
+    ) == [("departed", "stopped"), (bob, "active")]
+
+
+async def test_unassigned_sessions_are_shown_and_can_be_given_by_their_id(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """In a home of two with nobody chosen, a session belongs to nobody: the running one reads
+    "Unassigned", and the diagnostic "Unassigned sessions" counts and lists them, latest first,
+    with the ids ``assign_person`` takes."""
+    entry = dimmed_integration
+    inject_advertisement(hass, service_info())
+    await persons(hass, "Alice", "Bob")
+    sensor = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, entity_unique_id(entry, "unassigned_sessions")
+    )
+    assert sensor is not None
+    assert hass.states.get(sensor).state == "0"
+    logged = await call(
+        hass, "log_session", started_at=dt_util.now() - timedelta(days=2), minutes=5
+    )
+    running = await call(hass, "start_session", minutes=5)
+    assert running[LIGHT]["person"] is None
+    assert hass.states.get(TIMER).attributes["person"] == "Unassigned"
+    assert hass.states.get(LIGHT).attributes["person"] == "Unassigned"
+    state = hass.states.get(sensor)
+    assert state.state == "2"
+    assert [s["session_id"] for s in state.attributes["sessions"]] == [
+        running[LIGHT]["session_id"],
+        logged[LIGHT]["session_id"],
+    ]
+    assert state.attributes["sessions"][1]["started_at"] == (
+        (dt_util.now() - timedelta(days=2)).replace(microsecond=0).isoformat()
+    )
+
+    await call(
+        hass, "assign_person", target=False, person="Bob", session_id=logged[LIGHT]["session_id"]
+    )
+    state = hass.states.get(sensor)
+    assert state.state == "1"
+    assert [s["session_id"] for s in state.attributes["sessions"]] == [running[LIGHT]["session_id"]]

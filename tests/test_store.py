@@ -13,10 +13,12 @@ import time
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir, storage
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
@@ -32,6 +34,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueL
 from custom_components.red_light_therapy.panels.blockbluelight.codec import Frame
 from custom_components.red_light_therapy.store import (
     HISTORY_KEY,
+    HISTORY_VERSION,
     STORAGE_KEY,
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
@@ -715,3 +718,68 @@ async def test_an_older_minor_version_on_disk_is_migrated_and_saved(
     assert (saved["version"], saved["minor_version"]) == (STORAGE_VERSION, STORAGE_MINOR_VERSION)
     assert saved_history(hass_storage) == [record]
     assert ir.async_get(hass).async_get_issue(DOMAIN, "store_repaired") is None
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+@pytest.mark.parametrize(
+    ("minor", "migrated", "expected"),
+    [
+        (1, None, "person.ada"),  # 2.1, from before households: the one-time migration
+        (STORAGE_MINOR_VERSION, True, None),  # already migrated: never again
+    ],
+)
+async def test_the_household_migration_runs_once_with_the_version_bump(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+    *,
+    minor: int,
+    migrated: bool | None,
+    expected: str | None,
+) -> None:
+    """A store from before households (2.1) in a home of one person: at the first setup its
+    unassigned records become that person's, and the flag is saved with version 2.2. A store
+    that was migrated (the person was added later) is never rewritten: its unassigned records
+    stay as they are stored (shown as the only person's anyway)."""
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    await async_create_person(hass, "Ada")
+    await hass.async_block_till_done()
+    records = [_record(i, config_entry.entry_id, days_ago=i) for i in (1, 2)]
+    week_rows: dict[str, list[Any]] = {}
+    for record in records:
+        row = SessionRecord.from_dict(record)
+        week_rows.setdefault(history_period(row.started_at), []).append(row.to_row())
+    for week, rows in week_rows.items():
+        hass_storage[f"{HISTORY_KEY}.{week}"] = {
+            "version": HISTORY_VERSION,
+            "minor_version": 1,
+            "key": f"{HISTORY_KEY}.{week}",
+            "data": {"records": rows},
+        }
+    hass_storage[HISTORY_KEY] = {
+        "version": HISTORY_VERSION,
+        "minor_version": 1,
+        "key": HISTORY_KEY,
+        "data": {"periods": sorted(week_rows)},
+    }
+    data: dict[str, Any] = {"active": {}, "settings": {}, "plans": {}}
+    if migrated is not None:
+        data["households_migrated"] = migrated
+    hass_storage[STORAGE_KEY] = _stored(data, version=STORAGE_VERSION, minor=minor)
+
+    await _set_up(hass, config_entry)
+    await hass.async_block_till_done()
+
+    assert config_entry.state is ConfigEntryState.LOADED
+    store = hass.data[DATA_STORE]
+    assert [(r.id, r.person) for r in store.history] == [
+        (record["id"], expected) for record in reversed(records)
+    ]
+    assert store.households_migrated
+    await store.async_save()
+    saved = hass_storage[STORAGE_KEY]
+    assert (saved["minor_version"], saved["data"]["households_migrated"]) == (
+        STORAGE_MINOR_VERSION,
+        True,
+    )
+    assert [row.get("person") for row in saved_history(hass_storage)] == [expected] * 2

@@ -18,6 +18,7 @@ from .discovery import (
 )
 from .household_entities import (
     async_follow_household,
+    async_follow_person_removals,
     async_follow_person_renames,
     current_person,
 )
@@ -52,6 +53,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     await store.async_load()
     hass.data[DATA_STORE] = store
     async_follow_person_renames(hass, store)
+    async_follow_person_removals(hass, store)
     async_setup_services(hass)
     async_setup_protocol_services(hass)
     entries = hass.config_entries.async_entries(DOMAIN)
@@ -99,15 +101,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
 
 
 async def _async_give_to_only_person(hass: HomeAssistant, store: TherapyStore) -> None:
-    """Give every session and run that belongs to nobody to the only person, if there is one.
+    """Run the household migration, once: with exactly one person, unassigned data is theirs.
 
-    The household's migration: with exactly one person, the sessions (and runs) that belong to
-    nobody (recorded before households, or with no person set up) are theirs; the next save writes
-    them. With several persons they stay unassigned until the ``assign_person`` action gives them to
-    someone; nothing is dropped. Written at once.
+    The first setup of a store from before households (``TherapyStore.async_migrate_households``):
+    with exactly one person at that moment, the sessions and runs that belong to nobody become
+    theirs; with none or several they stay unassigned until the ``assign_person`` action gives
+    them to someone; nothing is dropped. Later setups change nothing: an unassigned record of a
+    one-person home is shown as that person's anyway (``household.owner``).
     """
-    if (only := async_only_person(hass)) is not None and store.assign_unassigned(only.entity_id):
-        await store.async_save()
+    only = async_only_person(hass)
+    await store.async_migrate_households(only.entity_id if only is not None else None)
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> None:

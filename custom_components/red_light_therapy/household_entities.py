@@ -11,6 +11,11 @@ made for change (a second person added, one removed, a person renamed), each pan
 reloaded once and its entities are created for the household as it now is; those of a person
 who left are removed from the entity registry. A one-person home never reloads, and a person
 merely coming home or leaving (a state change) changes nothing.
+
+A person's changed entity id is followed in the store (``async_follow_person_renames``); a
+deleted person's records, sessions and runs go to ``household.DEPARTED``
+(``async_follow_person_removals``), so a new person given the same entity id starts empty.
+``person_shown`` is the ``person`` attribute of the light and the Session timer, in words.
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .panel_settings import SETTING_PERSON
 from .persons import PERSON_DOMAIN, Person, async_persons, person_labels as _person_labels
 from .store import TherapyStore
+
+UNASSIGNED_WORDS = "Unassigned"
+"""What an entity shows for a session that belongs to nobody, in a home of several persons."""
+DEPARTED_WORDS = "Someone no longer in this home"
+"""What an entity shows for a session of a person who has been deleted."""
 
 PERSON_KEY_PREFIXES = ("dose_today_person.", "dose_week_person.")
 """The keys of the per-person sensors start with these (the key ends with the person)."""
@@ -115,6 +125,49 @@ def async_follow_person_renames(hass: HomeAssistant, store: TherapyStore) -> CAL
     return hass.bus.async_listen(
         er.EVENT_ENTITY_REGISTRY_UPDATED, _renamed, event_filter=_is_person_rename
     )
+
+
+@callback
+def async_follow_person_removals(hass: HomeAssistant, store: TherapyStore) -> CALLBACK_TYPE:
+    """Give a deleted person's records, open sessions and runs to nobody (``DEPARTED``).
+
+    Home Assistant gives a new person the entity id of a deleted one of the same name; without
+    this the new person would inherit the deleted one's dose, limits and runs. Written at once;
+    every panel is reloaded to read its runs again.
+    """
+
+    @callback
+    def _is_person_removal(event_data: er.EventEntityRegistryUpdatedData) -> bool:
+        return event_data["action"] == "remove" and event_data["entity_id"].startswith(
+            f"{PERSON_DOMAIN}."
+        )
+
+    async def _removed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
+        if store.depart_person(event.data["entity_id"]):
+            await store.async_save()
+            for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+                hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    return hass.bus.async_listen(
+        er.EVENT_ENTITY_REGISTRY_UPDATED, _removed, event_filter=_is_person_removal
+    )
+
+
+@callback
+def person_shown(hass: HomeAssistant, person: str | None) -> str | None:
+    """Return whose session it is, in words, for an entity's ``person`` attribute.
+
+    The person's name; a deleted person's (``DEPARTED``, or an id no person has) "Someone no
+    longer in this home"; an unassigned one the only person's name (``household.owner``), or
+    "Unassigned" in a home of several. None (no attribute) in a home without persons.
+    """
+    persons = async_persons(hass)
+    if not persons:
+        return None
+    owner = person or (persons[0].entity_id if len(persons) == 1 else None)
+    if owner is None:
+        return UNASSIGNED_WORDS
+    return next((p.name for p in persons if p.entity_id == owner), DEPARTED_WORDS)
 
 
 @callback

@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import LIGHT_KEY, RedLightTherapyEntity
+from .household_entities import person_shown
 from .intent import async_assist_command
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 
@@ -68,7 +69,7 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
 
         Its area (a key, translated by the frontend), the dose it will deliver in J/cm² (total;
         ``target_band`` when it aims for a dose in a band), while running, when it ends, and whose
-        session it is (``person``: the person's name, when the session has a person). Gone as soon
+        session it is (``person``, in words: ``household_entities.person_shown``). Gone as soon
         as the session is being ended: the panel's "off" and the recorded session then make one
         state write, not two.
         """
@@ -86,7 +87,7 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
             attributes["target_band"] = session.target_band.value
         if (ends_at := session.ends_at) is not None:
             attributes["ends_at"] = ends_at.isoformat()
-        if (name := sessions.person_name(session.person)) is not None:
+        if (name := person_shown(self.hass, session.person)) is not None:
             attributes["person"] = name  # whose session it is, by name
         return attributes
 

@@ -17,6 +17,8 @@ With two or more persons (household_entities.py), each panel also has every pers
 today" and "Dose this week": the person's own records on skin the panel's treatment area shares
 (unassigned records are nobody's), with the same limit attributes as the panel's dose sensors;
 the count of the weekly limit is what that person's limits see (their own and unassigned).
+It also has the diagnostic "Unassigned sessions": how many of the home's sessions belong to
+nobody, with the latest ids and starts for the ``assign_person`` action.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE
+from homeassistant.const import PERCENTAGE, EntityCategory
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_change
@@ -46,11 +48,13 @@ from .household_entities import (
     async_remove_departed,
     has_person_entities,
     person_labels,
+    person_shown,
 )
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .persons import async_household, async_persons
 from .protocol_manager import Run
 from .session_manager import TimerState
+from .store import DATA_STORE
 from .therapy.history import History
 from .therapy.household import limits_view, records_of
 from .therapy.limits import weekly_sessions
@@ -84,6 +88,7 @@ async def async_setup_entry(
     if has_person_entities(persons):
         for person, label in person_labels(persons).items():
             descriptions.extend(person_sensors(person, label))
+        descriptions.append(UNASSIGNED_SESSIONS)
     # A person who left the household (or every person, down to one): their sensors go.
     keep = {description.key for description in descriptions}
     async_remove_departed(hass, entry, "sensor", _is_person_key, keep)
@@ -91,7 +96,7 @@ async def async_setup_entry(
 
 
 def _is_person_key(key: str) -> bool:
-    return key.startswith(PERSON_KEY_PREFIXES)
+    return key.startswith(PERSON_KEY_PREFIXES) or key == UNASSIGNED_SESSIONS.key
 
 
 class RedLightSensor(RedLightTherapyEntity, SensorEntity):
@@ -196,7 +201,7 @@ def _timer_attributes(data: RedLightTherapyData) -> dict[str, Any]:
     }
     if session.ends_at is not None:
         attributes["finishes_at"] = session.ends_at.isoformat()
-    if (name := sessions.person_name(session.person)) is not None:
+    if (name := person_shown(data.coordinator.hass, session.person)) is not None:
         attributes["person"] = name  # whose session runs, by name (never an entity id)
     return attributes
 
@@ -339,6 +344,48 @@ def person_sensors(
             period_start_fn=_this_week,
         ),
     )
+
+
+MAX_LISTED_UNASSIGNED = 20
+"""The "Unassigned sessions" sensor lists this many (the most recent); its state counts all."""
+
+
+def _unassigned(data: RedLightTherapyData) -> list[tuple[str, datetime]]:
+    """Every session of the home that belongs to nobody (id, start), most recent first.
+
+    The recorded ones and the panels' open ones that have started, on every panel: the
+    ``assign_person`` action gives them to someone by ``session_id``.
+    """
+    hass = data.coordinator.hass
+    store = hass.data[DATA_STORE]
+    household = async_household(hass)
+    found = [(r.id, r.started_at) for r in records_of(store.history, None, household)]
+    found += [
+        (s.id, s.started_at)
+        for s in store.active.values()
+        if s.person is None and s.started_at is not None
+    ]
+    return sorted(found, key=lambda item: item[1], reverse=True)
+
+
+def _unassigned_attributes(data: RedLightTherapyData) -> dict[str, Any]:
+    return {
+        "sessions": [
+            {"session_id": session_id, "started_at": dt_util.as_local(started).isoformat()}
+            for session_id, started in _unassigned(data)[:MAX_LISTED_UNASSIGNED]
+        ]
+    }
+
+
+UNASSIGNED_SESSIONS = RedLightSensorEntityDescription(
+    key="unassigned_sessions",
+    translation_key="unassigned_sessions",
+    entity_category=EntityCategory.DIAGNOSTIC,
+    native_unit_of_measurement="sessions",
+    value_fn=lambda data: len(_unassigned(data)),
+    attrs_fn=_unassigned_attributes,
+)
+"""How many sessions belong to nobody, listing the latest (a home of two persons or more)."""
 
 
 # Irradiance --------------------------------------------------------------------------------

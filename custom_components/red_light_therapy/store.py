@@ -30,7 +30,8 @@ from .store_files import (
 from .store_load import async_load_files, async_report_repaired
 from .therapy import History, Session, SessionRecord, SessionStatus
 from .therapy._util import stored_person
-from .therapy.plans import ProtocolPlan
+from .therapy.household import DEPARTED
+from .therapy.plans import ProtocolPlan, ProtocolPlanStatus
 from .therapy.stored import history_index, history_period
 
 __all__ = [
@@ -79,6 +80,8 @@ class TherapyStore:
         self._settings: dict[str, dict[str, Any]] = {}
         # Protocol runs by id (``therapy.ProtocolPlan.to_dict``); read by ``protocol_manager``.
         self._plans: dict[str, dict[str, Any]] = {}
+        self.households_migrated = False
+        """The one-time household migration has run (``async_migrate_households``)."""
 
     @property
     def active(self) -> Mapping[str, Session]:
@@ -262,6 +265,26 @@ class TherapyStore:
                 changed += 1
         return changed
 
+    async def async_migrate_households(self, only_person: str | None) -> int:
+        """Run the household migration once; return how many it gave to ``only_person``.
+
+        The store version bump (2.2): the first time a panel is set up with a store that has not
+        been migrated, every unassigned record, open session and run becomes the only person's
+        (``only_person``, the household's one person at that moment); with none or several they
+        stay unassigned. The flag is written with the data (now when something was given, else
+        within ``SETTINGS_SAVE_DELAY``, like a setting), so later setups (a person removed, a
+        person added) never give anything away silently.
+        """
+        if self.households_migrated:
+            return 0
+        changed = self.assign_unassigned(only_person) if only_person is not None else 0
+        self.households_migrated = True
+        if changed:
+            await self.async_save()
+        else:
+            self.async_delay_save()
+        return changed
+
     def assign_session(self, session_id: str, person: str) -> bool:
         """Give the record or open session ``session_id`` to ``person``; False when there is none.
 
@@ -283,6 +306,28 @@ class TherapyStore:
                 self._adopt(history, *_grouped(history, self._placement))
                 return True
         return False
+
+    def depart_person(self, person: str) -> int:
+        """Re-key everything of the deleted ``person`` to ``DEPARTED``; return how many changed.
+
+        Their records, open sessions and runs are kept, but belong to nobody: a new person who gets
+        the same entity id starts empty. Their unfinished runs are stopped now (nobody follows
+        them any more: no next session, no reminder), and a panel's choice of them is forgotten.
+        The history weeks that changed are written by the next save.
+        """
+        changed = self.rename_person(person, DEPARTED)
+        now = dt_util.utcnow()
+        for plan_id, stored in self._plans.items():
+            if stored.get("person") != DEPARTED:
+                continue
+            plan = ProtocolPlan.from_dict(stored)
+            if plan.status in (ProtocolPlanStatus.ACTIVE, ProtocolPlanStatus.PAUSED):
+                plan.stop(now)
+                self._plans[plan_id] = plan.to_dict()
+        for settings in self._settings.values():
+            if settings.get("person") == DEPARTED:
+                del settings["person"]
+        return changed
 
     def rename_person(self, old: str, new: str) -> int:
         """Move everything of person ``old`` to ``new``; return how many changed.
@@ -333,6 +378,7 @@ class TherapyStore:
         self._active = loaded.active
         self._settings = loaded.settings
         self._plans = loaded.plans
+        self.households_migrated = loaded.households_migrated
         if files.old_layout:
             # Version 1: every week is written before the main file stops holding them.
             self._dirty.update(self._periods)
@@ -412,6 +458,7 @@ class TherapyStore:
             "active": {key: session.to_dict() for key, session in self._active.items()},
             "settings": {key: dict(value) for key, value in self._settings.items()},
             "plans": {key: dict(value) for key, value in self._plans.items()},
+            "households_migrated": self.households_migrated,
         }
 
 

@@ -22,7 +22,9 @@ from .const import DOMAIN
 
 STORAGE_KEY = f"{DOMAIN}.therapy"
 STORAGE_VERSION = 2
-STORAGE_MINOR_VERSION = 1
+STORAGE_MINOR_VERSION = 2
+"""2.2 adds ``households_migrated``: the one-time household migration has run (an older file
+lacks it, so the migration runs once on it, at the first panel setup)."""
 HISTORY_KEY = f"{DOMAIN}.history"
 """History files are ``red_light_therapy.history.<ISO week>`` (``history_period``); the file
 ``red_light_therapy.history`` itself is their index (``{"periods": [...]}``), written only

@@ -13,6 +13,7 @@ from custom_components.red_light_therapy.therapy.areas import default_limits
 from custom_components.red_light_therapy.therapy.dose import BandDose
 from custom_components.red_light_therapy.therapy.history import History, SessionRecord
 from custom_components.red_light_therapy.therapy.household import (
+    DEPARTED,
     Attribution,
     Household,
     PersonRefusal,
@@ -311,6 +312,22 @@ def test_diagnostics_pseudonyms_keep_who_shares_a_record_but_not_who() -> None:
     assert not any("alice" in n or "bob" in n for n in names.values())
 
 
+def test_a_departed_record_is_nobodys_and_counts_for_nobodys_limits() -> None:
+    """A deleted person's record (re-keyed to DEPARTED) is in no person's figures, not in the
+    unassigned ones, counts for no person's limits (only an unassigned session, checked
+    against everything, sees it) and needs no pseudonym."""
+    history = History([rec("gone", T0, DEPARTED), rec("a", T0, ALICE), rec("u", T0, None)])
+    for household in (Household((ALICE,)), PAIR):
+        assert owner(history.records[0], household) == DEPARTED
+        assert [r.id for r in records_of(history, ALICE, household)] == (
+            ["a", "u"] if len(household) == 1 else ["a"]
+        )
+        assert "gone" not in {r.id for r in records_of(history, None, household)}
+        assert "gone" not in {r.id for r in limits_view(history, ALICE, household)}
+        assert "gone" in {r.id for r in limits_view(history, None, household)}
+    assert DEPARTED not in pseudonyms(person_of(r) for r in history)
+
+
 # properties
 
 PEOPLE = [ALICE, BOB, CAROL]
@@ -327,7 +344,7 @@ def histories(draw: st.DrawFn) -> list[SessionRecord]:
             rec(
                 f"r{index}",
                 start,
-                draw(st.none() | st.sampled_from(PEOPLE)),
+                draw(st.none() | st.sampled_from([*PEOPLE, DEPARTED])),
                 minutes=draw(st.integers(1, 15)),
                 area=draw(st.sampled_from(["face", "whole_body", "knee"])),
             )

@@ -25,8 +25,13 @@ panel's choice is the one place a household says who stands in front of it.
 
 **Who a record belongs to** (:func:`owner`): its person when it has one; an unassigned record
 belongs to the only person of a one-person household, else to nobody (it stays *unassigned*).
-A record of a person who has since left the household stays theirs: nothing is ever lost or
-moved silently.
+A record of a person who has been deleted is re-keyed to :data:`DEPARTED` (by the Home
+Assistant layer, when the person's entity is removed): Home Assistant hands a deleted person's
+entity id to the next person of the same name, who must start empty, and ``DEPARTED`` is no
+entity id (it has no domain), so no person ever gets it. A departed record is kept, shown as
+"someone no longer in this home", and belongs to nobody: it is in no person's figures, not in
+the unassigned ones, and counts for nobody's limits (it is no one's skin in this home now; an
+unassigned session, checked against the whole history, still sees it). Nothing is ever lost.
 
 **What counts for a person's limits** (:func:`limits_view`): their own records and every
 unassigned one. Safety decides the asymmetry: an unassigned record may be anyone's skin, so it
@@ -35,7 +40,8 @@ another person's record never counts, so one person's session never refuses anot
 session that is itself unassigned is checked against the whole history, as before households.
 **What is shown as a person's dose** (:func:`records_of`, :func:`dose_today`,
 :func:`dose_this_week`): their own records only; unassigned ones are shown as unassigned, so
-the persons' figures plus the unassigned figure add up to the whole history exactly.
+the persons' figures plus the unassigned and the departed figures add up to the whole history
+exactly.
 """
 
 from __future__ import annotations
@@ -48,6 +54,10 @@ from enum import StrEnum
 from ._util import require_aware
 from .dose import BandDose
 from .history import History, SessionRecord
+
+DEPARTED = "departed"
+"""The person of a record whose person has been deleted: a valid stored value no person can get
+(a person is a ``person.*`` entity id)."""
 
 
 def person_of(record: object) -> str | None:
@@ -260,10 +270,10 @@ def pseudonyms(people: Iterable[str | None]) -> dict[str, str]:
 
     Each person, in order of first appearance, becomes "person 1", "person 2", …, so a reader sees
     which records share a person without learning who (entity ids carry names). Unassigned (None)
-    needs none.
+    and departed (``DEPARTED``, which names nobody) need none.
     """
     names: dict[str, str] = {}
     for person in people:
-        if person is not None and person not in names:
+        if person is not None and person != DEPARTED and person not in names:
             names[person] = f"person {len(names) + 1}"
     return names

@@ -37,6 +37,8 @@ class StoredTherapy:
     active: dict[str, Session] = field(default_factory=dict)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     plans: dict[str, dict[str, Any]] = field(default_factory=dict)
+    households_migrated: bool = False
+    """The one-time household migration has run (``households_migrated``, version 2.2)."""
     dropped: list[str] = field(default_factory=list)
     periods: list[str] = field(default_factory=list)
     """The history files the main file names (``history_period``), oldest first."""
@@ -98,6 +100,7 @@ def read_stored(data: object, now: datetime, *, history: bool = True) -> StoredT
     _read_active(data.get("active"), result)
     result.settings = _sections(data.get("settings"), "settings", result)
     _read_plans(data.get("plans"), now, result)
+    result.households_migrated = data.get("households_migrated") is True
     return result
 
 
