@@ -32,7 +32,7 @@ async def test_a_repeated_session_id_is_not_a_refusal(
 ) -> None:
     ids = _repeating("01SAME", "01OTHER")
     with patch(
-        "custom_components.red_light_therapy.session_manager.ulid_util.ulid_now",
+        "custom_components.red_light_therapy.session_history.ulid_util.ulid_now",
         side_effect=lambda: next(ids),
     ):
         answers = [

@@ -7,27 +7,28 @@ to.
 settings (``PanelSettings``), planning a session against the limits (``SessionPlanner``),
 running it (``SessionRunner``, with ``PanelControl`` for its commands and ``OffRetry`` when
 the panel cannot be confirmed off), and what happens at the panel itself (``PanelWatch``).
-It keeps the history commands (log, remove), the session events and who is told of a change.
+The history commands (log, remove) are ``SessionHistory``'s, the panel's current person
+``SessionPersons``', and the session events and who is told of a change ``SessionEvents``'.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-import logging
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.util import dt as dt_util, ulid as ulid_util
 
 from .const import DOMAIN, event_signal
 from .coordinator import PanelCoordinator
 from .panel_control import PanelControl
-from .panel_settings import SETTING_PERSON, PanelSettings
+from .panel_settings import PanelSettings
 from .panel_watch import PanelWatch
-from .persons import async_household
+from .session_events import SessionEvents, async_panels_changed
+from .session_history import SessionHistory
+from .session_persons import SessionPersons
 from .session_plan import (
     REFUSING,
     RunDefaults,
@@ -48,13 +49,9 @@ from .therapy import (
     Session,
     SessionRecord,
     SessionStatus,
-    TherapyError,
     Verdict,
-    shares_skin,
 )
-from .therapy.household import last_person_on_panel, panel_person
 from .words import (
-    _same_minute,
     date_words,
     duration_words,
     refusal_key,
@@ -80,31 +77,6 @@ __all__ = [
     "when_words",
 ]
 
-_LOGGER = logging.getLogger(__name__)
-
-
-@callback
-def async_panels_changed(
-    hass: HomeAssistant, *, but: str | None = None, area: str | None = None
-) -> None:
-    """Update the entities of every loaded panel (``but`` one) after shared data changed.
-
-    ``area``: only a session on that area changed, so only panels that show something it
-    counts against are updated: those whose treatment area, or the area of one of whose
-    unfinished protocol runs, shares skin with it (``therapy.shares_skin``). The others'
-    dose, lockout and runs cannot have changed.
-    """
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        if entry.entry_id == but:
-            continue
-        data = entry.runtime_data
-        if area is not None and not (
-            shares_skin(data.sessions.area, area)
-            or any(shares_skin(run.plan.area, area) for run in data.protocols.unfinished)
-        ):
-            continue
-        data.coordinator.async_update_listeners()
-
 
 class SessionManager:
     """The session lifecycle of one panel, with dose, limits, history and persistence."""
@@ -128,13 +100,15 @@ class SessionManager:
         self.planner = SessionPlanner(store, self.panel_settings, self.panel_id, coordinator)
         self.control = PanelControl(hass, coordinator)
         self.runner = SessionRunner(hass, coordinator, store, self, self.control)
-        self._event_listeners: list[SessionEventListener] = []
+        self.events = SessionEvents(hass, coordinator)
+        self.records = SessionHistory(coordinator, store, self)
+        self.persons = SessionPersons(hass, store, self.panel_settings, self.panel_id)
         # Given at setup: a session started during a protocol run takes the run's dose and area.
         self.run_defaults: RunDefaults | None = None
         self._remove_run_events = async_dispatcher_connect(
             hass, event_signal(self.panel_id), self._fire
         )
-        self.last_session: SessionRecord | None = self._last_record()
+        self.last_session: SessionRecord | None = self.records.last_record()
         self._remove_push = coordinator.async_add_push_listener(PanelWatch(self).handle_panel_state)
 
     # -- the panel's settings (PanelSettings) ---------------------------------------------
@@ -210,30 +184,11 @@ class SessionManager:
         return TimerState.PAUSED if session.status is SessionStatus.PAUSED else TimerState.ACTIVE
 
     def _new_id(self) -> str:
-        """Return a session id no stored or open session has.
-
-        ULIDs are time and randomness, but two made in the same millisecond from a reseeded
-        generator (a test's frozen clock, a restored snapshot) can repeat: a repeat would refuse to
-        record the session.
-        """
-        taken = {session.id for session in self._store.active.values()}
-        while (new := ulid_util.ulid_now()) in self.history or new in taken:
-            pass
-        return new
+        return self.records.new_id()
 
     def current_person(self) -> str | None:
-        """Return who uses the panel when a request does not say (a person entity id or None).
-
-        The panel's "Who is using the panel" choice while that person is in the household, else the
-        only person, else the last person who used the panel, else nobody
-        (``household.panel_person``). The panel's button, the light, use at the panel and actions
-        without ``person`` are for them.
-        """
-        household = async_household(self._hass)
-        choice = self.panel_settings.get(SETTING_PERSON)
-        chosen = choice if isinstance(choice, str) and choice else None
-        last_user = last_person_on_panel(self.history, self.panel_id, household)
-        return panel_person(household, chosen, last_user).person
+        """Return who uses the panel when a request does not say (``SessionPersons``)."""
+        return self.persons.current_person()
 
     def person_name(self, person: str | None) -> str | None:
         """Return the name of ``person`` as the panel's entities and answers show it."""
@@ -397,142 +352,46 @@ class SessionManager:
         distance_cm: float | None = None,
         person: str | None = None,
     ) -> SessionRecord:
-        """Record a session done away from Home Assistant for ``person``.
-
-        ``person`` None: the panel's current person. The session counts toward their limits.
-        """
-        area = self.panel_settings.validated_area(area or self.area)
-        distance = distance_cm or self.distance_cm
-        irradiance = self.panel_settings.irradiance_at(distance)
-        ended_at = started_at + timedelta(minutes=minutes)
-        if ended_at > dt_util.utcnow():
-            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="log_in_future")
-        try:
-            session = Session.logged(
-                id=self._new_id(),
-                area=area,
-                started_at=started_at,
-                ended_at=ended_at,
-                irradiance=irradiance,
-                distance_cm=distance,
-                panel_id=self.panel_id,
-            )
-            session.person = person if person is not None else self.current_person()
-            record = SessionRecord.from_session(session)
-        except TherapyError as err:
-            raise therapy_error(err) from err
-        await self._store.async_record_session(record)
-        self.last_session = self._last_record()
-        self._changed(record.area)
-        return record
+        """Record a session done away from Home Assistant (``SessionHistory.async_log``)."""
+        return await self.records.async_log(
+            started_at=started_at,
+            minutes=minutes,
+            area=area,
+            distance_cm=distance_cm,
+            person=person,
+        )
 
     async def async_remove(
         self, *, session_id: str | None = None, started_at: datetime | None = None
     ) -> SessionRecord:
-        """Take a recorded or logged session out of the history, by its id or its start.
-
-        By its id (any panel's: the history is shared), or by the minute it started on this panel.
-        The sensors, the lockout and the limits follow at once. A session still open (running or
-        paused) is refused: stop it first.
-        """
-        open_session = self.session
-        if open_session is not None and (
-            open_session.id == session_id
-            or (started_at is not None and _same_minute(open_session.started_at, started_at))
-        ):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="remove_open_session",
-                translation_placeholders={"name": self._coordinator.name},
-            )
-        if session_id is not None:
-            found = [r for r in self.history if r.id == session_id]
-            asked = session_id
-        else:
-            found = [
-                r
-                for r in self.history
-                if r.panel_id == self.panel_id and _same_minute(r.started_at, started_at)
-            ]
-            asked = when_words(started_at) if started_at else ""
-        if not found:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="session_not_found",
-                translation_placeholders={"name": self._coordinator.name, "session": asked},
-            )
-        if len(found) > 1:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="session_ambiguous",
-                translation_placeholders={"session": asked, "count": str(len(found))},
-            )
-        record = await self._store.async_remove_session(found[0].id)
-        self.last_session = self._last_record()
-        self._changed(record.area)
-        return record
+        """Take a session out of the history (``SessionHistory.async_remove``)."""
+        return await self.records.async_remove(session_id=session_id, started_at=started_at)
 
     @callback
     def async_persons_changed(self) -> None:
-        """Read the last record again after sessions were given to another person.
-
-        After ``assign_person`` or a renamed person; the panel's entities follow.
-        """
-        self.last_session = self._last_record()
-        self._coordinator.async_update_listeners()
+        """Follow sessions given to another person (``SessionHistory.async_persons_changed``)."""
+        self.records.async_persons_changed()
 
     def removed_data(self, record: SessionRecord) -> dict[str, Any]:
         """Return what ``remove_session`` answers about the record it removed."""
-        return self._record_data(record) | {
-            "status": record.status.value,
-            "started_at": dt_util.as_local(record.started_at).isoformat(),
-            "ended_at": dt_util.as_local(record.ended_at).isoformat(),
-        }
+        return self.records.removed_data(record)
 
     # -- events ----------------------------------------------------------------------------
 
     def _record_data(self, record: SessionRecord | None) -> dict[str, Any]:
-        if record is None:
-            return {}
-        return {
-            "session_id": record.id,
-            "area": record.area,
-            "origin": record.origin.value,
-            "minutes": round(record.on_seconds / 60, 2),
-            "dose_j_cm2": round(record.dose.total, 3),
-            "red_dose_j_cm2": round(record.dose.red, 3),
-            "nir_dose_j_cm2": round(record.dose.nir, 3),
-            "person": record.person,
-            "person_name": self.person_name(record.person),
-        }
+        return self.records.record_data(record)
 
     @callback
     def async_add_event_listener(self, listener: SessionEventListener) -> CALLBACK_TYPE:
         """Listen to this panel's changes; return the function that stops listening."""
-        self._event_listeners.append(listener)
-        return lambda: self._event_listeners.remove(listener)
+        return self.events.async_add_event_listener(listener)
 
     @callback
     def _fire(self, event: SessionEvent, data: dict[str, Any]) -> None:
-        for listener in list(self._event_listeners):
-            listener(event, data)
-
-    def _last_record(self) -> SessionRecord | None:
-        for record in reversed(self._store.history.records):
-            if record.panel_id == self.panel_id:
-                return record
-        return None
+        self.events.fire(event, data)
 
     def _changed(self, area: str | None = None) -> None:
-        """Tell this panel's entities, and every other panel's that shares skin with ``area``.
-
-        The others only when a session on ``area`` changed: the history and the limits are shared
-        (dose today, a lockout by this panel's session). A setting changes this panel only. Entities
-        whose state did not change write nothing.
-        """
-        self._coordinator.async_update_listeners()
-        if area is not None:
-            async_panels_changed(self._hass, but=self.panel_id, area=area)
+        self.events.changed(area)
 
     @callback
     def async_unload(self) -> None:
