@@ -102,7 +102,7 @@ class SessionDurationNumber(RedLightTherapyEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Save the minutes a session started without a length runs."""
-        await self._data.sessions.async_set_setting("minutes", value)
+        await self._data.sessions.panel_settings.async_set_minutes(value)
 
 
 class DistanceNumber(RedLightTherapyEntity, NumberEntity):
@@ -129,4 +129,4 @@ class DistanceNumber(RedLightTherapyEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Save the distance to the panel."""
-        await self._data.sessions.async_set_setting("distance_cm", value)
+        await self._data.sessions.panel_settings.async_set_distance(value)

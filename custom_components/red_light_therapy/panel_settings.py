@@ -28,6 +28,12 @@ from .words import therapy_error
 
 _LOGGER = logging.getLogger(__name__)
 
+SETTING_MINUTES = "minutes"
+"""The settings key of the session length, in minutes."""
+SETTING_DISTANCE = "distance_cm"
+"""The settings key of the distance from the panel to the skin, in cm."""
+SETTING_AREA = "area"
+"""The settings key of the area the panel treats."""
 SETTING_PERSON = "person"
 """The settings key of the panel's "Who is using the panel" choice (a person entity id)."""
 
@@ -69,11 +75,11 @@ class PanelSettings:
 
     @default_duration.setter
     def default_duration(self, value: timedelta) -> None:
-        self._store.async_set_setting(self._panel_id, "minutes", value.total_seconds() / 60)
+        self._store.async_set_setting(self._panel_id, SETTING_MINUTES, value.total_seconds() / 60)
 
     def default_seconds(self, area: str, irradiance: BandIrradiance | None) -> float:
         """Return the default length in seconds of a session on ``area`` at ``irradiance``."""
-        if (minutes := self.get("minutes")) is not None:
+        if (minutes := self.get(SETTING_MINUTES)) is not None:
             return float(minutes) * 60
         limits = self.limits(area)
         return default_session_seconds(limits, irradiance or BandIrradiance(0.0, 0.0))
@@ -81,7 +87,7 @@ class PanelSettings:
     @property
     def distance_cm(self) -> float:
         """The distance to the panel in cm the user set, else the default for its profile."""
-        distance = self.get("distance_cm")
+        distance = self.get(SETTING_DISTANCE)
         if distance is None:
             distance = max(DEFAULT_DISTANCE_CM, self.profile.min_distance_cm)
         return float(distance)
@@ -89,7 +95,7 @@ class PanelSettings:
     @property
     def area(self) -> str:
         """The panel's default treatment area (an ``Area`` value)."""
-        area = self.get("area")
+        area = self.get(SETTING_AREA)
         return str(DEFAULT_PANEL_AREA.value if area is None else area)
 
     async def async_calibrate(self, distance_cm: float, measured_mw_cm2: float) -> None:
@@ -112,12 +118,28 @@ class PanelSettings:
 
     async def async_set_setting(self, key: str, value: Any) -> None:
         """Store one setting after checking it (an area, a distance the profile covers)."""
-        if key == "area":
+        if key == SETTING_AREA:
             value = self.validated_area(value)
-        elif key == "distance_cm":
+        elif key == SETTING_DISTANCE:
             self.irradiance_at(float(value))  # raises when outside the measured range
         self._store.async_set_setting(self._panel_id, key, value)
         self._changed()
+
+    async def async_set_minutes(self, minutes: float) -> None:
+        """Store the session length the panel's light and Start button use."""
+        await self.async_set_setting(SETTING_MINUTES, minutes)
+
+    async def async_set_distance(self, distance_cm: float) -> None:
+        """Store the distance from the panel to the skin (one the profile covers)."""
+        await self.async_set_setting(SETTING_DISTANCE, distance_cm)
+
+    async def async_set_area(self, area: str) -> None:
+        """Store the area the panel treats (never the eyes)."""
+        await self.async_set_setting(SETTING_AREA, area)
+
+    async def async_set_person(self, person: str) -> None:
+        """Store who is using the panel (a person entity id)."""
+        await self.async_set_setting(SETTING_PERSON, person)
 
     def limits(self, area: str) -> Limits:
         """Return the limits of a session on ``area``."""

@@ -36,7 +36,6 @@ from .household_entities import (
     person_labels,
 )
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
-from .panel_settings import SETTING_PERSON
 from .persons import async_persons
 from .protocol_manager import Run
 from .saved_protocols import saved_protocols
@@ -85,7 +84,7 @@ class TreatmentAreaSelect(RedLightTherapyEntity, SelectEntity):
 
     async def async_select_option(self, option: str) -> None:
         """Save the panel's treatment area."""
-        await self._data.sessions.async_set_setting("area", option)
+        await self._data.sessions.panel_settings.async_set_area(option)
 
 
 class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
@@ -175,7 +174,7 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
             running = await protocols.async_start(protocol)
         # The entities show the run on the panel's treatment area: show this one.
         if sessions.area != running.plan.area:
-            await sessions.async_set_setting("area", running.plan.area)
+            await sessions.panel_settings.async_set_area(running.plan.area)
 
 
 class CurrentPersonSelect(RedLightTherapyEntity, SelectEntity):
@@ -209,7 +208,7 @@ class CurrentPersonSelect(RedLightTherapyEntity, SelectEntity):
         """Save who is using the panel."""
         # Home Assistant checks the option is one of ``options`` before calling this.
         person = next(key for key, label in self._labels().items() if label == option)
-        await self._data.sessions.async_set_setting(SETTING_PERSON, person)
+        await self._data.sessions.panel_settings.async_set_person(person)
 
 
 def run_summary(run: Run) -> dict[str, Any]:
