@@ -4,13 +4,14 @@ One store for the whole integration, because limits are about a person's skin, n
 panel: a session on one panel counts against the next one on another. ``TherapyStore`` is the
 API the rest of the integration changes the data through, and it saves: the main file and only
 the history weeks that changed. Which files there are is ``store_files.py``'s; loading them
-untrusted and repairing them, ``store_load.py``'s.
+untrusted and repairing them, ``store_load.py``'s; whose each record, session and run is (the
+household operations ``TherapyStore`` inherits), ``store_persons.py``'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -26,12 +27,12 @@ from .store_files import (
     STORAGE_MINOR_VERSION,
     STORAGE_VERSION,
     TherapyFiles,
+    grouped_by_week,
 )
 from .store_load import async_load_files, async_report_repaired
+from .store_persons import HouseholdStore
 from .therapy import History, Session, SessionRecord, SessionStatus
-from .therapy._util import stored_person
-from .therapy.household import DEPARTED
-from .therapy.plans import ProtocolPlan, ProtocolPlanStatus
+from .therapy.plans import ProtocolPlan
 from .therapy.stored import history_index, history_period
 
 __all__ = [
@@ -49,7 +50,7 @@ SETTINGS_SAVE_DELAY = 10
 """Seconds a changed setting waits before the file is written (``async_delay_save``)."""
 
 
-class TherapyStore:
+class TherapyStore(HouseholdStore):
     """History, active sessions, per-panel settings and protocol runs.
 
     The main file (``STORAGE_KEY``) holds the active sessions, settings and runs, and the
@@ -113,7 +114,7 @@ class TherapyStore:
     def history(self, history: History) -> None:
         """Replace the whole history (a reassignment): every week is written again."""
         self._dirty.update(self._periods)
-        self._adopt(history, *_grouped(history, {}))
+        self._adopt(history, *grouped_by_week(history, {}))
         self._dirty.update(self._periods)
 
     def _adopt(
@@ -235,129 +236,6 @@ class TherapyStore:
         if self._plans.pop(plan_id, None) is not None:
             await self.async_save()
 
-    def assign_unassigned(self, person: str) -> int:
-        """Give everything that belongs to no one to ``person``; return how many changed.
-
-        That is every record, active session and protocol run, for the household's migration;
-        ``person`` is a person entity id. The history weeks that changed are written by the
-        next save.
-        """
-        person = person.strip()
-        if not person or stored_person(person) != person:
-            raise ValueError(f"{person!r} is not a person entity id")
-        changed = 0
-        records = list(self.history.records)
-        for index, record in enumerate(records):
-            if record.person is None:
-                records[index] = replace(record, person=person)
-                self._dirty.add(self._placement.get(record.id) or history_period(record.started_at))
-                changed += 1
-        if changed:
-            history = History(records)
-            self._adopt(history, *_grouped(history, self._placement))
-        for session in self._active.values():
-            if session.person is None:
-                session.person = person
-                changed += 1
-        for run in self._plans.values():
-            if stored_person(run.get("person")) is None:
-                run["person"] = person
-                changed += 1
-        return changed
-
-    async def async_migrate_households(self, only_person: str | None) -> int:
-        """Run the household migration once; return how many it gave to ``only_person``.
-
-        The store version bump (2.2): the first time a panel is set up with a store that has not
-        been migrated, every unassigned record, open session and run becomes the only person's
-        (``only_person``, the household's one person at that moment); with none or several they
-        stay unassigned. The flag is written with the data (now when something was given, else
-        within ``SETTINGS_SAVE_DELAY``, like a setting), so later setups (a person removed, a
-        person added) never give anything away silently.
-        """
-        if self.households_migrated:
-            return 0
-        changed = self.assign_unassigned(only_person) if only_person is not None else 0
-        self.households_migrated = True
-        if changed:
-            await self.async_save()
-        else:
-            self.async_delay_save()
-        return changed
-
-    def assign_session(self, session_id: str, person: str) -> bool:
-        """Give the record or open session ``session_id`` to ``person``; False when there is none.
-
-        ``person`` is a person entity id; whoever the session belonged to does not matter (the
-        ``assign_person`` action). The history week that changed is written by the next save.
-        """
-        if stored_person(person) != person:
-            raise ValueError(f"{person!r} is not a person entity id")
-        for session in self._active.values():
-            if session.id == session_id:
-                session.person = person
-                return True
-        records = list(self.history.records)
-        for index, record in enumerate(records):
-            if record.id == session_id:
-                records[index] = replace(record, person=person)
-                self._dirty.add(self._placement.get(record.id) or history_period(record.started_at))
-                history = History(records)
-                self._adopt(history, *_grouped(history, self._placement))
-                return True
-        return False
-
-    def depart_person(self, person: str) -> int:
-        """Re-key everything of the deleted ``person`` to ``DEPARTED``; return how many changed.
-
-        Their records, open sessions and runs are kept, but belong to nobody: a new person who gets
-        the same entity id starts empty. Their unfinished runs are stopped now (nobody follows
-        them any more: no next session, no reminder), and a panel's choice of them is forgotten.
-        The history weeks that changed are written by the next save.
-        """
-        changed = self.rename_person(person, DEPARTED)
-        now = dt_util.utcnow()
-        for plan_id, stored in self._plans.items():
-            if stored.get("person") != DEPARTED:
-                continue
-            plan = ProtocolPlan.from_dict(stored)
-            if plan.status in (ProtocolPlanStatus.ACTIVE, ProtocolPlanStatus.PAUSED):
-                plan.stop(now)
-                self._plans[plan_id] = plan.to_dict()
-        for settings in self._settings.values():
-            if settings.get("person") == DEPARTED:
-                del settings["person"]
-        return changed
-
-    def rename_person(self, old: str, new: str) -> int:
-        """Move everything of person ``old`` to ``new``; return how many changed.
-
-        A person's entity id changed from ``old`` to ``new``: every record, open session, protocol
-        run and panel choice of ``old`` follows, so nothing reads as a departed person's; how many
-        changed. The history weeks that changed are written by the next save.
-        """
-        if stored_person(new) != new:
-            raise ValueError(f"{new!r} is not a person entity id")
-        changed = 0
-        records = list(self.history.records)
-        for index, record in enumerate(records):
-            if record.person == old:
-                records[index] = replace(record, person=new)
-                self._dirty.add(self._placement.get(record.id) or history_period(record.started_at))
-                changed += 1
-        if changed:
-            history = History(records)
-            self._adopt(history, *_grouped(history, self._placement))
-        for session in self._active.values():
-            if session.person == old:
-                session.person = new
-                changed += 1
-        for container in (*self._plans.values(), *self._settings.values()):
-            if container.get("person") == old:
-                container["person"] = new
-                changed += 1
-        return changed
-
     # -- loading -------------------------------------------------------------------------------
 
     async def async_load(self) -> None:
@@ -372,7 +250,7 @@ class TherapyStore:
         loaded = files.therapy
         self._indexed = files.indexed
         grouped = await self._hass.async_add_executor_job(
-            _grouped, loaded.history, loaded.placement
+            grouped_by_week, loaded.history, loaded.placement
         )
         self._adopt(loaded.history, *grouped)
         self._active = loaded.active
@@ -480,22 +358,6 @@ class PanelSettings:
             area=data.get("area"),
             calibration=data.get("calibration"),
         )
-
-
-def _grouped(
-    history: History, placement: Mapping[str, str]
-) -> tuple[dict[str, str], dict[str, dict[str, SessionRecord]]]:
-    """Each record's week file (``placement``'s, else its start's), and the records by week.
-
-    Run in the executor for a loaded history: years of records.
-    """
-    where: dict[str, str] = {}
-    periods: dict[str, dict[str, SessionRecord]] = {}
-    for record in history:
-        period = placement.get(record.id) or history_period(record.started_at)
-        where[record.id] = period
-        periods.setdefault(period, {})[record.id] = record
-    return where, periods
 
 
 DATA_STORE: HassKey[TherapyStore] = HassKey(DOMAIN)

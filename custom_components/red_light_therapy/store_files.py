@@ -2,14 +2,16 @@
 
 ``TherapyFiles`` names every file of the integration: the main one (``STORAGE_KEY``: active
 sessions, settings, protocol runs), the history index (``HISTORY_KEY``) and one file per ISO
-week of the history (``HISTORY_KEY``.<week>). Each is a ``VersionedStore``, which decodes its
-JSON record by record in the executor, so years of history never hold the event loop, and
-hands the first layout (version 1, the history inside the main file) over for ``TherapyStore``
-to move. Loading them untrusted is ``store_load.py``'s job; saving, ``store.py``'s.
+week of the history (``HISTORY_KEY``.<week>; ``grouped_by_week`` says which record is in
+which). Each is a ``VersionedStore``, which decodes its JSON record by record in the executor,
+so years of history never hold the event loop, and hands the first layout (version 1, the
+history inside the main file) over for ``TherapyStore`` to move. Loading them untrusted is
+``store_load.py``'s job; saving, ``store.py``'s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from copy import deepcopy
 import json
 import re
@@ -19,6 +21,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
+from .therapy import History, SessionRecord
+from .therapy.stored import history_period
 
 STORAGE_KEY = f"{DOMAIN}.therapy"
 STORAGE_VERSION = 2
@@ -174,3 +178,19 @@ def _load_json_in_pieces(path: str) -> Any:
     except (OSError, UnicodeDecodeError, ValueError, IndexError, RecursionError):
         return _UNREAD
     return value
+
+
+def grouped_by_week(
+    history: History, placement: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, dict[str, SessionRecord]]]:
+    """Each record's week file (``placement``'s, else its start's), and the records by week.
+
+    Run in the executor for a loaded history: years of records.
+    """
+    where: dict[str, str] = {}
+    periods: dict[str, dict[str, SessionRecord]] = {}
+    for record in history:
+        period = placement.get(record.id) or history_period(record.started_at)
+        where[record.id] = period
+        periods.setdefault(period, {})[record.id] = record
+    return where, periods
