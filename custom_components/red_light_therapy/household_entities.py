@@ -1,7 +1,7 @@
 """The household on a panel: who is using it, and when its per-person entities change.
 
 A panel's "Who is using the panel" select (select.py) and the per-person dose sensors
-(sensor.py) exist only with two or more persons (``has_person_entities``), so a one-person
+(sensor_household.py) exist only with two or more persons (``has_person_entities``), so a one-person
 home's entity list is the same as before households. The choice is kept in the panel's
 settings under ``SETTING_PERSON`` (a person entity id); ``current_person`` is who the panel's
 button, the light and actions without a ``person`` are for.

@@ -4,37 +4,27 @@ The session timer (modelled on Home Assistant's timer helper), its end and dose,
 this week, the irradiance, and the protocol run the panel shows (next session, progress, adherence,
 streak).
 
-A sensor is its description: what it shows (``value_fn``), its attributes (``attrs_fn``) and,
-for a dose over a calendar period, where the period starts (``period_start_fn``; such a sensor
-is written once at local midnight, when its period turns). Their states change when the
-session, the settings or a run change, never because time passed.
+A sensor is its description (sensor_household.py): what it shows (``value_fn``), its attributes
+(``attrs_fn``) and, for a dose over a calendar period, where the period starts
+(``period_start_fn``; such a sensor is written once at local midnight, when its period turns).
+Their states change when the session, the settings or a run change, never because time passed.
 
 The protocol sensors show the panel's current run (``ProtocolManager.current``: the run on the
 panel's treatment area, else the run with a session due, else the soonest); see select.py for
 the Protocol select that picks it.
 
-With two or more persons (household_entities.py), each panel also has every person's "Dose
-today" and "Dose this week": the person's own records on skin the panel's treatment area shares
-(unassigned records are nobody's), with the same limit attributes as the panel's dose sensors;
-the count of the weekly limit is what that person's limits see (their own and unassigned).
-It also has the diagnostic "Unassigned sessions": how many of the home's sessions belong to
-nobody, with the latest ids and starts for the ``assign_person`` action.
+With two or more persons, each panel also has every person's "Dose today" and "Dose this week"
+and the diagnostic "Unassigned sessions" (sensor_household.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from homeassistant.components.sensor import (
-    SensorDeviceClass,
-    SensorEntity,
-    SensorEntityDescription,
-    SensorStateClass,
-)
-from homeassistant.const import PERCENTAGE, EntityCategory
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
+from homeassistant.const import PERCENTAGE
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_change
@@ -43,37 +33,24 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
 from .entity import RedLightTherapyEntity
-from .household_entities import (
-    PERSON_KEY_PREFIXES,
-    async_remove_departed,
-    has_person_entities,
-    person_labels,
-    person_shown,
-)
+from .household_entities import person_shown
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
-from .persons import async_household, async_persons
 from .protocol_manager import Run
+from .sensor_household import (
+    DOSE_UNIT,
+    RedLightSensorEntityDescription,
+    async_household_sensors,
+    daily_limits,
+    period_dose,
+    this_week,
+    today,
+    weekly_limits,
+)
 from .session_manager import TimerState
-from .store import DATA_STORE
-from .therapy.history import History
-from .therapy.household import limits_view, records_of
-from .therapy.limits import weekly_sessions
 
 PARALLEL_UPDATES = 0
 
-DOSE_UNIT = "J/cm²"
 IRRADIANCE_UNIT = "mW/cm²"
-
-
-@dataclass(frozen=True, kw_only=True)
-class RedLightSensorEntityDescription(SensorEntityDescription):
-    """A sensor of one panel: its value and attributes are read from the panel's data."""
-
-    value_fn: Callable[[RedLightTherapyData], str | float | datetime | None]
-    attrs_fn: Callable[[RedLightTherapyData], dict[str, Any] | None] = lambda _data: None
-    period_start_fn: Callable[[datetime], datetime] | None = None
-    """The start of the calendar period a total counts over, from now (local time): the
-    sensor's ``last_reset``, and it is written at local midnight."""
 
 
 async def async_setup_entry(
@@ -83,20 +60,8 @@ async def async_setup_entry(
 ) -> None:
     """Add the panel's sensors, and each person's doses when there are two persons or more."""
     data = entry.runtime_data
-    descriptions = list(SENSORS)
-    persons = async_persons(hass)
-    if has_person_entities(persons):
-        for person, label in person_labels(persons).items():
-            descriptions.extend(person_sensors(person, label))
-        descriptions.append(UNASSIGNED_SESSIONS)
-    # A person who left the household (or every person, down to one): their sensors go.
-    keep = {description.key for description in descriptions}
-    async_remove_departed(hass, entry, "sensor", _is_person_key, keep)
+    descriptions = [*SENSORS, *async_household_sensors(hass, entry)]
     async_add_entities(RedLightSensor(data, description) for description in descriptions)
-
-
-def _is_person_key(key: str) -> bool:
-    return key.startswith(PERSON_KEY_PREFIXES) or key == UNASSIGNED_SESSIONS.key
 
 
 class RedLightSensor(RedLightTherapyEntity, SensorEntity):
@@ -233,161 +198,6 @@ def _session_dose_attributes(data: RedLightTherapyData) -> dict[str, Any]:
     return {"planned": session is not None and session.started_at is not None}
 
 
-# Dose over a calendar period ---------------------------------------------------------------
-
-
-def _today(now: datetime) -> datetime:
-    return dt_util.start_of_local_day(now)
-
-
-def _this_week(now: datetime) -> datetime:
-    return dt_util.start_of_local_day(now - timedelta(days=now.weekday()))
-
-
-def _period_dose(
-    period_start: Callable[[datetime], datetime],
-    person: str | None = None,
-) -> Callable[[RedLightTherapyData], float]:
-    """Return the dose recorded since ``period_start`` on skin the treatment area shares.
-
-    That is the area and whole body (every session when the area is whole body), on every
-    panel; with a ``person``, only the records that are that person's
-    (``household.records_of``).
-    """
-
-    def _dose(data: RedLightTherapyData) -> float:
-        now = dt_util.now()
-        sessions = data.sessions
-        history = sessions.history
-        if person is not None:
-            history = records_of(history, person, async_household(data.coordinator.hass))
-        dose = history.dose_in_window(period_start(now), now, sessions.area, related=True)
-        return round(dose.total, 3)
-
-    return _dose
-
-
-def _daily_limits(data: RedLightTherapyData) -> dict[str, Any]:
-    """Return the treatment area's daily limits (for a card's "x / y").
-
-    They change only with the area, which writes the sensor's state anyway.
-    """
-    limits = data.sessions.limits(data.sessions.area)
-    return {
-        "max_daily_dose": limits.max_daily_dose,
-        "min_hours_between": limits.min_hours_between,
-    }
-
-
-def _weekly_limits(data: RedLightTherapyData) -> dict[str, Any]:
-    """Return the treatment area's weekly limit and what it counts now.
-
-    It counts recorded sessions on shared skin started in the last 7 local days: that count
-    changes only when a session is recorded or removed, or at local midnight, when the sensor
-    is written anyway.
-    """
-    return _weekly_limits_of(data, data.sessions.history)
-
-
-def _weekly_limits_of(data: RedLightTherapyData, history: History) -> dict[str, Any]:
-    area = data.sessions.area
-    return {
-        "sessions_in_7_days": weekly_sessions(
-            history, area, dt_util.now(), dt_util.get_default_time_zone()
-        ),
-        "max_sessions_per_week": data.sessions.limits(area).max_sessions_per_week,
-    }
-
-
-def _person_weekly_limits(person: str) -> Callable[[RedLightTherapyData], dict[str, Any]]:
-    """Return the weekly limit, counting what ``person``'s limits count.
-
-    That is ``household.limits_view``: their own records and the unassigned ones.
-    """
-
-    def _attributes(data: RedLightTherapyData) -> dict[str, Any]:
-        household = async_household(data.coordinator.hass)
-        return _weekly_limits_of(data, limits_view(data.sessions.history, person, household))
-
-    return _attributes
-
-
-def person_sensors(
-    person: str, name: str
-) -> tuple[RedLightSensorEntityDescription, RedLightSensorEntityDescription]:
-    """Return ``person``'s "Dose today" and "Dose this week" sensors.
-
-    Their keys end with the person entity id; ``name`` is the person's name, in the entity's
-    name.
-    """
-    return (
-        RedLightSensorEntityDescription(
-            key=f"dose_today_{person}",
-            translation_key="person_dose_today",
-            translation_placeholders={"person": name},
-            native_unit_of_measurement=DOSE_UNIT,
-            state_class=SensorStateClass.TOTAL,
-            suggested_display_precision=2,
-            value_fn=_period_dose(_today, person),
-            attrs_fn=_daily_limits,
-            period_start_fn=_today,
-        ),
-        RedLightSensorEntityDescription(
-            key=f"dose_week_{person}",
-            translation_key="person_dose_week",
-            translation_placeholders={"person": name},
-            native_unit_of_measurement=DOSE_UNIT,
-            state_class=SensorStateClass.TOTAL,
-            suggested_display_precision=2,
-            value_fn=_period_dose(_this_week, person),
-            attrs_fn=_person_weekly_limits(person),
-            period_start_fn=_this_week,
-        ),
-    )
-
-
-MAX_LISTED_UNASSIGNED = 20
-"""The "Unassigned sessions" sensor lists this many (the most recent); its state counts all."""
-
-
-def _unassigned(data: RedLightTherapyData) -> list[tuple[str, datetime]]:
-    """Every session of the home that belongs to nobody (id, start), most recent first.
-
-    The recorded ones and the panels' open ones that have started, on every panel: the
-    ``assign_person`` action gives them to someone by ``session_id``.
-    """
-    hass = data.coordinator.hass
-    store = hass.data[DATA_STORE]
-    household = async_household(hass)
-    found = [(r.id, r.started_at) for r in records_of(store.history, None, household)]
-    found += [
-        (s.id, s.started_at)
-        for s in store.active.values()
-        if s.person is None and s.started_at is not None
-    ]
-    return sorted(found, key=lambda item: item[1], reverse=True)
-
-
-def _unassigned_attributes(data: RedLightTherapyData) -> dict[str, Any]:
-    return {
-        "sessions": [
-            {"session_id": session_id, "started_at": dt_util.as_local(started).isoformat()}
-            for session_id, started in _unassigned(data)[:MAX_LISTED_UNASSIGNED]
-        ]
-    }
-
-
-UNASSIGNED_SESSIONS = RedLightSensorEntityDescription(
-    key="unassigned_sessions",
-    translation_key="unassigned_sessions",
-    entity_category=EntityCategory.DIAGNOSTIC,
-    native_unit_of_measurement="sessions",
-    value_fn=lambda data: len(_unassigned(data)),
-    attrs_fn=_unassigned_attributes,
-)
-"""How many sessions belong to nobody, listing the latest (a home of two persons or more)."""
-
-
 # Irradiance --------------------------------------------------------------------------------
 
 
@@ -491,9 +301,9 @@ SENSORS: tuple[RedLightSensorEntityDescription, ...] = (
         native_unit_of_measurement=DOSE_UNIT,
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
-        value_fn=_period_dose(_today),
-        attrs_fn=_daily_limits,
-        period_start_fn=_today,
+        value_fn=period_dose(today),
+        attrs_fn=daily_limits,
+        period_start_fn=today,
     ),
     RedLightSensorEntityDescription(
         key="dose_week",
@@ -501,9 +311,9 @@ SENSORS: tuple[RedLightSensorEntityDescription, ...] = (
         native_unit_of_measurement=DOSE_UNIT,
         state_class=SensorStateClass.TOTAL,
         suggested_display_precision=2,
-        value_fn=_period_dose(_this_week),
-        attrs_fn=_weekly_limits,
-        period_start_fn=_this_week,
+        value_fn=period_dose(this_week),
+        attrs_fn=weekly_limits,
+        period_start_fn=this_week,
     ),
     RedLightSensorEntityDescription(
         key="irradiance",
