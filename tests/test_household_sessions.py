@@ -1105,3 +1105,51 @@ async def test_unassigned_sessions_are_shown_and_can_be_given_by_their_id(
     state = hass.states.get(sensor)
     assert state.state == "1"
     assert [s["session_id"] for s in state.attributes["sessions"]] == [running[LIGHT]["session_id"]]
+
+
+async def test_voice_starts_the_speakers_own_protocol_dose_on_their_area(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    """Alice follows a knee course and Bob a face course on the same panel: "start my red
+    light session" starts the speaker's own course session (their area and their dose), never
+    the other person's, whoever the panel's choice is."""
+    people = await users_and_persons(hass, "Alice", "Bob")
+    alice, alice_user = people["Alice"]
+    bob, bob_user = people["Bob"]
+    entry = dimmed_integration
+    await _choose(hass, entry, "Bob")  # the panel's choice never decides a voice request
+    for person, area, dose in (("Alice", "knee", 3.0), ("Bob", "face", 4.0)):
+        await hass.services.async_call(
+            DOMAIN,
+            "start_protocol",
+            {
+                ATTR_ENTITY_ID: LIGHT,
+                "name": f"{person}'s course",
+                "dose": dose,
+                "sessions_per_week": 3,
+                "weeks": 4,
+                "area": area,
+                "person": person,
+            },
+            blocking=True,
+        )
+    await settle(hass)
+
+    said = await say("start my red light session", bob_user)
+    assert "for Bob" in said, said
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    assert (session.person, session.area, session.target_dose) == (bob, "face", 4.0)
+    await to_end(hass, freezer, entry)
+    said = await say("start my red light session", alice_user)
+    assert "for Alice" in said, said
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    assert (session.person, session.area, session.target_dose) == (alice, "knee", 3.0)
+    await to_end(hass, freezer, entry)
+
+    records = entry.runtime_data.sessions.history.records
+    assert [(r.person, r.area) for r in records] == [(bob, "face"), (alice, "knee")]
