@@ -289,7 +289,7 @@ async def test_a_run_from_before_persons_stays_reachable(
     assert (stopped[LIGHT]["person"], stopped[LIGHT]["status"]) == (None, "stopped")
 
 
-async def test_a_departed_persons_run_is_named_without_a_key(
+async def test_a_departed_persons_course_is_kept_stopped_and_nobodys(
     hass: HomeAssistant, household: None, dimmed_integration: MockConfigEntry
 ) -> None:
     await async_create_person(hass, "Carol")
@@ -298,7 +298,11 @@ async def test_a_departed_persons_run_is_named_without_a_key(
     storage = hass.data[PERSON_DOMAIN][1]
     carol = next(item for item in storage.async_items() if item["name"] == "Carol")
     await storage.async_delete_item(carol["id"])
+    # The deletion reloads the panels (they read their runs again): wait for that.
+    await hass.async_block_till_done(wait_background_tasks=True)
     await settle(hass)
-    assert await _calendar_names(hass) == [
-        "Someone no longer in this home: Carol's knees (planned)"
-    ]
+    # Her course is kept, stopped and nobody's: the calendar plans no session of it, and no
+    # new person called Carol inherits it.
+    (run,) = hass.data[DATA_STORE].plans.values()
+    assert (run["person"], run["status"]) == ("departed", "stopped")
+    assert await _calendar_names(hass) == []

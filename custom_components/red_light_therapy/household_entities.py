@@ -119,8 +119,11 @@ def async_follow_person_renames(hass: HomeAssistant, store: TherapyStore) -> CAL
         data: dict[str, Any] = dict(event.data)  # an update with old_entity_id (the filter)
         if store.rename_person(data["old_entity_id"], data["entity_id"]):
             await store.async_save()
-            for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-                hass.config_entries.async_schedule_reload(entry.entry_id)
+            # Every enabled panel, not only the loaded ones: a panel that is reloading right
+            # now (a change of persons reloads them too) read its runs before this change.
+            for entry in hass.config_entries.async_entries(DOMAIN):
+                if entry.disabled_by is None:
+                    hass.config_entries.async_schedule_reload(entry.entry_id)
 
     return hass.bus.async_listen(
         er.EVENT_ENTITY_REGISTRY_UPDATED, _renamed, event_filter=_is_person_rename
@@ -145,8 +148,11 @@ def async_follow_person_removals(hass: HomeAssistant, store: TherapyStore) -> CA
     async def _removed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
         if store.depart_person(event.data["entity_id"]):
             await store.async_save()
-            for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-                hass.config_entries.async_schedule_reload(entry.entry_id)
+            # Every enabled panel, not only the loaded ones: a panel that is reloading right
+            # now (a change of persons reloads them too) read its runs before this change.
+            for entry in hass.config_entries.async_entries(DOMAIN):
+                if entry.disabled_by is None:
+                    hass.config_entries.async_schedule_reload(entry.entry_id)
 
     return hass.bus.async_listen(
         er.EVENT_ENTITY_REGISTRY_UPDATED, _removed, event_filter=_is_person_removal
