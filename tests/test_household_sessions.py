@@ -1153,3 +1153,53 @@ async def test_voice_starts_the_speakers_own_protocol_dose_on_their_area(
 
     records = entry.runtime_data.sessions.history.records
     assert [(r.person, r.area) for r in records] == [(bob, "face"), (alice, "knee")]
+
+
+async def test_voice_says_a_start_as_a_person_reads_it_and_a_courses_band_dose(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    """Assist said "Started 1 minutes ... about 4.0 joules", and for Alice's near-infrared
+    course of 4 J/cm² "about 6.7 joules" (both bands together). One minute is "1 minute", a
+    dose has no trailing ".0", and a course's session says the dose of the band it counts."""
+    people = await users_and_persons(hass, "Alice", "Bob")
+    alice, alice_user = people["Alice"]
+    entry = dimmed_integration
+
+    said = await say("start a 1 minute red light session for bob")
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    dose = f"{round(session.irradiance.total * session.planned_seconds / 1000, 1):g}"
+    unit = "joule" if dose == "1" else "joules"
+    assert said == (
+        f"Started 1 minute on {entry.title} for Bob, about {dose} {unit} per square centimetre."
+    )
+    await to_end(hass, freezer, entry)
+
+    await hass.services.async_call(
+        DOMAIN,
+        "start_protocol",
+        {
+            ATTR_ENTITY_ID: LIGHT,
+            "name": "Alice's course",
+            "dose": 4,
+            "band": "nir",
+            "sessions_per_week": 3,
+            "weeks": 4,
+            "area": "knee",
+            "person": "Alice",
+        },
+        blocking=True,
+    )
+    await settle(hass)
+    said = await say("start my red light session", alice_user)
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    assert (session.person, session.target_dose) == (alice, 4.0)
+    minutes = round(session.planned_seconds / 60)
+    assert said == (
+        f"Started {minutes} minutes on {entry.title} for Alice, about 4 joules of near-infrared "
+        "per square centimetre."
+    )

@@ -31,7 +31,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
-from . import bounds
+from . import bounds, words
 from .const import DOMAIN
 from .models import RedLightTherapyConfigEntry
 from .persons import (
@@ -43,6 +43,7 @@ from .persons import (
     async_persons,
 )
 from .session_manager import when_words
+from .therapy import DoseBand
 from .therapy.household import PersonRefusal, Request, dose_today, who_is_treated
 from .words import dose_today_words
 
@@ -300,13 +301,12 @@ class StartHandler(_Handler):
             person=person,
         )
         response = intent_obj.create_response()
-        planned = plan.verdict.allowed_seconds / 60
-        dose = plan.verdict.expected_dose.total
+        expected = plan.verdict.expected_dose
+        band = plan.target_band if plan.target_dose is not None else DoseBand.BOTH
+        dose = words.dose_words(expected.for_band(band), band)
+        planned = words.duration_words(plan.verdict.allowed_seconds)
         whose = f" for {plan.person_name}" if plan.person_name else ""
-        response.async_set_speech(
-            f"Started {planned:.0f} minutes on {entry.title}{whose}, about {dose:.1f} joules "
-            "per square centimetre."
-        )
+        response.async_set_speech(f"Started {planned} on {entry.title}{whose}, about {dose}.")
         return response
 
 
