@@ -41,6 +41,7 @@ from .persons import (
     async_person_for_user,
     async_person_name,
     async_persons,
+    spoken_label,
 )
 from .session_manager import when_words
 from .therapy import DoseBand
@@ -230,7 +231,7 @@ def _speakers_person(
     """
     hass = intent_obj.hass
     if named is not None:
-        return async_named_person(hass, named).entity_id
+        return async_named_person(hass, named, spoken=True).entity_id
     speaker: Person | None = async_person_for_user(hass, intent_obj.context.user_id)
     decided = who_is_treated(
         async_household(hass),
@@ -305,7 +306,7 @@ class StartHandler(_Handler):
         band = plan.target_band if plan.target_dose is not None else DoseBand.BOTH
         dose = words.dose_words(expected.for_band(band), band)
         planned = words.duration_words(plan.verdict.allowed_seconds)
-        whose = f" for {plan.person_name}" if plan.person_name else ""
+        whose = f" for {spoken_label(plan.person_name)}" if plan.person_name else ""
         response.async_set_speech(f"Started {planned} on {entry.title}{whose}, about {dose}.")
         return response
 
@@ -366,7 +367,8 @@ class DoseTodayHandler(_Handler):
             dose = history.dose_on_day(now.date(), tz)
         else:
             dose = dose_today(history, person, async_household(hass), now, tz)
-            name = async_person_name(hass, person) or "You"
+            shown = async_person_name(hass, person)
+            name = spoken_label(shown) if shown else "You"
         response = intent_obj.create_response()
         response.async_set_speech(dose_today_words(name, dose.total, dose.red, dose.nir))
         return response
