@@ -1249,4 +1249,7 @@ async def test_the_second_carl_is_carl_2_in_answers_attributes_and_voice(
     assert session.person == "person.carl_2"
     assert hass.states.get(TIMER).attributes["person"] == "Carl (2)"
     assert hass.states.get(LIGHT).attributes["person"] == "Carl (2)"
+    await to_end(hass, freezer, entry)
+    said = await say("start a 2 minute red light session for carl 2")
+    assert said.startswith(f"Refused for Carl 2 on {entry.title}: the last session"), said
     assert people["Alice"] == "person.alice"

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
+import re
 from typing import Any
 
 from homeassistant.components.light.intent import INTENT_SET as INTENT_LIGHT_SET
@@ -267,7 +268,7 @@ class _Handler(intent.IntentHandler):
             response = intent_obj.create_response()
             response.async_set_error(
                 intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
-                str(err) or "That did not work.",
+                _speakable(str(err)) or "That did not work.",
             )
             return response
 
@@ -309,6 +310,11 @@ class StartHandler(_Handler):
         whose = f" for {spoken_label(plan.person_name)}" if plan.person_name else ""
         response.async_set_speech(f"Started {planned} on {entry.title}{whose}, about {dose}.")
         return response
+
+
+def _speakable(message: str) -> str:
+    """Return a message as Assist says it: a person's label "Carl (2)" is "Carl 2"."""
+    return re.sub(r" \((\d+)\)", r" \1", message)
 
 
 def _who_is_speaking(slots: dict[str, Any]) -> tuple[str, dict[str, str]]:
