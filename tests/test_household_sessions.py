@@ -1153,3 +1153,103 @@ async def test_voice_starts_the_speakers_own_protocol_dose_on_their_area(
 
     records = entry.runtime_data.sessions.history.records
     assert [(r.person, r.area) for r in records] == [(bob, "face"), (alice, "knee")]
+
+
+async def test_voice_says_a_start_as_a_person_reads_it_and_a_courses_band_dose(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    """Assist said "Started 1 minutes ... about 4.0 joules", and for Alice's near-infrared
+    course of 4 J/cm² "about 6.7 joules" (both bands together). One minute is "1 minute", a
+    dose has no trailing ".0", and a course's session says the dose of the band it counts."""
+    people = await users_and_persons(hass, "Alice", "Bob")
+    alice, alice_user = people["Alice"]
+    entry = dimmed_integration
+
+    said = await say("start a 1 minute red light session for bob")
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    dose = f"{round(session.irradiance.total * session.planned_seconds / 1000, 1):g}"
+    unit = "joule" if dose == "1" else "joules"
+    assert said == (
+        f"Started 1 minute on {entry.title} for Bob, about {dose} {unit} per square centimetre."
+    )
+    await to_end(hass, freezer, entry)
+
+    await hass.services.async_call(
+        DOMAIN,
+        "start_protocol",
+        {
+            ATTR_ENTITY_ID: LIGHT,
+            "name": "Alice's course",
+            "dose": 4,
+            "band": "nir",
+            "sessions_per_week": 3,
+            "weeks": 4,
+            "area": "knee",
+            "person": "Alice",
+        },
+        blocking=True,
+    )
+    await settle(hass)
+    said = await say("start my red light session", alice_user)
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    assert (session.person, session.target_dose) == (alice, 4.0)
+    minutes = round(session.planned_seconds / 60)
+    assert said == (
+        f"Started {minutes} minutes on {entry.title} for Alice, about 4 joules of near-infrared "
+        "per square centimetre."
+    )
+
+
+async def test_the_second_carl_is_carl_2_in_answers_attributes_and_voice(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    say: Callable[..., Awaitable[str]],
+) -> None:
+    """Issue 13's play-through: ``person: Carl (2)`` answered ``person_name: "Carl"`` and Assist
+    said "Carl has had no red light today", both Carls alike; the refusal for "Carl" said
+    "say Carl or Carl (2)", which cannot be spoken, and "Carl two" was not understood. Every
+    answer, attribute and voice answer names the person as the select does ("Carl 2" said)."""
+    people = await persons(hass, "Alice", "Carl", "Carl")
+    entry = dimmed_integration
+    plan = await call(hass, "calculate", minutes=2, person="Carl (2)")
+    assert (plan[LIGHT]["person"], plan[LIGHT]["person_name"]) == ("person.carl_2", "Carl (2)")
+    logged = await call(
+        hass,
+        "log_session",
+        started_at=dt_util.now() - timedelta(hours=25),
+        minutes=2,
+        person="Carl (2)",
+    )
+    assert logged[LIGHT]["person_name"] == "Carl (2)"
+    given = await call(
+        hass,
+        "assign_person",
+        target=False,
+        person="Carl (2)",
+        session_id=logged[LIGHT]["session_id"],
+    )
+    assert given["person_name"] == "Carl (2)"
+
+    assert await say("what's the dose today for carl") == (
+        "Two people are called Carl: say Carl or Carl 2"
+    )
+    for spoken in ("carl two", "Carl 2", "carl (2)"):
+        said = await say(f"what's the dose today for {spoken}")
+        assert said == "Carl 2 has had no red light today.", (spoken, said)
+    said = await say("start a 2 minute red light session for carl two")
+    assert said.startswith(f"Started 2 minutes on {entry.title} for Carl 2, about"), said
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    assert session.person == "person.carl_2"
+    assert hass.states.get(TIMER).attributes["person"] == "Carl (2)"
+    assert hass.states.get(LIGHT).attributes["person"] == "Carl (2)"
+    await to_end(hass, freezer, entry)
+    said = await say("start a 2 minute red light session for carl 2")
+    assert said.startswith(f"Refused for Carl 2 on {entry.title}: the last session"), said
+    assert people["Alice"] == "person.alice"

@@ -101,7 +101,7 @@ async def test_start_by_dose_and_errors(
     hass: HomeAssistant, assist: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     said = await _ask(hass, INTENT_START, dose=3)
-    assert "about 3.0 joules" in said
+    assert "about 3 joules per square centimetre." in said
     # Failures are answered in words (Assist speaks them), as errors.
     said = await _ask(hass, INTENT_START, minutes=2, error=True)
     assert "already running" in said
@@ -157,7 +157,7 @@ async def test_next_session_and_protocol_dose(
     assert said == f"The next Knee course session on {NAME} is tomorrow at 07:30."
     # Neither dose nor minutes: the run's dose on the run's area.
     said = await _ask(hass, INTENT_START)
-    assert "about 3.0 joules" in said
+    assert "about 3 joules" in said
     assert assist.runtime_data.sessions.session is not None
     assert assist.runtime_data.sessions.session.area == "knee"
     await assist.runtime_data.sessions.async_stop()
@@ -253,7 +253,7 @@ async def test_the_documented_sentences_reach_the_intents(
     said = await say("when is my next red light session")
     assert said == f"The next Back course session on {NAME} is tomorrow at 07:30."
     said = await say("start a red light session")
-    assert said.startswith(f"Started 4 minutes on {NAME}, about 3.0 joules")
+    assert said.startswith(f"Started 4 minutes on {NAME}, about 3 joules")
     assert sessions.session is not None
     assert sessions.session.area == "back"
     assert sessions.session.target_dose == 3

@@ -306,3 +306,35 @@ async def test_a_departed_persons_course_is_kept_stopped_and_nobodys(
     (run,) = hass.data[DATA_STORE].plans.values()
     assert (run["person"], run["status"]) == ("departed", "stopped")
     assert await _calendar_names(hass) == []
+
+
+async def test_no_protocol_run_names_the_person_in_a_household(
+    hass: HomeAssistant, household: None, dimmed_integration: MockConfigEntry
+) -> None:
+    """Issue 13's play-through: with Carl chosen, Skip and the Protocol run switch said "No
+    protocol run is active on BlockBlueLight F522" although Alice and Bob have runs there. The
+    refusal says whose run is missing, and nothing changes."""
+    await async_create_person(hass, "Carl")
+    await settle(hass)
+    await _call(hass, "start_protocol", **COURSE, name="Alice's knees", person=ALICE)
+    await _call(hass, "start_protocol", **COURSE, name="Bob's knees", person=BOB)
+    await hass.services.async_call(
+        SELECT_DOMAIN, SERVICE_SELECT_OPTION, {"entity_id": WHO, ATTR_OPTION: "Carl"}, blocking=True
+    )
+    await settle(hass)
+    runs = dimmed_integration.runtime_data.protocols.unfinished
+    before = [(r.plan.person, r.plan.status, set(r.plan.skipped_dates)) for r in runs]
+    said = f"Carl has no protocol run on {dimmed_integration.title}"
+    for domain, service, entity in (
+        ("button", "press", "button.blockbluelight_f522_skip_next_protocol_session"),
+        ("switch", "turn_off", "switch.blockbluelight_f522_protocol_run"),
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await hass.services.async_call(domain, service, {"entity_id": entity}, blocking=True)
+        assert err.value.translation_key == "no_protocol_run_for_person"
+        assert str(err.value) == said
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "stop_protocol")
+    assert str(err.value) == said
+    runs = dimmed_integration.runtime_data.protocols.unfinished
+    assert [(r.plan.person, r.plan.status, set(r.plan.skipped_dates)) for r in runs] == before

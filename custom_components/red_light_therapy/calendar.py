@@ -23,7 +23,7 @@ from homeassistant.util import dt as dt_util
 
 from .entity import RedLightTherapyEntity
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
-from .persons import async_persons
+from .persons import async_persons, person_labels
 from .protocol_manager import ANYONE, Run
 from .session_manager import date_words
 from .therapy import (
@@ -80,7 +80,7 @@ class ProtocolCalendar(RedLightTherapyEntity, CalendarEntity):
         person = self._data.protocols.person_of(run.plan)
         if person is None:
             return "Unassigned: "
-        name = next((p.name for p in persons if p.entity_id == person), None)
+        name = person_labels(persons).get(person)
         return f"{name or 'Someone no longer in this home'}: "
 
     def _event(

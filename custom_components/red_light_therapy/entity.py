@@ -9,7 +9,6 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_MAC, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -44,11 +43,7 @@ def shown_protocol_run(data: RedLightTherapyData) -> Run:
     """
     run = data.protocols.current
     if run is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="no_protocol_run",
-            translation_placeholders={"name": data.coordinator.name},
-        )
+        raise data.protocols.no_run_error()
     return run
 
 

@@ -173,7 +173,7 @@ def person_shown(hass: HomeAssistant, person: str | None) -> str | None:
     owner = person or (persons[0].entity_id if len(persons) == 1 else None)
     if owner is None:
         return UNASSIGNED_WORDS
-    return next((p.name for p in persons if p.entity_id == owner), DEPARTED_WORDS)
+    return _person_labels(persons).get(owner, DEPARTED_WORDS)
 
 
 @callback

@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
+import re
 from typing import Any
 
 from homeassistant.components.light.intent import INTENT_SET as INTENT_LIGHT_SET
@@ -31,7 +32,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
-from . import bounds
+from . import bounds, words
 from .const import DOMAIN
 from .models import RedLightTherapyConfigEntry
 from .persons import (
@@ -41,8 +42,10 @@ from .persons import (
     async_person_for_user,
     async_person_name,
     async_persons,
+    spoken_label,
 )
 from .session_manager import when_words
+from .therapy import DoseBand
 from .therapy.household import PersonRefusal, Request, dose_today, who_is_treated
 from .words import dose_today_words
 
@@ -229,7 +232,7 @@ def _speakers_person(
     """
     hass = intent_obj.hass
     if named is not None:
-        return async_named_person(hass, named).entity_id
+        return async_named_person(hass, named, spoken=True).entity_id
     speaker: Person | None = async_person_for_user(hass, intent_obj.context.user_id)
     decided = who_is_treated(
         async_household(hass),
@@ -265,7 +268,7 @@ class _Handler(intent.IntentHandler):
             response = intent_obj.create_response()
             response.async_set_error(
                 intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
-                str(err) or "That did not work.",
+                _speakable(str(err)) or "That did not work.",
             )
             return response
 
@@ -300,14 +303,18 @@ class StartHandler(_Handler):
             person=person,
         )
         response = intent_obj.create_response()
-        planned = plan.verdict.allowed_seconds / 60
-        dose = plan.verdict.expected_dose.total
-        whose = f" for {plan.person_name}" if plan.person_name else ""
-        response.async_set_speech(
-            f"Started {planned:.0f} minutes on {entry.title}{whose}, about {dose:.1f} joules "
-            "per square centimetre."
-        )
+        expected = plan.verdict.expected_dose
+        band = plan.target_band if plan.target_dose is not None else DoseBand.BOTH
+        dose = words.dose_words(expected.for_band(band), band)
+        planned = words.duration_words(plan.verdict.allowed_seconds)
+        whose = f" for {spoken_label(plan.person_name)}" if plan.person_name else ""
+        response.async_set_speech(f"Started {planned} on {entry.title}{whose}, about {dose}.")
         return response
+
+
+def _speakable(message: str) -> str:
+    """Return a message as Assist says it: a person's label "Carl (2)" is "Carl 2"."""
+    return re.sub(r" \((\d+)\)", r" \1", message)
 
 
 def _who_is_speaking(slots: dict[str, Any]) -> tuple[str, dict[str, str]]:
@@ -366,7 +373,8 @@ class DoseTodayHandler(_Handler):
             dose = history.dose_on_day(now.date(), tz)
         else:
             dose = dose_today(history, person, async_household(hass), now, tz)
-            name = async_person_name(hass, person) or "You"
+            shown = async_person_name(hass, person)
+            name = spoken_label(shown) if shown else "You"
         response = intent_obj.create_response()
         response.async_set_speech(dose_today_words(name, dose.total, dose.red, dose.nir))
         return response

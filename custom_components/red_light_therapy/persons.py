@@ -10,6 +10,7 @@ persons, the household is empty and everything behaves as before households.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
@@ -90,9 +91,27 @@ def person_labels(persons: list[Person]) -> dict[str, str]:
     return labels
 
 
+_DIGITS = {
+    word: str(n)
+    for n, word in enumerate(
+        ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine"), start=1
+    )
+}
+"""A label's number as Assist may hear it: "Carl two" is "Carl (2)"."""
+
+
 def _spoken(text: str) -> str:
-    """Return a name or label as said: case, spacing and brackets ignored ("carl 2")."""
-    return _words(text.replace("(", " ").replace(")", " "))
+    """Return a name or label as said: case, spacing and brackets ignored ("carl 2").
+
+    A number said as a word after the name is its digit: "Carl two" is "carl 2".
+    """
+    said = _words(text.replace("(", " ").replace(")", " ")).split(" ")
+    return " ".join(said[:1] + [_DIGITS.get(word, word) for word in said[1:]])
+
+
+def spoken_label(label: str) -> str:
+    """Return a label as Assist says it: "Carl (2)" is "Carl 2" (brackets cannot be spoken)."""
+    return re.sub(r" \((\d+)\)$", r" \1", label)
 
 
 def _shared(persons: list[Person], text: str) -> list[Person]:
@@ -127,22 +146,24 @@ def async_find_person(hass: HomeAssistant, text: str) -> Person | None:
 
 @callback
 def async_person_name(hass: HomeAssistant, entity_id: str) -> str | None:
-    """Return the name of the person ``entity_id`` for a message.
+    """Return the name of the person ``entity_id`` for a message, as the select shows it.
 
-    None when that person has been removed (the records keep the entity id: the caller says "a
-    person no longer in this home" rather than show a key).
+    Their label (``person_labels``): the second "Carl" is "Carl (2)" in every answer, event and
+    attribute, never a plain "Carl" two persons share. None when that person has been removed
+    (the records keep the entity id: the caller says "a person no longer in this home" rather
+    than show a key).
     """
-    return next((p.name for p in async_persons(hass) if p.entity_id == entity_id), None)
+    return person_labels(async_persons(hass)).get(entity_id)
 
 
 @callback
-def async_named_person(hass: HomeAssistant, text: str) -> Person:
+def async_named_person(hass: HomeAssistant, text: str, *, spoken: bool = False) -> Person:
     """Return the person an action's ``person`` field (or a name said to Assist) names.
 
     An entity id, a label or a name (``async_find_person``). Refused, never guessed: ``no_persons``
     when no persons are set up at all; ``blank_person`` for a blank name; ``ambiguous_person``
     with the labels to say when several persons share that name; else ``unknown_person`` with the
-    household's labels to choose from.
+    household's labels to choose from. ``spoken`` (Assist): the labels as said ("Carl 2").
     """
     if (person := async_find_person(hass, text)) is not None:
         return person
@@ -150,6 +171,8 @@ def async_named_person(hass: HomeAssistant, text: str) -> Person:
     if not persons:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_persons")
     labels = person_labels(persons)
+    if spoken:
+        labels = {key: spoken_label(label) for key, label in labels.items()}
     if not text.strip():
         raise ServiceValidationError(
             translation_domain=DOMAIN,

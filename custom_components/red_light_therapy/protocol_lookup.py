@@ -20,7 +20,7 @@ from homeassistant.util import dt as dt_util
 from . import protocol_data
 from .const import DOMAIN
 from .coordinator import PanelCoordinator
-from .persons import async_household
+from .persons import async_household, async_person_name
 from .protocol_data import Run
 from .protocol_schedule import UNFINISHED
 from .therapy import (
@@ -107,6 +107,27 @@ class RunLookup:
     def figures(report: ProtocolPlanReport) -> dict[str, Any]:
         """Return a run's progress figures as event data, percentages rounded to one decimal."""
         return protocol_data.figures(report)
+
+    def no_run_error(self, person: str | None = CURRENT) -> ServiceValidationError:
+        """Return the refusal for ``person`` having no protocol run on this panel.
+
+        In a home of several persons it names them ("Carl has no protocol run on ..."): others
+        may well have runs here; else "No protocol run is active on ...".
+        """
+        name = self._coordinator.name
+        who = None if person is ANYONE else self.resolve(person)
+        shown = async_person_name(self._hass, who) if who is not None else None
+        if shown is not None and len(self.household().persons) > 1:
+            return ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_protocol_run_for_person",
+                translation_placeholders={"person": shown, "name": name},
+            )
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_protocol_run",
+            translation_placeholders={"name": name},
+        )
 
     def resolve(self, person: str | None) -> str | None:
         """Return ``person``, or the panel's current person for ``CURRENT``."""
@@ -209,11 +230,7 @@ class RunLookup:
         runs = [r for r in self.runs_of(person) if area is None or r.plan.area == area]
         name = self._coordinator.name
         if not runs:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="no_protocol_run",
-                translation_placeholders={"name": name},
-            )
+            raise self.no_run_error(person)
         if len(runs) > 1:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,

@@ -363,7 +363,7 @@ async def _assign(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
                 entry.runtime_data.sessions.async_persons_changed()
     return {
         "person": person.entity_id,
-        "person_name": person.name,
+        "person_name": async_person_name(hass, person.entity_id),
         "sessions": given,
         "runs": runs,
     }

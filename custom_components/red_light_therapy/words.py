@@ -12,7 +12,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .therapy import Reason, ReasonCode, TherapyError
+from .therapy import DoseBand, Reason, ReasonCode, TherapyError
 
 
 def _count(value: float, one: str, many: str) -> str:
@@ -38,6 +38,20 @@ def _dose_amount(value: float) -> str:
     """Return a dose as a person reads it: "7.2", "3", "less than 0.1" (never "0" for a little)."""
     words = _amount(value)
     return "less than 0.1" if words == "0" and value > 0 else words
+
+
+_BAND_WORDS = {DoseBand.RED: "red light", DoseBand.NIR: "near-infrared"}
+
+
+def dose_words(value: float, band: DoseBand = DoseBand.BOTH) -> str:
+    """Return a dose as a person says it: "4 joules per square centimetre".
+
+    A dose counted in one band names it: "1 joule of near-infrared per square centimetre".
+    """
+    amount = _dose_amount(value)
+    unit = "joule" if amount == "1" else "joules"
+    of_band = f" of {_BAND_WORDS[band]}" if band in _BAND_WORDS else ""
+    return f"{amount} {unit}{of_band} per square centimetre"
 
 
 def dose_today_words(name: str | None, total: float, red: float, nir: float) -> str:
