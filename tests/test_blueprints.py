@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Generator
 from datetime import date, datetime, timedelta
+import logging
 import pathlib
 from typing import Any
 from unittest.mock import patch
@@ -114,7 +115,7 @@ async def test_reminder_start_or_skip(
     await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
     assert len(notified) == 1
     message = notified[0].data
-    assert message["message"].startswith("Knee course: 3.0 J/cm² on the knee is due.")
+    assert message["message"].startswith("Knee course: 3 J/cm² on the knee is due.")
     actions = [a["action"] for a in message["data"]["actions"]]
     assert [a.rsplit("_", 1)[1] for a in actions] == ["start", "snooze", "skip"]
     chosen = next(a for a in actions if a.endswith(answer))
@@ -152,7 +153,7 @@ async def test_reminder_names_the_area_in_words(
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     message = notified[0].data["message"]
-    assert message.startswith("Knee course: 3.0 J/cm² on the whole body is due."), message
+    assert message.startswith("Knee course: 3 J/cm² on the whole body is due."), message
 
 
 async def test_reminder_snooze_asks_again_later_then_gives_up(
@@ -301,7 +302,7 @@ async def test_weekly_report(
     assert len(notified) == 1
     message = " ".join(notified[0].data["message"].split())
     assert message.startswith("Knee course: 1 of 24 sessions done (4 %), 1 missed,")
-    assert "adherence 50.0 %." in message
+    assert "adherence 50 %." in message
     assert "Next session: Monday 07:30." in message
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -418,7 +419,7 @@ async def test_each_person_is_reminded_of_their_own_session(
     await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
     assert (len(alice_phone), len(bob_phone)) == (1, 0)
     assert alice_phone[0].data["title"] == "Red light therapy for Alice"
-    assert alice_phone[0].data["message"].startswith("Alice's knees: 3.0 J/cm² on the knee")
+    assert alice_phone[0].data["message"].startswith("Alice's knees: 3 J/cm² on the knee")
     await _tick_to(hass, freezer, datetime(2025, 3, 3, 8, 0, tzinfo=BERLIN))
     assert (len(alice_phone), len(bob_phone)) == (1, 1)
     assert bob_phone[0].data["title"] == "Red light therapy for Bob"
@@ -522,11 +523,11 @@ async def test_weekly_report_per_person(
     assert alice_phone[0].data["title"] == "Red light therapy this week for Alice"
     alice = " ".join(alice_phone[0].data["message"].split())
     assert alice.startswith("Alice's knees: 1 of 24 sessions done (4 %), 1 missed,")
-    assert "adherence 50.0 %." in alice
+    assert "adherence 50 %." in alice
     assert "Next session: Monday 07:30." in alice
     bob = " ".join(bob_phone[0].data["message"].split())
     assert bob.startswith("Bob's knees: 0 of 24 sessions done (0 %), 2 missed,")
-    assert "adherence 0.0 %." in bob
+    assert "adherence 0 %." in bob
     assert "Next session: Monday 08:00." in bob
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -555,3 +556,52 @@ async def test_a_one_person_home_is_reminded_and_started_as_before(
     assert sessions.session.area == "knee"
     await sessions.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
+
+
+async def test_a_session_starting_or_ending_logs_nothing_in_a_reminder(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A session that starts or ends is no due session: the reminder stays silent, in the
+    log too (it wrote template warnings about the missing run for every such event)."""
+    await _automation(hass, "session_reminder.yaml", REMINDER)
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
+    caplog.clear()
+    await hass.services.async_call(
+        DOMAIN, "start_session", {"entity_id": LIGHT, "dose": 3, "area": "knee"}, blocking=True
+    )
+    started = hass.states.get(EVENT)
+    assert started is not None
+    assert started.attributes["event_type"] == "session_started"
+    await move_to(hass, freezer, datetime(2025, 3, 3, 7, 5, tzinfo=BERLIN))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    ended = hass.states.get(EVENT)
+    assert ended is not None
+    assert ended.attributes["event_type"] == "session_completed"
+    assert notified == []
+    # Home Assistant's own log only (asyncio's slow-callback notes come from the frozen clock).
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("homeassistant")
+    ]
+    assert warnings == []
+
+
+async def test_reminder_says_a_dose_with_a_half_as_written(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+) -> None:
+    await _automation(hass, "session_reminder.yaml", REMINDER)
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE | {"dose": 7.5}, blocking=True)
+    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    assert len(notified) == 1
+    _press(hass, notified[0], "skip")
+    await hass.async_block_till_done(wait_background_tasks=True)
+    message = notified[0].data["message"]
+    assert message.startswith("Knee course: 7.5 J/cm² on the knee is due."), message
