@@ -9,7 +9,7 @@ from unittest.mock import patch
 
 from homeassistant.util import dt as dt_util
 
-from custom_components.red_light_therapy import panel_factory
+from custom_components.red_light_therapy.panels import registry
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
@@ -34,7 +34,7 @@ async def reachable_tuya_panel(
     device = TuyaEmulator(DEVICE_ID, LOCAL_KEY, version, profile, host=HOST, **options)
     await device.start()
     try:
-        with patch.object(panel_factory, "TUYA_PORT", device.port):
+        with patch.object(registry, "TUYA_PORT", device.port):
             yield device
     finally:
         await device.stop()

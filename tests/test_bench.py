@@ -215,7 +215,7 @@ async def tuya_emulator(
         options={CONF_LINK_POLICY: link_policy},
     )
     entry.add_to_hass(hass)
-    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", device.port):
+    with patch("custom_components.red_light_therapy.panels.registry.TUYA_PORT", device.port):
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         assert entry.state is ConfigEntryState.LOADED

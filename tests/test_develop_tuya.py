@@ -30,7 +30,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util.yaml import load_yaml
 import pytest
 
-from custom_components.red_light_therapy import discovery, panel_factory
+from custom_components.red_light_therapy import discovery
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
     CONF_DP_MAP,
@@ -40,6 +40,7 @@ from custom_components.red_light_therapy.const import (
     DOMAIN,
     PANEL_TYPE_TUYA,
 )
+from custom_components.red_light_therapy.panels import registry
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
 from .waiting import wait_until
@@ -185,7 +186,7 @@ async def test_simulated_tuya_panel_is_discovered_added_with_the_printed_key_and
     assert emulator.broadcast_address == "127.255.255.255"
     assert emulator.version.value == version
 
-    with patch.object(panel_factory, "TUYA_PORT", emulator.port):
+    with patch.object(registry, "TUYA_PORT", emulator.port):
         # The broadcast is heard; Home Assistant shows a discovered "Tuya panel 0001".
         def discovered() -> list[Any]:
             return [

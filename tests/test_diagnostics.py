@@ -24,7 +24,6 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.red_light_therapy import panel_factory
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
     CONF_DP_MAP,
@@ -42,6 +41,7 @@ from custom_components.red_light_therapy.flow_profile import (
     irradiance_field,
     measured_profile,
 )
+from custom_components.red_light_therapy.panels import registry
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
 from .common import ADDRESS
@@ -119,7 +119,7 @@ async def test_a_measured_profile_does_not_name_the_panel(
     )
     entry.add_to_hass(hass)
     try:
-        with patch.object(panel_factory, "TUYA_PORT", device.port):
+        with patch.object(registry, "TUYA_PORT", device.port):
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done()
             assert entry.runtime_data.sessions.profile.name == profile.name

@@ -98,6 +98,7 @@ def short_timeouts(
 ) -> TuyaPanel:
     """The flow's panel with test-sized timeouts, reaching the patched port."""
     from custom_components.red_light_therapy import panel_factory
+    from custom_components.red_light_therapy.panels import registry
 
     return TuyaPanel(
         host,
@@ -106,7 +107,7 @@ def short_timeouts(
         version,
         dp_map,
         clock=panel_factory.clock,
-        port=panel_factory.TUYA_PORT,
+        port=registry.TUYA_PORT,
         connect_timeout_s=0.5,
         command_timeout_s=0.5,
     )
@@ -149,7 +150,7 @@ def fast_panel() -> Generator[None]:
 
 @pytest.fixture
 def nothing_listening(socket_enabled: None) -> Generator[None]:
-    with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", free_port()):
+    with patch("custom_components.red_light_therapy.panels.registry.TUYA_PORT", free_port()):
         yield
 
 

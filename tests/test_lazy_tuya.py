@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Generator
+from pathlib import Path
 import socket
 import subprocess
 import sys
@@ -18,6 +20,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+import custom_components.red_light_therapy as integration
 from custom_components.red_light_therapy import discovery
 from custom_components.red_light_therapy.const import DOMAIN
 
@@ -45,6 +48,33 @@ def test_importing_the_integration_imports_no_tuya_code() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]", result.stdout
+
+
+def _tuya_imports(path: Path) -> list[str]:
+    """The Tuya modules a source file imports (at its top, or inside a function)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            names = [module] + [f"{module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found += [name for name in names if "panels.tuya" in name or name.startswith("tuya")]
+    return found
+
+
+def test_only_the_panels_and_the_tuya_flow_import_the_tuya_code() -> None:
+    """The glue builds panels and listens for them through the kind-neutral
+    ``panels.registry``: only the Tuya flow's steps (and ``panels/``) name the Tuya code."""
+    package = Path(integration.__file__).parent
+    importers = {
+        path.name: imports
+        for path in sorted(package.glob("*.py"))
+        if (imports := _tuya_imports(path)) and not path.name.startswith("flow_tuya")
+    }
+    assert importers == {}
 
 
 @pytest.fixture
@@ -115,7 +145,7 @@ async def test_a_broadcast_starts_discovery_on_a_bluetooth_only_install(
 
 @pytest.mark.usefixtures("without_tuya_modules", "loopback_ports", "init_integration")
 async def test_two_datagrams_at_once_start_one_listener(hass: HomeAssistant) -> None:
-    (transport,) = hass.data[discovery._DATA_PROBE]
+    (transport,) = hass.data[discovery._DATA_PROBE]._transports
     probe = transport.get_protocol()
     probe.datagram_received(b"x", (HOST, 1))
     probe.datagram_received(b"y", (HOST, 1))

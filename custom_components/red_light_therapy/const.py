@@ -48,8 +48,6 @@ CONF_DP_MAP: Final = "dp_profile"
 CONF_LINK_POLICY: Final = "link_policy"
 TUYA_VERSION_AUTO: Final = "auto"
 TUYA_VERSIONS: Final = ("3.3", "3.4", "3.5")
-# UDP ports Tuya devices broadcast on: 6666 plain (3.1), 6667 encrypted (3.3+), 7000 (3.5 apps).
-TUYA_DISCOVERY_PORTS: Final = (6666, 6667, 7000)
 
 # An existing light or switch entity wrapped as a panel (a panel on a smart plug, ESPHome,
 # Zigbee). Its entry holds the entity id and the irradiance profile (CONF_PROFILE).

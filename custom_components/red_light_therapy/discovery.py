@@ -20,10 +20,7 @@ broadcast again after some of those flows ended).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import socket
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import (
@@ -37,26 +34,20 @@ from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util.hass_dict import HassKey
 
-from .const import (
-    CONF_DEVICE_ID,
-    CONF_PANEL_TYPE,
-    CONF_VERSION,
-    DOMAIN,
-    PANEL_TYPE_TUYA,
-    TUYA_DISCOVERY_PORTS,
-    TUYA_VERSIONS,
-)
+from .const import CONF_DEVICE_ID, CONF_PANEL_TYPE, CONF_VERSION, DOMAIN, PANEL_TYPE_TUYA
 from .panel_factory import clock
+from .panels import registry
+from .panels.lan_probe import LanProbe
 
 if TYPE_CHECKING:
-    from .panels.tuya import DiscoveredDevice, TuyaDiscovery
+    from .panels.lan import DiscoveredDevice, LanListener
 
 _LOGGER = logging.getLogger(__name__)
 
 # Where the listener binds; tests point these at loopback and an ephemeral port (0), or turn
 # discovery off with no ports at all (a test that opens no socket).
 DISCOVERY_HOST = "0.0.0.0"
-DISCOVERY_PORTS: tuple[int, ...] = TUYA_DISCOVERY_PORTS
+DISCOVERY_PORTS: tuple[int, ...] = registry.TUYA_DISCOVERY_PORTS
 
 # How long the config flow's scan listens: Tuya devices broadcast about every 5 s.
 SCAN_S = 6.0
@@ -64,10 +55,10 @@ SCAN_S = 6.0
 MAX_PENDING_FLOWS = 10
 """Discovery flows waiting at most at a time; a flood of device ids opens no more."""
 
-DATA_TUYA_DISCOVERY: HassKey[TuyaDiscovery] = HassKey(f"{DOMAIN}_tuya_discovery")
+DATA_TUYA_DISCOVERY: HassKey[LanListener] = HassKey(f"{DOMAIN}_tuya_discovery")
 _DATA_OFF_LOGGED: HassKey[bool] = HassKey(f"{DOMAIN}_tuya_discovery_off_logged")
 _DATA_UNSUBSCRIBE: HassKey[CALLBACK_TYPE] = HassKey(f"{DOMAIN}_tuya_discovery_unsubscribe")
-_DATA_PROBE: HassKey[list[asyncio.DatagramTransport]] = HassKey(f"{DOMAIN}_tuya_probe")
+_DATA_PROBE: HassKey[LanProbe] = HassKey(f"{DOMAIN}_tuya_probe")
 
 
 def discovery_data(device: DiscoveredDevice) -> dict[str, Any]:
@@ -89,11 +80,10 @@ async def async_start_tuya_discovery(hass: HomeAssistant) -> bool:
     if not DISCOVERY_PORTS:
         return False
     _async_stop_probe(hass)
-    from .panels.tuya import TuyaDiscovery  # noqa: PLC0415  (the Tuya code, when listening)
 
     @callback
     def _async_discovered(device: DiscoveredDevice) -> None:
-        if device.version not in TUYA_VERSIONS:
+        if not device.supported:
             _LOGGER.debug(
                 "Tuya device %s at %s speaks protocol %r, not supported: ignored",
                 device.device_id,
@@ -141,7 +131,7 @@ async def async_start_tuya_discovery(hass: HomeAssistant) -> bool:
         for key in entry.discovery_keys.get(DOMAIN, ()):
             async_forget_tuya_device(hass, str(key.key))
 
-    listener = TuyaDiscovery(
+    listener = registry.lan_listener(
         _async_discovered, ports=DISCOVERY_PORTS, host=DISCOVERY_HOST, clock=clock
     )
     try:
@@ -177,31 +167,6 @@ def _log_off(hass: HomeAssistant, err: Exception) -> None:
     )
 
 
-class _Probe(asyncio.DatagramProtocol):
-    """Notices a datagram on a Tuya port, and nothing else (it does not decode it)."""
-
-    def __init__(self, heard: CALLBACK_TYPE) -> None:
-        self._heard = heard
-
-    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
-        self._heard()
-
-
-def _probe_socket(port: int) -> socket.socket:
-    """Return a UDP socket on ``port`` that the listener can bind too (``SO_REUSEPORT``)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        with contextlib.suppress(AttributeError, OSError):  # off Linux/BSD
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((DISCOVERY_HOST, port))
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 async def async_probe_tuya_discovery(hass: HomeAssistant) -> bool:
     """Wait for a Tuya broadcast without loading the Tuya code (a Bluetooth-only install).
 
@@ -212,28 +177,22 @@ async def async_probe_tuya_discovery(hass: HomeAssistant) -> bool:
         return True
     if not DISCOVERY_PORTS:
         return False
-    transports: list[asyncio.DatagramTransport] = []
 
     @callback
     def _heard() -> None:
-        if hass.data.get(_DATA_PROBE) is transports:
+        if hass.data.get(_DATA_PROBE) is probe:
             _async_stop_probe(hass)
             hass.async_create_background_task(
                 async_start_tuya_discovery(hass), "red_light_therapy tuya discovery"
             )
 
+    probe = LanProbe(_heard, ports=DISCOVERY_PORTS, host=DISCOVERY_HOST)
     try:
-        for port in DISCOVERY_PORTS:
-            transport, _ = await hass.loop.create_datagram_endpoint(
-                lambda: _Probe(_heard), sock=_probe_socket(port)
-            )
-            transports.append(transport)
+        await probe.start()
     except (OSError, RuntimeError) as err:
-        for transport in transports:
-            transport.close()
         _log_off(hass, err)
         return False
-    hass.data[_DATA_PROBE] = transports
+    hass.data[_DATA_PROBE] = probe
 
     @callback
     def _stop(_event: Event) -> None:
@@ -245,15 +204,14 @@ async def async_probe_tuya_discovery(hass: HomeAssistant) -> bool:
 
 def probe_ports(hass: HomeAssistant) -> tuple[int, ...]:
     """Return the ports the probe listens on (none when it does not)."""
-    return tuple(
-        int(transport.get_extra_info("sockname")[1]) for transport in hass.data.get(_DATA_PROBE, [])
-    )
+    probe = hass.data.get(_DATA_PROBE)
+    return () if probe is None else probe.bound_ports
 
 
 @callback
 def _async_stop_probe(hass: HomeAssistant) -> None:
-    for transport in hass.data.pop(_DATA_PROBE, []):
-        transport.close()
+    if (probe := hass.data.pop(_DATA_PROBE, None)) is not None:
+        probe.stop()
 
 
 async def async_stop_tuya_discovery(hass: HomeAssistant) -> None:

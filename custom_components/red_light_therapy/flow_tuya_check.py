@@ -27,8 +27,9 @@ from .const import (
 )
 from .discovery import discovered_version
 from .neighbours import normalise_mac
-from .panel_factory import create_tuya_panel
-from .panels.base import PanelAuthError, PanelError, PanelTimeoutError
+from .panel_factory import build_panel
+from .panels import registry
+from .panels.base import Panel, PanelAuthError, PanelError, PanelTimeoutError
 
 # How long the reachability check waits for the device to accept a TCP connection.
 CONNECT_TIMEOUT_S = 5.0
@@ -47,6 +48,22 @@ async def _async_reachable(host: str, port: int) -> bool:
     return True
 
 
+def create_tuya_panel(
+    host: str, device_id: str, local_key: str, version: str, dp_map: str
+) -> Panel:
+    """Return the panel an entry with these settings gets, to try them on."""
+    return build_panel(
+        PANEL_TYPE_TUYA,
+        {
+            CONF_HOST: host,
+            CONF_DEVICE_ID: device_id,
+            CONF_LOCAL_KEY: local_key,
+            CONF_VERSION: version,
+            CONF_DP_MAP: dp_map,
+        },
+    )
+
+
 async def async_test_tuya(
     host: str, device_id: str, local_key: str, versions: Sequence[str], dp_map: str
 ) -> tuple[str | None, str]:
@@ -58,8 +75,7 @@ async def async_test_tuya(
     ``invalid_auth_or_busy``: connected but no answer in time, what a device does with a wrong
     key or while another client holds it.
     """
-    panel = create_tuya_panel(host, device_id, local_key, versions[0], dp_map)
-    if not await _async_reachable(host, panel.port):
+    if not await _async_reachable(host, registry.TUYA_PORT):
         return "cannot_connect", ""
     errors: set[str] = set()
     for version in versions:

@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Any
 
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_ADDRESS, CONF_ENTITY_ID, CONF_HOST
+from homeassistant.const import CONF_ADDRESS, CONF_ENTITY_ID
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.util import dt as dt_util
 
 from .const import (
-    CONF_DEVICE_ID,
-    CONF_DP_MAP,
     CONF_LINK_POLICY,
-    CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
     CONF_PROFILE,
-    CONF_VERSION,
     DOMAIN,
     PANEL_TYPE_BLOCKBLUELIGHT,
     PANEL_TYPE_ENTITY,
-    PANEL_TYPE_TUYA,
 )
+from .panels import registry
 from .panels.base import Panel
 from .panels.blockbluelight import BlockBlueLightPanel
 from .panels.link_policy import DEFAULT_LINK_POLICY, LinkPolicy
 from .therapy import IrradianceProfile, blockbluelight_profile
 from .wrapped import EntityPanel
-
-if TYPE_CHECKING:
-    from .panels.tuya import TuyaPanel
-
-# The TCP port of Tuya devices (always 6668 on real ones, the driver's ``DEFAULT_PORT``; tests
-# point it at an emulator). A literal: the Tuya code is imported only for a Tuya panel.
-TUYA_PORT = 6668
 
 
 def clock() -> float:
@@ -51,23 +41,26 @@ def create_panel(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
     panel_type = entry.data.get(CONF_PANEL_TYPE, PANEL_TYPE_BLOCKBLUELIGHT)
     if panel_type == PANEL_TYPE_BLOCKBLUELIGHT:
         return _create_blockbluelight(hass, entry)
-    if panel_type == PANEL_TYPE_TUYA:
-        data = entry.data
-        return create_tuya_panel(
-            data[CONF_HOST],
-            data[CONF_DEVICE_ID],
-            data[CONF_LOCAL_KEY],
-            data[CONF_VERSION],
-            data[CONF_DP_MAP],
-            link_policy=link_policy(entry),
-        )
     if panel_type == PANEL_TYPE_ENTITY:
         return _create_entity_panel(hass, entry)
-    raise ConfigEntryError(
-        translation_domain=DOMAIN,
-        translation_key="unknown_panel_type",
-        translation_placeholders={"panel_type": str(panel_type)},
-    )
+    try:
+        return build_panel(str(panel_type), entry.data, link_policy=link_policy(entry))
+    except registry.UnknownPanelKind:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_panel_type",
+            translation_placeholders={"panel_type": str(panel_type)},
+        ) from None
+
+
+def build_panel(
+    kind: str, settings: Mapping[str, Any], *, link_policy: LinkPolicy = DEFAULT_LINK_POLICY
+) -> Panel:
+    """Return the panel of a kind built from its settings alone, on the integration's clock.
+
+    The config flow tests a connection with the same panel its entry will have.
+    """
+    return registry.build_panel(kind, settings, clock=clock, link_policy=link_policy)
 
 
 def link_policy(entry: ConfigEntry) -> LinkPolicy:
@@ -78,14 +71,11 @@ def link_policy(entry: ConfigEntry) -> LinkPolicy:
 def apply_link_policy(panel: Panel, entry: ConfigEntry) -> None:
     """Give a Wi-Fi panel the link policy the entry's options now hold.
 
-    At once: no reload, and a running session goes on.
+    At once: no reload, and a running session goes on. A panel that opens its link only to
+    use it ignores it.
     """
-    if entry.data.get(CONF_PANEL_TYPE) != PANEL_TYPE_TUYA:
-        return
-    from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only when a Tuya panel exists)
-
-    if isinstance(panel, TuyaPanel):
-        panel.link_policy = link_policy(entry)
+    kind = str(entry.data.get(CONF_PANEL_TYPE, PANEL_TYPE_BLOCKBLUELIGHT))
+    registry.set_link_policy(kind, panel, link_policy(entry))
 
 
 def entry_profile(entry: ConfigEntry) -> IrradianceProfile:
@@ -141,27 +131,3 @@ def _create_blockbluelight(hass: HomeAssistant, entry: ConfigEntry) -> Panel:
         )
     )
     return panel
-
-
-def create_tuya_panel(
-    host: str,
-    device_id: str,
-    local_key: str,
-    version: str,
-    dp_map: str,
-    *,
-    link_policy: LinkPolicy = DEFAULT_LINK_POLICY,
-) -> TuyaPanel:
-    """Return a Tuya Wi-Fi panel (the config flow tests its connection with the same one)."""
-    from .panels.tuya import TuyaPanel  # noqa: PLC0415  (only when a Tuya panel exists)
-
-    return TuyaPanel(
-        host,
-        device_id,
-        local_key,
-        version,
-        dp_map,
-        clock=clock,
-        port=TUYA_PORT,
-        link_policy=link_policy,
-    )

@@ -6,7 +6,8 @@ The emulator is not imported here (it is test and demo tooling, and runs as a sc
 
 from __future__ import annotations
 
-from .discovery import DEFAULT_PORTS, DiscoveredDevice, TuyaDiscovery, parse_broadcast
+from ..lan import DiscoveredDevice
+from .discovery import DEFAULT_PORTS, TuyaDiscovery, parse_broadcast
 from .dp_maps import DP_MAPS, ChannelDp, DpMap, dp_map_from_dict, get_dp_map, load_dp_maps
 from .driver import DEFAULT_PORT, TuyaPanel
 from .errors import TuyaAuthError

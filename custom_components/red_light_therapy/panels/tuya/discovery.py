@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 import contextlib
-from dataclasses import dataclass
 import functools
 import logging
 import socket
@@ -27,34 +26,20 @@ import time
 from typing import Any, Final
 
 from ..base import Clock
+from ..lan import DiscoveredDevice, DiscoveryCallback
+from ..registry import TUYA_DISCOVERY_PORTS
 from . import protocol
 from .protocol import TuyaProtocolError
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_PORTS: Final = (6666, 6667, 7000)
+DEFAULT_PORTS: Final = TUYA_DISCOVERY_PORTS
 MAX_DEVICES: Final = 256
 """Devices the listener remembers at most (the least recently heard are dropped first)."""
 MAX_ID_LEN: Final = 64
 """Longer device ids are not a device's (real ones have about 20 characters)."""
 _MAX_FIELD_LEN: Final = 32
-
-
-@dataclass(frozen=True, slots=True)
-class DiscoveredDevice:
-    """One device as its broadcast describes it."""
-
-    device_id: str
-    ip: str
-    version: str
-    product_key: str | None = None
-    encrypted: bool = True
-    port: int = 0
-    """The UDP port the broadcast arrived on."""
-    last_seen: float = 0.0
-
-
-DiscoveryCallback = Callable[[DiscoveredDevice], None]
+_SUPPORTED: Final = frozenset(version.value for version in protocol.Version)
 
 
 def parse_broadcast(
@@ -78,14 +63,16 @@ def parse_broadcast(
     ):
         return None
     product_key = info.get("productKey")
+    version = str(info.get("version", "3.1"))[:_MAX_FIELD_LEN]
     return DiscoveredDevice(
         device_id=device_id,
         ip=sender_ip,
-        version=str(info.get("version", "3.1"))[:_MAX_FIELD_LEN],
+        version=version,
         product_key=str(product_key)[:_MAX_FIELD_LEN] if product_key else None,
         encrypted=bool(info.get("encrypt", False)),
         port=port,
         last_seen=now,
+        supported=version in _SUPPORTED,
     )
 
 
