@@ -156,10 +156,9 @@ async def test_persons_whose_names_match_are_named_as_the_select_shows_them(
     emulator: BlockBlueLightEmulator,
     hass_storage: dict[str, Any],
 ) -> None:
-    """Issue 13's play-through: with "bob" next to "Bob", ``person: "Bob"`` was refused ("Bob is
-    not one of the people in this home. Choose one of: Alice, Bob, bob"); of two "Carl"s, not
-    even "Carl (2)", what the select shows, named the second. Each label names its person; a
-    name said in a case two persons share is refused saying so, with the labels to say."""
+    """With "bob" next to "Bob", ``person: "Bob"`` names Bob, and of two "Carl"s, "Carl (2)",
+    what the select shows, names the second. Each label names its person; a name said in a
+    case two persons share is refused saying so, with the labels to say."""
     await persons(hass, "Alice", "Bob", "bob", "Carl", "Carl")
     ids = {s.entity_id for s in hass.states.async_all(PERSON_DOMAIN)}
     assert {"person.bob", "person.bob_2", "person.carl", "person.carl_2"} <= ids
@@ -1211,10 +1210,10 @@ async def test_the_second_carl_is_carl_2_in_answers_attributes_and_voice(
     freezer: FrozenDateTimeFactory,
     say: Callable[..., Awaitable[str]],
 ) -> None:
-    """Issue 13's play-through: ``person: Carl (2)`` answered ``person_name: "Carl"`` and Assist
-    said "Carl has had no red light today", both Carls alike; the refusal for "Carl" said
-    "say Carl or Carl (2)", which cannot be spoken, and "Carl two" was not understood. Every
-    answer, attribute and voice answer names the person as the select does ("Carl 2" said)."""
+    """Of two Carls, ``person: Carl (2)`` answers ``person_name: "Carl (2)"``, and Assist tells
+    the two apart in words a person can say ("Carl 2"), understands "Carl two", and names the
+    persons the same way when it refuses "Carl". Every answer, attribute and voice answer names
+    the person as the select does."""
     people = await persons(hass, "Alice", "Carl", "Carl")
     entry = dimmed_integration
     plan = await call(hass, "calculate", minutes=2, person="Carl (2)")

@@ -311,9 +311,8 @@ async def test_a_departed_persons_course_is_kept_stopped_and_nobodys(
 async def test_no_protocol_run_names_the_person_in_a_household(
     hass: HomeAssistant, household: None, dimmed_integration: MockConfigEntry
 ) -> None:
-    """Issue 13's play-through: with Carl chosen, Skip and the Protocol run switch said "No
-    protocol run is active on BlockBlueLight F522" although Alice and Bob have runs there. The
-    refusal says whose run is missing, and nothing changes."""
+    """With Carl chosen while Alice and Bob have runs on the panel, Skip and the Protocol run
+    switch are refused saying that Carl has no protocol run there, and nothing changes."""
     await async_create_person(hass, "Carl")
     await settle(hass)
     await _call(hass, "start_protocol", **COURSE, name="Alice's knees", person=ALICE)

@@ -1,4 +1,4 @@
-"""A Wi-Fi panel whose user chose to connect to look every few minutes (issue 12): the idle
+"""A Wi-Fi panel whose user chose to connect to look every few minutes: the idle
 link is closed, a press at the panel's button becomes a session under the limits within the
 documented bound, and the choice is made (and takes effect at once) in the entry's options."""
 

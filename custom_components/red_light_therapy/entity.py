@@ -55,10 +55,10 @@ def _uncache_properties(cls: type) -> None:
 
     Home Assistant caches each entity property in the instance's ``__dict__`` (about 25 of
     them per entity), which takes an entity past the 30 attributes CPython keeps inline in the
-    object: its attributes then move to a dict of 1.9 KiB instead of about 0.3 KiB (issue 12:
-    some 40 KiB per panel of 27 entities). The values are the same: each is computed by Home
-    Assistant's own getter, just not kept; they are cheap (an ``_attr_`` or the entity
-    description), read at a state write.
+    object: its attributes then move to a dict of 1.9 KiB instead of about 0.3 KiB (some
+    40 KiB per panel of 27 entities: DESIGN.md, setup cost). The values are the same: each is
+    computed by Home Assistant's own getter, just not kept; they are cheap (an ``_attr_`` or
+    the entity description), read at a state write.
     """
     for klass in cls.__mro__:
         if not klass.__module__.startswith("homeassistant."):

@@ -36,8 +36,8 @@ Decisions, each documented where it is implemented:
   it is not planned (the course keeps its number of sessions and ends later), and a session
   recorded before it never counts as done for it. So the first session of a new run is never
   in the past, and what was done before the run existed is history, not progress. (Such
-  sessions still count for the spacing of a catch-up: limits protect the skin.) Runs stored
-  before this rule have no ``created_at`` and keep their old reading.
+  sessions still count for the spacing of a catch-up: limits protect the skin.) A run stored
+  without a ``created_at`` has no such start: every session in its area counts for it.
 - **Start dates**: a new run may start today or later, at most ``MAX_START_AHEAD_DAYS`` ahead
   (:func:`check_start_date`). No grace into the past is needed: with the rule above, a run
   started today at a time already past simply begins with its next session. A start date in

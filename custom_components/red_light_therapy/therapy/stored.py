@@ -55,9 +55,9 @@ _PERIOD = re.compile(r"[0-9]{4}-W[0-9]{2}")
 def history_period(at: datetime) -> str:
     """Return the history file a session started at ``at`` is kept in.
 
-    Its ISO week in UTC (``2026-W49``). A week, not a month: a file holds some seven daily sessions,
-    so writing it after each session stays small (issue 12); UTC, so a change of time zone moves
-    none.
+    Its ISO week in UTC (``2026-W49``). A week, not a month: a file holds some seven daily
+    sessions, so writing it after each session stays small; UTC, so a change of time zone
+    moves none.
     """
     year, week, _ = at.astimezone(UTC).isocalendar()
     return f"{year:04d}-W{week:02d}"
