@@ -24,14 +24,14 @@ def hass_clock() -> float:
 
 @asynccontextmanager
 async def reachable_tuya_panel(
-    version: str, profile: str = "generic_light", **options: Any
+    version: str, dp_map: str = "generic_light", **options: Any
 ) -> AsyncIterator[TuyaEmulator]:
     """A Tuya panel on loopback, on Home Assistant's clock unless ``options`` give another,
     broadcasting only when a test says so; the integration connects to its port. Stopped at
     the end."""
     options.setdefault("clock", hass_clock)
     options.setdefault("broadcast_interval_s", None)
-    device = TuyaEmulator(DEVICE_ID, LOCAL_KEY, version, profile, host=HOST, **options)
+    device = TuyaEmulator(DEVICE_ID, LOCAL_KEY, version, dp_map, host=HOST, **options)
     await device.start()
     try:
         with patch.object(registry, "TUYA_PORT", device.port):

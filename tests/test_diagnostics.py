@@ -134,7 +134,7 @@ async def test_a_measured_profile_does_not_name_the_panel(
     # What the maintainer needs of the profile is still there.
     assert diagnostics["profile"]["source"].startswith("Measured by the user: 50 mW/cm² at 15 cm")
     # What the device reports, to write a new profile from.
-    assert diagnostics["tuya"]["profile"] == "generic_light"
+    assert diagnostics["tuya"]["dp_map"] == "generic_light"
     assert diagnostics["tuya"]["dps"]["20"] is False
     text = json.dumps(diagnostics)
     assert DEVICE_ID[-4:] not in text

@@ -90,20 +90,20 @@ async def test_connect_reads_status(
 async def test_identity_and_diagnostics_are_plain_data(
     version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
 ) -> None:
-    """The device page shows the profile's name for the kind of panel; no MAC (the local
+    """The device page shows the data-point map's name for the kind of panel; no MAC (the local
     protocol never carries it). Diagnostics show every data point the device reported."""
     emulator = await make_emulator(version, clock=clock, dps={"22": 500})
     panel = make_panel(emulator)
-    profile = DP_MAPS["generic_light"]
+    dp_map = DP_MAPS["generic_light"]
     identity = panel.identity
     assert identity.manufacturer == "Tuya"
-    assert identity.model == profile.display_name
+    assert identity.model == dp_map.display_name
     assert identity.connections == frozenset()
     await panel.connect()
     tuya = panel.diagnostics()["tuya"]
     assert tuya["dps"] == panel.dps
     assert tuya["dps"]["22"] == 500
-    assert (tuya["version"], tuya["profile"], tuya["reconnects"]) == (version, profile.name, 0)
+    assert (tuya["version"], tuya["dp_map"], tuya["reconnects"]) == (version, dp_map.name, 0)
     assert panel.diagnostics()["state"]["connected"] is True
 
 

@@ -185,7 +185,7 @@ class TuyaPanel(Panel):
             **super().diagnostics(),
             "tuya": {
                 "version": self.version.value,
-                "profile": self.dp_map.name,
+                "dp_map": self.dp_map.name,
                 "dps": self.dps,
                 "reconnects": self.reconnects,
             },
