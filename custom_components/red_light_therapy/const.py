@@ -27,7 +27,8 @@ IDLE_POLL_MINUTES: Final = 5
 BLE_IDLE_POLL_SECONDS: Final = 120
 
 # Default distance from skin to panel: 15 cm (6 in), the nearest distance labs measure large
-# panels at (shared/reference/dosimetry.md) and the nearest point of the default profiles.
+# panels at (therapy/irradiance.py, ``LAB_DISTANCES_CM``) and the nearest point of the default
+# profiles.
 DEFAULT_DISTANCE_CM: Final = 15.0
 MAX_DISTANCE_CM: Final = 200
 

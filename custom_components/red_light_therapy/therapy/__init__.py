@@ -2,7 +2,7 @@
 
 Pure Python: no Home Assistant, no I/O, never reads the clock (every time is passed in as a
 timezone-aware ``datetime``). Deterministic. Sources of every default are in the docstrings of
-the constants (see ``shared/reference/dosimetry.md``); numbers that are judgement calls say so.
+the constants; numbers that are judgement calls say so.
 Nothing here is medical advice.
 """
 
