@@ -17,10 +17,14 @@ from homeassistant.components.bluetooth import (
     BluetoothServiceInfoBleak,
     async_get_advertisement_callback,
 )
+from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
+from custom_components.red_light_therapy.session_manager import SessionManager
 from custom_components.red_light_therapy.store import HISTORY_KEY, STORAGE_KEY
 from custom_components.red_light_therapy.therapy import SessionRecord
 
@@ -131,3 +135,43 @@ def saved_history(storage: dict[str, Any]) -> list[dict[str, Any]]:
     rows.extend(main.get("history", {}).get("records", []))
     records = [SessionRecord.from_row(row) for row in rows]
     return [r.to_dict() for r in sorted(records, key=lambda record: record.started_at)]
+
+
+# -- actions, entities and the session's end as a test drives them ------------------------
+
+
+async def set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
+    """Set a number entity as a user moves its slider, and let what it started finish."""
+    await hass.services.async_call(
+        NUMBER_DOMAIN,
+        SERVICE_SET_VALUE,
+        {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: value},
+        blocking=True,
+    )
+    await settle(hass)
+
+
+async def to_end(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """Move the clock exactly to the running session's planned end."""
+    session = entry.runtime_data.sessions.session
+    assert session is not None
+    assert session.ends_at is not None
+    await advance(hass, freezer, session.ends_at - dt_util.utcnow())
+
+
+async def start_session(hass: HomeAssistant, entry: MockConfigEntry) -> SessionManager:
+    """Start a session of the panel's default length as its Start button does; the sessions."""
+    sessions: SessionManager = entry.runtime_data.sessions
+    await sessions.async_start()
+    await settle(hass)
+    return sessions
+
+
+def last_record(of: MockConfigEntry | SessionManager) -> SessionRecord:
+    """The last session recorded for a panel (its entry or its sessions): there must be one."""
+    sessions = of.runtime_data.sessions if isinstance(of, MockConfigEntry) else of
+    record = sessions.last_session
+    assert record is not None
+    return record

@@ -58,6 +58,7 @@ from .common import (
     service_info,
     settle,
     stored_files,
+    to_end,
 )
 
 PACIFIC = ZoneInfo("US/Pacific")
@@ -94,15 +95,6 @@ async def call(hass: HomeAssistant, service: str, *, target: bool = True, **data
     )
     await settle(hass)
     return result
-
-
-async def to_end(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
-) -> None:
-    session = entry.runtime_data.sessions.session
-    assert session is not None
-    assert session.ends_at is not None
-    await advance(hass, freezer, session.ends_at - dt_util.utcnow())
 
 
 async def test_start_session_for_a_named_person_is_theirs_in_answer_event_and_record(

@@ -28,7 +28,7 @@ from custom_components.red_light_therapy.const import (
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import advance
+from .common import advance, last_record
 
 LIGHT = "light.blockbluelight_f522"
 DEFAULT_SECONDS = DEFAULT_SESSION_MINUTES * 60
@@ -118,8 +118,7 @@ async def test_turn_off_stops_the_session_and_the_panel(
     assert not emulator.is_on
     assert emulator.emission_log[-1].end is not None
     assert sessions.session is None
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.status is SessionStatus.STOPPED
     assert record.on_seconds == pytest.approx(emulator.on_seconds(), abs=0.01)
     assert hass.states.get(LIGHT).state == STATE_OFF

@@ -8,7 +8,6 @@ fixed (Wednesday 4 June 2025, 09:00 in US/Pacific) so no session crosses a midni
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import datetime, timedelta
 import math
 from typing import Any
@@ -31,7 +30,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 from custom_components.red_light_therapy.session_manager import when_words
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import ADDRESS, Events, advance, recorded_events, stored_files
+from .common import ADDRESS, advance, last_record, stored_files, to_end
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -52,13 +51,6 @@ async def fixed_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> No
     freezer.move_to(datetime(2025, 6, 4, 9, 0, tzinfo=PACIFIC))
 
 
-@pytest.fixture
-def events(init_integration: MockConfigEntry) -> Generator[Events]:
-    """Every session event of the panel, in order."""
-    with recorded_events(init_integration) as fired:
-        yield fired
-
-
 async def _call(
     hass: HomeAssistant,
     service: str,
@@ -76,16 +68,6 @@ async def _call(
     )
     await hass.async_block_till_done(wait_background_tasks=True)
     return result
-
-
-async def _to_end(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
-) -> None:
-    """Move the clock exactly to the running session's planned end."""
-    session = entry.runtime_data.sessions.session
-    assert session is not None
-    assert session.ends_at is not None
-    await advance(hass, freezer, session.ends_at - dt_util.utcnow())
 
 
 def _commands(emulator: BlockBlueLightEmulator, command: int) -> list[codec.Frame]:
@@ -150,13 +132,12 @@ async def test_start_by_dose_runs_to_the_dose_and_records_it(
     assert hass.states.get(LIGHT).state == STATE_ON
     assert [kind for kind, _ in events] == ["session_started"]
 
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
 
     assert not emulator.is_on
     assert hass.states.get(LIGHT).state == STATE_OFF
     assert emulator.on_seconds() == pytest.approx(TEN_J_SECONDS, abs=0.01)
-    record = init_integration.runtime_data.sessions.last_session
-    assert record is not None
+    record = last_record(init_integration.runtime_data.sessions)
     assert record.status is SessionStatus.COMPLETED
     assert record.dose.total == pytest.approx(10.0, abs=0.001)
     assert _state(hass, DOSE) == pytest.approx(10.0, abs=0.001)
@@ -206,7 +187,7 @@ async def test_start_with_neither_dose_nor_minutes_runs_the_default_length(
     assert session is not None
     assert session.target_dose is None
 
-    await _to_end(hass, freezer, dimmed_integration)
+    await to_end(hass, freezer, dimmed_integration)
     assert _state(hass, DOSE) == pytest.approx(7.2, abs=0.001)
 
 
@@ -281,10 +262,9 @@ async def test_start_by_dose_in_one_band(
     assert answer[LIGHT][f"expected_{band}_dose_j_cm2"] == pytest.approx(dose)
     assert emulator.timer_set_s == math.ceil(seconds)
 
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
 
-    record = init_integration.runtime_data.sessions.last_session
-    assert record is not None
+    record = last_record(init_integration.runtime_data.sessions)
     band_dose = record.dose.red if band == "red" else record.dose.nir
     assert band_dose == pytest.approx(dose, abs=0.001)
     assert record.dose.total == pytest.approx(10.0, abs=0.001)
@@ -358,7 +338,7 @@ async def test_second_session_within_spacing_is_refused_and_changes_nothing(
     events: list[tuple[str, dict[str, Any]]],
 ) -> None:
     await _call(hass, "start_session", dose=10)
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
     ended = dt_util.utcnow()
     await advance(hass, freezer, timedelta(hours=2))
     sessions = init_integration.runtime_data.sessions
@@ -397,7 +377,7 @@ async def test_override_spacing_allows_the_second_session(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await _call(hass, "start_session", dose=10)
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
     await advance(hass, freezer, timedelta(hours=2))
 
     answer = await _call(hass, "start_session", dose=5, override_spacing=True)
@@ -407,7 +387,7 @@ async def test_override_spacing_allows_the_second_session(
     assert [r["code"] for r in plan["reasons"]] == ["spacing_overridden"]
     assert emulator.is_on
     assert "spacing limit overridden" in caplog.text
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
     assert _state(hass, TODAY) == pytest.approx(15.0, abs=0.001)
 
 
@@ -440,7 +420,7 @@ async def test_start_with_levels_plans_at_those_levels(
     # The panel emitted at the new levels from the start, not at full output first.
     assert [segment.levels for segment in emulator.emission_log] == [(20,) * 5]
 
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
     assert _state(hass, DOSE) == pytest.approx(10.0, abs=0.001)
 
 
@@ -484,7 +464,7 @@ async def test_refused_start_with_levels_leaves_the_levels(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     await _call(hass, "start_session", dose=10)
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
 
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "start_session", dose=5, levels=[20] * 5)
@@ -526,7 +506,7 @@ async def test_pause_adds_no_dose_and_resume_rearms_the_remaining_time(
     assert session is not None
     assert session.ends_at == dt_util.utcnow() + timedelta(seconds=remaining)
 
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
 
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(TEN_J_SECONDS, abs=0.01)
@@ -548,8 +528,7 @@ async def test_stop_records_the_partial_dose(
     await _call(hass, "stop_session", response=False)
 
     assert not emulator.is_on
-    record = init_integration.runtime_data.sessions.last_session
-    assert record is not None
+    record = last_record(init_integration.runtime_data.sessions)
     assert record.status is SessionStatus.STOPPED
     assert record.dose.total == pytest.approx(3.6, abs=0.001)  # 60 s at 60 mW/cm²
     assert _state(hass, DOSE) == pytest.approx(3.6, abs=0.001)
@@ -730,7 +709,7 @@ async def test_calculate_tells_when_a_refused_session_is_allowed(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     await _call(hass, "start_session", dose=10)
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
     ended = dt_util.utcnow()
 
     answer = await _call(hass, "calculate", dose=10)
@@ -761,8 +740,7 @@ async def test_logged_session_counts_toward_the_limits(
 
     assert answer[LIGHT]["dose_j_cm2"] == pytest.approx(7.2)
     sessions = init_integration.runtime_data.sessions
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.origin is SessionOrigin.LOGGED
     assert record.started_at == started_at
     assert _state(hass, TODAY) == pytest.approx(7.2)
@@ -780,8 +758,7 @@ async def test_logged_session_without_a_time_zone_is_local(
 ) -> None:
     await _call(hass, "log_session", started_at="2025-06-04 07:00:00", minutes=10, area="knee")
 
-    record = init_integration.runtime_data.sessions.last_session
-    assert record is not None
+    record = last_record(init_integration.runtime_data.sessions)
     assert record.started_at == datetime(2025, 6, 4, 7, 0, tzinfo=PACIFIC)
     assert record.area == "knee"
 

@@ -20,7 +20,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 )
 from custom_components.red_light_therapy.therapy import SessionStatus
 
-from .common import advance, power_commands, settle
+from .common import advance, last_record, power_commands, settle, start_session
 
 TIMER = "sensor.blockbluelight_f522_session_timer"
 END = "sensor.blockbluelight_f522_session_end"
@@ -71,8 +71,7 @@ async def test_idle_active_and_completed_at_the_planned_end(
     assert _timer(hass) == ("idle", {"duration": "0:10:00"})
     assert hass.states.get(END).state == STATE_UNKNOWN
     assert hass.states.get(LIGHT).state == STATE_OFF
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.status is SessionStatus.COMPLETED
     assert record.on_seconds == pytest.approx(600)
 
@@ -83,9 +82,7 @@ async def test_pause_resume_rearms_the_panel_countdown_with_the_remaining_time(
     emulator: BlockBlueLightEmulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    sessions = dimmed_integration.runtime_data.sessions
-    await sessions.async_start()
-    await settle(hass)
+    sessions = await start_session(hass, dimmed_integration)
     await advance(hass, freezer, timedelta(minutes=4))
 
     await sessions.async_pause()
@@ -133,9 +130,7 @@ async def test_stop_ends_the_session_early(
     freezer: FrozenDateTimeFactory,
     pause_first: bool,
 ) -> None:
-    sessions = dimmed_integration.runtime_data.sessions
-    await sessions.async_start()
-    await settle(hass)
+    sessions = await start_session(hass, dimmed_integration)
     await advance(hass, freezer, timedelta(minutes=1))
     if pause_first:
         await sessions.async_pause()
@@ -147,8 +142,7 @@ async def test_stop_ends_the_session_early(
     assert not emulator.is_on
     assert _timer(hass) == ("idle", {"duration": "0:10:00"})
     assert hass.states.get(END).state == STATE_UNKNOWN
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.status is SessionStatus.STOPPED
     assert record.on_seconds == pytest.approx(60)
     assert emulator.on_seconds() == pytest.approx(60)
@@ -181,8 +175,7 @@ async def test_panel_countdown_ends_the_session_when_home_assistant_misses_the_e
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(600)
     assert _timer(hass)[0] == "idle"
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     # Recorded up to when the panel switched off, not when the news arrived.
     assert record.ended_at == started + timedelta(minutes=10)
     assert record.on_seconds == pytest.approx(600)
@@ -211,8 +204,7 @@ async def test_panel_switching_off_early_closes_the_session_at_its_time(
     assert data.sessions.session is None
     assert _timer(hass)[0] == "idle"
     assert hass.states.get(END).state == STATE_UNKNOWN
-    record = data.sessions.last_session
-    assert record is not None
+    record = last_record(data.sessions)
     assert record.status is SessionStatus.STOPPED
     assert record.on_seconds == pytest.approx(90)
     assert record.ended_at == started + timedelta(seconds=90)
@@ -229,14 +221,11 @@ async def test_a_late_end_callback_records_only_what_the_panel_emitted(
     emulator: BlockBlueLightEmulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    sessions = dimmed_integration.runtime_data.sessions
-    await sessions.async_start()
-    await settle(hass)
+    sessions = await start_session(hass, dimmed_integration)
 
     # Home Assistant's end callback runs 5 s late; the panel's countdown did not wait.
     await advance(hass, freezer, timedelta(minutes=10, seconds=5))
 
     assert emulator.on_seconds() == pytest.approx(600)
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.on_seconds == pytest.approx(emulator.on_seconds(), abs=1)
