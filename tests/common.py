@@ -26,7 +26,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
 from custom_components.red_light_therapy.session_manager import SessionManager
 from custom_components.red_light_therapy.store import HISTORY_KEY, STORAGE_KEY
-from custom_components.red_light_therapy.therapy import SessionRecord
+from custom_components.red_light_therapy.therapy import (
+    BandDose,
+    SessionOrigin,
+    SessionRecord,
+    SessionStatus,
+)
 
 ADDRESS = "3C:AB:72:5E:F5:22"
 NAME = "BLOCK3CAB725EF522"
@@ -140,15 +145,29 @@ def saved_history(storage: dict[str, Any]) -> list[dict[str, Any]]:
 # -- actions, entities and the session's end as a test drives them ------------------------
 
 
-async def set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
-    """Set a number entity as a user moves its slider, and let what it started finish."""
-    await hass.services.async_call(
-        NUMBER_DOMAIN,
-        SERVICE_SET_VALUE,
-        {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: value},
-        blocking=True,
+async def act(
+    hass: HomeAssistant, domain: str, service: str, data: dict[str, Any], *, response: bool = False
+) -> Any:
+    """Call an action as a user or an automation does, and let what it started finish."""
+    result = await hass.services.async_call(
+        domain, service, data, blocking=True, return_response=response
     )
     await settle(hass)
+    return result
+
+
+async def set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
+    """Set a number entity as a user moves its slider."""
+    await act(
+        hass, NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: value}
+    )
+
+
+async def out_of_reach(hass: HomeAssistant, emulator: BlockBlueLightEmulator) -> None:
+    """The panel drops its link and refuses every new one, as a panel out of range does."""
+    emulator.refuse_connections = 1000
+    emulator.drop_connection()
+    await hass.async_block_till_done()
 
 
 async def to_end(
@@ -175,3 +194,30 @@ def last_record(of: MockConfigEntry | SessionManager) -> SessionRecord:
     record = sessions.last_session
     assert record is not None
     return record
+
+
+def completed_record(
+    rid: str,
+    start: datetime,
+    minutes: float,
+    person: str | None,
+    *,
+    area: str,
+    irradiance: tuple[float, float],
+) -> SessionRecord:
+    """A completed planned session of ``minutes`` on ``area`` for ``person``, from a panel
+    that is not set up here, at ``irradiance`` (red, NIR in mW/cm²)."""
+    seconds = minutes * 60
+    red, nir = irradiance
+    return SessionRecord(
+        id=rid,
+        panel_id="somewhere",
+        area=area,
+        origin=SessionOrigin.PLANNED,
+        started_at=start,
+        ended_at=start + timedelta(seconds=seconds),
+        dose=BandDose(red * seconds / 1000, nir * seconds / 1000),
+        status=SessionStatus.COMPLETED,
+        on_seconds=seconds,
+        person=person,
+    )

@@ -13,16 +13,15 @@ from custom_components.red_light_therapy.const import DEFAULT_SESSION_MINUTES
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionStatus
 
+from .common import act, last_record
+
 START = "button.blockbluelight_f522_start_session"
 STOP = "button.blockbluelight_f522_stop_session"
 LIGHT = "light.blockbluelight_f522"
 
 
 async def _press(hass: HomeAssistant, entity_id: str) -> None:
-    await hass.services.async_call(
-        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: entity_id}, blocking=True
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await act(hass, BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: entity_id})
 
 
 async def test_start_and_stop(
@@ -41,8 +40,7 @@ async def test_start_and_stop(
 
     assert not emulator.is_on
     assert sessions.session is None
-    assert sessions.last_session is not None
-    assert sessions.last_session.status is SessionStatus.STOPPED
+    assert last_record(sessions).status is SessionStatus.STOPPED
     assert hass.states.get(LIGHT).state == STATE_OFF
 
 

@@ -41,16 +41,14 @@ from custom_components.red_light_therapy.entity import entity_unique_id
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.store import DATA_STORE, STORAGE_KEY
 from custom_components.red_light_therapy.therapy import (
-    BandDose,
     BandIrradiance,
     Session,
-    SessionOrigin,
     SessionRecord,
-    SessionStatus,
 )
 
 from .common import (
     advance,
+    completed_record,
     inject_advertisement,
     move_to,
     recorded_events,
@@ -760,19 +758,8 @@ async def test_another_panels_running_session_counts_only_for_its_own_person(
 
 
 def _record(rid: str, start: datetime, minutes: float, person: str | None) -> SessionRecord:
-    seconds = minutes * 60
-    return SessionRecord(
-        id=rid,
-        panel_id="somewhere",
-        area="whole_body",
-        origin=SessionOrigin.PLANNED,
-        started_at=start,
-        ended_at=start + timedelta(seconds=seconds),
-        dose=BandDose(24.0 * seconds / 1000, 36.0 * seconds / 1000),
-        status=SessionStatus.COMPLETED,
-        on_seconds=seconds,
-        person=person,
-    )
+    """A completed session on the whole body at 60 mW/cm² (24 red, 36 NIR)."""
+    return completed_record(rid, start, minutes, person, area="whole_body", irradiance=(24.0, 36.0))
 
 
 @settings(

@@ -28,17 +28,14 @@ from custom_components.red_light_therapy.const import (
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import advance, last_record
+from .common import act, advance, last_record, out_of_reach
 
 LIGHT = "light.blockbluelight_f522"
 DEFAULT_SECONDS = DEFAULT_SESSION_MINUTES * 60
 
 
 async def _light(hass: HomeAssistant, service: str, **data: object) -> None:
-    await hass.services.async_call(
-        LIGHT_DOMAIN, service, {ATTR_ENTITY_ID: LIGHT, **data}, blocking=True
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await act(hass, LIGHT_DOMAIN, service, {ATTR_ENTITY_ID: LIGHT, **data})
 
 
 async def test_turn_on_starts_a_session_of_the_default_length(
@@ -138,17 +135,14 @@ async def test_turn_off_a_panel_switched_on_at_its_button(
 
     assert not emulator.is_on
     assert sessions.session is None
-    assert sessions.last_session is not None
-    assert sessions.last_session.origin is SessionOrigin.UNPLANNED
+    assert last_record(sessions).origin is SessionOrigin.UNPLANNED
     assert hass.states.get(LIGHT).state == STATE_OFF
 
 
 async def test_turn_on_of_an_unreachable_panel_raises_a_translated_error(
     hass: HomeAssistant, dimmed_integration: MockConfigEntry, emulator: BlockBlueLightEmulator
 ) -> None:
-    emulator.refuse_connections = 1000
-    emulator.drop_connection()
-    await hass.async_block_till_done()
+    await out_of_reach(hass, emulator)
 
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
@@ -172,9 +166,7 @@ async def test_turn_off_of_an_unreachable_panel_keeps_the_session_and_retries(
 ) -> None:
     sessions = dimmed_integration.runtime_data.sessions
     await _light(hass, SERVICE_TURN_ON)
-    emulator.refuse_connections = 1000
-    emulator.drop_connection()
-    await hass.async_block_till_done()
+    await out_of_reach(hass, emulator)
 
     # The user is told it did not work...
     with pytest.raises(HomeAssistantError) as err:

@@ -29,7 +29,7 @@ from custom_components.red_light_therapy.store import (
     STORAGE_VERSION,
 )
 
-from .common import ADDRESS, advance, inject_advertisement, service_info, set_number
+from .common import ADDRESS, advance, inject_advertisement, out_of_reach, service_info, set_number
 
 PANEL_LEVELS = (10, 20, 30, 40, 50)
 CHANNELS = (
@@ -88,9 +88,7 @@ async def test_channel_level_sets_that_channel_only(
 async def test_channel_level_of_an_unreachable_panel_raises_a_translated_error(
     hass: HomeAssistant, emulator: BlockBlueLightEmulator
 ) -> None:
-    emulator.refuse_connections = 1000
-    emulator.drop_connection()
-    await hass.async_block_till_done()
+    await out_of_reach(hass, emulator)
 
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(

@@ -24,27 +24,18 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionStatus
 
-from .common import Events, advance, last_record, settle
+from .common import Events, act, advance, last_record, settle
 
 LIGHT = "light.blockbluelight_f522"
 END = "sensor.blockbluelight_f522_session_end"
 
 
 async def _start(hass: HomeAssistant, **data: Any) -> None:
-    await hass.services.async_call(
-        DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, **data}, blocking=True
-    )
-    await settle(hass)
+    await act(hass, DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, **data})
 
 
 async def _brightness(hass: HomeAssistant, value: int) -> None:
-    await hass.services.async_call(
-        LIGHT_DOMAIN,
-        SERVICE_TURN_ON,
-        {ATTR_ENTITY_ID: LIGHT, ATTR_BRIGHTNESS: value},
-        blocking=True,
-    )
-    await settle(hass)
+    await act(hass, LIGHT_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: LIGHT, ATTR_BRIGHTNESS: value})
 
 
 def _limit_events(events: Events) -> list[dict[str, Any]]:
