@@ -7,19 +7,23 @@ from contextlib import contextmanager
 import copy
 from datetime import datetime, timedelta
 import inspect
+import pathlib
+import shutil
 import time
 from typing import Any
 
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import conversation
 from homeassistant.components.bluetooth import (
     BluetoothServiceInfoBleak,
     async_get_advertisement_callback,
 )
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -221,3 +225,33 @@ def completed_record(
         on_seconds=seconds,
         person=person,
     )
+
+
+# -- Assist with the integration's sentences ------------------------------------------------
+
+SENTENCES = (
+    pathlib.Path(__file__).parent.parent / "custom_sentences" / "en" / "red_light_therapy.yaml"
+)
+
+
+async def install_sentences(hass: HomeAssistant, config_dir: pathlib.Path) -> None:
+    """Assist with custom_sentences/en/red_light_therapy.yaml installed as the README says,
+    in ``config_dir`` (the configuration folder)."""
+    hass.config.config_dir = str(config_dir)
+    target = config_dir / "custom_sentences" / "en"
+    target.mkdir(parents=True)
+    shutil.copy(SENTENCES, target / "red_light_therapy.yaml")
+    for component in ("homeassistant", "intent", "conversation"):
+        assert await async_setup_component(hass, component, {})
+    await settle(hass)
+
+
+async def converse(hass: HomeAssistant, text: str, user_id: str | None = None) -> str:
+    """What Assist answers to ``text`` said by the user ``user_id`` (None: a satellite with
+    no login), once what it started has finished."""
+    result = await conversation.async_converse(
+        hass, text, None, Context(user_id=user_id), language="en"
+    )
+    await settle(hass)
+    speech: str = result.response.speech["plain"]["speech"]
+    return speech

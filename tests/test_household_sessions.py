@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 import pathlib
-import shutil
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components import conversation
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
 from homeassistant.components.light import DOMAIN as LIGHT_DOMAIN
 from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
@@ -27,7 +26,7 @@ from homeassistant.components.select import (
 )
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -49,7 +48,9 @@ from custom_components.red_light_therapy.therapy import (
 from .common import (
     advance,
     completed_record,
+    converse,
     inject_advertisement,
+    install_sentences,
     move_to,
     recorded_events,
     saved_history,
@@ -64,9 +65,6 @@ LIGHT = "light.blockbluelight_f522"
 TIMER = "sensor.blockbluelight_f522_session_timer"
 START = "button.blockbluelight_f522_start_session"
 NAME = "BlockBlueLight F522"
-SENTENCES = (
-    pathlib.Path(__file__).parent.parent / "custom_sentences" / "en" / "red_light_therapy.yaml"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -437,24 +435,8 @@ async def say(
 ) -> Callable[..., Awaitable[str]]:
     """Assist with custom_sentences/en/red_light_therapy.yaml installed as the README says;
     ``user_id``: the speaking user (None: a satellite with no login)."""
-    hass.config.config_dir = str(tmp_path)
-    target = tmp_path / "custom_sentences" / "en"
-    target.mkdir(parents=True)
-    shutil.copy(SENTENCES, target / "red_light_therapy.yaml")
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "intent", {})
-    assert await async_setup_component(hass, "conversation", {})
-    await settle(hass)
-
-    async def _say(text: str, user_id: str | None = None) -> str:
-        result = await conversation.async_converse(
-            hass, text, None, Context(user_id=user_id), language="en"
-        )
-        await settle(hass)
-        speech: str = result.response.speech["plain"]["speech"]
-        return speech
-
-    return _say
+    await install_sentences(hass, tmp_path)
+    return partial(converse, hass)
 
 
 async def test_voice_starts_the_speakers_session_and_asks_who_when_it_cannot_tell(
