@@ -112,26 +112,48 @@ async def test_start_session_for_a_named_person_is_theirs_in_answer_event_and_re
     assert [r.person for r in init_integration.runtime_data.sessions.history] == [people["Alice"]]
 
 
-@pytest.mark.parametrize("service", ["start_session", "calculate", "log_session"])
-async def test_an_unknown_person_is_refused_and_changes_nothing(
+UNKNOWN = (
+    {"name": "Carol", "names": "Alice, Bob"},
+    "Carol is not one of the people in this home. Choose one of: Alice, Bob",
+)
+BLANK = {"names": "Alice, Bob"}, "No person was named. Give one of these names: Alice, Bob"
+THREE_HOURS_EARLIER = datetime(2025, 6, 4, 6, 0, tzinfo=PACIFIC)  # than the fixed clock
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "key", "refusal"),
+    [
+        ("start_session", {"minutes": 5, "person": "Carol"}, "unknown_person", UNKNOWN),
+        ("calculate", {"minutes": 5, "person": "Carol"}, "unknown_person", UNKNOWN),
+        (
+            "log_session",
+            {"minutes": 5, "person": "Carol", "started_at": THREE_HOURS_EARLIER},
+            "unknown_person",
+            UNKNOWN,
+        ),
+        # ``person: "  "`` was refused as '"" is not one of the people in this home'.
+        ("start_session", {"minutes": 2, "person": "  "}, "blank_person", BLANK),
+        ("calculate", {"minutes": 2, "person": "  "}, "blank_person", BLANK),
+        ("assign_person", {"person": "  "}, "blank_person", BLANK),
+    ],
+)
+async def test_an_unknown_or_blank_person_is_refused_by_name_and_changes_nothing(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     emulator: BlockBlueLightEmulator,
+    *,
     hass_storage: dict[str, Any],
     service: str,
+    data: dict[str, Any],
+    key: str,
+    refusal: tuple[dict[str, str], str],
 ) -> None:
     await persons(hass, "Alice", "Bob")
     stored = stored_files(hass_storage)
-    data: dict[str, Any] = {"minutes": 5, "person": "Carol"}
-    if service == "log_session":
-        data["started_at"] = dt_util.now() - timedelta(hours=3)
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, service, **data)
-    assert err.value.translation_key == "unknown_person"
-    assert err.value.translation_placeholders == {"name": "Carol", "names": "Alice, Bob"}
-    assert str(err.value) == (
-        "Carol is not one of the people in this home. Choose one of: Alice, Bob"
-    )
+        await call(hass, service, target=service != "assign_person", **data)
+    assert err.value.translation_key == key
+    assert (err.value.translation_placeholders, str(err.value)) == refusal
     assert not emulator.is_on
     assert init_integration.runtime_data.sessions.session is None
     assert len(init_integration.runtime_data.sessions.history) == 0
@@ -180,29 +202,6 @@ async def test_persons_whose_names_match_are_named_as_the_select_shows_them(
     assert str(err.value) == (
         "Dave is not one of the people in this home. Choose one of: Alice, Bob, bob, Carl, Carl (2)"
     )
-    assert not emulator.is_on
-    assert init_integration.runtime_data.sessions.session is None
-    assert stored_files(hass_storage) == stored
-
-
-@pytest.mark.parametrize("service", ["start_session", "calculate", "assign_person"])
-async def test_a_blank_person_is_refused_asking_for_a_name(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    emulator: BlockBlueLightEmulator,
-    hass_storage: dict[str, Any],
-    service: str,
-) -> None:
-    """``person: "  "`` was refused as '"" is not one of the people in this home'."""
-    await persons(hass, "Alice", "Bob")
-    stored = stored_files(hass_storage)
-    data: dict[str, Any] = {"person": "  "}
-    if service != "assign_person":
-        data["minutes"] = 2
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, service, target=service != "assign_person", **data)
-    assert err.value.translation_key == "blank_person"
-    assert str(err.value) == "No person was named. Give one of these names: Alice, Bob"
     assert not emulator.is_on
     assert init_integration.runtime_data.sessions.session is None
     assert stored_files(hass_storage) == stored
