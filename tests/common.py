@@ -167,6 +167,19 @@ async def set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
     )
 
 
+async def no_power_command_for(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: BlockBlueLightEmulator,
+    delta: timedelta,
+) -> None:
+    """Move the clock on by ``delta``: the panel is sent no power command (on or off) in it,
+    so nothing was left scheduled."""
+    sent = power_commands(emulator)
+    await advance(hass, freezer, delta)
+    assert power_commands(emulator) == sent
+
+
 async def out_of_reach(hass: HomeAssistant, emulator: BlockBlueLightEmulator) -> None:
     """The panel drops its link and refuses every new one, as a panel out of range does."""
     emulator.refuse_connections = 1000

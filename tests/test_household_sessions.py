@@ -93,6 +93,11 @@ async def call(hass: HomeAssistant, service: str, *, target: bool = True, **data
     return result
 
 
+async def _log(hass: HomeAssistant, ago: timedelta, **data: Any) -> Any:
+    """Log a session that started ``ago``, with ``data`` (its minutes, its person)."""
+    return await call(hass, "log_session", started_at=dt_util.now() - ago, **data)
+
+
 async def test_start_session_for_a_named_person_is_theirs_in_answer_event_and_record(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -315,13 +320,7 @@ async def test_log_session_for_a_person_and_reassign_it_by_id(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     people = await persons(hass, "Alice", "Bob")
-    logged = await call(
-        hass,
-        "log_session",
-        started_at=dt_util.now() - timedelta(hours=3),
-        minutes=2,
-        person="Bob",
-    )
+    logged = await _log(hass, timedelta(hours=3), minutes=2, person="Bob")
     assert (logged[LIGHT]["person"], logged[LIGHT]["person_name"]) == (people["Bob"], "Bob")
     session_id = logged[LIGHT]["session_id"]
 
@@ -619,9 +618,7 @@ async def _sessions_before_households(
 ) -> list[str]:
     """Sessions made with no persons set up (unassigned): one logged, two recorded over two
     days, and one still running; their ids."""
-    logged = await call(
-        hass, "log_session", started_at=dt_util.now() - timedelta(days=3), minutes=5
-    )
+    logged = await _log(hass, timedelta(days=3), minutes=5)
     ids = [logged[LIGHT]["session_id"]]
     for _ in range(2):
         answer = await call(hass, "start_session", minutes=5)
@@ -1042,9 +1039,7 @@ async def test_unassigned_sessions_are_shown_and_can_be_given_by_their_id(
     )
     assert sensor is not None
     assert hass.states.get(sensor).state == "0"
-    logged = await call(
-        hass, "log_session", started_at=dt_util.now() - timedelta(days=2), minutes=5
-    )
+    logged = await _log(hass, timedelta(days=2), minutes=5)
     running = await call(hass, "start_session", minutes=5)
     assert running[LIGHT]["person"] is None
     assert hass.states.get(TIMER).attributes["person"] == "Unassigned"
@@ -1179,13 +1174,7 @@ async def test_the_second_carl_is_carl_2_in_answers_attributes_and_voice(
     entry = dimmed_integration
     plan = await call(hass, "calculate", minutes=2, person="Carl (2)")
     assert (plan[LIGHT]["person"], plan[LIGHT]["person_name"]) == ("person.carl_2", "Carl (2)")
-    logged = await call(
-        hass,
-        "log_session",
-        started_at=dt_util.now() - timedelta(hours=25),
-        minutes=2,
-        person="Carl (2)",
-    )
+    logged = await _log(hass, timedelta(hours=25), minutes=2, person="Carl (2)")
     assert logged[LIGHT]["person_name"] == "Carl (2)"
     given = await call(
         hass,

@@ -30,7 +30,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 from custom_components.red_light_therapy.session_manager import when_words
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import ADDRESS, advance, last_record, stored_files, to_end
+from .common import ADDRESS, advance, last_record, no_power_command_for, stored_files, to_end
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -537,9 +537,7 @@ async def test_stop_records_the_partial_dose(
     assert events[-1][1]["dose_j_cm2"] == pytest.approx(3.6, abs=0.001)
 
     # Nothing is left scheduled: the planned end passes without a command to the panel.
-    power = len(_commands(emulator, codec.CMD_POWER))
-    await advance(hass, freezer, timedelta(minutes=5))
-    assert len(_commands(emulator, codec.CMD_POWER)) == power
+    await no_power_command_for(hass, freezer, emulator, timedelta(minutes=5))
 
 
 @pytest.mark.parametrize("service", ["pause_session", "resume_session", "stop_session"])

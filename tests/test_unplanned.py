@@ -28,7 +28,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 )
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import advance, last_record, power_commands, settle
+from .common import advance, last_record, no_power_command_for, power_commands, settle
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -154,9 +154,7 @@ async def test_button_switched_off_again_records_what_it_emitted(
     assert events[-1][0] == "session_stopped"
 
     # Nothing is left scheduled: the 20-minute end passes without a command to the panel.
-    power = power_commands(emulator)
-    await advance(hass, freezer, timedelta(minutes=20))
-    assert power_commands(emulator) == power
+    await no_power_command_for(hass, freezer, emulator, timedelta(minutes=20))
 
 
 async def _session_then_lockout(
