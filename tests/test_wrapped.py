@@ -29,7 +29,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -51,6 +51,8 @@ from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueL
 from custom_components.red_light_therapy.session_manager import when_words
 from custom_components.red_light_therapy.therapy import SessionOrigin, single_channel_profile
 from custom_components.red_light_therapy.wrapped import EntityPanel
+
+from .common import advance
 
 PLUG = "switch.panel_plug"
 RELAY = "input_boolean.relay"
@@ -137,6 +139,7 @@ def _entity_id(hass: HomeAssistant, platform: str, key: str) -> str:
 
 async def _light(hass: HomeAssistant, service: str, entity_id: str) -> None:
     await hass.services.async_call("light", service, {ATTR_ENTITY_ID: entity_id}, blocking=True)
+    await hass.async_block_till_done()
 
 
 async def _relay(hass: HomeAssistant, service: str, entity_id: str = RELAY) -> None:
@@ -158,7 +161,6 @@ async def test_session_switches_the_plug_on_and_off(
 
     started = dt_util.utcnow()
     await _light(hass, SERVICE_TURN_ON, light)
-    await hass.async_block_till_done()
     assert hass.states.get(PLUG).state == STATE_ON
     assert hass.states.get(RELAY).state == STATE_ON
     assert hass.states.get(light).state == STATE_ON
@@ -167,9 +169,7 @@ async def test_session_switches_the_plug_on_and_off(
     assert session.origin is SessionOrigin.PLANNED
     assert session.ends_at == started + timedelta(minutes=10)
 
-    freezer.tick(timedelta(minutes=10))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, timedelta(minutes=10))
     assert hass.states.get(RELAY).state == STATE_OFF
     assert hass.states.get(PLUG).state == STATE_OFF
     assert hass.states.get(light).state == STATE_OFF
@@ -184,11 +184,9 @@ async def test_light_off_ends_the_session_and_the_plug(
 ) -> None:
     light = _entity_id(hass, "light", "light")
     await _light(hass, SERVICE_TURN_ON, light)
-    await hass.async_block_till_done()
     assert hass.states.get(PLUG).state == STATE_ON
 
     await _light(hass, SERVICE_TURN_OFF, light)
-    await hass.async_block_till_done()
     assert hass.states.get(PLUG).state == STATE_OFF
     assert hass.states.get(light).state == STATE_OFF
     assert wrapped_entry.runtime_data.sessions.session is None
@@ -437,9 +435,7 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     assert hass.states.get(plug_lockout).state == STATE_ON  # spaced from the recorded end
 
     # The spacing runs from the end of what was recorded, and ends.
-    freezer.tick(timedelta(hours=20, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, timedelta(hours=20, seconds=1))
     assert hass.states.get(plug_lockout).state == STATE_OFF
     await hass.services.async_call(
         DOMAIN,
@@ -484,7 +480,6 @@ async def test_one_call_for_two_panels_on_the_same_skin_starts_neither(
 
     # The plug busy already: refused before the Bluetooth panel is switched on.
     await _light(hass, SERVICE_TURN_ON, _entity_id(hass, "light", "light"))
-    await hass.async_block_till_done()
     with pytest.raises(ServiceValidationError) as busy:
         await hass.services.async_call(
             DOMAIN,
