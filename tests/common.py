@@ -21,12 +21,23 @@ from homeassistant.components.bluetooth import (
     async_get_advertisement_callback,
 )
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID, CONF_ENTITY_ID, CONF_HOST
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.red_light_therapy.const import (
+    CONF_DEVICE_ID,
+    CONF_DP_MAP,
+    CONF_LOCAL_KEY,
+    CONF_PANEL_TYPE,
+    CONF_PROFILE,
+    CONF_VERSION,
+    DOMAIN,
+    PANEL_TYPE_ENTITY,
+    PANEL_TYPE_TUYA,
+)
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator, codec
 from custom_components.red_light_therapy.session_manager import SessionManager
 from custom_components.red_light_therapy.store import HISTORY_KEY, STORAGE_KEY
@@ -35,7 +46,11 @@ from custom_components.red_light_therapy.therapy import (
     SessionOrigin,
     SessionRecord,
     SessionStatus,
+    single_channel_profile,
 )
+
+from .emulated_tuya import HOST
+from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
 
 ADDRESS = "3C:AB:72:5E:F5:22"
 NAME = "BLOCK3CAB725EF522"
@@ -268,3 +283,42 @@ async def converse(hass: HomeAssistant, text: str, user_id: str | None = None) -
     await settle(hass)
     speech: str = result.response.speech["plain"]["speech"]
     return speech
+
+
+# -- a Tuya panel's entry --------------------------------------------------------------------
+
+
+def tuya_entry_data(**more: Any) -> dict[str, Any]:
+    """The entry data of the Tuya Wi-Fi light panel ``reachable_tuya_panel("3.4")`` emulates
+    on loopback (the generic light's data points); ``more`` adds to it."""
+    return {
+        CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
+        CONF_HOST: HOST,
+        CONF_DEVICE_ID: DEVICE_ID,
+        CONF_LOCAL_KEY: LOCAL_KEY,
+        CONF_VERSION: "3.4",
+        CONF_DP_MAP: "generic_light",
+        **more,
+    }
+
+
+# -- a plug wrapped as a panel ----------------------------------------------------------------
+
+PLUG_PROFILE = single_channel_profile("Test panel", "Test figures.", {15.0: 10.0, 60.0: 5.0})
+"""10 mW/cm² at 15 cm: a 10-minute session is 6 J/cm², inside every default limit."""
+
+
+def plug_panel_entry(entity_id: str, **more: Any) -> MockConfigEntry:
+    """The entry of the switch ``entity_id`` wrapped as a panel with ``PLUG_PROFILE``, not yet
+    added; ``more`` goes to the entry (its id)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Plug panel",
+        unique_id=f"entity_{entity_id}",
+        data={
+            CONF_PANEL_TYPE: PANEL_TYPE_ENTITY,
+            CONF_ENTITY_ID: entity_id,
+            CONF_PROFILE: PLUG_PROFILE.to_dict(),
+        },
+        **more,
+    )

@@ -15,7 +15,6 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
-    CONF_ENTITY_ID,
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
     STATE_OFF,
@@ -37,10 +36,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.red_light_therapy import DATA_STORE, wrapped
 from custom_components.red_light_therapy.const import (
-    CONF_PANEL_TYPE,
-    CONF_PROFILE,
     DOMAIN,
-    PANEL_TYPE_ENTITY,
 )
 from custom_components.red_light_therapy.panels.base import (
     PanelConnectionError,
@@ -49,17 +45,15 @@ from custom_components.red_light_therapy.panels.base import (
 )
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.session_manager import when_words
-from custom_components.red_light_therapy.therapy import SessionOrigin, single_channel_profile
+from custom_components.red_light_therapy.therapy import SessionOrigin
 from custom_components.red_light_therapy.wrapped import EntityPanel
 
-from .common import advance
+from .common import PLUG_PROFILE, advance, plug_panel_entry
 
 PLUG = "switch.panel_plug"
 RELAY = "input_boolean.relay"
 ONLINE = "input_boolean.online"
 STUCK = "switch.stuck"
-# 10 mW/cm² at 15 cm: a 10-minute session is 6 J/cm², inside every default limit.
-PROFILE = single_channel_profile("Test panel", "Test figures.", {15.0: 10.0, 60.0: 5.0})
 
 
 def _clock() -> float:
@@ -108,16 +102,7 @@ async def plug(hass: HomeAssistant) -> str:
 
 
 def _entry(hass: HomeAssistant, entity_id: str = PLUG) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Plug panel",
-        unique_id=f"entity_{entity_id}",
-        data={
-            CONF_PANEL_TYPE: PANEL_TYPE_ENTITY,
-            CONF_ENTITY_ID: entity_id,
-            CONF_PROFILE: PROFILE.to_dict(),
-        },
-    )
+    entry = plug_panel_entry(entity_id)
     entry.add_to_hass(hass)
     return entry
 
@@ -137,6 +122,12 @@ def _entity_id(hass: HomeAssistant, platform: str, key: str) -> str:
     return entity_id
 
 
+@pytest.fixture
+def light(hass: HomeAssistant, wrapped_entry: MockConfigEntry) -> str:
+    """The wrapped panel's light entity."""
+    return _entity_id(hass, "light", "light")
+
+
 async def _light(hass: HomeAssistant, service: str, entity_id: str) -> None:
     await hass.services.async_call("light", service, {ATTR_ENTITY_ID: entity_id}, blocking=True)
     await hass.async_block_till_done()
@@ -152,12 +143,11 @@ async def _relay(hass: HomeAssistant, service: str, entity_id: str = RELAY) -> N
 
 
 async def test_session_switches_the_plug_on_and_off(
-    hass: HomeAssistant, wrapped_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry, light: str, freezer: FrozenDateTimeFactory
 ) -> None:
-    light = _entity_id(hass, "light", "light")
     assert hass.states.get(light).state == STATE_OFF
     sessions = wrapped_entry.runtime_data.sessions
-    assert sessions.profile == PROFILE
+    assert sessions.profile == PLUG_PROFILE
 
     started = dt_util.utcnow()
     await _light(hass, SERVICE_TURN_ON, light)
@@ -180,9 +170,8 @@ async def test_session_switches_the_plug_on_and_off(
 
 
 async def test_light_off_ends_the_session_and_the_plug(
-    hass: HomeAssistant, wrapped_entry: MockConfigEntry
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry, light: str
 ) -> None:
-    light = _entity_id(hass, "light", "light")
     await _light(hass, SERVICE_TURN_ON, light)
     assert hass.states.get(PLUG).state == STATE_ON
 
@@ -193,9 +182,8 @@ async def test_light_off_ends_the_session_and_the_plug(
 
 
 async def test_plug_switched_on_elsewhere_is_reported_and_governed(
-    hass: HomeAssistant, wrapped_entry: MockConfigEntry
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry, light: str
 ) -> None:
-    light = _entity_id(hass, "light", "light")
     await _relay(hass, SERVICE_TURN_ON)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(PLUG).state == STATE_ON
@@ -212,9 +200,8 @@ async def test_plug_switched_on_elsewhere_is_reported_and_governed(
 
 
 async def test_unavailable_plug_makes_the_panel_unavailable(
-    hass: HomeAssistant, wrapped_entry: MockConfigEntry
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry, light: str
 ) -> None:
-    light = _entity_id(hass, "light", "light")
     timer = _entity_id(hass, "sensor", "session_timer")
     await _relay(hass, SERVICE_TURN_OFF, ONLINE)
     assert hass.states.get(PLUG).state == STATE_UNAVAILABLE
