@@ -54,6 +54,7 @@ PLUG = "switch.panel_plug"
 RELAY = "input_boolean.relay"
 ONLINE = "input_boolean.online"
 STUCK = "switch.stuck"
+BLUETOOTH_LIGHT = "light.blockbluelight_f522"
 
 
 def _clock() -> float:
@@ -109,6 +110,11 @@ def _entry(hass: HomeAssistant, entity_id: str = PLUG) -> MockConfigEntry:
 
 @pytest.fixture
 async def wrapped_entry(hass: HomeAssistant, plug: str) -> MockConfigEntry:
+    return await _plug_panel(hass)
+
+
+async def _plug_panel(hass: HomeAssistant) -> MockConfigEntry:
+    """The plug wrapped as a panel, set up."""
     entry = _entry(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -126,6 +132,13 @@ def _entity_id(hass: HomeAssistant, platform: str, key: str) -> str:
 def light(hass: HomeAssistant, wrapped_entry: MockConfigEntry) -> str:
     """The wrapped panel's light entity."""
     return _entity_id(hass, "light", "light")
+
+
+async def _action(hass: HomeAssistant, service: str, entity_id: str, **data: Any) -> None:
+    """Call one of the integration's actions on one panel."""
+    await hass.services.async_call(
+        DOMAIN, service, {ATTR_ENTITY_ID: entity_id, **data}, blocking=True
+    )
 
 
 async def _light(hass: HomeAssistant, service: str, entity_id: str) -> None:
@@ -257,9 +270,7 @@ async def test_device_takes_maker_and_model_of_the_wrapped_device(
         model="Plug S",
     )
     er.async_get(hass).async_update_entity(plug, device_id=plug_device.id)
-    entry = _entry(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await _plug_panel(hass)
 
     device = _our_device(hass, entry)
     assert (device.manufacturer, device.model) == ("Shelly", "Plug S")
@@ -363,24 +374,12 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     Bluetooth panel removed mid-session: its session is recorded as far as it ran, its
     protocol run and settings go, and nothing of it keeps the plug's area busy."""
     bluetooth = dimmed_integration
-    plug_entry = _entry(hass)
-    assert await hass.config_entries.async_setup(plug_entry.entry_id)
-    await hass.async_block_till_done()
+    plug_entry = await _plug_panel(hass)
     plug_light = _entity_id(hass, "light", "light")
     store = hass.data[DATA_STORE]
 
-    await hass.services.async_call(
-        DOMAIN,
-        "start_protocol",
-        {ATTR_ENTITY_ID: "light.blockbluelight_f522", "protocol": "whole_body_wellness"},
-        blocking=True,
-    )
-    await hass.services.async_call(
-        DOMAIN,
-        "start_session",
-        {ATTR_ENTITY_ID: "light.blockbluelight_f522", "minutes": 10},
-        blocking=True,
-    )
+    await _action(hass, "start_protocol", BLUETOOTH_LIGHT, protocol="whole_body_wellness")
+    await _action(hass, "start_session", BLUETOOTH_LIGHT, minutes=10)
     await hass.async_block_till_done(wait_background_tasks=True)
     running = bluetooth.runtime_data.sessions.session
     assert running is not None
@@ -391,9 +390,7 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     assert float(hass.states.get(plug_today).state) == 0.0  # nothing recorded yet
 
     with pytest.raises(ServiceValidationError) as refused:
-        await hass.services.async_call(
-            DOMAIN, "start_session", {ATTR_ENTITY_ID: plug_light, "minutes": 5}, blocking=True
-        )
+        await _action(hass, "start_session", plug_light, minutes=5)
     # Said as it is: the session on this skin has not ended, it runs on the other panel until
     # its end (not "the last session on this skin ended less than a minute ago").
     assert refused.value.translation_key == "refused_spacing_running"
@@ -424,15 +421,8 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     # The spacing runs from the end of what was recorded, and ends.
     await advance(hass, freezer, timedelta(hours=20, seconds=1))
     assert hass.states.get(plug_lockout).state == STATE_OFF
-    await hass.services.async_call(
-        DOMAIN,
-        "start_protocol",
-        {ATTR_ENTITY_ID: plug_light, "protocol": "whole_body_wellness"},
-        blocking=True,
-    )
-    await hass.services.async_call(
-        DOMAIN, "start_session", {ATTR_ENTITY_ID: plug_light, "minutes": 5}, blocking=True
-    )
+    await _action(hass, "start_protocol", plug_light, protocol="whole_body_wellness")
+    await _action(hass, "start_session", plug_light, minutes=5)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(RELAY).state == STATE_ON
 
@@ -446,10 +436,8 @@ async def test_one_call_for_two_panels_on_the_same_skin_starts_neither(
     """start_session aimed at two panels that would treat the same skin at once is refused
     as a whole, not started on the first and refused on the second; any target that cannot
     start refuses the call before anything starts; override_spacing starts both."""
-    plug_entry = _entry(hass)
-    assert await hass.config_entries.async_setup(plug_entry.entry_id)
-    await hass.async_block_till_done()
-    both = {ATTR_ENTITY_ID: ["light.blockbluelight_f522", _entity_id(hass, "light", "light")]}
+    plug_entry = await _plug_panel(hass)
+    both = {ATTR_ENTITY_ID: [BLUETOOTH_LIGHT, _entity_id(hass, "light", "light")]}
 
     with pytest.raises(ServiceValidationError) as refused:
         await hass.services.async_call(
@@ -492,10 +480,8 @@ async def test_one_protocol_call_for_two_panels_on_one_area_starts_no_run(
 ) -> None:
     """An area takes one run: start_protocol aimed at two panels on the same area is refused
     before either run starts, not started on the first and refused on the second."""
-    plug_entry = _entry(hass)
-    assert await hass.config_entries.async_setup(plug_entry.entry_id)
-    await hass.async_block_till_done()
-    both = {ATTR_ENTITY_ID: ["light.blockbluelight_f522", _entity_id(hass, "light", "light")]}
+    plug_entry = await _plug_panel(hass)
+    both = {ATTR_ENTITY_ID: [BLUETOOTH_LIGHT, _entity_id(hass, "light", "light")]}
 
     with pytest.raises(ServiceValidationError) as refused:
         await hass.services.async_call(
@@ -506,16 +492,9 @@ async def test_one_protocol_call_for_two_panels_on_one_area_starts_no_run(
     assert dimmed_integration.runtime_data.protocols.unfinished == []
     assert plug_entry.runtime_data.protocols.unfinished == []
 
-    await hass.services.async_call(  # on two areas, both start
-        DOMAIN,
-        "start_protocol",
-        {ATTR_ENTITY_ID: "light.blockbluelight_f522", "protocol": "hair_growth"},
-        blocking=True,
-    )
-    await hass.services.async_call(
-        DOMAIN,
-        "start_protocol",
-        {ATTR_ENTITY_ID: _entity_id(hass, "light", "light"), "protocol": "skin_rejuvenation"},
-        blocking=True,
+    # On two areas, both start.
+    await _action(hass, "start_protocol", BLUETOOTH_LIGHT, protocol="hair_growth")
+    await _action(
+        hass, "start_protocol", _entity_id(hass, "light", "light"), protocol="skin_rejuvenation"
     )
     assert len(hass.data[DATA_STORE].plans) == 2
