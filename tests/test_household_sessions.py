@@ -1093,18 +1093,16 @@ async def test_voice_starts_the_speakers_own_protocol_dose_on_their_area(
         )
     await settle(hass)
 
-    said = await say("start my red light session", bob_user)
-    assert "for Bob" in said, said
-    session = entry.runtime_data.sessions.session
-    assert session is not None
-    assert (session.person, session.area, session.target_dose) == (bob, "face", 4.0)
-    await to_end(hass, freezer, entry)
-    said = await say("start my red light session", alice_user)
-    assert "for Alice" in said, said
-    session = entry.runtime_data.sessions.session
-    assert session is not None
-    assert (session.person, session.area, session.target_dose) == (alice, "knee", 3.0)
-    await to_end(hass, freezer, entry)
+    for name, user, person, area, dose in (
+        ("Bob", bob_user, bob, "face", 4.0),
+        ("Alice", alice_user, alice, "knee", 3.0),
+    ):
+        said = await say("start my red light session", user)
+        assert f"for {name}" in said, said
+        session = entry.runtime_data.sessions.session
+        assert session is not None
+        assert (session.person, session.area, session.target_dose) == (person, area, dose)
+        await to_end(hass, freezer, entry)
 
     records = entry.runtime_data.sessions.history.records
     assert [(r.person, r.area) for r in records] == [(bob, "face"), (alice, "knee")]
