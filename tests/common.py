@@ -21,7 +21,7 @@ from homeassistant.components.bluetooth import (
     async_get_advertisement_callback,
 )
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
-from homeassistant.const import ATTR_ENTITY_ID, CONF_ENTITY_ID, CONF_HOST
+from homeassistant.const import ATTR_ENTITY_ID, CONF_ENTITY_ID, CONF_HOST, STATE_OFF
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
@@ -55,6 +55,7 @@ from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
 ADDRESS = "3C:AB:72:5E:F5:22"
 NAME = "BLOCK3CAB725EF522"
 SERVICE_UUID = "0000fff0-0000-1000-8000-00805f9b34fb"
+PANEL_LIGHT = "light.blockbluelight_f522"
 
 
 def service_info(
@@ -218,6 +219,17 @@ async def start_session(hass: HomeAssistant, entry: MockConfigEntry) -> SessionM
     await sessions.async_start()
     await settle(hass)
     return sessions
+
+
+def switched_off(
+    hass: HomeAssistant, emulator: BlockBlueLightEmulator, sessions: SessionManager
+) -> SessionRecord:
+    """The emulated panel is off, no session runs and the panel's light shows it off; the
+    session it ran, as recorded."""
+    assert not emulator.is_on
+    assert sessions.session is None
+    assert hass.states.get(PANEL_LIGHT).state == STATE_OFF
+    return last_record(sessions)
 
 
 def last_record(of: MockConfigEntry | SessionManager) -> SessionRecord:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
+from homeassistant.const import ATTR_ENTITY_ID, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 import pytest
@@ -13,7 +13,7 @@ from custom_components.red_light_therapy.const import DEFAULT_SESSION_MINUTES
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionStatus
 
-from .common import act, last_record
+from .common import act, switched_off
 
 START = "button.blockbluelight_f522_start_session"
 STOP = "button.blockbluelight_f522_stop_session"
@@ -38,10 +38,7 @@ async def test_start_and_stop(
 
     await _press(hass, STOP)
 
-    assert not emulator.is_on
-    assert sessions.session is None
-    assert last_record(sessions).status is SessionStatus.STOPPED
-    assert hass.states.get(LIGHT).state == STATE_OFF
+    assert switched_off(hass, emulator, sessions).status is SessionStatus.STOPPED
 
 
 async def test_start_while_a_session_runs_is_refused(
