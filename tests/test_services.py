@@ -70,6 +70,14 @@ async def _call(
     return result
 
 
+async def _ten_joules_to_the_end(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> None:
+    """A session of 10 J/cm² at full output, run to its planned end (its spacing starts)."""
+    await _call(hass, "start_session", dose=10)
+    await to_end(hass, freezer, entry)
+
+
 def _commands(emulator: BlockBlueLightEmulator, command: int) -> list[codec.Frame]:
     return [frame for frame in emulator.commands if frame.command == command]
 
@@ -351,8 +359,7 @@ async def test_second_session_within_spacing_is_refused_and_changes_nothing(
     hass_storage: dict[str, Any],
     events: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    await _call(hass, "start_session", dose=10)
-    await to_end(hass, freezer, init_integration)
+    await _ten_joules_to_the_end(hass, freezer, init_integration)
     ended = dt_util.utcnow()
     await advance(hass, freezer, timedelta(hours=2))
     sessions = init_integration.runtime_data.sessions
@@ -390,8 +397,7 @@ async def test_override_spacing_allows_the_second_session(
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await _call(hass, "start_session", dose=10)
-    await to_end(hass, freezer, init_integration)
+    await _ten_joules_to_the_end(hass, freezer, init_integration)
     await advance(hass, freezer, timedelta(hours=2))
 
     answer = await _call(hass, "start_session", dose=5, override_spacing=True)
@@ -477,8 +483,7 @@ async def test_refused_start_with_levels_leaves_the_levels(
     emulator: BlockBlueLightEmulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    await _call(hass, "start_session", dose=10)
-    await to_end(hass, freezer, init_integration)
+    await _ten_joules_to_the_end(hass, freezer, init_integration)
 
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "start_session", dose=5, levels=[20] * 5)
@@ -718,8 +723,7 @@ async def test_calculate_tells_when_a_refused_session_is_allowed(
     init_integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    await _call(hass, "start_session", dose=10)
-    await to_end(hass, freezer, init_integration)
+    await _ten_joules_to_the_end(hass, freezer, init_integration)
     ended = dt_util.utcnow()
 
     answer = await _call(hass, "calculate", dose=10)
