@@ -27,7 +27,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 )
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
-from .common import ADDRESS, inject_advertisement, service_info
+from .common import ADDRESS, Events, inject_advertisement, recorded_events, service_info
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +129,10 @@ def no_broadcast_to_real_tuya_ports() -> Generator[None]:
 
     with patch.object(TuyaEmulator, "send_broadcast", _guarded):
         yield
+
+
+@pytest.fixture
+def events(init_integration: MockConfigEntry) -> Generator[Events]:
+    """Every session event of the panel, in order."""
+    with recorded_events(init_integration) as fired:
+        yield fired

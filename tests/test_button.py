@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
+from homeassistant.const import ATTR_ENTITY_ID, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 import pytest
@@ -13,16 +13,15 @@ from custom_components.red_light_therapy.const import DEFAULT_SESSION_MINUTES
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionStatus
 
+from .common import act, switched_off
+
 START = "button.blockbluelight_f522_start_session"
 STOP = "button.blockbluelight_f522_stop_session"
 LIGHT = "light.blockbluelight_f522"
 
 
 async def _press(hass: HomeAssistant, entity_id: str) -> None:
-    await hass.services.async_call(
-        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: entity_id}, blocking=True
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await act(hass, BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: entity_id})
 
 
 async def test_start_and_stop(
@@ -39,11 +38,7 @@ async def test_start_and_stop(
 
     await _press(hass, STOP)
 
-    assert not emulator.is_on
-    assert sessions.session is None
-    assert sessions.last_session is not None
-    assert sessions.last_session.status is SessionStatus.STOPPED
-    assert hass.states.get(LIGHT).state == STATE_OFF
+    assert switched_off(hass, emulator, sessions).status is SessionStatus.STOPPED
 
 
 async def test_start_while_a_session_runs_is_refused(

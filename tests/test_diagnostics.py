@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from unittest.mock import patch
 
 from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
 from homeassistant.components.select import (
@@ -12,11 +11,10 @@ from homeassistant.components.select import (
     DOMAIN as SELECT_DOMAIN,
     SERVICE_SELECT_OPTION,
 )
-from homeassistant.const import ATTR_ENTITY_ID, CONF_HOST
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -25,15 +23,9 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.red_light_therapy.const import (
-    CONF_DEVICE_ID,
-    CONF_DP_MAP,
-    CONF_LOCAL_KEY,
-    CONF_PANEL_TYPE,
     CONF_PROFILE,
     CONF_RED_SHARE,
-    CONF_VERSION,
     DOMAIN,
-    PANEL_TYPE_TUYA,
 )
 from custom_components.red_light_therapy.entity import entity_unique_id
 from custom_components.red_light_therapy.flow_profile import (
@@ -41,15 +33,10 @@ from custom_components.red_light_therapy.flow_profile import (
     irradiance_field,
     measured_profile,
 )
-from custom_components.red_light_therapy.panels import registry
-from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
-from .common import ADDRESS
+from .common import ADDRESS, start_session, tuya_entry_data
+from .emulated_tuya import reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
-
-
-def _clock() -> float:
-    return dt_util.utcnow().timestamp()
 
 
 @pytest.fixture
@@ -59,8 +46,7 @@ async def diagnostics(
     dimmed_integration: MockConfigEntry,
 ) -> Any:
     """Diagnostics downloaded while a session runs."""
-    await dimmed_integration.runtime_data.sessions.async_start()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await start_session(hass, dimmed_integration)
     return await get_diagnostics_for_config_entry(hass, hass_client, dimmed_integration)
 
 
@@ -99,35 +85,20 @@ async def test_a_measured_profile_does_not_name_the_panel(
     )
     assert profile is not None, errors
     assert profile.name == f"{title} (measured)"
-    device = TuyaEmulator(
-        DEVICE_ID, LOCAL_KEY, "3.4", host="127.0.0.1", clock=_clock, broadcast_interval_s=None
-    )
-    await device.start()
     entry = MockConfigEntry(
         domain=DOMAIN,
         title=title,
         unique_id=DEVICE_ID,
-        data={
-            CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
-            CONF_HOST: "127.0.0.1",
-            CONF_DEVICE_ID: DEVICE_ID,
-            CONF_LOCAL_KEY: LOCAL_KEY,
-            CONF_VERSION: "3.4",
-            CONF_DP_MAP: "generic_light",
-            CONF_PROFILE: profile.to_dict(),
-        },
+        data=tuya_entry_data(**{CONF_PROFILE: profile.to_dict()}),
     )
     entry.add_to_hass(hass)
-    try:
-        with patch.object(registry, "TUYA_PORT", device.port):
-            assert await hass.config_entries.async_setup(entry.entry_id)
-            await hass.async_block_till_done()
-            assert entry.runtime_data.sessions.profile.name == profile.name
-            diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
-            assert await hass.config_entries.async_unload(entry.entry_id)
-            await hass.async_block_till_done()
-    finally:
-        await device.stop()
+    async with reachable_tuya_panel("3.4"):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.runtime_data.sessions.profile.name == profile.name
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
 
     assert diagnostics["profile"]["name"] == "**REDACTED**"
     assert diagnostics["entry"]["data"][CONF_PROFILE]["name"] == "**REDACTED**"

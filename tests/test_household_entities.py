@@ -7,7 +7,7 @@ tests/therapy/test_household.py does) and the record is put into the therapy sto
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,11 +33,9 @@ from custom_components.red_light_therapy.household_entities import current_perso
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.session_manager import async_panels_changed
 from custom_components.red_light_therapy.store import SETTINGS_SAVE_DELAY, STORAGE_KEY
-from custom_components.red_light_therapy.therapy.dose import BandDose
 from custom_components.red_light_therapy.therapy.history import SessionRecord
-from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
 
-from .common import advance, settle
+from .common import act, advance, completed_record, settle
 
 PACIFIC = ZoneInfo("US/Pacific")
 WEDNESDAY_9AM = datetime(2025, 6, 4, 9, 0, tzinfo=PACIFIC)
@@ -48,13 +46,6 @@ WEEK = "sensor.blockbluelight_f522_dose_this_week"
 @pytest.fixture(autouse=True)
 def fixed_clock(freezer: FrozenDateTimeFactory) -> None:
     freezer.move_to(WEDNESDAY_9AM)
-
-
-@dataclass(frozen=True, slots=True)
-class PersonRecord(SessionRecord):
-    """A record with the person the store will keep on it (the field may not exist yet)."""
-
-    person: str | None = None
 
 
 async def _persons(hass: HomeAssistant, *names: str) -> None:
@@ -96,29 +87,14 @@ def _select(hass: HomeAssistant, entry: MockConfigEntry) -> str:
 
 
 async def _choose(hass: HomeAssistant, entity_id: str, option: str) -> None:
-    await hass.services.async_call(
-        SELECT_DOMAIN,
-        SERVICE_SELECT_OPTION,
-        {ATTR_ENTITY_ID: entity_id, ATTR_OPTION: option},
-        blocking=True,
+    await act(
+        hass, SELECT_DOMAIN, SERVICE_SELECT_OPTION, {ATTR_ENTITY_ID: entity_id, ATTR_OPTION: option}
     )
-    await settle(hass)
 
 
-def _record(rid: str, start: datetime, minutes: float, person: str | None) -> PersonRecord:
-    seconds = minutes * 60
-    return PersonRecord(
-        id=rid,
-        panel_id="somewhere",
-        area="face",
-        origin=SessionOrigin.PLANNED,
-        started_at=start,
-        ended_at=start + timedelta(seconds=seconds),
-        dose=BandDose(12.0 * seconds / 1000, 12.0 * seconds / 1000),
-        status=SessionStatus.COMPLETED,
-        on_seconds=seconds,
-        person=person,
-    )
+def _record(rid: str, start: datetime, minutes: float, person: str | None) -> SessionRecord:
+    """A completed session on the face at 24 mW/cm² (12 red, 12 NIR)."""
+    return completed_record(rid, start, minutes, person, area="face", irradiance=(12.0, 12.0))
 
 
 async def _add_records(hass: HomeAssistant, *records: SessionRecord) -> None:

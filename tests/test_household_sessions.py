@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 import pathlib
-import shutil
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components import conversation
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
 from homeassistant.components.light import DOMAIN as LIGHT_DOMAIN
 from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
@@ -27,7 +26,7 @@ from homeassistant.components.select import (
 )
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_ON
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -41,23 +40,24 @@ from custom_components.red_light_therapy.entity import entity_unique_id
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.store import DATA_STORE, STORAGE_KEY
 from custom_components.red_light_therapy.therapy import (
-    BandDose,
     BandIrradiance,
     Session,
-    SessionOrigin,
     SessionRecord,
-    SessionStatus,
 )
 
 from .common import (
     advance,
+    completed_record,
+    converse,
     inject_advertisement,
+    install_sentences,
     move_to,
     recorded_events,
     saved_history,
     service_info,
     settle,
     stored_files,
+    to_end,
 )
 
 PACIFIC = ZoneInfo("US/Pacific")
@@ -65,9 +65,6 @@ LIGHT = "light.blockbluelight_f522"
 TIMER = "sensor.blockbluelight_f522_session_timer"
 START = "button.blockbluelight_f522_start_session"
 NAME = "BlockBlueLight F522"
-SENTENCES = (
-    pathlib.Path(__file__).parent.parent / "custom_sentences" / "en" / "red_light_therapy.yaml"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -96,13 +93,9 @@ async def call(hass: HomeAssistant, service: str, *, target: bool = True, **data
     return result
 
 
-async def to_end(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
-) -> None:
-    session = entry.runtime_data.sessions.session
-    assert session is not None
-    assert session.ends_at is not None
-    await advance(hass, freezer, session.ends_at - dt_util.utcnow())
+async def _log(hass: HomeAssistant, ago: timedelta, **data: Any) -> Any:
+    """Log a session that started ``ago``, with ``data`` (its minutes, its person)."""
+    return await call(hass, "log_session", started_at=dt_util.now() - ago, **data)
 
 
 async def test_start_session_for_a_named_person_is_theirs_in_answer_event_and_record(
@@ -124,26 +117,48 @@ async def test_start_session_for_a_named_person_is_theirs_in_answer_event_and_re
     assert [r.person for r in init_integration.runtime_data.sessions.history] == [people["Alice"]]
 
 
-@pytest.mark.parametrize("service", ["start_session", "calculate", "log_session"])
-async def test_an_unknown_person_is_refused_and_changes_nothing(
+UNKNOWN = (
+    {"name": "Carol", "names": "Alice, Bob"},
+    "Carol is not one of the people in this home. Choose one of: Alice, Bob",
+)
+BLANK = {"names": "Alice, Bob"}, "No person was named. Give one of these names: Alice, Bob"
+THREE_HOURS_EARLIER = datetime(2025, 6, 4, 6, 0, tzinfo=PACIFIC)  # than the fixed clock
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "key", "refusal"),
+    [
+        ("start_session", {"minutes": 5, "person": "Carol"}, "unknown_person", UNKNOWN),
+        ("calculate", {"minutes": 5, "person": "Carol"}, "unknown_person", UNKNOWN),
+        (
+            "log_session",
+            {"minutes": 5, "person": "Carol", "started_at": THREE_HOURS_EARLIER},
+            "unknown_person",
+            UNKNOWN,
+        ),
+        # ``person: "  "`` was refused as '"" is not one of the people in this home'.
+        ("start_session", {"minutes": 2, "person": "  "}, "blank_person", BLANK),
+        ("calculate", {"minutes": 2, "person": "  "}, "blank_person", BLANK),
+        ("assign_person", {"person": "  "}, "blank_person", BLANK),
+    ],
+)
+async def test_an_unknown_or_blank_person_is_refused_by_name_and_changes_nothing(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     emulator: BlockBlueLightEmulator,
+    *,
     hass_storage: dict[str, Any],
     service: str,
+    data: dict[str, Any],
+    key: str,
+    refusal: tuple[dict[str, str], str],
 ) -> None:
     await persons(hass, "Alice", "Bob")
     stored = stored_files(hass_storage)
-    data: dict[str, Any] = {"minutes": 5, "person": "Carol"}
-    if service == "log_session":
-        data["started_at"] = dt_util.now() - timedelta(hours=3)
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, service, **data)
-    assert err.value.translation_key == "unknown_person"
-    assert err.value.translation_placeholders == {"name": "Carol", "names": "Alice, Bob"}
-    assert str(err.value) == (
-        "Carol is not one of the people in this home. Choose one of: Alice, Bob"
-    )
+        await call(hass, service, target=service != "assign_person", **data)
+    assert err.value.translation_key == key
+    assert (err.value.translation_placeholders, str(err.value)) == refusal
     assert not emulator.is_on
     assert init_integration.runtime_data.sessions.session is None
     assert len(init_integration.runtime_data.sessions.history) == 0
@@ -191,29 +206,6 @@ async def test_persons_whose_names_match_are_named_as_the_select_shows_them(
     assert str(err.value) == (
         "Dave is not one of the people in this home. Choose one of: Alice, Bob, bob, Carl, Carl (2)"
     )
-    assert not emulator.is_on
-    assert init_integration.runtime_data.sessions.session is None
-    assert stored_files(hass_storage) == stored
-
-
-@pytest.mark.parametrize("service", ["start_session", "calculate", "assign_person"])
-async def test_a_blank_person_is_refused_asking_for_a_name(
-    hass: HomeAssistant,
-    init_integration: MockConfigEntry,
-    emulator: BlockBlueLightEmulator,
-    hass_storage: dict[str, Any],
-    service: str,
-) -> None:
-    """``person: "  "`` was refused as '"" is not one of the people in this home'."""
-    await persons(hass, "Alice", "Bob")
-    stored = stored_files(hass_storage)
-    data: dict[str, Any] = {"person": "  "}
-    if service != "assign_person":
-        data["minutes"] = 2
-    with pytest.raises(ServiceValidationError) as err:
-        await call(hass, service, target=service != "assign_person", **data)
-    assert err.value.translation_key == "blank_person"
-    assert str(err.value) == "No person was named. Give one of these names: Alice, Bob"
     assert not emulator.is_on
     assert init_integration.runtime_data.sessions.session is None
     assert stored_files(hass_storage) == stored
@@ -327,13 +319,7 @@ async def test_log_session_for_a_person_and_reassign_it_by_id(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
     people = await persons(hass, "Alice", "Bob")
-    logged = await call(
-        hass,
-        "log_session",
-        started_at=dt_util.now() - timedelta(hours=3),
-        minutes=2,
-        person="Bob",
-    )
+    logged = await _log(hass, timedelta(hours=3), minutes=2, person="Bob")
     assert (logged[LIGHT]["person"], logged[LIGHT]["person_name"]) == (people["Bob"], "Bob")
     session_id = logged[LIGHT]["session_id"]
 
@@ -446,24 +432,8 @@ async def say(
 ) -> Callable[..., Awaitable[str]]:
     """Assist with custom_sentences/en/red_light_therapy.yaml installed as the README says;
     ``user_id``: the speaking user (None: a satellite with no login)."""
-    hass.config.config_dir = str(tmp_path)
-    target = tmp_path / "custom_sentences" / "en"
-    target.mkdir(parents=True)
-    shutil.copy(SENTENCES, target / "red_light_therapy.yaml")
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "intent", {})
-    assert await async_setup_component(hass, "conversation", {})
-    await settle(hass)
-
-    async def _say(text: str, user_id: str | None = None) -> str:
-        result = await conversation.async_converse(
-            hass, text, None, Context(user_id=user_id), language="en"
-        )
-        await settle(hass)
-        speech: str = result.response.speech["plain"]["speech"]
-        return speech
-
-    return _say
+    await install_sentences(hass, tmp_path)
+    return partial(converse, hass)
 
 
 async def test_voice_starts_the_speakers_session_and_asks_who_when_it_cannot_tell(
@@ -647,9 +617,7 @@ async def _sessions_before_households(
 ) -> list[str]:
     """Sessions made with no persons set up (unassigned): one logged, two recorded over two
     days, and one still running; their ids."""
-    logged = await call(
-        hass, "log_session", started_at=dt_util.now() - timedelta(days=3), minutes=5
-    )
+    logged = await _log(hass, timedelta(days=3), minutes=5)
     ids = [logged[LIGHT]["session_id"]]
     for _ in range(2):
         answer = await call(hass, "start_session", minutes=5)
@@ -767,19 +735,8 @@ async def test_another_panels_running_session_counts_only_for_its_own_person(
 
 
 def _record(rid: str, start: datetime, minutes: float, person: str | None) -> SessionRecord:
-    seconds = minutes * 60
-    return SessionRecord(
-        id=rid,
-        panel_id="somewhere",
-        area="whole_body",
-        origin=SessionOrigin.PLANNED,
-        started_at=start,
-        ended_at=start + timedelta(seconds=seconds),
-        dose=BandDose(24.0 * seconds / 1000, 36.0 * seconds / 1000),
-        status=SessionStatus.COMPLETED,
-        on_seconds=seconds,
-        person=person,
-    )
+    """A completed session on the whole body at 60 mW/cm² (24 red, 36 NIR)."""
+    return completed_record(rid, start, minutes, person, area="whole_body", irradiance=(24.0, 36.0))
 
 
 @settings(
@@ -1081,9 +1038,7 @@ async def test_unassigned_sessions_are_shown_and_can_be_given_by_their_id(
     )
     assert sensor is not None
     assert hass.states.get(sensor).state == "0"
-    logged = await call(
-        hass, "log_session", started_at=dt_util.now() - timedelta(days=2), minutes=5
-    )
+    logged = await _log(hass, timedelta(days=2), minutes=5)
     running = await call(hass, "start_session", minutes=5)
     assert running[LIGHT]["person"] is None
     assert hass.states.get(TIMER).attributes["person"] == "Unassigned"
@@ -1137,18 +1092,16 @@ async def test_voice_starts_the_speakers_own_protocol_dose_on_their_area(
         )
     await settle(hass)
 
-    said = await say("start my red light session", bob_user)
-    assert "for Bob" in said, said
-    session = entry.runtime_data.sessions.session
-    assert session is not None
-    assert (session.person, session.area, session.target_dose) == (bob, "face", 4.0)
-    await to_end(hass, freezer, entry)
-    said = await say("start my red light session", alice_user)
-    assert "for Alice" in said, said
-    session = entry.runtime_data.sessions.session
-    assert session is not None
-    assert (session.person, session.area, session.target_dose) == (alice, "knee", 3.0)
-    await to_end(hass, freezer, entry)
+    for name, user, person, area, dose in (
+        ("Bob", bob_user, bob, "face", 4.0),
+        ("Alice", alice_user, alice, "knee", 3.0),
+    ):
+        said = await say("start my red light session", user)
+        assert f"for {name}" in said, said
+        session = entry.runtime_data.sessions.session
+        assert session is not None
+        assert (session.person, session.area, session.target_dose) == (person, area, dose)
+        await to_end(hass, freezer, entry)
 
     records = entry.runtime_data.sessions.history.records
     assert [(r.person, r.area) for r in records] == [(bob, "face"), (alice, "knee")]
@@ -1218,13 +1171,7 @@ async def test_the_second_carl_is_carl_2_in_answers_attributes_and_voice(
     entry = dimmed_integration
     plan = await call(hass, "calculate", minutes=2, person="Carl (2)")
     assert (plan[LIGHT]["person"], plan[LIGHT]["person_name"]) == ("person.carl_2", "Carl (2)")
-    logged = await call(
-        hass,
-        "log_session",
-        started_at=dt_util.now() - timedelta(hours=25),
-        minutes=2,
-        person="Carl (2)",
-    )
+    logged = await _log(hass, timedelta(hours=25), minutes=2, person="Carl (2)")
     assert logged[LIGHT]["person_name"] == "Carl (2)"
     given = await call(
         hass,

@@ -7,9 +7,10 @@ must neither refuse to record a session nor replace a stored protocol run.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from itertools import chain, repeat
-from typing import Any
 from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
@@ -22,19 +23,21 @@ from custom_components.red_light_therapy.const import DOMAIN
 LIGHT = "light.blockbluelight_f522"
 
 
-def _repeating(*ids: str) -> Any:
-    """An id generator that says its first id twice, then the rest."""
-    return chain([ids[0]], ids, repeat("never-used"))
+@contextmanager
+def _repeating(module: str, *ids: str) -> Iterator[None]:
+    """The ids ``module`` makes come out as its first id twice, then the rest."""
+    said = chain([ids[0]], ids, repeat("never-used"))
+    with patch(
+        f"custom_components.red_light_therapy.{module}.ulid_util.ulid_now",
+        side_effect=lambda: next(said),
+    ):
+        yield
 
 
 async def test_a_repeated_session_id_is_not_a_refusal(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    ids = _repeating("01SAME", "01OTHER")
-    with patch(
-        "custom_components.red_light_therapy.session_history.ulid_util.ulid_now",
-        side_effect=lambda: next(ids),
-    ):
+    with _repeating("session_history", "01SAME", "01OTHER"):
         answers = [
             await hass.services.async_call(
                 DOMAIN,
@@ -56,11 +59,7 @@ async def test_a_repeated_session_id_is_not_a_refusal(
 async def test_a_repeated_run_id_replaces_no_run(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    ids = _repeating("01RUN", "01SECOND")
-    with patch(
-        "custom_components.red_light_therapy.protocol_manager.ulid_util.ulid_now",
-        side_effect=lambda: next(ids),
-    ):
+    with _repeating("protocol_manager", "01RUN", "01SECOND"):
         for protocol, area in (("low_back_pain", "back"), ("hair_growth", "scalp")):
             await hass.services.async_call(
                 DOMAIN,

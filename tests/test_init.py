@@ -22,7 +22,7 @@ from custom_components.red_light_therapy.const import (
 )
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 
-from .common import ADDRESS, inject_advertisement, service_info
+from .common import ADDRESS, advance, inject_advertisement, service_info
 
 LIGHT = "light.blockbluelight_f522"
 
@@ -124,16 +124,12 @@ async def test_unreachable_panel_goes_unavailable_and_comes_back(
     emulator.drop_connection()
     emulator.refuse_connections = 1000
     for _ in range(2):
-        freezer.tick(timedelta(minutes=IDLE_POLL_MINUTES))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await advance(hass, freezer, timedelta(minutes=IDLE_POLL_MINUTES))
     assert hass.states.get(LIGHT).state == STATE_UNAVAILABLE
     assert caplog.text.count("Error fetching") == 1
 
     emulator.refuse_connections = 0
-    freezer.tick(timedelta(minutes=IDLE_POLL_MINUTES))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, timedelta(minutes=IDLE_POLL_MINUTES))
     assert hass.states.get(LIGHT).state == STATE_OFF
     assert caplog.text.count("is reachable again") == 1
 
@@ -147,16 +143,12 @@ async def test_idle_bluetooth_panel_is_looked_at_briefly_on_a_steady_interval(
     """A look every BLE_IDLE_POLL_SECONDS, not moved by the pushes of its own link (not even
     the push of its idle disconnect), and the link closed at once."""
     for _ in range(2 * 60):  # past the setup's grace and the first looks
-        freezer.tick(timedelta(seconds=1))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await advance(hass, freezer, timedelta(seconds=1))
     connections = emulator.connections
     held = 0
     minutes = 20
     for _ in range(minutes * 60):
-        freezer.tick(timedelta(seconds=1))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await advance(hass, freezer, timedelta(seconds=1))
         held += emulator.connected
     assert emulator.connections - connections == minutes * 60 // BLE_IDLE_POLL_SECONDS
     assert held == 0  # each look closes its link before the next second

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 import gc
 import pathlib
-import shutil
 from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import intent
@@ -31,15 +30,13 @@ from custom_components.red_light_therapy.intent import (
     LIGHT_INTENTS,
     SaysPanelFailures,
 )
+from custom_components.red_light_therapy.session_manager import SessionManager
 
-from .common import advance
+from .common import advance, converse, install_sentences
 from .conftest import SESSION_LEVEL
 
 NAME = "BlockBlueLight F522"
 AREA = "select.blockbluelight_f522_treatment_area"
-SENTENCES = (
-    pathlib.Path(__file__).parent.parent / "custom_sentences" / "en" / "red_light_therapy.yaml"
-)
 
 
 @pytest.fixture
@@ -196,21 +193,19 @@ async def say(
     hass: HomeAssistant, assist: MockConfigEntry, tmp_path: pathlib.Path
 ) -> Callable[[str], Awaitable[str]]:
     """Assist with custom_sentences/en/red_light_therapy.yaml installed as the README says."""
-    hass.config.config_dir = str(tmp_path)
-    target = tmp_path / "custom_sentences" / "en"
-    target.mkdir(parents=True)
-    shutil.copy(SENTENCES, target / "red_light_therapy.yaml")
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "conversation", {})
-    await hass.async_block_till_done()
+    await install_sentences(hass, tmp_path)
+    return partial(converse, hass)
 
-    async def _say(text: str) -> str:
-        result = await conversation.async_converse(hass, text, None, Context(), language="en")
-        await hass.async_block_till_done(wait_background_tasks=True)
-        speech: str = result.response.speech["plain"]["speech"]
-        return speech
 
-    return _say
+async def _starts_ten_minutes(
+    say: Callable[[str], Awaitable[str]], sessions: SessionManager, sentence: str, area: str
+) -> None:
+    """Saying ``sentence`` starts a session of the default 10 minutes on ``area``."""
+    said = await say(sentence)
+    assert said.startswith(f"Started 10 minutes on {NAME}")
+    assert sessions.session is not None
+    assert sessions.session.planned_seconds == 600
+    assert sessions.session.area == area
 
 
 async def test_the_documented_sentences_reach_the_intents(
@@ -225,20 +220,14 @@ async def test_the_documented_sentences_reach_the_intents(
     # Sessions on the knee, then the face (the whole body would share the spacing with both).
     await _area(hass, "knee")
     # No protocol run: the default length (10 minutes) on the panel's area.
-    said = await say("start a red light session")
-    assert said.startswith(f"Started 10 minutes on {NAME}")
-    assert sessions.session is not None
-    assert sessions.session.planned_seconds == 600
-    assert sessions.session.area == "knee"
+    await _starts_ten_minutes(say, sessions, "start a red light session", "knee")
     said = await say("stop the red light session")
     assert said.startswith(f"Stopped {NAME}")
     assert sessions.session is None
     await _area(hass, "face")
-    said = await say("start a 10 minute red light session on the blockbluelight f522")
-    assert said.startswith(f"Started 10 minutes on {NAME}")
-    assert sessions.session is not None
-    assert sessions.session.planned_seconds == 600
-    assert sessions.session.area == "face"
+    await _starts_ten_minutes(
+        say, sessions, "start a 10 minute red light session on the blockbluelight f522", "face"
+    )
     await advance(hass, freezer, timedelta(minutes=2))  # a treatment: the spacing runs
     said = await say("stop the red light session")
     assert said.startswith(f"Stopped {NAME}")

@@ -11,14 +11,13 @@ from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
-    STATE_OFF,
     STATE_ON,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import (
     DEFAULT_SESSION_MINUTES,
@@ -28,17 +27,14 @@ from custom_components.red_light_therapy.const import (
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import advance
+from .common import act, advance, out_of_reach, switched_off
 
 LIGHT = "light.blockbluelight_f522"
 DEFAULT_SECONDS = DEFAULT_SESSION_MINUTES * 60
 
 
 async def _light(hass: HomeAssistant, service: str, **data: object) -> None:
-    await hass.services.async_call(
-        LIGHT_DOMAIN, service, {ATTR_ENTITY_ID: LIGHT, **data}, blocking=True
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await act(hass, LIGHT_DOMAIN, service, {ATTR_ENTITY_ID: LIGHT, **data})
 
 
 async def test_turn_on_starts_a_session_of_the_default_length(
@@ -115,14 +111,10 @@ async def test_turn_off_stops_the_session_and_the_panel(
 
     await _light(hass, SERVICE_TURN_OFF)
 
-    assert not emulator.is_on
     assert emulator.emission_log[-1].end is not None
-    assert sessions.session is None
-    record = sessions.last_session
-    assert record is not None
+    record = switched_off(hass, emulator, sessions)
     assert record.status is SessionStatus.STOPPED
     assert record.on_seconds == pytest.approx(emulator.on_seconds(), abs=0.01)
-    assert hass.states.get(LIGHT).state == STATE_OFF
 
 
 async def test_turn_off_a_panel_switched_on_at_its_button(
@@ -137,19 +129,13 @@ async def test_turn_off_a_panel_switched_on_at_its_button(
 
     await _light(hass, SERVICE_TURN_OFF)
 
-    assert not emulator.is_on
-    assert sessions.session is None
-    assert sessions.last_session is not None
-    assert sessions.last_session.origin is SessionOrigin.UNPLANNED
-    assert hass.states.get(LIGHT).state == STATE_OFF
+    assert switched_off(hass, emulator, sessions).origin is SessionOrigin.UNPLANNED
 
 
 async def test_turn_on_of_an_unreachable_panel_raises_a_translated_error(
     hass: HomeAssistant, dimmed_integration: MockConfigEntry, emulator: BlockBlueLightEmulator
 ) -> None:
-    emulator.refuse_connections = 1000
-    emulator.drop_connection()
-    await hass.async_block_till_done()
+    await out_of_reach(hass, emulator)
 
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
@@ -173,9 +159,7 @@ async def test_turn_off_of_an_unreachable_panel_keeps_the_session_and_retries(
 ) -> None:
     sessions = dimmed_integration.runtime_data.sessions
     await _light(hass, SERVICE_TURN_ON)
-    emulator.refuse_connections = 1000
-    emulator.drop_connection()
-    await hass.async_block_till_done()
+    await out_of_reach(hass, emulator)
 
     # The user is told it did not work...
     with pytest.raises(HomeAssistantError) as err:
@@ -189,16 +173,10 @@ async def test_turn_off_of_an_unreachable_panel_keeps_the_session_and_retries(
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
 
     emulator.refuse_connections = 0
-    freezer.tick(timedelta(seconds=OFF_RETRY_SECONDS))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, timedelta(seconds=OFF_RETRY_SECONDS))
 
-    assert not emulator.is_on
-    assert sessions.session is None
-    assert sessions.last_session is not None
-    assert sessions.last_session.status is SessionStatus.STOPPED
+    assert switched_off(hass, emulator, sessions).status is SessionStatus.STOPPED
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
-    assert hass.states.get(LIGHT).state == STATE_OFF
 
 
 async def test_refused_turn_on_with_brightness_leaves_the_panel_as_it_was(

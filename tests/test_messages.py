@@ -349,19 +349,14 @@ async def test_area_and_status_attributes_read_as_words_on_every_entity(
 ) -> None:
     """More-info showed "whole_body", "paused" as they are stored: every entity's ``area``
     and ``status`` attribute has a translated value, as the light's ``area`` already had."""
-    for protocol in ("wound_healing", "hair_growth"):
+    for service, data in (
+        ("start_protocol", {"protocol": "wound_healing"}),
+        ("start_protocol", {"protocol": "hair_growth"}),
+        ("pause_protocol", {"area": "leg"}),
+        ("pause_protocol", {"area": "scalp"}),
+    ):
         await hass.services.async_call(
-            DOMAIN,
-            "start_protocol",
-            {"entity_id": "light.blockbluelight_f522", "protocol": protocol},
-            blocking=True,
-        )
-    for area in ("leg", "scalp"):
-        await hass.services.async_call(
-            DOMAIN,
-            "pause_protocol",
-            {"entity_id": "light.blockbluelight_f522", "area": area},
-            blocking=True,
+            DOMAIN, service, {"entity_id": "light.blockbluelight_f522", **data}, blocking=True
         )
     await hass.async_block_till_done()
     texts = await async_get_translations(hass, "en", "entity", {DOMAIN})

@@ -29,7 +29,7 @@ from custom_components.red_light_therapy.store import (
     STORAGE_VERSION,
 )
 
-from .common import ADDRESS, advance, inject_advertisement, service_info
+from .common import ADDRESS, advance, inject_advertisement, out_of_reach, service_info, set_number
 
 PANEL_LEVELS = (10, 20, 30, 40, 50)
 CHANNELS = (
@@ -51,16 +51,6 @@ def emulator() -> Generator[BlockBlueLightEmulator]:
     )
     yield panel
     panel.close()
-
-
-async def _set(hass: HomeAssistant, entity_id: str, value: float) -> None:
-    await hass.services.async_call(
-        NUMBER_DOMAIN,
-        SERVICE_SET_VALUE,
-        {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: value},
-        blocking=True,
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.mark.usefixtures("init_integration")
@@ -87,7 +77,7 @@ async def test_channel_names_start_with_the_wavelength(hass: HomeAssistant) -> N
 async def test_channel_level_sets_that_channel_only(
     hass: HomeAssistant, emulator: BlockBlueLightEmulator
 ) -> None:
-    await _set(hass, CHANNELS[2], 75)
+    await set_number(hass, CHANNELS[2], 75)
 
     assert emulator.levels == (10, 20, 75, 40, 50)
     assert float(hass.states.get(CHANNELS[2]).state) == 75
@@ -98,9 +88,7 @@ async def test_channel_level_sets_that_channel_only(
 async def test_channel_level_of_an_unreachable_panel_raises_a_translated_error(
     hass: HomeAssistant, emulator: BlockBlueLightEmulator
 ) -> None:
-    emulator.refuse_connections = 1000
-    emulator.drop_connection()
-    await hass.async_block_till_done()
+    await out_of_reach(hass, emulator)
 
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
@@ -135,7 +123,7 @@ async def test_session_duration_sets_the_length_of_the_next_session(
 
     with patch.object(storage.Store, "_async_write_data", _counting):
         for minutes in range(6, 16):
-            await _set(hass, DURATION, minutes)
+            await set_number(hass, DURATION, minutes)
         assert writes == 0
         await advance(hass, freezer, timedelta(seconds=SETTINGS_SAVE_DELAY))
         assert writes == 1
@@ -158,7 +146,7 @@ async def test_lengths_and_distances_read_as_a_person_writes_them(hass: HomeAssi
     """The device page showed "5.0 min" and "15.0 cm" for whole numbers."""
     assert hass.states.get(DURATION).state == str(DEFAULT_SESSION_MINUTES)
     assert hass.states.get("number.blockbluelight_f522_distance").state == "15"
-    await _set(hass, "number.blockbluelight_f522_distance", 22.5)
+    await set_number(hass, "number.blockbluelight_f522_distance", 22.5)
     assert hass.states.get("number.blockbluelight_f522_distance").state == "22.5"
 
 

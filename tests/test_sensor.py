@@ -5,19 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.number import (
-    ATTR_VALUE,
-    DOMAIN as NUMBER_DOMAIN,
-    SERVICE_SET_VALUE,
-)
-from homeassistant.const import ATTR_ENTITY_ID, STATE_UNKNOWN
+from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.sensor import _async_at_midnight
+
+from .common import advance, set_number, start_session
 
 END = "sensor.blockbluelight_f522_session_end"
 DOSE = "sensor.blockbluelight_f522_session_dose"
@@ -31,22 +28,6 @@ CHANNEL_1 = "number.blockbluelight_f522_channel_1_630_nm"
 FULL_AT_15CM = 60.0
 
 
-async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta) -> None:
-    freezer.tick(delta)
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-async def _set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
-    await hass.services.async_call(
-        NUMBER_DOMAIN,
-        SERVICE_SET_VALUE,
-        {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: value},
-        blocking=True,
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
 @pytest.mark.usefixtures("init_integration")
 async def test_irradiance_follows_levels_and_distance(hass: HomeAssistant) -> None:
     state = hass.states.get(IRRADIANCE)
@@ -55,11 +36,11 @@ async def test_irradiance_follows_levels_and_distance(hass: HomeAssistant) -> No
     assert state.attributes["nir"] == pytest.approx(36.0)
     assert state.attributes["distance_cm"] == 15
 
-    await _set_number(hass, CHANNEL_1, 0)  # one red channel off: a fifth less light
+    await set_number(hass, CHANNEL_1, 0)  # one red channel off: a fifth less light
     assert float(hass.states.get(IRRADIANCE).state) == pytest.approx(48.0)
     assert hass.states.get(IRRADIANCE).attributes["red"] == pytest.approx(12.0)
 
-    await _set_number(hass, DISTANCE, 30)
+    await set_number(hass, DISTANCE, 30)
     farther = float(hass.states.get(IRRADIANCE).state)
     assert 0 < farther < 48.0
     assert hass.states.get(IRRADIANCE).attributes["distance_cm"] == 30
@@ -84,7 +65,7 @@ async def test_session_end_and_doses_after_a_session(
     assert end == (started + timedelta(minutes=10)).replace(microsecond=0)
     assert float(hass.states.get(DOSE).state) == pytest.approx(7.2)  # where it is heading
 
-    await _advance(hass, freezer, timedelta(minutes=10))
+    await advance(hass, freezer, timedelta(minutes=10))
 
     assert not emulator.is_on
     assert hass.states.get(END).state == STATE_UNKNOWN
@@ -100,10 +81,8 @@ async def test_dose_today_is_written_once_at_midnight(
     dimmed_integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    sessions = dimmed_integration.runtime_data.sessions
-    await sessions.async_start()
-    await hass.async_block_till_done(wait_background_tasks=True)
-    await _advance(hass, freezer, timedelta(minutes=10))
+    await start_session(hass, dimmed_integration)
+    await advance(hass, freezer, timedelta(minutes=10))
     assert float(hass.states.get(TODAY).state) == pytest.approx(7.2)
 
     writes: list[str] = []
@@ -117,9 +96,9 @@ async def test_dose_today_is_written_once_at_midnight(
     now = dt_util.now()
     midnight = dt_util.start_of_local_day(now + timedelta(days=1))
     # Up to just before midnight nothing is written; at midnight the day starts at zero.
-    await _advance(hass, freezer, midnight - now - timedelta(seconds=1))
+    await advance(hass, freezer, midnight - now - timedelta(seconds=1))
     assert writes == []
-    await _advance(hass, freezer, timedelta(seconds=1))
+    await advance(hass, freezer, timedelta(seconds=1))
     assert [float(value) for value in writes] == [0.0]
     assert dt_util.parse_datetime(hass.states.get(TODAY).attributes["last_reset"]) == midnight
 
@@ -137,12 +116,12 @@ async def test_period_sensors_share_one_midnight_timer(
 
     now = dt_util.now()
     midnight = dt_util.start_of_local_day(now + timedelta(days=1))
-    await _advance(hass, freezer, midnight - now - timedelta(seconds=1))
+    await advance(hass, freezer, midnight - now - timedelta(seconds=1))
     assert calls == []
-    await _advance(hass, freezer, timedelta(seconds=1))
+    await advance(hass, freezer, timedelta(seconds=1))
     assert calls == ["second"]
-    await _advance(hass, freezer, timedelta(days=1))
+    await advance(hass, freezer, timedelta(days=1))
     assert calls == ["second", "second"]
     remove_second()
-    await _advance(hass, freezer, timedelta(days=1))
+    await advance(hass, freezer, timedelta(days=1))
     assert calls == ["second", "second"]

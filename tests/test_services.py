@@ -8,7 +8,6 @@ fixed (Wednesday 4 June 2025, 09:00 in US/Pacific) so no session crosses a midni
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import datetime, timedelta
 import math
 from typing import Any
@@ -31,7 +30,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 from custom_components.red_light_therapy.session_manager import when_words
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import ADDRESS, Events, advance, recorded_events, stored_files
+from .common import ADDRESS, advance, last_record, no_power_command_for, stored_files, to_end
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -50,13 +49,6 @@ TEN_J_SECONDS = 10 * 1000 / FULL  # 166.67 s
 async def fixed_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     """Wednesday 4 June 2025, 09:00 local, before the integration is set up."""
     freezer.move_to(datetime(2025, 6, 4, 9, 0, tzinfo=PACIFIC))
-
-
-@pytest.fixture
-def events(init_integration: MockConfigEntry) -> Generator[Events]:
-    """Every session event of the panel, in order."""
-    with recorded_events(init_integration) as fired:
-        yield fired
 
 
 async def _call(
@@ -78,14 +70,12 @@ async def _call(
     return result
 
 
-async def _to_end(
+async def _ten_joules_to_the_end(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
 ) -> None:
-    """Move the clock exactly to the running session's planned end."""
-    session = entry.runtime_data.sessions.session
-    assert session is not None
-    assert session.ends_at is not None
-    await advance(hass, freezer, session.ends_at - dt_util.utcnow())
+    """A session of 10 J/cm² at full output, run to its planned end (its spacing starts)."""
+    await _call(hass, "start_session", dose=10)
+    await to_end(hass, freezer, entry)
 
 
 def _commands(emulator: BlockBlueLightEmulator, command: int) -> list[codec.Frame]:
@@ -97,12 +87,20 @@ def _state(hass: HomeAssistant, entity_id: str) -> float:
 
 
 class Unchanged:
-    """Records state writes and the stored therapy data, to assert that nothing changed."""
+    """Records state writes, the stored therapy data and (given the emulated panel) what the
+    panel was sent and emitted, to assert that nothing changed."""
 
-    def __init__(self, hass: HomeAssistant, hass_storage: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        hass_storage: dict[str, Any],
+        emulator: BlockBlueLightEmulator | None = None,
+    ) -> None:
         self.hass = hass
         self.hass_storage = hass_storage
         self.stored = stored_files(hass_storage)
+        self.emulator = emulator
+        self.panel = self._panel()
         self.written: list[str] = []
 
         @callback
@@ -111,10 +109,16 @@ class Unchanged:
 
         self._remove = hass.bus.async_listen("state_changed", _record)
 
+    def _panel(self) -> tuple[int, list[Any]] | None:
+        if self.emulator is None:
+            return None
+        return len(self.emulator.commands), list(self.emulator.emission_log)
+
     def check(self, *, allowed: tuple[str, ...] = ()) -> None:
         self._remove()
         assert [e for e in self.written if e not in allowed] == []
         assert stored_files(self.hass_storage) == self.stored
+        assert self._panel() == self.panel
 
 
 # -- start_session -------------------------------------------------------------------------
@@ -150,13 +154,12 @@ async def test_start_by_dose_runs_to_the_dose_and_records_it(
     assert hass.states.get(LIGHT).state == STATE_ON
     assert [kind for kind, _ in events] == ["session_started"]
 
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
 
     assert not emulator.is_on
     assert hass.states.get(LIGHT).state == STATE_OFF
     assert emulator.on_seconds() == pytest.approx(TEN_J_SECONDS, abs=0.01)
-    record = init_integration.runtime_data.sessions.last_session
-    assert record is not None
+    record = last_record(init_integration.runtime_data.sessions)
     assert record.status is SessionStatus.COMPLETED
     assert record.dose.total == pytest.approx(10.0, abs=0.001)
     assert _state(hass, DOSE) == pytest.approx(10.0, abs=0.001)
@@ -206,7 +209,7 @@ async def test_start_with_neither_dose_nor_minutes_runs_the_default_length(
     assert session is not None
     assert session.target_dose is None
 
-    await _to_end(hass, freezer, dimmed_integration)
+    await to_end(hass, freezer, dimmed_integration)
     assert _state(hass, DOSE) == pytest.approx(7.2, abs=0.001)
 
 
@@ -281,10 +284,9 @@ async def test_start_by_dose_in_one_band(
     assert answer[LIGHT][f"expected_{band}_dose_j_cm2"] == pytest.approx(dose)
     assert emulator.timer_set_s == math.ceil(seconds)
 
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
 
-    record = init_integration.runtime_data.sessions.last_session
-    assert record is not None
+    record = last_record(init_integration.runtime_data.sessions)
     band_dose = record.dose.red if band == "red" else record.dose.nir
     assert band_dose == pytest.approx(dose, abs=0.001)
     assert record.dose.total == pytest.approx(10.0, abs=0.001)
@@ -357,8 +359,7 @@ async def test_second_session_within_spacing_is_refused_and_changes_nothing(
     hass_storage: dict[str, Any],
     events: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    await _call(hass, "start_session", dose=10)
-    await _to_end(hass, freezer, init_integration)
+    await _ten_joules_to_the_end(hass, freezer, init_integration)
     ended = dt_util.utcnow()
     await advance(hass, freezer, timedelta(hours=2))
     sessions = init_integration.runtime_data.sessions
@@ -396,8 +397,7 @@ async def test_override_spacing_allows_the_second_session(
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await _call(hass, "start_session", dose=10)
-    await _to_end(hass, freezer, init_integration)
+    await _ten_joules_to_the_end(hass, freezer, init_integration)
     await advance(hass, freezer, timedelta(hours=2))
 
     answer = await _call(hass, "start_session", dose=5, override_spacing=True)
@@ -407,7 +407,7 @@ async def test_override_spacing_allows_the_second_session(
     assert [r["code"] for r in plan["reasons"]] == ["spacing_overridden"]
     assert emulator.is_on
     assert "spacing limit overridden" in caplog.text
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
     assert _state(hass, TODAY) == pytest.approx(15.0, abs=0.001)
 
 
@@ -440,7 +440,7 @@ async def test_start_with_levels_plans_at_those_levels(
     # The panel emitted at the new levels from the start, not at full output first.
     assert [segment.levels for segment in emulator.emission_log] == [(20,) * 5]
 
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
     assert _state(hass, DOSE) == pytest.approx(10.0, abs=0.001)
 
 
@@ -454,26 +454,26 @@ async def test_start_with_levels_plans_at_those_levels(
         ([20.5] * 5, "invalid_level", {"min": "0", "max": "100"}),
     ],
 )
-async def test_start_with_levels_the_panel_cannot_take(
+@pytest.mark.parametrize("service", ["start_session", "calculate"])
+async def test_levels_the_panel_cannot_take(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
     emulator: BlockBlueLightEmulator,
     *,
     hass_storage: dict[str, Any],
+    service: str,
     levels: list[float],
     key: str,
     placeholders: dict[str, str],
 ) -> None:
-    commands = len(emulator.commands)
-    unchanged = Unchanged(hass, hass_storage)
+    unchanged = Unchanged(hass, hass_storage, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "start_session", dose=10, levels=levels)
+        await _call(hass, service, dose=10, levels=levels)
 
     assert err.value.translation_key == key
     assert placeholders.items() <= err.value.translation_placeholders.items()
     assert emulator.levels == (100,) * 5
-    assert len(emulator.commands) == commands
     unchanged.check()
 
 
@@ -483,8 +483,7 @@ async def test_refused_start_with_levels_leaves_the_levels(
     emulator: BlockBlueLightEmulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    await _call(hass, "start_session", dose=10)
-    await _to_end(hass, freezer, init_integration)
+    await _ten_joules_to_the_end(hass, freezer, init_integration)
 
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "start_session", dose=5, levels=[20] * 5)
@@ -526,7 +525,7 @@ async def test_pause_adds_no_dose_and_resume_rearms_the_remaining_time(
     assert session is not None
     assert session.ends_at == dt_util.utcnow() + timedelta(seconds=remaining)
 
-    await _to_end(hass, freezer, init_integration)
+    await to_end(hass, freezer, init_integration)
 
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(TEN_J_SECONDS, abs=0.01)
@@ -548,8 +547,7 @@ async def test_stop_records_the_partial_dose(
     await _call(hass, "stop_session", response=False)
 
     assert not emulator.is_on
-    record = init_integration.runtime_data.sessions.last_session
-    assert record is not None
+    record = last_record(init_integration.runtime_data.sessions)
     assert record.status is SessionStatus.STOPPED
     assert record.dose.total == pytest.approx(3.6, abs=0.001)  # 60 s at 60 mW/cm²
     assert _state(hass, DOSE) == pytest.approx(3.6, abs=0.001)
@@ -558,9 +556,7 @@ async def test_stop_records_the_partial_dose(
     assert events[-1][1]["dose_j_cm2"] == pytest.approx(3.6, abs=0.001)
 
     # Nothing is left scheduled: the planned end passes without a command to the panel.
-    power = len(_commands(emulator, codec.CMD_POWER))
-    await advance(hass, freezer, timedelta(minutes=5))
-    assert len(_commands(emulator, codec.CMD_POWER)) == power
+    await no_power_command_for(hass, freezer, emulator, timedelta(minutes=5))
 
 
 @pytest.mark.parametrize("service", ["pause_session", "resume_session", "stop_session"])
@@ -705,8 +701,7 @@ async def test_calculate_answers_and_changes_nothing(
     emulator: BlockBlueLightEmulator,
     hass_storage: dict[str, Any],
 ) -> None:
-    commands = len(emulator.commands)
-    unchanged = Unchanged(hass, hass_storage)
+    unchanged = Unchanged(hass, hass_storage, emulator)
 
     by_dose = await _call(hass, "calculate", dose=10)
     by_minutes = await _call(hass, "calculate", minutes=5, distance_cm=61)
@@ -717,7 +712,6 @@ async def test_calculate_answers_and_changes_nothing(
     # 61 cm: 70 % of 60 mW/cm², for 5 minutes.
     assert by_minutes[LIGHT]["irradiance_mw_cm2"] == pytest.approx(42.0)
     assert by_minutes[LIGHT]["expected_dose_j_cm2"] == pytest.approx(12.6)
-    assert len(emulator.commands) == commands
     assert emulator.emission_log == []
     assert init_integration.runtime_data.sessions.session is None
     assert len(init_integration.runtime_data.sessions.history) == 0
@@ -729,8 +723,7 @@ async def test_calculate_tells_when_a_refused_session_is_allowed(
     init_integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    await _call(hass, "start_session", dose=10)
-    await _to_end(hass, freezer, init_integration)
+    await _ten_joules_to_the_end(hass, freezer, init_integration)
     ended = dt_util.utcnow()
 
     answer = await _call(hass, "calculate", dose=10)
@@ -761,8 +754,7 @@ async def test_logged_session_counts_toward_the_limits(
 
     assert answer[LIGHT]["dose_j_cm2"] == pytest.approx(7.2)
     sessions = init_integration.runtime_data.sessions
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.origin is SessionOrigin.LOGGED
     assert record.started_at == started_at
     assert _state(hass, TODAY) == pytest.approx(7.2)
@@ -780,8 +772,7 @@ async def test_logged_session_without_a_time_zone_is_local(
 ) -> None:
     await _call(hass, "log_session", started_at="2025-06-04 07:00:00", minutes=10, area="knee")
 
-    record = init_integration.runtime_data.sessions.last_session
-    assert record is not None
+    record = last_record(init_integration.runtime_data.sessions)
     assert record.started_at == datetime(2025, 6, 4, 7, 0, tzinfo=PACIFIC)
     assert record.area == "knee"
 
@@ -832,8 +823,7 @@ async def test_bad_input_is_refused_by_name_and_changes_nothing(
     data: dict[str, Any],
     key: str,
 ) -> None:
-    commands = len(emulator.commands)
-    unchanged = Unchanged(hass, hass_storage)
+    unchanged = Unchanged(hass, hass_storage, emulator)
 
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, service, **data)
@@ -842,7 +832,6 @@ async def test_bad_input_is_refused_by_name_and_changes_nothing(
     assert err.value.translation_domain == DOMAIN
     assert emulator.emission_log == []
     assert not emulator.is_on
-    assert len(emulator.commands) == commands
     assert init_integration.runtime_data.sessions.session is None
     assert len(init_integration.runtime_data.sessions.history) == 0
     assert events == []
@@ -867,8 +856,7 @@ async def test_calculate_at_other_levels_changes_nothing_on_the_panel(
     hass_storage: dict[str, Any],
 ) -> None:
     """Half the levels, half the irradiance: the same dose takes twice as long."""
-    commands = len(emulator.commands)
-    unchanged = Unchanged(hass, hass_storage)
+    unchanged = Unchanged(hass, hass_storage, emulator)
 
     full = await _call(hass, "calculate", dose=10)
     half = await _call(hass, "calculate", dose=10, levels=[50] * 5)
@@ -879,17 +867,8 @@ async def test_calculate_at_other_levels_changes_nothing_on_the_panel(
     assert half[LIGHT]["planned_minutes"] > full[LIGHT]["planned_minutes"]
     assert half[LIGHT]["expected_dose_j_cm2"] == pytest.approx(10.0)
     assert emulator.levels == (100,) * 5
-    assert len(emulator.commands) == commands
     assert emulator.emission_log == []
     unchanged.check()
-
-
-async def test_calculate_with_levels_the_panel_cannot_take(
-    hass: HomeAssistant, init_integration: MockConfigEntry
-) -> None:
-    with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "calculate", dose=10, levels=[50, 50])
-    assert err.value.translation_key == "invalid_levels"
 
 
 async def test_distance_error_names_the_nearest_measured_point(

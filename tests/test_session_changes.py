@@ -8,7 +8,6 @@ The default BlockBlueLight profile gives 60 mW/cm² at 15 cm and full output; th
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import timedelta
 import math
 from typing import Any
@@ -25,33 +24,18 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.therapy import SessionStatus
 
-from .common import Events, advance, recorded_events, settle
+from .common import Events, act, advance, last_record, settle
 
 LIGHT = "light.blockbluelight_f522"
 END = "sensor.blockbluelight_f522_session_end"
 
 
-@pytest.fixture
-def events(dimmed_integration: MockConfigEntry) -> Generator[Events]:
-    with recorded_events(dimmed_integration) as fired:
-        yield fired
-
-
 async def _start(hass: HomeAssistant, **data: Any) -> None:
-    await hass.services.async_call(
-        DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, **data}, blocking=True
-    )
-    await settle(hass)
+    await act(hass, DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, **data})
 
 
 async def _brightness(hass: HomeAssistant, value: int) -> None:
-    await hass.services.async_call(
-        LIGHT_DOMAIN,
-        SERVICE_TURN_ON,
-        {ATTR_ENTITY_ID: LIGHT, ATTR_BRIGHTNESS: value},
-        blocking=True,
-    )
-    await settle(hass)
+    await act(hass, LIGHT_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: LIGHT, ATTR_BRIGHTNESS: value})
 
 
 def _limit_events(events: Events) -> list[dict[str, Any]]:
@@ -90,8 +74,7 @@ async def test_a_brighter_dose_session_ends_sooner_with_its_dose(
 
     await advance(hass, freezer, session.ends_at - dt_util.utcnow())
     assert not emulator.is_on
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.status is SessionStatus.COMPLETED
     assert record.dose.total == pytest.approx(6.0, abs=0.03)
     assert record.on_seconds == pytest.approx(375, abs=1)
@@ -127,8 +110,7 @@ async def test_a_minutes_session_made_brighter_is_cut_at_the_dose_limit(
     await advance(hass, freezer, ends_at - dt_util.utcnow())
     assert not emulator.is_on
     assert hass.states.get(LIGHT).state == STATE_OFF
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.dose.total <= 20.0 + 1e-6
     assert record.dose.total == pytest.approx(20.0, abs=0.1)
 
@@ -151,8 +133,7 @@ async def test_a_dose_reached_by_a_level_change_ends_the_session_at_once(
 
     assert sessions.session is None
     assert not emulator.is_on
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.status is SessionStatus.COMPLETED
     assert 5.95 <= record.dose.total <= 6.0  # short of it by what under a second would add
     assert _limit_events(events) == []
@@ -188,8 +169,7 @@ async def test_a_paused_session_switched_on_at_the_panel_resumes(
 
     await advance(hass, freezer, timedelta(minutes=6))
     assert not emulator.is_on
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.id == session.id
     assert record.status is SessionStatus.COMPLETED
     assert record.on_seconds == pytest.approx(600)

@@ -8,7 +8,6 @@ is the whole body (20 J/cm² a session, 20 h apart, 5 a week). The clock is fixe
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,7 +31,7 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.session_manager import when_words
 
-from .common import Events, advance, recorded_events, stored_files
+from .common import advance, stored_files
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -48,12 +47,6 @@ FULL = 60.0  # mW/cm² at 15 cm, full output
 async def fixed_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     """Wednesday 4 June 2025, 09:00 local, before the integration is set up."""
     freezer.move_to(datetime(2025, 6, 4, 9, 0, tzinfo=PACIFIC))
-
-
-@pytest.fixture
-def events(init_integration: MockConfigEntry) -> Generator[Events]:
-    with recorded_events(init_integration) as fired:
-        yield fired
 
 
 async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:

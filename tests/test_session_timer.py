@@ -18,9 +18,16 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.red_light_therapy.panels.blockbluelight import (
     BlockBlueLightEmulator,
 )
-from custom_components.red_light_therapy.therapy import SessionStatus
+from custom_components.red_light_therapy.session_manager import SessionManager
+from custom_components.red_light_therapy.therapy import SessionRecord, SessionStatus
 
-from .common import advance, power_commands, settle
+from .common import (
+    advance,
+    last_record,
+    no_power_command_for,
+    settle,
+    start_session,
+)
 
 TIMER = "sensor.blockbluelight_f522_session_timer"
 END = "sensor.blockbluelight_f522_session_end"
@@ -35,6 +42,21 @@ def _timer(hass: HomeAssistant) -> tuple[str, dict[str, object]]:
         if k in state.attributes
     }
     return state.state, attributes
+
+
+def _stopped(
+    hass: HomeAssistant, emulator: BlockBlueLightEmulator, sessions: SessionManager, seconds: float
+) -> SessionRecord:
+    """The panel is off, no session runs, the timer is idle and no end is shown; the session
+    is recorded as stopped after ``seconds`` of light."""
+    assert not emulator.is_on
+    assert sessions.session is None
+    assert _timer(hass) == ("idle", {"duration": "0:10:00"})
+    assert hass.states.get(END).state == STATE_UNKNOWN
+    record = last_record(sessions)
+    assert record.status is SessionStatus.STOPPED
+    assert record.on_seconds == pytest.approx(seconds)
+    return record
 
 
 async def test_idle_active_and_completed_at_the_planned_end(
@@ -71,8 +93,7 @@ async def test_idle_active_and_completed_at_the_planned_end(
     assert _timer(hass) == ("idle", {"duration": "0:10:00"})
     assert hass.states.get(END).state == STATE_UNKNOWN
     assert hass.states.get(LIGHT).state == STATE_OFF
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.status is SessionStatus.COMPLETED
     assert record.on_seconds == pytest.approx(600)
 
@@ -83,9 +104,7 @@ async def test_pause_resume_rearms_the_panel_countdown_with_the_remaining_time(
     emulator: BlockBlueLightEmulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    sessions = dimmed_integration.runtime_data.sessions
-    await sessions.async_start()
-    await settle(hass)
+    sessions = await start_session(hass, dimmed_integration)
     await advance(hass, freezer, timedelta(minutes=4))
 
     await sessions.async_pause()
@@ -133,9 +152,7 @@ async def test_stop_ends_the_session_early(
     freezer: FrozenDateTimeFactory,
     pause_first: bool,
 ) -> None:
-    sessions = dimmed_integration.runtime_data.sessions
-    await sessions.async_start()
-    await settle(hass)
+    sessions = await start_session(hass, dimmed_integration)
     await advance(hass, freezer, timedelta(minutes=1))
     if pause_first:
         await sessions.async_pause()
@@ -144,19 +161,11 @@ async def test_stop_ends_the_session_early(
     await sessions.async_stop()
     await settle(hass)
 
-    assert not emulator.is_on
-    assert _timer(hass) == ("idle", {"duration": "0:10:00"})
-    assert hass.states.get(END).state == STATE_UNKNOWN
-    record = sessions.last_session
-    assert record is not None
-    assert record.status is SessionStatus.STOPPED
-    assert record.on_seconds == pytest.approx(60)
+    _stopped(hass, emulator, sessions, seconds=60)
     assert emulator.on_seconds() == pytest.approx(60)
 
     # Nothing is left scheduled: the planned end passes without touching the panel.
-    sent = power_commands(emulator)
-    await advance(hass, freezer, timedelta(minutes=10))
-    assert power_commands(emulator) == sent
+    await no_power_command_for(hass, freezer, emulator, timedelta(minutes=10))
 
 
 async def test_panel_countdown_ends_the_session_when_home_assistant_misses_the_end(
@@ -181,8 +190,7 @@ async def test_panel_countdown_ends_the_session_when_home_assistant_misses_the_e
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(600)
     assert _timer(hass)[0] == "idle"
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     # Recorded up to when the panel switched off, not when the news arrived.
     assert record.ended_at == started + timedelta(minutes=10)
     assert record.on_seconds == pytest.approx(600)
@@ -207,20 +215,11 @@ async def test_panel_switching_off_early_closes_the_session_at_its_time(
     assert emulator.timer_remaining_s == 90
     await advance(hass, freezer, timedelta(seconds=90))
 
-    assert not emulator.is_on
-    assert data.sessions.session is None
-    assert _timer(hass)[0] == "idle"
-    assert hass.states.get(END).state == STATE_UNKNOWN
-    record = data.sessions.last_session
-    assert record is not None
-    assert record.status is SessionStatus.STOPPED
-    assert record.on_seconds == pytest.approx(90)
+    record = _stopped(hass, emulator, data.sessions, seconds=90)
     assert record.ended_at == started + timedelta(seconds=90)
 
     # The integration's own end passes without another command to the panel.
-    sent = power_commands(emulator)
-    await advance(hass, freezer, timedelta(minutes=10))
-    assert power_commands(emulator) == sent
+    await no_power_command_for(hass, freezer, emulator, timedelta(minutes=10))
 
 
 async def test_a_late_end_callback_records_only_what_the_panel_emitted(
@@ -229,14 +228,11 @@ async def test_a_late_end_callback_records_only_what_the_panel_emitted(
     emulator: BlockBlueLightEmulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    sessions = dimmed_integration.runtime_data.sessions
-    await sessions.async_start()
-    await settle(hass)
+    sessions = await start_session(hass, dimmed_integration)
 
     # Home Assistant's end callback runs 5 s late; the panel's countdown did not wait.
     await advance(hass, freezer, timedelta(minutes=10, seconds=5))
 
     assert emulator.on_seconds() == pytest.approx(600)
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.on_seconds == pytest.approx(emulator.on_seconds(), abs=1)

@@ -22,7 +22,7 @@ from freezegun.api import FrozenDateTimeFactory
 # models are built against freezegun's datetime and fail. Imported here, before any freeze.
 import homeassistant.components.hassio  # noqa: F401
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_ADDRESS, CONF_ENTITY_ID, CONF_HOST
+from homeassistant.const import CONF_ADDRESS
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
@@ -36,23 +36,22 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
 
 from custom_components.red_light_therapy.const import (
-    CONF_DEVICE_ID,
-    CONF_DP_MAP,
-    CONF_LOCAL_KEY,
     CONF_PANEL_TYPE,
-    CONF_PROFILE,
-    CONF_VERSION,
     DOMAIN,
     PANEL_TYPE_BLOCKBLUELIGHT,
-    PANEL_TYPE_ENTITY,
-    PANEL_TYPE_TUYA,
 )
-from custom_components.red_light_therapy.therapy import single_channel_profile
 
-from .common import ADDRESS, inject_advertisement, service_info, settle
+from .common import (
+    ADDRESS,
+    inject_advertisement,
+    plug_panel_entry,
+    service_info,
+    settle,
+    tuya_entry_data,
+)
 from .conftest import SESSION_LEVEL
 from .emulated_tuya import reachable_tuya_panel
-from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
+from .panels.tuya.conftest import DEVICE_ID
 
 NOW = "2026-03-02 07:00:00+00:00"
 """A Monday morning: the frozen clock every snapshot is taken at."""
@@ -150,14 +149,7 @@ async def tuya(hass: HomeAssistant) -> AsyncIterator[MockConfigEntry]:
         entry_id=ENTRY_ID,
         title=f"Tuya panel {DEVICE_ID[-4:]}",
         unique_id=DEVICE_ID,
-        data={
-            CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
-            CONF_HOST: "127.0.0.1",
-            CONF_DEVICE_ID: DEVICE_ID,
-            CONF_LOCAL_KEY: LOCAL_KEY,
-            CONF_VERSION: "3.4",
-            CONF_DP_MAP: "generic_light",
-        },
+        data=tuya_entry_data(),
     )
     async with reachable_tuya_panel("3.4"):
         yield await _set_up(hass, entry)
@@ -180,20 +172,7 @@ async def wrapped(hass: HomeAssistant) -> AsyncIterator[MockConfigEntry]:
     }
     assert await async_setup_component(hass, "template", {"template": [{"switch": [plug]}]})
     await hass.async_block_till_done()
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id=ENTRY_ID,
-        title="Plug panel",
-        unique_id=f"entity_{PLUG}",
-        data={
-            CONF_PANEL_TYPE: PANEL_TYPE_ENTITY,
-            CONF_ENTITY_ID: PLUG,
-            CONF_PROFILE: single_channel_profile(
-                "Test panel", "Test figures.", {15.0: 10.0, 60.0: 5.0}
-            ).to_dict(),
-        },
-    )
-    yield await _set_up(hass, entry)
+    yield await _set_up(hass, plug_panel_entry(PLUG, entry_id=ENTRY_ID))
 
 
 PANELS = {"blockbluelight": blockbluelight, "tuya": tuya, "wrapped": wrapped}

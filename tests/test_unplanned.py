@@ -6,7 +6,6 @@ it gives 12 mW/cm². The clock is fixed (Wednesday 4 June 2025, 09:00 in US/Paci
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +28,7 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 )
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import Events, advance, power_commands, recorded_events, settle
+from .common import advance, last_record, no_power_command_for, power_commands, settle
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -43,12 +42,6 @@ AREA = "select.blockbluelight_f522_treatment_area"
 @pytest.fixture(autouse=True)
 async def fixed_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     freezer.move_to(datetime(2025, 6, 4, 9, 0, tzinfo=PACIFIC))
-
-
-@pytest.fixture
-def events(init_integration: MockConfigEntry) -> Generator[Events]:
-    with recorded_events(init_integration) as fired:
-        yield fired
 
 
 async def _press(hass: HomeAssistant, emulator: BlockBlueLightEmulator) -> None:
@@ -86,8 +79,7 @@ async def test_button_session_is_switched_off_at_the_session_maximum(
     assert not emulator.is_on
     assert hass.states.get(LIGHT).state == STATE_OFF
     assert emulator.on_seconds() == pytest.approx(20 * 60)
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.origin is SessionOrigin.UNPLANNED
     assert record.status is SessionStatus.COMPLETED
     assert record.on_seconds == pytest.approx(20 * 60)
@@ -111,8 +103,7 @@ async def test_button_session_at_full_output_ends_at_the_dose_limit(
 
     assert not emulator.is_on
     assert emulator.on_seconds() == pytest.approx(333)
-    record = init_integration.runtime_data.sessions.last_session
-    assert record is not None
+    record = last_record(init_integration.runtime_data.sessions)
     assert record.dose.total == pytest.approx(19.98)
     assert record.dose.total <= 20
 
@@ -137,8 +128,7 @@ async def test_button_session_follows_the_panel_area(
     await advance(hass, freezer, timedelta(minutes=10))
 
     assert not emulator.is_on
-    record = dimmed_integration.runtime_data.sessions.last_session
-    assert record is not None
+    record = last_record(dimmed_integration.runtime_data.sessions)
     assert record.area == "scalp"
     assert record.on_seconds == pytest.approx(30 * 60)
 
@@ -157,17 +147,14 @@ async def test_button_switched_off_again_records_what_it_emitted(
     assert not emulator.is_on
     sessions = dimmed_integration.runtime_data.sessions
     assert sessions.session is None
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.origin is SessionOrigin.UNPLANNED
     assert record.on_seconds == pytest.approx(180)
     assert record.dose.total == pytest.approx(2.16)
     assert events[-1][0] == "session_stopped"
 
     # Nothing is left scheduled: the 20-minute end passes without a command to the panel.
-    power = power_commands(emulator)
-    await advance(hass, freezer, timedelta(minutes=20))
-    assert power_commands(emulator) == power
+    await no_power_command_for(hass, freezer, emulator, timedelta(minutes=20))
 
 
 async def _session_then_lockout(
@@ -217,8 +204,7 @@ async def test_button_during_a_lockout_is_switched_off_at_once(
     assert [r["code"] for r in refused["reasons"]] == ["spacing"]
     assert hass.states.get(EVENT).attributes["event_type"] == "session_stopped"
     # What it emitted (nothing here: the clock stood still) is kept, as aborted, not completed.
-    record = sessions.last_session
-    assert record is not None
+    record = last_record(sessions)
     assert record.origin is SessionOrigin.UNPLANNED
     assert record.status is SessionStatus.ABORTED
     assert record.dose.total == 0

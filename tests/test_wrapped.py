@@ -15,7 +15,6 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import (
     ATTR_ENTITY_ID,
-    CONF_ENTITY_ID,
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
     STATE_OFF,
@@ -29,7 +28,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -37,10 +36,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.red_light_therapy import DATA_STORE, wrapped
 from custom_components.red_light_therapy.const import (
-    CONF_PANEL_TYPE,
-    CONF_PROFILE,
     DOMAIN,
-    PANEL_TYPE_ENTITY,
 )
 from custom_components.red_light_therapy.panels.base import (
     PanelConnectionError,
@@ -49,15 +45,16 @@ from custom_components.red_light_therapy.panels.base import (
 )
 from custom_components.red_light_therapy.panels.blockbluelight import BlockBlueLightEmulator
 from custom_components.red_light_therapy.session_manager import when_words
-from custom_components.red_light_therapy.therapy import SessionOrigin, single_channel_profile
+from custom_components.red_light_therapy.therapy import SessionOrigin
 from custom_components.red_light_therapy.wrapped import EntityPanel
+
+from .common import PLUG_PROFILE, advance, plug_panel_entry
 
 PLUG = "switch.panel_plug"
 RELAY = "input_boolean.relay"
 ONLINE = "input_boolean.online"
 STUCK = "switch.stuck"
-# 10 mW/cm² at 15 cm: a 10-minute session is 6 J/cm², inside every default limit.
-PROFILE = single_channel_profile("Test panel", "Test figures.", {15.0: 10.0, 60.0: 5.0})
+BLUETOOTH_LIGHT = "light.blockbluelight_f522"
 
 
 def _clock() -> float:
@@ -106,22 +103,18 @@ async def plug(hass: HomeAssistant) -> str:
 
 
 def _entry(hass: HomeAssistant, entity_id: str = PLUG) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Plug panel",
-        unique_id=f"entity_{entity_id}",
-        data={
-            CONF_PANEL_TYPE: PANEL_TYPE_ENTITY,
-            CONF_ENTITY_ID: entity_id,
-            CONF_PROFILE: PROFILE.to_dict(),
-        },
-    )
+    entry = plug_panel_entry(entity_id)
     entry.add_to_hass(hass)
     return entry
 
 
 @pytest.fixture
 async def wrapped_entry(hass: HomeAssistant, plug: str) -> MockConfigEntry:
+    return await _plug_panel(hass)
+
+
+async def _plug_panel(hass: HomeAssistant) -> MockConfigEntry:
+    """The plug wrapped as a panel, set up."""
     entry = _entry(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -135,8 +128,22 @@ def _entity_id(hass: HomeAssistant, platform: str, key: str) -> str:
     return entity_id
 
 
+@pytest.fixture
+def light(hass: HomeAssistant, wrapped_entry: MockConfigEntry) -> str:
+    """The wrapped panel's light entity."""
+    return _entity_id(hass, "light", "light")
+
+
+async def _action(hass: HomeAssistant, service: str, entity_id: str, **data: Any) -> None:
+    """Call one of the integration's actions on one panel."""
+    await hass.services.async_call(
+        DOMAIN, service, {ATTR_ENTITY_ID: entity_id, **data}, blocking=True
+    )
+
+
 async def _light(hass: HomeAssistant, service: str, entity_id: str) -> None:
     await hass.services.async_call("light", service, {ATTR_ENTITY_ID: entity_id}, blocking=True)
+    await hass.async_block_till_done()
 
 
 async def _relay(hass: HomeAssistant, service: str, entity_id: str = RELAY) -> None:
@@ -149,16 +156,14 @@ async def _relay(hass: HomeAssistant, service: str, entity_id: str = RELAY) -> N
 
 
 async def test_session_switches_the_plug_on_and_off(
-    hass: HomeAssistant, wrapped_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry, light: str, freezer: FrozenDateTimeFactory
 ) -> None:
-    light = _entity_id(hass, "light", "light")
     assert hass.states.get(light).state == STATE_OFF
     sessions = wrapped_entry.runtime_data.sessions
-    assert sessions.profile == PROFILE
+    assert sessions.profile == PLUG_PROFILE
 
     started = dt_util.utcnow()
     await _light(hass, SERVICE_TURN_ON, light)
-    await hass.async_block_till_done()
     assert hass.states.get(PLUG).state == STATE_ON
     assert hass.states.get(RELAY).state == STATE_ON
     assert hass.states.get(light).state == STATE_ON
@@ -167,9 +172,7 @@ async def test_session_switches_the_plug_on_and_off(
     assert session.origin is SessionOrigin.PLANNED
     assert session.ends_at == started + timedelta(minutes=10)
 
-    freezer.tick(timedelta(minutes=10))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, timedelta(minutes=10))
     assert hass.states.get(RELAY).state == STATE_OFF
     assert hass.states.get(PLUG).state == STATE_OFF
     assert hass.states.get(light).state == STATE_OFF
@@ -180,24 +183,20 @@ async def test_session_switches_the_plug_on_and_off(
 
 
 async def test_light_off_ends_the_session_and_the_plug(
-    hass: HomeAssistant, wrapped_entry: MockConfigEntry
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry, light: str
 ) -> None:
-    light = _entity_id(hass, "light", "light")
     await _light(hass, SERVICE_TURN_ON, light)
-    await hass.async_block_till_done()
     assert hass.states.get(PLUG).state == STATE_ON
 
     await _light(hass, SERVICE_TURN_OFF, light)
-    await hass.async_block_till_done()
     assert hass.states.get(PLUG).state == STATE_OFF
     assert hass.states.get(light).state == STATE_OFF
     assert wrapped_entry.runtime_data.sessions.session is None
 
 
 async def test_plug_switched_on_elsewhere_is_reported_and_governed(
-    hass: HomeAssistant, wrapped_entry: MockConfigEntry
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry, light: str
 ) -> None:
-    light = _entity_id(hass, "light", "light")
     await _relay(hass, SERVICE_TURN_ON)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(PLUG).state == STATE_ON
@@ -214,9 +213,8 @@ async def test_plug_switched_on_elsewhere_is_reported_and_governed(
 
 
 async def test_unavailable_plug_makes_the_panel_unavailable(
-    hass: HomeAssistant, wrapped_entry: MockConfigEntry
+    hass: HomeAssistant, wrapped_entry: MockConfigEntry, light: str
 ) -> None:
-    light = _entity_id(hass, "light", "light")
     timer = _entity_id(hass, "sensor", "session_timer")
     await _relay(hass, SERVICE_TURN_OFF, ONLINE)
     assert hass.states.get(PLUG).state == STATE_UNAVAILABLE
@@ -272,9 +270,7 @@ async def test_device_takes_maker_and_model_of_the_wrapped_device(
         model="Plug S",
     )
     er.async_get(hass).async_update_entity(plug, device_id=plug_device.id)
-    entry = _entry(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await _plug_panel(hass)
 
     device = _our_device(hass, entry)
     assert (device.manufacturer, device.model) == ("Shelly", "Plug S")
@@ -378,24 +374,12 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     Bluetooth panel removed mid-session: its session is recorded as far as it ran, its
     protocol run and settings go, and nothing of it keeps the plug's area busy."""
     bluetooth = dimmed_integration
-    plug_entry = _entry(hass)
-    assert await hass.config_entries.async_setup(plug_entry.entry_id)
-    await hass.async_block_till_done()
+    plug_entry = await _plug_panel(hass)
     plug_light = _entity_id(hass, "light", "light")
     store = hass.data[DATA_STORE]
 
-    await hass.services.async_call(
-        DOMAIN,
-        "start_protocol",
-        {ATTR_ENTITY_ID: "light.blockbluelight_f522", "protocol": "whole_body_wellness"},
-        blocking=True,
-    )
-    await hass.services.async_call(
-        DOMAIN,
-        "start_session",
-        {ATTR_ENTITY_ID: "light.blockbluelight_f522", "minutes": 10},
-        blocking=True,
-    )
+    await _action(hass, "start_protocol", BLUETOOTH_LIGHT, protocol="whole_body_wellness")
+    await _action(hass, "start_session", BLUETOOTH_LIGHT, minutes=10)
     await hass.async_block_till_done(wait_background_tasks=True)
     running = bluetooth.runtime_data.sessions.session
     assert running is not None
@@ -406,9 +390,7 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     assert float(hass.states.get(plug_today).state) == 0.0  # nothing recorded yet
 
     with pytest.raises(ServiceValidationError) as refused:
-        await hass.services.async_call(
-            DOMAIN, "start_session", {ATTR_ENTITY_ID: plug_light, "minutes": 5}, blocking=True
-        )
+        await _action(hass, "start_session", plug_light, minutes=5)
     # Said as it is: the session on this skin has not ended, it runs on the other panel until
     # its end (not "the last session on this skin ended less than a minute ago").
     assert refused.value.translation_key == "refused_spacing_running"
@@ -437,19 +419,10 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     assert hass.states.get(plug_lockout).state == STATE_ON  # spaced from the recorded end
 
     # The spacing runs from the end of what was recorded, and ends.
-    freezer.tick(timedelta(hours=20, seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, freezer, timedelta(hours=20, seconds=1))
     assert hass.states.get(plug_lockout).state == STATE_OFF
-    await hass.services.async_call(
-        DOMAIN,
-        "start_protocol",
-        {ATTR_ENTITY_ID: plug_light, "protocol": "whole_body_wellness"},
-        blocking=True,
-    )
-    await hass.services.async_call(
-        DOMAIN, "start_session", {ATTR_ENTITY_ID: plug_light, "minutes": 5}, blocking=True
-    )
+    await _action(hass, "start_protocol", plug_light, protocol="whole_body_wellness")
+    await _action(hass, "start_session", plug_light, minutes=5)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(RELAY).state == STATE_ON
 
@@ -463,10 +436,8 @@ async def test_one_call_for_two_panels_on_the_same_skin_starts_neither(
     """start_session aimed at two panels that would treat the same skin at once is refused
     as a whole, not started on the first and refused on the second; any target that cannot
     start refuses the call before anything starts; override_spacing starts both."""
-    plug_entry = _entry(hass)
-    assert await hass.config_entries.async_setup(plug_entry.entry_id)
-    await hass.async_block_till_done()
-    both = {ATTR_ENTITY_ID: ["light.blockbluelight_f522", _entity_id(hass, "light", "light")]}
+    plug_entry = await _plug_panel(hass)
+    both = {ATTR_ENTITY_ID: [BLUETOOTH_LIGHT, _entity_id(hass, "light", "light")]}
 
     with pytest.raises(ServiceValidationError) as refused:
         await hass.services.async_call(
@@ -484,7 +455,6 @@ async def test_one_call_for_two_panels_on_the_same_skin_starts_neither(
 
     # The plug busy already: refused before the Bluetooth panel is switched on.
     await _light(hass, SERVICE_TURN_ON, _entity_id(hass, "light", "light"))
-    await hass.async_block_till_done()
     with pytest.raises(ServiceValidationError) as busy:
         await hass.services.async_call(
             DOMAIN,
@@ -510,10 +480,8 @@ async def test_one_protocol_call_for_two_panels_on_one_area_starts_no_run(
 ) -> None:
     """An area takes one run: start_protocol aimed at two panels on the same area is refused
     before either run starts, not started on the first and refused on the second."""
-    plug_entry = _entry(hass)
-    assert await hass.config_entries.async_setup(plug_entry.entry_id)
-    await hass.async_block_till_done()
-    both = {ATTR_ENTITY_ID: ["light.blockbluelight_f522", _entity_id(hass, "light", "light")]}
+    plug_entry = await _plug_panel(hass)
+    both = {ATTR_ENTITY_ID: [BLUETOOTH_LIGHT, _entity_id(hass, "light", "light")]}
 
     with pytest.raises(ServiceValidationError) as refused:
         await hass.services.async_call(
@@ -524,16 +492,9 @@ async def test_one_protocol_call_for_two_panels_on_one_area_starts_no_run(
     assert dimmed_integration.runtime_data.protocols.unfinished == []
     assert plug_entry.runtime_data.protocols.unfinished == []
 
-    await hass.services.async_call(  # on two areas, both start
-        DOMAIN,
-        "start_protocol",
-        {ATTR_ENTITY_ID: "light.blockbluelight_f522", "protocol": "hair_growth"},
-        blocking=True,
-    )
-    await hass.services.async_call(
-        DOMAIN,
-        "start_protocol",
-        {ATTR_ENTITY_ID: _entity_id(hass, "light", "light"), "protocol": "skin_rejuvenation"},
-        blocking=True,
+    # On two areas, both start.
+    await _action(hass, "start_protocol", BLUETOOTH_LIGHT, protocol="hair_growth")
+    await _action(
+        hass, "start_protocol", _entity_id(hass, "light", "light"), protocol="skin_rejuvenation"
     )
     assert len(hass.data[DATA_STORE].plans) == 2
