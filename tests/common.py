@@ -98,7 +98,7 @@ Events = list[tuple[str, dict[str, Any]]]
 def recorded_events(entry: MockConfigEntry) -> Iterator[Events]:
     """Every session event of the entry's panel, in order, while the block runs."""
     fired: Events = []
-    remove = entry.runtime_data.sessions.async_add_event_listener(
+    remove = entry.runtime_data.sessions.events.async_add_event_listener(
         lambda event, data: fired.append((event.value, data))
     )
     try:

@@ -59,7 +59,7 @@ async def diagnostics(
     dimmed_integration: MockConfigEntry,
 ) -> Any:
     """Diagnostics downloaded while a session runs."""
-    await dimmed_integration.runtime_data.sessions.async_start()
+    await dimmed_integration.runtime_data.sessions.runner.async_start()
     await hass.async_block_till_done(wait_background_tasks=True)
     return await get_diagnostics_for_config_entry(hass, hass_client, dimmed_integration)
 
@@ -122,7 +122,7 @@ async def test_a_measured_profile_does_not_name_the_panel(
         with patch.object(panel_factory, "TUYA_PORT", device.port):
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done()
-            assert entry.runtime_data.sessions.profile.name == profile.name
+            assert entry.runtime_data.sessions.panel_settings.profile.name == profile.name
             diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
             assert await hass.config_entries.async_unload(entry.entry_id)
             await hass.async_block_till_done()

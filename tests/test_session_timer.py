@@ -48,7 +48,7 @@ async def test_idle_active_and_completed_at_the_planned_end(
     assert hass.states.get(END).state == STATE_UNKNOWN
 
     started = dt_util.utcnow()
-    await sessions.async_start()
+    await sessions.runner.async_start()
     await settle(hass)
 
     finishes_at = started + timedelta(minutes=10)
@@ -84,11 +84,11 @@ async def test_pause_resume_rearms_the_panel_countdown_with_the_remaining_time(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     sessions = dimmed_integration.runtime_data.sessions
-    await sessions.async_start()
+    await sessions.runner.async_start()
     await settle(hass)
     await advance(hass, freezer, timedelta(minutes=4))
 
-    await sessions.async_pause()
+    await sessions.runner.async_pause()
     await settle(hass)
 
     assert not emulator.is_on
@@ -102,7 +102,7 @@ async def test_pause_resume_rearms_the_panel_countdown_with_the_remaining_time(
     assert sessions.timer_state == "paused"
 
     resumed = dt_util.utcnow()
-    await sessions.async_resume()
+    await sessions.runner.async_resume()
     await settle(hass)
 
     assert emulator.is_on
@@ -134,14 +134,14 @@ async def test_stop_ends_the_session_early(
     pause_first: bool,
 ) -> None:
     sessions = dimmed_integration.runtime_data.sessions
-    await sessions.async_start()
+    await sessions.runner.async_start()
     await settle(hass)
     await advance(hass, freezer, timedelta(minutes=1))
     if pause_first:
-        await sessions.async_pause()
+        await sessions.runner.async_pause()
         await advance(hass, freezer, timedelta(minutes=1))
 
-    await sessions.async_stop()
+    await sessions.runner.async_stop()
     await settle(hass)
 
     assert not emulator.is_on
@@ -169,11 +169,11 @@ async def test_panel_countdown_ends_the_session_when_home_assistant_misses_the_e
     sessions = dimmed_integration.runtime_data.sessions
     # Home Assistant's end callback never comes (say the event loop was stuck).
     with patch(
-        "custom_components.red_light_therapy.session_runner.async_track_point_in_utc_time",
+        "custom_components.red_light_therapy.session_end.async_track_point_in_utc_time",
         return_value=lambda: None,
     ):
         started = dt_util.utcnow()
-        await sessions.async_start()
+        await sessions.runner.async_start()
         await settle(hass)
 
     await advance(hass, freezer, timedelta(minutes=12))
@@ -197,7 +197,7 @@ async def test_panel_switching_off_early_closes_the_session_at_its_time(
 ) -> None:
     """Another app arms a shorter countdown on the panel: the session ends with the panel."""
     data = dimmed_integration.runtime_data
-    await data.sessions.async_start()
+    await data.sessions.runner.async_start()
     await settle(hass)
     started: datetime | None = data.sessions.session.started_at if data.sessions.session else None
     assert started is not None
@@ -230,7 +230,7 @@ async def test_a_late_end_callback_records_only_what_the_panel_emitted(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     sessions = dimmed_integration.runtime_data.sessions
-    await sessions.async_start()
+    await sessions.runner.async_start()
     await settle(hass)
 
     # Home Assistant's end callback runs 5 s late; the panel's countdown did not wait.

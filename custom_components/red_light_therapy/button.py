@@ -37,13 +37,13 @@ BUTTONS: tuple[RedLightButtonEntityDescription, ...] = (
         # A session of the default length.
         key="start_session",
         translation_key="start_session",
-        press_fn=lambda data: data.sessions.async_start(),
+        press_fn=lambda data: data.sessions.runner.async_start(),
     ),
     RedLightButtonEntityDescription(
         # The running or paused session.
         key="stop_session",
         translation_key="stop_session",
-        press_fn=lambda data: data.sessions.async_stop(),
+        press_fn=lambda data: data.sessions.runner.async_stop(),
     ),
     RedLightButtonEntityDescription(
         key="skip_protocol_session",

@@ -60,10 +60,10 @@ def current_person(data: RedLightTherapyData) -> str | None:
 
     ``household.panel_person``: the panel's choice while that person is in the household,
     else the only person, else the last person who used the panel, else nobody. A choice of
-    a person who has been deleted reads as nothing chosen (``SessionManager.current_person``,
+    a person who has been deleted reads as nothing chosen (``SessionPersons.current_person``,
     which the session start paths use).
     """
-    return data.sessions.current_person()
+    return data.sessions.persons.current_person()
 
 
 person_labels = _person_labels

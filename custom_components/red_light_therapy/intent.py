@@ -297,7 +297,7 @@ class StartHandler(_Handler):
         minutes = slots.get("minutes")
         refusal, request = _who_is_speaking(slots)
         person = _speakers_person(intent_obj, slots.get("person"), refusal, **request)
-        plan = await entry.runtime_data.sessions.async_start(
+        plan = await entry.runtime_data.sessions.runner.async_start(
             timedelta(minutes=minutes) if minutes is not None else None,
             dose=slots.get("dose"),
             person=person,
@@ -340,7 +340,7 @@ class StopHandler(_Handler):
     async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         slots = self._slots(intent_obj)
         entry = _panel(intent_obj.hass, slots.get("name"))
-        await entry.runtime_data.sessions.async_stop()
+        await entry.runtime_data.sessions.runner.async_stop()
         record = entry.runtime_data.sessions.last_session
         response = intent_obj.create_response()
         dose = record.dose.total if record else 0.0

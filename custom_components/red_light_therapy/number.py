@@ -98,7 +98,7 @@ class SessionDurationNumber(RedLightTherapyEntity, NumberEntity):
     @property
     def native_value(self) -> float:
         """The minutes a session started without a length runs."""
-        return _as_read(self._data.sessions.default_duration.total_seconds() / 60)
+        return _as_read(self._data.sessions.panel_settings.default_duration.total_seconds() / 60)
 
     async def async_set_native_value(self, value: float) -> None:
         """Save the minutes a session started without a length runs."""
@@ -120,12 +120,12 @@ class DistanceNumber(RedLightTherapyEntity, NumberEntity):
         """Make the distance number, from the nearest to the farthest measured distance."""
         super().__init__(data, "distance")
         # Nearer than the nearest measured point is refused (the dose would be underestimated).
-        self._attr_native_min_value = data.sessions.profile.min_distance_cm
+        self._attr_native_min_value = data.sessions.panel_settings.profile.min_distance_cm
 
     @property
     def native_value(self) -> float:
         """The distance to the panel, in cm."""
-        return _as_read(self._data.sessions.distance_cm)
+        return _as_read(self._data.sessions.panel_settings.distance_cm)
 
     async def async_set_native_value(self, value: float) -> None:
         """Save the distance to the panel."""

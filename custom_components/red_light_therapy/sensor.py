@@ -157,7 +157,7 @@ def _timer_attributes(data: RedLightTherapyData) -> dict[str, Any]:
     sessions = data.sessions
     session = sessions.session
     if session is None or session.started_at is None:
-        return {"duration": _format(sessions.default_duration)}
+        return {"duration": _format(sessions.panel_settings.default_duration)}
     # Remaining as of the last change (start, pause, extend): a fixed value, not a tick.
     last = session.last_event_at or session.started_at
     attributes: dict[str, Any] = {
@@ -203,17 +203,17 @@ def _session_dose_attributes(data: RedLightTherapyData) -> dict[str, Any]:
 
 def _irradiance(data: RedLightTherapyData) -> float | None:
     """Irradiance at the skin at the set distance and the channel levels."""
-    irradiance = data.sessions.irradiance
+    irradiance = data.sessions.panel_settings.irradiance
     return round(irradiance.total, 2) if irradiance else None
 
 
 def _irradiance_attributes(data: RedLightTherapyData) -> dict[str, Any]:
-    irradiance = data.sessions.irradiance
+    irradiance = data.sessions.panel_settings.irradiance
     return {
         "red": round(irradiance.red, 2) if irradiance else None,
         "nir": round(irradiance.nir, 2) if irradiance else None,
-        "distance_cm": data.sessions.distance_cm,
-        "profile": data.sessions.profile.name,
+        "distance_cm": data.sessions.panel_settings.distance_cm,
+        "profile": data.sessions.panel_settings.profile.name,
     }
 
 

@@ -80,7 +80,9 @@ def period_dose(
         history = sessions.history
         if person is not None:
             history = records_of(history, person, async_household(data.coordinator.hass))
-        dose = history.dose_in_window(period_start(now), now, sessions.area, related=True)
+        dose = history.dose_in_window(
+            period_start(now), now, sessions.panel_settings.area, related=True
+        )
         return round(dose.total, 3)
 
     return _dose
@@ -91,7 +93,7 @@ def daily_limits(data: RedLightTherapyData) -> dict[str, Any]:
 
     They change only with the area, which writes the sensor's state anyway.
     """
-    limits = data.sessions.limits(data.sessions.area)
+    limits = data.sessions.panel_settings.limits(data.sessions.panel_settings.area)
     return {
         "max_daily_dose": limits.max_daily_dose,
         "min_hours_between": limits.min_hours_between,
@@ -109,12 +111,12 @@ def weekly_limits(data: RedLightTherapyData) -> dict[str, Any]:
 
 
 def _weekly_limits_of(data: RedLightTherapyData, history: History) -> dict[str, Any]:
-    area = data.sessions.area
+    area = data.sessions.panel_settings.area
     return {
         "sessions_in_7_days": weekly_sessions(
             history, area, dt_util.now(), dt_util.get_default_time_zone()
         ),
-        "max_sessions_per_week": data.sessions.limits(area).max_sessions_per_week,
+        "max_sessions_per_week": data.sessions.panel_settings.limits(area).max_sessions_per_week,
     }
 
 

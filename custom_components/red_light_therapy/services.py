@@ -149,7 +149,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Start a session on every targeted panel, by minutes, by dose, or by the default.
 
     Neither a dose nor minutes: the active protocol run's dose and area, else the default length
-    (``SessionManager.async_start``, as for the light and the Start button).
+    (``SessionRunner.async_start``, as for the light and the Start button).
     """
     _not_both(call)
     person = _call_person(hass, call)
@@ -169,7 +169,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         _preflight(entries, duration, options, levels)
     result: dict[str, Any] = {}
     for entry in entries:
-        plan = await entry.runtime_data.sessions.async_start(
+        plan = await entry.runtime_data.sessions.runner.async_start(
             duration, levels=levels.get(entry.entry_id), **options
         )
         session = entry.runtime_data.sessions.session
@@ -197,7 +197,9 @@ def _preflight(
     areas: list[tuple[RedLightTherapyConfigEntry, str]] = []
     for entry in entries:
         sessions = entry.runtime_data.sessions
-        plan = sessions.preview_start(duration, levels=levels.get(entry.entry_id), **options)
+        plan = sessions.planner.preview_start(
+            duration, levels=levels.get(entry.entry_id), **options
+        )
         if plan.verdict.outcome is Outcome.REFUSED:
             raise sessions.report_refusal(plan)
         areas.append((entry, plan.area))
@@ -228,7 +230,7 @@ async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     entries = await async_targeted_entries(hass, call)
     levels = _call_levels(call, entries)
     return {
-        response_key(hass, entry): entry.runtime_data.sessions.plan(
+        response_key(hass, entry): entry.runtime_data.sessions.planner.plan(
             minutes=call.data.get(ATTR_MINUTES),
             dose=call.data.get(ATTR_DOSE),
             band=DoseBand(call.data[ATTR_BAND]),
@@ -247,7 +249,7 @@ async def _extend(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     result: dict[str, Any] = {}
     for entry in await async_targeted_entries(hass, call):
         sessions = entry.runtime_data.sessions
-        verdict = await sessions.async_extend(
+        verdict = await sessions.runner.async_extend(
             minutes=call.data.get(ATTR_MINUTES), dose=call.data.get(ATTR_DOSE)
         )
         session = sessions.session
@@ -286,7 +288,7 @@ async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     person = _call_person(hass, call)
     result: dict[str, Any] = {}
     for entry in await async_targeted_entries(hass, call):
-        record = await entry.runtime_data.sessions.async_log(
+        record = await entry.runtime_data.sessions.records.async_log(
             started_at=started_at,
             minutes=call.data[ATTR_MINUTES],
             area=call.data.get(ATTR_AREA),
@@ -324,10 +326,10 @@ async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     result: dict[str, Any] = {}
     for entry in await async_targeted_entries(hass, call):
         sessions = entry.runtime_data.sessions
-        record = await sessions.async_remove(
+        record = await sessions.records.async_remove(
             session_id=session_id, started_at=_local(started_at) if started_at else None
         )
-        result[response_key(hass, entry)] = {"removed": sessions.removed_data(record)}
+        result[response_key(hass, entry)] = {"removed": sessions.records.removed_data(record)}
     return result
 
 
@@ -360,7 +362,7 @@ async def _assign(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
             if runs:  # the protocol runs are read at setup: read them again
                 hass.config_entries.async_schedule_reload(entry.entry_id)
             else:
-                entry.runtime_data.sessions.async_persons_changed()
+                entry.runtime_data.sessions.records.async_persons_changed()
     return {
         "person": person.entity_id,
         "person_name": async_person_name(hass, person.entity_id),
@@ -377,18 +379,18 @@ CALIBRATE_SCHEMA = TARGET_SCHEMA.extend(
 
 async def _calibrate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     for entry in await async_targeted_entries(hass, call):
-        await entry.runtime_data.sessions.async_calibrate(
+        await entry.runtime_data.sessions.panel_settings.async_calibrate(
             call.data[ATTR_DISTANCE], call.data[ATTR_MEASURED]
         )
     return None
 
 
 def _session_action(action: str) -> Handler:
-    """Return a handler that calls the session manager's ``action`` of every targeted panel."""
+    """Return a handler that calls the session runner's ``action`` of every targeted panel."""
 
     async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         for entry in await async_targeted_entries(hass, call):
-            await getattr(entry.runtime_data.sessions, action)()
+            await getattr(entry.runtime_data.sessions.runner, action)()
         return None
 
     return _handler
