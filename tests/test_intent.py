@@ -23,11 +23,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.intent import (
-    ASSIST_CALLS,
     INTENT_DOSE_TODAY,
     INTENT_NEXT_SESSION,
     INTENT_START,
     INTENT_STOP,
+)
+from custom_components.red_light_therapy.intent_light import (
+    ASSIST_CALLS,
     LIGHT_INTENTS,
     SaysPanelFailures,
 )

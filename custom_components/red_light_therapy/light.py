@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import LIGHT_KEY, RedLightTherapyEntity
 from .household_entities import person_shown
-from .intent import async_assist_command
+from .intent_light import async_assist_command
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 
 PARALLEL_UPDATES = 1
