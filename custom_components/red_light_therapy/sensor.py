@@ -40,11 +40,7 @@ from .sensor_household import (
     DOSE_UNIT,
     RedLightSensorEntityDescription,
     async_household_sensors,
-    daily_limits,
-    period_dose,
-    this_week,
-    today,
-    weekly_limits,
+    dose_sensors,
 )
 from .session_manager import TimerState
 
@@ -295,26 +291,7 @@ SENSORS: tuple[RedLightSensorEntityDescription, ...] = (
         value_fn=_session_dose,
         attrs_fn=_session_dose_attributes,
     ),
-    RedLightSensorEntityDescription(
-        key="dose_today",
-        translation_key="dose_today",
-        native_unit_of_measurement=DOSE_UNIT,
-        state_class=SensorStateClass.TOTAL,
-        suggested_display_precision=2,
-        value_fn=period_dose(today),
-        attrs_fn=daily_limits,
-        period_start_fn=today,
-    ),
-    RedLightSensorEntityDescription(
-        key="dose_week",
-        translation_key="dose_week",
-        native_unit_of_measurement=DOSE_UNIT,
-        state_class=SensorStateClass.TOTAL,
-        suggested_display_precision=2,
-        value_fn=period_dose(this_week),
-        attrs_fn=weekly_limits,
-        period_start_fn=this_week,
-    ),
+    *dose_sensors(),
     RedLightSensorEntityDescription(
         key="irradiance",
         translation_key="irradiance",
