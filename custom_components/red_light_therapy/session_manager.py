@@ -89,7 +89,7 @@ class SessionManager:
         self.events = SessionEvents(hass, coordinator)
         self.records = SessionHistory(coordinator, store, self)
         self.end = SessionEnd(hass, coordinator, store, self, self.control)
-        self.runner = SessionRunner(hass, coordinator, store, self, self.control)
+        self.runner = SessionRunner(self, coordinator, store)
         self._remove_run_events = async_dispatcher_connect(
             hass, event_signal(self.panel_id), self.events.fire
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Unpack
 
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
@@ -18,7 +19,7 @@ from .coordinator import PanelCoordinator
 from .panel_settings import PanelSettings
 from .persons import async_household, async_person_name
 from .session_persons import SessionPersons
-from .session_plan import RunDefaults, SessionPlan
+from .session_plan import RunDefaults, SessionPlan, StartOptions
 from .store import TherapyStore
 from .therapy import (
     BandIrradiance,
@@ -174,24 +175,14 @@ class SessionPlanner:
         )
 
     def preview_start(
-        self,
-        duration: timedelta | None = None,
-        *,
-        dose: float | None = None,
-        band: DoseBand = DoseBand.BOTH,
-        distance_cm: float | None = None,
-        area: str | None = None,
-        override_spacing: bool = False,
-        levels: Mapping[int, int] | None = None,
-        person: str | None = None,
+        self, duration: timedelta | None = None, **options: Unpack[StartOptions]
     ) -> SessionPlan:
         """Return what ``SessionRunner.async_start`` would start, changing nothing.
 
         An active protocol run's dose and area when neither a dose nor a duration is given. Raises
         when a session is running already or the input is bad; a refusal is in the plan's verdict.
-
-        ``person``: whose session it is (a person entity id the caller has checked is in the
-        household); None: the panel's current person (``SessionPersons.current_person``).
+        ``options`` as ``StartOptions`` says; a ``person`` left out or None is the panel's current
+        person (``SessionPersons.current_person``).
         """
         if self._store.active.get(self._panel_id) is not None:
             raise ServiceValidationError(
@@ -199,8 +190,10 @@ class SessionPlanner:
                 translation_key="session_already_running",
                 translation_placeholders={"name": self._coordinator.name},
             )
-        if person is None:
+        if (person := options.get("person")) is None:
             person = self._persons.current_person()
+        dose, band = options.get("dose"), options.get("band", DoseBand.BOTH)
+        area = options.get("area")
         if self.run_defaults is not None and (run := self.run_defaults(area, person)) is not None:
             if duration is None and dose is None:
                 dose, band = run[0], run[1]
@@ -209,10 +202,10 @@ class SessionPlanner:
             minutes=duration.total_seconds() / 60 if duration is not None else None,
             dose=dose,
             band=band,
-            distance_cm=distance_cm,
+            distance_cm=options.get("distance_cm"),
             area=area,
-            override_spacing=override_spacing,
-            levels=levels,
+            override_spacing=options.get("override_spacing", False),
+            levels=options.get("levels"),
             person=person,
         )
 

@@ -8,13 +8,12 @@ ticked: an active session is its segments and a planned end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 import functools
 import logging
-from typing import TYPE_CHECKING, Any, Concatenate
+from typing import TYPE_CHECKING, Any, Concatenate, Unpack
 
-from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.util import dt as dt_util
 
@@ -22,10 +21,9 @@ from .const import DOMAIN
 from .coordinator import PanelCoordinator
 from .panel_control import PanelControl
 from .session_end import SessionEnd
-from .session_plan import SessionEvent, SessionPlan
+from .session_plan import SessionEvent, SessionPlan, StartOptions
 from .store import TherapyStore
 from .therapy import (
-    DoseBand,
     Outcome,
     ReasonCode,
     Session,
@@ -65,55 +63,31 @@ class SessionRunner:
     """Runs the sessions of one panel for its ``SessionManager``."""
 
     def __init__(
-        self,
-        hass: HomeAssistant,
-        coordinator: PanelCoordinator,
-        store: TherapyStore,
-        sessions: SessionManager,
-        control: PanelControl,
+        self, sessions: SessionManager, coordinator: PanelCoordinator, store: TherapyStore
     ) -> None:
-        """Run the sessions of ``sessions``' panel, ended by its ``end``, which holds its lock."""
-        self._hass = hass
+        """Run the sessions of ``sessions``' panel with its control; its ``end`` holds the lock."""
+        self._sessions = sessions
         self._coordinator = coordinator
         self._panel = coordinator.panel
         self._store = store
-        self._sessions = sessions
         self.panel_id = sessions.panel_id
-        self.control = control
+        self.control: PanelControl = sessions.control
         self.end: SessionEnd = sessions.end
 
     @_serialised
     async def async_start(
-        self,
-        duration: timedelta | None = None,
-        *,
-        dose: float | None = None,
-        band: DoseBand = DoseBand.BOTH,
-        distance_cm: float | None = None,
-        area: str | None = None,
-        override_spacing: bool = False,
-        levels: Mapping[int, int] | None = None,
-        person: str | None = None,
+        self, duration: timedelta | None = None, **options: Unpack[StartOptions]
     ) -> SessionPlan:
-        """Start a session by duration (the default when omitted) or by dose, for ``person``.
+        """Start a session by duration (the default when omitted) or by dose, for its person.
 
-        ``person`` None: the panel's current person.
-
-        ``levels`` (by panel channel index) are planned for and set only once the limits
-        allow the session: a refused start leaves the panel as it was. Concurrent starts
-        queue on the panel's lock, taken before the first await: the first starts, the
-        others see its session and are refused as "already running".
+        ``options`` as ``StartOptions`` says (a ``person`` left out: the panel's current person).
+        ``levels`` are planned for and set only once the limits allow the session: a refused start
+        leaves the panel as it was. Concurrent starts queue on the panel's lock, taken before the
+        first await: the first starts, the others see its session and are refused as "already
+        running".
         """
-        plan = self._sessions.planner.preview_start(
-            duration,
-            dose=dose,
-            band=band,
-            distance_cm=distance_cm,
-            area=area,
-            override_spacing=override_spacing,
-            levels=levels,
-            person=person,
-        )
+        plan = self._sessions.planner.preview_start(duration, **options)
+        levels = options.get("levels")
         verdict = plan.verdict
         if verdict.outcome is Outcome.REFUSED:
             raise self._sessions.report_refusal(plan)
