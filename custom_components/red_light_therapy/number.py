@@ -22,7 +22,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import MAX_DISTANCE_CM, MAX_SESSION_MINUTES
-from .entity import RedLightTherapyEntity
+from .entity import RedLightDescribedEntity, RedLightTherapyEntity
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .panels.base import Channel
 
@@ -132,7 +132,7 @@ class ChannelLevelNumber(RedLightTherapyEntity, NumberEntity):
         )
 
 
-class RedLightNumber(RedLightTherapyEntity, NumberEntity):
+class RedLightNumber(RedLightDescribedEntity[RedLightNumberEntityDescription], NumberEntity):
     """A panel's setting as a number, as its description says."""
 
     entity_description: RedLightNumberEntityDescription
@@ -140,9 +140,8 @@ class RedLightNumber(RedLightTherapyEntity, NumberEntity):
     def __init__(
         self, data: RedLightTherapyData, description: RedLightNumberEntityDescription
     ) -> None:
-        """Make the number ``description`` describes."""
-        super().__init__(data, description.key)
-        self.entity_description = description
+        """Make the number ``description`` describes, from the least value for this panel."""
+        super().__init__(data, description)
         if description.min_value_fn is not None:
             self._attr_native_min_value = description.min_value_fn(data)
 

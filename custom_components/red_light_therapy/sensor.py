@@ -32,7 +32,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .entity import RedLightTherapyEntity
+from .entity import RedLightDescribedEntity
 from .household_entities import person_shown
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .protocol_manager import Run
@@ -60,17 +60,10 @@ async def async_setup_entry(
     async_add_entities(RedLightSensor(data, description) for description in descriptions)
 
 
-class RedLightSensor(RedLightTherapyEntity, SensorEntity):
+class RedLightSensor(RedLightDescribedEntity[RedLightSensorEntityDescription], SensorEntity):
     """A panel's sensor, as its description says."""
 
     entity_description: RedLightSensorEntityDescription
-
-    def __init__(
-        self, data: RedLightTherapyData, description: RedLightSensorEntityDescription
-    ) -> None:
-        """Make the sensor ``description`` describes."""
-        super().__init__(data, description.key)
-        self.entity_description = description
 
     @property
     def native_value(self) -> str | float | datetime | None:
