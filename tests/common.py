@@ -127,7 +127,7 @@ Events = list[tuple[str, dict[str, Any]]]
 def recorded_events(entry: MockConfigEntry) -> Iterator[Events]:
     """Every session event of the entry's panel, in order, while the block runs."""
     fired: Events = []
-    remove = entry.runtime_data.sessions.async_add_event_listener(
+    remove = entry.runtime_data.sessions.events.async_add_event_listener(
         lambda event, data: fired.append((event.value, data))
     )
     try:
@@ -216,7 +216,7 @@ async def to_end(
 async def start_session(hass: HomeAssistant, entry: MockConfigEntry) -> SessionManager:
     """Start a session of the panel's default length as its Start button does; the sessions."""
     sessions: SessionManager = entry.runtime_data.sessions
-    await sessions.async_start()
+    await sessions.runner.async_start()
     await settle(hass)
     return sessions
 

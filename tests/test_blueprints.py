@@ -127,7 +127,7 @@ async def test_reminder_start_or_skip(
         assert data.sessions.session is not None
         assert data.sessions.session.area == "knee"
         assert data.sessions.session.target_dose == 3
-        await data.sessions.async_stop()
+        await data.sessions.runner.async_stop()
     (run,) = data.protocols.unfinished
     assert (date(2025, 3, 3) in run.plan.skipped_dates) is skipped
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -230,7 +230,7 @@ async def test_reminder_start_after_a_snooze(
     assert sessions.session is not None
     assert sessions.session.area == "knee"
     assert sessions.session.target_dose == 3
-    await sessions.async_stop()
+    await sessions.runner.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -259,7 +259,7 @@ async def test_auto_start_only_when_the_condition_holds(
     await move_to(hass, freezer, datetime(2025, 3, 6, 7, 30, tzinfo=BERLIN))
     assert sessions.session is not None
     assert sessions.session.area == "knee"
-    await sessions.async_stop()
+    await sessions.runner.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -348,7 +348,7 @@ async def test_a_restored_event_is_not_a_new_one(
         hass.bus.async_fire("mobile_app_notification_action", {"action": skip})
     else:
         assert sessions.session is not None
-        await sessions.async_stop()
+        await sessions.runner.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -452,7 +452,7 @@ async def test_auto_start_starts_only_its_persons_sessions(
     assert hass.states.get("automation.automation_0").attributes["last_triggered"] is not None
     sessions = dimmed_integration.runtime_data.sessions
     if sessions.session is not None:
-        await sessions.async_stop()
+        await sessions.runner.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -477,7 +477,7 @@ async def test_start_in_a_reminder_starts_that_persons_session(
         assert (sessions.session.person, sessions.session.area) == (BOB, "knee")
     finally:
         if sessions.session is not None:
-            await sessions.async_stop()
+            await sessions.runner.async_stop()
         await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -554,7 +554,7 @@ async def test_a_one_person_home_is_reminded_and_started_as_before(
     sessions = dimmed_integration.runtime_data.sessions
     assert sessions.session is not None
     assert sessions.session.area == "knee"
-    await sessions.async_stop()
+    await sessions.runner.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 

@@ -95,7 +95,7 @@ async def test_a_measured_profile_does_not_name_the_panel(
     async with reachable_tuya_panel("3.4"):
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
-        assert entry.runtime_data.sessions.profile.name == profile.name
+        assert entry.runtime_data.sessions.panel_settings.profile.name == profile.name
         diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()

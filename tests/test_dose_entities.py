@@ -338,9 +338,9 @@ async def test_distance_nearer_than_the_profile_is_refused(
     # The setting itself refuses it too, with the therapy error, for callers past the entity.
     sessions = init_integration.runtime_data.sessions
     with pytest.raises(ServiceValidationError) as err:
-        await sessions.async_set_setting("distance_cm", 10)
+        await sessions.panel_settings.async_set_setting("distance_cm", 10)
     assert err.value.translation_key == "therapy_distance_below_measured"
-    assert sessions.distance_cm == 15
+    assert sessions.panel_settings.distance_cm == 15
 
 
 async def test_distance_is_stored(
@@ -392,7 +392,7 @@ async def test_treatment_area_rejects_other_options(
     with pytest.raises(ServiceValidationError):
         await _select(hass, option)
     assert hass.states.get(AREA).state == "whole_body"
-    assert init_integration.runtime_data.sessions.area == "whole_body"
+    assert init_integration.runtime_data.sessions.panel_settings.area == "whole_body"
 
 
 async def test_area_setting_refuses_the_eyes(
@@ -400,9 +400,9 @@ async def test_area_setting_refuses_the_eyes(
 ) -> None:
     sessions = init_integration.runtime_data.sessions
     with pytest.raises(ServiceValidationError) as err:
-        await sessions.async_set_setting("area", "eye")
+        await sessions.panel_settings.async_set_setting("area", "eye")
     assert err.value.translation_key == "therapy_eye_area_forbidden"
-    assert sessions.area == "whole_body"
+    assert sessions.panel_settings.area == "whole_body"
 
 
 # -- lockout -------------------------------------------------------------------------------

@@ -258,7 +258,7 @@ async def test_a_session_runs_on_while_a_second_person_is_added(
 ) -> None:
     """The reload that brings the household's entities does not end a running session."""
     await _persons(hass, "Alice")
-    await dimmed_integration.runtime_data.sessions.async_start(timedelta(minutes=10))
+    await dimmed_integration.runtime_data.sessions.runner.async_start(timedelta(minutes=10))
     await settle(hass)
     timer = _entity_id(hass, dimmed_integration, "session_timer")
     assert hass.states.get(timer).state == "active"

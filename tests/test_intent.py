@@ -22,11 +22,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.intent import (
-    ASSIST_CALLS,
     INTENT_DOSE_TODAY,
     INTENT_NEXT_SESSION,
     INTENT_START,
     INTENT_STOP,
+)
+from custom_components.red_light_therapy.intent_light import (
+    ASSIST_CALLS,
     LIGHT_INTENTS,
     SaysPanelFailures,
 )
@@ -106,7 +108,7 @@ async def test_start_by_dose_and_errors(
     await advance(hass, freezer, timedelta(minutes=2))
     said = await _ask(hass, INTENT_STOP, name="x", error=True)
     assert said == "No Red Light Therapy panel is named x"
-    await assist.runtime_data.sessions.async_stop()
+    await assist.runtime_data.sessions.runner.async_stop()
     said = await _ask(hass, INTENT_STOP, error=True)
     assert "no session" in said.casefold()
     # A slot out of range is Home Assistant's to answer (it names the slot).
@@ -157,7 +159,7 @@ async def test_next_session_and_protocol_dose(
     assert "about 3 joules" in said
     assert assist.runtime_data.sessions.session is not None
     assert assist.runtime_data.sessions.session.area == "knee"
-    await assist.runtime_data.sessions.async_stop()
+    await assist.runtime_data.sessions.runner.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -317,7 +319,7 @@ async def test_a_failure_after_assist_answered_is_logged_not_left_in_a_task(
         return_response=True,
     )
 
-    start = type(sessions).async_start
+    start = type(sessions.runner).async_start
 
     async def slow_start(self: Any, *args: Any, **kwargs: Any) -> Any:
         for _ in range(20):  # the panel takes a while: the intent has answered meanwhile
@@ -326,7 +328,7 @@ async def test_a_failure_after_assist_answered_is_logged_not_left_in_a_task(
 
     with (
         patch.object(intent.DynamicServiceIntentHandler, "service_timeout", 0),
-        patch.object(type(sessions), "async_start", slow_start),
+        patch.object(type(sessions.runner), "async_start", slow_start),
     ):
         said = await say("turn on the blockbluelight f522")
         gc.collect()

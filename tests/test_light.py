@@ -231,7 +231,7 @@ async def test_a_session_by_minutes_shows_the_dose_it_will_deliver(
 
     attributes = hass.states.get(LIGHT).attributes
     assert attributes["target_dose"] == 7.2
-    assert attributes["area"] == dimmed_integration.runtime_data.sessions.area
+    assert attributes["area"] == dimmed_integration.runtime_data.sessions.panel_settings.area
 
 
 async def test_the_target_dose_is_what_the_session_delivers_as_the_dose_sensor_says(

@@ -172,4 +172,4 @@ async def test_session_duration_is_restored_after_a_restart(
 
     assert float(hass.states.get(DURATION).state) == 25
     sessions = config_entry.runtime_data.sessions
-    assert sessions.default_duration.total_seconds() == 25 * 60
+    assert sessions.panel_settings.default_duration.total_seconds() == 25 * 60

@@ -473,7 +473,7 @@ async def test_a_preset_the_panel_cannot_deliver_says_so_until_the_run_ends(
     session = init_integration.runtime_data.sessions.session
     assert session is not None
     assert session.planned_seconds * 24.0 / 1000 == pytest.approx(28.0, abs=0.05)
-    await init_integration.runtime_data.sessions.async_stop()
+    await init_integration.runtime_data.sessions.runner.async_stop()
 
     await _call(hass, "stop_protocol", area="scalp")
     assert issue_registry.async_get_issue(DOMAIN, f"protocol_undeliverable_{plan_id}") is None

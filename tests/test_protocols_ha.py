@@ -163,7 +163,7 @@ async def test_twelve_weeks_missed_caught_up_dst_restart_finished(
             inject_advertisement(hass, service_info())  # still in range, weeks later
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done(wait_background_tasks=True)
-            entry.runtime_data.sessions.async_add_event_listener(
+            entry.runtime_data.sessions.events.async_add_event_listener(
                 lambda event, data: events.append((event.value, data))
             )
             (survivor,) = entry.runtime_data.protocols.unfinished
@@ -186,8 +186,8 @@ async def test_twelve_weeks_missed_caught_up_dst_restart_finished(
         "completed"
     )
     # No more runs: a session goes back to the panel's own defaults.
-    assert entry.runtime_data.sessions.run_defaults is not None
-    assert entry.runtime_data.sessions.run_defaults(None) is None
+    assert entry.runtime_data.sessions.planner.run_defaults is not None
+    assert entry.runtime_data.sessions.planner.run_defaults(None) is None
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -351,7 +351,7 @@ async def test_session_uses_the_run_unless_told_otherwise(
     assert session.area == "knee"
     assert session.target_dose is None
     assert session.planned_seconds == pytest.approx(120)
-    await sessions.async_stop()
+    await sessions.runner.async_stop()
     # Area given that has no run: the panel's defaults.
     await move_to(hass, freezer, dt_util.utcnow() + timedelta(days=1))
     await hass.services.async_call(
@@ -362,7 +362,7 @@ async def test_session_uses_the_run_unless_told_otherwise(
     )
     assert sessions.session is not None
     assert sessions.session.area == "back"
-    await sessions.async_stop()
+    await sessions.runner.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
 
 

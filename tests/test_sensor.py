@@ -58,7 +58,7 @@ async def test_session_end_and_doses_after_a_session(
     assert float(hass.states.get(TODAY).state) == 0
 
     started = dt_util.utcnow()
-    await sessions.async_start()
+    await sessions.runner.async_start()
     await hass.async_block_till_done(wait_background_tasks=True)
 
     end = dt_util.parse_datetime(hass.states.get(END).state)

@@ -310,7 +310,7 @@ async def test_distance_changes_the_plan(
     assert session is not None
     assert session.distance_cm == 30
     # The call's distance is for this session; the panel's setting stays.
-    assert init_integration.runtime_data.sessions.distance_cm == 15
+    assert init_integration.runtime_data.sessions.panel_settings.distance_cm == 15
 
 
 async def test_area_sets_the_limits(

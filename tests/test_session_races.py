@@ -73,7 +73,7 @@ async def test_concurrent_starts_start_one_session(
     extra: dict[str, Any],
 ) -> None:
     events: list[str] = []
-    init_integration.runtime_data.sessions.async_add_event_listener(
+    init_integration.runtime_data.sessions.events.async_add_event_listener(
         lambda event, _data: events.append(event.value)
     )
     tasks = [_call(hass, "start_session", minutes=2, **extra) for _ in range(calls)]
@@ -155,7 +155,7 @@ async def test_interleaved_commands_keep_one_honest_session(
     rng = random.Random(seed)
     sessions = dimmed_integration.runtime_data.sessions
     events: list[str] = []
-    sessions.async_add_event_listener(lambda event, _data: events.append(event.value))
+    sessions.events.async_add_event_listener(lambda event, _data: events.append(event.value))
     for _ in range(ROUNDS):
         tasks: list[asyncio.Task[Any]] = []
         for name in rng.choices(OPERATIONS, k=rng.randint(2, 6)):

@@ -70,7 +70,7 @@ async def test_idle_active_and_completed_at_the_planned_end(
     assert hass.states.get(END).state == STATE_UNKNOWN
 
     started = dt_util.utcnow()
-    await sessions.async_start()
+    await sessions.runner.async_start()
     await settle(hass)
 
     finishes_at = started + timedelta(minutes=10)
@@ -107,7 +107,7 @@ async def test_pause_resume_rearms_the_panel_countdown_with_the_remaining_time(
     sessions = await start_session(hass, dimmed_integration)
     await advance(hass, freezer, timedelta(minutes=4))
 
-    await sessions.async_pause()
+    await sessions.runner.async_pause()
     await settle(hass)
 
     assert not emulator.is_on
@@ -121,7 +121,7 @@ async def test_pause_resume_rearms_the_panel_countdown_with_the_remaining_time(
     assert sessions.timer_state == "paused"
 
     resumed = dt_util.utcnow()
-    await sessions.async_resume()
+    await sessions.runner.async_resume()
     await settle(hass)
 
     assert emulator.is_on
@@ -155,10 +155,10 @@ async def test_stop_ends_the_session_early(
     sessions = await start_session(hass, dimmed_integration)
     await advance(hass, freezer, timedelta(minutes=1))
     if pause_first:
-        await sessions.async_pause()
+        await sessions.runner.async_pause()
         await advance(hass, freezer, timedelta(minutes=1))
 
-    await sessions.async_stop()
+    await sessions.runner.async_stop()
     await settle(hass)
 
     _stopped(hass, emulator, sessions, seconds=60)
@@ -178,11 +178,11 @@ async def test_panel_countdown_ends_the_session_when_home_assistant_misses_the_e
     sessions = dimmed_integration.runtime_data.sessions
     # Home Assistant's end callback never comes (say the event loop was stuck).
     with patch(
-        "custom_components.red_light_therapy.session_runner.async_track_point_in_utc_time",
+        "custom_components.red_light_therapy.session_end.async_track_point_in_utc_time",
         return_value=lambda: None,
     ):
         started = dt_util.utcnow()
-        await sessions.async_start()
+        await sessions.runner.async_start()
         await settle(hass)
 
     await advance(hass, freezer, timedelta(minutes=12))
@@ -205,7 +205,7 @@ async def test_panel_switching_off_early_closes_the_session_at_its_time(
 ) -> None:
     """Another app arms a shorter countdown on the panel: the session ends with the panel."""
     data = dimmed_integration.runtime_data
-    await data.sessions.async_start()
+    await data.sessions.runner.async_start()
     await settle(hass)
     started: datetime | None = data.sessions.session.started_at if data.sessions.session else None
     assert started is not None

@@ -204,7 +204,7 @@ async def _run_a_session(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Dim every channel to ``SESSION_LEVEL`` and start a session, as the Start button does."""
     panel = entry.runtime_data.panel
     await panel.set_levels(dict.fromkeys(range(len(panel.capabilities.channels)), SESSION_LEVEL))
-    await entry.runtime_data.sessions.async_start()
+    await entry.runtime_data.sessions.runner.async_start()
     await settle(hass)
     assert entry.runtime_data.sessions.session is not None
 

@@ -467,7 +467,9 @@ async def test_bad_settings_fall_back_to_their_defaults(
 
     assert config_entry.state is ConfigEntryState.LOADED
     # The minutes fell back to the factory default: what fits the area at full output.
-    factory = config_entry.runtime_data.sessions.default_duration.total_seconds() / 60
+    factory = (
+        config_entry.runtime_data.sessions.panel_settings.default_duration.total_seconds() / 60
+    )
     assert float(hass.states.get(DURATION).state) == factory <= DEFAULT_SESSION_MINUTES
     assert hass.states.get(AREA).state == "whole_body"
     issue = issue_registry.async_get_issue(DOMAIN, "store_repaired")
@@ -610,7 +612,9 @@ async def test_a_newer_minor_version_loads(
 
     assert config_entry.state is ConfigEntryState.LOADED
     assert len(hass.data[DATA_STORE].history) == 1
-    assert config_entry.runtime_data.sessions.default_duration == timedelta(minutes=12)
+    assert config_entry.runtime_data.sessions.panel_settings.default_duration == timedelta(
+        minutes=12
+    )
 
 
 @pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
@@ -666,7 +670,7 @@ async def test_two_thousand_records_load_and_the_first_refresh_stays_fast(
 
     sessions = config_entry.runtime_data.sessions
     started = time.perf_counter()
-    plan = sessions.plan(minutes=5)
+    plan = sessions.planner.plan(minutes=5)
     assert time.perf_counter() - started < 0.5
     assert plan.verdict.outcome.value in {"allowed", "clamped"}
 

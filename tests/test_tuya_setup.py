@@ -184,7 +184,7 @@ async def test_broadcast_starts_a_discovery_flow_and_sets_up(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert hass.states.get(LIGHT).state == STATE_OFF
-    assert entry.runtime_data.sessions.profile == PRESET_PROFILES["advantage1500"]
+    assert entry.runtime_data.sessions.panel_settings.profile == PRESET_PROFILES["advantage1500"]
 
     # Heard again at the same address: nothing new.
     listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
@@ -964,12 +964,12 @@ async def test_the_chosen_profile_and_the_panel_brightness_make_the_irradiance(
     entry = tuya_entry("3.3", **{CONF_PROFILE: profile.to_dict()})
     await set_up(hass, entry)
     sessions = entry.runtime_data.sessions
-    assert sessions.profile == profile
-    full = profile.irradiance(sessions.distance_cm).total
+    assert sessions.panel_settings.profile == profile
+    full = profile.irradiance(sessions.panel_settings.distance_cm).total
     await entry.runtime_data.panel.set_levels({0: 50})
     await hass.async_block_till_done()
-    assert sessions.irradiance is not None
-    assert sessions.irradiance.total == pytest.approx(full / 2)
+    assert sessions.panel_settings.irradiance is not None
+    assert sessions.panel_settings.irradiance.total == pytest.approx(full / 2)
     await unload(hass, entry)
 
 
@@ -980,5 +980,5 @@ async def test_an_entry_from_before_the_profile_step_keeps_loading(
     entry = tuya_entry("3.3")  # no irradiance profile in its data
     await set_up(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.sessions.profile == blockbluelight_profile()
+    assert entry.runtime_data.sessions.panel_settings.profile == blockbluelight_profile()
     await unload(hass, entry)

@@ -258,4 +258,4 @@ async def test_refused_button_press_does_not_move_the_lockout(
 
     assert not emulator.is_on
     sessions = dimmed_integration.runtime_data.sessions
-    assert sessions.lockout_until(dt_util.utcnow()) == until
+    assert sessions.planner.lockout_until(dt_util.utcnow()) == until

@@ -160,7 +160,7 @@ async def test_session_switches_the_plug_on_and_off(
 ) -> None:
     assert hass.states.get(light).state == STATE_OFF
     sessions = wrapped_entry.runtime_data.sessions
-    assert sessions.profile == PLUG_PROFILE
+    assert sessions.panel_settings.profile == PLUG_PROFILE
 
     started = dt_util.utcnow()
     await _light(hass, SERVICE_TURN_ON, light)
@@ -401,7 +401,7 @@ async def test_a_session_on_another_panel_counts_and_a_removed_panel_locks_nothi
     assert named["next_allowed_at"] == when_words(running.ends_at + timedelta(hours=20))
     assert hass.states.get(RELAY).state == STATE_OFF
     # Asked how much it would give: nothing, for the same reason.
-    plan = plug_entry.runtime_data.sessions.plan(minutes=5)
+    plan = plug_entry.runtime_data.sessions.planner.plan(minutes=5)
     assert plan.verdict.outcome.value == "refused"
 
     freezer.tick(timedelta(minutes=4))
@@ -464,7 +464,7 @@ async def test_one_call_for_two_panels_on_the_same_skin_starts_neither(
         )
     assert busy.value.translation_key == "session_already_running"
     assert not emulator.is_on
-    await plug_entry.runtime_data.sessions.async_stop()
+    await plug_entry.runtime_data.sessions.runner.async_stop()
     await hass.async_block_till_done(wait_background_tasks=True)
 
     await hass.services.async_call(

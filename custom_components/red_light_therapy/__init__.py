@@ -76,12 +76,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
         hass,
         coordinator,
         hass.data[DATA_STORE],
-        treatment_area=lambda: sessions.area,
-        irradiance=lambda: sessions.irradiance,
+        treatment_area=lambda: sessions.panel_settings.area,
+        irradiance=lambda: sessions.panel_settings.irradiance,
         current_person=lambda: current_person(entry.runtime_data),
     )
     # A session started with no dose or minutes during a run takes the run's dose and area.
-    sessions.run_defaults = protocols.run_defaults
+    sessions.planner.run_defaults = protocols.run_defaults
     entry.runtime_data = RedLightTherapyData(panel, coordinator, sessions, protocols)
     entry.async_on_unload(sessions.async_unload)
     entry.async_on_unload(protocols.async_unload)
@@ -93,7 +93,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEnt
         raise
     if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
         await async_learn_mac(hass, entry)  # the panel just answered: its MAC, for DHCP
-    await sessions.async_reconcile()
+    await sessions.end.async_reconcile()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Persons added, removed or renamed: the per-person entities are made anew.
     entry.async_on_unload(async_follow_household(hass, entry))

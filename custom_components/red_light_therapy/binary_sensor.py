@@ -41,7 +41,7 @@ class LockoutBinarySensor(RedLightTherapyEntity, BinarySensorEntity):
         self._cancel: CALLBACK_TYPE | None = None
 
     def _refresh(self) -> None:
-        self._until = self._data.sessions.lockout_until(dt_util.utcnow())
+        self._until = self._data.sessions.planner.lockout_until(dt_util.utcnow())
         if self._cancel is not None:
             self._cancel()
             self._cancel = None
@@ -78,6 +78,6 @@ class LockoutBinarySensor(RedLightTherapyEntity, BinarySensorEntity):
     def extra_state_attributes(self) -> dict[str, Any]:
         """The treatment area and when the lockout ends."""
         return {
-            "area": self._data.sessions.area,
+            "area": self._data.sessions.panel_settings.area,
             "until": self._until.isoformat() if self._until else None,
         }

@@ -10,7 +10,7 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import RedLightTherapyEntity, shown_protocol_run
+from .entity import RedLightDescribedEntity, shown_protocol_run
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 
 PARALLEL_UPDATES = 1
@@ -37,13 +37,13 @@ BUTTONS: tuple[RedLightButtonEntityDescription, ...] = (
         # A session of the default length.
         key="start_session",
         translation_key="start_session",
-        press_fn=lambda data: data.sessions.async_start(),
+        press_fn=lambda data: data.sessions.runner.async_start(),
     ),
     RedLightButtonEntityDescription(
         # The running or paused session.
         key="stop_session",
         translation_key="stop_session",
-        press_fn=lambda data: data.sessions.async_stop(),
+        press_fn=lambda data: data.sessions.runner.async_stop(),
     ),
     RedLightButtonEntityDescription(
         key="skip_protocol_session",
@@ -63,17 +63,10 @@ async def async_setup_entry(
     async_add_entities(RedLightButton(data, description) for description in BUTTONS)
 
 
-class RedLightButton(RedLightTherapyEntity, ButtonEntity):
+class RedLightButton(RedLightDescribedEntity[RedLightButtonEntityDescription], ButtonEntity):
     """A panel's button, as its description says."""
 
     entity_description: RedLightButtonEntityDescription
-
-    def __init__(
-        self, data: RedLightTherapyData, description: RedLightButtonEntityDescription
-    ) -> None:
-        """Make the button ``description`` describes."""
-        super().__init__(data, description.key)
-        self.entity_description = description
 
     async def async_press(self) -> None:
         """Do what the button is for."""

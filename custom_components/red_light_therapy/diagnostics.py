@@ -50,9 +50,9 @@ async def async_get_config_entry_diagnostics(
         ]
     )
     settings: dict[str, Any] = {
-        "area": data.sessions.area,
-        "distance_cm": data.sessions.distance_cm,
-        "default_minutes": data.sessions.default_duration.total_seconds() / 60,
+        "area": data.sessions.panel_settings.area,
+        "distance_cm": data.sessions.panel_settings.distance_cm,
+        "default_minutes": data.sessions.panel_settings.default_duration.total_seconds() / 60,
     }
     if choice is not None:
         settings["person"] = names[choice]
@@ -62,7 +62,7 @@ async def async_get_config_entry_diagnostics(
         "last_update_success": data.coordinator.last_update_success,
         "session": None if session is None else session.to_dict(),
         "settings": settings,
-        "profile": async_redact_data(data.sessions.profile.to_dict(), TO_REDACT),
+        "profile": async_redact_data(data.sessions.panel_settings.profile.to_dict(), TO_REDACT),
         "history_records": len(data.sessions.history),
     }
     if len(names) > 0:

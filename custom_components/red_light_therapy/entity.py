@@ -11,6 +11,7 @@ from homeassistant.const import CONF_MAC, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from propcache.api import cached_property
 
@@ -60,6 +61,10 @@ def _uncache_properties(cls: type) -> None:
     computed by Home Assistant's own getter, just not kept; they are cheap (an ``_attr_`` or
     the entity description), read at a state write.
     """
+    if not any(klass.__module__.startswith("homeassistant.components.") for klass in cls.__mro__):
+        # A base of the integration's entities, with no platform's entity class yet: its own
+        # plain copies would hide the platform's properties (a sensor's state) from subclasses.
+        return
     for klass in cls.__mro__:
         if not klass.__module__.startswith("homeassistant."):
             continue  # the integration's own cached properties stay cached
@@ -104,6 +109,21 @@ _CONNECTION_KINDS = {
     CONNECTION_MAC: dr.CONNECTION_NETWORK_MAC,
 }
 """The panel layer's connection kinds, as the device registry names them."""
+
+
+class RedLightDescribedEntity[D: EntityDescription](RedLightTherapyEntity):
+    """An entity of one panel that is what its description says.
+
+    The description's key is the unique id's suffix (and its translation key); a platform's
+    entity class reads what it shows or does from its own kind of description (``D``).
+    """
+
+    entity_description: D
+
+    def __init__(self, data: RedLightTherapyData, description: D) -> None:
+        """Make the entity ``description`` describes, of the panel behind ``data``."""
+        super().__init__(data, description.key)
+        self.entity_description = description
 
 
 def _device_info(entry: ConfigEntry, panel: Panel) -> DeviceInfo:

@@ -37,7 +37,9 @@ class SessionEventEntity(RedLightTherapyEntity, EventEntity):
     async def async_added_to_hass(self) -> None:
         """Fire each session event the panel's session manager sends."""
         await super().async_added_to_hass()
-        self.async_on_remove(self._data.sessions.async_add_event_listener(self._handle_event))
+        self.async_on_remove(
+            self._data.sessions.events.async_add_event_listener(self._handle_event)
+        )
 
     @callback
     def _handle_event(self, event: SessionEvent, data: dict[str, Any]) -> None:

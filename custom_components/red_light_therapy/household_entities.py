@@ -60,10 +60,10 @@ def current_person(data: RedLightTherapyData) -> str | None:
 
     ``household.panel_person``: the panel's choice while that person is in the household,
     else the only person, else the last person who used the panel, else nobody. A choice of
-    a person who has been deleted reads as nothing chosen (``SessionManager.current_person``,
+    a person who has been deleted reads as nothing chosen (``SessionPersons.current_person``,
     which the session start paths use).
     """
-    return data.sessions.current_person()
+    return data.sessions.persons.current_person()
 
 
 person_labels = _person_labels
@@ -98,6 +98,18 @@ def async_follow_household(hass: HomeAssistant, entry: RedLightTherapyConfigEntr
     return hass.bus.async_listen(EVENT_STATE_CHANGED, _person_event, event_filter=_is_person)
 
 
+async def _async_save_and_reload(hass: HomeAssistant, store: TherapyStore) -> None:
+    """Write the store now and reload every enabled panel to read its runs again.
+
+    Every enabled panel, not only the loaded ones: a panel that is reloading right now (a change
+    of persons reloads them too) read its runs before this change.
+    """
+    await store.async_save()
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.disabled_by is None:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
 @callback
 def async_follow_person_renames(hass: HomeAssistant, store: TherapyStore) -> CALLBACK_TYPE:
     """Follow a person's changed entity id in the records, sessions, runs and panel choices.
@@ -118,12 +130,7 @@ def async_follow_person_renames(hass: HomeAssistant, store: TherapyStore) -> CAL
     async def _renamed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
         data: dict[str, Any] = dict(event.data)  # an update with old_entity_id (the filter)
         if store.rename_person(data["old_entity_id"], data["entity_id"]):
-            await store.async_save()
-            # Every enabled panel, not only the loaded ones: a panel that is reloading right
-            # now (a change of persons reloads them too) read its runs before this change.
-            for entry in hass.config_entries.async_entries(DOMAIN):
-                if entry.disabled_by is None:
-                    hass.config_entries.async_schedule_reload(entry.entry_id)
+            await _async_save_and_reload(hass, store)
 
     return hass.bus.async_listen(
         er.EVENT_ENTITY_REGISTRY_UPDATED, _renamed, event_filter=_is_person_rename
@@ -147,12 +154,7 @@ def async_follow_person_removals(hass: HomeAssistant, store: TherapyStore) -> CA
 
     async def _removed(event: Event[er.EventEntityRegistryUpdatedData]) -> None:
         if store.depart_person(event.data["entity_id"]):
-            await store.async_save()
-            # Every enabled panel, not only the loaded ones: a panel that is reloading right
-            # now (a change of persons reloads them too) read its runs before this change.
-            for entry in hass.config_entries.async_entries(DOMAIN):
-                if entry.disabled_by is None:
-                    hass.config_entries.async_schedule_reload(entry.entry_id)
+            await _async_save_and_reload(hass, store)
 
     return hass.bus.async_listen(
         er.EVENT_ENTITY_REGISTRY_UPDATED, _removed, event_filter=_is_person_removal

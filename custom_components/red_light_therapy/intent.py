@@ -9,31 +9,25 @@ several persons, Assist says how to name them (``household.who_is_treated``).
 Home Assistant's ``intent`` component loads this platform. An integration cannot ship
 sentences; users add the ones in ``custom_sentences/en/red_light_therapy.yaml`` (see the
 README) to their configuration. "Turn on/off the <panel>" keeps working through the built-in
-intents on the panel's light; a refusal there is said in words too (``SaysPanelFailures``).
+intents on the panel's light; a refusal there is said in words too (``intent_light``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
-import logging
 import re
 from typing import Any
 
-from homeassistant.components.light.intent import INTENT_SET as INTENT_LIGHT_SET
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import EVENT_COMPONENT_LOADED, EVENT_HOMEASSISTANT_STARTED
-from homeassistant.core import Context, Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, intent
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
 from . import bounds, words
 from .const import DOMAIN
+from .intent_light import async_setup_light_intents
 from .models import RedLightTherapyConfigEntry
 from .persons import (
     Person,
@@ -54,132 +48,12 @@ INTENT_STOP = "RedLightTherapyStopSession"
 INTENT_DOSE_TODAY = "RedLightTherapyDoseToday"
 INTENT_NEXT_SESSION = "RedLightTherapyNextSession"
 
-# Home Assistant's own intents that switch or dim a light: their answer learns of a panel's
-# failure (see ``SaysPanelFailures``).
-LIGHT_INTENTS = (intent.INTENT_TURN_ON, intent.INTENT_TURN_OFF, INTENT_LIGHT_SET)
-
-_LOGGER = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class _AssistCall:
-    """The panel commands one built-in intent asked for, by the intent's context."""
-
-    errors: list[HomeAssistantError] = field(default_factory=list)
-    listening: bool = True
-    """False once the intent has answered (its service calls may still run)."""
-    pending: int = 0
-
-
-ASSIST_CALLS: HassKey[dict[str, _AssistCall]] = HassKey(f"{DOMAIN}_assist_calls")
-
 
 async def async_setup_intents(hass: HomeAssistant) -> None:
     """Register the intent handlers, and make the built-in light intents say a refusal."""
     for handler in (StartHandler(), StopHandler(), DoseTodayHandler(), NextSessionHandler()):
         intent.async_register(hass, handler)
-    _async_say_panel_failures(hass)
-
-    # The built-in handlers may be registered after this platform (the intent component
-    # processes platforms before registering its own) or by a component loaded later.
-    @callback
-    def _loaded(_event: Event[Any]) -> None:
-        _async_say_panel_failures(hass)
-
-    hass.bus.async_listen(EVENT_COMPONENT_LOADED, _loaded)
-    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STARTED, _loaded)
-
-
-@callback
-def _async_say_panel_failures(hass: HomeAssistant) -> None:
-    """Put ``SaysPanelFailures`` around each built-in light intent not yet wrapped."""
-    handlers = {handler.intent_type: handler for handler in intent.async_get(hass)}
-    for intent_type in LIGHT_INTENTS:
-        handler = handlers.get(intent_type)
-        if handler is None or isinstance(handler, SaysPanelFailures):
-            continue
-        intent.async_remove(hass, intent_type)  # replaced on purpose: no "overwritten" warning
-        intent.async_register(hass, SaysPanelFailures(handler))
-
-
-class SaysPanelFailures(intent.IntentHandler):
-    """A built-in light intent whose answer says a panel's failure in words.
-
-    Home Assistant's service intents wait a moment (``service_timeout``, 0.2 s) for the
-    service call, then answer "Turned on" whatever became of it, leaving a failed call's
-    exception in a task nobody retrieves. The panel's light reports a failure of a command
-    such an intent asked for here instead of raising it (``async_assist_command``): while
-    the intent waits, it answers with the reason; once it has answered, the failure is
-    logged. A refusal by the limits is decided before any I/O, so it is always said.
-    """
-
-    def __init__(self, inner: intent.IntentHandler) -> None:
-        """Wrap the built-in light intent handler ``inner``."""
-        self.inner = inner
-        self.intent_type = inner.intent_type
-        self.description = inner.description
-        self.platforms = inner.platforms
-
-    @property
-    def slot_schema(self) -> dict[Any, Any] | None:  # what Assist's LLM tools describe
-        """The built-in handler's slot schema, unchanged."""
-        return self.inner.slot_schema
-
-    @callback
-    def async_can_handle(self, intent_obj: intent.Intent) -> bool:
-        """Return whether the built-in handler can handle ``intent_obj``."""
-        return self.inner.async_can_handle(intent_obj)
-
-    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
-        """Handle ``intent_obj`` with the built-in handler, a panel's failure said in words."""
-        calls = intent_obj.hass.data.setdefault(ASSIST_CALLS, {})
-        key = intent_obj.context.id
-        call = calls[key] = _AssistCall()
-        try:
-            response = await self.inner.async_handle(intent_obj)
-        finally:
-            call.listening = False
-            if not call.pending:
-                calls.pop(key, None)
-        if call.errors:
-            response = intent_obj.create_response()
-            response.async_set_error(
-                intent.IntentResponseErrorCode.FAILED_TO_HANDLE,
-                " ".join(_sentence(err) for err in call.errors),
-            )
-        return response
-
-
-def _sentence(err: HomeAssistantError) -> str:
-    """Return the translated reason, as Assist says it (Home Assistant drops the full stop)."""
-    return str(err) or "That did not work."
-
-
-@asynccontextmanager
-async def async_assist_command(hass: HomeAssistant, context: Context | None) -> AsyncIterator[None]:
-    """Send a panel light's failure to the light intent that asked for it, if one did.
-
-    Around a panel light's command: when a built-in light intent asked for it, a failure goes to
-    that intent's answer (or, once it has answered, to the log) instead of being raised into a task
-    Home Assistant does not retrieve. Otherwise it is raised as usual.
-    """
-    calls = hass.data.get(ASSIST_CALLS)
-    call = calls.get(context.id) if calls is not None and context is not None else None
-    if calls is None or context is None or call is None:
-        yield
-        return
-    call.pending += 1
-    try:
-        yield
-    except HomeAssistantError as err:
-        if call.listening:
-            call.errors.append(err)
-        else:
-            _LOGGER.warning("%s (asked through Assist)", _sentence(err))
-    finally:
-        call.pending -= 1
-        if not call.listening and not call.pending:
-            calls.pop(context.id, None)
+    async_setup_light_intents(hass)
 
 
 def _panels(hass: HomeAssistant) -> list[RedLightTherapyConfigEntry]:
@@ -297,7 +171,7 @@ class StartHandler(_Handler):
         minutes = slots.get("minutes")
         refusal, request = _who_is_speaking(slots)
         person = _speakers_person(intent_obj, slots.get("person"), refusal, **request)
-        plan = await entry.runtime_data.sessions.async_start(
+        plan = await entry.runtime_data.sessions.runner.async_start(
             timedelta(minutes=minutes) if minutes is not None else None,
             dose=slots.get("dose"),
             person=person,
@@ -340,7 +214,7 @@ class StopHandler(_Handler):
     async def _async_answer(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         slots = self._slots(intent_obj)
         entry = _panel(intent_obj.hass, slots.get("name"))
-        await entry.runtime_data.sessions.async_stop()
+        await entry.runtime_data.sessions.runner.async_stop()
         record = entry.runtime_data.sessions.last_session
         response = intent_obj.create_response()
         dose = record.dose.total if record else 0.0

@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import LIGHT_KEY, RedLightTherapyEntity
 from .household_entities import person_shown
-from .intent import async_assist_command
+from .intent_light import async_assist_command
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 
 PARALLEL_UPDATES = 1
@@ -75,7 +75,7 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
         """
         sessions = self._data.sessions
         session = sessions.session
-        if session is None or session.started_at is None or sessions.ending:
+        if session is None or session.started_at is None or sessions.end.ending:
             return None
         at = session.last_event_at or session.started_at
         # What the session will deliver, red and NIR together as the Session dose sensor
@@ -105,7 +105,7 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
             levels = {channel.index: level for channel in panel.capabilities.channels}
         async with async_assist_command(self.hass, self._context):
             if not self.is_on:
-                await self._data.sessions.async_start(levels=levels)
+                await self._data.sessions.runner.async_start(levels=levels)
             elif levels is not None:
                 await self.coordinator.async_command(panel.set_levels(levels))
 
@@ -113,6 +113,6 @@ class PanelLight(RedLightTherapyEntity, LightEntity):
         """End the session, or switch off a panel that was switched on without one."""
         async with async_assist_command(self.hass, self._context):
             if self._data.sessions.session is not None:
-                await self._data.sessions.async_stop()
+                await self._data.sessions.runner.async_stop()
             else:
                 await self.coordinator.async_command(self._data.panel.set_power(False))

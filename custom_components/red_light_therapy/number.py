@@ -1,10 +1,20 @@
-"""Per-wavelength channel levels, and the default session length."""
+"""Per-wavelength channel levels, the default session length and the distance to the panel.
+
+The session length and the distance are each a description (``value_fn`` reads the panel's
+setting, ``set_fn`` saves it, ``min_value_fn`` the nearest distance its profile was measured at)
+read by one entity class; each channel's level is a ``ChannelLevelNumber`` of its own (its
+wavelength in its name and entity id).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from homeassistant.components.number import (
     NumberDeviceClass,
     NumberEntity,
+    NumberEntityDescription,
     NumberMode,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfLength, UnitOfTime
@@ -12,11 +22,54 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import MAX_DISTANCE_CM, MAX_SESSION_MINUTES
-from .entity import RedLightTherapyEntity
+from .entity import RedLightDescribedEntity, RedLightTherapyEntity
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .panels.base import Channel
 
 PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class RedLightNumberEntityDescription(NumberEntityDescription):
+    """A setting of one panel shown as a number: how it is read and saved."""
+
+    value_fn: Callable[[RedLightTherapyData], float]
+    set_fn: Callable[[RedLightTherapyData, float], Awaitable[None]]
+    min_value_fn: Callable[[RedLightTherapyData], float] | None = None
+    """The least value for this panel, when it depends on the panel (else ``native_min_value``)."""
+
+
+NUMBERS: tuple[RedLightNumberEntityDescription, ...] = (
+    RedLightNumberEntityDescription(
+        # How long a session lasts when it is started without a length (the light, the button).
+        key="session_duration",
+        translation_key="session_duration",
+        entity_category=EntityCategory.CONFIG,
+        device_class=NumberDeviceClass.DURATION,
+        native_min_value=1,
+        native_max_value=MAX_SESSION_MINUTES,
+        native_step=1,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        mode=NumberMode.BOX,
+        value_fn=lambda data: data.sessions.panel_settings.default_duration.total_seconds() / 60,
+        set_fn=lambda data, value: data.sessions.panel_settings.async_set_minutes(value),
+    ),
+    RedLightNumberEntityDescription(
+        # From the skin to the panel, in cm: it sets the irradiance and so the dose.
+        key="distance",
+        translation_key="distance",
+        entity_category=EntityCategory.CONFIG,
+        device_class=NumberDeviceClass.DISTANCE,
+        native_max_value=MAX_DISTANCE_CM,
+        native_step=1,
+        native_unit_of_measurement=UnitOfLength.CENTIMETERS,
+        mode=NumberMode.BOX,
+        value_fn=lambda data: data.sessions.panel_settings.distance_cm,
+        set_fn=lambda data, value: data.sessions.panel_settings.async_set_distance(value),
+        # Nearer than the nearest measured point is refused (the dose would be underestimated).
+        min_value_fn=lambda data: data.sessions.panel_settings.profile.min_distance_cm,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -26,7 +79,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the panel's numbers: session minutes, distance, and each channel's level when it dims."""
     data = entry.runtime_data
-    entities: list[RedLightTherapyEntity] = [SessionDurationNumber(data), DistanceNumber(data)]
+    entities: list[RedLightTherapyEntity] = [RedLightNumber(data, number) for number in NUMBERS]
     if data.panel.capabilities.dimming:
         entities += [ChannelLevelNumber(data, ch) for ch in data.panel.capabilities.channels]
     async_add_entities(entities)
@@ -79,54 +132,24 @@ class ChannelLevelNumber(RedLightTherapyEntity, NumberEntity):
         )
 
 
-class SessionDurationNumber(RedLightTherapyEntity, NumberEntity):
-    """How long a session lasts when it is started without a length (the light, the button)."""
+class RedLightNumber(RedLightDescribedEntity[RedLightNumberEntityDescription], NumberEntity):
+    """A panel's setting as a number, as its description says."""
 
-    _attr_translation_key = "session_duration"
-    _attr_entity_category = EntityCategory.CONFIG
-    _attr_device_class = NumberDeviceClass.DURATION
-    _attr_native_min_value = 1
-    _attr_native_max_value = MAX_SESSION_MINUTES
-    _attr_native_step = 1
-    _attr_native_unit_of_measurement = UnitOfTime.MINUTES
-    _attr_mode = NumberMode.BOX
+    entity_description: RedLightNumberEntityDescription
 
-    def __init__(self, data: RedLightTherapyData) -> None:
-        """Make the session length number."""
-        super().__init__(data, "session_duration")
+    def __init__(
+        self, data: RedLightTherapyData, description: RedLightNumberEntityDescription
+    ) -> None:
+        """Make the number ``description`` describes, from the least value for this panel."""
+        super().__init__(data, description)
+        if description.min_value_fn is not None:
+            self._attr_native_min_value = description.min_value_fn(data)
 
     @property
     def native_value(self) -> float:
-        """The minutes a session started without a length runs."""
-        return _as_read(self._data.sessions.default_duration.total_seconds() / 60)
+        """The setting, a whole number shown whole ("5 min", "15 cm")."""
+        return _as_read(self.entity_description.value_fn(self._data))
 
     async def async_set_native_value(self, value: float) -> None:
-        """Save the minutes a session started without a length runs."""
-        await self._data.sessions.panel_settings.async_set_minutes(value)
-
-
-class DistanceNumber(RedLightTherapyEntity, NumberEntity):
-    """Distance from the skin to the panel: it sets the irradiance and so the dose."""
-
-    _attr_translation_key = "distance"
-    _attr_entity_category = EntityCategory.CONFIG
-    _attr_device_class = NumberDeviceClass.DISTANCE
-    _attr_native_step = 1
-    _attr_native_max_value = MAX_DISTANCE_CM
-    _attr_native_unit_of_measurement = UnitOfLength.CENTIMETERS
-    _attr_mode = NumberMode.BOX
-
-    def __init__(self, data: RedLightTherapyData) -> None:
-        """Make the distance number, from the nearest to the farthest measured distance."""
-        super().__init__(data, "distance")
-        # Nearer than the nearest measured point is refused (the dose would be underestimated).
-        self._attr_native_min_value = data.sessions.profile.min_distance_cm
-
-    @property
-    def native_value(self) -> float:
-        """The distance to the panel, in cm."""
-        return _as_read(self._data.sessions.distance_cm)
-
-    async def async_set_native_value(self, value: float) -> None:
-        """Save the distance to the panel."""
-        await self._data.sessions.panel_settings.async_set_distance(value)
+        """Save the setting."""
+        await self.entity_description.set_fn(self._data, value)

@@ -30,6 +30,7 @@ from .therapy import (
 )
 
 if TYPE_CHECKING:
+    from .coordinator import PanelCoordinator
     from .session_manager import SessionManager
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,33 +39,37 @@ _LOGGER = logging.getLogger(__name__)
 class PanelWatch:
     """Follow one panel's pushed state for what happens at the panel.
 
-    It acts through its session manager, under the panel's lock (``SessionRunner._background``).
+    It acts through its session manager's parts, under the panel's lock (``SessionEnd.background``).
     """
 
-    def __init__(self, sessions: SessionManager) -> None:
+    def __init__(self, sessions: SessionManager, coordinator: PanelCoordinator) -> None:
         """Watch the panel of ``sessions``; nothing happens until its state is pushed."""
         self._sessions = sessions
+        self._coordinator = coordinator
+        self._panel = coordinator.panel
+        self._settings = sessions.panel_settings
+        self._end = sessions.end
 
     @callback
     def handle_panel_state(self, state: PanelState) -> None:
         """Act on the panel switching by itself: its countdown, its button, another app."""
-        if self._sessions.control.commanding or self._sessions.ending:
+        if self._sessions.control.commanding or self._end.ending:
             return
         session = self._sessions.session
         at = dt_util.utc_from_timestamp(state.updated_at) if state.updated_at else dt_util.utcnow()
         if session is not None and session.status is SessionStatus.RUNNING and state.is_on:
             self._follow_levels(session, at)
         if session is not None and session.status is SessionStatus.PAUSED and state.is_on:
-            self._sessions.runner._background(
+            self._end.background(
                 partial(self._async_resumed_at_panel, session, at), "red_light_therapy resume"
             )
         if session is not None and session.status is SessionStatus.RUNNING and state.is_on is False:
-            self._sessions.runner._background(
+            self._end.background(
                 partial(self._async_switched_off_at_panel, session, at),
                 "red_light_therapy panel off",
             )
         elif session is None and state.is_on:
-            self._sessions.runner._background(
+            self._end.background(
                 partial(self._async_unplanned, state, at), "red_light_therapy unplanned"
             )
 
@@ -77,21 +82,21 @@ class PanelWatch:
         if (
             session is not self._sessions.session
             or session.status is not SessionStatus.RUNNING
-            or self._sessions._panel.state.is_on
+            or self._panel.state.is_on
         ):
             return
         ends_at = session.ends_at
-        await self._sessions.runner._async_close(
+        await self._end.async_close(
             session, min(at, ends_at) if ends_at else at, SessionStatus.STOPPED
         )
 
     def _follow_levels(self, session: Session, at: datetime) -> None:
         """Channel levels changed mid-session: dose from here on at the new irradiance."""
-        if self._sessions._panel.capabilities.channels and not self._sessions._panel.state.levels:
+        if self._panel.capabilities.channels and not self._panel.state.levels:
             return  # levels not read yet (a fresh link): nothing is known to have changed
         try:
-            irradiance = self._sessions.profile.irradiance(
-                session.distance_cm, self._sessions.levels()
+            irradiance = self._settings.profile.irradiance(
+                session.distance_cm, self._settings.levels()
             )
         except TherapyError:
             return
@@ -99,9 +104,7 @@ class PanelWatch:
         if irradiance == session.irradiance or (last is not None and at < last):
             return
         session.change_irradiance(at, irradiance)
-        self._sessions.runner._background(
-            partial(self._async_refit, session, at), "red_light_therapy refit"
-        )
+        self._end.background(partial(self._async_refit, session, at), "red_light_therapy refit")
 
     async def _async_refit(self, session: Session, at: datetime, *, arm: bool = False) -> None:
         """Re-plan a running session at its new irradiance (``therapy.fit_running``).
@@ -116,8 +119,8 @@ class PanelWatch:
         refit = fit_running(
             session,
             at,
-            self._sessions._limits_history(at, session.person),
-            self._sessions.limits(session.area),
+            self._sessions.planner.limits_history(at, session.person),
+            self._settings.limits(session.area),
         )
         fitted = refit.planned_seconds
         limited = {"reasons": [refit.limited_by.value]} if refit.limited_by else None
@@ -126,19 +129,19 @@ class PanelWatch:
             if limited is not None:
                 _LOGGER.warning(
                     "%s: the session's limit is reached at these levels; ending it",
-                    self._sessions._coordinator.name,
+                    self._coordinator.name,
                 )
-                self._sessions._fire(SessionEvent.LIMIT_REACHED, limited)
-            await self._sessions.runner._async_finish(SessionStatus.COMPLETED)
+                self._sessions.events.fire(SessionEvent.LIMIT_REACHED, limited)
+            await self._end.async_finish(SessionStatus.COMPLETED)
             return
         session.replan(fitted)
-        self._sessions.runner._schedule_end()
+        self._end.schedule()
         if limited is not None:
-            self._sessions._fire(SessionEvent.LIMIT_REACHED, limited)
+            self._sessions.events.fire(SessionEvent.LIMIT_REACHED, limited)
         if arm or abs(fitted - before) >= 1.0:
-            await self._sessions.runner._async_arm_remaining(session, save=False)
+            await self._end.async_arm_remaining(session, save=False)
         await self._sessions._store.async_save()
-        self._sessions._changed(session.area)
+        self._sessions.events.changed(session.area)
 
     async def _async_resumed_at_panel(self, session: Session, at: datetime) -> None:
         """Resume a paused session whose panel was switched on at the panel.
@@ -152,7 +155,7 @@ class PanelWatch:
         self._sessions.control.hold_link()
         _LOGGER.info(
             "%s was switched on at the panel: resuming its session",
-            self._sessions._coordinator.name,
+            self._coordinator.name,
         )
         await self._async_refit(session, at, arm=True)
 
@@ -161,20 +164,20 @@ class PanelWatch:
         if self._sessions.session is not None:
             return
         at = backdated_start(at, state.timer_set_s, state.timer_remaining_s)
-        area = self._sessions.area
-        person = self._sessions.current_person()
-        limits = self._sessions.limits(area)
-        irradiance = self._sessions.irradiance or self._sessions.panel_settings.irradiance_at()
+        area = self._settings.area
+        person = self._sessions.persons.current_person()
+        limits = self._settings.limits(area)
+        irradiance = self._settings.irradiance or self._settings.irradiance_at()
         verdict = check(
             SessionRequest(area, limits.max_session_minutes * 60, irradiance, at),
-            self._sessions._limits_history(at, person),
+            self._sessions.planner.limits_history(at, person),
             limits,
             tz=dt_util.get_default_time_zone(),
         )
         session = Session(
-            id=self._sessions._new_id(),
+            id=self._sessions.records.new_id(),
             area=area,
-            distance_cm=self._sessions.distance_cm,
+            distance_cm=self._settings.distance_cm,
             planned_seconds=max(verdict.allowed_seconds, 1.0),
             irradiance=irradiance,
             origin=SessionOrigin.UNPLANNED,
@@ -185,25 +188,25 @@ class PanelWatch:
         await self._sessions._store.async_start_session(session)
         plan = SessionPlan(
             area,
-            self._sessions.distance_cm,
+            self._settings.distance_cm,
             irradiance,
             session.planned_seconds,
             verdict,
             person=person,
-            person_name=self._sessions.person_name(person),
+            person_name=self._sessions.planner.person_name(person),
         )
         if verdict.outcome is Outcome.REFUSED:
             _LOGGER.warning(
                 "%s was switched on during a lockout; switching it off",
-                self._sessions._coordinator.name,
+                self._coordinator.name,
             )
-            self._sessions._fire(SessionEvent.REFUSED, plan.as_dict())
-            await self._sessions.runner._async_finish(SessionStatus.ABORTED)
+            self._sessions.events.fire(SessionEvent.REFUSED, plan.as_dict())
+            await self._end.async_finish(SessionStatus.ABORTED)
             return
         self._sessions.control.hold_link()
-        self._sessions._fire(
+        self._sessions.events.fire(
             SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value}
         )
-        self._sessions.runner._schedule_end()
-        await self._sessions.runner._async_arm_remaining(session)
-        self._sessions._changed(session.area)
+        self._end.schedule()
+        await self._end.async_arm_remaining(session)
+        self._sessions.events.changed(session.area)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, time
 import logging
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from homeassistant.core import HomeAssistant, callback
@@ -57,6 +57,17 @@ from .therapy.household import owner
 _LOGGER = logging.getLogger(__name__)
 
 __all__ = ["ANYONE", "CURRENT", "ProtocolManager", "Run", "undeliverable_issue_id"]
+
+
+class RunOptions(TypedDict, total=False):
+    """How a run is asked to start, beside its protocol (``ProtocolManager.prepare``)."""
+
+    area: str | None
+    start_date: date | None
+    weekdays: Iterable[int] | None
+    time_of_day: time | None
+    missed_policy: MissedPolicy
+    person: str | None
 
 
 def spread_weekdays(first: int, per_week: int) -> frozenset[int]:
@@ -106,32 +117,13 @@ class ProtocolManager(RunLookup):
 
     # -- commands --------------------------------------------------------------------------
 
-    async def async_start(
-        self,
-        protocol: Protocol,
-        *,
-        area: str | None = None,
-        start_date: date | None = None,
-        weekdays: Iterable[int] | None = None,
-        time_of_day: time | None = None,
-        missed_policy: MissedPolicy = MissedPolicy.SKIP,
-        person: str | None = CURRENT,
-    ) -> Run:
-        """Start a run for ``person`` (default: the panel's current person).
+    async def async_start(self, protocol: Protocol, **options: Unpack[RunOptions]) -> Run:
+        """Start a run of ``protocol`` as ``prepare`` makes it of ``options``.
 
-        Unless given, it starts today, with the sessions spread over the week, at the
-        time of day it is now (rounded).
+        For the panel's current person unless ``person`` is given. Unless given, it starts today,
+        with the sessions spread over the week, at the time of day it is now (rounded).
         """
-        plan = self.prepare(
-            protocol,
-            person=person,
-            area=area,
-            start_date=start_date,
-            weekdays=weekdays,
-            time_of_day=time_of_day,
-            missed_policy=missed_policy,
-        )
-        return await self.async_adopt(plan)
+        return await self.async_adopt(self.prepare(protocol, **options))
 
     async def async_adopt(self, plan: ProtocolPlan) -> Run:
         """Start the run ``prepare`` made; a run the panel cannot deliver raises a repair."""

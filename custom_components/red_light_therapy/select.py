@@ -80,7 +80,7 @@ class TreatmentAreaSelect(RedLightTherapyEntity, SelectEntity):
     @property
     def current_option(self) -> str:
         """The panel's treatment area."""
-        return self._data.sessions.area
+        return self._data.sessions.panel_settings.area
 
     async def async_select_option(self, option: str) -> None:
         """Save the panel's treatment area."""
@@ -173,7 +173,7 @@ class ProtocolSelect(RedLightTherapyEntity, SelectEntity):
         if running is None:
             running = await protocols.async_start(protocol)
         # The entities show the run on the panel's treatment area: show this one.
-        if sessions.area != running.plan.area:
+        if sessions.panel_settings.area != running.plan.area:
             await sessions.panel_settings.async_set_area(running.plan.area)
 
 

@@ -32,7 +32,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
-from .entity import RedLightTherapyEntity
+from .entity import RedLightDescribedEntity
 from .household_entities import person_shown
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .protocol_manager import Run
@@ -40,11 +40,7 @@ from .sensor_household import (
     DOSE_UNIT,
     RedLightSensorEntityDescription,
     async_household_sensors,
-    daily_limits,
-    period_dose,
-    this_week,
-    today,
-    weekly_limits,
+    dose_sensors,
 )
 from .session_manager import TimerState
 
@@ -64,17 +60,10 @@ async def async_setup_entry(
     async_add_entities(RedLightSensor(data, description) for description in descriptions)
 
 
-class RedLightSensor(RedLightTherapyEntity, SensorEntity):
+class RedLightSensor(RedLightDescribedEntity[RedLightSensorEntityDescription], SensorEntity):
     """A panel's sensor, as its description says."""
 
     entity_description: RedLightSensorEntityDescription
-
-    def __init__(
-        self, data: RedLightTherapyData, description: RedLightSensorEntityDescription
-    ) -> None:
-        """Make the sensor ``description`` describes."""
-        super().__init__(data, description.key)
-        self.entity_description = description
 
     @property
     def native_value(self) -> str | float | datetime | None:
@@ -157,7 +146,7 @@ def _timer_attributes(data: RedLightTherapyData) -> dict[str, Any]:
     sessions = data.sessions
     session = sessions.session
     if session is None or session.started_at is None:
-        return {"duration": _format(sessions.default_duration)}
+        return {"duration": _format(sessions.panel_settings.default_duration)}
     # Remaining as of the last change (start, pause, extend): a fixed value, not a tick.
     last = session.last_event_at or session.started_at
     attributes: dict[str, Any] = {
@@ -203,17 +192,17 @@ def _session_dose_attributes(data: RedLightTherapyData) -> dict[str, Any]:
 
 def _irradiance(data: RedLightTherapyData) -> float | None:
     """Irradiance at the skin at the set distance and the channel levels."""
-    irradiance = data.sessions.irradiance
+    irradiance = data.sessions.panel_settings.irradiance
     return round(irradiance.total, 2) if irradiance else None
 
 
 def _irradiance_attributes(data: RedLightTherapyData) -> dict[str, Any]:
-    irradiance = data.sessions.irradiance
+    irradiance = data.sessions.panel_settings.irradiance
     return {
         "red": round(irradiance.red, 2) if irradiance else None,
         "nir": round(irradiance.nir, 2) if irradiance else None,
-        "distance_cm": data.sessions.distance_cm,
-        "profile": data.sessions.profile.name,
+        "distance_cm": data.sessions.panel_settings.distance_cm,
+        "profile": data.sessions.panel_settings.profile.name,
     }
 
 
@@ -295,26 +284,7 @@ SENSORS: tuple[RedLightSensorEntityDescription, ...] = (
         value_fn=_session_dose,
         attrs_fn=_session_dose_attributes,
     ),
-    RedLightSensorEntityDescription(
-        key="dose_today",
-        translation_key="dose_today",
-        native_unit_of_measurement=DOSE_UNIT,
-        state_class=SensorStateClass.TOTAL,
-        suggested_display_precision=2,
-        value_fn=period_dose(today),
-        attrs_fn=daily_limits,
-        period_start_fn=today,
-    ),
-    RedLightSensorEntityDescription(
-        key="dose_week",
-        translation_key="dose_week",
-        native_unit_of_measurement=DOSE_UNIT,
-        state_class=SensorStateClass.TOTAL,
-        suggested_display_precision=2,
-        value_fn=period_dose(this_week),
-        attrs_fn=weekly_limits,
-        period_start_fn=this_week,
-    ),
+    *dose_sensors(),
     RedLightSensorEntityDescription(
         key="irradiance",
         translation_key="irradiance",

@@ -80,7 +80,9 @@ def period_dose(
         history = sessions.history
         if person is not None:
             history = records_of(history, person, async_household(data.coordinator.hass))
-        dose = history.dose_in_window(period_start(now), now, sessions.area, related=True)
+        dose = history.dose_in_window(
+            period_start(now), now, sessions.panel_settings.area, related=True
+        )
         return round(dose.total, 3)
 
     return _dose
@@ -91,7 +93,7 @@ def daily_limits(data: RedLightTherapyData) -> dict[str, Any]:
 
     They change only with the area, which writes the sensor's state anyway.
     """
-    limits = data.sessions.limits(data.sessions.area)
+    limits = data.sessions.panel_settings.limits(data.sessions.panel_settings.area)
     return {
         "max_daily_dose": limits.max_daily_dose,
         "min_hours_between": limits.min_hours_between,
@@ -109,12 +111,12 @@ def weekly_limits(data: RedLightTherapyData) -> dict[str, Any]:
 
 
 def _weekly_limits_of(data: RedLightTherapyData, history: History) -> dict[str, Any]:
-    area = data.sessions.area
+    area = data.sessions.panel_settings.area
     return {
         "sessions_in_7_days": weekly_sessions(
             history, area, dt_util.now(), dt_util.get_default_time_zone()
         ),
-        "max_sessions_per_week": data.sessions.limits(area).max_sessions_per_week,
+        "max_sessions_per_week": data.sessions.panel_settings.limits(area).max_sessions_per_week,
     }
 
 
@@ -131,38 +133,35 @@ def _person_weekly_limits(person: str) -> Callable[[RedLightTherapyData], dict[s
     return _attributes
 
 
-def person_sensors(
-    person: str, name: str
+def dose_sensors(
+    person: str | None = None, name: str = ""
 ) -> tuple[RedLightSensorEntityDescription, RedLightSensorEntityDescription]:
-    """Return ``person``'s "Dose today" and "Dose this week" sensors.
+    """Return the "Dose today" and "Dose this week" sensors: the panel's, or ``person``'s.
 
-    Their keys end with the person entity id; ``name`` is the person's name, in the entity's
-    name.
+    A person's keys end with the person entity id, ``name`` (the person's name) is in their
+    entity's name, they count only that person's records, and their weekly limit counts what
+    that person's limits count.
     """
-    return (
-        RedLightSensorEntityDescription(
-            key=f"dose_today_{person}",
-            translation_key="person_dose_today",
-            translation_placeholders={"person": name},
+
+    def _sensor(
+        period: str,
+        start: Callable[[datetime], datetime],
+        attrs_fn: Callable[[RedLightTherapyData], dict[str, Any]],
+    ) -> RedLightSensorEntityDescription:
+        return RedLightSensorEntityDescription(
+            key=f"dose_{period}" if person is None else f"dose_{period}_{person}",
+            translation_key=f"dose_{period}" if person is None else f"person_dose_{period}",
+            translation_placeholders=None if person is None else {"person": name},
             native_unit_of_measurement=DOSE_UNIT,
             state_class=SensorStateClass.TOTAL,
             suggested_display_precision=2,
-            value_fn=period_dose(today, person),
-            attrs_fn=daily_limits,
-            period_start_fn=today,
-        ),
-        RedLightSensorEntityDescription(
-            key=f"dose_week_{person}",
-            translation_key="person_dose_week",
-            translation_placeholders={"person": name},
-            native_unit_of_measurement=DOSE_UNIT,
-            state_class=SensorStateClass.TOTAL,
-            suggested_display_precision=2,
-            value_fn=period_dose(this_week, person),
-            attrs_fn=_person_weekly_limits(person),
-            period_start_fn=this_week,
-        ),
-    )
+            value_fn=period_dose(start, person),
+            attrs_fn=attrs_fn,
+            period_start_fn=start,
+        )
+
+    weekly = weekly_limits if person is None else _person_weekly_limits(person)
+    return _sensor("today", today, daily_limits), _sensor("week", this_week, weekly)
 
 
 MAX_LISTED_UNASSIGNED = 20
@@ -218,7 +217,7 @@ def async_household_sensors(
     persons = async_persons(hass)
     if has_person_entities(persons):
         for person, label in person_labels(persons).items():
-            descriptions.extend(person_sensors(person, label))
+            descriptions.extend(dose_sensors(person, label))
         descriptions.append(UNASSIGNED_SESSIONS)
     keep = {description.key for description in descriptions}
     async_remove_departed(hass, entry, "sensor", _is_person_key, keep)

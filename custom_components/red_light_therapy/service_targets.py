@@ -1,8 +1,9 @@
-"""What every action shares: its target fields, the panels it targets, and their keys.
+"""What every action shares: its target fields, the panels it targets, their keys, whose it is.
 
 An action targets panels by their light entity or their device; it answers keyed by each
-panel's light entity id, like ``weather.get_forecasts``. The session actions (``services``)
-and the protocol-run actions (``services_protocol``) both use these.
+panel's light entity id, like ``weather.get_forecasts``. The session actions (``services``),
+the history actions (``services_history``) and the protocol-run actions
+(``services_protocol``) use these.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ import voluptuous as vol
 from .const import DOMAIN
 from .entity import light_entity_id
 from .models import RedLightTherapyConfigEntry
+from .persons import async_named_person
+
+# The fields the session actions and the history actions share.
+ATTR_MINUTES = "minutes"
+ATTR_DISTANCE = "distance_cm"
+ATTR_AREA = "area"
+ATTR_STARTED_AT = "started_at"
+ATTR_SESSION_ID = "session_id"
+ATTR_PERSON = "person"
 
 TARGET_SCHEMA = vol.Schema(cv.ENTITY_SERVICE_FIELDS)
 """The target fields (entity, device, area) every action takes; actions extend it."""
@@ -88,3 +98,14 @@ def response_key(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> str:
     Its light entity id, or its title when the light is not registered.
     """
     return light_entity_id(hass, entry) or entry.title
+
+
+def call_person(hass: HomeAssistant, call: ServiceCall) -> str | None:
+    """Return the person entity id the call's ``person`` names (None: not given).
+
+    Not given: the panel's current person. Refused ``unknown_person`` / ``no_persons`` before
+    anything happens.
+    """
+    if (named := call.data.get(ATTR_PERSON)) is None:
+        return None
+    return async_named_person(hass, named).entity_id

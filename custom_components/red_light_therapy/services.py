@@ -1,7 +1,8 @@
 """The integration's actions (services).
 
-Plan, start, pause, resume, extend, stop, calculate, log and remove sessions, and give sessions to a
-person (``assign_person``).
+Plan, start, pause, resume, extend, stop and calculate sessions, and calibrate a panel; the history
+actions (log and remove sessions, give sessions to a person) are ``services_history``'s and are
+registered with these.
 
 ``start_session``, ``calculate`` and ``log_session`` take an optional ``person`` (a person
 entity id, or a name as a person writes it): the session is that person's and is checked
@@ -14,7 +15,7 @@ device). Answers are keyed by the panel's light entity id, like ``weather.get_fo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import (
@@ -26,36 +27,29 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from . import bounds
 from .const import DOMAIN
 from .models import RedLightTherapyConfigEntry
-from .persons import async_named_person, async_person_name
-from .service_targets import TARGET_SCHEMA, Handler, async_targeted_entries, response_key
-from .session_manager import therapy_error
-from .store import DATA_STORE
-from .therapy import (
-    LOG_WINDOW_DAYS,
-    DoseBand,
-    ErrorCode,
-    Outcome,
-    TherapyError,
-    check_logged_start,
-    shares_skin,
+from .service_targets import (
+    ATTR_AREA,
+    ATTR_DISTANCE,
+    ATTR_MINUTES,
+    ATTR_PERSON,
+    TARGET_SCHEMA,
+    Handler,
+    async_targeted_entries,
+    call_person,
+    response_key,
 )
+from .services_history import HISTORY_SERVICES
+from .therapy import DoseBand, Outcome, shares_skin
 
-ATTR_MINUTES = "minutes"
 ATTR_DOSE = "dose"
 ATTR_BAND = "band"
-ATTR_DISTANCE = "distance_cm"
-ATTR_AREA = "area"
 ATTR_OVERRIDE_SPACING = "override_spacing"
-ATTR_STARTED_AT = "started_at"
 ATTR_LEVELS = "levels"
-ATTR_SESSION_ID = "session_id"
-ATTR_PERSON = "person"
 
 # Every number is bounded in the schema itself, as its selector in services.yaml (bounds.py).
 START_SCHEMA = TARGET_SCHEMA.extend(
@@ -74,35 +68,6 @@ CALCULATE_SCHEMA = START_SCHEMA
 EXTEND_SCHEMA = TARGET_SCHEMA.extend(
     {vol.Optional(ATTR_MINUTES): bounds.MINUTES, vol.Optional(ATTR_DOSE): bounds.DOSE}
 )
-LOG_SCHEMA = TARGET_SCHEMA.extend(
-    {
-        vol.Required(ATTR_STARTED_AT): cv.datetime,
-        vol.Required(ATTR_MINUTES): bounds.LOGGED_MINUTES,
-        vol.Optional(ATTR_AREA): cv.string,
-        vol.Optional(ATTR_DISTANCE): bounds.DISTANCE,
-        vol.Optional(ATTR_PERSON): cv.string,
-    }
-)
-
-REMOVE_SCHEMA = TARGET_SCHEMA.extend(
-    {vol.Optional(ATTR_SESSION_ID): cv.string, vol.Optional(ATTR_STARTED_AT): cv.datetime}
-)
-
-
-ASSIGN_SCHEMA = vol.Schema(
-    {vol.Required(ATTR_PERSON): cv.string, vol.Optional(ATTR_SESSION_ID): cv.string}
-)
-
-
-def _call_person(hass: HomeAssistant, call: ServiceCall) -> str | None:
-    """Return the person entity id the call's ``person`` names (None: not given).
-
-    Not given: the panel's current person. Refused ``unknown_person`` / ``no_persons`` before
-    anything happens.
-    """
-    if (named := call.data.get(ATTR_PERSON)) is None:
-        return None
-    return async_named_person(hass, named).entity_id
 
 
 def _not_both(call: ServiceCall) -> None:
@@ -149,10 +114,10 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Start a session on every targeted panel, by minutes, by dose, or by the default.
 
     Neither a dose nor minutes: the active protocol run's dose and area, else the default length
-    (``SessionManager.async_start``, as for the light and the Start button).
+    (``SessionRunner.async_start``, as for the light and the Start button).
     """
     _not_both(call)
-    person = _call_person(hass, call)
+    person = call_person(hass, call)
     entries = await async_targeted_entries(hass, call)
     levels = _call_levels(call, entries)
     minutes = call.data.get(ATTR_MINUTES)
@@ -169,7 +134,7 @@ async def _start(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         _preflight(entries, duration, options, levels)
     result: dict[str, Any] = {}
     for entry in entries:
-        plan = await entry.runtime_data.sessions.async_start(
+        plan = await entry.runtime_data.sessions.runner.async_start(
             duration, levels=levels.get(entry.entry_id), **options
         )
         session = entry.runtime_data.sessions.session
@@ -197,7 +162,9 @@ def _preflight(
     areas: list[tuple[RedLightTherapyConfigEntry, str]] = []
     for entry in entries:
         sessions = entry.runtime_data.sessions
-        plan = sessions.preview_start(duration, levels=levels.get(entry.entry_id), **options)
+        plan = sessions.planner.preview_start(
+            duration, levels=levels.get(entry.entry_id), **options
+        )
         if plan.verdict.outcome is Outcome.REFUSED:
             raise sessions.report_refusal(plan)
         areas.append((entry, plan.area))
@@ -224,11 +191,11 @@ async def _calculate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     ``levels`` are planned at and never set: the panel stays as it is.
     """
     _dose_or_minutes(call)
-    person = _call_person(hass, call)
+    person = call_person(hass, call)
     entries = await async_targeted_entries(hass, call)
     levels = _call_levels(call, entries)
     return {
-        response_key(hass, entry): entry.runtime_data.sessions.plan(
+        response_key(hass, entry): entry.runtime_data.sessions.planner.plan(
             minutes=call.data.get(ATTR_MINUTES),
             dose=call.data.get(ATTR_DOSE),
             band=DoseBand(call.data[ATTR_BAND]),
@@ -247,7 +214,7 @@ async def _extend(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     result: dict[str, Any] = {}
     for entry in await async_targeted_entries(hass, call):
         sessions = entry.runtime_data.sessions
-        verdict = await sessions.async_extend(
+        verdict = await sessions.runner.async_extend(
             minutes=call.data.get(ATTR_MINUTES), dose=call.data.get(ATTR_DOSE)
         )
         session = sessions.session
@@ -260,115 +227,6 @@ async def _extend(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return result
 
 
-def _logged_start(value: datetime) -> datetime:
-    """Return the start of a logged session in UTC, within the window a session may be logged in.
-
-    Not in the future, not older than the therapy rule's window. Checked first, so no later step
-    overflows on a start in year 1 or 9999.
-    """
-    aware = value if value.tzinfo else value.replace(tzinfo=dt_util.get_default_time_zone())
-    now = dt_util.utcnow()
-    if aware > now:  # compared as is: converting year 9999 to UTC may overflow
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="log_in_future")
-    try:
-        check_logged_start(aware, now)
-    except OverflowError:  # in year 1, before UTC's year 1: long before the window
-        raise therapy_error(
-            TherapyError(ErrorCode.LOGGED_TOO_OLD, "before year 1", days=LOG_WINDOW_DAYS)
-        ) from None
-    except TherapyError as err:
-        raise therapy_error(err) from err
-    return dt_util.as_utc(aware)
-
-
-async def _log(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    started_at = _logged_start(call.data[ATTR_STARTED_AT])
-    person = _call_person(hass, call)
-    result: dict[str, Any] = {}
-    for entry in await async_targeted_entries(hass, call):
-        record = await entry.runtime_data.sessions.async_log(
-            started_at=started_at,
-            minutes=call.data[ATTR_MINUTES],
-            area=call.data.get(ATTR_AREA),
-            distance_cm=call.data.get(ATTR_DISTANCE),
-            person=person,
-        )
-        result[response_key(hass, entry)] = {
-            "session_id": record.id,
-            "dose_j_cm2": round(record.dose.total, 3),
-            "person": record.person,
-            "person_name": async_person_name(hass, record.person) if record.person else None,
-        }
-    return result
-
-
-def _local(when: Any) -> Any:
-    """Return a time of an action's field in UTC (without a zone: Home Assistant's local time)."""
-    return dt_util.as_utc(
-        when if when.tzinfo else when.replace(tzinfo=dt_util.get_default_time_zone())
-    )
-
-
-async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    """Take a recorded or logged session out of the history, by its id or by when it started.
-
-    By the ``session_id`` that log_session, start_session and the session events give, or by when it
-    started.
-    """
-    session_id = call.data.get(ATTR_SESSION_ID)
-    started_at = call.data.get(ATTR_STARTED_AT)
-    if (session_id is None) == (started_at is None):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="session_id_or_started_at"
-        )
-    result: dict[str, Any] = {}
-    for entry in await async_targeted_entries(hass, call):
-        sessions = entry.runtime_data.sessions
-        record = await sessions.async_remove(
-            session_id=session_id, started_at=_local(started_at) if started_at else None
-        )
-        result[response_key(hass, entry)] = {"removed": sessions.removed_data(record)}
-    return result
-
-
-async def _assign(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    """Give a recorded or open session, or everything that belongs to nobody, to a person.
-
-    The session ``session_id``, or every one that belongs to nobody and every unassigned protocol
-    run; answer what changed. The limits, dose sensors and runs of every panel follow at once.
-    """
-    person = async_named_person(hass, call.data[ATTR_PERSON])
-    store = hass.data[DATA_STORE]
-    session_id = call.data.get(ATTR_SESSION_ID)
-    if session_id is not None:
-        if not store.assign_session(session_id, person.entity_id):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="assign_session_not_found",
-                translation_placeholders={"session": session_id},
-            )
-        given = [session_id]
-        runs = 0
-    else:
-        given = [r.id for r in store.history if r.person is None]
-        given += [s.id for s in store.active.values() if s.person is None]
-        changed = store.assign_unassigned(person.entity_id)
-        runs = changed - len(given)
-    if given or runs:
-        await store.async_save()
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-            if runs:  # the protocol runs are read at setup: read them again
-                hass.config_entries.async_schedule_reload(entry.entry_id)
-            else:
-                entry.runtime_data.sessions.async_persons_changed()
-    return {
-        "person": person.entity_id,
-        "person_name": async_person_name(hass, person.entity_id),
-        "sessions": given,
-        "runs": runs,
-    }
-
-
 ATTR_MEASURED = "measured_mw_cm2"
 CALIBRATE_SCHEMA = TARGET_SCHEMA.extend(
     {vol.Required(ATTR_DISTANCE): bounds.DISTANCE, vol.Required(ATTR_MEASURED): bounds.MEASURED}
@@ -377,18 +235,18 @@ CALIBRATE_SCHEMA = TARGET_SCHEMA.extend(
 
 async def _calibrate(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     for entry in await async_targeted_entries(hass, call):
-        await entry.runtime_data.sessions.async_calibrate(
+        await entry.runtime_data.sessions.panel_settings.async_calibrate(
             call.data[ATTR_DISTANCE], call.data[ATTR_MEASURED]
         )
     return None
 
 
 def _session_action(action: str) -> Handler:
-    """Return a handler that calls the session manager's ``action`` of every targeted panel."""
+    """Return a handler that calls the session runner's ``action`` of every targeted panel."""
 
     async def _handler(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         for entry in await async_targeted_entries(hass, call):
-            await getattr(entry.runtime_data.sessions, action)()
+            await getattr(entry.runtime_data.sessions.runner, action)()
         return None
 
     return _handler
@@ -401,11 +259,8 @@ SERVICES: dict[str, tuple[vol.Schema, Handler, SupportsResponse]] = {
     "stop_session": (TARGET_SCHEMA, _session_action("async_stop"), SupportsResponse.NONE),
     "extend_session": (EXTEND_SCHEMA, _extend, SupportsResponse.OPTIONAL),
     "calculate": (CALCULATE_SCHEMA, _calculate, SupportsResponse.ONLY),
-    "log_session": (LOG_SCHEMA, _log, SupportsResponse.OPTIONAL),
-    "remove_session": (REMOVE_SCHEMA, _remove, SupportsResponse.OPTIONAL),
     "calibrate": (CALIBRATE_SCHEMA, _calibrate, SupportsResponse.NONE),
-    "assign_person": (ASSIGN_SCHEMA, _assign, SupportsResponse.OPTIONAL),
-}
+} | HISTORY_SERVICES
 
 
 @callback

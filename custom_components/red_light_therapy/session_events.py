@@ -33,7 +33,7 @@ def async_panels_changed(
             continue
         data = entry.runtime_data
         if area is not None and not (
-            shares_skin(data.sessions.area, area)
+            shares_skin(data.sessions.panel_settings.area, area)
             or any(shares_skin(run.plan.area, area) for run in data.protocols.unfinished)
         ):
             continue

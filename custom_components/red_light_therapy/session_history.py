@@ -1,6 +1,6 @@
 """A panel's history commands: log a session done elsewhere, remove one, and what they answer.
 
-``SessionHistory`` acts for its ``SessionManager``: it records a logged session or takes one
+``SessionHistory`` is its ``SessionManager``'s ``records``: it records a logged session or takes one
 out of the shared history, reads the panel's last record again when sessions changed person,
 says what a record is in the session events and the answers
 (``record_data``), finds the panel's last record and gives each new session an id no other has.
@@ -63,9 +63,10 @@ class SessionHistory:
         ``person`` None: the panel's current person. The session counts toward their limits.
         """
         sessions = self._sessions
-        area = sessions.panel_settings.validated_area(area or sessions.area)
-        distance = distance_cm or sessions.distance_cm
-        irradiance = sessions.panel_settings.irradiance_at(distance)
+        settings = sessions.panel_settings
+        area = settings.validated_area(area or settings.area)
+        distance = distance_cm or settings.distance_cm
+        irradiance = settings.irradiance_at(distance)
         ended_at = started_at + timedelta(minutes=minutes)
         if ended_at > dt_util.utcnow():
             raise ServiceValidationError(translation_domain=DOMAIN, translation_key="log_in_future")
@@ -79,13 +80,13 @@ class SessionHistory:
                 distance_cm=distance,
                 panel_id=self.panel_id,
             )
-            session.person = person if person is not None else sessions.current_person()
+            session.person = person if person is not None else sessions.persons.current_person()
             record = SessionRecord.from_session(session)
         except TherapyError as err:
             raise therapy_error(err) from err
         await self._store.async_record_session(record)
         sessions.last_session = self.last_record()
-        sessions._changed(record.area)
+        sessions.events.changed(record.area)
         return record
 
     async def async_remove(
@@ -132,7 +133,7 @@ class SessionHistory:
             )
         record = await self._store.async_remove_session(found[0].id)
         self._sessions.last_session = self.last_record()
-        self._sessions._changed(record.area)
+        self._sessions.events.changed(record.area)
         return record
 
     @callback
@@ -165,7 +166,7 @@ class SessionHistory:
             "red_dose_j_cm2": round(record.dose.red, 3),
             "nir_dose_j_cm2": round(record.dose.nir, 3),
             "person": record.person,
-            "person_name": self._sessions.person_name(record.person),
+            "person_name": self._sessions.planner.person_name(record.person),
         }
 
     def last_record(self) -> SessionRecord | None:

@@ -5,11 +5,11 @@ The timer's states, the events, and a plan as actions answer it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from .therapy import BandIrradiance, DoseBand, Outcome, Reason, ReasonCode, Verdict
 
@@ -34,6 +34,24 @@ class SessionEvent(StrEnum):
     SESSION_DUE = "session_due"
     SESSION_MISSED = "session_missed"
     PROTOCOL_COMPLETED = "protocol_completed"
+
+
+class StartOptions(TypedDict, total=False):
+    """How a session is asked to start, beside its length; each may be left out.
+
+    ``dose`` (J/cm², instead of a length) in ``band`` (both when left out), at ``distance_cm``
+    (the panel's distance), on ``area`` (the panel's area), ``override_spacing`` (False),
+    at ``levels`` (by panel channel index; the panel's levels now), for ``person`` (a person
+    entity id the caller has checked is in the household; None: the panel's current person).
+    """
+
+    dose: float | None
+    band: DoseBand
+    distance_cm: float | None
+    area: str | None
+    override_spacing: bool
+    levels: Mapping[int, int] | None
+    person: str | None
 
 
 REFUSING = frozenset({ReasonCode.SPACING, ReasonCode.WEEKLY_SESSIONS, ReasonCode.BELOW_MINIMUM})

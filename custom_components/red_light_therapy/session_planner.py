@@ -8,7 +8,8 @@ sessions never count), and a refusal in the words of its deciding limit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Unpack
 
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
@@ -17,7 +18,8 @@ from .const import DOMAIN
 from .coordinator import PanelCoordinator
 from .panel_settings import PanelSettings
 from .persons import async_household, async_person_name
-from .session_plan import SessionPlan
+from .session_persons import SessionPersons
+from .session_plan import RunDefaults, SessionPlan, StartOptions
 from .store import TherapyStore
 from .therapy import (
     BandIrradiance,
@@ -45,12 +47,19 @@ class SessionPlanner:
         settings: PanelSettings,
         panel_id: str,
         coordinator: PanelCoordinator,
+        persons: SessionPersons,
     ) -> None:
-        """Plan the sessions of the panel ``panel_id`` with its ``settings``."""
+        """Plan the sessions of the panel ``panel_id`` with its ``settings``.
+
+        A session for nobody in particular is for the panel's current person (``persons``).
+        """
         self._store = store
         self._settings = settings
         self._panel_id = panel_id
         self._coordinator = coordinator
+        self._persons = persons
+        # Given at setup: a session started during a protocol run takes the run's dose and area.
+        self.run_defaults: RunDefaults | None = None
 
     def limits_history(self, now: datetime, person: str | None) -> History:
         """Return the history the limits of a session for ``person`` judge by.
@@ -84,10 +93,10 @@ class SessionPlanner:
         """
         return None if person is None else async_person_name(self._coordinator.hass, person)
 
-    def lockout_until(self, now: datetime, person: str | None) -> datetime | None:
-        """Return when the panel's default area can next take a session for ``person``.
+    def lockout_until(self, now: datetime) -> datetime | None:
+        """Return when the panel's default area can next take a session, if it cannot now.
 
-        Only when it cannot take one now.
+        For the panel's current person.
         """
         verdict = check(
             SessionRequest(
@@ -96,7 +105,7 @@ class SessionPlanner:
                 self._settings.irradiance or BandIrradiance(1.0, 0.0),
                 now,
             ),
-            self.limits_history(now, person),
+            self.limits_history(now, self._persons.current_person()),
             self._settings.limits(self._settings.area),
             tz=dt_util.get_default_time_zone(),
         )
@@ -121,10 +130,13 @@ class SessionPlanner:
         """Plan a session by dose or duration, checked against the limits of ``person``.
 
         Dose <-> duration at this distance and levels, checked against the limits of ``person`` (a
-        person entity id; None: unassigned, checked against everything).
+        person entity id; None: the panel's current person, and with nobody there, unassigned,
+        checked against everything). Changes nothing.
 
         ``levels`` (by panel channel index) plans at those levels instead of the current ones.
         """
+        if person is None:
+            person = self._persons.current_person()
         if minutes is not None and dose is not None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN, translation_key="dose_and_minutes"
@@ -160,6 +172,41 @@ class SessionPlanner:
             band,
             person=person,
             person_name=self.person_name(person),
+        )
+
+    def preview_start(
+        self, duration: timedelta | None = None, **options: Unpack[StartOptions]
+    ) -> SessionPlan:
+        """Return what ``SessionRunner.async_start`` would start, changing nothing.
+
+        An active protocol run's dose and area when neither a dose nor a duration is given. Raises
+        when a session is running already or the input is bad; a refusal is in the plan's verdict.
+        ``options`` as ``StartOptions`` says; a ``person`` left out or None is the panel's current
+        person (``SessionPersons.current_person``).
+        """
+        if self._store.active.get(self._panel_id) is not None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="session_already_running",
+                translation_placeholders={"name": self._coordinator.name},
+            )
+        if (person := options.get("person")) is None:
+            person = self._persons.current_person()
+        dose, band = options.get("dose"), options.get("band", DoseBand.BOTH)
+        area = options.get("area")
+        if self.run_defaults is not None and (run := self.run_defaults(area, person)) is not None:
+            if duration is None and dose is None:
+                dose, band = run[0], run[1]
+            area = area or run[2]
+        return self.plan(
+            minutes=duration.total_seconds() / 60 if duration is not None else None,
+            dose=dose,
+            band=band,
+            distance_cm=options.get("distance_cm"),
+            area=area,
+            override_spacing=options.get("override_spacing", False),
+            levels=options.get("levels"),
+            person=person,
         )
 
     def refusal(self, verdict: Verdict, person: str | None = None) -> ServiceValidationError:

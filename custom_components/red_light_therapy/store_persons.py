@@ -8,6 +8,7 @@ data in place; the history weeks that changed are written by the next save.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -61,16 +62,7 @@ class HouseholdStore:
         person = person.strip()
         if not person or stored_person(person) != person:
             raise ValueError(f"{person!r} is not a person entity id")
-        changed = 0
-        records = list(self.history.records)
-        for index, record in enumerate(records):
-            if record.person is None:
-                records[index] = replace(record, person=person)
-                self._dirty.add(self._placement.get(record.id) or history_period(record.started_at))
-                changed += 1
-        if changed:
-            history = History(records)
-            self._adopt(history, *grouped_by_week(history, self._placement))
+        changed = self._give_records(lambda record: record.person is None, person)
         for session in self._active.values():
             if session.person is None:
                 session.person = person
@@ -113,15 +105,24 @@ class HouseholdStore:
             if session.id == session_id:
                 session.person = person
                 return True
+        return self._give_records(lambda record: record.id == session_id, person) > 0
+
+    def _give_records(self, matches: Callable[[SessionRecord], bool], person: str) -> int:
+        """Give every record that ``matches`` to ``person``; return how many changed.
+
+        The history weeks that changed are written by the next save.
+        """
+        changed = 0
         records = list(self.history.records)
         for index, record in enumerate(records):
-            if record.id == session_id:
+            if matches(record):
                 records[index] = replace(record, person=person)
                 self._dirty.add(self._placement.get(record.id) or history_period(record.started_at))
-                history = History(records)
-                self._adopt(history, *grouped_by_week(history, self._placement))
-                return True
-        return False
+                changed += 1
+        if changed:
+            history = History(records)
+            self._adopt(history, *grouped_by_week(history, self._placement))
+        return changed
 
     def depart_person(self, person: str) -> int:
         """Re-key everything of the deleted ``person`` to ``DEPARTED``; return how many changed.
@@ -154,16 +155,7 @@ class HouseholdStore:
         """
         if stored_person(new) != new:
             raise ValueError(f"{new!r} is not a person entity id")
-        changed = 0
-        records = list(self.history.records)
-        for index, record in enumerate(records):
-            if record.person == old:
-                records[index] = replace(record, person=new)
-                self._dirty.add(self._placement.get(record.id) or history_period(record.started_at))
-                changed += 1
-        if changed:
-            history = History(records)
-            self._adopt(history, *grouped_by_week(history, self._placement))
+        changed = self._give_records(lambda record: record.person == old, new)
         for session in self._active.values():
             if session.person == old:
                 session.person = new

@@ -258,7 +258,9 @@ async def dose_accuracy(
     assert record is not None
     return DoseAccuracy(
         target_j_cm2=dose,
-        emitted_j_cm2=emitted_dose(emulator, sessions.profile, sessions.distance_cm),
+        emitted_j_cm2=emitted_dose(
+            emulator, sessions.panel_settings.profile, sessions.panel_settings.distance_cm
+        ),
         recorded_j_cm2=record.dose.total,
     )
 
