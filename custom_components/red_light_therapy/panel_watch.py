@@ -24,9 +24,10 @@ from .therapy import (
     SessionRequest,
     SessionStatus,
     TherapyError,
-    backdated_start,
+    UnplannedStart,
     check,
     fit_running,
+    unplanned_start,
 )
 
 if TYPE_CHECKING:
@@ -157,10 +158,22 @@ class PanelWatch:
         await self._async_refit(session, at, arm=True)
 
     async def _async_unplanned(self, state: PanelState, at: datetime) -> None:
-        """Start an unplanned session, under the same limits, for a panel switched on elsewhere."""
+        """Start an unplanned session, under the same limits, for a panel switched on elsewhere.
+
+        Counted from when it may have come on (``therapy.unplanned_start``): its countdown's
+        start, else the last time it was seen off, at most one look before it was seen on.
+        """
         if self._sessions.session is not None:
             return
-        at = backdated_start(at, state.timer_set_s, state.timer_remaining_s)
+        start = self._unplanned_start(state, at)
+        at = start.at
+        if start.estimated:
+            _LOGGER.info(
+                "%s was switched on at the panel, seen at the last look; counted from %s, "
+                "when it was last seen off",
+                self._sessions._coordinator.name,
+                dt_util.as_local(at).strftime("%H:%M:%S"),
+            )
         area = self._sessions.area
         person = self._sessions.current_person()
         limits = self._sessions.limits(area)
@@ -202,8 +215,34 @@ class PanelWatch:
             return
         self._sessions.control.hold_link()
         self._sessions._fire(
-            SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value}
+            SessionEvent.STARTED,
+            plan.as_dict()
+            | {
+                "origin": SessionOrigin.UNPLANNED.value,
+                "started_at": at.isoformat(),
+                "start_estimated": start.estimated,
+            },
         )
         self._sessions.runner._schedule_end()
         await self._sessions.runner._async_arm_remaining(session)
         self._sessions._changed(session.area)
+
+    def _unplanned_start(self, state: PanelState, seen_at: datetime) -> UnplannedStart:
+        """When the panel seen on at ``seen_at`` is counted from (``therapy.unplanned_start``).
+
+        The look interval is the coordinator's for this kind of panel; the floor is the end of
+        this panel's last recorded session.
+        """
+        panel = self._sessions._panel
+        interval = self._sessions._coordinator.update_interval
+        last = self._sessions.last_session
+        return unplanned_start(
+            seen_at,
+            timer_set_s=state.timer_set_s,
+            timer_remaining_s=state.timer_remaining_s,
+            seen_off_at=(
+                None if panel.off_seen_at is None else dt_util.utc_from_timestamp(panel.off_seen_at)
+            ),
+            look_interval_s=interval.total_seconds() if interval else 0.0,
+            not_before=last.ended_at if last is not None else None,
+        )
