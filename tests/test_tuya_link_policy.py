@@ -231,6 +231,19 @@ async def test_a_panel_set_up_before_keeps_its_held_link(
     assert emulator.clients == 1
     assert emulator.connections == 1
     assert emulator.idle_closes == 0
+    # A press is pushed at once on the held link, which saw the panel off until then: the
+    # session counts from the press, no estimate.
+    sessions = entry.runtime_data.sessions
+    with recorded_events(entry) as fired:
+        pressed = dt_util.utcnow()
+        emulator.press_button()
+        await run_until(hass, freezer, lambda: sessions.session is not None, STEP * 2)
+    session = sessions.session
+    assert session is not None
+    assert session.started_at is not None
+    assert pressed <= session.started_at <= dt_util.utcnow()
+    started = [data for event, data in fired if event == SessionEvent.STARTED]
+    assert started[0]["start_estimated"] is False
     await unload(hass, entry)
 
 

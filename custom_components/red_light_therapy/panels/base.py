@@ -140,6 +140,8 @@ class Panel(ABC):
         self._subscribers = _Subscribers()
         self._holds = 0
         self._off_seen_at: float | None = None
+        self._report_off_at: float | None = None
+        self._link_closed_at: float | None = None
         self._watching_off = False
 
     @property
@@ -212,17 +214,27 @@ class Panel(ABC):
         """Follow when the panel was last known off, from every state reported or published.
 
         A report is a state with a new ``updated_at``; a state only about the link keeps the last
-        report's. While a link is open after a report that showed the panel off, the panel pushes
-        any change: it is watched, known off until the next report or until the link closes.
+        report's. While a link is open after a report on it that showed the panel off, the panel
+        pushes any change: it is watched, known off until the next report or until the link
+        closes. A report on a link being opened may come before the link is published open (a
+        Tuya opening reads first): one later than the last link's close counts as on this link.
         """
         at = state.updated_at
-        if at is not None and at != self._state.updated_at:  # a report
+        previous = self._state
+        if at is not None and at != previous.updated_at:  # a report
             if self._watching_off or state.is_on is False:
                 self._off_seen_at = max(at, self._off_seen_at or at)
+            self._report_off_at = at if state.is_on is False else None
             self._watching_off = state.connected and state.is_on is False
+        elif state.connected and not previous.connected:  # a link opened
+            closed = self._link_closed_at
+            reported = self._report_off_at
+            self._watching_off = reported is not None and (closed is None or reported > closed)
         elif not state.connected:  # the link closed: no news from now on
+            now = self._clock()
+            if previous.connected:
+                self._link_closed_at = now
             if self._watching_off:
-                now = self._clock()
                 self._off_seen_at = max(now, self._off_seen_at or now)
             self._watching_off = False
 
