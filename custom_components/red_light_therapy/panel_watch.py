@@ -169,8 +169,8 @@ class PanelWatch:
         at = start.at
         if start.estimated:
             _LOGGER.info(
-                "%s was switched on at the panel, seen at the last look; counted from %s, "
-                "when it was last seen off",
+                "%s was found switched on at the panel; its session is counted from %s, "
+                "the earliest it may have come on",
                 self._sessions._coordinator.name,
                 dt_util.as_local(at).strftime("%H:%M:%S"),
             )
