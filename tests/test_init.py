@@ -189,3 +189,18 @@ async def test_an_entry_of_a_newer_version_is_not_set_up(hass: HomeAssistant) ->
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.MIGRATION_ERROR
     assert entry.version == 2
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_an_entry_of_a_newer_minor_version_is_set_up_as_it_is(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """A newer minor version only adds what this one can ignore: nothing is rewritten."""
+    hass.config_entries.async_update_entry(config_entry, minor_version=3)
+    inject_advertisement(hass, service_info())
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert (config_entry.version, config_entry.minor_version) == (1, 3)
+    assert dict(config_entry.options) == {}
