@@ -161,3 +161,38 @@ async def test_panel_pushing_state_updates_the_light(
     emulator.press_button()
     await hass.async_block_till_done()
     assert hass.states.get(LIGHT).state == "on"
+
+
+async def test_a_bluetooth_entry_of_before_only_gets_the_new_minor_version(
+    init_integration: MockConfigEntry,
+) -> None:
+    """1.1 → 1.2 concerns the Wi-Fi panels' link: a Bluetooth entry gains no option."""
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert (init_integration.version, init_integration.minor_version) == (1, 2)
+    assert dict(init_integration.options) == {}
+
+
+async def test_an_entry_of_a_newer_version_is_not_set_up(hass: HomeAssistant) -> None:
+    """A downgrade: nothing here can read an entry a newer integration wrote."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, version=2, data={CONF_PANEL_TYPE: "blockbluelight", "address": ADDRESS}
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR
+    assert entry.version == 2
+
+
+@pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
+async def test_an_entry_of_a_newer_minor_version_is_set_up_as_it_is(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """A newer minor version only adds what this one can ignore: nothing is rewritten."""
+    hass.config_entries.async_update_entry(config_entry, minor_version=3)
+    inject_advertisement(hass, service_info())
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert (config_entry.version, config_entry.minor_version) == (1, 3)
+    assert dict(config_entry.options) == {}

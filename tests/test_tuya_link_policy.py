@@ -1,22 +1,33 @@
-"""A Wi-Fi panel whose user chose to connect to look every few minutes: the idle
+"""A Wi-Fi panel that connects to look every 5 minutes, the default: the idle
 link is closed, a press at the panel's button becomes a session under the limits within the
-documented bound, and the choice is made (and takes effect at once) in the entry's options."""
+documented bound, counted from the last look that saw the panel off. Panels set up before keep
+the held link they had; the choice is made (and takes effect at once) in the entry's options."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.light import DOMAIN as LIGHT_DOMAIN, SERVICE_TURN_OFF
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON
+from homeassistant import config_entries
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_HOST, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.red_light_therapy.const import CONF_LINK_POLICY, DEFAULT_SESSION_MINUTES
+from custom_components.red_light_therapy import discovery
+from custom_components.red_light_therapy.const import (
+    CONF_DEVICE_ID,
+    CONF_DP_MAP,
+    CONF_LINK_POLICY,
+    CONF_LOCAL_KEY,
+    CONF_VERSION,
+    DOMAIN,
+)
 from custom_components.red_light_therapy.panels.link_policy import (
     DETECT_BOUND_S,
     IDLE_GRACE_S,
@@ -26,10 +37,13 @@ from custom_components.red_light_therapy.panels.link_policy import (
 from custom_components.red_light_therapy.panels.tuya import TuyaPanel
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.panels.tuya.protocol import Command
+from custom_components.red_light_therapy.session_plan import SessionEvent
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
 from .bench.measure import run_clock_with_sockets
+from .common import recorded_events
 from .emulated_tuya import reachable_tuya_panel
+from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
 from .test_tuya_setup import (
     DEVICE_IDLE_TIMEOUT_S,
     HOST,
@@ -84,7 +98,7 @@ async def test_a_press_at_an_unwatched_panel_is_a_session_within_the_bound(
     await run_clock_with_sockets(hass, freezer, timedelta(seconds=IDLE_GRACE_S + 30), STEP)
     assert emulator.clients == 0
     assert not entry.runtime_data.panel.connected
-    # The worst case: pressed just after a look has opened and closed the link again.
+    # Pressed a minute after a look has opened and closed the link again, seeing it off.
     looks = emulator.connections
     await run_until(
         hass,
@@ -92,33 +106,50 @@ async def test_a_press_at_an_unwatched_panel_is_a_session_within_the_bound(
         lambda: emulator.connections > looks and emulator.clients == 0,
         timedelta(seconds=LOOK_INTERVAL_S + 30),
     )
+    seen_off = dt_util.utcnow()
     assert hass.states.get(LIGHT).state == STATE_OFF
-    emulator.press_button()
-    detect_s = await run_until(
-        hass, freezer, lambda: sessions.session is not None, timedelta(seconds=DETECT_BOUND_S)
-    )
+    await run_clock_with_sockets(hass, freezer, timedelta(minutes=1), STEP)
+    assert emulator.connections == looks + 1  # no look meanwhile: nobody knows
+    with recorded_events(entry) as fired:
+        pressed = dt_util.utcnow()
+        emulator.press_button()
+        detect_s = await run_until(
+            hass, freezer, lambda: sessions.session is not None, timedelta(seconds=DETECT_BOUND_S)
+        )
     assert detect_s <= DETECT_BOUND_S
     session = sessions.session
     assert session is not None
     assert session.origin is SessionOrigin.UNPLANNED
     assert session.status is SessionStatus.RUNNING
     assert hass.states.get(LIGHT).state == STATE_ON
-    # Governed like any session: the limit armed on the panel, the link held while it runs.
-    await run_clock_with_sockets(hass, freezer, timedelta(minutes=2), STEP)
-    assert 0 < emulator.timer_remaining_s <= DEFAULT_SESSION_MINUTES * 60
+    # It may have shone since the look that saw it off: counted from then, never from later
+    # than the press, and the event says the start is an estimate.
+    assert session.started_at is not None
+    assert seen_off - STEP <= session.started_at <= seen_off
+    started = [data for event, data in fired if event == SessionEvent.STARTED]
+    assert len(started) == 1
+    assert started[0]["origin"] == SessionOrigin.UNPLANNED
+    assert started[0]["start_estimated"] is True
+    assert started[0]["started_at"] == session.started_at.isoformat()
+    # Governed like any session, its limit counted from the estimate: the countdown armed to
+    # what is left of it, the link held while it runs.
+    await run_clock_with_sockets(hass, freezer, STEP * 2, STEP)
+    left = session.planned_seconds - (dt_util.utcnow() - session.started_at).total_seconds()
+    assert 0 < emulator.timer_remaining_s <= left + 1
     assert emulator.clients == 1
-    assert emulator.idle_closes == 0  # kept alive by the heartbeat, not dropped by the device
-
-    await hass.services.async_call(
-        LIGHT_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: LIGHT}, blocking=True
+    await run_until(
+        hass, freezer, lambda: sessions.session is None, timedelta(seconds=left + 3 * STEP.seconds)
     )
-    assert sessions.session is None
+    assert not emulator.is_on
+    assert emulator.idle_closes == 0  # kept alive by the heartbeat, not dropped by the device
     record = sessions.last_session
     assert record is not None
     assert record.origin is SessionOrigin.UNPLANNED  # recorded, with its dose
     assert record.dose.total > 0
-    # What it emitted before the look saw it is not in the record: at most the bound.
-    assert 0 < emulator.on_seconds() - record.on_seconds <= DETECT_BOUND_S
+    # All it emitted is in the record, and at most the minute before the press more.
+    emitted = emulator.on_seconds()
+    assert emitted <= record.on_seconds
+    assert record.on_seconds <= emitted + (pressed - seen_off).total_seconds() + STEP.seconds
     # A short grace after the session, never for good.
     await run_clock_with_sockets(hass, freezer, timedelta(seconds=IDLE_GRACE_S + 30), STEP)
     assert emulator.clients == 0
@@ -147,11 +178,15 @@ async def test_an_idle_hour_is_a_look_every_five_minutes_and_no_heartbeat(
 async def test_the_choice_is_an_option_that_applies_at_once(
     hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = tuya_entry(emulator.version.value)
+    entry = tuya_entry(emulator.version.value, minor_version=2)  # set up now: it polls
     await set_up(hass, entry)
     panel = entry.runtime_data.panel
     assert isinstance(panel, TuyaPanel)
-    assert panel.link_policy is LinkPolicy.STAY_CONNECTED  # the default: held
+    hass.config_entries.async_update_entry(
+        entry, options={CONF_LINK_POLICY: LinkPolicy.STAY_CONNECTED}
+    )
+    await hass.async_block_till_done()
+    assert panel.link_policy is LinkPolicy.STAY_CONNECTED
     await run_clock_with_sockets(hass, freezer, timedelta(minutes=10), STEP)
     assert emulator.clients == 1
 
@@ -173,5 +208,100 @@ async def test_the_choice_is_an_option_that_applies_at_once(
     assert entry.runtime_data.panel is panel
     assert panel.link_policy is LinkPolicy.POLL
     await run_clock_with_sockets(hass, freezer, timedelta(seconds=30), STEP)
+    assert emulator.clients == 0
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+async def test_a_panel_set_up_before_keeps_its_held_link(
+    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """An entry of 1.1 (before polling became the default) is migrated to hold its link."""
+    entry = tuya_entry(emulator.version.value)
+    assert (entry.version, entry.minor_version) == (1, 1)
+    assert CONF_LINK_POLICY not in entry.options
+    await set_up(hass, entry)
+    assert entry.minor_version == 2
+    assert entry.options[CONF_LINK_POLICY] == LinkPolicy.STAY_CONNECTED
+    panel = entry.runtime_data.panel
+    assert isinstance(panel, TuyaPanel)
+    assert panel.link_policy is LinkPolicy.STAY_CONNECTED
+    # Held as before: still open long after any grace, kept alive through the device's window.
+    await run_clock_with_sockets(hass, freezer, timedelta(minutes=10), STEP)
+    assert emulator.clients == 1
+    assert emulator.connections == 1
+    assert emulator.idle_closes == 0
+    # A press is pushed at once on the held link, which saw the panel off until then: the
+    # session counts from the press, no estimate.
+    sessions = entry.runtime_data.sessions
+    with recorded_events(entry) as fired:
+        pressed = dt_util.utcnow()
+        emulator.press_button()
+        await run_until(hass, freezer, lambda: sessions.session is not None, STEP * 2)
+    session = sessions.session
+    assert session is not None
+    assert session.started_at is not None
+    assert pressed <= session.started_at <= dt_util.utcnow()
+    started = [data for event, data in fired if event == SessionEvent.STARTED]
+    assert started[0]["start_estimated"] is False
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.3"])
+async def test_a_panel_set_up_before_keeps_the_choice_it_made(
+    hass: HomeAssistant, emulator: TuyaEmulator
+) -> None:
+    entry = tuya_entry(emulator.version.value)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, options={CONF_LINK_POLICY: LinkPolicy.POLL})
+    await set_up(hass, entry)
+    assert entry.minor_version == 2
+    assert entry.options[CONF_LINK_POLICY] == LinkPolicy.POLL
+    panel = entry.runtime_data.panel
+    assert isinstance(panel, TuyaPanel)
+    assert panel.link_policy is LinkPolicy.POLL
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.5"])
+async def test_a_panel_added_now_polls(
+    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Added through the flow, a Wi-Fi panel is looked at, never held for good."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    with patch.object(discovery, "SCAN_S", 0.0):  # no scan: nothing broadcasts here
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "tuya"}
+        )
+    assert result["step_id"] == "tuya_manual"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_HOST: HOST,
+            CONF_DEVICE_ID: DEVICE_ID,
+            CONF_LOCAL_KEY: LOCAL_KEY,
+            CONF_VERSION: emulator.version.value,
+            CONF_DP_MAP: "generic_light",
+        },
+    )
+    assert result["step_id"] == "tuya_profile"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    entry = result["result"]
+    assert (entry.version, entry.minor_version) == (1, 2)
+    assert CONF_LINK_POLICY not in entry.options  # the default, not a choice written down
+    assert entry.state is ConfigEntryState.LOADED
+    panel = entry.runtime_data.panel
+    assert isinstance(panel, TuyaPanel)
+    assert panel.link_policy is LinkPolicy.POLL
+    # The setup's grace passes and the link is let go; an hour is a look every 5 minutes.
+    await run_clock_with_sockets(hass, freezer, timedelta(seconds=IDLE_GRACE_S + 30), STEP)
+    assert emulator.clients == 0
+    connections = emulator.connections
+    await run_clock_with_sockets(hass, freezer, timedelta(hours=1), STEP)
+    assert emulator.connections - connections == 3600 // LOOK_INTERVAL_S
     assert emulator.clients == 0
     await unload(hass, entry)

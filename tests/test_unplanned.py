@@ -245,6 +245,52 @@ async def test_button_while_the_link_is_idle_is_noticed_by_the_next_look(
     assert [kind for kind, _ in events[before:]] == ["session_refused", "session_stopped"]
 
 
+async def test_a_press_found_by_a_look_counts_from_the_look_that_saw_the_panel_off(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Pressed half a minute after a look: the session is counted from that look, when the
+    panel was last seen off, so its limit counts the time nobody saw (README "How data is
+    updated"), and the event says the start is an estimate."""
+    sessions = dimmed_integration.runtime_data.sessions
+    await advance(hass, freezer, timedelta(seconds=BLE_IDLE_POLL_SECONDS + 1))  # grace over
+    looks = emulator.connections
+    while emulator.connections == looks or emulator.connected:
+        await advance(hass, freezer, timedelta(seconds=1))
+    seen_off = dt_util.utcnow()
+    await advance(hass, freezer, timedelta(seconds=30))
+    assert emulator.connections == looks + 1  # no look since
+
+    await _press(hass, emulator)
+    assert sessions.session is None  # nobody heard it: the link is closed
+    while sessions.session is None:
+        assert dt_util.utcnow() - seen_off <= timedelta(seconds=BLE_IDLE_POLL_SECONDS + 5)
+        await advance(hass, freezer, timedelta(seconds=1))
+
+    session = sessions.session
+    assert session is not None
+    assert session.origin is SessionOrigin.UNPLANNED
+    assert session.started_at is not None
+    assert seen_off - timedelta(seconds=1) <= session.started_at <= seen_off
+    assert session.ends_at == session.started_at + timedelta(minutes=20)
+    started = [data for kind, data in events if kind == "session_started"]
+    assert len(started) == 1
+    assert started[0]["start_estimated"] is True
+    assert started[0]["started_at"] == session.started_at.isoformat()
+
+    await advance(hass, freezer, session.ends_at - dt_util.utcnow())
+    assert not emulator.is_on
+    record = sessions.last_session
+    assert record is not None
+    assert record.status is SessionStatus.COMPLETED
+    # The session maximum, counted from the look: the panel itself emitted 30 s less.
+    assert record.on_seconds == pytest.approx(20 * 60)
+    assert emulator.on_seconds() == pytest.approx(20 * 60 - 30, abs=1)
+
+
 async def test_refused_button_press_does_not_move_the_lockout(
     hass: HomeAssistant,
     dimmed_integration: MockConfigEntry,

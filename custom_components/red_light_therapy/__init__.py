@@ -9,7 +9,7 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 
 from .card import async_register_card
-from .const import CONF_DEVICE_ID, CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_TUYA
+from .const import CONF_DEVICE_ID, CONF_LINK_POLICY, CONF_PANEL_TYPE, DOMAIN, PANEL_TYPE_TUYA
 from .coordinator import PanelCoordinator
 from .discovery import (
     async_forget_tuya_device,
@@ -25,6 +25,7 @@ from .household_entities import (
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .neighbours import async_learn_mac
 from .panel_factory import apply_link_policy, create_panel, entry_profile
+from .panels.link_policy import LinkPolicy
 from .persons import async_only_person
 from .protocol_manager import ProtocolManager, undeliverable_issue_id
 from .services import async_setup_services
@@ -62,6 +63,22 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     else:  # Bluetooth or wrapped panels only: the Tuya code loads when a broadcast comes
         await async_probe_tuya_discovery(hass)
     await async_register_card(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> bool:
+    """Bring an entry of an older version to this one; False for one of a newer version.
+
+    1.2: Wi-Fi panels set up from now on poll (``panels.link_policy.DEFAULT_LINK_POLICY``); a
+    Wi-Fi panel set up before keeps the held link it had, written into its options.
+    """
+    if entry.version > 1:
+        return False  # from a newer version of the integration: nothing here can read it
+    if entry.minor_version < 2:
+        options = dict(entry.options)
+        if entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA:
+            options.setdefault(CONF_LINK_POLICY, LinkPolicy.STAY_CONNECTED.value)
+        hass.config_entries.async_update_entry(entry, options=options, minor_version=2)
     return True
 
 

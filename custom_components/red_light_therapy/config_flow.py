@@ -39,6 +39,9 @@ class RedLightTherapyConfigFlow(EntityFlowMixin, TuyaFlowMixin, ConfigFlow, doma
     """Config flow of the Red Light Therapy integration."""
 
     VERSION = 1
+    MINOR_VERSION = 2
+    """2: a Wi-Fi panel's ``link_policy`` defaults to polling; 1.1 entries keep the held link
+    (``async_migrate_entry``)."""
 
     def __init__(self) -> None:
         """Start with no Bluetooth panel discovered."""

@@ -24,9 +24,10 @@ from .therapy import (
     SessionRequest,
     SessionStatus,
     TherapyError,
-    backdated_start,
+    UnplannedStart,
     check,
     fit_running,
+    unplanned_start,
 )
 
 if TYPE_CHECKING:
@@ -160,10 +161,22 @@ class PanelWatch:
         await self._async_refit(session, at, arm=True)
 
     async def _async_unplanned(self, state: PanelState, at: datetime) -> None:
-        """Start an unplanned session, under the same limits, for a panel switched on elsewhere."""
+        """Start an unplanned session, under the same limits, for a panel switched on elsewhere.
+
+        Counted from when it may have come on (``therapy.unplanned_start``): its countdown's
+        start, else the last time it was seen off, at most one look before it was seen on.
+        """
         if self._sessions.session is not None:
             return
-        at = backdated_start(at, state.timer_set_s, state.timer_remaining_s)
+        start = self._unplanned_start(state, at)
+        at = start.at
+        if start.estimated:
+            _LOGGER.info(
+                "%s was found switched on at the panel; its session is counted from %s, "
+                "the earliest it may have come on",
+                self._coordinator.name,
+                dt_util.as_local(at).strftime("%H:%M:%S"),
+            )
         area = self._settings.area
         person = self._sessions.persons.current_person()
         limits = self._settings.limits(area)
@@ -205,8 +218,32 @@ class PanelWatch:
             return
         self._sessions.control.hold_link()
         self._sessions.events.fire(
-            SessionEvent.STARTED, plan.as_dict() | {"origin": SessionOrigin.UNPLANNED.value}
+            SessionEvent.STARTED,
+            plan.as_dict()
+            | {
+                "origin": SessionOrigin.UNPLANNED.value,
+                "started_at": at.isoformat(),
+                "start_estimated": start.estimated,
+            },
         )
         self._end.schedule()
         await self._end.async_arm_remaining(session)
         self._sessions.events.changed(session.area)
+
+    def _unplanned_start(self, state: PanelState, seen_at: datetime) -> UnplannedStart:
+        """When the panel seen on at ``seen_at`` is counted from (``therapy.unplanned_start``).
+
+        The look interval is the coordinator's for this kind of panel; the floor is the end of
+        this panel's last recorded session.
+        """
+        interval = self._coordinator.update_interval
+        last = self._sessions.last_session
+        off_seen_at = self._panel.off_seen_at
+        return unplanned_start(
+            seen_at,
+            timer_set_s=state.timer_set_s,
+            timer_remaining_s=state.timer_remaining_s,
+            seen_off_at=None if off_seen_at is None else dt_util.utc_from_timestamp(off_seen_at),
+            look_interval_s=interval.total_seconds() if interval else 0.0,
+            not_before=last.ended_at if last is not None else None,
+        )

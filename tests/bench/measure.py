@@ -549,7 +549,8 @@ async def tuya_idle_day(
 ) -> TuyaIdleDay:
     """24 hours from local noon with no session, counted at the emulated device: the bytes of
     every frame it received and sent (TCP payload), its heartbeats and status reads, and how
-    many connections were opened (none: the link holds all day)."""
+    many connections were opened (none when the link is held; one a look when polling, the
+    default)."""
     await _advance_to_local_noon(hass, freezer)
     await run_clock_with_sockets(hass, freezer, timedelta(minutes=5), step)  # past setup
     bytes_before = emulator.bytes_received + emulator.bytes_sent
@@ -572,9 +573,9 @@ async def tuya_unplanned_detect_s(
     *,
     step: timedelta = timedelta(seconds=1),
 ) -> float:
-    """A Wi-Fi panel whose link is opened to look (``LinkPolicy.POLL``), the worst case for
-    use at its button: pressed just after a look closed the link, until the light shows it on
-    (a running session). Its only light is the panel's."""
+    """A Wi-Fi panel whose link is opened to look (``LinkPolicy.POLL``, the default), the worst
+    case for use at its button: pressed just after a look closed the link, until the light shows
+    it on (a running session). Its only light is the panel's."""
     await _advance_to_local_noon(hass, freezer)
     (light,) = hass.states.async_entity_ids("light")
     deadline = dt_util.utcnow() + timedelta(hours=1)

@@ -64,7 +64,7 @@ def test_polling_holds_a_link_exactly_for_its_grace(
     assert closes == (not session and used + elapsed >= used + grace)
 
 
-def test_the_default_keeps_the_link_and_the_look_matches_the_coordinator() -> None:
-    assert DEFAULT_LINK_POLICY is LinkPolicy.STAY_CONNECTED
+def test_the_default_polls_and_the_look_matches_the_coordinator() -> None:
+    assert DEFAULT_LINK_POLICY is LinkPolicy.POLL  # never a link held for good (issue 12)
     assert LOOK_INTERVAL_S == IDLE_POLL_MINUTES * 60
     assert LOOK_INTERVAL_S < DETECT_BOUND_S <= LOOK_INTERVAL_S + 10

@@ -15,9 +15,11 @@ from custom_components.red_light_therapy.therapy.reconcile import (
     reconcile,
 )
 from custom_components.red_light_therapy.therapy.session import (
+    LOOK_MARGIN_S,
     Session,
     SessionStatus,
     backdated_start,
+    unplanned_start,
 )
 
 from .conftest import T0
@@ -130,6 +132,120 @@ def test_without_a_countdown_the_start_is_when_it_was_seen(
 def test_a_backdated_start_lies_within_the_countdown(set_s: int, remaining: int) -> None:
     start = backdated_start(at(100_000), set_s, remaining)
     assert at(100_000 - set_s) <= start <= at(100_000)
+
+
+# -- unplanned_start -------------------------------------------------------------------------
+
+LOOK = 300.0
+"""A Wi-Fi panel's look interval (seconds)."""
+
+
+def test_a_press_found_by_a_look_counts_from_the_last_look_that_saw_it_off() -> None:
+    start = unplanned_start(
+        at(1000),
+        timer_set_s=None,
+        timer_remaining_s=None,
+        seen_off_at=at(760),
+        look_interval_s=LOOK,
+    )
+    assert start.at == at(760)
+    assert start.estimated
+
+
+def test_a_press_pushed_on_a_watching_link_counts_from_the_push() -> None:
+    """The link saw the panel off until the push: nothing to estimate."""
+    start = unplanned_start(
+        at(1000),
+        timer_set_s=None,
+        timer_remaining_s=None,
+        seen_off_at=at(1000),
+        look_interval_s=LOOK,
+    )
+    assert start.at == at(1000)
+    assert not start.estimated
+
+
+@pytest.mark.parametrize("seen_off", [None, -10_000.0])
+def test_never_seen_off_lately_counts_one_look_back(seen_off: float | None) -> None:
+    start = unplanned_start(
+        at(1000),
+        timer_set_s=None,
+        timer_remaining_s=None,
+        seen_off_at=None if seen_off is None else at(seen_off),
+        look_interval_s=LOOK,
+    )
+    assert start.at == at(1000 - LOOK - LOOK_MARGIN_S)
+    assert start.estimated
+
+
+def test_a_countdown_dates_the_start_exactly() -> None:
+    start = unplanned_start(
+        at(1000), timer_set_s=600, timer_remaining_s=540, seen_off_at=at(800), look_interval_s=LOOK
+    )
+    assert start.at == at(940)
+    assert not start.estimated
+
+
+def test_never_before_the_panels_last_session_ended() -> None:
+    start = unplanned_start(
+        at(1000),
+        timer_set_s=None,
+        timer_remaining_s=None,
+        seen_off_at=None,
+        look_interval_s=LOOK,
+        not_before=at(900),
+    )
+    assert start.at == at(900)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seen_on=st.floats(0, 1e6),
+    off_before=st.none() | st.floats(-1e5, 1e6),
+    ended_before=st.none() | st.floats(-1e5, 1e6),
+    look=st.floats(0, 3600),
+)
+def test_an_unplanned_start_lies_between_the_last_sight_off_and_the_sight_on(
+    seen_on: float, off_before: float | None, ended_before: float | None, look: float
+) -> None:
+    """Never after it was seen on, never before it was last seen off (nor its last session's
+    end), never more than one look (and the margin) before it was seen on."""
+    seen_off = None if off_before is None else at(seen_on - off_before)
+    ended = None if ended_before is None else at(seen_on - ended_before)
+    start = unplanned_start(
+        at(seen_on),
+        timer_set_s=None,
+        timer_remaining_s=None,
+        seen_off_at=seen_off,
+        look_interval_s=look,
+        not_before=ended,
+    )
+    assert start.at <= at(seen_on)
+    assert start.at >= at(seen_on) - timedelta(seconds=look + LOOK_MARGIN_S)
+    for known in (seen_off, ended):
+        if known is not None and known <= at(seen_on):
+            assert start.at >= known
+    assert start.estimated == (start.at < at(seen_on))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    set_s=st.integers(1, 86_400),
+    remaining=st.integers(0, 100_000),
+    seen_off=st.none() | st.floats(0, 1e5),
+)
+def test_a_countdown_wins_over_the_sight_off(
+    set_s: int, remaining: int, seen_off: float | None
+) -> None:
+    start = unplanned_start(
+        at(100_000),
+        timer_set_s=set_s,
+        timer_remaining_s=remaining,
+        seen_off_at=None if seen_off is None else at(seen_off),
+        look_interval_s=LOOK,
+    )
+    assert start.at == backdated_start(at(100_000), set_s, remaining)
+    assert not start.estimated
 
 
 # -- reconcile --------------------------------------------------------------------------------

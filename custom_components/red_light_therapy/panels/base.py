@@ -139,6 +139,10 @@ class Panel(ABC):
         self._state = PanelState()
         self._subscribers = _Subscribers()
         self._holds = 0
+        self._off_seen_at: float | None = None
+        self._report_off_at: float | None = None
+        self._link_closed_at: float | None = None
+        self._watching_off = False
 
     @property
     def keep_connected(self) -> bool:
@@ -195,8 +199,51 @@ class Panel(ABC):
         """Call ``callback`` with every new state (pushed or read back); returns unsubscribe."""
         return self._subscribers.add(callback)
 
+    @property
+    def off_seen_at(self) -> float | None:
+        """The latest clock time the panel is known to have been off (None: not since created).
+
+        A report that said so (read or pushed, even one that repeats the last), or the time until
+        which an open link that had reported it off would have pushed a change: the moment the
+        link closed, or the report of a change on it. A panel found on by a look may have shone
+        since then (``therapy.unplanned_start``).
+        """
+        return self._off_seen_at
+
+    def _note_off(self, state: PanelState) -> None:
+        """Follow when the panel was last known off, from every state reported or published.
+
+        A report is a state with a new ``updated_at``; a state only about the link keeps the last
+        report's. While a link is open after a report on it that showed the panel off, the panel
+        pushes any change: it is watched, known off until the next report or until the link
+        closes. A report on a link being opened may come before the link is published open (a
+        Tuya opening reads first): one later than the last link's close counts as on this link.
+        """
+        at = state.updated_at
+        previous = self._state
+        if at is not None and at != previous.updated_at:  # a report
+            if self._watching_off or state.is_on is False:
+                self._off_seen_at = max(at, self._off_seen_at or at)
+            self._report_off_at = at if state.is_on is False else None
+            self._watching_off = state.connected and state.is_on is False
+        elif state.connected and not previous.connected:  # a link opened
+            closed = self._link_closed_at
+            reported = self._report_off_at
+            self._watching_off = reported is not None and (closed is None or reported > closed)
+        elif not state.connected:  # the link closed: no news from now on
+            now = self._clock()
+            if previous.connected:
+                self._link_closed_at = now
+            if self._watching_off:
+                self._off_seen_at = max(now, self._off_seen_at or now)
+            self._watching_off = False
+
     def _set_state(self, state: PanelState) -> None:
-        """Store a new state and tell subscribers, only when something changed."""
+        """Store a new state and tell subscribers, only when something changed.
+
+        When the panel was last known off is followed from every one (``off_seen_at``).
+        """
+        self._note_off(state)
         if state == self._state:
             return
         self._state = state

@@ -57,12 +57,15 @@ from .protocols import PRESET_PROTOCOLS, EvidenceGrade, Protocol, validate_proto
 from .reconcile import Reconciliation, RestartAction, reconcile
 from .session import (
     LOG_WINDOW_DAYS,
+    LOOK_MARGIN_S,
     Segment,
     Session,
     SessionOrigin,
     SessionStatus,
+    UnplannedStart,
     backdated_start,
     check_logged_start,
+    unplanned_start,
 )
 
 __all__ = [
@@ -70,6 +73,7 @@ __all__ = [
     "DEFAULT_PANEL_AREA",
     "DEFAULT_SESSION_MINUTES",
     "LOG_WINDOW_DAYS",
+    "LOOK_MARGIN_S",
     "PRESET_PROFILES",
     "PRESET_PROTOCOLS",
     "Area",
@@ -104,6 +108,7 @@ __all__ = [
     "SessionStatus",
     "SlotStatus",
     "TherapyError",
+    "UnplannedStart",
     "Verdict",
     "backdated_start",
     "band_for_wavelength",
@@ -124,6 +129,7 @@ __all__ = [
     "seconds_for_dose",
     "shares_skin",
     "single_channel_profile",
+    "unplanned_start",
     "validate_area",
     "validate_protocol",
 ]

@@ -92,6 +92,49 @@ def backdated_start(
     return seen_at
 
 
+LOOK_MARGIN_S = 5.0
+"""Seconds a look at an idle panel may take beyond its interval (connect, negotiate, read)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnplannedStart:
+    """When a panel found on with no session of ours is counted from."""
+
+    at: datetime
+    estimated: bool
+    """True when ``at`` is earlier than the panel was seen on and no countdown dates it: the
+    last time it was seen off (or the look interval before), the earliest it may have shone."""
+
+
+def unplanned_start(
+    seen_on_at: datetime,
+    *,
+    timer_set_s: int | None,
+    timer_remaining_s: int | None,
+    seen_off_at: datetime | None,
+    look_interval_s: float,
+    not_before: datetime | None = None,
+) -> UnplannedStart:
+    """When a session the panel started by itself began, counted so the limits are not fooled.
+
+    Its own countdown dates the start exactly (:func:`backdated_start`). Without one, it may have
+    shone since it was last seen off (``seen_off_at``: a report that said so, or the end of a link
+    that would have told of a change), so it counts from then, but never from earlier than one
+    look (``look_interval_s`` and :data:`LOOK_MARGIN_S`) before it was seen on: between looks
+    nothing is known, and a look comes that often. Never before ``not_before`` (the panel's last
+    recorded session ended then) nor after ``seen_on_at``. A link that was watching when the
+    panel came on saw it off until then: no estimate.
+    """
+    if timer_set_s and timer_remaining_s is not None:
+        return UnplannedStart(backdated_start(seen_on_at, timer_set_s, timer_remaining_s), False)
+    floor = seen_on_at - timedelta(seconds=max(look_interval_s, 0.0) + LOOK_MARGIN_S)
+    for known in (seen_off_at, not_before):
+        if known is not None and known > floor:
+            floor = known
+    at = min(floor, seen_on_at)
+    return UnplannedStart(at, at < seen_on_at)
+
+
 class SessionOrigin(StrEnum):
     """Who switched the panel on for a session."""
 

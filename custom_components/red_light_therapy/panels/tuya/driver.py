@@ -11,11 +11,12 @@ device reports the data point back (its STATUS push, or a status query if no pus
 ``set_power`` returns the clock time of that report. Data points the device pushes on its own
 (countdown ran out, button pressed, the app) update ``state`` at once.
 
-That is the default link policy, ``LinkPolicy.STAY_CONNECTED``. Under ``LinkPolicy.POLL`` (the
-user's choice: other local clients can reach the device) the link is held only while
-``keep_connected`` (a session) and for a grace after its last use; the heartbeat loop then
-closes it instead of beating, a dropped link is not re-opened, and ``poll`` opens the link,
-reads once and closes it at once (``panels.link_policy`` holds the rule).
+That is the link policy ``LinkPolicy.STAY_CONNECTED``. Under ``LinkPolicy.POLL`` (the
+integration's default: other local clients can reach the device, an idle day is a look every 5
+minutes) the link is held only while ``keep_connected`` (a session) and for a grace after its
+last use; the heartbeat loop then closes it instead of beating, a dropped link is not re-opened,
+and ``poll`` opens the link, reads once and closes it at once (``panels.link_policy`` holds the
+rule).
 
 The countdown is the session's hardware safety net, and on a Tuya device it is a sharp one: a
 plug's countdown runs while the device is off too and *toggles* the switch at zero, and many
@@ -54,7 +55,7 @@ from ..base import (
     PanelState,
     PanelTimeoutError,
 )
-from ..link_policy import DEFAULT_LINK_POLICY, LinkPolicy, LinkRule
+from ..link_policy import LinkPolicy, LinkRule
 from . import protocol
 from .connection import Received, TuyaConnection
 from .dp_maps import DpMap, finite_number, get_dp_map
@@ -122,13 +123,14 @@ class TuyaPanel(Panel):
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
         random_bytes: RandomBytes = os.urandom,
-        link_policy: LinkPolicy = DEFAULT_LINK_POLICY,
+        link_policy: LinkPolicy = LinkPolicy.STAY_CONNECTED,
         idle_grace_s: float | None = None,
     ) -> None:
         """Drive the Tuya device ``device_id`` at ``host``; nothing connects before it is used.
 
         ``dp_map`` says which data point does what; the timeouts, back-off and heartbeat are in
-        seconds, and ``link_policy`` says whether the link stays open when idle.
+        seconds, and ``link_policy`` says whether the link stays open when idle (held unless told:
+        the integration passes the entry's, ``DEFAULT_LINK_POLICY`` for a new one).
         """
         super().__init__(clock)
         self.host = host
