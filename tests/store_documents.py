@@ -16,11 +16,10 @@ from custom_components.red_light_therapy.therapy import (
     BandIrradiance,
     ProtocolPlan,
     Session,
-    SessionOrigin,
-    SessionRecord,
-    SessionStatus,
 )
 from custom_components.red_light_therapy.therapy.protocols import PRESET_PROTOCOLS
+
+from .therapy.builders import session_record
 
 OTHER_PANEL = "other-panel"
 AREAS = ("face", "knee", "whole_body", "back", "scalp", "hand")
@@ -30,16 +29,14 @@ def valid_document(panel_id: str, now: datetime) -> dict[str, Any]:
     """Six recorded sessions, a paused session on ``panel_id``, a running one on another
     panel, settings and a protocol run on ``panel_id``: every part a store holds."""
     records = [
-        SessionRecord(
-            id=f"record-{index}",
-            panel_id=panel_id,
-            area=AREAS[index],
-            origin=SessionOrigin.PLANNED,
-            started_at=now - timedelta(days=10 - index),
-            ended_at=now - timedelta(days=10 - index) + timedelta(minutes=8),
+        session_record(
+            f"record-{index}",
+            now - timedelta(days=10 - index),
+            length=timedelta(minutes=8),
             dose=BandDose(3.0 + index, 1.5),
-            status=SessionStatus.COMPLETED,
+            area=AREAS[index],
             on_seconds=480.0,
+            panel_id=panel_id,
         ).to_dict()
         for index in range(6)
     ]

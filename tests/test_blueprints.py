@@ -28,10 +28,10 @@ from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.session_manager import async_panels_changed
 from custom_components.red_light_therapy.therapy.dose import BandDose
-from custom_components.red_light_therapy.therapy.history import SessionRecord
-from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
+from custom_components.red_light_therapy.therapy.session import SessionOrigin
 
 from .common import move_to
+from .therapy.builders import session_record
 
 BLUEPRINTS = pathlib.Path(__file__).parent.parent / "blueprints"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -501,16 +501,15 @@ async def test_weekly_report_per_person(
     thursday = datetime(2025, 3, 6, 7, 35, tzinfo=BERLIN)
     await move_to(hass, freezer, thursday + timedelta(minutes=10))
     hass.data[DATA_STORE].history.append(
-        SessionRecord(
-            id="alice-thursday",
-            panel_id=dimmed_integration.entry_id,
-            area="knee",
-            origin=SessionOrigin.LOGGED,
-            started_at=thursday,
-            ended_at=thursday + timedelta(minutes=5),
+        session_record(
+            "alice-thursday",
+            thursday,
+            length=timedelta(minutes=5),
             dose=BandDose(1.5, 1.5),
-            status=SessionStatus.COMPLETED,
+            area="knee",
             on_seconds=300,
+            panel_id=dimmed_integration.entry_id,
+            origin=SessionOrigin.LOGGED,
             person=ALICE,
         )
     )

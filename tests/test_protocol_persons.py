@@ -27,11 +27,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.session_manager import async_panels_changed
 from custom_components.red_light_therapy.therapy.dose import BandDose
-from custom_components.red_light_therapy.therapy.history import SessionRecord
-from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
 
 from .common import move_to, recorded_events, settle
 from .common_protocols import BERLIN, KNEE_PLAN, LIGHT, calendar_events, call_light
+from .therapy.builders import session_record
 
 PROTOCOL_SELECT = "select.blockbluelight_f522_protocol"
 WHO = "select.blockbluelight_f522_who_is_using_the_panel"
@@ -58,16 +57,14 @@ async def household(hass: HomeAssistant) -> None:
 async def _session(hass: HomeAssistant, person: str, start: datetime, rid: str) -> None:
     """A completed 3 J/cm² knee session of ``person`` on the panel, recorded."""
     hass.data[DATA_STORE].history.append(
-        SessionRecord(
-            id=rid,
-            panel_id="elsewhere",
-            area="knee",
-            origin=SessionOrigin.PLANNED,
-            started_at=start,
-            ended_at=start + timedelta(minutes=5),
+        session_record(
+            rid,
+            start,
+            length=timedelta(minutes=5),
             dose=BandDose(1.5, 1.5),
-            status=SessionStatus.COMPLETED,
+            area="knee",
             on_seconds=300,
+            panel_id="elsewhere",
             person=person,
         )
     )

@@ -47,9 +47,7 @@ from custom_components.red_light_therapy.store_files import (
 )
 from custom_components.red_light_therapy.therapy import (
     BandDose,
-    SessionOrigin,
     SessionRecord,
-    SessionStatus,
 )
 from custom_components.red_light_therapy.therapy.stored import history_period, read_stored
 
@@ -63,6 +61,7 @@ from .store_documents import (
     untouched,
     valid_document,
 )
+from .therapy.builders import session_record
 
 START = "button.blockbluelight_f522_start_session"
 TODAY = "sensor.blockbluelight_f522_dose_today"
@@ -81,16 +80,14 @@ def _stored(data: Any, *, version: int = OLD_VERSION, minor: int = 1) -> dict[st
 
 def _record(index: int, panel_id: str | None, days_ago: float) -> dict[str, Any]:
     start = dt_util.utcnow() - timedelta(days=days_ago)
-    return SessionRecord(
-        id=f"record-{index:05d}",
-        panel_id=panel_id,
-        area="whole_body",
-        origin=SessionOrigin.PLANNED,
-        started_at=start,
-        ended_at=start + timedelta(minutes=10),
+    return session_record(
+        f"record-{index:05d}",
+        start,
+        length=timedelta(minutes=10),
         dose=BandDose(4.8, 2.4),
-        status=SessionStatus.COMPLETED,
+        area="whole_body",
         on_seconds=600.0,
+        panel_id=panel_id,
     ).to_dict()
 
 

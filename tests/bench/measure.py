@@ -63,16 +63,15 @@ from custom_components.red_light_therapy.therapy import (
     BandDose,
     BandIrradiance,
     IrradianceProfile,
-    SessionOrigin,
     SessionRecord,
     SessionRequest,
-    SessionStatus,
     check,
     default_limits,
 )
 from custom_components.red_light_therapy.therapy.stored import history_period
 
 from ..common import inject_advertisement, service_info
+from ..therapy.builders import session_record
 
 STEP = timedelta(seconds=1)
 """How far time moves between two checks: any per-second tick would be counted."""
@@ -324,16 +323,14 @@ def daily_records(sessions: int, now: datetime) -> list[dict[str, Any]]:
     for index in range(sessions):
         start = first + step * index
         records.append(
-            SessionRecord(
-                id=f"record-{index:06d}",
-                panel_id="panel",
-                area=areas[index % len(areas)],
-                origin=SessionOrigin.PLANNED,
-                started_at=start,
-                ended_at=start + timedelta(minutes=10),
+            session_record(
+                f"record-{index:06d}",
+                start,
+                length=timedelta(minutes=10),
                 dose=BandDose(4.8, 2.4),
-                status=SessionStatus.COMPLETED,
+                area=areas[index % len(areas)],
                 on_seconds=600.0,
+                panel_id="panel",
             ).to_dict()
         )
     return records

@@ -23,18 +23,22 @@ def session_record(
     status: SessionStatus = SessionStatus.COMPLETED,
     on_seconds: float = 0.0,
     panel_id: str | None = "p",
+    origin: SessionOrigin = SessionOrigin.PLANNED,
+    person: str | None = None,
 ) -> SessionRecord:
-    """Return a planned session on ``area`` that started at ``start`` and lasted ``length``."""
+    """Return a session (planned unless ``origin`` says) on ``area`` that started at ``start``
+    and lasted ``length``, ``person``'s if given."""
     return SessionRecord(
         id=rid,
         panel_id=panel_id,
         area=area,
-        origin=SessionOrigin.PLANNED,
+        origin=origin,
         started_at=start,
         ended_at=start + length,
         dose=dose,
         status=status,
         on_seconds=on_seconds,
+        person=person,
     )
 
 
