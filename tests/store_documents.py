@@ -124,22 +124,27 @@ def damaged_documents(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
         if not path:
             document = value
             continue
-        parent = document
-        for step in path[:-1]:
-            parent = parent[step]
-        if remove:
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = value
+        change_at(document, path, value, remove=remove)
     return document  # type: ignore[no-any-return]
+
+
+def change_at(document: Any, path: tuple[Any, ...], value: Any = None, *, remove: bool) -> None:
+    """Replace the node at ``path`` (keys and list indexes) in ``document`` by ``value``, or
+    remove it."""
+    parent = document
+    for step in path[:-1]:
+        parent = parent[step]
+    if remove:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
 
 
 def surviving_records(valid: dict[str, Any], document: Any) -> list[dict[str, Any]]:
     """The valid document's records the damage left as they were (and that no damaged
     record shares an id with): each must load."""
-    history = document.get("history") if isinstance(document, dict) else None
-    records = history.get("records") if isinstance(history, dict) else None
-    if not isinstance(records, list):
+    records = stored_records(document)
+    if records is None:
         return []
     untouched = [r for r in records if r in valid["history"]["records"]]
     damaged_ids = [r.get("id") for r in records if isinstance(r, dict) and r not in untouched]
