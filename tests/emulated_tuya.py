@@ -8,13 +8,24 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.util import dt as dt_util
+import pytest
 
 from custom_components.red_light_therapy import panel_factory
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
-from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
+from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, VERSIONS
 
 HOST = "127.0.0.1"
+TITLE = f"Tuya panel {DEVICE_ID[-4:]}"  # the name the integration gives the panel
+MAC = "a0:92:08:12:34:56"  # as tinytuya's devices.json lists it
+OTHER_MAC = "a0:92:08:65:43:21"
+
+
+@pytest.fixture(name="version", params=VERSIONS)
+def version_fixture(request: pytest.FixtureRequest) -> str:
+    """Each protocol version the integration speaks (3.3, 3.4, 3.5): a test module takes it by
+    binding it (``version_fixture = emulated_tuya.version_fixture``)."""
+    return str(request.param)
 
 
 def hass_clock() -> float:

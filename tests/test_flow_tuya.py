@@ -53,16 +53,14 @@ from custom_components.red_light_therapy.panels.tuya import (
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.therapy import PRESET_PROFILES, IrradianceProfile
 
-from .emulated_tuya import reachable_tuya_panel
+from . import emulated_tuya
+from .emulated_tuya import HOST, MAC, OTHER_MAC, TITLE, reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 from .waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-HOST = "127.0.0.1"
-TITLE = f"Tuya panel {DEVICE_ID[-4:]}"
-MAC = "a0:92:08:12:34:56"  # as tinytuya's devices.json lists it
-OTHER_MAC = "a0:92:08:65:43:21"
+version_fixture = emulated_tuya.version_fixture  # the fixture ``version``: 3.3, 3.4, 3.5
 OLD_KEY = "0000111122223333"
 
 COMPONENT = Path(__file__).parent.parent / "custom_components" / DOMAIN
@@ -151,11 +149,6 @@ def fast_panel() -> Generator[None]:
 def nothing_listening(socket_enabled: None) -> Generator[None]:
     with patch("custom_components.red_light_therapy.panel_factory.TUYA_PORT", free_port()):
         yield
-
-
-@pytest.fixture(params=["3.3", "3.4", "3.5"])
-def version(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -770,6 +763,12 @@ def old_key_entry(version: str = "3.3", **extra: Any) -> MockConfigEntry:
     )
 
 
+async def set_up_once_again(hass: HomeAssistant, mock_setup_entry: AsyncMock) -> None:
+    """The reload that follows sets the entry up once, with the new settings."""
+    await hass.async_block_till_done()
+    assert mock_setup_entry.call_count == 1
+
+
 @pytest.mark.parametrize("version", ["3.5"])
 async def test_reauth_tests_the_new_key(
     hass: HomeAssistant, emulator: TuyaEmulator, mock_setup_entry: AsyncMock
@@ -805,8 +804,7 @@ async def test_reauth_tests_the_new_key(
     assert_translated(result)
     # Only the key changed; the entry is reloaded with it.
     assert dict(entry.data) == entry_data("3.5", **{CONF_MAC: MAC}) | preset("helio_glow")
-    await hass.async_block_till_done()
-    assert mock_setup_entry.call_count == 1
+    await set_up_once_again(hass, mock_setup_entry)
 
 
 @pytest.mark.usefixtures("nothing_listening")
@@ -891,8 +889,7 @@ async def test_reconfigure_moves_the_panel(
     # empty), the irradiance profile and the unique id are kept.
     assert dict(entry.data) == entry_data(version, **{CONF_MAC: MAC}) | preset("bestqool_pro300")
     assert entry.unique_id == DEVICE_ID
-    await hass.async_block_till_done()
-    assert mock_setup_entry.call_count == 1
+    await set_up_once_again(hass, mock_setup_entry)
 
 
 @pytest.mark.parametrize("version", ["3.3"])
@@ -925,9 +922,7 @@ async def test_reconfigure_new_key_and_mac_off_the_device(
     device = device_registry.async_get(device.id)
     assert device is not None
     assert not device.connections
-    await hass.async_block_till_done()
-    # The reload that follows sets the entry up once, with the new settings.
-    assert mock_setup_entry.call_count == 1
+    await set_up_once_again(hass, mock_setup_entry)
 
 
 @pytest.mark.parametrize("version", ["3.3"])
@@ -949,9 +944,7 @@ async def test_reconfigure_same_mac_keeps_the_device_connection(
     device = device_registry.async_get(device.id)
     assert device is not None
     assert device.connections == {(dr.CONNECTION_NETWORK_MAC, OTHER_MAC)}
-    await hass.async_block_till_done()
-    # The reload that follows sets the entry up once, with the new settings.
-    assert mock_setup_entry.call_count == 1
+    await set_up_once_again(hass, mock_setup_entry)
 
 
 @pytest.mark.parametrize("version", ["3.3"])
@@ -977,9 +970,7 @@ async def test_reconfigure_mac_without_device(
     )
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_MAC] == MAC
-    await hass.async_block_till_done()
-    # The reload that follows sets the entry up once, with the new settings.
-    assert mock_setup_entry.call_count == 1
+    await set_up_once_again(hass, mock_setup_entry)
 
 
 async def test_reconfigure_another_device_id_aborts(hass: HomeAssistant) -> None:

@@ -15,7 +15,7 @@ from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant import config_entries
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     CONF_HOST,
@@ -59,21 +59,19 @@ from custom_components.red_light_therapy.therapy import (
     blockbluelight_profile,
 )
 
+from . import emulated_tuya
 from .bench.measure import run_clock_with_sockets
 from .common import advance
-from .emulated_tuya import reachable_tuya_panel
+from .emulated_tuya import HOST, MAC, OTHER_MAC, TITLE, reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 from .waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-HOST = "127.0.0.1"
-TITLE = f"Tuya panel {DEVICE_ID[-4:]}"
+version_fixture = emulated_tuya.version_fixture  # the fixture ``version``: 3.3, 3.4, 3.5
 LIGHT = f"light.tuya_panel_{DEVICE_ID[-4:]}"
 COUNTDOWN_DP = "26"  # generic_light
 NEW_KEY = "a1b2c3d4e5f6a7b8"  # what re-pairing in the app gives the panel
-MAC = "a0:92:08:12:34:56"
-OTHER_MAC = "a0:92:08:65:43:21"
 SWITCH_DP = "20"
 
 
@@ -94,11 +92,6 @@ def loopback_discovery() -> Generator[None]:
         patch.object(discovery, "DISCOVERY_PORTS", (0,)),
     ):
         yield
-
-
-@pytest.fixture(params=["3.3", "3.4", "3.5"])
-def version(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -134,12 +127,52 @@ async def broadcast_to_listener(hass: HomeAssistant, emulator: TuyaEmulator) -> 
     await emulator.send_broadcast()
 
 
+async def the_flow(hass: HomeAssistant) -> ConfigFlowResult:
+    """The one discovery flow, once it has started."""
+    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    return flow
+
+
+async def forgotten_then_offered_again(
+    hass: HomeAssistant, emulator: TuyaEmulator, entry: ConfigEntry
+) -> ConfigFlowResult:
+    """``entry`` removed: the listener forgets the panel, and its next broadcast offers it
+    again (the flow returned)."""
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert DEVICE_ID not in listener.devices
+    await emulator.send_broadcast()
+    flow = await the_flow(hass)
+    assert flow["context"]["unique_id"] == DEVICE_ID
+    return flow
+
+
+async def the_panel_obeys(hass: HomeAssistant, emulator: TuyaEmulator) -> None:
+    """The light turned on through Home Assistant switches the panel on, and off again."""
+    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    assert emulator.is_on
+    assert hass.states.get(LIGHT).state == STATE_ON
+    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    assert not emulator.is_on
+    assert hass.states.get(LIGHT).state == STATE_OFF
+
+
 async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Add and set up ``entry``; its panel answers."""
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
+
+
+@pytest.fixture
+async def loaded_entry(hass: HomeAssistant, emulator: TuyaEmulator) -> MockConfigEntry:
+    """The panel's entry, of the emulator's version, set up; the panel answers."""
+    entry = tuya_entry(emulator.version.value)
+    await set_up(hass, entry)
+    return entry
 
 
 async def set_up_out_of_reach(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -165,8 +198,7 @@ async def test_broadcast_starts_a_discovery_flow_and_sets_up(
 ) -> None:
     assert await async_setup_component(hass, DOMAIN, {})
     await broadcast_to_listener(hass, emulator)
-    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
-    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    flow = await the_flow(hass)
     assert flow["step_id"] == "tuya_key"
     assert flow["context"]["source"] == config_entries.SOURCE_INTEGRATION_DISCOVERY
     assert flow["context"]["unique_id"] == DEVICE_ID
@@ -225,12 +257,11 @@ def send_to_listener(hass: HomeAssistant, packet: bytes) -> None:
 @pytest.mark.parametrize("version", ["3.4"])
 @pytest.mark.parametrize("claimed", ["8.8.8.8", "not-an-ip"])
 async def test_a_broadcast_never_moves_a_panel_away_from_its_sender(
-    hass: HomeAssistant, emulator: TuyaEmulator, claimed: str
+    hass: HomeAssistant, emulator: TuyaEmulator, claimed: str, loaded_entry: MockConfigEntry
 ) -> None:
     """The payload says the panel is elsewhere; the datagram came from where it is: the entry
     stays, is not reloaded, and no flow starts."""
-    entry = tuya_entry("3.4")
-    await set_up(hass, entry)
+    entry = loaded_entry
     panel = entry.runtime_data.panel
     emulator.advertised_ip = claimed
     await broadcast_to_listener(hass, emulator)
@@ -334,20 +365,15 @@ async def test_scan_on_a_fresh_install_adds_a_working_panel(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert entry.data[CONF_VERSION] == version
-    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
-    assert emulator.is_on
-    assert hass.states.get(LIGHT).state == STATE_ON
-    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
-    assert not emulator.is_on
+    await the_panel_obeys(hass, emulator)
     await unload(hass, entry)
 
 
 @pytest.mark.parametrize("version", ["3.4"])
 async def test_removed_panel_is_discovered_again(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, emulator: TuyaEmulator, loaded_entry: MockConfigEntry
 ) -> None:
-    entry = tuya_entry("3.4")
-    await set_up(hass, entry)
+    entry = loaded_entry
     other = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_PANEL_TYPE: "nonsense"})
     other.add_to_hass(hass)
     listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
@@ -358,16 +384,9 @@ async def test_removed_panel_is_discovered_again(
 
     await hass.config_entries.async_remove(other.entry_id)  # not a Wi-Fi panel: nothing to do
     assert DEVICE_ID in listener.devices
-    await hass.config_entries.async_remove(entry.entry_id)
-    await hass.async_block_till_done()
-    assert DEVICE_ID not in listener.devices
-
     # Without a restart, its next broadcast offers it again.
-    await emulator.send_broadcast()
-    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
-    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    flow = await forgotten_then_offered_again(hass, emulator, entry)
     assert flow["context"]["source"] == config_entries.SOURCE_INTEGRATION_DISCOVERY
-    assert flow["context"]["unique_id"] == DEVICE_ID
     assert flow["step_id"] == "tuya_key"
 
 
@@ -378,8 +397,7 @@ async def test_stop_ignoring_a_panel_discovers_it_again(
     assert await async_setup_component(hass, DOMAIN, {})
     listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
     await broadcast_to_listener(hass, emulator)
-    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
-    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    flow = await the_flow(hass)
     # "Ignore", as the frontend does it: the discovery key goes with the ignored entry.
     result = await hass.config_entries.flow.async_init(
         DOMAIN,
@@ -396,13 +414,7 @@ async def test_stop_ignoring_a_panel_discovers_it_again(
     assert DEVICE_ID in listener.devices
 
     # "Stop ignoring" removes the ignored entry (async_remove_entry is not called for it).
-    await hass.config_entries.async_remove(ignored.entry_id)
-    await hass.async_block_till_done()
-    assert DEVICE_ID not in listener.devices
-    await emulator.send_broadcast()
-    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
-    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    assert flow["context"]["unique_id"] == DEVICE_ID
+    await forgotten_then_offered_again(hass, emulator, ignored)
 
 
 async def test_removing_a_panel_without_discovery(hass: HomeAssistant) -> None:
@@ -502,11 +514,12 @@ async def test_session_arms_the_countdown_and_ends_on_time(
 
 
 async def test_a_refused_turn_on_with_brightness_leaves_the_panel_as_it_was(
-    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
 ) -> None:
     """During a lockout, "turn on at 50 %" is refused and the panel's brightness stays."""
-    entry = tuya_entry(emulator.version.value)
-    await set_up(hass, entry)
     await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
     await advance(hass, freezer, timedelta(minutes=2))  # a treatment: the spacing runs
     await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
@@ -522,7 +535,7 @@ async def test_a_refused_turn_on_with_brightness_leaves_the_panel_as_it_was(
     assert emulator.writes[writes:] == []
     assert emulator.levels == levels
     assert not emulator.is_on
-    await unload(hass, entry)
+    await unload(hass, loaded_entry)
 
 
 @pytest.fixture
@@ -651,12 +664,14 @@ async def test_an_idle_panel_is_read_once_and_then_only_listened_to(
 
 
 async def test_a_lost_link_makes_the_panel_unavailable_until_it_is_back(
-    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
 ) -> None:
     """The link drops and the panel stays out of reach: its entities become unavailable at the
     next look; once it answers again the link is re-opened, read once, and they are back."""
-    entry = tuya_entry(emulator.version.value)
-    await set_up(hass, entry)
+    entry = loaded_entry
     panel = entry.runtime_data.panel
     emulator.busy = True  # every new connection is closed at its first frame
     emulator.drop_connections()
@@ -709,10 +724,7 @@ async def test_wrong_key_at_setup_asks_for_a_new_one(
     # Reloaded with the new key, the panel answers and obeys.
     assert entry.data[CONF_LOCAL_KEY] == LOCAL_KEY
     assert entry.state is ConfigEntryState.LOADED
-    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
-    assert emulator.is_on
-    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
-    assert not emulator.is_on
+    await the_panel_obeys(hass, emulator)
     await unload(hass, entry)
 
 
@@ -738,13 +750,12 @@ async def test_busy_at_setup_is_retried_not_reauthenticated(
 
 @pytest.mark.parametrize("version", ["3.4"])
 async def test_power_on_at_the_panel_after_garbage_is_a_governed_session(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, emulator: TuyaEmulator, loaded_entry: MockConfigEntry
 ) -> None:
     """The panel reports nonsense on every data point (null, NaN, an infinite countdown, a
     list): Home Assistant keeps its state, the link stays up, and a power-on at the panel
     afterwards is an unplanned session under the limits, its countdown armed."""
-    entry = tuya_entry(emulator.version.value)
-    await set_up(hass, entry)
+    entry = loaded_entry
     panel = entry.runtime_data.panel
     sessions = entry.runtime_data.sessions
     emulator.report({SWITCH_DP: None, "22": math.nan, COUNTDOWN_DP: math.inf})
@@ -780,10 +791,9 @@ async def repair_the_panel(emulator: TuyaEmulator, new_key: str) -> None:
 
 @pytest.mark.parametrize("version", ["3.4"])
 async def test_key_changed_while_running_asks_for_the_new_one(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, emulator: TuyaEmulator, loaded_entry: MockConfigEntry
 ) -> None:
-    entry = tuya_entry("3.4")
-    await set_up(hass, entry)
+    entry = loaded_entry
     panel = entry.runtime_data.panel
     assert panel.connected
 
@@ -809,18 +819,15 @@ async def test_key_changed_while_running_asks_for_the_new_one(
     assert entry.data[CONF_LOCAL_KEY] == NEW_KEY
     assert entry.runtime_data.panel.local_key == protocol.key_bytes(NEW_KEY)
     assert hass.states.get(LIGHT).state == STATE_OFF
-    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
-    assert emulator.is_on
-    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    await the_panel_obeys(hass, emulator)
     await unload(hass, entry)
 
 
 @pytest.mark.parametrize("version", ["3.3"])
 async def test_command_refused_for_the_key_asks_for_the_new_one(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, emulator: TuyaEmulator, loaded_entry: MockConfigEntry
 ) -> None:
-    entry = tuya_entry("3.3")
-    await set_up(hass, entry)
+    entry = loaded_entry
     panel = entry.runtime_data.panel
     await repair_the_panel(emulator, NEW_KEY)
     await wait_until(lambda: not panel.connected)
@@ -841,9 +848,9 @@ async def test_reconfigure_a_loaded_panel(
     emulator: TuyaEmulator,
     tmp_path: Path,
     device_registry: dr.DeviceRegistry,
+    loaded_entry: MockConfigEntry,
 ) -> None:
-    entry = tuya_entry("3.5")
-    await set_up(hass, entry)
+    entry = loaded_entry
     coordinator = entry.runtime_data.coordinator
     panel = entry.runtime_data.panel
 
@@ -975,10 +982,9 @@ async def test_the_chosen_profile_and_the_panel_brightness_make_the_irradiance(
 
 @pytest.mark.parametrize("version", ["3.3"])
 async def test_an_entry_from_before_the_profile_step_keeps_loading(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    entry = tuya_entry("3.3")  # no irradiance profile in its data
-    await set_up(hass, entry)
+    entry = loaded_entry  # no irradiance profile in its data
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.sessions.profile == blockbluelight_profile()
     await unload(hass, entry)
