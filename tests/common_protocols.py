@@ -2,8 +2,9 @@
 
 The clock is Europe/Berlin, Monday 3 March 2025, 07:00, before the integration is set up.
 A test module takes the fixtures by binding them as module attributes
-(``berlin_clock = common_protocols.berlin_clock``): ``berlin_clock`` (autouse) and
-``events_fixture`` (the fixture ``events``: what the panel fired, recorded).
+(``berlin_clock = common_protocols.berlin_clock``): ``berlin_clock`` (autouse),
+``events_fixture`` (the fixture ``events``: what the panel fired, recorded) and
+``household_fixture`` (the fixture ``household``: Alice and Bob).
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.calendar import DOMAIN as CALENDAR_DOMAIN
+from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
 from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy.const import DOMAIN
+from custom_components.red_light_therapy.session_manager import SessionManager
 
-from .common import Events, recorded_events
+from .common import Events, recorded_events, settle
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LIGHT = "light.blockbluelight_f522"
+ALICE, BOB = "person.alice", "person.bob"
 CALENDAR = "calendar.blockbluelight_f522_protocol_sessions"
 
 # A knee course: 3 J/cm² on Mondays and Thursdays at 07:30, for twelve weeks.
@@ -54,6 +59,28 @@ async def berlin_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> N
 def events_fixture(dimmed_integration: MockConfigEntry) -> Generator[Events]:
     with recorded_events(dimmed_integration) as fired:
         yield fired
+
+
+@pytest.fixture(name="household")
+async def household_fixture(hass: HomeAssistant) -> None:
+    """Alice and Bob, Home Assistant's real persons, before the panel is set up."""
+    assert await async_setup_component(hass, PERSON_DOMAIN, {})
+    for name in ("Alice", "Bob"):
+        await async_create_person(hass, name)
+    await settle(hass)
+
+
+async def stop_the_session(
+    hass: HomeAssistant, sessions: SessionManager, area: str, dose: float | None = None
+) -> None:
+    """A session is running on ``area`` (for ``dose`` J/cm² where given); it is stopped."""
+    session = sessions.session
+    assert session is not None
+    assert session.area == area
+    if dose is not None:
+        assert session.target_dose == dose
+    await sessions.async_stop()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def call_light(hass: HomeAssistant, action: str, **data: Any) -> Any:

@@ -28,30 +28,27 @@ from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.session_manager import async_panels_changed
 from custom_components.red_light_therapy.therapy.dose import BandDose
 
+from . import common_protocols
 from .common import move_to, recorded_events, settle
-from .common_protocols import BERLIN, KNEE_PLAN, LIGHT, calendar_events, call_light
+from .common_protocols import (
+    ALICE,
+    BERLIN,
+    BOB,
+    KNEE_PLAN,
+    LIGHT,
+    calendar_events,
+    call_light,
+)
 from .therapy.builders import session_record
 
 PROTOCOL_SELECT = "select.blockbluelight_f522_protocol"
 WHO = "select.blockbluelight_f522_who_is_using_the_panel"
-ALICE, BOB = "person.alice", "person.bob"
 COURSE = {"entity_id": LIGHT} | KNEE_PLAN
 MONDAY = datetime(2025, 3, 3, 7, 0, tzinfo=BERLIN)
 
-
-@pytest.fixture(autouse=True)
-def berlin_monday(freezer: FrozenDateTimeFactory) -> None:
-    freezer.move_to(MONDAY)
-
-
-@pytest.fixture
-async def household(hass: HomeAssistant) -> None:
-    """Alice and Bob, before the panel is set up."""
-    await hass.config.async_set_time_zone("Europe/Berlin")
-    assert await async_setup_component(hass, PERSON_DOMAIN, {})
-    for name in ("Alice", "Bob"):
-        await async_create_person(hass, name)
-    await settle(hass)
+# The shared fixtures: the Berlin clock (autouse: Monday 07:00) and the household.
+berlin_clock = common_protocols.berlin_clock
+household_fixture = common_protocols.household_fixture
 
 
 async def _session(hass: HomeAssistant, person: str, start: datetime, rid: str) -> None:
@@ -151,7 +148,6 @@ async def test_a_second_person_of_the_same_name_starts_a_course_by_their_label(
 ) -> None:
     """Two "Carl"s: "Carl (2)", as "Who is using the panel" shows the second, was refused as
     not one of the people in this home; "carl" is refused saying which to write."""
-    await hass.config.async_set_time_zone("Europe/Berlin")
     assert await async_setup_component(hass, PERSON_DOMAIN, {})
     for name in ("Carl", "Carl"):
         await async_create_person(hass, name)
@@ -233,7 +229,6 @@ async def test_a_run_from_before_persons_stays_reachable(
 ) -> None:
     """A run started before anyone was set up is unassigned once the home has two persons:
     the calendar says so, and Alice (who has no run of her own) can still stop it."""
-    await hass.config.async_set_time_zone("Europe/Berlin")
     await call_light(hass, "start_protocol", **COURSE, name="Knees")
     assert await _calendar_names(hass) == ["Knees (planned)"]
     assert await async_setup_component(hass, PERSON_DOMAIN, {})

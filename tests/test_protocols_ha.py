@@ -28,7 +28,14 @@ from custom_components.red_light_therapy.therapy import (
 
 from . import common_protocols
 from .common import inject_advertisement, move_to, service_info
-from .common_protocols import CALENDAR, LIGHT, berlin, calendar_events, call_light
+from .common_protocols import (
+    CALENDAR,
+    LIGHT,
+    berlin,
+    calendar_events,
+    call_light,
+    stop_the_session,
+)
 
 # The shared fixtures: the Berlin clock (autouse) and the recorded events (``events``).
 berlin_clock = common_protocols.berlin_clock
@@ -335,10 +342,7 @@ async def test_session_uses_the_run_unless_told_otherwise(
         {"entity_id": LIGHT, "minutes": 2, "area": "back"},
         blocking=True,
     )
-    assert sessions.session is not None
-    assert sessions.session.area == "back"
-    await sessions.async_stop()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await stop_the_session(hass, sessions, "back")
 
 
 @pytest.mark.usefixtures("monday_done_thursday_missed")
