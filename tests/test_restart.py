@@ -40,6 +40,8 @@ from .common import (
     saved_history,
     service_info,
 )
+from .common_store import recorded_to_its_planned_end
+from .therapy.builders import new_session
 
 LIGHT = "light.blockbluelight_f522"
 TIMER = "sensor.blockbluelight_f522_session_timer"
@@ -98,12 +100,11 @@ def _stored_session(
 ) -> dict[str, Any]:
     """A session as the store holds it; ``on_for`` ends the first segment (paused)."""
     now = dt_util.utcnow()
-    session = Session(
-        id="stored-session",
-        area="whole_body",
-        distance_cm=15.0,
-        planned_seconds=planned_seconds,
-        irradiance=IRRADIANCE,
+    session = new_session(
+        "stored-session",
+        "whole_body",
+        planned_seconds,
+        IRRADIANCE,
         origin=origin,
         panel_id=entry.entry_id,
     )
@@ -169,14 +170,7 @@ async def test_a_session_that_ended_while_home_assistant_was_down_is_recorded(
     await _start_home_assistant(hass, dimmed_integration)
 
     sessions = dimmed_integration.runtime_data.sessions
-    assert sessions.session is None
-    record = sessions.last_session
-    assert record is not None
-    assert record.id == session.id
-    assert record.status is SessionStatus.COMPLETED
-    assert record.ended_at == ends_at
-    assert record.on_seconds == pytest.approx(TEN_MINUTES)
-    assert record.on_seconds == pytest.approx(emulator.on_seconds(), abs=0.01)
+    record = recorded_to_its_planned_end(sessions, session, ends_at, emulator, TEN_MINUTES)
     assert record.dose.total == pytest.approx(session.irradiance.total * TEN_MINUTES / 1000)
     data = hass_storage[STORAGE_KEY]["data"]
     assert data["active"] == {}
@@ -217,12 +211,7 @@ async def test_a_running_session_is_rearmed_and_recorded_once(
     assert sessions.session is None
     # Recorded once, although the panel's countdown and the re-armed callback both ended it.
     assert [r.id for r in hass.data[DATA_STORE].history] == [session.id]
-    record = sessions.last_session
-    assert record is not None
-    assert record.status is SessionStatus.COMPLETED
-    assert record.ended_at == ends_at
-    assert record.on_seconds == pytest.approx(TEN_MINUTES)
-    assert record.on_seconds == pytest.approx(emulator.on_seconds(), abs=0.01)
+    recorded_to_its_planned_end(sessions, session, ends_at, emulator, TEN_MINUTES)
     assert hass_storage[STORAGE_KEY]["data"]["active"] == {}
 
 
@@ -251,12 +240,7 @@ async def test_a_panel_out_of_reach_at_start_up_is_reconciled_when_it_is_back(
 
     assert dimmed_integration.state is ConfigEntryState.LOADED
     sessions = dimmed_integration.runtime_data.sessions
-    assert sessions.session is None
-    record = sessions.last_session
-    assert record is not None
-    assert record.id == session.id
-    assert record.ended_at == ends_at
-    assert record.on_seconds == pytest.approx(emulator.on_seconds(), abs=0.01)
+    recorded_to_its_planned_end(sessions, session, ends_at, emulator, TEN_MINUTES)
 
 
 # -- states a crash can leave ------------------------------------------------------------
