@@ -8,7 +8,7 @@ up again. Stored sessions are also written directly to test the states a crash c
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 import math
 from typing import Any
 
@@ -146,6 +146,19 @@ def _last_power(emulator: BlockBlueLightEmulator) -> bool | None:
     return powers[-1] if powers else None
 
 
+async def _three_minutes_in_then_stopped(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> tuple[Session, datetime]:
+    """A ten-minute session three minutes in when Home Assistant stops: it and its planned
+    end."""
+    session = await _start(hass, entry, 10)
+    ends_at = session.ends_at
+    assert ends_at is not None
+    await advance(hass, freezer, timedelta(minutes=3))
+    await _stop_home_assistant(hass, entry)
+    return session, ends_at
+
+
 # -- through a real restart ----------------------------------------------------------------
 
 
@@ -158,11 +171,7 @@ async def test_a_session_that_ended_while_home_assistant_was_down_is_recorded(
 ) -> None:
     """Overdue at start-up: the panel's own countdown ended it at the planned end, so the
     session is closed there, with the dose of the ten minutes it really emitted."""
-    session = await _start(hass, dimmed_integration, 10)
-    ends_at = session.ends_at
-    await advance(hass, freezer, timedelta(minutes=3))
-
-    await _stop_home_assistant(hass, dimmed_integration)
+    session, ends_at = await _three_minutes_in_then_stopped(hass, dimmed_integration, freezer)
     stored = hass_storage[STORAGE_KEY]["data"]["active"][dimmed_integration.entry_id]
     assert stored["status"] == "running"
     await advance(hass, freezer, timedelta(minutes=12))
@@ -186,11 +195,7 @@ async def test_a_running_session_is_rearmed_and_recorded_once(
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
 ) -> None:
-    session = await _start(hass, dimmed_integration, 10)
-    ends_at = session.ends_at
-    assert ends_at is not None
-    await advance(hass, freezer, timedelta(minutes=3))
-    await _stop_home_assistant(hass, dimmed_integration)
+    session, ends_at = await _three_minutes_in_then_stopped(hass, dimmed_integration, freezer)
     await advance(hass, freezer, timedelta(minutes=1))
     await _start_home_assistant(hass, dimmed_integration)
 

@@ -428,13 +428,22 @@ async def history_load(
 
 
 async def _run_clock(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta, step: timedelta
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    delta: timedelta,
+    step: timedelta,
+    *,
+    turns: int = 1,
+    epsilon: timedelta = timedelta(0),
 ) -> None:
-    """Let the test clock run for ``delta`` in ``step``s; timers fire when they are due."""
+    """Let the test clock run for ``delta`` in ``step``s (each ``epsilon`` longer); after each
+    step the loop turns ``turns`` times and everything started finishes: timers fire when they
+    are due."""
     end = dt_util.utcnow() + delta
     while (left := end - dt_util.utcnow()) > timedelta(0):
-        freezer.tick(min(step, left))
-        await asyncio.sleep(0)
+        freezer.tick(min(step + epsilon, left))
+        for _ in range(turns):
+            await asyncio.sleep(0)
         await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -517,12 +526,7 @@ async def run_clock_with_sockets(
 ) -> None:
     """``_run_clock`` for a panel on a real socket: after each step the loop turns a few
     times, so whatever became due is sent, answered and read before time moves on."""
-    end = dt_util.utcnow() + delta
-    while (left := end - dt_util.utcnow()) > timedelta(0):
-        freezer.tick(min(step + CLOCK_EPSILON, left))
-        for _ in range(IO_TURNS):
-            await asyncio.sleep(0)
-        await hass.async_block_till_done(wait_background_tasks=True)
+    await _run_clock(hass, freezer, delta, step, turns=IO_TURNS, epsilon=CLOCK_EPSILON)
 
 
 @dataclass(frozen=True, slots=True)

@@ -372,12 +372,21 @@ async def test_refused_connection_is_a_connection_error(
     assert emulator.is_on
 
 
-async def test_link_lost_while_waiting_is_retried_once(
+async def update_left_waiting(
     panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator
-) -> None:
+) -> asyncio.Task[PanelState]:
+    """A read the panel received and, unresponsive, leaves unanswered: the task still
+    waiting for the answer."""
     emulator.unresponsive = True
     task = asyncio.create_task(panel.update())
     await wait_until(lambda: emulator.commands_received == 1)
+    return task
+
+
+async def test_link_lost_while_waiting_is_retried_once(
+    panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator
+) -> None:
+    task = await update_left_waiting(panel, emulator)
     emulator.unresponsive = False
     emulator.drop_connection()
     state = await task
@@ -388,9 +397,7 @@ async def test_link_lost_while_waiting_is_retried_once(
 async def test_link_lost_and_reconnect_refused_fails(
     panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator
 ) -> None:
-    emulator.unresponsive = True
-    task = asyncio.create_task(panel.update())
-    await wait_until(lambda: emulator.commands_received == 1)
+    task = await update_left_waiting(panel, emulator)
     emulator.refuse_connections = 1
     emulator.drop_connection()
     with pytest.raises(PanelConnectionError):
