@@ -39,7 +39,6 @@ from custom_components.red_light_therapy.const import (
     CONF_VERSION,
     DOMAIN,
     PANEL_TYPE_BLOCKBLUELIGHT,
-    PANEL_TYPE_TUYA,
     PRESET_MEASURED,
 )
 from custom_components.red_light_therapy.flow_tuya_form import PICK_MANUAL
@@ -54,7 +53,7 @@ from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulato
 from custom_components.red_light_therapy.therapy import PRESET_PROFILES, IrradianceProfile
 
 from . import emulated_tuya
-from .emulated_tuya import HOST, MAC, OTHER_MAC, TITLE, reachable_tuya_panel
+from .emulated_tuya import HOST, MAC, OTHER_MAC, TITLE, entry_data, reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 from .waiting import wait_until
 
@@ -188,18 +187,6 @@ def manual_input(version: str = "auto", key: str = LOCAL_KEY, **extra: str) -> d
         CONF_HOST: HOST,
         CONF_DEVICE_ID: DEVICE_ID,
         CONF_LOCAL_KEY: key,
-        CONF_VERSION: version,
-        CONF_DP_MAP: "generic_light",
-        **extra,
-    }
-
-
-def entry_data(version: str, host: str = HOST, **extra: Any) -> dict[str, Any]:
-    return {
-        CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
-        CONF_HOST: host,
-        CONF_DEVICE_ID: DEVICE_ID,
-        CONF_LOCAL_KEY: LOCAL_KEY,
         CONF_VERSION: version,
         CONF_DP_MAP: "generic_light",
         **extra,

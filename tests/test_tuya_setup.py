@@ -45,13 +45,13 @@ from custom_components.red_light_therapy.const import (
     CONF_VERSION,
     DEFAULT_SESSION_MINUTES,
     DOMAIN,
-    PANEL_TYPE_TUYA,
 )
 from custom_components.red_light_therapy.diagnostics import async_get_config_entry_diagnostics
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
 from custom_components.red_light_therapy.panels.tuya import TuyaPanel, protocol
 from custom_components.red_light_therapy.panels.tuya.discovery import MAX_DEVICES
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
+from custom_components.red_light_therapy.session_manager import SessionManager
 from custom_components.red_light_therapy.therapy import (
     PRESET_PROFILES,
     SessionOrigin,
@@ -62,7 +62,7 @@ from custom_components.red_light_therapy.therapy import (
 from . import emulated_tuya
 from .bench.measure import run_clock_with_sockets
 from .common import advance
-from .emulated_tuya import HOST, MAC, OTHER_MAC, TITLE, reachable_tuya_panel
+from .emulated_tuya import HOST, MAC, OTHER_MAC, TITLE, entry_data, reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 from .waiting import wait_until
 
@@ -109,15 +109,7 @@ def tuya_entry(version: str, host: str = HOST, **extra: Any) -> MockConfigEntry:
         domain=DOMAIN,
         title=TITLE,
         unique_id=DEVICE_ID,
-        data={
-            CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
-            CONF_HOST: host,
-            CONF_DEVICE_ID: DEVICE_ID,
-            CONF_LOCAL_KEY: LOCAL_KEY,
-            CONF_VERSION: version,
-            CONF_DP_MAP: "generic_light",
-            **extra,
-        },
+        data=entry_data(version, host, **extra),
     )
 
 
@@ -157,6 +149,15 @@ async def the_panel_obeys(hass: HomeAssistant, emulator: TuyaEmulator) -> None:
     await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
     assert not emulator.is_on
     assert hass.states.get(LIGHT).state == STATE_OFF
+
+
+def assert_an_unplanned_session_runs(hass: HomeAssistant, sessions: SessionManager) -> None:
+    """Use at the panel is a running unplanned session, and the light shows it on."""
+    session = sessions.session
+    assert session is not None
+    assert session.origin is SessionOrigin.UNPLANNED
+    assert session.status is SessionStatus.RUNNING
+    assert hass.states.get(LIGHT).state == STATE_ON
 
 
 async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -615,11 +616,7 @@ async def test_a_power_on_the_plug_took_silently_becomes_a_governed_session(
     plug.ack_writes = plug.push_writes = True
     await spin_until(lambda: sessions.session is not None)
 
-    session = sessions.session
-    assert session is not None
-    assert session.origin is SessionOrigin.UNPLANNED
-    assert session.status is SessionStatus.RUNNING
-    assert hass.states.get(LIGHT).state == STATE_ON
+    assert_an_unplanned_session_runs(hass, sessions)
     assert plug.timer_remaining_s > 0  # its countdown runs: it switches itself off
     await unload(hass, entry)
 
@@ -762,11 +759,7 @@ async def test_power_on_at_the_panel_after_garbage_is_a_governed_session(
     emulator.report({SWITCH_DP: [1], "22": "600.0", COUNTDOWN_DP: 10**400})
     emulator.press_button()  # on at the panel
     await wait_until(lambda: sessions.session is not None)
-    session = sessions.session
-    assert session is not None
-    assert session.origin is SessionOrigin.UNPLANNED
-    assert session.status is SessionStatus.RUNNING
-    assert hass.states.get(LIGHT).state == STATE_ON
+    assert_an_unplanned_session_runs(hass, sessions)
     await wait_until(lambda: emulator.timer_remaining_s > 0)  # the limit is armed on it
     assert emulator.timer_remaining_s <= DEFAULT_SESSION_MINUTES * 60
     assert panel.connected
