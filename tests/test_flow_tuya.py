@@ -522,13 +522,22 @@ async def test_discovery_asks_key_and_creates_entry(
     assert result["result"].unique_id == DEVICE_ID
 
 
-async def test_discovery_of_configured_device_updates_its_address(hass: HomeAssistant) -> None:
+@pytest.mark.parametrize(
+    ("heard", "reason", "host_after"),
+    [("3.3", "already_configured", "10.0.0.23"), ("3.2", "unsupported_version", "10.0.0.9")],
+    ids=["updates_its_address", "unsupported_version_never_moves_it"],
+)
+async def test_discovery_of_configured_device(
+    hass: HomeAssistant, heard: str, reason: str, host_after: str
+) -> None:
+    """A configured panel (at 10.0.0.9) heard at 10.0.0.23: speaking a version the integration
+    speaks, its entry moves there; speaking another, the entry stays where it was."""
     entry = MockConfigEntry(domain=DOMAIN, unique_id=DEVICE_ID, data=entry_data("3.3", "10.0.0.9"))
     entry.add_to_hass(hass)
-    result = await start_discovery(hass, discovered("3.3", "10.0.0.23"))
+    result = await start_discovery(hass, discovered(heard, "10.0.0.23"))
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-    assert entry.data[CONF_HOST] == "10.0.0.23"
+    assert result["reason"] == reason
+    assert entry.data[CONF_HOST] == host_after
 
 
 async def test_discovery_twice_is_one_flow(hass: HomeAssistant) -> None:
@@ -546,15 +555,6 @@ async def test_discovery_of_unsupported_version_aborts(hass: HomeAssistant) -> N
     assert result["reason"] == "unsupported_version"
     assert result["description_placeholders"] == {"version": "3.1"}
     assert_translated(result)
-
-
-async def test_discovery_of_unsupported_version_never_moves_a_panel(hass: HomeAssistant) -> None:
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=DEVICE_ID, data=entry_data("3.3", "10.0.0.9"))
-    entry.add_to_hass(hass)
-    result = await start_discovery(hass, discovered("3.2", "10.0.0.23"))
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "unsupported_version"
-    assert entry.data[CONF_HOST] == "10.0.0.9"
 
 
 # Scanning the LAN from the menu --------------------------------------------------------------
