@@ -7,14 +7,47 @@ from contextlib import asynccontextmanager
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.const import CONF_HOST
 from homeassistant.util import dt as dt_util
+import pytest
 
 from custom_components.red_light_therapy.panels import registry
+from custom_components.red_light_therapy.const import (
+    CONF_DEVICE_ID,
+    CONF_DP_MAP,
+    CONF_LOCAL_KEY,
+    CONF_PANEL_TYPE,
+    CONF_VERSION,
+    PANEL_TYPE_TUYA,
+)
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
-from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY
+from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, VERSIONS
 
 HOST = "127.0.0.1"
+TITLE = f"Tuya panel {DEVICE_ID[-4:]}"  # the name the integration gives the panel
+MAC = "a0:92:08:12:34:56"  # as tinytuya's devices.json lists it
+OTHER_MAC = "a0:92:08:65:43:21"
+
+
+@pytest.fixture(name="version", params=VERSIONS)
+def version_fixture(request: pytest.FixtureRequest) -> str:
+    """Each protocol version the integration speaks (3.3, 3.4, 3.5): a test module takes it by
+    binding it (``version_fixture = emulated_tuya.version_fixture``)."""
+    return str(request.param)
+
+
+def entry_data(version: str, host: str = HOST, **extra: Any) -> dict[str, Any]:
+    """A Tuya panel's config entry data, as the flow stores it; ``extra`` adds or changes."""
+    return {
+        CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
+        CONF_HOST: host,
+        CONF_DEVICE_ID: DEVICE_ID,
+        CONF_LOCAL_KEY: LOCAL_KEY,
+        CONF_VERSION: version,
+        CONF_DP_MAP: "generic_light",
+        **extra,
+    }
 
 
 def hass_clock() -> float:

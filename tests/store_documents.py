@@ -16,11 +16,10 @@ from custom_components.red_light_therapy.therapy import (
     BandIrradiance,
     ProtocolPlan,
     Session,
-    SessionOrigin,
-    SessionRecord,
-    SessionStatus,
 )
 from custom_components.red_light_therapy.therapy.protocols import PRESET_PROTOCOLS
+
+from .therapy.builders import session_record
 
 OTHER_PANEL = "other-panel"
 AREAS = ("face", "knee", "whole_body", "back", "scalp", "hand")
@@ -30,16 +29,14 @@ def valid_document(panel_id: str, now: datetime) -> dict[str, Any]:
     """Six recorded sessions, a paused session on ``panel_id``, a running one on another
     panel, settings and a protocol run on ``panel_id``: every part a store holds."""
     records = [
-        SessionRecord(
-            id=f"record-{index}",
-            panel_id=panel_id,
-            area=AREAS[index],
-            origin=SessionOrigin.PLANNED,
-            started_at=now - timedelta(days=10 - index),
-            ended_at=now - timedelta(days=10 - index) + timedelta(minutes=8),
+        session_record(
+            f"record-{index}",
+            now - timedelta(days=10 - index),
+            length=timedelta(minutes=8),
             dose=BandDose(3.0 + index, 1.5),
-            status=SessionStatus.COMPLETED,
+            area=AREAS[index],
             on_seconds=480.0,
+            panel_id=panel_id,
         ).to_dict()
         for index in range(6)
     ]
@@ -127,22 +124,27 @@ def damaged_documents(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
         if not path:
             document = value
             continue
-        parent = document
-        for step in path[:-1]:
-            parent = parent[step]
-        if remove:
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = value
+        change_at(document, path, value, remove=remove)
     return document  # type: ignore[no-any-return]
+
+
+def change_at(document: Any, path: tuple[Any, ...], value: Any = None, *, remove: bool) -> None:
+    """Replace the node at ``path`` (keys and list indexes) in ``document`` by ``value``, or
+    remove it."""
+    parent = document
+    for step in path[:-1]:
+        parent = parent[step]
+    if remove:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
 
 
 def surviving_records(valid: dict[str, Any], document: Any) -> list[dict[str, Any]]:
     """The valid document's records the damage left as they were (and that no damaged
     record shares an id with): each must load."""
-    history = document.get("history") if isinstance(document, dict) else None
-    records = history.get("records") if isinstance(history, dict) else None
-    if not isinstance(records, list):
+    records = stored_records(document)
+    if records is None:
         return []
     untouched = [r for r in records if r in valid["history"]["records"]]
     damaged_ids = [r.get("id") for r in records if isinstance(r, dict) and r not in untouched]

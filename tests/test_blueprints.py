@@ -9,7 +9,6 @@ import logging
 import pathlib
 from typing import Any
 from unittest.mock import patch
-from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.blueprint import models
@@ -28,38 +27,26 @@ from custom_components.red_light_therapy import DATA_STORE
 from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.session_manager import async_panels_changed
 from custom_components.red_light_therapy.therapy.dose import BandDose
-from custom_components.red_light_therapy.therapy.history import SessionRecord
-from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
+from custom_components.red_light_therapy.therapy.session import SessionOrigin
 
+from . import common_protocols
 from .common import move_to
+from .common_protocols import ALICE, BERLIN, BOB, KNEE_COURSE, LIGHT, berlin, stop_the_session
+from .therapy.builders import session_record
 
 BLUEPRINTS = pathlib.Path(__file__).parent.parent / "blueprints"
-BERLIN = ZoneInfo("Europe/Berlin")
-LIGHT = "light.blockbluelight_f522"
 EVENT = "event.blockbluelight_f522_session"
-KNEE = {
-    "entity_id": LIGHT,
-    "name": "Knee course",
-    "dose": 3,
-    "sessions_per_week": 2,
-    "weeks": 12,
-    "area": "knee",
-    "weekdays": ["mon", "thu"],
-    "time_of_day": "07:30:00",
-}
+KNEE = {"entity_id": LIGHT} | KNEE_COURSE
 REMINDER = {"session_event": EVENT, "panel": LIGHT, "notify_action": "notify.phone"}
+# The shared fixtures: the Berlin clock (autouse) and the household (Alice and Bob).
+berlin_clock = common_protocols.berlin_clock
+household_fixture = common_protocols.household_fixture
 OCCUPIED = "binary_sensor.room_occupied"
 AUTO_START = {
     "session_event": EVENT,
     "panel": LIGHT,
     "presence": [{"condition": "state", "entity_id": OCCUPIED, "state": "on"}],
 }
-
-
-@pytest.fixture(autouse=True)
-async def berlin_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    await hass.config.async_set_time_zone("Europe/Berlin")
-    freezer.move_to(datetime(2025, 3, 3, 7, 0, tzinfo=BERLIN))
 
 
 @pytest.fixture(autouse=True)
@@ -79,26 +66,61 @@ def notified(hass: HomeAssistant) -> list[ServiceCall]:
 
 
 async def _automation(hass: HomeAssistant, path: str, inputs: dict[str, Any]) -> None:
+    await _automations(hass, (path, inputs))
+
+
+async def _automations(hass: HomeAssistant, *blueprints: tuple[str, dict[str, Any]]) -> None:
+    """An automation from each blueprint (``path``) with its ``inputs``."""
     assert await async_setup_component(
         hass,
         "automation",
         {
-            "automation": {
-                "id": path,
-                "use_blueprint": {"path": f"red_light_therapy/{path}", "input": inputs},
-            }
+            "automation": [
+                {
+                    "id": f"{path}_{n}",
+                    "use_blueprint": {"path": f"red_light_therapy/{path}", "input": inputs},
+                }
+                for n, (path, inputs) in enumerate(blueprints)
+            ]
         },
     )
     await hass.async_block_till_done()
 
 
-async def _tick_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, at: datetime) -> None:
-    """Move the clock without waiting for everything: a reminder waits for an answer, and
-    ``async_block_till_done`` would wait for it too."""
-    freezer.move_to(at)
-    async_fire_time_changed(hass)
+async def _spin() -> None:
+    """Let what was started run, without waiting for everything: a reminder waits for an
+    answer, and ``async_block_till_done`` would wait for it too."""
     for _ in range(50):
         await asyncio.sleep(0)
+
+
+async def _tick_to(hass: HomeAssistant, freezer: FrozenDateTimeFactory, at: datetime) -> None:
+    """Move the clock without waiting for everything (see ``_spin``)."""
+    freezer.move_to(at)
+    async_fire_time_changed(hass)
+    await _spin()
+
+
+def _press(hass: HomeAssistant, call: ServiceCall, kind: str) -> None:
+    """The person answers the notification ``call`` with its ``kind`` action (start, snooze,
+    skip), as the companion app sends it."""
+    action = next(a["action"] for a in call.data["data"]["actions"] if a["action"].endswith(kind))
+    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
+
+
+async def _reminded(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    notified: list[ServiceCall],
+    reminder: dict[str, Any] = REMINDER,
+    **course: Any,
+) -> None:
+    """The reminder blueprint (``reminder``'s inputs) and the knee course (``course`` changes
+    it); Monday 07:30 its session is due, and the phone is notified once."""
+    await _automation(hass, "session_reminder.yaml", reminder)
+    await hass.services.async_call(DOMAIN, "start_protocol", KNEE | course, blocking=True)
+    await _tick_to(hass, freezer, berlin(date(2025, 3, 3)))
+    assert len(notified) == 1
 
 
 @pytest.mark.parametrize("answer", ["start", "skip"])
@@ -110,24 +132,17 @@ async def test_reminder_start_or_skip(
     answer: str,
 ) -> None:
     started, skipped = answer == "start", answer == "skip"
-    await _automation(hass, "session_reminder.yaml", REMINDER)
-    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
-    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
-    assert len(notified) == 1
+    await _reminded(hass, freezer, notified)
     message = notified[0].data
     assert message["message"].startswith("Knee course: 3 J/cm² on the knee is due.")
     actions = [a["action"] for a in message["data"]["actions"]]
     assert [a.rsplit("_", 1)[1] for a in actions] == ["start", "snooze", "skip"]
-    chosen = next(a for a in actions if a.endswith(answer))
-    hass.bus.async_fire("mobile_app_notification_action", {"action": chosen})
+    _press(hass, notified[0], answer)
     await hass.async_block_till_done(wait_background_tasks=True)
     data = dimmed_integration.runtime_data
     assert (data.sessions.session is not None) is started
     if started:
-        assert data.sessions.session is not None
-        assert data.sessions.session.area == "knee"
-        assert data.sessions.session.target_dose == 3
-        await data.sessions.runner.async_stop()
+        await stop_the_session(hass, data.sessions, "knee", dose=3)
     (run,) = data.protocols.unfinished
     assert (date(2025, 3, 3) in run.plan.skipped_dates) is skipped
     await hass.async_block_till_done(wait_background_tasks=True)
@@ -140,17 +155,9 @@ async def test_reminder_names_the_area_in_words(
     notified: list[ServiceCall],
 ) -> None:
     """A whole-body run's reminder said "on the whole_body is due": the area's key."""
-    await _automation(hass, "session_reminder.yaml", REMINDER)
-    await hass.services.async_call(
-        DOMAIN, "start_protocol", KNEE | {"area": "whole_body"}, blocking=True
-    )
-    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
-    assert len(notified) == 1
+    await _reminded(hass, freezer, notified, area="whole_body")
     # Answered (Skip) first, so the reminder stops waiting whatever the message says.
-    actions = [a["action"] for a in notified[0].data["data"]["actions"]]
-    hass.bus.async_fire(
-        "mobile_app_notification_action", {"action": next(a for a in actions if a.endswith("skip"))}
-    )
+    _press(hass, notified[0], "skip")
     await hass.async_block_till_done(wait_background_tasks=True)
     message = notified[0].data["message"]
     assert message.startswith("Knee course: 3 J/cm² on the whole body is due."), message
@@ -164,28 +171,11 @@ async def test_reminder_snooze_asks_again_later_then_gives_up(
 ) -> None:
     """Snooze: asked again after the snooze time, not before; at most ``max_snoozes`` times;
     nothing is started or skipped meanwhile, and Start on a later reminder still works."""
-    await _automation(
-        hass, "session_reminder.yaml", REMINDER | {"snooze_minutes": 10, "max_snoozes": 2}
-    )
-    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
-    due = datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN)
-    await _tick_to(hass, freezer, due)
-    assert len(notified) == 1
+    await _reminded(hass, freezer, notified, REMINDER | {"snooze_minutes": 10, "max_snoozes": 2})
     data = dimmed_integration.runtime_data
-
-    def press(kind: str) -> None:
-        action = next(
-            a["action"] for a in notified[-1].data["data"]["actions"] if a["action"].endswith(kind)
-        )
-        hass.bus.async_fire("mobile_app_notification_action", {"action": action})
-
-    async def settle() -> None:
-        for _ in range(50):
-            await asyncio.sleep(0)
-
     for snoozes in (1, 2):
-        press("snooze")
-        await settle()  # the snooze delay starts now
+        _press(hass, notified[-1], "snooze")
+        await _spin()  # the snooze delay starts now
         start = dt_util.utcnow()
         await _tick_to(hass, freezer, start + timedelta(minutes=9))
         assert len(notified) == snoozes  # not before the snooze time is up
@@ -198,8 +188,8 @@ async def test_reminder_snooze_asks_again_later_then_gives_up(
     assert date(2025, 3, 3) not in run.plan.skipped_dates
 
     # Snoozed twice (the limit): this is the last reminder; snoozing it asks no more.
-    press("snooze")
-    await settle()
+    _press(hass, notified[-1], "snooze")
+    await _spin()
     await _tick_to(hass, freezer, dt_util.utcnow() + timedelta(hours=3))
     assert len(notified) == 3
     assert data.sessions.session is None
@@ -212,26 +202,14 @@ async def test_reminder_start_after_a_snooze(
     freezer: FrozenDateTimeFactory,
     notified: list[ServiceCall],
 ) -> None:
-    await _automation(hass, "session_reminder.yaml", REMINDER)
-    await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
-    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
-    snooze = next(
-        a["action"] for a in notified[0].data["data"]["actions"] if "snooze" in a["action"]
-    )
-    hass.bus.async_fire("mobile_app_notification_action", {"action": snooze})
-    for _ in range(50):
-        await asyncio.sleep(0)  # the snooze delay starts now
+    await _reminded(hass, freezer, notified)
+    _press(hass, notified[0], "snooze")
+    await _spin()  # the snooze delay starts now
     await _tick_to(hass, freezer, dt_util.utcnow() + timedelta(minutes=15, seconds=1))
     assert len(notified) == 2
-    start = next(a["action"] for a in notified[1].data["data"]["actions"] if "start" in a["action"])
-    hass.bus.async_fire("mobile_app_notification_action", {"action": start})
+    _press(hass, notified[1], "start")
     await hass.async_block_till_done(wait_background_tasks=True)
-    sessions = dimmed_integration.runtime_data.sessions
-    assert sessions.session is not None
-    assert sessions.session.area == "knee"
-    assert sessions.session.target_dose == 3
-    await sessions.runner.async_stop()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await stop_the_session(hass, dimmed_integration.runtime_data.sessions, "knee", dose=3)
 
 
 async def test_auto_start_only_when_the_condition_holds(
@@ -239,28 +217,15 @@ async def test_auto_start_only_when_the_condition_holds(
     dimmed_integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    hass.states.async_set("binary_sensor.room_occupied", "off")
-    await _automation(
-        hass,
-        "auto_start.yaml",
-        {
-            "session_event": EVENT,
-            "panel": LIGHT,
-            "presence": [
-                {"condition": "state", "entity_id": "binary_sensor.room_occupied", "state": "on"}
-            ],
-        },
-    )
+    hass.states.async_set(OCCUPIED, "off")
+    await _automation(hass, "auto_start.yaml", AUTO_START)
     sessions = dimmed_integration.runtime_data.sessions
     await hass.services.async_call(DOMAIN, "start_protocol", KNEE, blocking=True)
-    await move_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
+    await move_to(hass, freezer, berlin(date(2025, 3, 3)))
     assert sessions.session is None  # nobody in the room
-    hass.states.async_set("binary_sensor.room_occupied", "on")
-    await move_to(hass, freezer, datetime(2025, 3, 6, 7, 30, tzinfo=BERLIN))
-    assert sessions.session is not None
-    assert sessions.session.area == "knee"
-    await sessions.runner.async_stop()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    hass.states.async_set(OCCUPIED, "on")
+    await move_to(hass, freezer, berlin(date(2025, 3, 6)))
+    await stop_the_session(hass, sessions, "knee")
 
 
 @pytest.mark.parametrize("expected_lingering_timers", [True])
@@ -330,22 +295,17 @@ async def test_a_restored_event_is_not_a_new_one(
 
     hass.states.async_set(EVENT, "unavailable", event.attributes)
     hass.states.async_set(EVENT, event.state, event.attributes)  # restored
-    for _ in range(50):
-        await asyncio.sleep(0)  # (a reminder would wait for an answer: no block_till_done)
+    await _spin()  # (a reminder would wait for an answer: no block_till_done)
     assert notified == []
     assert dimmed_integration.runtime_data.sessions.session is None
 
     fresh = dt_util.utcnow().isoformat(timespec="milliseconds")
     hass.states.async_set(EVENT, fresh, event.attributes)
-    for _ in range(50):
-        await asyncio.sleep(0)
+    await _spin()
     sessions = dimmed_integration.runtime_data.sessions
     if path == "session_reminder.yaml":
         assert len(notified) == 1
-        skip = next(
-            a["action"] for a in notified[0].data["data"]["actions"] if "skip" in a["action"]
-        )
-        hass.bus.async_fire("mobile_app_notification_action", {"action": skip})
+        _press(hass, notified[0], "skip")
     else:
         assert sessions.session is not None
         await sessions.runner.async_stop()
@@ -353,34 +313,6 @@ async def test_a_restored_event_is_not_a_new_one(
 
 
 # -- a household: each person's reminders and report ----------------------------------------
-
-ALICE, BOB = "person.alice", "person.bob"
-
-
-@pytest.fixture
-async def household(hass: HomeAssistant) -> None:
-    """Alice and Bob, before the panel is set up."""
-    assert await async_setup_component(hass, PERSON_DOMAIN, {})
-    for name in ("Alice", "Bob"):
-        await async_create_person(hass, name)
-    await hass.async_block_till_done()
-
-
-async def _automations(hass: HomeAssistant, *blueprints: tuple[str, dict[str, Any]]) -> None:
-    assert await async_setup_component(
-        hass,
-        "automation",
-        {
-            "automation": [
-                {
-                    "id": f"{path}_{n}",
-                    "use_blueprint": {"path": f"red_light_therapy/{path}", "input": inputs},
-                }
-                for n, (path, inputs) in enumerate(blueprints)
-            ]
-        },
-    )
-    await hass.async_block_till_done()
 
 
 async def _two_courses(hass: HomeAssistant) -> None:
@@ -390,11 +322,6 @@ async def _two_courses(hass: HomeAssistant) -> None:
     )
     bob = KNEE | {"name": "Bob's knees", "person": BOB, "time_of_day": "08:00:00"}
     await hass.services.async_call(DOMAIN, "start_protocol", bob, blocking=True)
-
-
-def _press(hass: HomeAssistant, call: ServiceCall, kind: str) -> None:
-    action = next(a["action"] for a in call.data["data"]["actions"] if a["action"].endswith(kind))
-    hass.bus.async_fire("mobile_app_notification_action", {"action": action})
 
 
 async def test_each_person_is_reminded_of_their_own_session(
@@ -424,8 +351,7 @@ async def test_each_person_is_reminded_of_their_own_session(
     assert (len(alice_phone), len(bob_phone)) == (1, 1)
     assert bob_phone[0].data["title"] == "Red light therapy for Bob"
     _press(hass, bob_phone[0], "skip")
-    for _ in range(50):
-        await asyncio.sleep(0)  # (Alice's reminder still waits for her answer)
+    await _spin()  # (Alice's reminder still waits for her answer)
     runs = {run.plan.person: run.plan for run in dimmed_integration.runtime_data.protocols.runs}
     assert date(2025, 3, 3) in runs[BOB].skipped_dates
     assert date(2025, 3, 3) not in runs[ALICE].skipped_dates
@@ -501,16 +427,15 @@ async def test_weekly_report_per_person(
     thursday = datetime(2025, 3, 6, 7, 35, tzinfo=BERLIN)
     await move_to(hass, freezer, thursday + timedelta(minutes=10))
     hass.data[DATA_STORE].history.append(
-        SessionRecord(
-            id="alice-thursday",
-            panel_id=dimmed_integration.entry_id,
-            area="knee",
-            origin=SessionOrigin.LOGGED,
-            started_at=thursday,
-            ended_at=thursday + timedelta(minutes=5),
+        session_record(
+            "alice-thursday",
+            thursday,
+            length=timedelta(minutes=5),
             dose=BandDose(1.5, 1.5),
-            status=SessionStatus.COMPLETED,
+            area="knee",
             on_seconds=300,
+            panel_id=dimmed_integration.entry_id,
+            origin=SessionOrigin.LOGGED,
             person=ALICE,
         )
     )
@@ -551,11 +476,7 @@ async def test_a_one_person_home_is_reminded_and_started_as_before(
     assert notified[0].data["title"] == "Red light therapy for Alice"
     _press(hass, notified[0], "start")
     await hass.async_block_till_done(wait_background_tasks=True)
-    sessions = dimmed_integration.runtime_data.sessions
-    assert sessions.session is not None
-    assert sessions.session.area == "knee"
-    await sessions.runner.async_stop()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await stop_the_session(hass, dimmed_integration.runtime_data.sessions, "knee")
 
 
 async def test_a_session_starting_or_ending_logs_nothing_in_a_reminder(
@@ -597,10 +518,7 @@ async def test_reminder_says_a_dose_with_a_half_as_written(
     freezer: FrozenDateTimeFactory,
     notified: list[ServiceCall],
 ) -> None:
-    await _automation(hass, "session_reminder.yaml", REMINDER)
-    await hass.services.async_call(DOMAIN, "start_protocol", KNEE | {"dose": 7.5}, blocking=True)
-    await _tick_to(hass, freezer, datetime(2025, 3, 3, 7, 30, tzinfo=BERLIN))
-    assert len(notified) == 1
+    await _reminded(hass, freezer, notified, dose=7.5)
     _press(hass, notified[0], "skip")
     await hass.async_block_till_done(wait_background_tasks=True)
     message = notified[0].data["message"]

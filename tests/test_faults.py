@@ -33,6 +33,7 @@ from custom_components.red_light_therapy.store import STORAGE_KEY, TherapyStore
 from custom_components.red_light_therapy.therapy import Session, SessionStatus
 
 from .common import inject_advertisement, saved_history, service_info
+from .common_store import recorded_to_its_planned_end
 
 LIGHT = "light.blockbluelight_f522"
 TEN_MINUTES = 600.0
@@ -145,18 +146,12 @@ class Rig:
         assert len(self.hass.data[DATA_STORE].history) == 0
 
     def assert_recorded_to_planned_end(self, session: Session, ends_at: datetime) -> None:
-        sessions = self.entry.runtime_data.sessions
-        assert sessions.session is None
         assert self.stored_active is None
-        record = sessions.last_session
-        assert record is not None
-        assert record.id == session.id
-        assert record.status is SessionStatus.COMPLETED
         # The panel's own countdown switched it off at the planned end, whatever was heard
         # later: the recorded on-time is what the panel emitted, not the time until it answered.
-        assert record.ended_at == ends_at
-        assert record.on_seconds == pytest.approx(TEN_MINUTES)
-        assert record.on_seconds == pytest.approx(self.emulator.on_seconds(), abs=0.01)
+        recorded_to_its_planned_end(
+            self.entry.runtime_data.sessions, session, ends_at, self.emulator, TEN_MINUTES
+        )
         assert self.stored_history_ids == [session.id]
         assert self.issue is None
         assert self.notification is None
@@ -277,13 +272,8 @@ async def test_link_lost_mid_session_never_loses_the_session(rig: Rig) -> None:
     await rig.finish()
 
     sessions = rig.entry.runtime_data.sessions
-    assert sessions.session is None
-    record = sessions.last_session
-    assert record is not None
-    assert record.id == session.id
     # The panel's countdown ended it at the planned end: the whole planned dose was delivered.
-    assert record.ended_at == ends_at
-    assert record.on_seconds == pytest.approx(rig.emulator.on_seconds(), abs=0.01)
+    recorded_to_its_planned_end(sessions, session, ends_at, rig.emulator, TEN_MINUTES)
     assert rig.stored_history_ids == [session.id]
     assert rig.issue is None
     assert rig.notification is None

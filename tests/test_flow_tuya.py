@@ -39,7 +39,6 @@ from custom_components.red_light_therapy.const import (
     CONF_VERSION,
     DOMAIN,
     PANEL_TYPE_BLOCKBLUELIGHT,
-    PANEL_TYPE_TUYA,
     PRESET_MEASURED,
 )
 from custom_components.red_light_therapy.flow_tuya_form import PICK_MANUAL
@@ -53,16 +52,14 @@ from custom_components.red_light_therapy.panels.tuya import (
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 from custom_components.red_light_therapy.therapy import PRESET_PROFILES, IrradianceProfile
 
-from .emulated_tuya import reachable_tuya_panel
+from . import emulated_tuya
+from .emulated_tuya import HOST, MAC, OTHER_MAC, TITLE, entry_data, reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 from .waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-HOST = "127.0.0.1"
-TITLE = f"Tuya panel {DEVICE_ID[-4:]}"
-MAC = "a0:92:08:12:34:56"  # as tinytuya's devices.json lists it
-OTHER_MAC = "a0:92:08:65:43:21"
+version_fixture = emulated_tuya.version_fixture  # the fixture ``version``: 3.3, 3.4, 3.5
 OLD_KEY = "0000111122223333"
 
 COMPONENT = Path(__file__).parent.parent / "custom_components" / DOMAIN
@@ -154,11 +151,6 @@ def nothing_listening(socket_enabled: None) -> Generator[None]:
         yield
 
 
-@pytest.fixture(params=["3.3", "3.4", "3.5"])
-def version(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 async def emulator(version: str) -> AsyncIterator[TuyaEmulator]:
     """A Tuya panel on loopback; the integration's port points at it.
@@ -196,18 +188,6 @@ def manual_input(version: str = "auto", key: str = LOCAL_KEY, **extra: str) -> d
         CONF_HOST: HOST,
         CONF_DEVICE_ID: DEVICE_ID,
         CONF_LOCAL_KEY: key,
-        CONF_VERSION: version,
-        CONF_DP_MAP: "generic_light",
-        **extra,
-    }
-
-
-def entry_data(version: str, host: str = HOST, **extra: Any) -> dict[str, Any]:
-    return {
-        CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
-        CONF_HOST: host,
-        CONF_DEVICE_ID: DEVICE_ID,
-        CONF_LOCAL_KEY: LOCAL_KEY,
         CONF_VERSION: version,
         CONF_DP_MAP: "generic_light",
         **extra,
@@ -543,13 +523,22 @@ async def test_discovery_asks_key_and_creates_entry(
     assert result["result"].unique_id == DEVICE_ID
 
 
-async def test_discovery_of_configured_device_updates_its_address(hass: HomeAssistant) -> None:
+@pytest.mark.parametrize(
+    ("heard", "reason", "host_after"),
+    [("3.3", "already_configured", "10.0.0.23"), ("3.2", "unsupported_version", "10.0.0.9")],
+    ids=["updates_its_address", "unsupported_version_never_moves_it"],
+)
+async def test_discovery_of_configured_device(
+    hass: HomeAssistant, heard: str, reason: str, host_after: str
+) -> None:
+    """A configured panel (at 10.0.0.9) heard at 10.0.0.23: speaking a version the integration
+    speaks, its entry moves there; speaking another, the entry stays where it was."""
     entry = MockConfigEntry(domain=DOMAIN, unique_id=DEVICE_ID, data=entry_data("3.3", "10.0.0.9"))
     entry.add_to_hass(hass)
-    result = await start_discovery(hass, discovered("3.3", "10.0.0.23"))
+    result = await start_discovery(hass, discovered(heard, "10.0.0.23"))
     assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-    assert entry.data[CONF_HOST] == "10.0.0.23"
+    assert result["reason"] == reason
+    assert entry.data[CONF_HOST] == host_after
 
 
 async def test_discovery_twice_is_one_flow(hass: HomeAssistant) -> None:
@@ -567,15 +556,6 @@ async def test_discovery_of_unsupported_version_aborts(hass: HomeAssistant) -> N
     assert result["reason"] == "unsupported_version"
     assert result["description_placeholders"] == {"version": "3.1"}
     assert_translated(result)
-
-
-async def test_discovery_of_unsupported_version_never_moves_a_panel(hass: HomeAssistant) -> None:
-    entry = MockConfigEntry(domain=DOMAIN, unique_id=DEVICE_ID, data=entry_data("3.3", "10.0.0.9"))
-    entry.add_to_hass(hass)
-    result = await start_discovery(hass, discovered("3.2", "10.0.0.23"))
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "unsupported_version"
-    assert entry.data[CONF_HOST] == "10.0.0.9"
 
 
 # Scanning the LAN from the menu --------------------------------------------------------------
@@ -771,6 +751,12 @@ def old_key_entry(version: str = "3.3", **extra: Any) -> MockConfigEntry:
     )
 
 
+async def set_up_once_again(hass: HomeAssistant, mock_setup_entry: AsyncMock) -> None:
+    """The reload that follows sets the entry up once, with the new settings."""
+    await hass.async_block_till_done()
+    assert mock_setup_entry.call_count == 1
+
+
 @pytest.mark.parametrize("version", ["3.5"])
 async def test_reauth_tests_the_new_key(
     hass: HomeAssistant, emulator: TuyaEmulator, mock_setup_entry: AsyncMock
@@ -806,8 +792,7 @@ async def test_reauth_tests_the_new_key(
     assert_translated(result)
     # Only the key changed; the entry is reloaded with it.
     assert dict(entry.data) == entry_data("3.5", **{CONF_MAC: MAC}) | preset("helio_glow")
-    await hass.async_block_till_done()
-    assert mock_setup_entry.call_count == 1
+    await set_up_once_again(hass, mock_setup_entry)
 
 
 @pytest.mark.usefixtures("nothing_listening")
@@ -892,8 +877,7 @@ async def test_reconfigure_moves_the_panel(
     # empty), the irradiance profile and the unique id are kept.
     assert dict(entry.data) == entry_data(version, **{CONF_MAC: MAC}) | preset("bestqool_pro300")
     assert entry.unique_id == DEVICE_ID
-    await hass.async_block_till_done()
-    assert mock_setup_entry.call_count == 1
+    await set_up_once_again(hass, mock_setup_entry)
 
 
 @pytest.mark.parametrize("version", ["3.3"])
@@ -926,9 +910,7 @@ async def test_reconfigure_new_key_and_mac_off_the_device(
     device = device_registry.async_get(device.id)
     assert device is not None
     assert not device.connections
-    await hass.async_block_till_done()
-    # The reload that follows sets the entry up once, with the new settings.
-    assert mock_setup_entry.call_count == 1
+    await set_up_once_again(hass, mock_setup_entry)
 
 
 @pytest.mark.parametrize("version", ["3.3"])
@@ -950,9 +932,7 @@ async def test_reconfigure_same_mac_keeps_the_device_connection(
     device = device_registry.async_get(device.id)
     assert device is not None
     assert device.connections == {(dr.CONNECTION_NETWORK_MAC, OTHER_MAC)}
-    await hass.async_block_till_done()
-    # The reload that follows sets the entry up once, with the new settings.
-    assert mock_setup_entry.call_count == 1
+    await set_up_once_again(hass, mock_setup_entry)
 
 
 @pytest.mark.parametrize("version", ["3.3"])
@@ -978,9 +958,7 @@ async def test_reconfigure_mac_without_device(
     )
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_MAC] == MAC
-    await hass.async_block_till_done()
-    # The reload that follows sets the entry up once, with the new settings.
-    assert mock_setup_entry.call_count == 1
+    await set_up_once_again(hass, mock_setup_entry)
 
 
 async def test_reconfigure_another_device_id_aborts(hass: HomeAssistant) -> None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.calendar import DOMAIN as CALENDAR_DOMAIN
 from homeassistant.components.person import DOMAIN as PERSON_DOMAIN, async_create_person
 from homeassistant.components.select import (
     ATTR_OPTION,
@@ -27,66 +25,43 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.red_light_therapy import DATA_STORE
-from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.session_manager import async_panels_changed
 from custom_components.red_light_therapy.therapy.dose import BandDose
-from custom_components.red_light_therapy.therapy.history import SessionRecord
-from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
 
+from . import common_protocols
 from .common import move_to, recorded_events, settle
+from .common_protocols import (
+    ALICE,
+    BERLIN,
+    BOB,
+    KNEE_PLAN,
+    LIGHT,
+    calendar_events,
+    call_light,
+)
+from .therapy.builders import session_record
 
-BERLIN = ZoneInfo("Europe/Berlin")
-LIGHT = "light.blockbluelight_f522"
-CALENDAR = "calendar.blockbluelight_f522_protocol_sessions"
 PROTOCOL_SELECT = "select.blockbluelight_f522_protocol"
 WHO = "select.blockbluelight_f522_who_is_using_the_panel"
-ALICE, BOB = "person.alice", "person.bob"
-COURSE = {
-    "entity_id": LIGHT,
-    "dose": 3.0,
-    "sessions_per_week": 2,
-    "weeks": 12,
-    "area": "knee",
-    "weekdays": ["mon", "thu"],
-    "time_of_day": "07:30:00",
-}
+COURSE = {"entity_id": LIGHT} | KNEE_PLAN
 MONDAY = datetime(2025, 3, 3, 7, 0, tzinfo=BERLIN)
 
-
-@pytest.fixture(autouse=True)
-def berlin_monday(freezer: FrozenDateTimeFactory) -> None:
-    freezer.move_to(MONDAY)
-
-
-@pytest.fixture
-async def household(hass: HomeAssistant) -> None:
-    """Alice and Bob, before the panel is set up."""
-    await hass.config.async_set_time_zone("Europe/Berlin")
-    assert await async_setup_component(hass, PERSON_DOMAIN, {})
-    for name in ("Alice", "Bob"):
-        await async_create_person(hass, name)
-    await settle(hass)
-
-
-async def _call(hass: HomeAssistant, action: str, **data: Any) -> Any:
-    return await hass.services.async_call(
-        DOMAIN, action, {"entity_id": LIGHT} | data, blocking=True, return_response=True
-    )
+# The shared fixtures: the Berlin clock (autouse: Monday 07:00) and the household.
+berlin_clock = common_protocols.berlin_clock
+household_fixture = common_protocols.household_fixture
 
 
 async def _session(hass: HomeAssistant, person: str, start: datetime, rid: str) -> None:
     """A completed 3 J/cm² knee session of ``person`` on the panel, recorded."""
     hass.data[DATA_STORE].history.append(
-        SessionRecord(
-            id=rid,
-            panel_id="elsewhere",
-            area="knee",
-            origin=SessionOrigin.PLANNED,
-            started_at=start,
-            ended_at=start + timedelta(minutes=5),
+        session_record(
+            rid,
+            start,
+            length=timedelta(minutes=5),
             dose=BandDose(1.5, 1.5),
-            status=SessionStatus.COMPLETED,
+            area="knee",
             on_seconds=300,
+            panel_id="elsewhere",
             person=person,
         )
     )
@@ -95,7 +70,7 @@ async def _session(hass: HomeAssistant, person: str, start: datetime, rid: str) 
 
 
 async def _status(hass: HomeAssistant, person: str) -> dict[str, Any]:
-    (run,) = (await _call(hass, "protocol_status", person=person))[LIGHT]["runs"]
+    (run,) = (await call_light(hass, "protocol_status", person=person))[LIGHT]["runs"]
     return run  # type: ignore[no-any-return]
 
 
@@ -107,8 +82,8 @@ async def test_two_persons_follow_their_own_course_on_one_area(
 ) -> None:
     """Alice and Bob each run a knee course on the same panel: Alice's session counts for
     Alice only, Bob's missed session is Bob's; adherence and streak follow."""
-    alice = await _call(hass, "start_protocol", **COURSE, name="Alice's knees", person="Alice")
-    bob = await _call(hass, "start_protocol", **COURSE, name="Bob's knees", person=BOB)
+    alice = await call_light(hass, "start_protocol", **COURSE, name="Alice's knees", person="Alice")
+    bob = await call_light(hass, "start_protocol", **COURSE, name="Bob's knees", person=BOB)
     assert (alice[LIGHT]["person"], alice[LIGHT]["person_name"]) == (ALICE, "Alice")
     assert (bob[LIGHT]["person"], bob[LIGHT]["person_name"]) == (BOB, "Bob")
 
@@ -138,13 +113,13 @@ async def test_a_person_has_one_course_per_area(
     hass: HomeAssistant, household: None, dimmed_integration: MockConfigEntry
 ) -> None:
     """A second knee course for Alice is refused and starts nothing; Bob may have his."""
-    await _call(hass, "start_protocol", **COURSE, name="Knees", person=ALICE)
+    await call_light(hass, "start_protocol", **COURSE, name="Knees", person=ALICE)
     with pytest.raises(ServiceValidationError) as refused:
-        await _call(hass, "start_protocol", **COURSE, name="Knees again", person=ALICE)
+        await call_light(hass, "start_protocol", **COURSE, name="Knees again", person=ALICE)
     assert refused.value.translation_key == "protocol_area_busy"
     protocols = dimmed_integration.runtime_data.protocols
     assert [run.plan.person for run in protocols.unfinished] == [ALICE]
-    await _call(hass, "start_protocol", **COURSE, name="Knees", person=BOB)
+    await call_light(hass, "start_protocol", **COURSE, name="Knees", person=BOB)
     assert sorted(run.plan.person or "" for run in protocols.unfinished) == [ALICE, BOB]
     # Kept across a reload (as across a restart): each run is still its person's.
     assert await hass.config_entries.async_reload(dimmed_integration.entry_id)
@@ -152,14 +127,14 @@ async def test_a_person_has_one_course_per_area(
     protocols = dimmed_integration.runtime_data.protocols
     assert sorted(run.plan.person or "" for run in protocols.unfinished) == [ALICE, BOB]
     with pytest.raises(ServiceValidationError):
-        await _call(hass, "start_protocol", **COURSE, name="Knees again", person=BOB)
+        await call_light(hass, "start_protocol", **COURSE, name="Knees again", person=BOB)
 
 
 async def test_unknown_person_is_refused_and_changes_nothing(
     hass: HomeAssistant, household: None, dimmed_integration: MockConfigEntry
 ) -> None:
     with pytest.raises(ServiceValidationError) as refused:
-        await _call(hass, "start_protocol", **COURSE, name="Knees", person="Carol")
+        await call_light(hass, "start_protocol", **COURSE, name="Knees", person="Carol")
     assert refused.value.translation_key == "unknown_person"
     assert refused.value.translation_placeholders == {"name": "Carol", "names": "Alice, Bob"}
     assert str(refused.value).startswith(
@@ -173,17 +148,16 @@ async def test_a_second_person_of_the_same_name_starts_a_course_by_their_label(
 ) -> None:
     """Two "Carl"s: "Carl (2)", as "Who is using the panel" shows the second, was refused as
     not one of the people in this home; "carl" is refused saying which to write."""
-    await hass.config.async_set_time_zone("Europe/Berlin")
     assert await async_setup_component(hass, PERSON_DOMAIN, {})
     for name in ("Carl", "Carl"):
         await async_create_person(hass, name)
     await settle(hass)
     with pytest.raises(ServiceValidationError) as refused:
-        await _call(hass, "start_protocol", **COURSE, name="Knees", person="carl")
+        await call_light(hass, "start_protocol", **COURSE, name="Knees", person="carl")
     assert refused.value.translation_key == "ambiguous_person"
     assert str(refused.value) == "Two people are called Carl: say Carl or Carl (2)"
     assert dimmed_integration.runtime_data.protocols.unfinished == []
-    await _call(hass, "start_protocol", **COURSE, name="Knees", person="Carl (2)")
+    await call_light(hass, "start_protocol", **COURSE, name="Knees", person="Carl (2)")
     await settle(hass)
     (run,) = dimmed_integration.runtime_data.protocols.unfinished
     assert run.plan.person == "person.carl_2"
@@ -193,7 +167,7 @@ async def test_naming_a_person_without_persons_is_refused(
     hass: HomeAssistant, dimmed_integration: MockConfigEntry
 ) -> None:
     with pytest.raises(ServiceValidationError) as refused:
-        await _call(hass, "start_protocol", **COURSE, name="Knees", person="Alice")
+        await call_light(hass, "start_protocol", **COURSE, name="Knees", person="Alice")
     assert refused.value.translation_key == "no_persons"
     assert dimmed_integration.runtime_data.protocols.unfinished == []
 
@@ -203,15 +177,15 @@ async def test_commands_act_on_the_named_or_the_current_persons_run(
 ) -> None:
     """Stop without a person stops the run of whoever uses the panel; the protocol select
     shows that person's run."""
-    await _call(hass, "start_protocol", **COURSE, name="Alice's knees", person=ALICE)
-    await _call(hass, "start_protocol", **COURSE, name="Bob's knees", person=BOB)
+    await call_light(hass, "start_protocol", **COURSE, name="Alice's knees", person=ALICE)
+    await call_light(hass, "start_protocol", **COURSE, name="Bob's knees", person=BOB)
     await hass.services.async_call(
         SELECT_DOMAIN, SERVICE_SELECT_OPTION, {"entity_id": WHO, ATTR_OPTION: "Bob"}, blocking=True
     )
     await settle(hass)
     assert hass.states.get(PROTOCOL_SELECT).state == "Bob's knees"
-    await _call(hass, "pause_protocol", person="Alice")
-    stopped = await _call(hass, "stop_protocol")
+    await call_light(hass, "pause_protocol", person="Alice")
+    stopped = await call_light(hass, "stop_protocol")
     assert (stopped[LIGHT]["protocol_name"], stopped[LIGHT]["status"]) == (
         "Bob's knees",
         "stopped",
@@ -228,8 +202,8 @@ async def test_events_and_calendar_name_the_person(
     dimmed_integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    await _call(hass, "start_protocol", **COURSE, name="Knees", person=ALICE)
-    await _call(
+    await call_light(hass, "start_protocol", **COURSE, name="Knees", person=ALICE)
+    await call_light(
         hass,
         "start_protocol",
         **COURSE | {"time_of_day": "08:00:00"},
@@ -240,36 +214,14 @@ async def test_events_and_calendar_name_the_person(
         await move_to(hass, freezer, MONDAY.replace(hour=8))
     due = [(data["person"], data["person_name"]) for kind, data in fired if kind == "session_due"]
     assert due == [(ALICE, "Alice"), (BOB, "Bob")]
-    answer = await hass.services.async_call(
-        CALENDAR_DOMAIN,
-        "get_events",
-        {
-            "entity_id": CALENDAR,
-            "start_date_time": MONDAY.isoformat(),
-            "end_date_time": (MONDAY + timedelta(days=1)).isoformat(),
-        },
-        blocking=True,
-        return_response=True,
-    )
-    assert [e["summary"] for e in answer[CALENDAR]["events"]] == [
+    assert await _calendar_names(hass) == [
         "Alice: Knees (due)",
         "Bob: Bob's knees (due)",
     ]
 
 
 async def _calendar_names(hass: HomeAssistant) -> list[str]:
-    answer = await hass.services.async_call(
-        CALENDAR_DOMAIN,
-        "get_events",
-        {
-            "entity_id": CALENDAR,
-            "start_date_time": MONDAY.isoformat(),
-            "end_date_time": (MONDAY + timedelta(days=1)).isoformat(),
-        },
-        blocking=True,
-        return_response=True,
-    )
-    return [e["summary"] for e in answer[CALENDAR]["events"]]
+    return [e["summary"] for e in await calendar_events(hass, MONDAY, MONDAY + timedelta(days=1))]
 
 
 async def test_a_run_from_before_persons_stays_reachable(
@@ -277,15 +229,14 @@ async def test_a_run_from_before_persons_stays_reachable(
 ) -> None:
     """A run started before anyone was set up is unassigned once the home has two persons:
     the calendar says so, and Alice (who has no run of her own) can still stop it."""
-    await hass.config.async_set_time_zone("Europe/Berlin")
-    await _call(hass, "start_protocol", **COURSE, name="Knees")
+    await call_light(hass, "start_protocol", **COURSE, name="Knees")
     assert await _calendar_names(hass) == ["Knees (planned)"]
     assert await async_setup_component(hass, PERSON_DOMAIN, {})
     for name in ("Alice", "Bob"):
         await async_create_person(hass, name)
     await settle(hass)  # the panel reloads for the household
     assert await _calendar_names(hass) == ["Unassigned: Knees (planned)"]
-    stopped = await _call(hass, "stop_protocol", person="Alice")
+    stopped = await call_light(hass, "stop_protocol", person="Alice")
     assert (stopped[LIGHT]["person"], stopped[LIGHT]["status"]) == (None, "stopped")
 
 
@@ -294,7 +245,7 @@ async def test_a_departed_persons_course_is_kept_stopped_and_nobodys(
 ) -> None:
     await async_create_person(hass, "Carol")
     await settle(hass)
-    await _call(hass, "start_protocol", **COURSE, name="Carol's knees", person="Carol")
+    await call_light(hass, "start_protocol", **COURSE, name="Carol's knees", person="Carol")
     storage = hass.data[PERSON_DOMAIN][1]
     carol = next(item for item in storage.async_items() if item["name"] == "Carol")
     await storage.async_delete_item(carol["id"])
@@ -315,8 +266,8 @@ async def test_no_protocol_run_names_the_person_in_a_household(
     switch are refused saying that Carl has no protocol run there, and nothing changes."""
     await async_create_person(hass, "Carl")
     await settle(hass)
-    await _call(hass, "start_protocol", **COURSE, name="Alice's knees", person=ALICE)
-    await _call(hass, "start_protocol", **COURSE, name="Bob's knees", person=BOB)
+    await call_light(hass, "start_protocol", **COURSE, name="Alice's knees", person=ALICE)
+    await call_light(hass, "start_protocol", **COURSE, name="Bob's knees", person=BOB)
     await hass.services.async_call(
         SELECT_DOMAIN, SERVICE_SELECT_OPTION, {"entity_id": WHO, ATTR_OPTION: "Carl"}, blocking=True
     )
@@ -333,7 +284,7 @@ async def test_no_protocol_run_names_the_person_in_a_household(
         assert err.value.translation_key == "no_protocol_run_for_person"
         assert str(err.value) == said
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "stop_protocol")
+        await call_light(hass, "stop_protocol")
     assert str(err.value) == said
     runs = dimmed_integration.runtime_data.protocols.unfinished
     assert [(r.plan.person, r.plan.status, set(r.plan.skipped_dates)) for r in runs] == before

@@ -8,16 +8,13 @@ The clock is Europe/Berlin, Monday 3 March 2025, 07:00.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 import copy
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.calendar import DOMAIN as CALENDAR_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -32,49 +29,24 @@ from custom_components.red_light_therapy.const import DOMAIN
 from custom_components.red_light_therapy.saved_protocols import OPTION_PROTOCOLS, build_custom
 from custom_components.red_light_therapy.store import TherapyStore
 
-from .common import Events, inject_advertisement, move_to, recorded_events, service_info, settle
+from . import common_protocols
+from .common import inject_advertisement, move_to, service_info, settle
+from .common_protocols import CALENDAR, KNEE_COURSE, LIGHT, berlin, calendar_events, call_light
 
-BERLIN = ZoneInfo("Europe/Berlin")
-LIGHT = "light.blockbluelight_f522"
+# The shared fixtures: the Berlin clock (autouse) and the recorded events (``events``).
+berlin_clock = common_protocols.berlin_clock
+events_fixture = common_protocols.events_fixture
+
 NEXT = "sensor.blockbluelight_f522_next_session"
 PROGRESS = "sensor.blockbluelight_f522_protocol_progress"
 SELECT = "select.blockbluelight_f522_protocol"
 AREA = "select.blockbluelight_f522_treatment_area"
-CALENDAR = "calendar.blockbluelight_f522_protocol_sessions"
 RUN_SWITCH = "switch.blockbluelight_f522_protocol_run"
 SKIP = "button.blockbluelight_f522_skip_next_protocol_session"
 
-KNEE_COURSE = {
-    "name": "Knee course",
-    "dose": 3.0,
-    "sessions_per_week": 2,
-    "weeks": 12,
-    "area": "knee",
-    "weekdays": ["mon", "thu"],
-    "time_of_day": "07:30:00",
-}
-
-
-def berlin(day: date, at: time = time(7, 30)) -> datetime:
-    return datetime.combine(day, at, tzinfo=BERLIN)
-
-
-@pytest.fixture(autouse=True)
-async def berlin_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    await hass.config.async_set_time_zone("Europe/Berlin")
-    freezer.move_to(berlin(date(2025, 3, 3), time(7, 0)))
-
-
-@pytest.fixture
-def events(dimmed_integration: MockConfigEntry) -> Generator[Events]:
-    with recorded_events(dimmed_integration) as fired:
-        yield fired
-
 
 async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
-    answer = await hass.services.async_call(
-        DOMAIN, service, {"entity_id": LIGHT, **data}, blocking=True, return_response=True
-    )
+    answer = await call_light(hass, service, **data)
     return answer[LIGHT] if answer else answer
 
 
@@ -86,18 +58,8 @@ async def _select(hass: HomeAssistant, entity_id: str, option: str) -> None:
 
 
 async def _calendar(hass: HomeAssistant, first: date, last: date) -> list[str]:
-    answer = await hass.services.async_call(
-        CALENDAR_DOMAIN,
-        "get_events",
-        {
-            "entity_id": CALENDAR,
-            "start_date_time": berlin(first, time(0)).isoformat(),
-            "end_date_time": berlin(last, time(0)).isoformat(),
-        },
-        blocking=True,
-        return_response=True,
-    )
-    return [event["summary"] for event in answer[CALENDAR]["events"]]
+    listed = await calendar_events(hass, berlin(first, time(0)), berlin(last, time(0)))
+    return [event["summary"] for event in listed]
 
 
 # -- start dates -------------------------------------------------------------------------------
@@ -259,21 +221,10 @@ async def test_calendar_events_describe_the_dose_in_words(
     await _call(hass, "start_protocol", protocol="achilles_tendinopathy")
     await _call(hass, "start_protocol", protocol="wound_healing")
     await _call(hass, "start_protocol", protocol="hair_growth")
-    answer = await hass.services.async_call(
-        CALENDAR_DOMAIN,
-        "get_events",
-        {
-            "entity_id": CALENDAR,
-            "start_date_time": berlin(date(2025, 3, 3), time(0)).isoformat(),
-            "end_date_time": berlin(date(2025, 3, 10), time(0)).isoformat(),
-        },
-        blocking=True,
-        return_response=True,
+    listed = await calendar_events(
+        hass, berlin(date(2025, 3, 3), time(0)), berlin(date(2025, 3, 10), time(0))
     )
-    described = {
-        event["summary"].split(" (")[0]: event["description"]
-        for event in answer[CALENDAR]["events"]
-    }
+    described = {event["summary"].split(" (")[0]: event["description"] for event in listed}
     assert described["Achilles tendon pain"].startswith(
         "4 J/cm² of near-infrared light on the foot;"
     )

@@ -7,13 +7,10 @@ The clock is Europe/Berlin; 2025-03-30 is the spring-forward Sunday.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.components.calendar import DOMAIN as CALENDAR_DOMAIN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
@@ -29,10 +26,21 @@ from custom_components.red_light_therapy.therapy import (
     SessionStatus,
 )
 
-from .common import Events, inject_advertisement, move_to, recorded_events, service_info
+from . import common_protocols
+from .common import inject_advertisement, move_to, service_info
+from .common_protocols import (
+    CALENDAR,
+    LIGHT,
+    berlin,
+    calendar_events,
+    call_light,
+    stop_the_session,
+)
 
-BERLIN = ZoneInfo("Europe/Berlin")
-LIGHT = "light.blockbluelight_f522"
+# The shared fixtures: the Berlin clock (autouse) and the recorded events (``events``).
+berlin_clock = common_protocols.berlin_clock
+events_fixture = common_protocols.events_fixture
+
 START_BUTTON = "button.blockbluelight_f522_start_session"
 NEXT = "sensor.blockbluelight_f522_next_session"
 PROGRESS = "sensor.blockbluelight_f522_protocol_progress"
@@ -40,45 +48,8 @@ ADHERENCE = "sensor.blockbluelight_f522_protocol_adherence"
 STREAK = "sensor.blockbluelight_f522_protocol_streak"
 SELECT = "select.blockbluelight_f522_protocol"
 EVENT = "event.blockbluelight_f522_session"
-CALENDAR = "calendar.blockbluelight_f522_protocol_sessions"
 
-KNEE_COURSE = {
-    "name": "Knee course",
-    "dose": 3.0,
-    "sessions_per_week": 2,
-    "weeks": 12,
-    "area": "knee",
-    "weekdays": ["mon", "thu"],
-    "time_of_day": "07:30:00",
-    "missed_policy": "catch_up",
-}
-
-
-def berlin(day: date, at: time = time(7, 30)) -> datetime:
-    return datetime.combine(day, at, tzinfo=BERLIN)
-
-
-@pytest.fixture(autouse=True)
-async def berlin_clock(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
-    """Monday 3 March 2025, 07:00 in Berlin, before the integration is set up."""
-    await hass.config.async_set_time_zone("Europe/Berlin")
-    freezer.move_to(berlin(date(2025, 3, 3), time(7, 0)))
-
-
-@pytest.fixture
-def events(dimmed_integration: MockConfigEntry) -> Generator[Events]:
-    with recorded_events(dimmed_integration) as fired:
-        yield fired
-
-
-async def _call(hass: HomeAssistant, service: str, **data: Any) -> Any:
-    return await hass.services.async_call(
-        DOMAIN,
-        service,
-        {"entity_id": LIGHT, **data},
-        blocking=True,
-        return_response=True,
-    )
+KNEE_COURSE = common_protocols.KNEE_COURSE | {"missed_policy": "catch_up"}
 
 
 def _kinds(fired: list[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -108,7 +79,7 @@ async def test_twelve_weeks_missed_caught_up_dst_restart_finished(
     hass_storage: dict[str, Any],
 ) -> None:
     entry = dimmed_integration
-    answer = await _call(hass, "start_protocol", **KNEE_COURSE)
+    answer = await call_light(hass, "start_protocol", **KNEE_COURSE)
     run = answer[LIGHT]
     assert run["protocol"] == "custom_knee_course"
     assert run["total_sessions"] == 24
@@ -191,16 +162,27 @@ async def test_twelve_weeks_missed_caught_up_dst_restart_finished(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-async def test_missed_with_skip_policy_adherence_and_streak(
+@pytest.fixture
+async def monday_done_thursday_missed(
     hass: HomeAssistant,
     dimmed_integration: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
     events: list[tuple[str, dict[str, Any]]],
 ) -> None:
-    await _call(hass, "start_protocol", **(KNEE_COURSE | {"missed_policy": "skip"}))
+    """The knee course with the skip policy: Monday's session done, Thursday's missed; it is
+    Friday 00:00. The calendar shows the run planned, and on while Monday's session is due."""
+    await call_light(hass, "start_protocol", **(KNEE_COURSE | {"missed_policy": "skip"}))
+    assert hass.states.get(CALENDAR).attributes["message"] == "Knee course (planned)"
     await move_to(hass, freezer, berlin(date(2025, 3, 3)))
+    assert hass.states.get(CALENDAR).state == "on"  # the due session is happening now
     await _do_session(hass, freezer, events)
     await move_to(hass, freezer, berlin(date(2025, 3, 7), time(0, 0)))  # Thursday missed
+
+
+@pytest.mark.usefixtures("monday_done_thursday_missed")
+async def test_missed_with_skip_policy_adherence_and_streak(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, events: list[tuple[str, dict[str, Any]]]
+) -> None:
     missed = [d for k, d in events if k == "session_missed"]
     assert [m["date"] for m in missed] == ["2025-03-06"]
     assert "catch_up_on" not in missed[0]
@@ -221,40 +203,40 @@ async def test_pause_resume_skip_stop_and_answers(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     protocols = dimmed_integration.runtime_data.protocols
-    await _call(hass, "start_protocol", protocol="skin_rejuvenation", weekdays=["tue", "fri"])
-    answer = await _call(hass, "skip_session")
+    await call_light(hass, "start_protocol", protocol="skin_rejuvenation", weekdays=["tue", "fri"])
+    answer = await call_light(hass, "skip_session")
     assert answer[LIGHT] == {"skipped": "2025-03-04"}
     assert dt_util.parse_datetime(hass.states.get(NEXT).state) == berlin(date(2025, 3, 7), time(7))
 
-    answer = await _call(hass, "pause_protocol")
+    answer = await call_light(hass, "pause_protocol")
     assert answer[LIGHT]["status"] == "paused"
     assert hass.states.get(NEXT).state == "unknown"
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "pause_protocol")
+        await call_light(hass, "pause_protocol")
     assert err.value.translation_key == "therapy_invalid_transition"
 
     await move_to(hass, freezer, berlin(date(2025, 3, 12)))
-    answer = await _call(hass, "resume_protocol", area="face")
+    answer = await call_light(hass, "resume_protocol", area="face")
     assert answer[LIGHT]["status"] == "active"
     # The sessions of the pause moved to the end; the next one is Friday 14 March.
     assert answer[LIGHT]["next_session"] == berlin(date(2025, 3, 14), time(7)).isoformat()
 
     # A second run on another area; now actions must say which.
-    await _call(hass, "start_protocol", protocol="low_back_pain")
+    await call_light(hass, "start_protocol", protocol="low_back_pain")
     assert len(protocols.unfinished) == 2
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "stop_protocol")
+        await call_light(hass, "stop_protocol")
     assert err.value.translation_key == "protocol_run_ambiguous"
-    answer = await _call(hass, "stop_protocol", area="back")
+    answer = await call_light(hass, "stop_protocol", area="back")
     assert answer[LIGHT]["status"] == "stopped"
     assert [r.plan.area for r in protocols.unfinished] == ["face"]
 
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "skip_session", date="2025-03-13")
+        await call_light(hass, "skip_session", date="2025-03-13")
     assert err.value.translation_key == "no_session_on_date"
-    await _call(hass, "stop_protocol")
+    await call_light(hass, "stop_protocol")
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "stop_protocol")
+        await call_light(hass, "stop_protocol")
     assert err.value.translation_key == "no_protocol_run"
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -280,7 +262,7 @@ async def test_start_protocol_refuses_bad_input(
     key: str,
 ) -> None:
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "start_protocol", **data)
+        await call_light(hass, "start_protocol", **data)
     assert err.value.translation_key == key
     assert dimmed_integration.runtime_data.protocols.runs == []
 
@@ -288,13 +270,13 @@ async def test_start_protocol_refuses_bad_input(
 async def test_area_busy_and_changed_preset_is_marked(
     hass: HomeAssistant, dimmed_integration: MockConfigEntry
 ) -> None:
-    answer = await _call(hass, "start_protocol", protocol="wound_healing", dose=5)
+    answer = await call_light(hass, "start_protocol", protocol="wound_healing", dose=5)
     assert answer[LIGHT]["protocol"] == "wound_healing_custom"
     (run,) = dimmed_integration.runtime_data.protocols.runs
     assert run.plan.protocol.evidence == "experimental"
     assert "Changed by the user: dose_j_cm2" in run.plan.protocol.source
     with pytest.raises(ServiceValidationError) as err:
-        await _call(hass, "start_protocol", protocol="wound_healing")
+        await call_light(hass, "start_protocol", protocol="wound_healing")
     assert err.value.translation_key == "protocol_area_busy"
 
 
@@ -341,7 +323,7 @@ async def test_session_uses_the_run_unless_told_otherwise(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     sessions = dimmed_integration.runtime_data.sessions
-    await _call(hass, "start_protocol", **KNEE_COURSE)
+    await call_light(hass, "start_protocol", **KNEE_COURSE)
     # Minutes given: the run's area still applies, the dose does not.
     await hass.services.async_call(
         DOMAIN, "start_session", {"entity_id": LIGHT, "minutes": 2}, blocking=True
@@ -360,37 +342,17 @@ async def test_session_uses_the_run_unless_told_otherwise(
         {"entity_id": LIGHT, "minutes": 2, "area": "back"},
         blocking=True,
     )
-    assert sessions.session is not None
-    assert sessions.session.area == "back"
-    await sessions.runner.async_stop()
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await stop_the_session(hass, sessions, "back")
 
 
+@pytest.mark.usefixtures("monday_done_thursday_missed")
 async def test_calendar_shows_planned_done_and_missed(
-    hass: HomeAssistant,
-    dimmed_integration: MockConfigEntry,
-    freezer: FrozenDateTimeFactory,
-    events: list[tuple[str, dict[str, Any]]],
+    hass: HomeAssistant, dimmed_integration: MockConfigEntry
 ) -> None:
-    await _call(hass, "start_protocol", **(KNEE_COURSE | {"missed_policy": "skip"}))
-    state = hass.states.get(CALENDAR)
-    assert state.attributes["message"] == "Knee course (planned)"
-    await move_to(hass, freezer, berlin(date(2025, 3, 3)))
-    assert hass.states.get(CALENDAR).state == "on"  # the due session is happening now
-    await _do_session(hass, freezer, events)
-    await move_to(hass, freezer, berlin(date(2025, 3, 7), time(0, 0)))
-    answer = await hass.services.async_call(
-        CALENDAR_DOMAIN,
-        "get_events",
-        {
-            "entity_id": CALENDAR,
-            "start_date_time": berlin(date(2025, 3, 1), time(0)).isoformat(),
-            "end_date_time": berlin(date(2025, 3, 15), time(0)).isoformat(),
-        },
-        blocking=True,
-        return_response=True,
+    found = await calendar_events(
+        hass, berlin(date(2025, 3, 1), time(0)), berlin(date(2025, 3, 15), time(0))
     )
-    listed = [(e["summary"], e["start"]) for e in answer[CALENDAR]["events"]]
+    listed = [(e["summary"], e["start"]) for e in found]
     record = dimmed_integration.runtime_data.sessions.last_session
     assert record is not None
     assert record.status is SessionStatus.COMPLETED
@@ -408,7 +370,7 @@ async def test_a_changed_preset_is_no_longer_the_published_protocol(
 ) -> None:
     """A preset with fields changed runs with the changes, under its own key, marked
     experimental, its source saying what the user changed; the area alone is no change."""
-    await _call(
+    await call_light(
         hass,
         "start_protocol",
         protocol="skin_rejuvenation",
@@ -416,7 +378,7 @@ async def test_a_changed_preset_is_no_longer_the_published_protocol(
         min_spacing_hours=48,
         weeks=10,
     )
-    await _call(hass, "start_protocol", protocol="hair_growth", area="scalp")
+    await call_light(hass, "start_protocol", protocol="hair_growth", area="scalp")
     runs = {
         run.plan.area: run.plan.protocol
         for run in dimmed_integration.runtime_data.protocols.unfinished
@@ -440,7 +402,7 @@ async def test_skipping_a_catch_up_skips_the_missed_session(
     """Monday's session is missed and offered again as a catch-up; skipping the catch-up (as
     the reminder's Skip does, by its date) skips that session: it no longer counts as missed,
     and the next session is the regular Thursday one."""
-    await _call(hass, "start_protocol", **KNEE_COURSE)
+    await call_light(hass, "start_protocol", **KNEE_COURSE)
     await move_to(hass, freezer, berlin(date(2025, 3, 4), time(0, 0)))
     (missed,) = [d for k, d in events if k == "session_missed"]
     catch_up = date.fromisoformat(missed["catch_up_on"])
@@ -449,7 +411,7 @@ async def test_skipping_a_catch_up_skips_the_missed_session(
     due = [d for k, d in events if k == "session_due"]
     assert due[-1]["catch_up"] is True
 
-    answer = await _call(hass, "skip_session", date=catch_up.isoformat())
+    answer = await call_light(hass, "skip_session", date=catch_up.isoformat())
 
     assert answer[LIGHT]["skipped"] == catch_up.isoformat()
     (run,) = dimmed_integration.runtime_data.protocols.unfinished
@@ -466,7 +428,7 @@ async def test_the_light_during_a_run_starts_the_run_s_session(
 ) -> None:
     """Switching the panel's light on while a run is active starts the run's session: its
     dose (3 J/cm², 250 s at 12 mW/cm²) on its area, not the default length on the panel's."""
-    await _call(hass, "start_protocol", **KNEE_COURSE)
+    await call_light(hass, "start_protocol", **KNEE_COURSE)
     await move_to(hass, freezer, berlin(date(2025, 3, 3)))
 
     await hass.services.async_call("light", "turn_on", {"entity_id": LIGHT}, blocking=True)

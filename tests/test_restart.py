@@ -8,7 +8,7 @@ up again. Stored sessions are also written directly to test the states a crash c
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import timedelta
+from datetime import datetime, timedelta
 import math
 from typing import Any
 
@@ -40,6 +40,8 @@ from .common import (
     saved_history,
     service_info,
 )
+from .common_store import recorded_to_its_planned_end
+from .therapy.builders import new_session
 
 LIGHT = "light.blockbluelight_f522"
 TIMER = "sensor.blockbluelight_f522_session_timer"
@@ -98,12 +100,11 @@ def _stored_session(
 ) -> dict[str, Any]:
     """A session as the store holds it; ``on_for`` ends the first segment (paused)."""
     now = dt_util.utcnow()
-    session = Session(
-        id="stored-session",
-        area="whole_body",
-        distance_cm=15.0,
-        planned_seconds=planned_seconds,
-        irradiance=IRRADIANCE,
+    session = new_session(
+        "stored-session",
+        "whole_body",
+        planned_seconds,
+        IRRADIANCE,
         origin=origin,
         panel_id=entry.entry_id,
     )
@@ -145,6 +146,19 @@ def _last_power(emulator: BlockBlueLightEmulator) -> bool | None:
     return powers[-1] if powers else None
 
 
+async def _three_minutes_in_then_stopped(
+    hass: HomeAssistant, entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> tuple[Session, datetime]:
+    """A ten-minute session three minutes in when Home Assistant stops: it and its planned
+    end."""
+    session = await _start(hass, entry, 10)
+    ends_at = session.ends_at
+    assert ends_at is not None
+    await advance(hass, freezer, timedelta(minutes=3))
+    await _stop_home_assistant(hass, entry)
+    return session, ends_at
+
+
 # -- through a real restart ----------------------------------------------------------------
 
 
@@ -157,11 +171,7 @@ async def test_a_session_that_ended_while_home_assistant_was_down_is_recorded(
 ) -> None:
     """Overdue at start-up: the panel's own countdown ended it at the planned end, so the
     session is closed there, with the dose of the ten minutes it really emitted."""
-    session = await _start(hass, dimmed_integration, 10)
-    ends_at = session.ends_at
-    await advance(hass, freezer, timedelta(minutes=3))
-
-    await _stop_home_assistant(hass, dimmed_integration)
+    session, ends_at = await _three_minutes_in_then_stopped(hass, dimmed_integration, freezer)
     stored = hass_storage[STORAGE_KEY]["data"]["active"][dimmed_integration.entry_id]
     assert stored["status"] == "running"
     await advance(hass, freezer, timedelta(minutes=12))
@@ -169,14 +179,7 @@ async def test_a_session_that_ended_while_home_assistant_was_down_is_recorded(
     await _start_home_assistant(hass, dimmed_integration)
 
     sessions = dimmed_integration.runtime_data.sessions
-    assert sessions.session is None
-    record = sessions.last_session
-    assert record is not None
-    assert record.id == session.id
-    assert record.status is SessionStatus.COMPLETED
-    assert record.ended_at == ends_at
-    assert record.on_seconds == pytest.approx(TEN_MINUTES)
-    assert record.on_seconds == pytest.approx(emulator.on_seconds(), abs=0.01)
+    record = recorded_to_its_planned_end(sessions, session, ends_at, emulator, TEN_MINUTES)
     assert record.dose.total == pytest.approx(session.irradiance.total * TEN_MINUTES / 1000)
     data = hass_storage[STORAGE_KEY]["data"]
     assert data["active"] == {}
@@ -192,11 +195,7 @@ async def test_a_running_session_is_rearmed_and_recorded_once(
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
 ) -> None:
-    session = await _start(hass, dimmed_integration, 10)
-    ends_at = session.ends_at
-    assert ends_at is not None
-    await advance(hass, freezer, timedelta(minutes=3))
-    await _stop_home_assistant(hass, dimmed_integration)
+    session, ends_at = await _three_minutes_in_then_stopped(hass, dimmed_integration, freezer)
     await advance(hass, freezer, timedelta(minutes=1))
     await _start_home_assistant(hass, dimmed_integration)
 
@@ -217,12 +216,7 @@ async def test_a_running_session_is_rearmed_and_recorded_once(
     assert sessions.session is None
     # Recorded once, although the panel's countdown and the re-armed callback both ended it.
     assert [r.id for r in hass.data[DATA_STORE].history] == [session.id]
-    record = sessions.last_session
-    assert record is not None
-    assert record.status is SessionStatus.COMPLETED
-    assert record.ended_at == ends_at
-    assert record.on_seconds == pytest.approx(TEN_MINUTES)
-    assert record.on_seconds == pytest.approx(emulator.on_seconds(), abs=0.01)
+    recorded_to_its_planned_end(sessions, session, ends_at, emulator, TEN_MINUTES)
     assert hass_storage[STORAGE_KEY]["data"]["active"] == {}
 
 
@@ -251,12 +245,7 @@ async def test_a_panel_out_of_reach_at_start_up_is_reconciled_when_it_is_back(
 
     assert dimmed_integration.state is ConfigEntryState.LOADED
     sessions = dimmed_integration.runtime_data.sessions
-    assert sessions.session is None
-    record = sessions.last_session
-    assert record is not None
-    assert record.id == session.id
-    assert record.ended_at == ends_at
-    assert record.on_seconds == pytest.approx(emulator.on_seconds(), abs=0.01)
+    recorded_to_its_planned_end(sessions, session, ends_at, emulator, TEN_MINUTES)
 
 
 # -- states a crash can leave ------------------------------------------------------------

@@ -47,23 +47,25 @@ from custom_components.red_light_therapy.store_files import (
 )
 from custom_components.red_light_therapy.therapy import (
     BandDose,
-    SessionOrigin,
     SessionRecord,
-    SessionStatus,
 )
 from custom_components.red_light_therapy.therapy.stored import history_period, read_stored
 
-from .common import inject_advertisement, saved_history, service_info, stored_files
+from .common import saved_history, stored_files
+from .common_store import restart, set_up, unload
 from .store_documents import (
     JSON_VALUES,
     OTHER_PANEL,
+    change_at,
     damaged_documents,
     stored_records,
     surviving_records,
     untouched,
     valid_document,
 )
+from .therapy.builders import session_record
 
+LIGHT = "light.blockbluelight_f522"
 START = "button.blockbluelight_f522_start_session"
 TODAY = "sensor.blockbluelight_f522_dose_today"
 
@@ -81,24 +83,15 @@ def _stored(data: Any, *, version: int = OLD_VERSION, minor: int = 1) -> dict[st
 
 def _record(index: int, panel_id: str | None, days_ago: float) -> dict[str, Any]:
     start = dt_util.utcnow() - timedelta(days=days_ago)
-    return SessionRecord(
-        id=f"record-{index:05d}",
-        panel_id=panel_id,
-        area="whole_body",
-        origin=SessionOrigin.PLANNED,
-        started_at=start,
-        ended_at=start + timedelta(minutes=10),
+    return session_record(
+        f"record-{index:05d}",
+        start,
+        length=timedelta(minutes=10),
         dose=BandDose(4.8, 2.4),
-        status=SessionStatus.COMPLETED,
+        area="whole_body",
         on_seconds=600.0,
+        panel_id=panel_id,
     ).to_dict()
-
-
-async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    inject_advertisement(hass, service_info())
-    await hass.async_block_till_done()
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 # -- the session is saved before the panel is switched on ---------------------------------
@@ -225,7 +218,7 @@ async def test_invalid_content_is_kept_aside_and_reported(
     """A file that is not a store at all: moved to ``*.unreadable-<time>``, a repair issue."""
     _write(disk_file, content)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert not _exists(disk_file)
     (backup,) = _backups(disk_file, ".unreadable-")
@@ -248,7 +241,7 @@ async def test_a_file_that_cannot_be_read_is_kept_aside_and_reported(
     """An I/O error (here: a directory where the file should be) is an unreadable store."""
     _make_dir_with_file(disk_file)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     (backup,) = _backups(disk_file, ".unreadable-")
     assert _read(backup / "inside") == "kept"
@@ -269,7 +262,7 @@ async def test_corrupt_json_is_kept_aside_and_reported_by_home_assistant(
     content = '{"version": 1, "minor_version": 1, "data": {"history": {"recor'
     _write(disk_file, content)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert not _exists(disk_file)
     (backup,) = _backups(disk_file, ".corrupt.")
@@ -293,39 +286,25 @@ async def test_after_an_unreadable_store_new_sessions_are_saved_again(
     hass_storage: dict[str, Any],
 ) -> None:
     _write(disk_file, "[]")
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
-    await hass.services.async_call(
-        DOMAIN,
-        "log_session",
-        {
-            "entity_id": "light.blockbluelight_f522",
-            "started_at": (dt_util.utcnow() - timedelta(hours=2)).isoformat(),
-            "minutes": 5,
-        },
-        blocking=True,
-    )
+    two_hours_ago = (dt_util.utcnow() - timedelta(hours=2)).isoformat()
+    data = {"entity_id": LIGHT, "started_at": two_hours_ago, "minutes": 5}
+    await hass.services.async_call(DOMAIN, "log_session", data, blocking=True)
 
     assert len(saved_history(hass_storage)) == 1
 
 
 # -- untrusted records: left out, the file copied aside, reported, everything else loaded --
 
-LIGHT = "light.blockbluelight_f522"
 DURATION = "number.blockbluelight_f522_session_duration"
 AREA = "select.blockbluelight_f522_treatment_area"
 
 
 def _damage(path: tuple[Any, ...], value: Any = None, *, remove: bool = False) -> Any:
     def change(document: dict[str, Any], panel_id: str) -> None:
-        steps = [panel_id if step is PANEL else step for step in path]
-        node: Any = document
-        for step in steps[:-1]:
-            node = node[step]
-        if remove:
-            del node[steps[-1]]
-        else:
-            node[steps[-1]] = value
+        steps = tuple(panel_id if step is PANEL else step for step in path)
+        change_at(document, steps, value, remove=remove)
 
     return change
 
@@ -383,7 +362,7 @@ async def test_untrusted_records_are_left_out_and_everything_else_loads(
     content = json.dumps(_stored(document))
     _write(disk_file, content)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert config_entry.state is ConfigEntryState.LOADED
     assert hass.states.get(LIGHT) is not None
@@ -419,7 +398,7 @@ async def test_without_a_copy_the_damaged_file_is_not_overwritten(
     _write(disk_file, content)
 
     with patch("custom_components.red_light_therapy.store_load.shutil.copy2", side_effect=OSError):
-        await _set_up(hass, config_entry)
+        await set_up(hass, config_entry)
 
     assert len(hass.data[DATA_STORE].history) == 5
     assert _backups(disk_file, ".before-repair-") == []
@@ -437,7 +416,7 @@ async def test_an_older_layout_of_the_wrong_shape_is_repaired(
     """An older minor version whose data is not an object: nothing to migrate, reported."""
     hass_storage[STORAGE_KEY] = _stored([], minor=0)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert config_entry.state is ConfigEntryState.LOADED
     issue = ir.async_get(hass).async_get_issue(DOMAIN, "store_repaired")
@@ -463,7 +442,7 @@ async def test_bad_settings_fall_back_to_their_defaults(
     }
     hass_storage[STORAGE_KEY] = _stored(document)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert config_entry.state is ConfigEntryState.LOADED
     # The minutes fell back to the factory default: what fits the area at full output.
@@ -492,17 +471,12 @@ async def _reload_with(
     hass: HomeAssistant, entry: MockConfigEntry, hass_storage: dict[str, Any], document: Any
 ) -> TherapyStore:
     """Start the integration again on ``document``: a fresh store read, the panel set up."""
-    if entry.state is ConfigEntryState.LOADED:
-        assert await hass.config_entries.async_unload(entry.entry_id)
+    await unload(hass, entry)
     ir.async_get(hass).async_delete(DOMAIN, "store_repaired")
     for key in stored_files(hass_storage):
         del hass_storage[key]
     hass_storage[STORAGE_KEY] = _stored(document)
-    hass.data[DATA_STORE] = store = TherapyStore(hass)
-    await store.async_load()
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return store
+    return await restart(hass, entry)
 
 
 @pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
@@ -515,7 +489,7 @@ async def test_any_damage_to_the_store_never_stops_the_panel(
     """Hypothesis damages a valid store (any node replaced by any JSON value, keys and list
     items removed): the panel always sets up with its entities, every record the damage did
     not touch loads, and a record left out always raises the repair."""
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
     valid = valid_document(config_entry.entry_id, dt_util.utcnow())
 
     @settings(
@@ -560,7 +534,7 @@ async def test_an_older_minor_version_loads_with_missing_keys_filled(
     record = _record(1, config_entry.entry_id, days_ago=0.01)
     hass_storage[STORAGE_KEY] = _stored({"history": {"records": [record]}}, minor=0)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert config_entry.state is ConfigEntryState.LOADED
     store = hass.data[DATA_STORE]
@@ -608,7 +582,7 @@ async def test_a_newer_minor_version_loads(
         minor=STORAGE_MINOR_VERSION + 1,
     )
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert config_entry.state is ConfigEntryState.LOADED
     assert len(hass.data[DATA_STORE].history) == 1
@@ -631,7 +605,7 @@ async def test_a_newer_major_version_is_kept_aside_and_reported(
     )
     _write(disk_file, content)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     (backup,) = _backups(disk_file, ".unreadable-")
     assert _read(backup) == content
@@ -660,7 +634,7 @@ async def test_two_thousand_records_load_and_the_first_refresh_stays_fast(
     )
 
     started = time.perf_counter()
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
     setup_seconds = time.perf_counter() - started
 
     assert config_entry.state is ConfigEntryState.LOADED
@@ -719,7 +693,7 @@ async def test_an_older_minor_version_on_disk_is_migrated_and_saved(
     record = _record(1, config_entry.entry_id, days_ago=0.01)
     _write(disk_file, json.dumps(_stored({"history": {"records": [record]}}, minor=0)))
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert [r.id for r in hass.data[DATA_STORE].history] == ["record-00001"]
     saved = hass_storage[STORAGE_KEY]
@@ -775,7 +749,7 @@ async def test_the_household_migration_runs_once_with_the_version_bump(
         data["households_migrated"] = migrated
     hass_storage[STORAGE_KEY] = _stored(data, version=STORAGE_VERSION, minor=minor)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
     await hass.async_block_till_done()
 
     assert config_entry.state is ConfigEntryState.LOADED

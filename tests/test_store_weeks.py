@@ -29,7 +29,6 @@ from custom_components.red_light_therapy.store import (
     SETTINGS_SAVE_DELAY,
     STORAGE_KEY,
     STORAGE_VERSION,
-    TherapyStore,
 )
 from custom_components.red_light_therapy.store_files import VersionedStore
 from custom_components.red_light_therapy.therapy import (
@@ -41,7 +40,8 @@ from custom_components.red_light_therapy.therapy import (
 )
 from custom_components.red_light_therapy.therapy.stored import history_index, history_period
 
-from .common import advance, inject_advertisement, saved_history, service_info, stored_files
+from .common import advance, saved_history, stored_files
+from .common_store import restart, set_up
 from .store_documents import OTHER_PANEL, damaged_documents, valid_document
 
 LIGHT = "light.blockbluelight_f522"
@@ -73,24 +73,6 @@ def _version_2(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return files
 
 
-async def _set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    inject_advertisement(hass, service_info())
-    await hass.async_block_till_done()
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-
-
-async def _restart(hass: HomeAssistant, entry: MockConfigEntry) -> TherapyStore:
-    """Home Assistant again on what is stored: a fresh store read, the panel set up."""
-    if entry.state is ConfigEntryState.LOADED:
-        assert await hass.config_entries.async_unload(entry.entry_id)
-    hass.data[DATA_STORE] = store = TherapyStore(hass)
-    await store.async_load()
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return store
-
-
 # -- migration from version 1 --------------------------------------------------------------
 
 
@@ -108,7 +90,7 @@ async def test_a_version_1_store_moves_its_history_into_weeks_with_nothing_lost(
     records = document["history"]["records"]
     hass_storage[STORAGE_KEY] = _document(STORAGE_KEY, copy.deepcopy(document), 1)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert config_entry.state is ConfigEntryState.LOADED
     assert saved_history(hass_storage) == records
@@ -125,7 +107,7 @@ async def test_a_version_1_store_moves_its_history_into_weeks_with_nothing_lost(
     assert hass_storage[HISTORY_KEY]["data"] == {"periods": history_index(weeks)}
     assert issue_registry.async_get_issue(DOMAIN, "store_repaired") is None
 
-    store = await _restart(hass, config_entry)
+    store = await restart(hass, config_entry)
     assert [record.to_dict() for record in store.history] == records
     assert issue_registry.async_get_issue(DOMAIN, "store_repaired") is None
 
@@ -144,7 +126,7 @@ async def test_a_migration_cut_short_runs_again_and_counts_each_session_once(
     hass_storage.update(partial)
     hass_storage[STORAGE_KEY] = _document(STORAGE_KEY, copy.deepcopy(document), 1)
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert len(config_entry.runtime_data.sessions.history) == len(records)
     assert saved_history(hass_storage) == records
@@ -183,7 +165,7 @@ async def _set_up_on(
 ) -> None:
     """Write ``files`` into the storage folder and set the panel up on them."""
     await hass.async_add_executor_job(_write_files, storage_dir, files)
-    await _set_up(hass, entry)
+    await set_up(hass, entry)
 
 
 @pytest.mark.usefixtures("enable_bluetooth", "mock_ble_link")
@@ -308,7 +290,7 @@ async def test_this_weeks_file_loads_even_when_the_index_does_not_name_it(
         STORAGE_KEY, {"active": {}, "settings": {}, "plans": {}}, STORAGE_VERSION
     )
 
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
 
     assert [r.id for r in hass.data[DATA_STORE].history] == ["today"]
     assert float(hass.states.get(TODAY).state) > 0
@@ -324,7 +306,7 @@ async def test_any_damage_to_the_week_files_never_stops_the_panel(
     """Hypothesis damages the week files and their index (any node replaced by any JSON
     value, keys and list items removed): the panel always sets up, every record in a file
     the damage did not touch loads, and a record left out always raises a repair."""
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
     _, files = _valid_files(config_entry)
     main = files.pop(STORAGE_KEY)
     valid = {key: value["data"] for key, value in files.items()}
@@ -355,7 +337,7 @@ async def test_any_damage_to_the_week_files_never_stops_the_panel(
         ir.async_get(hass).async_delete(DOMAIN, "store_repaired")
 
         with patch("custom_components.red_light_therapy.store_load._periods_on_disk", _on_disk):
-            store = await _restart(hass, config_entry)
+            store = await restart(hass, config_entry)
 
         assert config_entry.state is ConfigEntryState.LOADED, case
         assert hass.states.get(LIGHT) is not None, case
@@ -522,7 +504,7 @@ async def test_unassigned_history_sessions_and_runs_can_be_given_to_one_person(
     document = valid_document(config_entry.entry_id, dt_util.utcnow())
     document["history"]["records"][0]["person"] = "person.bob"
     hass_storage[STORAGE_KEY] = _document(STORAGE_KEY, copy.deepcopy(document), 1)
-    await _set_up(hass, config_entry)
+    await set_up(hass, config_entry)
     store = hass.data[DATA_STORE]
     assert [r.person for r in store.history] == ["person.bob"] + [None] * 5
 
@@ -532,7 +514,7 @@ async def test_unassigned_history_sessions_and_runs_can_be_given_to_one_person(
     await store.async_save()
 
     assert changed == 5 + len(store.active) + len(store.plans)
-    store = await _restart(hass, config_entry)
+    store = await restart(hass, config_entry)
     assert [r.person for r in store.history] == ["person.bob"] + ["person.ada"] * 5
     assert {session.person for session in store.active.values()} == {"person.ada"}
     assert {ProtocolPlan.from_dict(run).person for run in store.plans.values()} == {"person.ada"}

@@ -15,7 +15,7 @@ from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant import config_entries
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     CONF_HOST,
@@ -46,13 +46,13 @@ from custom_components.red_light_therapy.const import (
     CONF_VERSION,
     DEFAULT_SESSION_MINUTES,
     DOMAIN,
-    PANEL_TYPE_TUYA,
 )
 from custom_components.red_light_therapy.diagnostics import async_get_config_entry_diagnostics
 from custom_components.red_light_therapy.panels.base import PanelConnectionError
 from custom_components.red_light_therapy.panels.tuya import TuyaPanel, protocol
 from custom_components.red_light_therapy.panels.tuya.discovery import MAX_DEVICES
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
+from custom_components.red_light_therapy.session_manager import SessionManager
 from custom_components.red_light_therapy.therapy import (
     PRESET_PROFILES,
     SessionOrigin,
@@ -60,21 +60,19 @@ from custom_components.red_light_therapy.therapy import (
     blockbluelight_profile,
 )
 
+from . import emulated_tuya
 from .bench.measure import run_clock_with_sockets
 from .common import advance
-from .emulated_tuya import reachable_tuya_panel
+from .emulated_tuya import HOST, MAC, OTHER_MAC, TITLE, entry_data, reachable_tuya_panel
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, WRONG_KEY
 from .waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-HOST = "127.0.0.1"
-TITLE = f"Tuya panel {DEVICE_ID[-4:]}"
+version_fixture = emulated_tuya.version_fixture  # the fixture ``version``: 3.3, 3.4, 3.5
 LIGHT = f"light.tuya_panel_{DEVICE_ID[-4:]}"
 COUNTDOWN_DP = "26"  # generic_light
 NEW_KEY = "a1b2c3d4e5f6a7b8"  # what re-pairing in the app gives the panel
-MAC = "a0:92:08:12:34:56"
-OTHER_MAC = "a0:92:08:65:43:21"
 SWITCH_DP = "20"
 
 
@@ -97,11 +95,6 @@ def loopback_discovery() -> Generator[None]:
         yield
 
 
-@pytest.fixture(params=["3.3", "3.4", "3.5"])
-def version(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
 async def emulator(version: str) -> AsyncIterator[TuyaEmulator]:
     """A Tuya light panel on loopback, on Home Assistant's clock; the integration reaches it.
@@ -117,15 +110,7 @@ def tuya_entry(version: str, host: str = HOST, **extra: Any) -> MockConfigEntry:
         domain=DOMAIN,
         title=TITLE,
         unique_id=DEVICE_ID,
-        data={
-            CONF_PANEL_TYPE: PANEL_TYPE_TUYA,
-            CONF_HOST: host,
-            CONF_DEVICE_ID: DEVICE_ID,
-            CONF_LOCAL_KEY: LOCAL_KEY,
-            CONF_VERSION: version,
-            CONF_DP_MAP: "generic_light",
-            **extra,
-        },
+        data=entry_data(version, host, **extra),
     )
 
 
@@ -135,12 +120,61 @@ async def broadcast_to_listener(hass: HomeAssistant, emulator: TuyaEmulator) -> 
     await emulator.send_broadcast()
 
 
+async def the_flow(hass: HomeAssistant) -> ConfigFlowResult:
+    """The one discovery flow, once it has started."""
+    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    return flow
+
+
+async def forgotten_then_offered_again(
+    hass: HomeAssistant, emulator: TuyaEmulator, entry: ConfigEntry
+) -> ConfigFlowResult:
+    """``entry`` removed: the listener forgets the panel, and its next broadcast offers it
+    again (the flow returned)."""
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert DEVICE_ID not in listener.devices
+    await emulator.send_broadcast()
+    flow = await the_flow(hass)
+    assert flow["context"]["unique_id"] == DEVICE_ID
+    return flow
+
+
+async def the_panel_obeys(hass: HomeAssistant, emulator: TuyaEmulator) -> None:
+    """The light turned on through Home Assistant switches the panel on, and off again."""
+    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    assert emulator.is_on
+    assert hass.states.get(LIGHT).state == STATE_ON
+    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    assert not emulator.is_on
+    assert hass.states.get(LIGHT).state == STATE_OFF
+
+
+def assert_an_unplanned_session_runs(hass: HomeAssistant, sessions: SessionManager) -> None:
+    """Use at the panel is a running unplanned session, and the light shows it on."""
+    session = sessions.session
+    assert session is not None
+    assert session.origin is SessionOrigin.UNPLANNED
+    assert session.status is SessionStatus.RUNNING
+    assert hass.states.get(LIGHT).state == STATE_ON
+
+
 async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Add and set up ``entry``; its panel answers."""
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
+
+
+@pytest.fixture
+async def loaded_entry(hass: HomeAssistant, emulator: TuyaEmulator) -> MockConfigEntry:
+    """The panel's entry, of the emulator's version, set up; the panel answers."""
+    entry = tuya_entry(emulator.version.value)
+    await set_up(hass, entry)
+    return entry
 
 
 async def set_up_out_of_reach(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -166,8 +200,7 @@ async def test_broadcast_starts_a_discovery_flow_and_sets_up(
 ) -> None:
     assert await async_setup_component(hass, DOMAIN, {})
     await broadcast_to_listener(hass, emulator)
-    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
-    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    flow = await the_flow(hass)
     assert flow["step_id"] == "tuya_key"
     assert flow["context"]["source"] == config_entries.SOURCE_INTEGRATION_DISCOVERY
     assert flow["context"]["unique_id"] == DEVICE_ID
@@ -226,12 +259,11 @@ def send_to_listener(hass: HomeAssistant, packet: bytes) -> None:
 @pytest.mark.parametrize("version", ["3.4"])
 @pytest.mark.parametrize("claimed", ["8.8.8.8", "not-an-ip"])
 async def test_a_broadcast_never_moves_a_panel_away_from_its_sender(
-    hass: HomeAssistant, emulator: TuyaEmulator, claimed: str
+    hass: HomeAssistant, emulator: TuyaEmulator, claimed: str, loaded_entry: MockConfigEntry
 ) -> None:
     """The payload says the panel is elsewhere; the datagram came from where it is: the entry
     stays, is not reloaded, and no flow starts."""
-    entry = tuya_entry("3.4")
-    await set_up(hass, entry)
+    entry = loaded_entry
     panel = entry.runtime_data.panel
     emulator.advertised_ip = claimed
     await broadcast_to_listener(hass, emulator)
@@ -335,20 +367,15 @@ async def test_scan_on_a_fresh_install_adds_a_working_panel(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert entry.data[CONF_VERSION] == version
-    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
-    assert emulator.is_on
-    assert hass.states.get(LIGHT).state == STATE_ON
-    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
-    assert not emulator.is_on
+    await the_panel_obeys(hass, emulator)
     await unload(hass, entry)
 
 
 @pytest.mark.parametrize("version", ["3.4"])
 async def test_removed_panel_is_discovered_again(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, emulator: TuyaEmulator, loaded_entry: MockConfigEntry
 ) -> None:
-    entry = tuya_entry("3.4")
-    await set_up(hass, entry)
+    entry = loaded_entry
     other = MockConfigEntry(domain=DOMAIN, unique_id="x", data={CONF_PANEL_TYPE: "nonsense"})
     other.add_to_hass(hass)
     listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
@@ -359,16 +386,9 @@ async def test_removed_panel_is_discovered_again(
 
     await hass.config_entries.async_remove(other.entry_id)  # not a Wi-Fi panel: nothing to do
     assert DEVICE_ID in listener.devices
-    await hass.config_entries.async_remove(entry.entry_id)
-    await hass.async_block_till_done()
-    assert DEVICE_ID not in listener.devices
-
     # Without a restart, its next broadcast offers it again.
-    await emulator.send_broadcast()
-    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
-    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    flow = await forgotten_then_offered_again(hass, emulator, entry)
     assert flow["context"]["source"] == config_entries.SOURCE_INTEGRATION_DISCOVERY
-    assert flow["context"]["unique_id"] == DEVICE_ID
     assert flow["step_id"] == "tuya_key"
 
 
@@ -379,8 +399,7 @@ async def test_stop_ignoring_a_panel_discovers_it_again(
     assert await async_setup_component(hass, DOMAIN, {})
     listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
     await broadcast_to_listener(hass, emulator)
-    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
-    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    flow = await the_flow(hass)
     # "Ignore", as the frontend does it: the discovery key goes with the ignored entry.
     result = await hass.config_entries.flow.async_init(
         DOMAIN,
@@ -397,13 +416,7 @@ async def test_stop_ignoring_a_panel_discovers_it_again(
     assert DEVICE_ID in listener.devices
 
     # "Stop ignoring" removes the ignored entry (async_remove_entry is not called for it).
-    await hass.config_entries.async_remove(ignored.entry_id)
-    await hass.async_block_till_done()
-    assert DEVICE_ID not in listener.devices
-    await emulator.send_broadcast()
-    await wait_until(lambda: bool(hass.config_entries.flow.async_progress_by_handler(DOMAIN)))
-    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    assert flow["context"]["unique_id"] == DEVICE_ID
+    await forgotten_then_offered_again(hass, emulator, ignored)
 
 
 async def test_removing_a_panel_without_discovery(hass: HomeAssistant) -> None:
@@ -503,11 +516,12 @@ async def test_session_arms_the_countdown_and_ends_on_time(
 
 
 async def test_a_refused_turn_on_with_brightness_leaves_the_panel_as_it_was(
-    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
 ) -> None:
     """During a lockout, "turn on at 50 %" is refused and the panel's brightness stays."""
-    entry = tuya_entry(emulator.version.value)
-    await set_up(hass, entry)
     await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
     await advance(hass, freezer, timedelta(minutes=2))  # a treatment: the spacing runs
     await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
@@ -523,7 +537,7 @@ async def test_a_refused_turn_on_with_brightness_leaves_the_panel_as_it_was(
     assert emulator.writes[writes:] == []
     assert emulator.levels == levels
     assert not emulator.is_on
-    await unload(hass, entry)
+    await unload(hass, loaded_entry)
 
 
 @pytest.fixture
@@ -603,11 +617,7 @@ async def test_a_power_on_the_plug_took_silently_becomes_a_governed_session(
     plug.ack_writes = plug.push_writes = True
     await spin_until(lambda: sessions.session is not None)
 
-    session = sessions.session
-    assert session is not None
-    assert session.origin is SessionOrigin.UNPLANNED
-    assert session.status is SessionStatus.RUNNING
-    assert hass.states.get(LIGHT).state == STATE_ON
+    assert_an_unplanned_session_runs(hass, sessions)
     assert plug.timer_remaining_s > 0  # its countdown runs: it switches itself off
     await unload(hass, entry)
 
@@ -652,12 +662,14 @@ async def test_an_idle_panel_is_read_once_and_then_only_listened_to(
 
 
 async def test_a_lost_link_makes_the_panel_unavailable_until_it_is_back(
-    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
 ) -> None:
     """The link drops and the panel stays out of reach: its entities become unavailable at the
     next look; once it answers again the link is re-opened, read once, and they are back."""
-    entry = tuya_entry(emulator.version.value)
-    await set_up(hass, entry)
+    entry = loaded_entry
     panel = entry.runtime_data.panel
     emulator.busy = True  # every new connection is closed at its first frame
     emulator.drop_connections()
@@ -712,10 +724,7 @@ async def test_wrong_key_at_setup_asks_for_a_new_one(
     # Reloaded with the new key, the panel answers and obeys.
     assert entry.data[CONF_LOCAL_KEY] == LOCAL_KEY
     assert entry.state is ConfigEntryState.LOADED
-    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
-    assert emulator.is_on
-    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
-    assert not emulator.is_on
+    await the_panel_obeys(hass, emulator)
     await unload(hass, entry)
 
 
@@ -741,24 +750,19 @@ async def test_busy_at_setup_is_retried_not_reauthenticated(
 
 @pytest.mark.parametrize("version", ["3.4"])
 async def test_power_on_at_the_panel_after_garbage_is_a_governed_session(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, emulator: TuyaEmulator, loaded_entry: MockConfigEntry
 ) -> None:
     """The panel reports nonsense on every data point (null, NaN, an infinite countdown, a
     list): Home Assistant keeps its state, the link stays up, and a power-on at the panel
     afterwards is an unplanned session under the limits, its countdown armed."""
-    entry = tuya_entry(emulator.version.value)
-    await set_up(hass, entry)
+    entry = loaded_entry
     panel = entry.runtime_data.panel
     sessions = entry.runtime_data.sessions
     emulator.report({SWITCH_DP: None, "22": math.nan, COUNTDOWN_DP: math.inf})
     emulator.report({SWITCH_DP: [1], "22": "600.0", COUNTDOWN_DP: 10**400})
     emulator.press_button()  # on at the panel
     await wait_until(lambda: sessions.session is not None)
-    session = sessions.session
-    assert session is not None
-    assert session.origin is SessionOrigin.UNPLANNED
-    assert session.status is SessionStatus.RUNNING
-    assert hass.states.get(LIGHT).state == STATE_ON
+    assert_an_unplanned_session_runs(hass, sessions)
     await wait_until(lambda: emulator.timer_remaining_s > 0)  # the limit is armed on it
     assert emulator.timer_remaining_s <= DEFAULT_SESSION_MINUTES * 60
     assert panel.connected
@@ -783,10 +787,9 @@ async def repair_the_panel(emulator: TuyaEmulator, new_key: str) -> None:
 
 @pytest.mark.parametrize("version", ["3.4"])
 async def test_key_changed_while_running_asks_for_the_new_one(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, emulator: TuyaEmulator, loaded_entry: MockConfigEntry
 ) -> None:
-    entry = tuya_entry("3.4")
-    await set_up(hass, entry)
+    entry = loaded_entry
     panel = entry.runtime_data.panel
     assert panel.connected
 
@@ -812,18 +815,15 @@ async def test_key_changed_while_running_asks_for_the_new_one(
     assert entry.data[CONF_LOCAL_KEY] == NEW_KEY
     assert entry.runtime_data.panel.local_key == protocol.key_bytes(NEW_KEY)
     assert hass.states.get(LIGHT).state == STATE_OFF
-    await hass.services.async_call("light", "turn_on", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
-    assert emulator.is_on
-    await hass.services.async_call("light", "turn_off", {ATTR_ENTITY_ID: LIGHT}, blocking=True)
+    await the_panel_obeys(hass, emulator)
     await unload(hass, entry)
 
 
 @pytest.mark.parametrize("version", ["3.3"])
 async def test_command_refused_for_the_key_asks_for_the_new_one(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, emulator: TuyaEmulator, loaded_entry: MockConfigEntry
 ) -> None:
-    entry = tuya_entry("3.3")
-    await set_up(hass, entry)
+    entry = loaded_entry
     panel = entry.runtime_data.panel
     await repair_the_panel(emulator, NEW_KEY)
     await wait_until(lambda: not panel.connected)
@@ -844,9 +844,9 @@ async def test_reconfigure_a_loaded_panel(
     emulator: TuyaEmulator,
     tmp_path: Path,
     device_registry: dr.DeviceRegistry,
+    loaded_entry: MockConfigEntry,
 ) -> None:
-    entry = tuya_entry("3.5")
-    await set_up(hass, entry)
+    entry = loaded_entry
     coordinator = entry.runtime_data.coordinator
     panel = entry.runtime_data.panel
 
@@ -978,10 +978,9 @@ async def test_the_chosen_profile_and_the_panel_brightness_make_the_irradiance(
 
 @pytest.mark.parametrize("version", ["3.3"])
 async def test_an_entry_from_before_the_profile_step_keeps_loading(
-    hass: HomeAssistant, emulator: TuyaEmulator
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    entry = tuya_entry("3.3")  # no irradiance profile in its data
-    await set_up(hass, entry)
+    entry = loaded_entry  # no irradiance profile in its data
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.sessions.panel_settings.profile == blockbluelight_profile()
     await unload(hass, entry)

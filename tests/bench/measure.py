@@ -63,16 +63,15 @@ from custom_components.red_light_therapy.therapy import (
     BandDose,
     BandIrradiance,
     IrradianceProfile,
-    SessionOrigin,
     SessionRecord,
     SessionRequest,
-    SessionStatus,
     check,
     default_limits,
 )
 from custom_components.red_light_therapy.therapy.stored import history_period
 
 from ..common import inject_advertisement, service_info
+from ..therapy.builders import session_record
 
 STEP = timedelta(seconds=1)
 """How far time moves between two checks: any per-second tick would be counted."""
@@ -326,16 +325,14 @@ def daily_records(sessions: int, now: datetime) -> list[dict[str, Any]]:
     for index in range(sessions):
         start = first + step * index
         records.append(
-            SessionRecord(
-                id=f"record-{index:06d}",
-                panel_id="panel",
-                area=areas[index % len(areas)],
-                origin=SessionOrigin.PLANNED,
-                started_at=start,
-                ended_at=start + timedelta(minutes=10),
+            session_record(
+                f"record-{index:06d}",
+                start,
+                length=timedelta(minutes=10),
                 dose=BandDose(4.8, 2.4),
-                status=SessionStatus.COMPLETED,
+                area=areas[index % len(areas)],
                 on_seconds=600.0,
+                panel_id="panel",
             ).to_dict()
         )
     return records
@@ -433,13 +430,22 @@ async def history_load(
 
 
 async def _run_clock(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta, step: timedelta
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    delta: timedelta,
+    step: timedelta,
+    *,
+    turns: int = 1,
+    epsilon: timedelta = timedelta(0),
 ) -> None:
-    """Let the test clock run for ``delta`` in ``step``s; timers fire when they are due."""
+    """Let the test clock run for ``delta`` in ``step``s (each ``epsilon`` longer); after each
+    step the loop turns ``turns`` times and everything started finishes: timers fire when they
+    are due."""
     end = dt_util.utcnow() + delta
     while (left := end - dt_util.utcnow()) > timedelta(0):
-        freezer.tick(min(step, left))
-        await asyncio.sleep(0)
+        freezer.tick(min(step + epsilon, left))
+        for _ in range(turns):
+            await asyncio.sleep(0)
         await hass.async_block_till_done(wait_background_tasks=True)
 
 
@@ -522,12 +528,7 @@ async def run_clock_with_sockets(
 ) -> None:
     """``_run_clock`` for a panel on a real socket: after each step the loop turns a few
     times, so whatever became due is sent, answered and read before time moves on."""
-    end = dt_util.utcnow() + delta
-    while (left := end - dt_util.utcnow()) > timedelta(0):
-        freezer.tick(min(step + CLOCK_EPSILON, left))
-        for _ in range(IO_TURNS):
-            await asyncio.sleep(0)
-        await hass.async_block_till_done(wait_background_tasks=True)
+    await _run_clock(hass, freezer, delta, step, turns=IO_TURNS, epsilon=CLOCK_EPSILON)
 
 
 @dataclass(frozen=True, slots=True)

@@ -305,17 +305,27 @@ def test_valid_frames_survive_any_chunking(frames: list[Frame], cuts: list[int])
     assert decoder.buffered_bytes == 0
 
 
-@PROPERTY
-@given(
-    data=st.data(),
-    frames=st.lists(frames_st, max_size=8),
-    cuts=st.lists(st.integers(0, 10_000)),
+def garbled(
+    data: st.DataObject, garbage_st: st.SearchStrategy[bytes], frames: list[Frame]
+) -> tuple[bytes, list[bytes]]:
+    """``frames`` with garbage drawn from ``garbage_st`` before, between and after them: the
+    stream, and the garbage in its order."""
+    garbage = [data.draw(garbage_st) for _ in range(len(frames) + 1)]
+    stream = b"".join(g + encode(f) for g, f in zip(garbage, frames, strict=False)) + garbage[-1]
+    return stream, garbage
+
+
+GARBLED_FRAMES = given(
+    data=st.data(), frames=st.lists(frames_st, max_size=8), cuts=st.lists(st.integers(0, 10_000))
 )
+
+
+@PROPERTY
+@GARBLED_FRAMES
 def test_garbage_without_start_bytes_is_dropped_exactly(
     data: st.DataObject, frames: list[Frame], cuts: list[int]
 ) -> None:
-    garbage = [data.draw(no_start_garbage) for _ in range(len(frames) + 1)]
-    stream = garbage[0] + b"".join(encode(f) + g for f, g in zip(frames, garbage[1:], strict=True))
+    stream, garbage = garbled(data, no_start_garbage, frames)
     decoded, decoder = decode_all(chunked(stream, cuts))
     assert decoded == frames
     assert decoder.dropped_bytes == sum(map(len, garbage))
@@ -323,18 +333,13 @@ def test_garbage_without_start_bytes_is_dropped_exactly(
 
 
 @PROPERTY
-@given(
-    data=st.data(),
-    frames=st.lists(frames_st, max_size=8),
-    cuts=st.lists(st.integers(0, 10_000)),
-)
+@GARBLED_FRAMES
 def test_stray_and_doubled_start_bytes_lose_no_frame(
     data: st.DataObject, frames: list[Frame], cuts: list[int]
 ) -> None:
     """Garbage where no start byte is followed by 0x01 can never open a frame: every valid
     frame comes out, and every garbage byte is dropped (or, at the very end, still held)."""
-    garbage = [data.draw(stray_garbage) for _ in range(len(frames) + 1)]
-    stream = b"".join(g + encode(f) for g, f in zip(garbage, frames, strict=False)) + garbage[-1]
+    stream, garbage = garbled(data, stray_garbage, frames)
     decoded, decoder = decode_all(chunked(stream, cuts))
     assert decoded == frames
     assert decoder.dropped_bytes + decoder.buffered_bytes == sum(map(len, garbage))

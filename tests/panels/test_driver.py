@@ -75,6 +75,13 @@ def commands(emulator: BlockBlueLightEmulator) -> list[int]:
     return [frame.command for frame in emulator.commands]
 
 
+async def switched_on_held(panel: BlockBlueLightPanel, seconds: int) -> None:
+    """The link held (as for a session), the panel's timer set to ``seconds``, switched on."""
+    panel.hold_connection()
+    await panel.set_timer(seconds)
+    await panel.set_power(True)
+
+
 # Identity and capabilities ---------------------------------------------------------------------
 
 
@@ -237,9 +244,7 @@ async def test_countdown_turning_the_panel_off_is_pushed(
     clock: FakeClock,
     states: list[PanelState],
 ) -> None:
-    panel.hold_connection()
-    await panel.set_timer(60)
-    await panel.set_power(True)
+    await switched_on_held(panel, 60)
     clock.advance(61)
     emulator.tick()
     await settle()
@@ -367,12 +372,21 @@ async def test_refused_connection_is_a_connection_error(
     assert emulator.is_on
 
 
-async def test_link_lost_while_waiting_is_retried_once(
+async def update_left_waiting(
     panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator
-) -> None:
+) -> asyncio.Task[PanelState]:
+    """A read the panel received and, unresponsive, leaves unanswered: the task still
+    waiting for the answer."""
     emulator.unresponsive = True
     task = asyncio.create_task(panel.update())
     await wait_until(lambda: emulator.commands_received == 1)
+    return task
+
+
+async def test_link_lost_while_waiting_is_retried_once(
+    panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator
+) -> None:
+    task = await update_left_waiting(panel, emulator)
     emulator.unresponsive = False
     emulator.drop_connection()
     state = await task
@@ -383,9 +397,7 @@ async def test_link_lost_while_waiting_is_retried_once(
 async def test_link_lost_and_reconnect_refused_fails(
     panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator
 ) -> None:
-    emulator.unresponsive = True
-    task = asyncio.create_task(panel.update())
-    await wait_until(lambda: emulator.commands_received == 1)
+    task = await update_left_waiting(panel, emulator)
     emulator.refuse_connections = 1
     emulator.drop_connection()
     with pytest.raises(PanelConnectionError):
@@ -612,9 +624,7 @@ async def test_dropped_link_mid_session_reconnects_with_backoff(
     clock: FakeClock,
     states: list[PanelState],
 ) -> None:
-    panel.hold_connection()
-    await panel.set_timer(600)
-    await panel.set_power(True)
+    await switched_on_held(panel, 600)
     emulator.refuse_connections = 7
     emulator.drop_connection()
     assert panel.state.connected is False
@@ -647,9 +657,7 @@ async def test_link_lost_mid_write_leaves_no_unretrieved_future(
 async def test_countdown_expiring_while_the_link_is_down_is_read_on_reconnect(
     panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator, clock: FakeClock
 ) -> None:
-    panel.hold_connection()
-    await panel.set_timer(60)
-    await panel.set_power(True)
+    await switched_on_held(panel, 60)
     clock.advance(59)  # the first backoff step (1 s) takes it past the deadline
     emulator.drop_connection()
     await wait_until(lambda: panel.connected and panel.state.is_on is False, rounds=5000)

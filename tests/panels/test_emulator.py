@@ -47,6 +47,15 @@ async def send(client: EmulatedBleakClient, *frames: Frame) -> None:
     await settle()
 
 
+async def on_with_a_minute_countdown(
+    emulator: BlockBlueLightEmulator,
+) -> tuple[EmulatedBleakClient, Sink]:
+    """A linked host sets the timer to 60 s and switches the panel on."""
+    client, sink = await linked(emulator)
+    await send(client, codec.set_timer(60), codec.power(True))
+    return client, sink
+
+
 def test_identity(clock: FakeClock) -> None:
     emu = BlockBlueLightEmulator(clock=clock)
     assert emu.address == ADDRESS
@@ -111,8 +120,7 @@ async def test_power_on_twice_keeps_one_segment(emulator: BlockBlueLightEmulator
 async def test_countdown_switches_off_at_its_deadline_when_noticed_late(
     emulator: BlockBlueLightEmulator, clock: FakeClock
 ) -> None:
-    client, sink = await linked(emulator)
-    await send(client, codec.set_timer(60), codec.power(True))
+    _client, sink = await on_with_a_minute_countdown(emulator)
     clock.advance(75)  # nobody looked for 15 s after the deadline
     emulator.tick()
     await settle()
@@ -124,8 +132,7 @@ async def test_countdown_switches_off_at_its_deadline_when_noticed_late(
 async def test_countdown_is_noticed_on_any_interaction(
     emulator: BlockBlueLightEmulator, clock: FakeClock
 ) -> None:
-    client, sink = await linked(emulator)
-    await send(client, codec.set_timer(60), codec.power(True))
+    client, sink = await on_with_a_minute_countdown(emulator)
     clock.advance(61)
     await send(client, codec.status_query())
     # The push of the off state comes first, then the answer to the query.
@@ -136,8 +143,7 @@ async def test_countdown_is_noticed_on_any_interaction(
 async def test_setting_the_timer_while_on_restarts_the_countdown(
     emulator: BlockBlueLightEmulator, clock: FakeClock
 ) -> None:
-    client, _sink = await linked(emulator)
-    await send(client, codec.set_timer(60), codec.power(True))
+    client, _sink = await on_with_a_minute_countdown(emulator)
     clock.advance(50)
     await send(client, codec.set_timer(30))
     assert emulator.timer_remaining_s == 30

@@ -1,16 +1,35 @@
-"""Builders for the therapy tests: finished session records (each file keeps its defaults) and
-a skin run on the face."""
+"""Builders for the therapy tests: sessions not started yet, finished session records (each
+file keeps its defaults) and a skin run on the face."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from custom_components.red_light_therapy.therapy.dose import BandDose
+from custom_components.red_light_therapy.therapy.dose import BandDose, BandIrradiance
 from custom_components.red_light_therapy.therapy.history import SessionRecord
 from custom_components.red_light_therapy.therapy.plans import ProtocolPlan
 from custom_components.red_light_therapy.therapy.protocols import PRESET_PROTOCOLS
-from custom_components.red_light_therapy.therapy.session import SessionOrigin, SessionStatus
+from custom_components.red_light_therapy.therapy.session import (
+    Session,
+    SessionOrigin,
+    SessionStatus,
+)
+
+
+def new_session(
+    rid: str, area: str, planned_seconds: float, irradiance: BandIrradiance, **kw: object
+) -> Session:
+    """A session on ``area`` at 15 cm, planned for ``planned_seconds`` at ``irradiance``, not
+    started; ``kw`` sets any other field (panel, origin, target dose ...)."""
+    return Session(
+        id=rid,
+        area=area,
+        distance_cm=15.0,
+        planned_seconds=planned_seconds,
+        irradiance=irradiance,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def session_record(
@@ -23,18 +42,37 @@ def session_record(
     status: SessionStatus = SessionStatus.COMPLETED,
     on_seconds: float = 0.0,
     panel_id: str | None = "p",
+    origin: SessionOrigin = SessionOrigin.PLANNED,
+    person: str | None = None,
 ) -> SessionRecord:
-    """Return a planned session on ``area`` that started at ``start`` and lasted ``length``."""
+    """Return a session (planned unless ``origin`` says) on ``area`` that started at ``start``
+    and lasted ``length``, ``person``'s if given."""
     return SessionRecord(
         id=rid,
         panel_id=panel_id,
         area=area,
-        origin=SessionOrigin.PLANNED,
+        origin=origin,
         started_at=start,
         ended_at=start + length,
         dose=dose,
         status=status,
         on_seconds=on_seconds,
+        person=person,
+    )
+
+
+def on_throughout(
+    rid: str, start: datetime, seconds: float, dose: BandDose, **kw: object
+) -> SessionRecord:
+    """A recorded session that started at ``start`` and emitted for all its ``seconds``;
+    ``kw`` as for ``session_record``."""
+    return session_record(
+        rid,
+        start,
+        length=timedelta(seconds=seconds),
+        dose=dose,
+        on_seconds=seconds,
+        **kw,  # type: ignore[arg-type]
     )
 
 

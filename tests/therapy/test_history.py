@@ -16,11 +16,10 @@ from custom_components.red_light_therapy.therapy.errors import (
 from custom_components.red_light_therapy.therapy.history import History, SessionRecord
 from custom_components.red_light_therapy.therapy.irradiance import BandIrradiance
 from custom_components.red_light_therapy.therapy.session import (
-    Session,
     SessionStatus,
 )
 
-from .builders import session_record
+from .builders import new_session, on_throughout
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -34,14 +33,7 @@ def rec(
     red: float = 1.0,
     nir: float = 2.0,
 ) -> SessionRecord:
-    return session_record(
-        rid,
-        start,
-        length=timedelta(minutes=minutes),
-        dose=BandDose(red, nir),
-        area=area,
-        on_seconds=minutes * 60,
-    )
+    return on_throughout(rid, start, minutes * 60, BandDose(red, nir), area=area)
 
 
 def test_append_sorts_and_rejects_duplicates() -> None:
@@ -105,14 +97,7 @@ def test_local_days_and_iso_weeks_across_dst() -> None:
 
 
 def test_from_session() -> None:
-    session = Session(
-        id="x",
-        area="knee",
-        distance_cm=15,
-        planned_seconds=600,
-        irradiance=BandIrradiance(10, 10),
-        panel_id="p9",
-    )
+    session = new_session("x", "knee", 600, BandIrradiance(10, 10), panel_id="p9")
     with pytest.raises(HistoryError):
         SessionRecord.from_session(session)
     t = datetime(2025, 1, 1, tzinfo=UTC)
@@ -172,14 +157,8 @@ def test_large_history_is_fast() -> None:
 def test_an_open_session_as_it_will_be_recorded() -> None:
     """Another panel's open session counts toward the limits as it will be recorded."""
     t = datetime(2025, 1, 6, 7, 0, tzinfo=UTC)
-    session = Session(
-        id="open",
-        area="knee",
-        distance_cm=15,
-        planned_seconds=600,
-        irradiance=BandIrradiance(10.0, 20.0),  # 30 mW/cm²: 18 J/cm² in 600 s
-        panel_id="other",
-    )
+    # 30 mW/cm²: 18 J/cm² in 600 s
+    session = new_session("open", "knee", 600, BandIrradiance(10.0, 20.0), panel_id="other")
     with pytest.raises(HistoryError):
         SessionRecord.as_planned(session, t)  # never ran: nothing to project
     session.start(t)

@@ -35,6 +35,8 @@ from custom_components.red_light_therapy.therapy.session import (
     SessionStatus,
 )
 
+from .builders import new_session
+
 T0 = datetime(2025, 3, 1, 12, tzinfo=UTC)
 REL = 1e-9
 
@@ -284,14 +286,7 @@ def test_a_refit_never_exceeds_a_session_limit(  # noqa: PLR0917
 ) -> None:
     """Levels changed mid-session: the re-planned rest never takes the session past its
     minutes or its dose limit (unless it was past them already: then nothing is added)."""
-    session = Session(
-        id="x",
-        area="face",
-        distance_cm=15,
-        planned_seconds=planned,
-        irradiance=before,
-        target_dose=target,
-    )
+    session = new_session("x", "face", planned, before, target_dose=target)
     session.start(T0)
     at = T0 + timedelta(seconds=min(elapsed, planned))
     session.change_irradiance(at, after)

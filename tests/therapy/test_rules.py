@@ -31,7 +31,7 @@ from custom_components.red_light_therapy.therapy.limits import (
 )
 from custom_components.red_light_therapy.therapy.session import SessionStatus
 
-from .builders import session_record
+from .builders import on_throughout
 
 T = datetime(2025, 1, 8, 8, 0, tzinfo=UTC)  # a Wednesday
 FULL = BandIrradiance(24.0, 36.0)  # the default BlockBlueLight profile at 15 cm, full output
@@ -47,14 +47,8 @@ def rec(
     area: str = "whole_body",
     status: SessionStatus = SessionStatus.COMPLETED,
 ) -> SessionRecord:
-    return session_record(
-        rid,
-        start,
-        length=timedelta(seconds=seconds),
-        dose=dose_for_seconds(e, seconds),
-        area=area,
-        status=status,
-        on_seconds=seconds,
+    return on_throughout(
+        rid, start, seconds, dose_for_seconds(e, seconds), area=area, status=status
     )
 
 

@@ -150,13 +150,18 @@ def test_countdown_runs() -> None:
     assert not countdown_runs("soon", 600)
 
 
+@pytest.fixture
+async def emulator(version: str, clock: FakeClock, make_emulator: EmulatorFactory) -> TuyaEmulator:
+    """A device of each version that behaves like a real plug (``PLUG``), on the test clock."""
+    return await make_emulator(version, clock=clock, **PLUG)
+
+
 # Switching on for a session -------------------------------------------------------------------
 
 
 async def test_power_on_for_arms_in_one_message_and_the_plug_ends_it(
-    version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
+    clock: FakeClock, emulator: TuyaEmulator, make_panel: PanelFactory
 ) -> None:
-    emulator = await make_emulator(version, clock=clock, **PLUG)
     panel = make_panel(emulator)
     await panel.connect()
     clock.advance(5)
@@ -195,12 +200,10 @@ def old_two_step(panel: TuyaPanel) -> Callable[[int], Awaitable[float]]:
 )
 async def test_a_power_on_that_clears_the_countdown_keeps_the_safety_net(
     order: str,
-    version: str,
     clock: FakeClock,
-    make_emulator: EmulatorFactory,
+    emulator: TuyaEmulator,
     make_panel: PanelFactory,
 ) -> None:
-    emulator = await make_emulator(version, clock=clock, **PLUG)
     panel = make_panel(emulator)
     switch_on = panel.power_on_for if order == "one_message" else old_two_step(panel)
     on_at = await switch_on(SECONDS)
@@ -305,12 +308,10 @@ async def test_a_countdown_without_the_power_on_is_cancelled(
 @pytest.mark.parametrize("fault", ["unresponsive", "silent_write", "link_dropped"])
 async def test_a_failed_power_on_never_switches_the_plug_on_later(
     fault: str,
-    version: str,
     clock: FakeClock,
-    make_emulator: EmulatorFactory,
+    emulator: TuyaEmulator,
     make_panel: PanelFactory,
 ) -> None:
-    emulator = await make_emulator(version, clock=clock, **PLUG)
     panel = make_panel(emulator, command_timeout_s=0.2, confirm_timeout_s=0.05)
     await panel.connect()
     start = clock.now
@@ -360,9 +361,8 @@ async def test_the_base_order_is_refused_on_a_tuya_panel(
 
 
 async def test_pausing_leaves_no_countdown(
-    version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
+    clock: FakeClock, emulator: TuyaEmulator, make_panel: PanelFactory
 ) -> None:
-    emulator = await make_emulator(version, clock=clock, **PLUG)
     panel = make_panel(emulator)
     on_at = await panel.power_on_for(SECONDS)
     clock.advance(60)
@@ -376,9 +376,8 @@ async def test_pausing_leaves_no_countdown(
 
 
 async def test_an_extension_rearms_and_is_confirmed(
-    version: str, clock: FakeClock, make_emulator: EmulatorFactory, make_panel: PanelFactory
+    clock: FakeClock, emulator: TuyaEmulator, make_panel: PanelFactory
 ) -> None:
-    emulator = await make_emulator(version, clock=clock, **PLUG)
     panel = make_panel(emulator)
     on_at = await panel.power_on_for(300)
     clock.advance(100)

@@ -31,6 +31,15 @@ async def _raw_link(emulator: TuyaEmulator) -> tuple[asyncio.StreamReader, async
     return await asyncio.open_connection("127.0.0.1", emulator.port)
 
 
+async def _raw_session(
+    emulator: TuyaEmulator,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, protocol.TuyaSession]:
+    """A raw link to ``emulator`` and a session of its version with the right local key, no
+    key negotiated yet."""
+    reader, writer = await _raw_link(emulator)
+    return reader, writer, protocol.TuyaSession(emulator.version, LOCAL_KEY.encode())
+
+
 async def _read_message(
     reader: asyncio.StreamReader, session: protocol.TuyaSession
 ) -> protocol.Message:
@@ -113,8 +122,7 @@ async def test_commands_need_the_session_key(
     clock: FakeClock, make_emulator: EmulatorFactory
 ) -> None:
     emulator = await make_emulator("3.4", clock=clock)
-    reader, writer = await _raw_link(emulator)
-    session = protocol.TuyaSession(Version.V34, LOCAL_KEY.encode())
+    reader, writer, session = await _raw_session(emulator)
     writer.write(session.encode(Command.DP_QUERY_NEW, b"{}"))
     assert await reader.read(100) == b""  # closed: no negotiation, no service
     writer.close()
@@ -123,8 +131,7 @@ async def test_commands_need_the_session_key(
 
 async def test_bad_negotiation_finish(clock: FakeClock, make_emulator: EmulatorFactory) -> None:
     emulator = await make_emulator("3.5", clock=clock)
-    reader, writer = await _raw_link(emulator)
-    session = protocol.TuyaSession(Version.V35, LOCAL_KEY.encode())
+    reader, writer, session = await _raw_session(emulator)
     writer.write(session.encode(Command.SESS_KEY_NEG_START, b"N" * 16))
     answer = await _read_message(reader, session)
     assert answer.cmd == Command.SESS_KEY_NEG_RESP
@@ -139,8 +146,7 @@ async def test_unknown_commands_are_ignored(
     clock: FakeClock, make_emulator: EmulatorFactory
 ) -> None:
     emulator = await make_emulator("3.3", clock=clock)
-    reader, writer = await _raw_link(emulator)
-    session = protocol.TuyaSession(Version.V33, LOCAL_KEY.encode())
+    reader, writer, session = await _raw_session(emulator)
     writer.write(session.encode(0x25, b'{"x":1}'))
     writer.write(session.encode(Command.HEART_BEAT, protocol.heartbeat_payload(DEVICE_ID)))
     reply = await _read_message(reader, session)
