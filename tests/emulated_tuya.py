@@ -11,7 +11,6 @@ from homeassistant.const import CONF_HOST
 from homeassistant.util import dt as dt_util
 import pytest
 
-from custom_components.red_light_therapy.panels import registry
 from custom_components.red_light_therapy.const import (
     CONF_DEVICE_ID,
     CONF_DP_MAP,
@@ -20,6 +19,7 @@ from custom_components.red_light_therapy.const import (
     CONF_VERSION,
     PANEL_TYPE_TUYA,
 )
+from custom_components.red_light_therapy.panels import registry
 from custom_components.red_light_therapy.panels.tuya.emulator import TuyaEmulator
 
 from .panels.tuya.conftest import DEVICE_ID, LOCAL_KEY, VERSIONS
