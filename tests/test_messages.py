@@ -63,6 +63,26 @@ ISSUES: dict[str, str] = {
 }
 AT = datetime(2025, 6, 5, 14, 30, tzinfo=UTC)
 
+
+def _texts(node: object, path: str) -> dict[str, str]:
+    """Every string under ``node`` by its dotted path."""
+    if isinstance(node, dict):
+        return {k: v for key, sub in node.items() for k, v in _texts(sub, f"{path}.{key}").items()}
+    return {path: node} if isinstance(node, str) else {}
+
+
+# What a person reads in the forms: each step's title, description, field names and help, and
+# the options of every selector (Home Assistant's own texts, "[%key:...]", left out).
+FORM_TEXTS: dict[str, str] = {
+    key: text
+    for key, text in (
+        _texts(STRINGS["config"]["step"], "config.step")
+        | _texts(STRINGS["options"]["step"], "options.step")
+        | _texts(STRINGS["selector"], "selector")
+    ).items()
+    if not text.startswith("[%key:")
+}
+
 # Action, option and field names a user types, and the area list of unknown_area: allowed.
 TYPED = {"override_spacing", "log_session", "start_session", "remove_session"}
 AREA_LIST_KEY = "therapy_unknown_area"  # lists the area names to type, whole_body among them
@@ -229,6 +249,16 @@ async def test_every_exception_reads_as_a_sentence(
         assert text != key, "not rendered through the translations"
         typed = TYPED | {"whole_body"} if key == AREA_LIST_KEY else TYPED
         assert _sentence_problems(text, typed) == [], (key, text)
+
+
+@pytest.mark.parametrize("key", sorted(FORM_TEXTS))
+def test_every_form_text_names_things_in_words(key: str) -> None:
+    """No form names an option by its key: the Wi-Fi setup said "(generic_light)" and
+    "generic_switch" next to the options a person reads as "Dimmable Wi-Fi light panel" and
+    "Panel on a Wi-Fi plug"."""
+    text = re.sub(r"\{\w+\}", "X", FORM_TEXTS[key])  # placeholders: links, names, numbers
+    # The one action a person types that a form names (the protocols' menu).
+    assert _sentence_problems(text, TYPED | {"start_protocol"}) == [], (key, text)
 
 
 @pytest.mark.parametrize("key", sorted(FLOW_TEXTS))
