@@ -157,6 +157,52 @@ async def test_a_press_at_an_unwatched_panel_is_a_session_within_the_bound(
 
 
 @pytest.mark.parametrize("version", ["3.4"])
+async def test_a_press_after_a_session_is_counted_from_the_link_that_saw_it_off(
+    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The countdown of the session before is no clock for a press at the button.
+
+    Played in scripts/develop: after a 4-minute session the press was counted from exactly 4
+    minutes before the look (overlapping that session) and called exact, because the panel
+    still remembered the countdown it had armed, now at zero. After a session of seconds, as
+    here, it counted too little the same way: seconds instead of all since the link closed.
+    """
+    entry = await set_up_polling(hass, emulator)
+    sessions = entry.runtime_data.sessions
+    # A short session (half a joule, seconds: a test of the panel, no lockout after it) runs
+    # out on the panel's countdown.
+    await hass.services.async_call(
+        DOMAIN, "start_session", {"dose": 0.5}, target={"entity_id": LIGHT}, blocking=True
+    )
+    await run_until(hass, freezer, lambda: sessions.session is None, timedelta(minutes=2))
+    before = sessions.last_session
+    assert before is not None
+    assert before.status is SessionStatus.COMPLETED
+    # Its grace over, the link closes while the panel is off: nothing is known from then on.
+    await run_until(
+        hass, freezer, lambda: emulator.clients == 0, timedelta(seconds=IDLE_GRACE_S + 60)
+    )
+    closed = dt_util.utcnow()
+    await run_clock_with_sockets(hass, freezer, timedelta(minutes=1), STEP)
+    with recorded_events(entry) as fired:
+        emulator.press_button()
+        await run_until(
+            hass, freezer, lambda: sessions.session is not None, timedelta(seconds=DETECT_BOUND_S)
+        )
+    session = sessions.session
+    assert session is not None
+    assert session.origin is SessionOrigin.UNPLANNED
+    assert session.started_at is not None
+    # Counted from the close of the link that saw it off, an estimate, never into the session
+    # before.
+    assert closed - STEP <= session.started_at <= closed
+    assert session.started_at >= before.ended_at
+    started = [data for event, data in fired if event == SessionEvent.STARTED]
+    assert [data["start_estimated"] for data in started] == [True]
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.4"])
 async def test_an_idle_hour_is_a_look_every_five_minutes_and_no_heartbeat(
     hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -186,6 +186,35 @@ def test_a_countdown_dates_the_start_exactly() -> None:
     assert not start.estimated
 
 
+def test_a_countdown_at_zero_dates_nothing() -> None:
+    """A panel on with its countdown at zero is not counting: the countdown remembered from
+    the session before (240 s armed, now 0) says nothing of when the button was pressed."""
+    start = unplanned_start(
+        at(1000),
+        timer_set_s=240,
+        timer_remaining_s=0,
+        seen_off_at=at(800),
+        look_interval_s=LOOK,
+        not_before=at(700),
+    )
+    assert start.at == at(800)
+    assert start.estimated
+
+
+def test_a_countdown_never_dates_a_start_into_the_session_before() -> None:
+    """A countdown armed elsewhere, read against a remembered setting, cannot put the start
+    before the panel's last session ended."""
+    start = unplanned_start(
+        at(1000),
+        timer_set_s=600,
+        timer_remaining_s=100,
+        seen_off_at=at(800),
+        look_interval_s=LOOK,
+        not_before=at(700),
+    )
+    assert start.at == at(700)
+
+
 def test_never_before_the_panels_last_session_ended() -> None:
     start = unplanned_start(
         at(1000),
@@ -231,12 +260,13 @@ def test_an_unplanned_start_lies_between_the_last_sight_off_and_the_sight_on(
 @settings(max_examples=200, deadline=None)
 @given(
     set_s=st.integers(1, 86_400),
-    remaining=st.integers(0, 100_000),
+    remaining=st.integers(1, 100_000),
     seen_off=st.none() | st.floats(0, 1e5),
 )
 def test_a_countdown_wins_over_the_sight_off(
     set_s: int, remaining: int, seen_off: float | None
 ) -> None:
+    """A running countdown (at zero it dates nothing, see above) dates the start exactly."""
     start = unplanned_start(
         at(100_000),
         timer_set_s=set_s,

@@ -85,9 +85,11 @@ def backdated_start(
     """When a panel seen on at ``seen_at`` was switched on.
 
     Its own countdown, armed to ``timer_set_s`` with ``timer_remaining_s`` left, tells how long it
-    has been on already (never a start after it was seen on). Without a countdown, when it was seen.
+    has been on already (never a start after it was seen on). Without a running countdown, when it
+    was seen: one at zero on a panel that is on is not counting (the setting remembered from an
+    earlier session, or none started), and says nothing of when it came on.
     """
-    if timer_set_s and timer_remaining_s is not None:
+    if timer_set_s and timer_remaining_s:  # set, and still counting
         return seen_at - timedelta(seconds=max(timer_set_s - timer_remaining_s, 0))
     return seen_at
 
@@ -123,10 +125,14 @@ def unplanned_start(
     look (``look_interval_s`` and :data:`LOOK_MARGIN_S`) before it was seen on: between looks
     nothing is known, and a look comes that often. Never before ``not_before`` (the panel's last
     recorded session ended then) nor after ``seen_on_at``. A link that was watching when the
-    panel came on saw it off until then: no estimate.
+    panel came on saw it off until then: no estimate. A countdown at zero dates nothing (see
+    :func:`backdated_start`).
     """
-    if timer_set_s and timer_remaining_s is not None:
-        return UnplannedStart(backdated_start(seen_on_at, timer_set_s, timer_remaining_s), False)
+    if timer_set_s and timer_remaining_s:  # set, and still counting
+        start = backdated_start(seen_on_at, timer_set_s, timer_remaining_s)
+        if not_before is not None and not_before > start:
+            start = min(not_before, seen_on_at)
+        return UnplannedStart(start, False)
     floor = seen_on_at - timedelta(seconds=max(look_interval_s, 0.0) + LOOK_MARGIN_S)
     for known in (seen_off_at, not_before):
         if known is not None and known > floor:
