@@ -259,6 +259,33 @@ async def test_the_choice_is_an_option_that_applies_at_once(
 
 
 @pytest.mark.parametrize("version", ["3.4"])
+async def test_choosing_stay_connected_holds_the_link_at_once(
+    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The form says "Takes effect at once": a press right after choosing to stay connected is
+    seen at once, not at the next look (in scripts/develop the link stayed closed for minutes)."""
+    entry = await set_up_polling(hass, emulator)
+    sessions = entry.runtime_data.sessions
+    await run_clock_with_sockets(hass, freezer, timedelta(seconds=IDLE_GRACE_S + 30), STEP)
+    assert emulator.clients == 0  # the idle link is closed
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": CONF_LINK_POLICY}
+    )
+    await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_LINK_POLICY: LinkPolicy.STAY_CONNECTED.value}
+    )
+    await run_clock_with_sockets(hass, freezer, STEP, STEP)
+    assert emulator.clients == 1
+    emulator.press_button()
+    await run_clock_with_sockets(hass, freezer, STEP, STEP)
+    session = sessions.session
+    assert session is not None
+    assert session.origin is SessionOrigin.UNPLANNED
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.4"])
 async def test_a_panel_set_up_before_keeps_its_held_link(
     hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -24,7 +24,7 @@ from .household_entities import (
 )
 from .models import RedLightTherapyConfigEntry, RedLightTherapyData
 from .neighbours import async_learn_mac
-from .panel_factory import apply_link_policy, create_panel, entry_profile
+from .panel_factory import apply_link_policy, create_panel, entry_profile, link_policy
 from .panels.link_policy import LinkPolicy
 from .persons import async_only_person
 from .protocol_manager import ProtocolManager, undeliverable_issue_id
@@ -131,8 +131,19 @@ async def _async_give_to_only_person(hass: HomeAssistant, store: TherapyStore) -
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> None:
-    """Options changed: a Wi-Fi panel's link policy applies at once (protocols are read live)."""
-    apply_link_policy(entry.runtime_data.panel, entry)
+    """Options changed: a Wi-Fi panel's link policy applies at once (protocols are read live).
+
+    Chosen to stay connected, a closed link is opened now by a look rather than at the next
+    one, so a press at the panel is seen at once from then on, as the form says.
+    """
+    panel = entry.runtime_data.panel
+    apply_link_policy(panel, entry)
+    if (
+        entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA
+        and link_policy(entry) is LinkPolicy.STAY_CONNECTED
+        and not panel.state.connected
+    ):
+        await entry.runtime_data.coordinator.async_request_refresh()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> bool:
