@@ -224,10 +224,14 @@ async def test_an_idle_hour_is_a_look_every_five_minutes_and_no_heartbeat(
 async def test_the_choice_is_an_option_that_applies_at_once(
     hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = tuya_entry(emulator.version.value, minor_version=2)  # set up now: it polls
-    await set_up(hass, entry)
+    # Polling to begin with (a "minor_version" in tuya_entry's arguments went into the entry's
+    # data: a 1.1 entry, migrated to stay connected, so this proved nothing of the switch).
+    entry = await set_up_polling(hass, emulator)
     panel = entry.runtime_data.panel
     assert isinstance(panel, TuyaPanel)
+    assert panel.link_policy is LinkPolicy.POLL
+    await run_clock_with_sockets(hass, freezer, timedelta(seconds=IDLE_GRACE_S + 30), STEP)
+    assert emulator.clients == 0
     hass.config_entries.async_update_entry(
         entry, options={CONF_LINK_POLICY: LinkPolicy.STAY_CONNECTED}
     )
