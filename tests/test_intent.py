@@ -127,6 +127,18 @@ async def test_start_by_dose_and_errors(
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+async def test_a_start_of_under_a_minute_is_said_as_a_session(
+    hass: HomeAssistant, assist: MockConfigEntry
+) -> None:
+    """Half a joule at 12 mW/cm² is 42 s: Assist says "a session of less than a minute", not
+    "Started less than a minute"."""
+    said = await _ask(hass, INTENT_START, dose=0.5)
+    assert said.startswith(f"Started a session of less than a minute on {NAME}, about 0.5 "), said
+    assert assist.runtime_data.sessions.session is not None
+    await assist.runtime_data.sessions.runner.async_stop()
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+
 async def test_a_dose_the_panel_cannot_give_is_said_as_the_translated_sentence(
     hass: HomeAssistant, assist: MockConfigEntry
 ) -> None:

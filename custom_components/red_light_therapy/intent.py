@@ -180,7 +180,7 @@ class StartHandler(_Handler):
         expected = plan.verdict.expected_dose
         band = plan.target_band if plan.target_dose is not None else DoseBand.BOTH
         dose = words.dose_words(expected.for_band(band), band)
-        planned = words.duration_words(plan.verdict.allowed_seconds)
+        planned = words.session_length_words(plan.verdict.allowed_seconds)
         whose = f" for {spoken_label(plan.person_name)}" if plan.person_name else ""
         response.async_set_speech(f"Started {planned} on {entry.title}{whose}, about {dose}.")
         return response

@@ -29,6 +29,16 @@ def duration_words(seconds: float) -> str:
     return _count(math.floor(seconds / 360 + 0.5) / 10, "hour", "hours")
 
 
+def session_length_words(seconds: float) -> str:
+    """Return a session's length as said after "Started".
+
+    "6 minutes", but "a session of less than a minute": "Started less than a minute" reads as a
+    slip.
+    """
+    words = duration_words(seconds)
+    return f"a session of {words}" if seconds < 59.5 else words
+
+
 def _amount(value: float) -> str:
     """Return a dose or length limit with at most one decimal ("20", "19.5")."""
     return f"{round(value, 1):g}"
