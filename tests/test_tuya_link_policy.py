@@ -382,3 +382,108 @@ async def test_a_panel_added_now_polls(
     assert emulator.connections - connections == 3600 // LOOK_INTERVAL_S
     assert emulator.clients == 0
     await unload(hass, entry)
+
+
+async def _press_between_looks(
+    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+) -> tuple[MockConfigEntry, float]:
+    """Set up polling, let a look see the panel off, press a minute later: the look's time."""
+    entry = await set_up_polling(hass, emulator)
+    await run_clock_with_sockets(hass, freezer, timedelta(seconds=IDLE_GRACE_S + 30), STEP)
+    looks = emulator.connections
+    await run_until(
+        hass,
+        freezer,
+        lambda: emulator.connections > looks and emulator.clients == 0,
+        timedelta(seconds=LOOK_INTERVAL_S + 30),
+    )
+    seen_off = emulator.clock()
+    await run_clock_with_sockets(hass, freezer, timedelta(minutes=1), STEP)
+    emulator.press_button()
+    return entry, seen_off
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+@pytest.mark.parametrize(
+    "options", [{"minutes": 3}, {"minutes": 3, "levels": [50]}], ids=["minutes", "with levels"]
+)
+async def test_a_start_after_a_press_between_looks_counts_what_the_panel_emitted_before(
+    hass: HomeAssistant,
+    emulator: TuyaEmulator,
+    freezer: FrozenDateTimeFactory,
+    options: dict[str, object],
+) -> None:
+    """Pressed at the panel, then started from Home Assistant before the next look.
+
+    Played live: pressed 09:36:32, started 09:37:42, and the 70 s between were never counted.
+    The start reads the panel on as it opens the link (setting levels first, or switching on):
+    the session is counted from when it may have come on, as a press found by a look is, and
+    ends when its plan is emitted.
+    """
+    entry, seen_off = await _press_between_looks(hass, emulator, freezer)
+    sessions = entry.runtime_data.sessions
+    looks = emulator.connections
+    await run_clock_with_sockets(hass, freezer, timedelta(seconds=30), STEP)
+    assert emulator.connections == looks  # no look meanwhile: nobody knows yet
+    assert sessions.session is None
+    with recorded_events(entry) as fired:
+        await hass.services.async_call(
+            DOMAIN, "start_session", options, target={"entity_id": LIGHT}, blocking=True
+        )
+        await hass.async_block_till_done()
+    assert list(emulator.levels) == options.get("levels", [100])
+    session = sessions.session
+    assert session is not None
+    assert session.started_at is not None
+    estimate = session.started_at.timestamp()
+    # From the look that saw it off (the earliest it may have come on), not from the start.
+    assert seen_off - STEP.seconds <= estimate <= seen_off
+    started = [data for event, data in fired if event == SessionEvent.STARTED]
+    assert len(started) == 1
+    assert started[0]["start_estimated"] is True
+    assert started[0]["started_at"] == session.started_at.isoformat()
+    await run_until(hass, freezer, lambda: sessions.session is None, timedelta(minutes=4))
+    assert not emulator.is_on
+    # Off when the planned 3 minutes from the estimate are over: the panel emitted the plan.
+    off_at = emulator.emission_log[-1].end
+    assert off_at is not None
+    assert estimate + 180 <= off_at <= estimate + 180 + STEP.seconds
+    record = sessions.last_session
+    assert record is not None
+    assert record.origin is SessionOrigin.PLANNED
+    assert record.status is SessionStatus.COMPLETED
+    assert emulator.on_seconds() <= record.on_seconds
+    assert record.on_seconds == pytest.approx(180, abs=STEP.seconds)
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("version", ["3.4"])
+async def test_a_start_after_a_press_that_already_emitted_the_plan_switches_off_at_once(
+    hass: HomeAssistant, emulator: TuyaEmulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """What the panel emitted since the press already passes the plan: off at once, all counted."""
+    entry, seen_off = await _press_between_looks(hass, emulator, freezer)
+    sessions = entry.runtime_data.sessions
+    looks = emulator.connections
+    await run_clock_with_sockets(hass, freezer, timedelta(minutes=2), STEP)
+    assert emulator.connections == looks  # no look meanwhile: nobody knows yet
+    assert sessions.session is None
+    with recorded_events(entry) as fired:
+        await hass.services.async_call(
+            DOMAIN, "start_session", {"minutes": 1}, target={"entity_id": LIGHT}, blocking=True
+        )
+        await hass.async_block_till_done()
+    started_at = emulator.clock()
+    assert sessions.session is None
+    assert not emulator.is_on
+    record = sessions.last_session
+    assert record is not None
+    assert record.status is SessionStatus.COMPLETED
+    # Recorded with all the time it may have shone, from the look that saw it off: never
+    # clamped to the planned minute.
+    assert record.started_at.timestamp() == pytest.approx(seen_off, abs=STEP.seconds)
+    assert record.on_seconds >= emulator.on_seconds()
+    assert record.on_seconds == pytest.approx(started_at - seen_off, abs=STEP.seconds)
+    started = [data for event, data in fired if event == SessionEvent.STARTED]
+    assert [data["start_estimated"] for data in started] == [True]
+    await unload(hass, entry)

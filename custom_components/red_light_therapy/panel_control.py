@@ -7,7 +7,7 @@ mistaken for a person at the panel.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import contextlib
 from datetime import datetime
 import math
@@ -17,7 +17,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
 from .coordinator import PanelCoordinator
-from .panels.base import PanelError
+from .panels.base import PanelError, PanelState
 
 
 class PanelControl:
@@ -75,6 +75,34 @@ class PanelControl:
         finally:
             self._commanding = False
         return dt_util.utc_from_timestamp(acked), armed
+
+    @contextlib.contextmanager
+    def opening_read(self) -> Iterator[Callable[[], PanelState | None]]:
+        """Keep the state read as the commands within open the panel's closed link.
+
+        Yields what says whether the panel was found on so: the first report, made before the
+        link was published open (a Tuya opening reads the data points first), if it showed the
+        panel on. Switched on at the panel since the last look, it emitted before the commands
+        (``therapy.start_found_on``). None: the link was open, nothing was read so, or it was
+        off (a Bluetooth opening reads nothing).
+        """
+        reports: list[PanelState] = []
+        last_report = self._panel.state.updated_at
+
+        def _first_report(state: PanelState) -> None:
+            if not reports and state.updated_at != last_report:
+                reports.append(state)
+
+        def _found_on() -> PanelState | None:
+            first = reports[0] if reports else None
+            return first if first is not None and first.is_on and not first.connected else None
+
+        unsubscribe = None if self._panel.state.connected else self._panel.subscribe(_first_report)
+        try:
+            yield _found_on
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
 
     def hold_link(self) -> None:
         """Hold the panel's link open while the session runs.

@@ -165,8 +165,10 @@ class PanelWatch:
 
         Counted from when it may have come on (``therapy.unplanned_start``): its countdown's
         start, else the last time it was seen off, at most one look before it was seen on.
+        Not when a command in between started a session, or switched the panel off again (a start
+        that found it on and had its plan already emitted).
         """
-        if self._sessions.session is not None:
+        if self._sessions.session is not None or not self._panel.state.is_on:
             return
         start = self._unplanned_start(state, at)
         at = start.at
@@ -231,19 +233,26 @@ class PanelWatch:
         self._sessions.events.changed(session.area)
 
     def _unplanned_start(self, state: PanelState, seen_at: datetime) -> UnplannedStart:
-        """When the panel seen on at ``seen_at`` is counted from (``therapy.unplanned_start``).
+        """When the panel seen on at ``seen_at`` is counted from (``found_on_since``)."""
+        return found_on_since(self._sessions, self._coordinator, state, seen_at)
 
-        The look interval is the coordinator's for this kind of panel; the floor is the end of
-        this panel's last recorded session.
-        """
-        interval = self._coordinator.update_interval
-        last = self._sessions.last_session
-        off_seen_at = self._panel.off_seen_at
-        return unplanned_start(
-            seen_at,
-            timer_set_s=state.timer_set_s,
-            timer_remaining_s=state.timer_remaining_s,
-            seen_off_at=None if off_seen_at is None else dt_util.utc_from_timestamp(off_seen_at),
-            look_interval_s=interval.total_seconds() if interval else 0.0,
-            not_before=last.ended_at if last is not None else None,
-        )
+
+def found_on_since(
+    sessions: SessionManager, coordinator: PanelCoordinator, state: PanelState, seen_at: datetime
+) -> UnplannedStart:
+    """When the panel seen on at ``seen_at`` with no session is counted from.
+
+    ``therapy.unplanned_start``: the look interval is the coordinator's for this kind of panel;
+    the floor is the end of this panel's last recorded session.
+    """
+    interval = coordinator.update_interval
+    last = sessions.last_session
+    off_seen_at = coordinator.panel.off_seen_at
+    return unplanned_start(
+        seen_at,
+        timer_set_s=state.timer_set_s,
+        timer_remaining_s=state.timer_remaining_s,
+        seen_off_at=None if off_seen_at is None else dt_util.utc_from_timestamp(off_seen_at),
+        look_interval_s=interval.total_seconds() if interval else 0.0,
+        not_before=last.ended_at if last is not None else None,
+    )

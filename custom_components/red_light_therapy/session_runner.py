@@ -20,6 +20,8 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN
 from .coordinator import PanelCoordinator
 from .panel_control import PanelControl
+from .panel_watch import found_on_since
+from .panels.base import PanelState
 from .session_end import SessionEnd
 from .session_plan import SessionEvent, SessionPlan, StartOptions
 from .store import TherapyStore
@@ -33,6 +35,7 @@ from .therapy import (
     Verdict,
     check_extension,
     seconds_for_dose,
+    start_found_on,
 )
 from .words import therapy_error
 
@@ -91,32 +94,37 @@ class SessionRunner:
         verdict = plan.verdict
         if verdict.outcome is Outcome.REFUSED:
             raise self._sessions.report_refusal(plan)
-        if levels is not None:
-            await self._coordinator.async_command(self._panel.set_levels(dict(levels)))
-        if ReasonCode.SPACING_OVERRIDDEN in verdict.codes:
-            _LOGGER.warning(
-                "%s: session started with the spacing limit overridden", self._coordinator.name
+        with self.control.opening_read() as found_on:
+            if levels is not None:
+                await self._coordinator.async_command(self._panel.set_levels(dict(levels)))
+            if ReasonCode.SPACING_OVERRIDDEN in verdict.codes:
+                _LOGGER.warning(
+                    "%s: session started with the spacing limit overridden", self._coordinator.name
+                )
+            session = Session(
+                id=self._sessions.records.new_id(),
+                area=plan.area,
+                distance_cm=plan.distance_cm,
+                planned_seconds=verdict.allowed_seconds,
+                irradiance=plan.irradiance,
+                target_dose=plan.target_dose,
+                target_band=plan.target_band,
+                origin=SessionOrigin.PLANNED,
+                panel_id=self.panel_id,
+                person=plan.person,
             )
-        session = Session(
-            id=self._sessions.records.new_id(),
-            area=plan.area,
-            distance_cm=plan.distance_cm,
-            planned_seconds=verdict.allowed_seconds,
-            irradiance=plan.irradiance,
-            target_dose=plan.target_dose,
-            target_band=plan.target_band,
-            origin=SessionOrigin.PLANNED,
-            panel_id=self.panel_id,
-            person=plan.person,
-        )
-        # Saved before the panel is switched on: a crash from here on is reconciled at start-up.
-        await self._store.async_start_session(session)
-        try:
-            on_at = await self._async_power_on_for(verdict.allowed_seconds)
-        except HomeAssistantError:
-            await self._store.async_end_session(self.panel_id)
-            self.control.read_after_failed_power_on()
-            raise
+            # Saved before the panel is switched on: a crash from here on is reconciled at start-up.
+            await self._store.async_start_session(session)
+            try:
+                on_at = await self._async_power_on_for(verdict.allowed_seconds)
+            except HomeAssistantError:
+                await self._store.async_end_session(self.panel_id)
+                self.control.read_after_failed_power_on()
+                raise
+            found = found_on()
+        if found is not None:
+            await self._async_started_found_on(session, plan, found, on_at)
+            return plan
         session.start(on_at)
         await self._store.async_save()
         self.end.schedule()
@@ -125,6 +133,46 @@ class SessionRunner:
             self._sessions.events.fire(SessionEvent.LIMIT_REACHED, plan.as_dict())
         self._sessions.events.changed(session.area)
         return plan
+
+    async def _async_started_found_on(
+        self, session: Session, plan: SessionPlan, found: PanelState, on_at: datetime
+    ) -> None:
+        """Count a session whose panel the start found already on (``therapy.start_found_on``).
+
+        Switched on at the panel since the last look: the session counts from when it may have
+        come on, and runs its plan from then (its countdown armed again to what is left); one
+        whose plan was already emitted is switched off at once.
+        """
+        seen_at = dt_util.utc_from_timestamp(found.updated_at) if found.updated_at else on_at
+        since = found_on_since(self._sessions, self._coordinator, found, min(seen_at, on_at))
+        counted = start_found_on(since, on_at, session.planned_seconds)
+        session.start(counted.at)
+        session.replan(counted.planned_seconds)
+        await self._store.async_save()
+        _LOGGER.info(
+            "%s was already on when its session started (switched on at the panel); the session "
+            "is counted from %s%s",
+            self._coordinator.name,
+            dt_util.as_local(counted.at).strftime("%H:%M:%S"),
+            ", the earliest it may have come on" if counted.estimated else "",
+        )
+        self._sessions.events.fire(
+            SessionEvent.STARTED,
+            plan.as_dict()
+            | {"started_at": counted.at.isoformat(), "start_estimated": counted.estimated},
+        )
+        if plan.verdict.outcome is Outcome.CLAMPED:
+            self._sessions.events.fire(SessionEvent.LIMIT_REACHED, plan.as_dict())
+        if counted.reached:
+            _LOGGER.info(
+                "%s had already emitted the session's plan; switching it off",
+                self._coordinator.name,
+            )
+            await self.end.async_finish(SessionStatus.COMPLETED)
+            return
+        self.end.schedule()
+        await self.end.async_arm_remaining(session)
+        self._sessions.events.changed(session.area)
 
     @_serialised
     async def async_pause(self) -> None:

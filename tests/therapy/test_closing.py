@@ -18,7 +18,9 @@ from custom_components.red_light_therapy.therapy.session import (
     LOOK_MARGIN_S,
     Session,
     SessionStatus,
+    UnplannedStart,
     backdated_start,
+    start_found_on,
     unplanned_start,
 )
 
@@ -276,6 +278,52 @@ def test_a_countdown_wins_over_the_sight_off(
     )
     assert start.at == backdated_start(at(100_000), set_s, remaining)
     assert not start.estimated
+
+
+# -- start_found_on ---------------------------------------------------------------------------
+
+
+def test_a_start_that_finds_the_panel_on_runs_its_plan_from_when_it_came_on() -> None:
+    """Pressed at the panel 70 s before the start: the plan runs from then, not from the start."""
+    counted = start_found_on(UnplannedStart(at(0), True), at(70), 600)
+    assert counted.at == at(0)
+    assert counted.estimated
+    assert counted.planned_seconds == 600  # ends 600 s after it may have come on
+    assert not counted.reached
+
+
+def test_a_start_that_finds_the_plan_emitted_ends_at_once_with_all_it_shone() -> None:
+    counted = start_found_on(UnplannedStart(at(0), True), at(200), 60)
+    assert counted.reached
+    assert counted.planned_seconds == 200  # never clamped below what it emitted
+
+
+def test_a_countdown_dated_start_is_no_estimate() -> None:
+    counted = start_found_on(UnplannedStart(at(30), False), at(70), 600)
+    assert counted.at == at(30)
+    assert not counted.estimated
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    since=st.floats(-1e5, 1e5),
+    estimated=st.booleans(),
+    acked=st.floats(0, 1e5),
+    planned=st.floats(1, 1e5),
+)
+def test_a_start_found_on_emits_the_plan_in_all_and_never_counts_less_than_it_shone(
+    since: float, estimated: bool, acked: float, planned: float
+) -> None:
+    """Counted from no later than the acknowledgement; the plan from there is what the limits
+    approved, unless it had already shone longer: then it ends at once, all of it recorded."""
+    counted = start_found_on(UnplannedStart(at(since), estimated), at(acked), planned)
+    assert counted.at == min(at(since), at(acked))
+    emitted = (at(acked) - counted.at).total_seconds()
+    assert counted.planned_seconds >= emitted
+    assert counted.reached == (emitted >= planned)
+    if not counted.reached:
+        assert counted.planned_seconds == planned
+    assert counted.estimated == (estimated and counted.at < at(acked))
 
 
 # -- reconcile --------------------------------------------------------------------------------

@@ -62,9 +62,11 @@ from .session import (
     Session,
     SessionOrigin,
     SessionStatus,
+    StartFoundOn,
     UnplannedStart,
     backdated_start,
     check_logged_start,
+    start_found_on,
     unplanned_start,
 )
 
@@ -107,6 +109,7 @@ __all__ = [
     "SessionRequest",
     "SessionStatus",
     "SlotStatus",
+    "StartFoundOn",
     "TherapyError",
     "UnplannedStart",
     "Verdict",
@@ -129,6 +132,7 @@ __all__ = [
     "seconds_for_dose",
     "shares_skin",
     "single_channel_profile",
+    "start_found_on",
     "unplanned_start",
     "validate_area",
     "validate_protocol",

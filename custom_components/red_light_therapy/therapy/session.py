@@ -141,6 +141,41 @@ def unplanned_start(
     return UnplannedStart(at, at < seen_on_at)
 
 
+@dataclass(frozen=True, slots=True)
+class StartFoundOn:
+    """A started session whose panel was found already on: how it is counted."""
+
+    at: datetime
+    """When the session is counted from: when the panel may have come on."""
+    estimated: bool
+    """True when ``at`` is an estimate (see :class:`UnplannedStart`)."""
+    planned_seconds: float
+    """The planned on-time from ``at``: the plan, or all it may have shone when that is more."""
+    reached: bool
+    """What it emitted before the start already reaches the plan: it is switched off at once."""
+
+
+def start_found_on(
+    found: UnplannedStart, acked_at: datetime, planned_seconds: float
+) -> StartFoundOn:
+    """Count a started session whose panel was already on, from when it may have come on.
+
+    The emission before the start is part of the session (``found``: :func:`unplanned_start` for
+    the panel seen on as the link opened), so its planned on-time runs from then, and the whole
+    session emits what the limits approved. When what it emitted before the start (up to the
+    acknowledgement at ``acked_at``) reaches the plan, it is switched off at once and recorded with
+    all the time it may have shone, never less.
+    """
+    at = min(found.at, acked_at)
+    emitted = (acked_at - at).total_seconds()
+    return StartFoundOn(
+        at,
+        found.estimated and at < acked_at,
+        max(planned_seconds, emitted),
+        emitted >= planned_seconds,
+    )
+
+
 class SessionOrigin(StrEnum):
     """Who switched the panel on for a session."""
 
