@@ -28,7 +28,14 @@ from custom_components.red_light_therapy.panels.blockbluelight import (
 )
 from custom_components.red_light_therapy.therapy import SessionOrigin, SessionStatus
 
-from .common import advance, last_record, no_power_command_for, power_commands, settle
+from .common import (
+    advance,
+    last_record,
+    no_power_command_for,
+    power_commands,
+    recorded_events,
+    settle,
+)
 
 PACIFIC = ZoneInfo("US/Pacific")
 LIGHT = "light.blockbluelight_f522"
@@ -305,3 +312,147 @@ async def test_refused_button_press_does_not_move_the_lockout(
     assert not emulator.is_on
     sessions = dimmed_integration.runtime_data.sessions
     assert sessions.planner.lockout_until(dt_util.utcnow()) == until
+
+
+async def _press_between_looks(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, emulator: BlockBlueLightEmulator
+) -> datetime:
+    """Let a look see the panel off on a closed link, press 30 s later: the look's time."""
+    await advance(hass, freezer, timedelta(seconds=BLE_IDLE_POLL_SECONDS + 1))  # grace over
+    looks = emulator.connections
+    while emulator.connections == looks or emulator.connected:
+        await advance(hass, freezer, timedelta(seconds=1))
+    seen_off = dt_util.utcnow()
+    await advance(hass, freezer, timedelta(seconds=30))
+    await _press(hass, emulator)
+    return seen_off
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (countdown, options)
+        for options in ({"minutes": 3}, {"minutes": 3, "levels": [50, 100, 100, 100, 100]})
+        for countdown in (0, 600)
+    ],
+    ids=["no countdown", "countdown", "with levels, no countdown", "with levels, countdown"],
+)
+async def test_a_start_after_a_press_between_looks_counts_what_the_panel_emitted_before(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    case: tuple[int, dict[str, Any]],
+) -> None:
+    """Pressed at the panel, started from Home Assistant before the next look: the start's
+    timer write read the panel on, so the session counts from when it may have come on (the
+    look that saw it off, or exactly the start of the countdown the press ran) and the panel
+    goes off when the 3 planned minutes from then are over, not 3 minutes after the start."""
+    countdown, options = case
+    sessions = dimmed_integration.runtime_data.sessions
+    emulator._timer_set_s = countdown  # what the panel's own countdown was left at
+    seen_off = await _press_between_looks(hass, freezer, emulator)
+    pressed = dt_util.utcnow()
+    looks = emulator.connections
+    await advance(hass, freezer, timedelta(seconds=40))
+    assert emulator.connections == looks  # no look meanwhile: nobody knows yet
+    assert sessions.session is None
+
+    with recorded_events(dimmed_integration) as events:
+        await hass.services.async_call(
+            DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, **options}, blocking=True
+        )
+        await settle(hass)
+    if "levels" in options:
+        assert emulator.levels[0] == 50
+    session = sessions.session
+    assert session is not None
+    assert session.started_at is not None
+    started = [data for kind, data in events if kind == "session_started"]
+    assert len(started) == 1
+    assert started[0]["started_at"] == session.started_at.isoformat()
+    if countdown:
+        assert session.started_at == pressed  # the countdown dates the press exactly
+        assert started[0]["start_estimated"] is False
+    else:
+        assert seen_off - timedelta(seconds=1) <= session.started_at <= seen_off
+        assert started[0]["start_estimated"] is True
+
+    while sessions.session is not None:
+        assert dt_util.utcnow() - session.started_at <= timedelta(minutes=4)
+        await advance(hass, freezer, timedelta(seconds=1))
+    assert not emulator.is_on
+    off_at = emulator.emission_log[-1].end
+    assert off_at is not None
+    assert session.started_at.timestamp() + 180 <= off_at <= session.started_at.timestamp() + 181
+    record = sessions.last_session
+    assert record is not None
+    assert record.origin is SessionOrigin.PLANNED
+    assert record.status is SessionStatus.COMPLETED
+    assert record.on_seconds == pytest.approx(180, abs=1)
+    assert emulator.on_seconds() <= record.on_seconds
+
+
+async def test_a_start_after_a_press_that_already_emitted_the_plan_switches_off_at_once(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Pressed 100 s before a one-minute start: it already shone more than the plan, so it is
+    switched off at once and recorded with all the time it may have shone."""
+    sessions = dimmed_integration.runtime_data.sessions
+    seen_off = await _press_between_looks(hass, freezer, emulator)
+    await advance(hass, freezer, timedelta(seconds=70))
+    assert sessions.session is None  # no look meanwhile
+
+    await hass.services.async_call(
+        DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, "minutes": 1}, blocking=True
+    )
+    await settle(hass)
+    started_at = dt_util.utcnow()
+    assert not emulator.is_on
+    assert sessions.session is None
+    record = sessions.last_session
+    assert record is not None
+    assert record.status is SessionStatus.COMPLETED
+    assert record.started_at is not None
+    assert seen_off - timedelta(seconds=1) <= record.started_at <= seen_off
+    assert record.on_seconds == pytest.approx((started_at - seen_off).total_seconds(), abs=1)
+    assert record.on_seconds >= emulator.on_seconds()
+    started = [data for kind, data in events if kind == "session_started"]
+    assert [data["start_estimated"] for data in started] == [True]
+
+
+@pytest.mark.parametrize("fault", ["missing", "garbled"])
+async def test_a_start_whose_status_reply_is_lost_still_starts(
+    hass: HomeAssistant,
+    dimmed_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    fault: str,
+) -> None:
+    """The status read in the start's timer write is best-effort: without its answer the start
+    goes ahead and counts from its acknowledgement, as before."""
+    sessions = dimmed_integration.runtime_data.sessions
+    await _press_between_looks(hass, freezer, emulator)
+    await advance(hass, freezer, timedelta(seconds=40))
+    emulator.status_reply_fault = fault
+    await hass.services.async_call(
+        DOMAIN, "start_session", {ATTR_ENTITY_ID: LIGHT, "minutes": 3}, blocking=True
+    )
+    emulator.status_reply_fault = None
+    await settle(hass)
+    started = dt_util.utcnow()
+    session = sessions.session
+    assert session is not None
+    assert session.started_at == started
+    assert emulator.is_on
+    assert emulator.timer_set_s == 180
+    await advance(hass, freezer, timedelta(minutes=3))
+    assert not emulator.is_on
+    record = sessions.last_session
+    assert record is not None
+    assert record.status is SessionStatus.COMPLETED
+    assert record.on_seconds == pytest.approx(180, abs=1)

@@ -81,10 +81,11 @@ class PanelControl:
         """Keep the state read as the commands within open the panel's closed link.
 
         Yields what says whether the panel was found on so: the first report, made before the
-        link was published open (a Tuya opening reads the data points first), if it showed the
+        link was published open (a Tuya opening reads the data points first), or the status a
+        Bluetooth start reads in its timer write (``Panel.read_before_on``), if it showed the
         panel on. Switched on at the panel since the last look, it emitted before the commands
         (``therapy.start_found_on``). None: the link was open, nothing was read so, or it was
-        off (a Bluetooth opening reads nothing).
+        off.
         """
         reports: list[PanelState] = []
         last_report = self._panel.state.updated_at
@@ -95,7 +96,18 @@ class PanelControl:
 
         def _found_on() -> PanelState | None:
             first = reports[0] if reports else None
-            return first if first is not None and first.is_on and not first.connected else None
+            if first is not None and first.is_on and not first.connected:
+                return first
+            read = self._panel.read_before_on
+            if (
+                unsubscribe is None
+                or read is None
+                or not read.is_on
+                or read.updated_at is None
+                or (last_report is not None and read.updated_at <= last_report)
+            ):
+                return None
+            return read
 
         unsubscribe = None if self._panel.state.connected else self._panel.subscribe(_first_report)
         try:

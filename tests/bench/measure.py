@@ -638,14 +638,15 @@ async def ble_start(
     latency_s: float = 0.25,
 ) -> Start:
     """``start_session`` from a closed link, ``latency_s`` each way (the connection too):
-    the commands the panel received and how long the action took to return."""
+    the writes the panel received (each one round trip: a write may carry several frames) and
+    how long the action took to return."""
     await _advance_to_local_noon(hass, freezer)
     await _run_clock(hass, freezer, timedelta(minutes=5), timedelta(seconds=1))
     assert not emulator.connected, "the link should be closed before the start"
     emulator.latency_s = latency_s
     emulator.sleep = clock_sleep(freezer)
     light = _entity_id(hass, entry, "light", "panel")
-    commands_before = len(emulator.commands)
+    writes_before = emulator.writes
     started = dt_util.utcnow()
     await hass.services.async_call(
         "red_light_therapy",
@@ -657,7 +658,7 @@ async def ble_start(
     returned = dt_util.utcnow()
     assert emulator.is_on
     return Start(
-        round_trips=len(emulator.commands) - commands_before,
+        round_trips=emulator.writes - writes_before,
         return_s=(returned - started).total_seconds(),
     )
 

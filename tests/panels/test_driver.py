@@ -197,10 +197,11 @@ async def test_set_levels_sends_only_changes_and_reads_back(
     await panel.set_levels({0: 40, 1: 100, 4: 0})
     assert emulator.levels == (40, 100, 100, 100, 0)
     assert panel.state.levels == (40, 100, 100, 100, 0)
-    assert commands(emulator) == [0x40, 0x41, 0x41, 0x40]
+    # The first levels read carries a status query (the power as the link opens).
+    assert commands(emulator) == [0x10, 0x40, 0x41, 0x41, 0x40]
     assert [f.payload for f in emulator.commands if f.command == 0x41] == [b"\x00\x28", b"\x04\x00"]
     await panel.set_levels({0: 40})  # nothing to change: no traffic
-    assert len(emulator.commands) == 4
+    assert len(emulator.commands) == 5
 
 
 @pytest.mark.parametrize("levels", [{5: 10}, {-1: 10}, {0: 101}, {0: -1}])
@@ -845,3 +846,72 @@ async def test_failing_subscriber_does_not_break_commands(
     await settle()
     assert panel.state.is_on is False
     assert "a state subscriber failed" in caplog.text
+
+
+@pytest.mark.parametrize("fault", [None, "missing", "garbled"])
+async def test_a_start_reads_the_status_in_its_timer_write(
+    panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator, fault: str | None
+) -> None:
+    """Pressed on: the start's timer write carries a status query, answered in the same round
+    trip with the power before the start; a lost or garbled answer only leaves it unread."""
+    emulator.press_button()
+    emulator.status_reply_fault = fault
+    writes = emulator.writes
+    await panel.power_on_for(120)
+    assert commands(emulator) == [codec.CMD_STATUS, codec.CMD_TIMER, codec.CMD_POWER]
+    assert emulator.writes - writes == 2  # still two round trips
+    assert emulator.is_on
+    assert emulator.timer_set_s == 120
+    read = panel.read_before_on
+    if fault is None:
+        assert read is not None
+        assert read.is_on
+        assert read.timer_remaining_s == 0  # no countdown ran: the press, not the start
+    else:
+        assert read is None
+
+
+async def test_levels_read_as_the_link_opens_carry_the_power_read_with_them(
+    panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator
+) -> None:
+    """Pressed on while the link was closed: setting levels reads the status in the same write,
+    so the state never says the panel is off while it shines."""
+    await panel.poll()
+    assert panel.state.is_on is False
+    emulator.press_button()
+    await panel.set_levels({0: 40})
+    assert panel.state.is_on is True
+    assert panel.state.levels[0] == 40
+
+
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())
+async def test_a_start_reads_the_panel_pressed_on_over_faulty_traffic(
+    panel: BlockBlueLightPanel,
+    emulator: BlockBlueLightEmulator,
+    clock: FakeClock,
+    fault: dict[str, Any],
+) -> None:
+    """The status answered in the start's timer write, then the timer's acknowledgement, are
+    told apart however the notifications are cut, joined or dirtied."""
+    for name, value in fault.items():
+        setattr(emulator, name, value)
+    emulator._timer_set_s = 600  # what the countdown was left at: the press runs it
+    emulator.press_button()
+    clock.advance(30)
+    await panel.power_on_for(120)
+    read = panel.read_before_on
+    assert read is not None
+    assert read.is_on
+    assert read.timer_set_s == 600
+    assert read.timer_remaining_s == 570  # read before the timer frame re-armed it
+    assert emulator.timer_set_s == 120
+    assert emulator.is_on
+
+
+async def test_a_start_without_a_countdown_only_switches_on(
+    panel: BlockBlueLightPanel, emulator: BlockBlueLightEmulator
+) -> None:
+    await panel.power_on_for(None)
+    assert commands(emulator) == [codec.CMD_POWER]
+    assert emulator.is_on
+    assert panel.read_before_on is None

@@ -7,7 +7,8 @@ stays open and is re-opened in the background, with exponential backoff, wheneve
 ``poll``, the periodic look at an idle panel, is one status query on a link it closes again at
 once.
 Commands are serialised; each one waits for its reply frame (the acknowledgement is the
-confirmation: nothing is read back, so a start is two round trips). Status frames the panel
+confirmation: nothing is read back, so a start is two round trips; its timer write carries a
+status query too, answered in the same round trip: ``read_before_on``). Status frames the panel
 pushes on its own (its countdown ran out, its button was pressed) update ``state`` as well.
 
 In Home Assistant the ``BLEDevice`` comes from its Bluetooth stack (local adapters or ESPHome
@@ -97,6 +98,11 @@ class _Waiter:
     future: asyncio.Future[tuple[Frame, float]]
 
 
+def _check_timer(seconds: int) -> None:
+    if not 0 <= seconds <= codec.MAX_TIMER_S:
+        raise ValueError(f"timer must be 0..{codec.MAX_TIMER_S} s, not {seconds}")
+
+
 class BlockBlueLightPanel(Panel):
     """A BlockBlueLight panel reached over BLE (FFF2 to write, FFF1 for notifications)."""
 
@@ -153,6 +159,7 @@ class BlockBlueLightPanel(Panel):
         self._idle_task: asyncio.Task[None] | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._reconnect_backing_off = False
+        self._status_read: PanelState | None = None
 
     # Identity and settings ---------------------------------------------------------------
 
@@ -268,10 +275,30 @@ class BlockBlueLightPanel(Panel):
 
     async def set_timer(self, seconds: int) -> None:
         """Arm the panel's own countdown to ``seconds`` (0..65535)."""
-        if not 0 <= seconds <= codec.MAX_TIMER_S:
-            raise ValueError(f"timer must be 0..{codec.MAX_TIMER_S} s, not {seconds}")
+        _check_timer(seconds)
         async with self._exclusive():
             await self._exchange(codec.set_timer(seconds), codec.CMD_TIMER)
+
+    async def power_on_for(self, seconds: int | None) -> float:
+        """Arm the countdown, then switch on: two writes, each waiting for its acknowledgement.
+
+        The timer write carries a status query before the timer frame (one write, several
+        frames): the panel answers it first, with its power and countdown before the start
+        re-arms them, in the same round trip. That reading is ``read_before_on``; it is
+        best-effort: a status reply missing or garbled leaves it None and the start goes on.
+        """
+        if seconds is None:
+            self.read_before_on = None
+            return await self.set_power(True)
+        _check_timer(seconds)
+        async with self._exclusive():
+            self.read_before_on = None
+            self._status_read = None
+            await self._request((codec.status_query(), codec.set_timer(seconds)), codec.CMD_TIMER)
+            self.read_before_on = self._status_read
+            _ack, acked_at = await self._exchange(codec.power(True), codec.CMD_POWER)
+            self._publish(self._state.evolve(is_on=True, updated_at=acked_at))
+        return acked_at
 
     async def set_levels(self, levels: Mapping[int, int]) -> None:
         """Set the channels' levels (0..100 each), by channel index."""
@@ -283,7 +310,9 @@ class BlockBlueLightPanel(Panel):
         async with self._exclusive():
             await self._ensure_connected()
             if not self._levels_read:
-                await self._query_levels()
+                # With the status, in the same write: a levels report carries the power last
+                # known, which on a link just opened is a look's, perhaps no longer true.
+                await self._query_levels(with_status=True)
             current = self._state.levels
             changed = {i: lvl for i, lvl in sorted(levels.items()) if current[i] != lvl}
             if not changed:
@@ -315,8 +344,12 @@ class BlockBlueLightPanel(Panel):
         except FrameError as err:
             raise PanelError(f"{self.name} sent a malformed status: {err}") from err
 
-    async def _query_levels(self) -> tuple[int, ...]:
-        frame, at = await self._exchange(codec.levels_query(), codec.CMD_LEVELS)
+    async def _query_levels(self, *, with_status: bool = False) -> tuple[int, ...]:
+        query = codec.levels_query()
+        frames = (codec.status_query(), query) if with_status else (query,)
+        result = await self._request(frames, codec.CMD_LEVELS)
+        assert result is not None
+        frame, at = result
         try:
             levels = codec.parse_levels(frame)
         except FrameError as err:
@@ -325,16 +358,23 @@ class BlockBlueLightPanel(Panel):
         return levels
 
     async def _send(self, frame: Frame) -> None:
-        await self._request(frame, None)
+        await self._request((frame,), None)
 
     async def _exchange(self, frame: Frame, reply: int) -> tuple[Frame, float]:
-        result = await self._request(frame, reply)
+        result = await self._request((frame,), reply)
         assert result is not None
         return result
 
-    async def _request(self, frame: Frame, reply: int | None) -> tuple[Frame, float] | None:
-        """Write ``frame`` and wait for the reply frame; one reconnect and retry on link loss."""
-        data = codec.encode(frame)
+    async def _request(
+        self, frames: tuple[Frame, ...], reply: int | None
+    ) -> tuple[Frame, float] | None:
+        """Write ``frames`` in one write, wait for ``reply``; one reconnect and retry on link loss.
+
+        The replies to frames before the last one are handled as they come (a status reply is
+        published) but not waited for: the panel answers in order, so they come first or never.
+        """
+        frame = frames[-1]
+        data = b"".join(codec.encode(each) for each in frames)
         for attempt in range(2):
             client = await self._ensure_connected()
             waiter: _Waiter | None = None
@@ -391,15 +431,15 @@ class BlockBlueLightPanel(Panel):
         try:
             if frame.command == codec.CMD_STATUS:
                 status = codec.parse_status(frame)
-                self._publish(
-                    self._state.evolve(
-                        connected=True,
-                        is_on=status.on,
-                        timer_set_s=status.timer_set_s,
-                        timer_remaining_s=status.timer_remaining_s,
-                        updated_at=at,
-                    )
+                read = self._state.evolve(
+                    connected=True,
+                    is_on=status.on,
+                    timer_set_s=status.timer_set_s,
+                    timer_remaining_s=status.timer_remaining_s,
+                    updated_at=at,
                 )
+                self._status_read = read
+                self._publish(read)
             elif frame.command == codec.CMD_LEVELS:
                 levels = codec.parse_levels(frame)
                 self._levels_read = True

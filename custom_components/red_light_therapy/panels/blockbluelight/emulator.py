@@ -159,6 +159,7 @@ class EmulatedBleakClient:
             self._end_link()
             raise BleakError(f"{self._emulator.name}: disconnected during the write")
         payload = bytes(data)
+        self._emulator.writes += 1
         if self._emulator.latency_s > 0:
             await self._emulator.sleep(self._emulator.latency_s)
             self._check_connected()
@@ -224,7 +225,8 @@ class BlockBlueLightEmulator:
     before every frame, e.g. ``b"\x2a"`` for a doubled start byte), ``unresponsive``
     (commands are received and ignored), ``refuse_connections`` (the next N connection
     attempts fail), ``drop_connection()`` (the link is lost) and ``drop_on_next_write`` (the
-    link is lost during the next write, which fails).
+    link is lost during the next write, which fails), ``status_reply_fault`` (status queries
+    answered ``"missing"``: not at all, or ``"garbled"``: with a frame cut short).
     """
 
     def __init__(
@@ -258,11 +260,14 @@ class BlockBlueLightEmulator:
         self.unresponsive = False
         self.refuse_connections = refuse_connections
         self.drop_on_next_write = False
+        self.status_reply_fault: str | None = None
 
         self.emission_log: list[EmissionSegment] = []
         self.commands: list[Frame] = []
         """Every frame the panel decoded from the host, in order."""
         self.commands_received = 0
+        self.writes = 0
+        """Writes from the host (one may carry several frames)."""
         self.commands_rejected = 0
         self.bytes_received = 0
         self.bytes_sent = 0
@@ -452,6 +457,10 @@ class BlockBlueLightEmulator:
     def _execute(self, frame: Frame) -> list[Frame]:
         command = frame.command
         if command == codec.CMD_STATUS:
+            if self.status_reply_fault == "missing":
+                return []
+            if self.status_reply_fault == "garbled":
+                return [codec.Frame(codec.START_PANEL, codec.CMD_STATUS, b"\x01")]
             return [self._status()]
         if command == codec.CMD_POWER:
             self._switch(on=codec.parse_power(frame), at=self.clock())
