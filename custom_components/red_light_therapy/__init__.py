@@ -131,15 +131,15 @@ async def _async_give_to_only_person(hass: HomeAssistant, store: TherapyStore) -
 
 
 async def _async_options_updated(hass: HomeAssistant, entry: RedLightTherapyConfigEntry) -> None:
-    """Options changed: a Wi-Fi panel's link policy applies at once (protocols are read live).
+    """Apply a changed entry: a Wi-Fi panel's link policy takes effect at once.
 
-    Chosen to stay connected, a closed link is opened now by a look rather than at the next
-    one, so a press at the panel is seen at once from then on, as the form says.
+    Changed to stay connected, a closed link is opened now by a look rather than at the next
+    one, so a press at the panel is seen at once from then on, as the form says. Any other
+    change to the entry (a reconfiguration, whose reload follows) opens nothing.
     """
     panel = entry.runtime_data.panel
-    apply_link_policy(panel, entry)
     if (
-        entry.data.get(CONF_PANEL_TYPE) == PANEL_TYPE_TUYA
+        apply_link_policy(panel, entry)
         and link_policy(entry) is LinkPolicy.STAY_CONNECTED
         and not panel.state.connected
     ):

@@ -68,14 +68,14 @@ def link_policy(entry: ConfigEntry) -> LinkPolicy:
     return LinkPolicy(entry.options.get(CONF_LINK_POLICY, DEFAULT_LINK_POLICY))
 
 
-def apply_link_policy(panel: Panel, entry: ConfigEntry) -> None:
+def apply_link_policy(panel: Panel, entry: ConfigEntry) -> bool:
     """Give a Wi-Fi panel the link policy the entry's options now hold.
 
     At once: no reload, and a running session goes on. A panel that opens its link only to
-    use it ignores it.
+    use it ignores it. Return whether the panel's policy changed.
     """
     kind = str(entry.data.get(CONF_PANEL_TYPE, PANEL_TYPE_BLOCKBLUELIGHT))
-    registry.set_link_policy(kind, panel, link_policy(entry))
+    return registry.set_link_policy(kind, panel, link_policy(entry))
 
 
 def entry_profile(entry: ConfigEntry) -> IrradianceProfile:

@@ -70,17 +70,20 @@ def build_panel(
     raise UnknownPanelKind(kind)
 
 
-def set_link_policy(kind: str, panel: Panel, policy: LinkPolicy) -> None:
+def set_link_policy(kind: str, panel: Panel, policy: LinkPolicy) -> bool:
     """Keep the panel's idle link as ``policy`` says, from now on (a running session goes on).
 
-    Only a kind that can hold its link when idle has a choice to make; the others open their
-    link to use it, and ignore it.
+    Return whether that changed the panel's policy. Only a kind that can hold its link when idle
+    has a choice to make; the others open their link to use it, and ignore it.
     """
     if kind == TUYA_KIND:
         from .tuya import TuyaPanel  # noqa: PLC0415  (only when a Wi-Fi panel exists)
 
         if isinstance(panel, TuyaPanel):  # pragma: no branch - a Tuya entry's panel is one
+            changed = panel.link_policy is not policy
             panel.link_policy = policy
+            return changed
+    return False
 
 
 def lan_listener(
