@@ -27,6 +27,7 @@ from .therapy import (
     UnplannedStart,
     check,
     fit_running,
+    session_maximum_seconds,
     unplanned_start,
 )
 
@@ -184,7 +185,7 @@ class PanelWatch:
         limits = self._settings.limits(area)
         irradiance = self._settings.irradiance or self._settings.irradiance_at()
         verdict = check(
-            SessionRequest(area, limits.max_session_minutes * 60, irradiance, at),
+            SessionRequest(area, session_maximum_seconds(limits, irradiance), irradiance, at),
             self._sessions.planner.limits_history(at, person),
             limits,
             tz=dt_util.get_default_time_zone(),
@@ -228,6 +229,8 @@ class PanelWatch:
                 "start_estimated": start.estimated,
             },
         )
+        if verdict.outcome is Outcome.CLAMPED:  # the daily dose cut its session's own length
+            self._sessions.events.fire(SessionEvent.LIMIT_REACHED, plan.as_dict())
         self._end.schedule()
         await self._end.async_arm_remaining(session)
         self._sessions.events.changed(session.area)
