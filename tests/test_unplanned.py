@@ -209,6 +209,8 @@ async def test_button_during_a_lockout_is_switched_off_at_once(
     refused = events[before][1]
     assert refused["verdict"] == "refused"
     assert [r["code"] for r in refused["reasons"]] == ["spacing"]
+    # What it would have run, the 20-minute session maximum at 12 mW/cm², not a second.
+    assert refused["requested_minutes"] == refused["planned_minutes"] == 20
     assert hass.states.get(EVENT).attributes["event_type"] == "session_stopped"
     # What it emitted (nothing here: the clock stood still) is kept, as aborted, not completed.
     record = last_record(sessions)
@@ -493,6 +495,7 @@ async def test_a_press_found_past_the_daily_dose_says_the_limit_was_reached(
     reached = events[1][1]
     assert reached["verdict"] == "clamped"
     assert reached["planned_minutes"] == pytest.approx(80 / 60, abs=0.01)
+    assert reached["requested_minutes"] == 5.55  # its own length: the 20 J/cm² session, 333 s
     daily = [r for r in reached["reasons"] if r["code"] == "daily_dose"]
     assert len(daily) == 1
     assert daily[0]["limit"] == 30

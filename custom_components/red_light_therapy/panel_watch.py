@@ -184,8 +184,9 @@ class PanelWatch:
         person = self._sessions.persons.current_person()
         limits = self._settings.limits(area)
         irradiance = self._settings.irradiance or self._settings.irradiance_at()
+        request = SessionRequest(area, session_maximum_seconds(limits, irradiance), irradiance, at)
         verdict = check(
-            SessionRequest(area, session_maximum_seconds(limits, irradiance), irradiance, at),
+            request,
             self._sessions.planner.limits_history(at, person),
             limits,
             tz=dt_util.get_default_time_zone(),
@@ -206,7 +207,7 @@ class PanelWatch:
             area,
             self._settings.distance_cm,
             irradiance,
-            session.planned_seconds,
+            request.seconds,  # its session's own length: what a cut or a refusal is measured from
             verdict,
             person=person,
             person_name=self._sessions.planner.person_name(person),
