@@ -299,3 +299,39 @@ async def test_taken_tuya_port_is_logged_and_the_rest_runs(
     assert "Cannot simulate Tuya panel" in caplog.text
     assert "RLT_DEV_TUYA_HOST" in caplog.text
     assert hass.data[SIMULATOR].panels  # the Bluetooth panel is still simulated
+
+
+@pytest.mark.usefixtures("simulator_on_path")
+async def test_simulated_tuya_panel_on_another_loopback_address_is_discovered_there(
+    hass: HomeAssistant,
+    udp_port: int,
+    develop_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RLT_DEV_TUYA_HOST=127.0.0.2 (the README's way around a taken 127.0.0.1:6668): the
+    discovered panel is at 127.0.0.2, where it serves, so adding it as discovered reaches it."""
+    monkeypatch.setenv("RLT_DEV_TUYA_HOST", "127.0.0.2")
+    config = simulator_config()
+    [tuya] = config["tuya_panels"]
+    assert tuya["host"] == "127.0.0.2"
+    tuya["port"] = 0
+    tuya["broadcast_port"] = udp_port
+    tuya["broadcast_interval_s"] = 0.2
+    assert await async_setup_component(hass, SIMULATOR, {SIMULATOR: config})
+    await hass.async_block_till_done()
+    await _wait_for(lambda: discovery.DATA_TUYA_DISCOVERY in hass.data)
+    listener = hass.data[discovery.DATA_TUYA_DISCOVERY]
+    device_id = develop_env["RLT_DEV_TUYA_DEVICE_ID"]
+
+    await _wait_for(lambda: device_id in listener.devices)
+    assert listener.devices[device_id].ip == "127.0.0.2"
+    [flow] = [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(
+            DOMAIN, match_context={"source": SOURCE_INTEGRATION_DISCOVERY}
+        )
+        if flow["context"].get("unique_id") == device_id
+    ]
+    shown = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    assert shown["description_placeholders"]["host"] == "127.0.0.2"
+    hass.config_entries.flow.async_abort(flow["flow_id"])

@@ -209,6 +209,8 @@ async def test_button_during_a_lockout_is_switched_off_at_once(
     refused = events[before][1]
     assert refused["verdict"] == "refused"
     assert [r["code"] for r in refused["reasons"]] == ["spacing"]
+    # What it would have run, the 20-minute session maximum at 12 mW/cm², not a second.
+    assert refused["requested_minutes"] == refused["planned_minutes"] == 20
     assert hass.states.get(EVENT).attributes["event_type"] == "session_stopped"
     # What it emitted (nothing here: the clock stood still) is kept, as aborted, not completed.
     record = last_record(sessions)
@@ -456,3 +458,46 @@ async def test_a_start_whose_status_reply_is_lost_still_starts(
     assert record is not None
     assert record.status is SessionStatus.COMPLETED
     assert record.on_seconds == pytest.approx(180, abs=1)
+
+
+async def test_a_press_found_past_the_daily_dose_says_the_limit_was_reached(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    emulator: BlockBlueLightEmulator,
+    freezer: FrozenDateTimeFactory,
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """25.2 J/cm² logged 23 hours ago leave 4.8 of the whole body's 30 J/cm² a day: 80 s at
+    60 mW/cm². A press found by the next look has shone longer than that since the look that
+    saw the panel off, so it is switched off at once; ``limit_reached`` names the daily dose,
+    as for a start the limits shorten, so an automation listening for it hears of it."""
+    sessions = init_integration.runtime_data.sessions
+    logged_at = dt_util.utcnow() - timedelta(hours=23)
+    await hass.services.async_call(
+        DOMAIN,
+        "log_session",
+        {ATTR_ENTITY_ID: LIGHT, "started_at": logged_at.isoformat(), "minutes": 7},
+        blocking=True,
+    )
+    seen_off = await _press_between_looks(hass, freezer, emulator)
+    while sessions.last_session is None or sessions.last_session.origin is SessionOrigin.LOGGED:
+        assert dt_util.utcnow() - seen_off <= timedelta(seconds=BLE_IDLE_POLL_SECONDS + 5)
+        await advance(hass, freezer, timedelta(seconds=1))
+    await settle(hass)
+
+    assert not emulator.is_on
+    assert sessions.session is None
+    record = sessions.last_session
+    assert record.origin is SessionOrigin.UNPLANNED
+    assert record.status is SessionStatus.COMPLETED
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["session_started", "limit_reached", "session_completed"]
+    reached = events[1][1]
+    assert reached["verdict"] == "clamped"
+    assert reached["planned_minutes"] == pytest.approx(80 / 60, abs=0.01)
+    assert reached["requested_minutes"] == 5.55  # its own length: the 20 J/cm² session, 333 s
+    daily = [r for r in reached["reasons"] if r["code"] == "daily_dose"]
+    assert len(daily) == 1
+    assert daily[0]["limit"] == 30
+    assert reached["person_name"] == events[0][1]["person_name"]
+    assert hass.states.get(EVENT).attributes["event_type"] == "session_completed"

@@ -27,6 +27,7 @@ from .therapy import (
     UnplannedStart,
     check,
     fit_running,
+    session_maximum_seconds,
     unplanned_start,
 )
 
@@ -183,8 +184,9 @@ class PanelWatch:
         person = self._sessions.persons.current_person()
         limits = self._settings.limits(area)
         irradiance = self._settings.irradiance or self._settings.irradiance_at()
+        request = SessionRequest(area, session_maximum_seconds(limits, irradiance), irradiance, at)
         verdict = check(
-            SessionRequest(area, limits.max_session_minutes * 60, irradiance, at),
+            request,
             self._sessions.planner.limits_history(at, person),
             limits,
             tz=dt_util.get_default_time_zone(),
@@ -205,7 +207,7 @@ class PanelWatch:
             area,
             self._settings.distance_cm,
             irradiance,
-            session.planned_seconds,
+            request.seconds,  # its session's own length: what a cut or a refusal is measured from
             verdict,
             person=person,
             person_name=self._sessions.planner.person_name(person),
@@ -228,6 +230,8 @@ class PanelWatch:
                 "start_estimated": start.estimated,
             },
         )
+        if verdict.outcome is Outcome.CLAMPED:  # the daily dose cut its session's own length
+            self._sessions.events.fire(SessionEvent.LIMIT_REACHED, plan.as_dict())
         self._end.schedule()
         await self._end.async_arm_remaining(session)
         self._sessions.events.changed(session.area)

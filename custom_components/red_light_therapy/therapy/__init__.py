@@ -41,6 +41,7 @@ from .limits import (
     default_session_seconds,
     deliverable_dose,
     fit_running,
+    session_maximum_seconds,
 )
 from .plans import (
     MissedPolicy,
@@ -130,6 +131,7 @@ __all__ = [
     "is_treatment",
     "reconcile",
     "seconds_for_dose",
+    "session_maximum_seconds",
     "shares_skin",
     "single_channel_profile",
     "start_found_on",

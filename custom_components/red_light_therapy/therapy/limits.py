@@ -112,6 +112,20 @@ def default_session_seconds(
     return whole_minutes if whole_minutes >= 60.0 else max(float(math.floor(cap)), 1.0)
 
 
+def session_maximum_seconds(limits: Limits, irradiance: BandIrradiance) -> float:
+    """Return the longest one session may run at ``irradiance`` on an area with ``limits``.
+
+    The per-session minutes and the time within the per-session dose, whole seconds: what a
+    panel switched on at its own button runs (its session's own length, not a cut), so only the
+    daily dose can shorten it (a ``limit_reached``). At least one second.
+    """
+    cap = limits.max_session_minutes * 60.0
+    e = irradiance.total
+    if e > 0:
+        cap = min(cap, limits.max_session_dose * 1000.0 / e)
+    return max(float(math.floor(cap)), 1.0)
+
+
 class Outcome(StrEnum):
     """What the safety check answered: as asked, shortened, or not at all."""
 

@@ -223,6 +223,9 @@ class TuyaEmulator:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
             sock.setblocking(False)
+            # Sent from the address it serves on: a listener takes the sender's address as the
+            # device's, so one on another loopback address (127.0.0.2) is found there.
+            sock.bind((self.host or "", 0))
             self._udp, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, sock=sock)
             if self.broadcast_interval_s is not None:
                 self._broadcast_task = loop.create_task(
