@@ -80,27 +80,20 @@ class PanelControl:
     def opening_read(self) -> Iterator[Callable[[], PanelState | None]]:
         """Keep the state read as the commands within open the panel's closed link.
 
-        Yields what says whether the panel was found on so: the first report, made before the
-        link was published open (a Tuya opening reads the data points first), or the status a
-        Bluetooth start reads in its timer write (``Panel.read_before_on``), if it showed the
-        panel on. Switched on at the panel since the last look, it emitted before the commands
+        Yields what says whether the panel was found on so: ``Panel.read_before_on`` (a Wi-Fi
+        opening reads the data points, a Bluetooth start reads the status in its timer write),
+        read since the commands began on a link that was closed, and showing the panel on.
+        Switched on at the panel since the last look, it emitted before the commands
         (``therapy.start_found_on``). None: the link was open, nothing was read so, or it was
         off.
         """
-        reports: list[PanelState] = []
+        was_closed = not self._panel.state.connected
         last_report = self._panel.state.updated_at
 
-        def _first_report(state: PanelState) -> None:
-            if not reports and state.updated_at != last_report:
-                reports.append(state)
-
         def _found_on() -> PanelState | None:
-            first = reports[0] if reports else None
-            if first is not None and first.is_on and not first.connected:
-                return first
             read = self._panel.read_before_on
             if (
-                unsubscribe is None
+                not was_closed
                 or read is None
                 or not read.is_on
                 or read.updated_at is None
@@ -109,12 +102,7 @@ class PanelControl:
                 return None
             return read
 
-        unsubscribe = None if self._panel.state.connected else self._panel.subscribe(_first_report)
-        try:
-            yield _found_on
-        finally:
-            if unsubscribe is not None:
-                unsubscribe()
+        yield _found_on
 
     def hold_link(self) -> None:
         """Hold the panel's link open while the session runs.

@@ -129,9 +129,9 @@ class Panel(ABC):
 
     capabilities: Capabilities
     read_before_on: PanelState | None = None
-    """The report the last ``power_on_for`` read from the panel before it armed and switched it
-    (its power and countdown then), or None: nothing read so (a Bluetooth panel reads its
-    status in the timer write; the others read nothing there)."""
+    """The panel's state read before a command changed it, or None: nothing read so. A
+    Bluetooth panel reads its status in the timer write of ``power_on_for``; a Wi-Fi panel reads
+    its data points when its link opens, before the command that opened it is sent."""
     link_is_availability: bool = False
     """True when ``PanelState.connected`` is whether the panel can be used (a wrapped entity);
     otherwise it is only whether a link is open now, which a panel opened on demand closes

@@ -504,6 +504,7 @@ class TuyaPanel(Panel):
             await conn.close()
             raise
         self._conn = conn
+        self.read_before_on = self._state
         self._last_used_at = self._clock()  # an opening is a use: its grace starts now
         self._heartbeat_task = asyncio.get_running_loop().create_task(
             self._heartbeat_loop(conn), name=f"tuya heartbeat {self.host}"
