@@ -24,13 +24,18 @@ class _Heard(asyncio.DatagramProtocol):
         self._heard()
 
 
-def _probe_socket(host: str, port: int) -> socket.socket:
-    """Return a UDP socket on ``port`` that the listener can bind too (``SO_REUSEPORT``)."""
+def shared_udp_socket(host: str, port: int, *, broadcast: bool = False) -> socket.socket:
+    """Return a non-blocking UDP socket bound to ``port`` that other listeners can bind too.
+
+    ``SO_REUSEPORT`` where the system has it; ``broadcast`` lets it receive (and send) broadcasts.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         with contextlib.suppress(AttributeError, OSError):  # off Linux/BSD
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if broadcast:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         sock.bind((host, port))
         sock.setblocking(False)
     except OSError:
@@ -60,7 +65,7 @@ class LanProbe:
         try:
             for port in self._ports:
                 transport, _ = await loop.create_datagram_endpoint(
-                    lambda: _Heard(self._heard), sock=_probe_socket(self._host, port)
+                    lambda: _Heard(self._heard), sock=shared_udp_socket(self._host, port)
                 )
                 self._transports.append(transport)
         except (OSError, RuntimeError):

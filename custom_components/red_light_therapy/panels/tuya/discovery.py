@@ -18,15 +18,14 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable
-import contextlib
 import functools
 import logging
-import socket
 import time
 from typing import Any, Final
 
 from ..base import Clock
 from ..lan import DiscoveredDevice, DiscoveryCallback
+from ..lan_probe import shared_udp_socket
 from ..registry import TUYA_DISCOVERY_PORTS
 from . import protocol
 from .protocol import TuyaProtocolError
@@ -89,22 +88,6 @@ def _identity(listener: _Listener) -> _Listener:
     return listener
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):  # pragma: no branch - absent only off Linux/BSD
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-        sock.bind((host, port))
-        sock.setblocking(False)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
 class TuyaDiscovery:
     """Listens for Tuya broadcasts; ``await start()`` / ``await stop()``.
 
@@ -159,7 +142,7 @@ class TuyaDiscovery:
         loop = asyncio.get_running_loop()
         try:
             for port in self._ports:
-                sock = _bind(self._host, port)
+                sock = shared_udp_socket(self._host, port, broadcast=True)
                 listener = _Listener(self, int(sock.getsockname()[1]))
                 transport, _ = await loop.create_datagram_endpoint(
                     functools.partial(_identity, listener), sock=sock
