@@ -102,10 +102,7 @@ def default_session_seconds(
     (``Limits``), so a first session of this length fits every limit.
     """
     preferred = _positive(preferred_minutes * 60.0)
-    cap = min(preferred, limits.max_session_minutes * 60.0)
-    e = irradiance.total
-    if e > 0:
-        cap = min(cap, limits.max_session_dose * 1000.0 / e)
+    cap = min(preferred, _session_cap(limits, irradiance))
     if cap >= preferred:
         return preferred
     whole_minutes = math.floor(cap / 60.0) * 60.0
@@ -119,11 +116,16 @@ def session_maximum_seconds(limits: Limits, irradiance: BandIrradiance) -> float
     panel switched on at its own button runs (its session's own length, not a cut), so only the
     daily dose can shorten it (a ``limit_reached``). At least one second.
     """
+    return max(float(math.floor(_session_cap(limits, irradiance))), 1.0)
+
+
+def _session_cap(limits: Limits, irradiance: BandIrradiance) -> float:
+    """Return the seconds one session may run: its minutes, and its dose at ``irradiance``."""
     cap = limits.max_session_minutes * 60.0
     e = irradiance.total
     if e > 0:
         cap = min(cap, limits.max_session_dose * 1000.0 / e)
-    return max(float(math.floor(cap)), 1.0)
+    return cap
 
 
 class Outcome(StrEnum):
